@@ -1,0 +1,110 @@
+"""Checks across blocks: every model/data/train combination that cannot train."""
+
+from __future__ import annotations
+
+import math
+
+from specc.diagnostics import Diagnostic, Related
+from specc.ir.base import Node
+from specc.ir.data import OneHot
+from specc.ir.layers import fmt_shape
+from specc.ir.losses import CategoricalCrossentropy
+from specc.ir.spec import Spec
+from specc.shapes import ModelShapes
+from specc.span import Span
+
+
+def check_spec(spec: Spec, shapes: dict[str, ModelShapes], text: str) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    end = Span.point(text, len(text))
+    for block, example in (
+        ("model", "model mlp {\n    input 28x28\n    flatten\n    dense 10 softmax\n}"),
+        ("data", "data mnist_sample {\n    scale 1/255\n    batch 128 shuffle\n}"),
+        ("train", "train {\n    loss sparse_categorical_crossentropy\n    epochs 5\n}"),
+    ):
+        missing = not spec.models if block == "model" else getattr(spec, block) is None
+        if missing:
+            out.append(
+                Diagnostic(
+                    code="E204",
+                    message=f"the spec has no `{block}` block",
+                    span=end,
+                    help=f"add one, for example:\n{example}",
+                )
+            )
+    out.extend(_duplicate_models(spec))
+    if spec.train and spec.train.model and spec.model_named(spec.train.model) is None:
+        names = ", ".join(f"`{m.name}`" for m in spec.models) or "none"
+        out.append(
+            Diagnostic(
+                code="E205",
+                message=f"there is no model named `{spec.train.model}`",
+                span=spec.train.where("model") or end,
+                help=f"models in this file: {names}",
+            )
+        )
+    if spec.data is not None:
+        data_shape, _, _ = spec.data.sample_facts()
+        for name, info in shapes.items():
+            if data_shape and math.prod(data_shape) != math.prod(info.input):
+                model = info.model
+                out.append(
+                    Diagnostic(
+                        code="E400",
+                        message=(
+                            f"model `{name}` takes inputs of {fmt_shape(info.input)}, but "
+                            f"`{spec.data.kind_name()}` gives {fmt_shape(data_shape)}"
+                        ),
+                        span=(model.input.span if model.input else None) or end,
+                        related=_rel(spec.data, "the data is declared here"),
+                        help=f"use `input {fmt_shape(data_shape)}`",
+                        fix=f"input {fmt_shape(data_shape)}",
+                    )
+                )
+    if spec.data is not None and spec.train is not None:
+        has_one_hot = any(isinstance(t, OneHot) for t in spec.data.transforms)
+        if isinstance(spec.train.loss, CategoricalCrossentropy) and not has_one_hot:
+            out.append(
+                Diagnostic(
+                    code="E406",
+                    message="`categorical_crossentropy` needs one-hot targets, but the data gives class numbers",
+                    span=spec.train.loss.span or end,
+                    related=_rel(spec.data, "add `one_hot` in this block"),
+                    help="add `one_hot` to the data block, or use `sparse_categorical_crossentropy`",
+                )
+            )
+        elif has_one_hot and spec.train.loss.target != "onehot":
+            transform = next(t for t in spec.data.transforms if isinstance(t, OneHot))
+            out.append(
+                Diagnostic(
+                    code="E406",
+                    message=f"`one_hot` targets don't fit `{spec.train.loss.kind_name()}`",
+                    span=transform.span or end,
+                    related=_rel(spec.train.loss, "the loss is declared here"),
+                    help="remove `one_hot`, or use `categorical_crossentropy`",
+                )
+            )
+    return out
+
+
+def _duplicate_models(spec: Spec) -> list[Diagnostic]:
+    seen: dict[str, Node] = {}
+    out: list[Diagnostic] = []
+    for model in spec.models:
+        if model.name in seen:
+            out.append(
+                Diagnostic(
+                    code="E203",
+                    message=f"there are two models named `{model.name}`",
+                    span=model.where("name") or model.span or Span.point("", 0),
+                    help="give each model its own name",
+                    related=_rel(seen[model.name], "first defined here", "name"),
+                )
+            )
+        seen[model.name] = model
+    return out
+
+
+def _rel(node: Node, message: str, field: str | None = None) -> tuple[Related, ...]:
+    span = node.where(field)
+    return (Related(span=span, message=message),) if span else ()

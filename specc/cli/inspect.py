@@ -1,0 +1,108 @@
+"""`specc check`, `specc ir`, `specc explain`: reading specs without running anything."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from specc.analysis import Analysis, analyze_file
+from specc.codes import CODES, explain as explain_code
+from specc.diagnostics import Severity, render
+
+
+def spec_files(paths: tuple[str, ...]) -> list[str]:
+    """Expand folders to the .nn files inside; a missing path is a usage error."""
+    out: list[str] = []
+    for raw in paths:
+        if raw == "-":
+            out.append(raw)
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(str(p) for p in path.rglob("*.nn"))
+            if not found:
+                raise click.UsageError(f"no .nn files in folder {raw}")
+            out.extend(found)
+        elif path.exists():
+            out.append(raw)
+        else:
+            raise click.UsageError(f"no such file: {raw}")
+    return out
+
+
+def load(path: str) -> Analysis:
+    try:
+        return analyze_file(path)
+    except OSError as err:
+        raise click.UsageError(f"cannot read {path}: {err.strerror or err}") from err
+
+
+def print_diagnostics(analysis: Analysis, stream: object = None) -> None:
+    for diag in analysis.diagnostics:
+        click.echo(render(diag, analysis.text, analysis.path) + "\n", file=stream or sys.stderr)  # type: ignore[arg-type]
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Treat warnings as problems (exit 1).")
+def check(files: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Check specs for errors and classic mistakes, without running anything.
+
+    FILES may be .nn files, folders (checked recursively) or - for standard input.
+    """
+    paths = spec_files(files)
+    results = [load(p) for p in paths]
+    problems = sum(
+        1
+        for a in results
+        for d in a.diagnostics
+        if d.severity is Severity.ERROR or (strict and d.severity is Severity.WARNING)
+    )
+    if fmt == "json":
+        payload = [d.to_json(a.path) for a in results for d in a.diagnostics]
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        for analysis in results:
+            print_diagnostics(analysis, sys.stdout)
+        errors = sum(len(a.errors) for a in results)
+        warnings = sum(len(a.diagnostics) - len(a.errors) for a in results)
+        summary = f"{len(results)} file{'s' if len(results) != 1 else ''} checked: "
+        summary += f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+        click.echo(summary, err=True)
+    sys.exit(1 if problems else 0)
+
+
+@click.command(name="ir")
+@click.argument("file")
+@click.option("--spans/--no-spans", default=False, help="Include source positions.")
+def ir_command(file: str, spans: bool) -> None:
+    """Print the validated IR of a spec as JSON."""
+    from specc.ir import strip_spans
+
+    analysis = load(spec_files((file,))[0])
+    if not analysis.ok:
+        print_diagnostics(analysis)
+        sys.exit(1)
+    data = analysis.spec.model_dump(mode="json")
+    click.echo(json.dumps(data if spans else strip_spans(data), indent=2))
+
+
+@click.command()
+@click.argument("code", required=False)
+def explain(code: str | None) -> None:
+    """Explain a diagnostic code (e.g. E402); without CODE, list them all."""
+    if code is None:
+        for item in CODES.values():
+            click.echo(f"{item.code}  {item.title}")
+        return
+    found = explain_code(code)
+    if found is None:
+        raise click.UsageError(f"unknown code {code!r}; `specc explain` lists them")
+    click.echo(f"{found.code}: {found.title}\n{found.explanation.rstrip()}")
+
+
+COMMANDS = [check, ir_command, explain]

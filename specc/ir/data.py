@@ -1,0 +1,223 @@
+"""The `data` block: where examples come from and what happens to them before the model.
+
+Images come out channels-first with a leading channel of 1 (1x28x28 for MNIST) as raw
+uint8 values turned to float; transforms then apply in the order written.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal, Union
+
+from pydantic import Field, model_validator
+
+from specc.diagnostics import SpecError
+from specc.ir.base import Node
+from specc.ir.spaces import NonNegFloat, PositiveInt
+
+# ---- transforms ------------------------------------------------------------------------
+
+
+class Scale(Node):
+    """Multiply inputs by a factor: `scale 1/255`."""
+
+    kind: Literal["scale"] = "scale"
+    positional = ("factor",)
+
+    factor: float
+    """The multiplier."""
+
+
+class Normalize(Node):
+    """(x - mean) / std, per channel when lists are given."""
+
+    kind: Literal["normalize"] = "normalize"
+    positional = ("mean", "std")
+    aliases = ("standardize",)
+
+    mean: float | list[float] = 0.0
+    """Mean to subtract (one value, or one per channel)."""
+    std: float | list[float] = 1.0
+    """Standard deviation to divide by (one value, or one per channel)."""
+
+    @model_validator(mode="after")
+    def _positive(self) -> Normalize:
+        stds = self.std if isinstance(self.std, list) else [self.std]
+        if not stds or any(s <= 0 for s in stds):
+            raise SpecError("E301", "`std` must be > 0", self.where("std"))
+        return self
+
+
+class OneHot(Node):
+    """Turn integer labels into one-hot rows (for `categorical_crossentropy`)."""
+
+    kind: Literal["one_hot"] = "one_hot"
+    aliases = ("onehot",)
+
+
+class Augment(Node):
+    """Random training-time augmentation of images (never applied to validation or test)."""
+
+    kind: Literal["augment"] = "augment"
+    arg_aliases = {"rotate": "rotation", "translate": "shift"}
+
+    flip: bool = False
+    """Random horizontal flips (wrong for digits; right for most photos)."""
+    shift: float = Field(default=0.0, ge=0, le=0.5)
+    """Random translation, as a fraction of width/height."""
+    rotation: float = Field(default=0.0, ge=0, le=180)
+    """Random rotation, up to this many degrees either way."""
+
+
+AnyTransform = Annotated[Union[Scale, Normalize, OneHot, Augment], Field(discriminator="kind")]
+
+
+class Batch(Node):
+    """Batch size and order: `batch 128 shuffle`."""
+
+    kind: Literal["batch"] = "batch"
+    positional = ("size",)
+
+    size: PositiveInt = 32
+    """Examples per step."""
+    shuffle: bool = False
+    """Reshuffle the training examples every epoch."""
+    drop_last: bool = False
+    """Skip the last, smaller batch of each epoch."""
+
+
+# ---- sources ---------------------------------------------------------------------------
+
+Task = Literal["classification", "binary", "regression"]
+
+
+class Data(Node):
+    """Base of every data source: transforms, batching and splits."""
+
+    collector = "transforms"
+    keywords = {"batch": "batch", "validation": "validation", "test": "test", "path": "path"}
+
+    # Static facts the checker uses before any data is read (None: only known at run time).
+    static_shape: ClassVar[tuple[int, ...] | None] = None
+    static_classes: ClassVar[int | None] = None
+    static_task: ClassVar[Task | None] = None
+
+    transforms: list[AnyTransform] = Field(default_factory=list)
+    """Transforms, applied in the order written."""
+    batch: Batch = Field(default_factory=Batch)
+    """Batch size and shuffling."""
+    validation: float = Field(default=0.0, ge=0, lt=1)
+    """Fraction of the training examples held out for validation each epoch."""
+    test: float = Field(default=0.0, ge=0, lt=1)
+    """Fraction held out as a test set (for sources without their own test split)."""
+    path: str | None = None
+    """Where the files are (default: searched for; see docs/data.md)."""
+
+    def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        """(input shape, number of classes, task) known before reading any file."""
+        return self.static_shape, self.static_classes, self.static_task
+
+
+class MNIST(Data):
+    """The MNIST handwritten digits: 60,000 training and 10,000 test images, 1x28x28."""
+
+    kind: Literal["mnist"] = "mnist"
+    static_shape = (1, 28, 28)
+    static_classes = 10
+    static_task = "classification"
+
+
+class FashionMNIST(Data):
+    """Zalando's Fashion-MNIST: 10 kinds of clothing, in MNIST's format (1x28x28)."""
+
+    kind: Literal["fashion_mnist"] = "fashion_mnist"
+    aliases = ("fashionmnist", "fashion")
+    static_shape = (1, 28, 28)
+    static_classes = 10
+    static_task = "classification"
+
+
+class MNISTSample(Data):
+    """10,000 real MNIST digits bundled with specc (8,000 train / 2,000 test): works offline."""
+
+    kind: Literal["mnist_sample"] = "mnist_sample"
+    static_shape = (1, 28, 28)
+    static_classes = 10
+    static_task = "classification"
+
+
+class CSV(Data):
+    """A CSV file with a header row: numeric feature columns and one target column."""
+
+    kind: Literal["csv"] = "csv"
+    positional = ("path",)
+
+    path: str | None = None
+    """The CSV file (relative paths are relative to the spec)."""
+    target: str = "target"
+    """Name of the target column."""
+    features: list[str] | None = None
+    """Feature columns (default: every column but the target)."""
+    task: Task = "classification"
+    """What the target is: class labels, 0/1, or real numbers."""
+
+    @model_validator(mode="after")
+    def _needs_path(self) -> CSV:
+        if not self.path:
+            raise SpecError("E302", "`data csv` needs a file: `data csv \"houses.csv\"`", self.span)
+        return self
+
+    def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        shape = (len(self.features),) if self.features else None
+        return shape, None, self.task
+
+
+class NPZ(Data):
+    """A NumPy .npz archive with arrays `x` (inputs) and `y` (targets), or named ones."""
+
+    kind: Literal["npz"] = "npz"
+    positional = ("path",)
+
+    x: str = "x"
+    """Name of the inputs array."""
+    y: str = "y"
+    """Name of the targets array."""
+    task: Task = "classification"
+    """What the target is: class labels, 0/1, or real numbers."""
+
+    @model_validator(mode="after")
+    def _needs_path(self) -> NPZ:
+        if not self.path:
+            raise SpecError("E302", "`data npz` needs a file: `data npz \"arrays.npz\"`", self.span)
+        return self
+
+    def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        return None, None, self.task
+
+
+class Synthetic(Data):
+    """Generated data: Gaussian clusters (classification, binary) or a noisy linear target."""
+
+    kind: Literal["synthetic"] = "synthetic"
+    positional = ("task",)
+
+    task: Task = "classification"
+    """classification, binary or regression."""
+    samples: PositiveInt = 1000
+    """Number of examples (train and test together)."""
+    features: PositiveInt = 10
+    """Features per example."""
+    classes: int = Field(default=2, ge=2, le=1000)
+    """Number of classes (classification)."""
+    noise: NonNegFloat = 0.1
+    """Noise level."""
+    data_seed: int = Field(default=0, ge=0)
+    """Seed of the generator (separate from the training seed)."""
+
+    def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        classes = {"classification": int(self.classes), "binary": 2}.get(self.task)
+        return (int(self.features),), classes, self.task
+
+
+AnyData = Annotated[
+    Union[MNIST, FashionMNIST, MNISTSample, CSV, NPZ, Synthetic], Field(discriminator="kind")
+]

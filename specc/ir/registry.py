@@ -1,0 +1,114 @@
+"""The vocabulary, read off the IR's type annotations: one source of truth.
+
+`members(annotation)` answers "which words may stand here?" for any field, so the
+builder, completion, hover docs and `specc explain` never keep lists of their own.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import typing
+from typing import Any, Literal, Union, get_args, get_origin
+
+from pydantic.fields import FieldInfo
+
+from specc.ir.base import Node
+
+INTERNAL_FIELDS = frozenset({"span", "field_spans", "kind"})
+
+
+def _strip(annotation: Any) -> Any:
+    while get_origin(annotation) is typing.Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _union_args(annotation: Any) -> tuple[Any, ...]:
+    annotation = _strip(annotation)
+    if get_origin(annotation) in (Union, types.UnionType):
+        out: list[Any] = []
+        for arg in get_args(annotation):
+            out.extend(_union_args(arg))
+        return tuple(out)
+    return (annotation,)
+
+
+@functools.cache
+def _members(annotation: Any) -> dict[str, type[Node]]:
+    table: dict[str, type[Node]] = {}
+    for arg in _union_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, Node) and "kind" in arg.model_fields:
+            table[arg.kind_name()] = arg
+            for alias in arg.aliases:
+                table.setdefault(alias, arg)
+    return table
+
+
+def members(annotation: Any) -> dict[str, type[Node]]:
+    """Word (canonical kind or alias) -> IR class, for every node type `annotation` admits."""
+    try:
+        return _members(annotation)
+    except TypeError:  # unhashable annotation: compute without the cache
+        return _members.__wrapped__(annotation)
+
+
+def canonical(annotation: Any) -> list[str]:
+    """Canonical kinds only (no aliases), in declaration order."""
+    seen: list[str] = []
+    for cls in members(annotation).values():
+        if cls.kind_name() not in seen:
+            seen.append(cls.kind_name())
+    return seen
+
+
+def list_item(annotation: Any) -> Any | None:
+    """X for list[X] (through Optional/Annotated), else None."""
+    for arg in _union_args(annotation):
+        if get_origin(arg) is list:
+            return get_args(arg)[0]
+    return None
+
+
+def literal_values(annotation: Any) -> list[Any]:
+    values: list[Any] = []
+    for arg in _union_args(annotation):
+        if get_origin(arg) is Literal:
+            values.extend(get_args(arg))
+    return values
+
+
+def accepts(annotation: Any, kind: type) -> bool:
+    """Whether a plain value of python type `kind` fits somewhere in `annotation`."""
+    for arg in _union_args(annotation):
+        if arg is kind or arg is Any:
+            return True
+        if get_origin(arg) is tuple and kind is tuple:
+            return True
+        if kind is float and arg is float:
+            return True
+    return False
+
+
+def is_bool_field(info: FieldInfo) -> bool:
+    return any(arg is bool for arg in _union_args(info.annotation))
+
+
+def user_fields(cls: type[Node]) -> dict[str, FieldInfo]:
+    """The arguments a user may write for this node."""
+    return {k: v for k, v in cls.model_fields.items() if k not in INTERNAL_FIELDS}
+
+
+def block_words(cls: type[Node]) -> list[str]:
+    """Every statement keyword valid inside a block of `cls`."""
+    words = list(cls.keywords)
+    if cls.collector:
+        item = list_item(cls.model_fields[cls.collector].annotation)
+        words.extend(members(item))
+    return words
+
+
+def collector_members(cls: type[Node]) -> dict[str, type[Node]]:
+    if not cls.collector:
+        return {}
+    return members(list_item(cls.model_fields[cls.collector].annotation))

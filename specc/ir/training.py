@@ -1,0 +1,162 @@
+"""The `train` block: loss, optimizer, schedule, epochs, metrics, callbacks, run options."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal, Union
+
+from pydantic import Field
+
+from specc.ir.base import Identifier, Node
+from specc.ir.losses import AnyLoss
+from specc.ir.optimizers import AnyOptimizer, RMSprop
+from specc.ir.schedules import AnySchedule, Constant, Warmup
+from specc.ir.spaces import NonNegFloat, PositiveInt
+
+# ---- metrics ---------------------------------------------------------------------------
+
+
+class Metric(Node):
+    """Base of every metric; `task` says which kind of target it needs."""
+
+    task: ClassVar[Literal["classification", "regression"]] = "classification"
+
+
+class Accuracy(Metric):
+    """Fraction of examples whose predicted class (or thresholded probability) is right."""
+
+    kind: Literal["accuracy"] = "accuracy"
+    aliases = ("acc",)
+
+
+class TopKAccuracy(Metric):
+    """Fraction of examples whose true class is among the k highest scores."""
+
+    kind: Literal["top_k_accuracy"] = "top_k_accuracy"
+    positional = ("k",)
+    aliases = ("top_k", "topk")
+
+    k: int = Field(default=5, ge=1, le=1000)
+    """How many of the highest scores count."""
+
+
+class Precision(Metric):
+    """Macro-averaged precision over classes (binary: of the positive class)."""
+
+    kind: Literal["precision"] = "precision"
+
+
+class Recall(Metric):
+    """Macro-averaged recall over classes (binary: of the positive class)."""
+
+    kind: Literal["recall"] = "recall"
+
+
+class F1(Metric):
+    """Macro-averaged F1 score over classes (binary: of the positive class)."""
+
+    kind: Literal["f1"] = "f1"
+    aliases = ("f1_score",)
+
+
+class MSEMetric(Metric):
+    """Mean squared error of the predictions."""
+
+    kind: Literal["mse"] = "mse"
+    aliases = ("mean_squared_error",)
+    task = "regression"
+
+
+class MAEMetric(Metric):
+    """Mean absolute error of the predictions."""
+
+    kind: Literal["mae"] = "mae"
+    aliases = ("mean_absolute_error",)
+    task = "regression"
+
+
+AnyMetric = Annotated[
+    Union[Accuracy, TopKAccuracy, Precision, Recall, F1, MSEMetric, MAEMetric],
+    Field(discriminator="kind"),
+]
+
+# ---- callbacks -------------------------------------------------------------------------
+
+
+class EarlyStopping(Node):
+    """Stop when `monitor` has not improved by `min_delta` for `patience` epochs."""
+
+    kind: Literal["early_stopping"] = "early_stopping"
+    positional = ("patience",)
+
+    monitor: str = "val_loss"
+    """Metric to watch; `*loss`, `*mse`, `*mae` are minimised, others maximised."""
+    patience: int = Field(default=5, ge=0, le=10_000)
+    """Epochs without improvement to wait."""
+    min_delta: NonNegFloat = 0.0
+    """Smallest change that counts as an improvement."""
+    restore_best: bool = True
+    """End with the best epoch's weights instead of the last."""
+
+
+class Checkpoint(Node):
+    """Keep the weights of the best epoch by `monitor` (`checkpoint best monitor=val_accuracy`)."""
+
+    kind: Literal["checkpoint"] = "checkpoint"
+    positional = ("save",)
+
+    save: Literal["best", "last"] = "best"
+    """`best`: the best epoch by `monitor`; `last`: every epoch's end."""
+    monitor: str = "val_loss"
+    """Metric that decides the best epoch."""
+
+
+# ---- the block -------------------------------------------------------------------------
+
+
+class Train(Node):
+    """How to train: loss, optimizer, epochs, metrics, schedule and run options."""
+
+    kind: Literal["train"] = "train"
+    keywords = {
+        "loss": "loss",
+        "optimizer": "optimizer",
+        "epochs": "epochs",
+        "metrics": "metrics",
+        "metric": "metrics",
+        "schedule": "schedule",
+        "warmup": "warmup",
+        "early_stopping": "early_stopping",
+        "checkpoint": "checkpoint",
+        "seed": "seed",
+        "precision": "precision",
+        "device": "device",
+        "compile": "compile",
+        "model": "model",
+    }
+
+    loss: AnyLoss
+    """The loss to minimise."""
+    optimizer: AnyOptimizer = Field(default_factory=RMSprop)
+    """The optimizer and its settings."""
+    epochs: PositiveInt = 10
+    """Passes over the training data."""
+    metrics: list[AnyMetric] = Field(default_factory=list)
+    """Metrics reported each epoch (loss is always reported)."""
+    schedule: AnySchedule = Field(default_factory=Constant)
+    """Learning-rate schedule."""
+    warmup: Warmup | None = None
+    """Linear warm-up at the start (combines with any schedule)."""
+    early_stopping: EarlyStopping | None = None
+    """Stop early when a metric stops improving."""
+    checkpoint: Checkpoint | None = None
+    """Keep the best epoch's weights."""
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    """Seed for initialisation, shuffling and dropout."""
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    """Compute precision (bf16/fp16: mixed precision with fp32 weights)."""
+    device: Literal["auto", "cpu", "cuda", "gpu", "mps"] = "auto"
+    """Preferred device; `specc run --device` overrides it."""
+    compile: Literal["auto", "on", "off"] = "auto"
+    """Compile the train step (torch.compile / XLA); auto: only when the run is long."""
+    model: Identifier | None = None
+    """Which `model` block to train when the file has several (default: the first)."""

@@ -1,0 +1,228 @@
+"""Warnings for classic mistakes: the spec trains, but probably not as intended."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from specc.diagnostics import Diagnostic, Related, Severity
+from specc.ir.layers import Activation, Conv2D, Dense
+from specc.ir.losses import NLL, BinaryCrossentropy, Loss
+from specc.ir.spaces import is_space
+from specc.ir.spec import Spec
+from specc.shapes import LayerInfo, ModelShapes
+from specc.span import Span
+
+LR_RANGE = (1e-6, 1.0)
+
+
+def _activations(shapes: ModelShapes) -> list[tuple[str, Span | None, LayerInfo]]:
+    """(kind, where, layer) for every activation, standalone or as an argument, in order."""
+    out = []
+    for info in shapes.layers:
+        layer = info.layer
+        if isinstance(layer, Activation):
+            out.append((layer.kind_name(), layer.span, info))
+        elif isinstance(layer, (Dense, Conv2D)) and layer.activation is not None:
+            out.append((layer.activation.kind_name(), layer.activation.span, info))
+    return out
+
+
+def _final_activation(shapes: ModelShapes) -> tuple[str, Span | None] | None:
+    """The activation producing the model's output, if the output has one."""
+    for info in reversed(shapes.layers):
+        layer = info.layer
+        if isinstance(layer, Activation):
+            return layer.kind_name(), layer.span
+        if isinstance(layer, (Dense, Conv2D)):
+            act = layer.activation
+            return (act.kind_name(), act.span) if act else None
+    return None
+
+
+def _warn(code: str, message: str, span: Span | None, help: str, related: tuple[Related, ...] = ()) -> Diagnostic:
+    return Diagnostic(
+        code=code,
+        severity=Severity.WARNING,
+        message=message,
+        span=span or Span(line=1, column=1, end_line=1, end_column=1, start=0, end=0),
+        help=help,
+        related=related,
+    )
+
+
+def softmax_twice(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
+    seen = [(kind, span) for kind, span, _ in _activations(shapes) if kind in ("softmax", "log_softmax")]
+    for (_, first), (kind, span) in zip(seen, seen[1:], strict=False):
+        yield _warn(
+            "W500",
+            f"`{kind}` is applied after another softmax",
+            span,
+            "a softmax of probabilities flattens them towards uniform; keep only the last one",
+            (Related(span=first, message="first softmax here"),) if first else (),
+        )
+
+
+def sigmoid_multiclass(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
+    final = _final_activation(shapes)
+    if spec.train and final and final[0] == "sigmoid" and spec.train.loss.target in ("class", "onehot"):
+        if shapes.output and shapes.output[-1] > 1:
+            yield _warn(
+                "W501",
+                f"sigmoid output with `{spec.train.loss.kind_name()}`: classes are not independent",
+                final[1],
+                "use `softmax` for one-of-N classes, or `binary_crossentropy` for independent labels",
+            )
+
+
+def units_vs_classes(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
+    if spec.data is None or spec.train is None or not shapes.layers:
+        return
+    _, classes, task = spec.data.sample_facts()
+    loss = spec.train.loss
+    last = shapes.layers[-1]
+    span = _units_span(shapes)
+    units = shapes.output[-1] if shapes.output else 0
+    if isinstance(loss, BinaryCrossentropy) and units != 1:
+        yield _warn(
+            "W502",
+            f"binary cross-entropy expects 1 output, but the model gives {units}",
+            span,
+            "end with `dense 1 sigmoid`",
+        )
+    elif loss.target in ("class", "onehot") and classes and units != classes and len(shapes.output) == 1:
+        diag = _warn(
+            "W502",
+            f"the last layer gives {units} outputs, but `{spec.data.kind_name()}` has {classes} classes",
+            span,
+            f"use {classes} units in the last layer",
+        )
+        yield diag.model_copy(update={"fix": str(classes), "fix_span": _units_arg_span(last)})
+
+
+def _units_span(shapes: ModelShapes) -> Span | None:
+    for info in reversed(shapes.layers):
+        if isinstance(info.layer, (Dense, Conv2D)):
+            return info.layer.where("units") if isinstance(info.layer, Dense) else info.layer.span
+    return shapes.layers[-1].layer.span if shapes.layers else None
+
+
+def _units_arg_span(info: LayerInfo) -> Span | None:
+    return info.layer.where("units") if isinstance(info.layer, Dense) else None
+
+
+def learning_rate(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
+    if spec.train is None:
+        return
+    opt = spec.train.optimizer
+    lr = opt.lr
+    if is_space(lr):
+        return
+    low, high = LR_RANGE
+    if not low <= float(lr) <= high:  # type: ignore[arg-type]
+        yield _warn(
+            "W503",
+            f"learning rate {float(lr):g} is outside the usual range {low:g}..{high:g}",  # type: ignore[arg-type]
+            opt.where("lr"),
+            "typical values: 1e-3 for adam/rmsprop, 1e-2..1e-1 for sgd",
+        )
+
+
+def loss_vs_task(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
+    if spec.data is None or spec.train is None:
+        return
+    _, _, task = spec.data.sample_facts()
+    loss: Loss = spec.train.loss
+    if task == "regression" and loss.target != "real":
+        yield _warn(
+            "W504",
+            f"`{loss.kind_name()}` is a classification loss, but the data's target is real-valued",
+            loss.span,
+            "use `mse`, `mae` or `huber` for regression",
+        )
+    if task in ("classification", "binary") and loss.target == "real":
+        yield _warn(
+            "W504",
+            f"`{loss.kind_name()}` is a regression loss, but the data's target is class labels",
+            loss.span,
+            "use `sparse_categorical_crossentropy` (or `binary_crossentropy` for 0/1 targets)",
+        )
+
+
+def loss_vs_activation(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
+    if spec.train is None:
+        return
+    loss = spec.train.loss
+    final = _final_activation(shapes)
+    kind = final[0] if final else None
+    if isinstance(loss, NLL) and kind != "log_softmax":
+        yield _warn(
+            "W505",
+            "`nll` expects log-probabilities, but the model does not end with `log_softmax`",
+            loss.span,
+            "end the model with `log_softmax`, or use `sparse_categorical_crossentropy`",
+        )
+    elif kind == "log_softmax" and not isinstance(loss, NLL):
+        yield _warn(
+            "W505",
+            f"the model ends with `log_softmax`, which `{loss.kind_name()}` does not expect",
+            final[1] if final else None,
+            "use the `nll` loss, or end with `softmax`",
+        )
+    elif kind == "softmax" and loss.target in ("real", "binary"):
+        yield _warn(
+            "W505",
+            f"the model ends with `softmax`, but `{loss.kind_name()}` is not a multi-class loss",
+            final[1] if final else None,
+            "drop the softmax, or use `sparse_categorical_crossentropy`",
+        )
+
+
+def monitored_metric(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
+    if spec.train is None or spec.data is None:
+        return
+    names = {"loss"} | {m.kind_name() for m in spec.train.metrics}
+    watchers = [spec.train.early_stopping, spec.train.checkpoint, spec.train.schedule]
+    for node in watchers:
+        monitor = getattr(node, "monitor", None)
+        if node is None or monitor is None:
+            continue
+        base = monitor.removeprefix("val_")
+        if monitor.startswith("val_") and spec.data.validation == 0:
+            yield _warn(
+                "W506",
+                f"`{monitor}` is watched, but the data has no validation split",
+                node.where("monitor"),
+                "add `validation 0.1` to the data block, or watch a training metric",
+            )
+        elif base not in names:
+            known = ", ".join(sorted(names | {f"val_{n}" for n in names}))
+            yield _warn(
+                "W506",
+                f"`{monitor}` is watched, but it is not a reported metric",
+                node.where("monitor"),
+                f"add it to `metrics`, or watch one of: {known}",
+            )
+
+
+LINTS: tuple[Callable[[Spec, ModelShapes], Iterator[Diagnostic]], ...] = (
+    softmax_twice,
+    sigmoid_multiclass,
+    units_vs_classes,
+    learning_rate,
+    loss_vs_task,
+    loss_vs_activation,
+    monitored_metric,
+)
+
+
+
+def lint(spec: Spec, shapes: dict[str, ModelShapes]) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for model_shapes in shapes.values():
+        for rule in LINTS:
+            out.extend(rule(spec, model_shapes))
+    # Spec-wide rules (learning rate, monitors) would repeat per model: keep one of each.
+    unique: dict[tuple[str, int, str], Diagnostic] = {}
+    for diag in out:
+        unique.setdefault((diag.code, diag.span.start, diag.message), diag)
+    return list(unique.values())

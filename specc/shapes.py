@@ -1,0 +1,166 @@
+"""Shape inference: each layer's input and output shape, parameters and FLOPs.
+
+Layer names are assigned here too (explicit `name=`, else `<kind>_<n>` counting per kind,
+with `_<copy>` suffixes inside `repeat`), because weights are saved and matched by them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from specc.diagnostics import Diagnostic, Related, SpecError
+from specc.ir.layers import Dense, Layer, Repeat, fmt_shape
+from specc.ir.spec import Model
+from specc.span import Span
+
+Shape = tuple[int, ...]
+MAX_PARAMS = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One unrolled layer of a model, as `specc summary` shows it."""
+
+    name: str
+    layer: Layer
+    input: Shape
+    output: Shape
+    params: int
+    trainable: bool
+    flops: int
+
+    @property
+    def activation_bytes(self) -> int:
+        return 4 * math.prod(self.output)
+
+
+@dataclass(frozen=True)
+class ModelShapes:
+    model: Model
+    input: Shape
+    layers: tuple[LayerInfo, ...]
+
+    @property
+    def output(self) -> Shape:
+        return self.layers[-1].output if self.layers else self.input
+
+    @property
+    def params(self) -> int:
+        return sum(info.params for info in self.layers)
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(info.params for info in self.layers if info.trainable)
+
+    @property
+    def flops(self) -> int:
+        return sum(info.flops for info in self.layers)
+
+
+def unroll(model: Model) -> list[tuple[str, Layer]]:
+    """Layers in order with `repeat` expanded and every layer named."""
+    counts: dict[str, int] = {}
+    out: list[tuple[str, Layer]] = []
+
+    def walk(layers: list[Layer], suffix: str) -> None:
+        for layer in layers:
+            if isinstance(layer, Repeat):
+                for copy in range(1, layer.times + 1):
+                    walk(list(layer.layers), f"{suffix}_{copy}")
+                continue
+            if layer.name:
+                out.append((layer.name + suffix, layer))
+            else:
+                kind = layer.kind_name()
+                counts[kind] = counts.get(kind, 0) + 1
+                out.append((f"{kind}_{counts[kind]}", layer))
+
+    walk(list(model.layers), "")
+    return out
+
+
+def infer(model: Model) -> tuple[ModelShapes | None, list[Diagnostic]]:
+    """Shapes through `model`; diagnostics for the first layer that cannot take its input."""
+    if model.input is None:
+        return None, [
+            Diagnostic(
+                code="E401",
+                message=f"model `{model.name}` has no `input` statement",
+                span=model.where("name") or _nowhere(),
+                help="add `input 28x28` (or the shape of one example) as its first line",
+            )
+        ]
+    diagnostics: list[Diagnostic] = _duplicate_names(model)
+    shape: Shape = tuple(model.input.shape)
+    infos: list[LayerInfo] = []
+    previous: tuple[str, Span | None] = ("the input", model.input.span)
+    for name, layer in unroll(model):
+        try:
+            out = layer.infer(shape)
+        except SpecError as err:
+            related = [Related(span=previous[1], message=f"{previous[0]} gives {fmt_shape(shape)}")]
+            err.related = tuple(related) if previous[1] else ()
+            diagnostics.append(err.diagnostic(layer.span or _nowhere()))
+            return None, diagnostics
+        params = layer.params(shape)
+        infos.append(
+            LayerInfo(
+                name=name,
+                layer=layer,
+                input=shape,
+                output=out,
+                params=params,
+                trainable=not layer.frozen,
+                flops=layer.flops(shape, out),
+            )
+        )
+        previous = (f"`{name}`", layer.span)
+        shape = out
+    result = ModelShapes(model=model, input=tuple(model.input.shape), layers=tuple(infos))
+    if result.params > MAX_PARAMS:
+        diagnostics.append(
+            Diagnostic(
+                code="E405",
+                message=f"model `{model.name}` has {result.params:,} parameters; the limit is {MAX_PARAMS:,}",
+                span=_biggest(infos).layer.span or _nowhere(),
+                help="this layer holds the most weights; make it smaller",
+            )
+        )
+    return result, diagnostics
+
+
+def _biggest(infos: list[LayerInfo]) -> LayerInfo:
+    return max(infos, key=lambda info: info.params)
+
+
+def _duplicate_names(model: Model) -> list[Diagnostic]:
+    seen: dict[str, Layer] = {}
+    out: list[Diagnostic] = []
+    for layer in model.layers:
+        if layer.name is None:
+            continue
+        if layer.name in seen:
+            first = seen[layer.name].where("name")
+            out.append(
+                Diagnostic(
+                    code="E203",
+                    message=f"two layers are named `{layer.name}`",
+                    span=layer.where("name") or _nowhere(),
+                    help="layer names key the saved weights; make them unique",
+                    related=(Related(span=first, message="first named here"),) if first else (),
+                )
+            )
+        seen[layer.name] = layer
+    return out
+
+
+def _nowhere() -> Span:
+    return Span(line=1, column=1, end_line=1, end_column=1, start=0, end=0)
+
+
+def last_dense(shapes: ModelShapes) -> LayerInfo | None:
+    for info in reversed(shapes.layers):
+        if isinstance(info.layer, Dense):
+            return info
+    return None

@@ -1,0 +1,503 @@
+"""Text to concrete syntax tree (CST): statements, blocks and literals with spans.
+
+The parser is Lark LALR, built once per process. It recovers from errors (one
+diagnostic per bad line, missing `}` closed at end of file) so `specc check` and the
+language server can report several problems at once and still hand a partial tree to
+the later stages. Comments are kept beside the tree for the formatter.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedInput, UnexpectedToken
+
+from specc import resources
+from specc.diagnostics import Diagnostic
+from specc.span import Span
+
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 64
+
+# ---- CST nodes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Number:
+    value: int | float
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Fraction:
+    numerator: int
+    denominator: int
+    text: str
+    span: Span
+
+    @property
+    def value(self) -> float:
+        return self.numerator / self.denominator if self.denominator else float("inf")
+
+
+@dataclass(frozen=True)
+class Shape:
+    dims: tuple[int, ...]
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class String:
+    value: str
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Word:
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class List:
+    items: tuple[Value, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Call:
+    name: Word
+    args: tuple[Arg, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A character no token starts with; kept so the tree survives, reported as E102."""
+
+    text: str
+    span: Span
+
+
+Value: TypeAlias = Number | Fraction | Shape | String | Word | List | Call | Bad
+
+
+@dataclass(frozen=True)
+class Arg:
+    """A positional (`key is None`) or keyword (`key=value`) argument."""
+
+    key: Word | None
+    value: Value
+    span: Span
+
+
+@dataclass(frozen=True)
+class Statement:
+    keyword: Word
+    args: tuple[Arg, ...]
+    body: Block | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Block:
+    statements: tuple[Statement, ...]
+    span: Span
+    closed: bool = True
+
+
+@dataclass(frozen=True)
+class Comment:
+    text: str
+    span: Span
+
+
+@dataclass
+class Document:
+    statements: tuple[Statement, ...]
+    comments: tuple[Comment, ...]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+# ---- Lark tree to CST ----------------------------------------------------------------
+
+
+def _span(meta: object) -> Span:
+    return Span(
+        line=meta.line,  # type: ignore[attr-defined]
+        column=meta.column,  # type: ignore[attr-defined]
+        end_line=meta.end_line,  # type: ignore[attr-defined]
+        end_column=meta.end_column,  # type: ignore[attr-defined]
+        start=meta.start_pos,  # type: ignore[attr-defined]
+        end=meta.end_pos,  # type: ignore[attr-defined]
+    )
+
+
+def _unescape(text: str) -> str:
+    body = text[1:-1]
+    out: list[str] = []
+    chars = iter(body)
+    for ch in chars:
+        if ch == "\\":
+            nxt = next(chars, "")
+            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@v_args(meta=True)
+class _ToCST(Transformer[Token, tuple[Statement, ...]]):
+    def start(self, meta: object, children: list[Statement]) -> tuple[Statement, ...]:
+        return tuple(children)
+
+    def statement(self, meta: object, children: list[object]) -> Statement:
+        name = children[0]
+        assert isinstance(name, Token)
+        rest = children[1:]
+        body = rest[-1] if rest and isinstance(rest[-1], Block) else None
+        args = tuple(_as_arg(c) for c in (rest[:-1] if body else rest))
+        return Statement(Word(str(name), Span.of_token(name)), args, body, _span(meta))
+
+    def body(self, meta: object, children: list[object]) -> Block:
+        stmts = tuple(c for c in children if isinstance(c, Statement))
+        closed = any(isinstance(c, Token) and c.type == "RBRACE" and c.value for c in children)
+        return Block(stmts, _span(meta), closed)
+
+    def kwarg(self, meta: object, children: list[object]) -> Arg:
+        key, value = children
+        assert isinstance(key, Token)
+        return Arg(Word(str(key), Span.of_token(key)), value, _span(meta))  # type: ignore[arg-type]
+
+    def number(self, meta: object, children: list[Token]) -> Number:
+        text = str(children[0])
+        is_int = not any(c in text for c in ".eE")
+        return Number(int(text) if is_int else float(text), text, _span(meta))
+
+    def fraction(self, meta: object, children: list[Token]) -> Fraction:
+        text = str(children[0])
+        num, den = text.split("/")
+        return Fraction(int(num), int(den), text, _span(meta))
+
+    def shape(self, meta: object, children: list[Token]) -> Shape:
+        text = str(children[0])
+        return Shape(tuple(int(d) for d in text.split("x")), text, _span(meta))
+
+    def string(self, meta: object, children: list[Token]) -> String:
+        text = str(children[0])
+        return String(_unescape(text), text, _span(meta))
+
+    def word(self, meta: object, children: list[Token]) -> Word:
+        return Word(str(children[0]), _span(meta))
+
+    def list(self, meta: object, children: list[object]) -> List:
+        return List(tuple(c for c in children if c is not None), _span(meta))  # type: ignore[misc]
+
+    def bad(self, meta: object, children: list[Token]) -> Bad:
+        return Bad(str(children[0]), _span(meta))
+
+    def call(self, meta: object, children: list[object]) -> Call:
+        name = children[0]
+        assert isinstance(name, Token)
+        args = tuple(_as_arg(c) for c in children[1:] if c is not None)
+        return Call(Word(str(name), Span.of_token(name)), args, _span(meta))
+
+
+def _as_arg(node: object) -> Arg:
+    if isinstance(node, Arg):
+        return node
+    return Arg(None, node, node.span)  # type: ignore[arg-type, attr-defined]
+
+
+# ---- the parser ------------------------------------------------------------------------
+
+
+class _BracketNewlines:
+    """Post-lexer: newlines inside () and [] are layout, not statement ends."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        depth = 0
+        for tok in stream:
+            if tok.type in ("LBRACE", "RBRACE"):
+                depth = 0  # a brace never sits inside brackets: the bracket was left open
+            elif tok.type in ("LPAR", "LSQB"):
+                depth += 1
+            elif tok.type in ("RPAR", "RSQB"):
+                depth = max(0, depth - 1)
+            elif tok.type == "_NL" and depth:
+                continue
+            yield tok
+
+
+@functools.cache
+def _parser() -> Lark:
+    return Lark(
+        resources.grammar_text(),
+        parser="lalr",
+        lexer="basic",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        postlex=_BracketNewlines(),
+    )
+
+
+_TOKEN_NAMES = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "FRACTION": "a fraction",
+    "SHAPE": "a shape",
+    "STRING": "a string",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "_NL": "a new line",
+    "SEMICOLON": "`;`",
+    "EQUAL": "`=`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "COMMA": "`,`",
+    "$END": "the end of the file",
+}
+
+
+def _describe(tok: Token) -> str:
+    if tok.type == "$END":
+        return "the end of the file"
+    if tok.type == "_NL":
+        return "the end of the line"
+    if tok.type == "BAD":
+        return f"character {tok.value!r}"
+    return f"`{tok.value}`"
+
+
+def _expected(names: set[str]) -> str:
+    shown = sorted({_TOKEN_NAMES.get(n, n) for n in names if n not in ("BAD", "COMMENT")})
+    if len(shown) > 5:
+        return "a statement or value"
+    return ", ".join(shown[:-1]) + (" or " if len(shown) > 1 else "") + shown[-1] if shown else "?"
+
+
+def _help_for(tok: Token) -> str | None:
+    if tok.type == "BAD" and tok.value in "\"'":
+        return "strings open and close on the same line: `\"...\"`"
+    if tok.type == "BAD":
+        return "names are letters, digits and `_`; write paths and other text in double quotes"
+    if tok.type == "$END":
+        return "close every block with `}`"
+    if tok.type == "LBRACE":
+        return "a block opens at the end of its header line: `model name {`"
+    return None
+
+
+def parse(text: str) -> Document:
+    """Parse spec text; never raises for bad input, returns diagnostics instead."""
+    too_big = _reject_early(text)
+    if too_big is not None:
+        return Document((), (), [too_big])
+    comments: list[Comment] = []
+    diagnostics: list[Diagnostic] = []
+    error_lines: set[int] = set()
+
+    def on_error(err: UnexpectedInput) -> bool:
+        if not isinstance(err, UnexpectedToken):
+            return False
+        tok = err.token
+        ip = err.interactive_parser
+        if tok.type == "$END":
+            # Close what is still open (an unfinished statement, unclosed blocks) so the
+            # tree survives; Lark gives up if `$END` fails twice, so close it all at once.
+            for _ in range(2 * MAX_DEPTH + 4):
+                accepts = ip.accepts()
+                if "$END" in accepts:
+                    return True
+                fix = "RBRACE" if "RBRACE" in accepts else "_NL" if "_NL" in accepts else None
+                if fix is None:
+                    return False
+                if fix == "RBRACE":
+                    _report_eof(text, diagnostics)
+                ip.feed_token(_synthetic(fix, text))
+            return False
+        line = tok.line or 0
+        if line not in error_lines:
+            error_lines.add(line)
+            code = "E102" if tok.type == "BAD" else "E100"
+            diagnostics.append(
+                Diagnostic(
+                    code=code,
+                    message=f"unexpected {_describe(tok)}; expected {_expected(err.expected)}",
+                    span=Span.of_token(tok) if tok.end_pos is not None else Span.point(text, 0),
+                    help=_help_for(tok),
+                )
+            )
+        # Try closing what the line left open (`)`, `]`, end of statement) so the
+        # current token fits; otherwise drop it. This keeps cascades down.
+        for fixes in _INSERTIONS:
+            trial = ip.copy()
+            if _feed_all(trial, fixes, tok) and tok.type in trial.accepts():
+                _feed_all(ip, fixes, tok)
+                ip.feed_token(tok)
+                return True
+        return True
+
+    try:
+        tree = _parser().parse(text, on_error=on_error)
+    except UnexpectedInput as err:  # recovery gave up: report and return no tree
+        diagnostics.append(
+            Diagnostic(
+                code="E100",
+                message="the file could not be parsed past this point",
+                span=Span.point(text, getattr(err, "pos_in_stream", 0) or 0),
+            )
+        )
+        return Document((), (), diagnostics)
+    _collect_comments(text, comments)
+    statements = _ToCST().transform(tree) if isinstance(tree, Tree) else ()
+    for bad in _bad_values(statements):
+        if bad.span.line not in error_lines:
+            error_lines.add(bad.span.line)
+            diagnostics.append(
+                Diagnostic(
+                    code="E102",
+                    message=f"unexpected character {bad.text!r}",
+                    span=bad.span,
+                    help=_help_for(Token("BAD", bad.text)),
+                )
+            )
+    return Document(tuple(statements), tuple(comments), sorted(diagnostics, key=_order))
+
+
+_INSERTIONS = (
+    ("_NL",),
+    ("RPAR",),
+    ("RSQB",),
+    ("RPAR", "_NL"),
+    ("RSQB", "_NL"),
+    ("RPAR", "RPAR", "_NL"),
+)
+
+
+def _feed_all(ip: object, kinds: tuple[str, ...], at: Token) -> bool:
+    for kind in kinds:
+        if kind not in ip.accepts():  # type: ignore[attr-defined]
+            return False
+        ip.feed_token(Token.new_borrow_pos(kind, "", at))  # type: ignore[attr-defined]
+    return True
+
+
+def _bad_values(statements: tuple[Statement, ...]) -> Iterator[Bad]:
+    for stmt in statements:
+        for arg in stmt.args:
+            yield from _bad_in(arg.value)
+        if stmt.body:
+            yield from _bad_values(stmt.body.statements)
+
+
+def _bad_in(value: Value) -> Iterator[Bad]:
+    if isinstance(value, Bad):
+        yield value
+    elif isinstance(value, List):
+        for item in value.items:
+            yield from _bad_in(item)
+    elif isinstance(value, Call):
+        for arg in value.args:
+            yield from _bad_in(arg.value)
+
+
+def _synthetic(kind: str, text: str) -> Token:
+    """A token the recovery inserts at the end of the file (it needs a position)."""
+    end = Span.point(text, len(text))
+    return Token(
+        kind,
+        "",
+        start_pos=end.start,
+        line=end.line,
+        column=end.column,
+        end_line=end.line,
+        end_column=end.column,
+        end_pos=end.end,
+    )
+
+
+def _order(d: Diagnostic) -> tuple[int, int]:
+    return (d.span.start, d.span.end)
+
+
+def _report_eof(text: str, diagnostics: list[Diagnostic]) -> None:
+    if any(d.code == "E101" for d in diagnostics):
+        return
+    diagnostics.append(
+        Diagnostic(
+            code="E101",
+            message="unexpected end of the file; a block is still open",
+            span=Span.point(text, len(text)),
+            help="add the missing `}`",
+        )
+    )
+
+
+def _collect_comments(text: str, out: list[Comment]) -> None:
+    """Comments from the lexer's point of view (a `#` inside a string is not one)."""
+    lexer_conf = _parser().lex(text, dont_ignore=True)
+    try:
+        for tok in lexer_conf:
+            if tok.type == "COMMENT":
+                out.append(Comment(str(tok), Span.of_token(tok)))
+    except UnexpectedInput:
+        pass
+
+
+def _reject_early(text: str) -> Diagnostic | None:
+    """Inputs that could make the parser slow or deep: refuse them with one diagnostic."""
+    if len(text) > MAX_BYTES:
+        return Diagnostic(
+            code="E103",
+            message=f"the file is {len(text):,} characters long; specs are limited to {MAX_BYTES:,}",
+            span=Span.point(text, 0),
+            help="a spec declares a model; data belongs in a data file referenced by `path=`",
+        )
+    if "\x00" in text:
+        offset = text.index("\x00")
+        return Diagnostic(
+            code="E104",
+            message="the file holds NUL bytes: it looks binary, not a spec",
+            span=Span.point(text, offset),
+            help="check the file name; specs are UTF-8 text files ending in .nn",
+        )
+    depth = 0
+    for offset, ch in enumerate(text):
+        if ch == "{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return Diagnostic(
+                    code="E103",
+                    message=f"blocks are nested more than {MAX_DEPTH} deep",
+                    span=Span.point(text, offset),
+                    help="flatten the nesting; `repeat N { ... }` stacks layers without deeper nesting",
+                )
+        elif ch == "}":
+            depth = max(0, depth - 1)
+    return None
+
+
+def decode(data: bytes) -> tuple[str, Diagnostic | None]:
+    """Bytes to text; invalid UTF-8 is a diagnostic at the first bad byte."""
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as err:
+        good = data[: err.start].decode("utf-8", errors="replace")
+        return good, Diagnostic(
+            code="E104",
+            message=f"the file is not UTF-8 text (bad byte 0x{data[err.start]:02x} at offset {err.start})",
+            span=Span.point(good, len(good)),
+            help="specs are UTF-8 text files; check the file name or re-save it as UTF-8",
+        )
