@@ -1,0 +1,60 @@
+"""User-facing run errors: what went wrong and what to do, never a traceback.
+
+The data layer has its own `specc.data.DataError`; these cover the rest of a run. The CLI
+catches `RunError` (and `DataError`), prints `message` then `hint`, and exits with
+`exit_code`: 2 for usage mistakes (a device that is not there, a bad flag value), 1 for a
+job that failed (divergence, an unreadable checkpoint).
+"""
+
+from __future__ import annotations
+
+
+class RunError(Exception):
+    """A run could not start or finish; `message` says why, `hint` what to try."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class UsageError(RunError):
+    """The command asked for something impossible (bad `--model`, `--resume` of a non-run)."""
+
+    exit_code = 2
+
+
+class DeviceError(UsageError):
+    """The requested device does not exist here (`--device cuda` on a machine without CUDA)."""
+
+
+class BackendError(UsageError):
+    """The backend is unknown or its framework is not installed."""
+
+
+class PlanError(RunError):
+    """The spec cannot be run as written (errors, search spaces, unsupported features).
+
+    `diagnostics` holds the located problems so the CLI can render them like `specc check`.
+    """
+
+    def __init__(self, message: str, diagnostics: list[object], hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.diagnostics = diagnostics
+
+
+class DivergenceError(RunError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+    def __init__(self, message: str, hint: str | None, run_dir: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.run_dir = run_dir
+
+
+class WeightsError(RunError):
+    """`init from` or `--resume` weights are missing or do not fit the model."""
