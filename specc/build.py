@@ -161,9 +161,8 @@ class Builder:
     ) -> Node | None:
         # Flags arrive as the word itself; make them booleans.
         for name, info in user_fields(cls).items():
-            if name in data and is_bool_field(info) and isinstance(data[name], str):
-                if data[name] == name:
-                    data[name] = True
+            if name in data and is_bool_field(info) and data[name] == name:
+                data[name] = True
         data["field_spans"] = spans
         try:
             node = cls.model_validate(data)
@@ -242,7 +241,9 @@ class Builder:
             out = []
             for arg in stmt.args:
                 if arg.key is not None:
-                    self._error("E202", f"`{kw}` takes a list of values, not `{arg.key.name}=`", arg.span)
+                    self._error(
+                        "E202", f"`{kw}` takes a list of values, not `{arg.key.name}=`", arg.span
+                    )
                     raise _Failed
                 out.append(self.value(arg.value, item, kw))
             return out
@@ -298,13 +299,29 @@ class Builder:
     # ---- values ------------------------------------------------------------------------
 
     def value(self, value: Any, annotation: Any, field: str) -> Any:
-        if not isinstance(value, (cst.Number, cst.Fraction, cst.Shape, cst.String, cst.Word, cst.List, cst.Call, cst.Bad)):
+        if not isinstance(
+            value,
+            (
+                cst.Number,
+                cst.Fraction,
+                cst.Shape,
+                cst.String,
+                cst.Word,
+                cst.List,
+                cst.Call,
+                cst.Bad,
+            ),
+        ):
             return value  # already converted (a nested node)
         kinds = members(annotation)
         if isinstance(value, cst.Bad):
             raise _Failed
         if isinstance(value, cst.Number):
-            if isinstance(value.value, int) and accepts(annotation, tuple) and not accepts(annotation, int):
+            if (
+                isinstance(value.value, int)
+                and accepts(annotation, tuple)
+                and not accepts(annotation, int)
+            ):
                 return (value.value,)
             return value.value
         if isinstance(value, cst.Fraction):
@@ -377,7 +394,9 @@ class Builder:
         if cls is Spec:
             message = f"unknown block `{word}`"
             code = "E200"
-            hint = "a spec has `model NAME { ... }`, `data SOURCE { ... }` and `train { ... }` blocks"
+            hint = (
+                "a spec has `model NAME { ... }`, `data SOURCE { ... }` and `train { ... }` blocks"
+            )
         else:
             what = "layer" if cls.collector == "layers" else "statement"
             message = f"unknown {what} `{word}` {where}"
@@ -460,7 +479,13 @@ class Builder:
         return reported
 
 
-_BRANCH_NOISE = {"model_type", "model_attributes_type", "union_tag_invalid", "is_instance_of", "dict_type"}
+_BRANCH_NOISE = {
+    "model_type",
+    "model_attributes_type",
+    "union_tag_invalid",
+    "is_instance_of",
+    "dict_type",
+}
 
 
 def _is_branch_noise(item: Any) -> bool:
@@ -469,7 +494,9 @@ def _is_branch_noise(item: Any) -> bool:
     )
 
 
-def _translate(cls: type[Node], item: Any, field: str, word: str, shown: str | None) -> tuple[str, str]:
+def _translate(
+    cls: type[Node], item: Any, field: str, word: str, shown: str | None
+) -> tuple[str, str]:
     kind = item["type"]
     ctx = item.get("ctx") or {}
     found = f", found `{_value_text(shown)}`" if shown else ""

@@ -17,166 +17,302 @@ class Code:
 
 
 _CODES = [
-    Code("E100", "syntax error", """
+    Code(
+        "E100",
+        "syntax error",
+        """
 A token appeared where the grammar does not allow it. A spec is made of statements, one
 per line: a word, then values, then `key=value` arguments; a block header ends with `{`
 and its block closes with `}` on a later line.
 
     dense 512 relu            # ok
     dense = 512               # error: `=` needs a name on its left, inside a statement
-"""),
-    Code("E101", "unclosed block", """
+""",
+    ),
+    Code(
+        "E101",
+        "unclosed block",
+        """
 The file ended while a block was still open. Every `{` needs a matching `}`.
 
     model mlp {
         dense 10
     }                         # <- this was missing
-"""),
-    Code("E102", "unexpected character", """
+""",
+    ),
+    Code(
+        "E102",
+        "unexpected character",
+        """
 A character that starts no token: names are letters, digits and `_`; numbers look like
 `512`, `0.5`, `1e-3`, `1/255`; shapes like `1x28x28`; text goes in double quotes,
 closed on the same line: `init from "runs/mnist_mlp"`.
-"""),
-    Code("E103", "file too large or too deep", """
+""",
+    ),
+    Code(
+        "E103",
+        "file too large or too deep",
+        """
 Specs are limited to 1,000,000 characters and 64 levels of nested blocks, so the checker
 stays fast on any input. A real spec is a few dozen lines; data belongs in data files
 (`data csv "file.csv"`), and `repeat N { ... }` stacks layers without deep nesting.
-"""),
-    Code("E104", "not a text file", """
+""",
+    ),
+    Code(
+        "E104",
+        "not a text file",
+        """
 The file holds NUL bytes or is not valid UTF-8, so it is not a spec. Check the file name,
 or re-save it as UTF-8 text.
-"""),
-    Code("E200", "unknown block", """
+""",
+    ),
+    Code(
+        "E200",
+        "unknown block",
+        """
 At the top level a spec has `model NAME { ... }` (one or more), one `data SOURCE { ... }`
 and one `train { ... }` block.
-"""),
-    Code("E201", "unknown statement or kind", """
+""",
+    ),
+    Code(
+        "E201",
+        "unknown statement or kind",
+        """
 The word does not name a statement valid in this block, or a kind of loss, optimizer,
 schedule or data source. The help line suggests the closest known word; `specc schema`
 lists them all. Keras and PyTorch spellings are both accepted (`dense`/`linear`,
 `sparse_categorical_crossentropy`/`cross_entropy`).
-"""),
-    Code("E202", "unknown argument", """
+""",
+    ),
+    Code(
+        "E202",
+        "unknown argument",
+        """
 The statement has no argument of that name. The help line suggests the closest one or
 lists them:
 
     dense 10 activaton=relu   # error: did you mean `activation`?
-"""),
-    Code("E203", "given twice", """
+""",
+    ),
+    Code(
+        "E203",
+        "given twice",
+        """
 An argument, a statement of a block, a model name or a layer name appears twice. Model
 and layer names must be unique (saved weights are keyed by layer name).
-"""),
-    Code("E204", "missing block", """
+""",
+    ),
+    Code(
+        "E204",
+        "missing block",
+        """
 A spec needs at least one `model` block, a `data` block and a `train` block:
 
     model mlp { input 28x28; flatten; dense 10 softmax }
     data mnist_sample { scale 1/255 }
     train { loss sparse_categorical_crossentropy; epochs 1 }
-"""),
-    Code("E205", "unknown model", """
+""",
+    ),
+    Code(
+        "E205",
+        "unknown model",
+        """
 `train { model NAME }` (or `--model NAME`) names a model that the file does not define.
-"""),
-    Code("E206", "unexpected block", """
+""",
+    ),
+    Code(
+        "E206",
+        "unexpected block",
+        """
 Only `model`, `data`, `train` and `repeat` take a `{ ... }` block.
-"""),
-    Code("E300", "wrong type", """
+""",
+    ),
+    Code(
+        "E300",
+        "wrong type",
+        """
 The value has the wrong type for the argument: a whole number where one is needed
 (`units`, `epochs`), a number (`lr`), `true`/`false`, a name, a shape (`28x28`), text in
 quotes, or a list in brackets (`[30, 60]`).
-"""),
-    Code("E301", "value out of range", """
+""",
+    ),
+    Code(
+        "E301",
+        "value out of range",
+        """
 The value has the right type but is outside the allowed range: units >= 1, dropout rate
 in [0, 1), learning rate > 0, momentum in [0, 1), and so on. The message names the limit.
-"""),
-    Code("E302", "missing value", """
+""",
+    ),
+    Code(
+        "E302",
+        "missing value",
+        """
 A required argument or kind is missing: `dense` needs its units (`dense 128`), `loss`
 needs its kind (`loss mse`), `warmup` a length (`warmup 2` or `warmup steps=500`).
-"""),
-    Code("E303", "too many values", """
+""",
+    ),
+    Code(
+        "E303",
+        "too many values",
+        """
 More positional values were written than the statement takes. Name the extra ones:
 
     conv2d 32 3 2             # error
     conv2d 32 3 stride=2      # ok
-"""),
-    Code("E304", "invalid search space", """
+""",
+    ),
+    Code(
+        "E304",
+        "invalid search space",
+        """
 A search space must describe a real range: `uniform(low, high)` and `loguniform(low,
 high)` need low < high, a log scale needs low > 0, and `choice(...)` distinct values.
-"""),
-    Code("E305", "invalid choice", """
+""",
+    ),
+    Code(
+        "E305",
+        "invalid choice",
+        """
 The word is not one of the values this argument accepts (an activation, an initialiser,
 a padding mode, ...). The help line suggests the closest.
-"""),
-    Code("E400", "data does not fit the model", """
+""",
+    ),
+    Code(
+        "E400",
+        "data does not fit the model",
+        """
 The model's `input` has a different number of values than one example of the data.
 MNIST-like sources give 1x28x28 images; `input 28x28` or `input 1x28x28` both fit (the
 data is reshaped to the input shape), `input 784` fits too, `input 32x32` does not.
-"""),
-    Code("E401", "model without input", """
+""",
+    ),
+    Code(
+        "E401",
+        "model without input",
+        """
 Every model starts with `input SHAPE`: the shape of one example without the batch axis,
 channels first for images (`input 1x28x28`).
-"""),
-    Code("E402", "layer needs a different input rank", """
+""",
+    ),
+    Code(
+        "E402",
+        "layer needs a different input rank",
+        """
 A layer got an input with the wrong number of axes: `dense` needs a flat vector (add
 `flatten` after convolutions); `conv2d` and the pools need a CxHxW image (write
 `input 1x28x28`, not `input 28x28`, for a convolutional model).
-"""),
-    Code("E403", "window does not fit", """
+""",
+    ),
+    Code(
+        "E403",
+        "window does not fit",
+        """
 A convolution or pooling window is larger than its (padded) input, so the output would
 be empty. Use a smaller window, padding, or fewer downsampling layers.
-"""),
-    Code("E404", "reshape changes the size", """
+""",
+    ),
+    Code(
+        "E404",
+        "reshape changes the size",
+        """
 `reshape` must keep the number of values: 784 values can become 1x28x28 or 28x28, not
 32x32.
-"""),
-    Code("E405", "model too large", """
+""",
+    ),
+    Code(
+        "E405",
+        "model too large",
+        """
 The model has more than 2^31-1 parameters, more than the frameworks address in one
 tensor and far more than a spec of this kind should train. Make the largest layer smaller.
-"""),
-    Code("E406", "targets do not fit the loss", """
+""",
+    ),
+    Code(
+        "E406",
+        "targets do not fit the loss",
+        """
 `categorical_crossentropy` trains against one-hot rows: add `one_hot` to the data block
 (or use `sparse_categorical_crossentropy` with class numbers). `one_hot` with any other
 loss is an error too.
-"""),
-    Code("E600", "not supported by this backend or target", """
+""",
+    ),
+    Code(
+        "E600",
+        "not supported by this backend or target",
+        """
 The spec is valid, but the chosen backend (`specc check --backend B`) or emit target
 (`specc check --target T`) cannot express this feature; `specc targets` prints what each
 supports. Nothing is dropped silently.
-"""),
-    Code("E601", "search space where a number is needed", """
+""",
+    ),
+    Code(
+        "E601",
+        "search space where a number is needed",
+        """
 The spec still has a search space (`loguniform(...)`, `choice(...)`) but the command
 needs concrete numbers. Use `specc sweep` to search, or write a number.
-"""),
-    Code("W500", "softmax applied twice", """
+""",
+    ),
+    Code(
+        "W500",
+        "softmax applied twice",
+        """
 Two softmax (or log_softmax) activations in a row: the second flattens the probabilities
 towards uniform and slows learning. Keep only the last one.
-"""),
-    Code("W501", "sigmoid output with a multi-class loss", """
+""",
+    ),
+    Code(
+        "W501",
+        "sigmoid output with a multi-class loss",
+        """
 A sigmoid output treats each class independently; with (sparse) categorical
 cross-entropy the classes are exclusive. Use `softmax`, or `binary_crossentropy` for
 multi-label targets.
-"""),
-    Code("W502", "output size does not match the classes", """
+""",
+    ),
+    Code(
+        "W502",
+        "output size does not match the classes",
+        """
 The last layer's units differ from the number of classes in the data (or from 1 for
 binary cross-entropy): some classes can never be predicted, or labels fall outside the
 outputs.
-"""),
-    Code("W503", "unusual learning rate", """
+""",
+    ),
+    Code(
+        "W503",
+        "unusual learning rate",
+        """
 The learning rate is outside 1e-6..1. Such rates usually diverge (too large) or do not
 learn (too small). Typical: 1e-3 for adam/rmsprop, 1e-2..1e-1 for sgd.
-"""),
-    Code("W504", "loss does not fit the target", """
+""",
+    ),
+    Code(
+        "W504",
+        "loss does not fit the target",
+        """
 A classification loss with a real-valued target, or a regression loss with class labels.
-"""),
-    Code("W505", "output activation does not fit the loss", """
+""",
+    ),
+    Code(
+        "W505",
+        "output activation does not fit the loss",
+        """
 `nll` expects log-probabilities (end with `log_softmax`); cross-entropy expects logits or
 a final `softmax`/`sigmoid` (fused into the loss, see docs/semantics.md); a softmax
 before a regression loss squashes the outputs.
-"""),
-    Code("W506", "watched metric is not reported", """
+""",
+    ),
+    Code(
+        "W506",
+        "watched metric is not reported",
+        """
 `early_stopping`, `checkpoint` or `reduce_on_plateau` watch a metric that is never
 computed: `val_*` metrics need `validation FRACTION` in the data block, and other
 metrics must be listed in `metrics`.
-"""),
+""",
+    ),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 from specc.diagnostics import Diagnostic, Related, Severity
@@ -39,7 +40,9 @@ def _final_activation(shapes: ModelShapes) -> tuple[str, Span | None] | None:
     return None
 
 
-def _warn(code: str, message: str, span: Span | None, help: str, related: tuple[Related, ...] = ()) -> Diagnostic:
+def _warn(
+    code: str, message: str, span: Span | None, help: str, related: tuple[Related, ...] = ()
+) -> Diagnostic:
     return Diagnostic(
         code=code,
         severity=Severity.WARNING,
@@ -51,8 +54,10 @@ def _warn(code: str, message: str, span: Span | None, help: str, related: tuple[
 
 
 def softmax_twice(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
-    seen = [(kind, span) for kind, span, _ in _activations(shapes) if kind in ("softmax", "log_softmax")]
-    for (_, first), (kind, span) in zip(seen, seen[1:], strict=False):
+    seen = [
+        (kind, span) for kind, span, _ in _activations(shapes) if kind in ("softmax", "log_softmax")
+    ]
+    for (_, first), (kind, span) in itertools.pairwise(seen):
         yield _warn(
             "W500",
             f"`{kind}` is applied after another softmax",
@@ -64,20 +69,21 @@ def softmax_twice(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
 
 def sigmoid_multiclass(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
     final = _final_activation(shapes)
-    if spec.train and final and final[0] == "sigmoid" and spec.train.loss.target in ("class", "onehot"):
-        if shapes.output and shapes.output[-1] > 1:
-            yield _warn(
-                "W501",
-                f"sigmoid output with `{spec.train.loss.kind_name()}`: classes are not independent",
-                final[1],
-                "use `softmax` for one-of-N classes, or `binary_crossentropy` for independent labels",
-            )
+    multiclass = spec.train is not None and spec.train.loss.target in ("class", "onehot")
+    if multiclass and final and final[0] == "sigmoid" and shapes.output[-1] > 1:
+        assert spec.train is not None
+        yield _warn(
+            "W501",
+            f"sigmoid output with `{spec.train.loss.kind_name()}`: classes are not independent",
+            final[1],
+            "use `softmax` for one-of-N classes, or `binary_crossentropy` for independent labels",
+        )
 
 
 def units_vs_classes(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
     if spec.data is None or spec.train is None or not shapes.layers:
         return
-    _, classes, task = spec.data.sample_facts()
+    _, classes, _task = spec.data.sample_facts()
     loss = spec.train.loss
     last = shapes.layers[-1]
     span = _units_span(shapes)
@@ -89,7 +95,12 @@ def units_vs_classes(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
             span,
             "end with `dense 1 sigmoid`",
         )
-    elif loss.target in ("class", "onehot") and classes and units != classes and len(shapes.output) == 1:
+    elif (
+        loss.target in ("class", "onehot")
+        and classes
+        and units != classes
+        and len(shapes.output) == 1
+    ):
         diag = _warn(
             "W502",
             f"the last layer gives {units} outputs, but `{spec.data.kind_name()}` has {classes} classes",
@@ -213,7 +224,6 @@ LINTS: tuple[Callable[[Spec, ModelShapes], Iterator[Diagnostic]], ...] = (
     loss_vs_activation,
     monitored_metric,
 )
-
 
 
 def lint(spec: Spec, shapes: dict[str, ModelShapes]) -> list[Diagnostic]:

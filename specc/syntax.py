@@ -197,9 +197,6 @@ class _ToCST(Transformer[Token, tuple[Statement, ...]]):
     def word(self, meta: object, children: list[Token]) -> Word:
         return Word(str(children[0]), _span(meta))
 
-    def list(self, meta: object, children: list[object]) -> List:
-        return List(tuple(c for c in children if c is not None), _span(meta))  # type: ignore[misc]
-
     def bad(self, meta: object, children: list[Token]) -> Bad:
         return Bad(str(children[0]), _span(meta))
 
@@ -208,6 +205,10 @@ class _ToCST(Transformer[Token, tuple[Statement, ...]]):
         assert isinstance(name, Token)
         args = tuple(_as_arg(c) for c in children[1:] if c is not None)
         return Call(Word(str(name), Span.of_token(name)), args, _span(meta))
+
+    # Defined last: inside the class body `list` names this method, not the builtin.
+    def list(self, meta: object, children: list[object]) -> List:
+        return List(tuple(c for c in children if c is not None), _span(meta))  # type: ignore[misc]
 
 
 def _as_arg(node: object) -> Arg:
@@ -289,7 +290,7 @@ def _expected(names: set[str]) -> str:
 
 def _help_for(tok: Token) -> str | None:
     if tok.type == "BAD" and tok.value in "\"'":
-        return "strings open and close on the same line: `\"...\"`"
+        return 'strings open and close on the same line: `"..."`'
     if tok.type == "BAD":
         return "names are letters, digits and `_`; write paths and other text in double quotes"
     if tok.type == "$END":

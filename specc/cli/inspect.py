@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from specc.analysis import Analysis, analyze_file
-from specc.codes import CODES, explain as explain_code
+from specc.codes import CODES
+from specc.codes import explain as explain_code
 from specc.diagnostics import Severity, render
 
 
@@ -47,7 +48,9 @@ def print_diagnostics(analysis: Analysis, stream: object = None) -> None:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as problems (exit 1).")
 def check(files: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Check specs for errors and classic mistakes, without running anything.

@@ -163,7 +163,7 @@ class CSV(Data):
     @model_validator(mode="after")
     def _needs_path(self) -> CSV:
         if not self.path:
-            raise SpecError("E302", "`data csv` needs a file: `data csv \"houses.csv\"`", self.span)
+            raise SpecError("E302", '`data csv` needs a file: `data csv "houses.csv"`', self.span)
         return self
 
     def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
@@ -187,7 +187,7 @@ class NPZ(Data):
     @model_validator(mode="after")
     def _needs_path(self) -> NPZ:
         if not self.path:
-            raise SpecError("E302", "`data npz` needs a file: `data npz \"arrays.npz\"`", self.span)
+            raise SpecError("E302", '`data npz` needs a file: `data npz "arrays.npz"`', self.span)
         return self
 
     def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:

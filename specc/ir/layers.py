@@ -242,10 +242,12 @@ class Conv2D(Layer):
             if len(shape) == 2
             else "convolutions take CxHxW inputs",
         )
-        c, h, w = shape
+        _c, h, w = shape
         if self.padding == "same":
             return (int(self.filters), h, w)
-        oh, ow = _window_out(self, (h, w), pair(self.kernel), pair(self.stride), self.padding_amount())
+        oh, ow = _window_out(
+            self, (h, w), pair(self.kernel), pair(self.stride), self.padding_amount()
+        )
         return (int(self.filters), oh, ow)
 
     def params(self, shape: Shape) -> int:
@@ -271,7 +273,9 @@ def _window_out(
     stride: tuple[int, int],
     pad: tuple[int, int],
 ) -> tuple[int, int]:
-    out = tuple((n + 2 * p - k) // s + 1 for n, k, s, p in zip(hw, kernel, stride, pad, strict=True))
+    out = tuple(
+        (n + 2 * p - k) // s + 1 for n, k, s, p in zip(hw, kernel, stride, pad, strict=True)
+    )
     if min(out) < 1:
         raise SpecError(
             "E403",

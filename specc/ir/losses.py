@@ -86,6 +86,14 @@ class Huber(Loss):
 
 
 AnyLoss = Annotated[
-    Union[SparseCategoricalCrossentropy, CategoricalCrossentropy, BinaryCrossentropy, NLL, MSE, MAE, Huber],
+    Union[
+        SparseCategoricalCrossentropy,
+        CategoricalCrossentropy,
+        BinaryCrossentropy,
+        NLL,
+        MSE,
+        MAE,
+        Huber,
+    ],
     Field(discriminator="kind"),
 ]

@@ -52,9 +52,10 @@ class MultiStep(Node):
 
     @model_validator(mode="after")
     def _increasing(self) -> MultiStep:
-        if any(b <= a for a, b in zip(self.milestones, self.milestones[1:], strict=False)) or min(
-            self.milestones
-        ) < 1:
+        if (
+            any(b <= a for a, b in zip(self.milestones, self.milestones[1:], strict=False))
+            or min(self.milestones) < 1
+        ):
             raise SpecError(
                 "E301",
                 "milestones must be increasing epoch numbers >= 1",
