@@ -8,6 +8,9 @@ job that failed (divergence, an unreadable checkpoint).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class RunError(Exception):
     """A run could not start or finish; `message` says why, `hint` what to try."""
@@ -43,9 +46,9 @@ class PlanError(RunError):
     `diagnostics` holds the located problems so the CLI can render them like `specc check`.
     """
 
-    def __init__(self, message: str, diagnostics: list[object], hint: str | None = None) -> None:
+    def __init__(self, message: str, diagnostics: Sequence[Any], hint: str | None = None) -> None:
         super().__init__(message, hint)
-        self.diagnostics = diagnostics
+        self.diagnostics = list(diagnostics)
 
 
 class DivergenceError(RunError):

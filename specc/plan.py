@@ -1,0 +1,246 @@
+"""From an analysed spec and the command's flags to one resolved, immutable `Plan`.
+
+Every backend trains a `Plan`, never the raw spec plus flags: the overrides are applied
+once here (and recorded in the run directory), search spaces and backend gaps are refused
+here with located diagnostics, and the facts both backends need about the loss (which
+final activation is fused into it) are decided here so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from specc.analysis import Analysis
+from specc.diagnostics import Diagnostic, Severity
+from specc.errors import PlanError, UsageError
+from specc.ir import layers as L
+from specc.ir import losses
+from specc.ir.data import AnyData, Augment
+from specc.ir.spaces import is_space
+from specc.ir.spec import Model, Spec
+from specc.ir.training import Train
+from specc.shapes import ModelShapes
+
+CompileMode = Literal["auto", "on", "off"]
+Precision = Literal["fp32", "bf16", "fp16"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the command line (or a caller of `specc.run`) overrides; None keeps the spec's."""
+
+    backend: str = "torch"
+    device: str | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    seed: int | None = None
+    data: str | None = None
+    model: str | None = None
+    out: str | None = None
+    resume: str | None = None
+    quiet: bool = False
+    json: bool = False
+    limit: int | None = None
+    compile: CompileMode | None = None
+    precision: Precision | None = None
+    download: bool = True
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a backend needs to train, resolved. Read-only by construction."""
+
+    spec: Spec
+    model: Model
+    shapes: ModelShapes
+    train: Train
+    data: AnyData
+    backend: str
+    epochs: int
+    batch_size: int
+    seed: int
+    device: str
+    compile: CompileMode
+    precision: Precision
+    text: str
+    path: str
+    options: RunOptions = field(default_factory=RunOptions)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Flag name -> value for every flag that changed the spec (shown in the run record)."""
+
+    @property
+    def spec_dir(self) -> Path | None:
+        """Directory relative paths in the spec (data files, `init from`) start from."""
+        if self.path in ("<spec>", "-", ""):
+            return None
+        return Path(self.path).resolve().parent
+
+    @property
+    def fused_activation(self) -> Literal["softmax", "sigmoid"] | None:
+        return fused_activation(self.shapes, self.train.loss)
+
+    @property
+    def augment(self) -> Augment | None:
+        return next((t for t in self.data.transforms if isinstance(t, Augment)), None)
+
+    def resolved(self) -> dict[str, Any]:
+        """The values the run actually used, for the run record."""
+        return {
+            "model": self.model.name,
+            "backend": self.backend,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "device": self.device,
+            "compile": self.compile,
+            "precision": self.precision,
+            "data": self.options.data or self.data.kind,
+            "limit": self.options.limit,
+            "overrides": dict(self.overrides),
+        }
+
+
+def final_activation(shapes: ModelShapes) -> str | None:
+    """Kind of the model's last activation, whether a layer or a `dense ... act` argument."""
+    if not shapes.layers:
+        return None
+    last = shapes.layers[-1].layer
+    if isinstance(last, L.Activation):
+        return last.kind_name()
+    if isinstance(last, (L.Dense, L.Conv2D)) and last.activation is not None:
+        return last.activation.kind_name()
+    return None
+
+
+# The loss that absorbs each final activation (docs/semantics.md#losses).
+_FUSES: dict[type, str] = {
+    losses.SparseCategoricalCrossentropy: "softmax",
+    losses.CategoricalCrossentropy: "softmax",
+    losses.BinaryCrossentropy: "sigmoid",
+}
+
+
+def fused_activation(
+    shapes: ModelShapes, loss: losses.Loss
+) -> Literal["softmax", "sigmoid"] | None:
+    """The final activation removed for training because the loss takes logits, if any."""
+    wanted = _FUSES.get(type(loss))
+    if wanted is not None and final_activation(shapes) == wanted:
+        return wanted  # type: ignore[return-value]
+    return None
+
+
+def logits_loss(loss: losses.Loss) -> bool:
+    """Cross-entropies are computed from logits whether or not an activation was fused."""
+    return type(loss) in _FUSES
+
+
+def search_spaces(node: Any) -> list[Any]:
+    """Every search space left in the IR (they need `specc sweep`, not `specc run`)."""
+    found: list[Any] = []
+
+    def walk(value: Any) -> None:
+        if is_space(value):
+            found.append(value)
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                if name not in ("span", "field_spans"):
+                    walk(getattr(value, name))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    walk(node)
+    return found
+
+
+def make_plan(analysis: Analysis, options: RunOptions) -> Plan:
+    """Resolve `analysis` + `options` into a Plan, or raise PlanError/UsageError."""
+    if analysis.errors:
+        raise PlanError(
+            f"{analysis.path} has {len(analysis.errors)} error(s); nothing was trained",
+            analysis.errors,
+            "fix them (`specc check` shows the same list)",
+        )
+    spec = analysis.spec
+    model = spec.model_named(options.model)
+    if model is None:
+        names = ", ".join(m.name for m in spec.models) or "none"
+        raise UsageError(f"no model named `{options.model}` in {analysis.path}", f"models: {names}")
+    shapes = analysis.shapes.get(model.name)
+    assert spec.train is not None and spec.data is not None and shapes is not None  # E204 else
+    spaces = search_spaces(spec)
+    if spaces:
+        diags = [_space_diagnostic(space, analysis) for space in spaces]
+        raise PlanError(
+            "the spec has search spaces; `specc run` needs concrete numbers",
+            diags,
+            f"search them with `specc sweep {analysis.path}`, or write plain numbers",
+        )
+    train = spec.train
+    data = spec.data
+    overrides: dict[str, Any] = {}
+    for flag in ("device", "epochs", "batch_size", "seed", "data", "model", "limit", "compile"):
+        value = getattr(options, flag)
+        if value is not None:
+            overrides[flag] = value
+    if options.precision is not None:
+        overrides["precision"] = options.precision
+    _positive(options)
+    batch = options.batch_size or int(data.batch.size)
+    if options.batch_size is not None:
+        data = data.model_copy(update={"batch": data.batch.model_copy(update={"size": batch})})
+    device = options.device or train.device
+    return Plan(
+        spec=spec,
+        model=model,
+        shapes=shapes,
+        train=train,
+        data=data,
+        backend=options.backend,
+        epochs=int(options.epochs or train.epochs),
+        batch_size=batch,
+        seed=int(train.seed if options.seed is None else options.seed),
+        device="cuda" if device == "gpu" and options.backend == "torch" else device,
+        compile=options.compile or train.compile,
+        precision=options.precision or train.precision,
+        text=analysis.text,
+        path=analysis.path,
+        options=options,
+        overrides=overrides,
+    )
+
+
+def check_backend(plan: Plan, unsupported: list[Diagnostic]) -> None:
+    """Refuse the plan when the backend reported E600 diagnostics."""
+    errors = [d for d in unsupported if d.severity is Severity.ERROR]
+    if errors:
+        raise PlanError(
+            f"the `{plan.backend}` backend cannot run this spec as written",
+            errors,
+            "`specc explain E600` lists alternatives",
+        )
+
+
+def _positive(options: RunOptions) -> None:
+    for flag in ("epochs", "batch_size", "limit"):
+        value = getattr(options, flag)
+        if value is not None and value < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+    if options.seed is not None and not 0 <= options.seed <= 2**32 - 1:
+        raise UsageError(f"--seed must be between 0 and 4294967295, got {options.seed}")
+
+
+def _space_diagnostic(space: Any, analysis: Analysis) -> Diagnostic:
+    from specc.shapes import _nowhere
+
+    return Diagnostic(
+        code="E601",
+        message=f"`{space.kind_name()}(...)` is a search space; `specc run` needs a number",
+        span=space.span or _nowhere(),
+        help=f"run `specc sweep {analysis.path}` to search it, or write a plain number",
+    )
