@@ -1,0 +1,71 @@
+"""`Dataset`, the loaded arrays every backend trains on, and the split rules.
+
+Splits are part of a spec's meaning, so they never depend on the training seed: `test F`
+holds out the LAST F of a source without its own test split, then `validation F` holds out
+the LAST F of what remains, both with Keras' `validation_split` arithmetic
+(`split_at = floor(n * (1 - F))`), before any shuffling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+Task = Literal["classification", "binary", "regression"]
+
+
+@dataclass(frozen=True, eq=False)  # eq on arrays is ambiguous; compare fingerprints instead
+class Dataset:
+    """Training, validation and test arrays, ready for a model.
+
+    Inputs are float32 (N, *sample_shape), images channels-first. Targets: int64 (N,) class
+    indices; float32 (N, C) with `one_hot`; float32 (N, 1) for binary; float32 (N, k) for
+    regression. Validation and test arrays may have 0 rows.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int | None
+    task: Task
+    sample_shape: tuple[int, ...]
+    source: str
+    fingerprint: str
+    class_names: tuple[str, ...] | None = None
+    """Original labels when a CSV's string labels were mapped to indices (sorted)."""
+
+    def sizes(self) -> dict[str, int]:
+        """Examples per split, for summaries and run records."""
+        return {"train": len(self.x_train), "val": len(self.x_val), "test": len(self.x_test)}
+
+
+def split_at(n: int, fraction: float) -> int:
+    """Index where the held-out tail starts: Keras' `validation_split` convention."""
+    if fraction <= 0:
+        return n
+    return math.floor(n * (1.0 - fraction))
+
+
+def hold_out(
+    x: np.ndarray, y: np.ndarray, fraction: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_kept, y_kept, x_tail, y_tail): the last `fraction` of the rows become the tail."""
+    at = split_at(len(x), fraction)
+    return x[:at], y[:at], x[at:], y[at:]
+
+
+def fingerprint(arrays: list[np.ndarray]) -> str:
+    """sha256 over dtype, shape and bytes of each array, in order (for the run record)."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        contiguous = np.ascontiguousarray(array)
+        digest.update(f"{contiguous.dtype.str}{contiguous.shape};".encode())
+        digest.update(contiguous.reshape(-1).view(np.uint8).data)
+    return digest.hexdigest()

@@ -1,0 +1,211 @@
+"""`load`: from the IR's data node to a `Dataset`, the same way for every backend.
+
+The pipeline, in this order (docs/data.md states it as the meaning of a data block):
+read the source -> encode targets for the task -> `limit` (first N train and test rows)
+-> `test` tail (sources without a test split) -> `validation` tail -> transforms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from specc.data import mnist, synthetic, tabular
+from specc.data.dataset import Dataset, Task, fingerprint, hold_out
+from specc.data.errors import DataError
+from specc.data.targets import Where, encode
+from specc.data.transforms import apply
+from specc.ir import data as ir
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A source as read: inputs (N, ...) and raw targets, before any split or transform."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray | None
+    y_test: np.ndarray | None
+    task: Task
+    source: str
+    where: Where
+    classes: int | None = None  # fixed by the source (MNIST: 10) rather than inferred
+
+
+def load(
+    data: ir.Data,
+    *,
+    override: str | None = None,
+    spec_dir: Path | None = None,
+    limit: int | None = None,
+    download: bool = True,
+    progress: bool = True,
+) -> Dataset:
+    """Read, split and transform the data a spec declares (see the module docstring)."""
+    if limit is not None and limit < 1:
+        raise DataError(f"limit must be a positive number of examples, got {limit}")
+    raw = _read(data, override, spec_dir or Path.cwd(), download, progress)
+    targets = encode(raw.task, raw.y_train, raw.y_test, raw.where, classes=raw.classes)
+    x_train, y_train = raw.x_train[:limit], targets.y_train[:limit]
+    if raw.x_test is not None and targets.y_test is not None:
+        x_test, y_test = raw.x_test[:limit], targets.y_test[:limit]
+    else:
+        x_train, y_train, x_test, y_test = hold_out(x_train, y_train, data.test)
+    x_train, y_train, x_val, y_val = hold_out(x_train, y_train, data.validation)
+    if len(x_train) == 0:
+        raise DataError(
+            f"{raw.source}: no training examples left after the test and validation splits",
+            "lower `test`/`validation`, or raise `--limit`",
+        )
+    splits = [
+        apply(data.transforms, x, y, targets.classes)
+        for x, y in ((x_train, y_train), (x_val, y_val), (x_test, y_test))
+    ]
+    (xt, yt), (xv, yv), (xs, ys) = splits
+    return Dataset(
+        xt,
+        yt,
+        xv,
+        yv,
+        xs,
+        ys,
+        classes=targets.classes,
+        task=raw.task,
+        sample_shape=tuple(int(d) for d in xt.shape[1:]),
+        source=raw.source,
+        fingerprint=fingerprint([xt, yt, xv, yv, xs, ys]),
+        class_names=targets.class_names,
+    )
+
+
+# ---- sources -------------------------------------------------------------------------
+
+SOURCE_NAMES: dict[str, type[ir.Data]] = {
+    name: cls
+    for cls in (ir.MNIST, ir.FashionMNIST, ir.MNISTSample)
+    for name in (cls.kind_name(), *cls.aliases)
+}
+
+
+def _read(
+    data: ir.Data, override: str | None, spec_dir: Path, download: bool, progress: bool
+) -> Raw:
+    if override is not None:
+        return _read_override(data, override, download, progress)
+    reader = READERS.get(type(data))
+    if reader is None:
+        raise DataError(f"no loader for `data {data.kind_name()}`")
+    return reader(data, spec_dir, download, progress)
+
+
+def _read_override(data: ir.Data, override: str, download: bool, progress: bool) -> Raw:
+    """`--data NAME_OR_PATH`: another named source, an IDX folder, or a .csv/.npz file."""
+    if override in SOURCE_NAMES:
+        kind = SOURCE_NAMES[override]
+        return _images(kind.kind_name(), None, Path.cwd(), download, progress)
+    path = Path(override).expanduser()
+    if path.is_dir():
+        return _from_images(mnist.read_folder(path, f"MNIST-format files in {path}"), None)
+    suffix = path.suffix.lower()
+    if suffix in FILE_READERS and path.is_file():
+        return FILE_READERS[suffix](data, path)
+    names = ", ".join(sorted(n for n in SOURCE_NAMES if "_" in n or n == "mnist"))
+    state = "does not exist" if not path.exists() else "is neither a folder nor a .csv/.npz file"
+    raise DataError(
+        f"--data {override}: not a data set name and {path} {state}",
+        f"use one of {names}, a folder of MNIST-format IDX files, or a .csv/.npz file",
+    )
+
+
+def _images(name: str, path: Path | None, spec_dir: Path, download: bool, progress: bool) -> Raw:
+    if path is not None:
+        path = path if path.is_absolute() else spec_dir / path
+        if path.suffix == ".npz" and path.is_file():
+            return _from_images(mnist.read_keras_npz(path, f"{name} from {path}"), 10)
+        if not path.is_dir():
+            raise DataError(
+                f"`path` of `data {name}`: {path} does not exist",
+                "point `path=` at a folder of the four IDX files, or remove it to search the usual places",
+            )
+        return _from_images(mnist.read_folder(path, f"{name} from {path}"), 10)
+    if name == "mnist_sample":
+        return _from_images(mnist.load_bundled(), 10)
+    return _from_images(mnist.locate(name, download=download, progress=progress), 10)
+
+
+def _from_images(images: mnist.Images, classes: int | None) -> Raw:
+    """Channels-first images (N, 1, H, W) with integer labels."""
+    return Raw(
+        images.x_train[:, None],
+        images.y_train,
+        images.x_test[:, None],
+        images.y_test,
+        "classification",
+        images.source,
+        lambda i: f"{images.source}: label #{i}",
+        classes,
+    )
+
+
+def _image_reader(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
+    return _images(
+        data.kind_name(), Path(data.path) if data.path else None, spec_dir, download, progress
+    )
+
+
+def _file(data: ir.Data, spec_dir: Path) -> Path:
+    path = Path(data.path or "").expanduser()
+    return path if path.is_absolute() else spec_dir / path
+
+
+def _csv(data: ir.Data, path: Path) -> Raw:
+    target = data.target if isinstance(data, ir.CSV) else "target"
+    features = data.features if isinstance(data, ir.CSV) else None
+    table = tabular.read_csv(path, target, features)
+    lines = table.lines or []
+
+    def where(i: int) -> str:
+        return f"{path}:{lines[i]}" if 0 <= i < len(lines) else str(path)
+
+    return Raw(table.x, table.y, None, None, _task(data), f"csv {path}", where)
+
+
+def _npz(data: ir.Data, path: Path) -> Raw:
+    x_name, y_name = (data.x, data.y) if isinstance(data, ir.NPZ) else ("x", "y")
+    table = tabular.read_npz(path, x_name, y_name)
+    return Raw(
+        table.x,
+        table.y,
+        table.x_test,
+        table.y_test,
+        _task(data),
+        f"npz {path}",
+        lambda i: f"{path} `{y_name}` row {i}" if i >= 0 else str(path),
+    )
+
+
+def _task(data: ir.Data) -> Task:
+    task = getattr(data, "task", None) or data.static_task
+    return task if task is not None else "classification"
+
+
+def _synthetic(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
+    assert isinstance(data, ir.Synthetic)
+    table = synthetic.generate(data)
+    source = f"synthetic {data.task} ({data.samples} samples, {data.features} features, seed {data.data_seed})"
+    return Raw(table.x, table.y, None, None, data.task, source, lambda i: source)
+
+
+FILE_READERS: dict[str, Callable[[ir.Data, Path], Raw]] = {".csv": _csv, ".npz": _npz}
+
+READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
+    ir.MNIST: _image_reader,
+    ir.FashionMNIST: _image_reader,
+    ir.MNISTSample: _image_reader,
+    ir.CSV: lambda data, spec_dir, *_: _csv(data, _file(data, spec_dir)),
+    ir.NPZ: lambda data, spec_dir, *_: _npz(data, _file(data, spec_dir)),
+    ir.Synthetic: _synthetic,
+}

@@ -1,0 +1,238 @@
+"""MNIST-format image sets: finding them on disk, downloading them, reading them.
+
+`mnist` and `fashion_mnist` are looked for, in order, in: `$SPECC_DATA_DIR/<name>/`,
+specc's user cache, Keras' cache (`~/.keras/datasets`), and torchvision's layout
+(`<root>/MNIST/raw` for root in ./data, ~/data, $TORCHVISION_ROOT). Nothing found and
+downloading allowed: the four files are fetched once into specc's user cache from the
+mirrors below, checksums verified. The mirrors and checksums are the ones torchvision
+uses (torchvision/datasets/mnist.py); both tables are module-level so tests and
+air-gapped sites can replace them (or set `SPECC_MNIST_MIRRORS`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from specc.data.download import DownloadFailed, fetch
+from specc.data.errors import DataError
+from specc.data.idx import read_idx
+from specc.resources import bundled_dataset
+
+# The four files of an MNIST-format set, in the order (x_train, y_train, x_test, y_test).
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+MIRRORS: dict[str, list[str]] = {
+    "mnist": [
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ],
+    "fashion_mnist": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+}
+MIRRORS_ENV = {"mnist": "SPECC_MNIST_MIRRORS", "fashion_mnist": "SPECC_FASHION_MNIST_MIRRORS"}
+
+CHECKSUMS: dict[str, dict[str, str]] = {
+    "mnist": {
+        "train-images-idx3-ubyte.gz": "md5:f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "train-labels-idx1-ubyte.gz": "md5:d53e105ee54ea40749a09fcbcd1e9432",
+        "t10k-images-idx3-ubyte.gz": "md5:9fb629c4189551a2d022fa330f9573f3",
+        "t10k-labels-idx1-ubyte.gz": "md5:ec29112dd5afa0611ce80d1b7f02629c",
+    },
+    "fashion_mnist": {
+        "train-images-idx3-ubyte.gz": "md5:8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "train-labels-idx1-ubyte.gz": "md5:25c81989df183df01b3e8a0aad5dffbe",
+        "t10k-images-idx3-ubyte.gz": "md5:bef4ecab320f06d8554ea6380940ec79",
+        "t10k-labels-idx1-ubyte.gz": "md5:bb300cfdad3c16e7a12a480ee83cd310",
+    },
+}
+
+# Where other tools keep each set: torchvision's class folder, Keras' cached file or folder.
+TORCHVISION_FOLDER = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+KERAS_ENTRY = {"mnist": "mnist.npz", "fashion_mnist": "fashion-mnist"}
+
+
+@dataclass(frozen=True)
+class Images:
+    """An MNIST-format set as stored: uint8 images (N, H, W) and integer labels (N,)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """One place searched: a folder of IDX files or a Keras .npz."""
+
+    path: Path
+    what: str  # who keeps data there, for the "searched" list
+
+
+def cache_dir() -> Path:
+    """specc's own download folder (`platformdirs.user_cache_dir("specc")/datasets`)."""
+    return Path(platformdirs.user_cache_dir("specc")) / "datasets"
+
+
+def places(name: str) -> list[Place]:
+    """Every place `name` is looked for, in search order, without duplicates."""
+    found: list[Place] = []
+    data_dir = os.environ.get("SPECC_DATA_DIR")
+    if data_dir:
+        found.append(Place(Path(data_dir).expanduser() / name, "$SPECC_DATA_DIR"))
+    found.append(Place(cache_dir() / name, "specc's cache"))
+    keras_homes = [os.environ.get("KERAS_HOME"), "~/.keras"]
+    for home in filter(None, keras_homes):
+        found.append(Place(Path(home).expanduser() / "datasets" / KERAS_ENTRY[name], "Keras"))
+    roots = ["data", "~/data", os.environ.get("TORCHVISION_ROOT")]
+    for root in filter(None, roots):
+        folder = Path(root).expanduser() / TORCHVISION_FOLDER[name] / "raw"
+        found.append(Place(folder, "torchvision"))
+    unique: dict[Path, Place] = {}
+    for place in found:
+        unique.setdefault(place.path.absolute(), place)
+    return list(unique.values())
+
+
+def load_bundled() -> Images:
+    """The 10,000-digit sample shipped inside specc."""
+    folder = bundled_dataset("mnist_sample")
+    return read_folder(folder, "mnist_sample (bundled)")
+
+
+def locate(name: str, *, download: bool = True, progress: bool = True) -> Images:
+    """Find `name` (mnist, fashion_mnist) on disk, else download it, else a DataError."""
+    searched = places(name)
+    for place in searched:
+        if place.path.suffix == ".npz" and place.path.is_file():
+            return read_keras_npz(place.path, f"{name} from {place.path}")
+        if place.path.is_dir() and not missing_files(place.path):
+            return read_folder(place.path, f"{name} from {place.path}")
+    listing = "\n".join(f"  - {p.path} ({p.what}): {_why_not(p.path)}" for p in searched)
+    if not download:
+        raise DataError(
+            f"{name} is not on this machine. Searched:\n{listing}",
+            "allow downloading, put the files in one of these places, or use `data mnist_sample`",
+        )
+    target = cache_dir() / name
+    _download(name, target, listing, progress)
+    return read_folder(target, f"{name} from {target} (downloaded)")
+
+
+def _download(name: str, target: Path, listing: str, progress: bool) -> None:
+    mirrors = MIRRORS[name]
+    override = os.environ.get(MIRRORS_ENV[name])
+    if override:
+        mirrors = override.replace(",", " ").split()
+    for filename, checksum in CHECKSUMS[name].items():
+        if (target / filename).is_file():
+            continue  # an earlier, interrupted run already verified this one
+        try:
+            fetch(filename, mirrors, checksum, target, progress=progress)
+        except DownloadFailed as failed:
+            tried = "\n".join(f"  - {url}: {reason}" for url, reason in failed.attempts)
+            if failed.offline:
+                raise DataError(
+                    f"{name} is not on this machine and cannot be downloaded (offline?). "
+                    f"Searched:\n{listing}\nTried:\n{tried}",
+                    "use the bundled sample (`data mnist_sample`, or `--data mnist_sample`), "
+                    f"or copy the four {name} files into {target}",
+                ) from None
+            raise DataError(
+                f"downloading {filename} for {name} failed:\n{tried}",
+                f"try again later, set ${MIRRORS_ENV[name]} to a working mirror, "
+                f"or use `data mnist_sample`",
+            ) from None
+        except OSError as err:
+            raise DataError(
+                f"cannot write {name} into {target}: {err.strerror or err}",
+                "set $SPECC_DATA_DIR to a writable folder holding the files",
+            ) from err
+
+
+def _why_not(path: Path) -> str:
+    if not path.exists():
+        return "does not exist"
+    if path.is_dir():
+        return "missing " + ", ".join(missing_files(path))
+    return "not a folder"
+
+
+def find_file(folder: Path, stem: str) -> Path | None:
+    """`stem`, plain or gzipped, also in the `train-images.idx3-ubyte` spelling."""
+    dotted = stem.replace("-idx", ".idx")
+    for name in (stem, f"{stem}.gz", dotted, f"{dotted}.gz"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def missing_files(folder: Path) -> list[str]:
+    return [stem for stem in FILES if find_file(folder, stem) is None]
+
+
+def read_folder(folder: Path, source: str) -> Images:
+    """Read and cross-check the four IDX files of an MNIST-format folder."""
+    absent = missing_files(folder)
+    if absent:
+        raise DataError(
+            f"{folder}: not an MNIST-format folder; missing " + ", ".join(absent),
+            "it needs train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte "
+            "and t10k-labels-idx1-ubyte (each may end in .gz)",
+        )
+    paths = [find_file(folder, stem) for stem in FILES]
+    arrays = [read_idx(p) for p in paths if p is not None]
+    for images, labels in ((0, 1), (2, 3)):
+        _check_pair(arrays[images], arrays[labels], paths[images], paths[labels])
+    if arrays[0].shape[1:] != arrays[2].shape[1:]:
+        raise DataError(
+            f"{folder}: training images are {arrays[0].shape[1:]} but test images are "
+            f"{arrays[2].shape[1:]}"
+        )
+    return Images(arrays[0], arrays[1], arrays[2], arrays[3], source)
+
+
+def _check_pair(images: np.ndarray, labels: np.ndarray, ipath: object, lpath: object) -> None:
+    if images.ndim != 3:
+        raise DataError(
+            f"{ipath}: expected images (count x height x width), got shape {images.shape}"
+        )
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DataError(
+            f"{lpath}: expected one integer label per image, got {labels.dtype} {labels.shape}"
+        )
+    if len(images) != len(labels):
+        raise DataError(
+            f"{ipath} holds {len(images)} images but {lpath} holds {len(labels)} labels",
+            "the two files come from different sets: replace them with a matching pair",
+        )
+
+
+def read_keras_npz(path: Path, source: str) -> Images:
+    """Keras' cached `mnist.npz`: arrays x_train, y_train, x_test, y_test."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            absent = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in archive]
+            if absent:
+                raise DataError(f"{path}: missing arrays {', '.join(absent)}", _DELETE)
+            arrays = [archive[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+    except DataError:
+        raise
+    except Exception as err:  # zipfile.BadZipFile, ValueError, OSError, EOFError...
+        raise DataError(f"{path}: not a readable .npz archive ({err})", _DELETE) from err
+    _check_pair(arrays[0], arrays[1], f"{path} x_train", f"{path} y_train")
+    _check_pair(arrays[2], arrays[3], f"{path} x_test", f"{path} y_test")
+    return Images(arrays[0], arrays[1], arrays[2], arrays[3], source)
+
+
+_DELETE = "the cached file is damaged: delete it so it is found elsewhere or downloaded again"

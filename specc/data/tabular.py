@@ -1,0 +1,155 @@
+"""CSV and .npz files: a user's own table of numbers, read strictly.
+
+Each function returns raw arrays (features float32, targets as read) plus what it learned
+about the labels; turning targets into what the task needs is `targets.py`'s job. Every
+flaw is reported with the file, and for CSV the line and column, because a quietly
+misparsed table trains a model on nonsense.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from specc.data.errors import DataError
+
+
+@dataclass(frozen=True)
+class Table:
+    """Features (N, ...) and raw targets (N, ...) from one file, optional own test split."""
+
+    x: np.ndarray
+    y: np.ndarray
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    lines: list[int] | None = None
+    """For CSV: the line of each training row, so target errors can say where."""
+
+
+def read_csv(path: Path, target: str, features: list[str] | None) -> Table:
+    """A header row, then one example per row: numeric features, and the target column.
+
+    The target is kept as strings (N,) so `targets.py` can decide: integers, 0/1, reals or
+    label names.
+    """
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = [name.strip() for name in next(reader, [])]
+            if not header or header == [""]:
+                raise DataError(f"{path}: empty file; expected a header row then data rows")
+            columns = _columns(path, header, target, features)
+            rows: list[list[float]] = []
+            labels: list[str] = []
+            lines: list[int] = []
+            for row in reader:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # blank lines, e.g. at the end
+                if len(row) != len(header):
+                    raise DataError(
+                        f"{path}:{reader.line_num}: {len(row)} values but the header has "
+                        f"{len(header)} columns",
+                        "every row needs one value per column (quote values that contain commas)",
+                    )
+                rows.append([_number(path, reader.line_num, header[i], row[i]) for i in columns])
+                labels.append(row[header.index(target)].strip())
+                lines.append(reader.line_num)
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except csv.Error as err:
+        raise DataError(f"{path}: not valid CSV ({err})") from err
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from err
+    if not rows:
+        raise DataError(f"{path}: a header but no data rows")
+    x = np.asarray(rows, dtype=np.float32).reshape(len(rows), len(columns))
+    return Table(x, np.asarray(labels, dtype=str), lines=lines)
+
+
+def _columns(path: Path, header: list[str], target: str, features: list[str] | None) -> list[int]:
+    """Indices of the feature columns, checking every named column exists."""
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise DataError(f"{path}: column names appear twice: {', '.join(duplicates)}")
+    available = ", ".join(header)
+    wanted = [target, *(features or [])]
+    for name in wanted:
+        if name not in header:
+            what = "target column" if name == target else "feature column"
+            raise DataError(
+                f"{path}: no {what} `{name}`; the columns are: {available}",
+                "set `target=` / `features=` in the data block to columns that exist",
+            )
+    if features is not None and target in features:
+        raise DataError(f"{path}: `{target}` is the target; it cannot also be a feature")
+    names = features if features is not None else [n for n in header if n != target]
+    if not names:
+        raise DataError(f"{path}: no feature columns besides the target `{target}`")
+    return [header.index(name) for name in names]
+
+
+def _number(path: Path, line: int, column: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        shown = repr(text.strip()) if text.strip() else "an empty value"
+        raise DataError(
+            f"{path}:{line}: column `{column}` has {shown}, not a number",
+            "feature columns must be numeric; list the numeric ones with `features=[...]`",
+        ) from None
+    if not math.isfinite(value):
+        raise DataError(f"{path}:{line}: column `{column}` has {text.strip()}, not a finite number")
+    return value
+
+
+def read_npz(path: Path, x_name: str, y_name: str) -> Table:
+    """Arrays `x` and `y` (or the names given), plus `<x>_test`/`<y>_test` when present."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names = list(archive.files)
+            for name in (x_name, y_name):
+                if name not in names:
+                    raise DataError(
+                        f"{path}: no array `{name}`; the archive holds: {', '.join(names) or 'nothing'}",
+                        "name the arrays with `x=` and `y=` in the data block",
+                    )
+            arrays = {name: archive[name] for name in names}
+    except DataError:
+        raise
+    except ValueError as err:
+        raise DataError(f"{path}: cannot read without running code from it ({err})") from err
+    except Exception as err:  # zipfile.BadZipFile, EOFError, OSError, ...
+        raise DataError(f"{path}: not a readable .npz archive ({err})") from err
+    x, y = _pair(path, arrays, x_name, y_name)
+    test = (f"{x_name}_test", f"{y_name}_test")
+    if all(name in arrays for name in test):
+        x_test, y_test = _pair(path, arrays, *test)
+        if x_test.shape[1:] != x.shape[1:]:
+            raise DataError(
+                f"{path}: `{test[0]}` rows are {x_test.shape[1:]}, `{x_name}` rows {x.shape[1:]}"
+            )
+        return Table(x, y, x_test, y_test)
+    return Table(x, y)
+
+
+def _pair(
+    path: Path, arrays: dict[str, np.ndarray], x_name: str, y_name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    x, y = arrays[x_name], arrays[y_name]
+    for name, array in ((x_name, x), (y_name, y)):
+        if array.ndim == 0 or array.dtype.kind not in "biuf":
+            raise DataError(
+                f"{path}: `{name}` must be a numeric array with one row per example, got {array.dtype} {array.shape}"
+            )
+    if len(x) != len(y):
+        raise DataError(f"{path}: `{x_name}` has {len(x)} rows but `{y_name}` has {len(y)}")
+    if len(x) == 0:
+        raise DataError(f"{path}: `{x_name}` has no rows")
+    x = x.astype(np.float32)
+    if not np.isfinite(x).all():
+        raise DataError(f"{path}: `{x_name}` contains NaN or infinite values")
+    return x, y

@@ -1,0 +1,72 @@
+"""The data block's transforms, applied in the order written, in float32.
+
+`scale` and `normalize` change inputs; `one_hot` changes class targets; `augment` is
+random and per batch, so the loader leaves it to the executors (training set only; see
+`specc.data.augment` for the reference implementation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from specc.data.errors import DataError
+from specc.ir import data as ir
+
+XY = tuple[np.ndarray, np.ndarray]
+
+
+def _scale(node: ir.Scale, x: np.ndarray, y: np.ndarray, classes: int | None) -> XY:
+    return x * np.float32(node.factor), y
+
+
+def _per_axis1(value: float | list[float], x: np.ndarray, what: str) -> np.ndarray:
+    """A scalar, or one value per channel (CHW images) / per feature (tables), broadcastable."""
+    values = np.asarray(value, dtype=np.float32)
+    if values.ndim == 0 or values.size == 1:
+        return values.reshape(())
+    width = x.shape[1] if x.ndim >= 2 else 1
+    if values.size != width:
+        unit = "channels" if x.ndim == 4 else "features" if x.ndim == 2 else "entries on axis 1"
+        raise DataError(
+            f"`normalize` has {values.size} {what} values but the data has {width} {unit} "
+            f"(sample shape {'x'.join(map(str, x.shape[1:]))})",
+            f"give one {what} value, or one per {unit.rstrip('s')}",
+        )
+    return values.reshape((1, width) + (1,) * (x.ndim - 2))
+
+
+def _normalize(node: ir.Normalize, x: np.ndarray, y: np.ndarray, classes: int | None) -> XY:
+    mean = _per_axis1(node.mean, x, "mean")
+    std = _per_axis1(node.std, x, "std")
+    return (x - mean) / std, y
+
+
+def _one_hot(node: ir.OneHot, x: np.ndarray, y: np.ndarray, classes: int | None) -> XY:
+    if classes is None or y.dtype.kind not in "iu" or y.ndim != 1:
+        raise DataError(
+            "`one_hot` needs class labels, but these targets are not classes",
+            "remove `one_hot`, or use `task=classification`",
+        )
+    return x, np.eye(classes, dtype=np.float32)[y]
+
+
+def _skip(node: ir.Augment, x: np.ndarray, y: np.ndarray, classes: int | None) -> XY:
+    return x, y  # per batch, in the executors
+
+
+TRANSFORMS: dict[type, Callable[..., XY]] = {
+    ir.Scale: _scale,
+    ir.Normalize: _normalize,
+    ir.OneHot: _one_hot,
+    ir.Augment: _skip,
+}
+
+
+def apply(transforms: list, x: np.ndarray, y: np.ndarray, classes: int | None) -> XY:
+    """Every transform in order; `x` becomes float32 first (raw pixels stay 0..255 until `scale`)."""
+    x = x.astype(np.float32, copy=False)
+    for node in transforms:
+        x, y = TRANSFORMS[type(node)](node, x, y, classes)
+    return x.astype(np.float32, copy=False), y
