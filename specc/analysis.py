@@ -53,7 +53,8 @@ def analyze(text: str, path: str = "<spec>") -> Analysis:
         if result is not None:
             shapes[model.name] = result
     if not document.diagnostics:
-        diagnostics.extend(check_spec(spec, shapes, text))
+        written = {stmt.keyword.name for stmt in document.statements}
+        diagnostics.extend(check_spec(spec, shapes, text, written))
         if not any(d.severity is Severity.ERROR for d in diagnostics):
             diagnostics.extend(lint(spec, shapes))
     diagnostics.sort(key=lambda d: (d.span.start, d.code))

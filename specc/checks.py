@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 from specc.diagnostics import Diagnostic, Related
 from specc.ir.base import Node
@@ -14,7 +15,11 @@ from specc.shapes import ModelShapes
 from specc.span import Span
 
 
-def check_spec(spec: Spec, shapes: dict[str, ModelShapes], text: str) -> list[Diagnostic]:
+def check_spec(
+    spec: Spec, shapes: dict[str, ModelShapes], text: str, written: Collection[str] = ()
+) -> list[Diagnostic]:
+    """`written`: top-level block words in the file; a written block that failed to build
+    already has its own diagnostic, so it is not reported missing (E204) as well."""
     out: list[Diagnostic] = []
     end = Span.point(text, len(text))
     for block, example in (
@@ -23,6 +28,7 @@ def check_spec(spec: Spec, shapes: dict[str, ModelShapes], text: str) -> list[Di
         ("train", "train {\n    loss sparse_categorical_crossentropy\n    epochs 5\n}"),
     ):
         missing = not spec.models if block == "model" else getattr(spec, block) is None
+        missing = missing and block not in written
         if missing:
             out.append(
                 Diagnostic(
