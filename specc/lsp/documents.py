@@ -1,0 +1,159 @@
+"""The server's memory of each open document: its latest analysis, and per-layer shapes
+from the last analysis that could infer them.
+
+While a file is mid-edit the current analysis often has no shapes for a model (a layer
+failed to build, so inference past it would be wrong). Hover, inlay hints and the outline
+then fall back to the last good shapes of that model, matched by position in the model
+(`(model, 3)` is its fourth layer statement) and kept only if the statement there still
+has the same keyword.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from specc import syntax as cst
+from specc.analysis import Analysis, analyze
+from specc.ir.layers import Layer, Repeat
+from specc.ir.spec import Model
+from specc.lsp.context import is_layer_statement, model_name
+from specc.lsp.positions import LineIndex
+from specc.shapes import LayerInfo, ModelShapes
+
+Shape = tuple[int, ...]
+LayerKey = tuple[str, tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    """What one layer statement does: `repeat` statements summarise all their copies."""
+
+    keyword: str
+    name: str
+    input: Shape
+    output: Shape
+    params: int
+    copies: int = 1
+
+
+def layer_statements(
+    stmt: cst.Statement, parent: type[Layer] | type[Model], path: tuple[int, ...] = ()
+) -> list[tuple[tuple[int, ...], cst.Statement]]:
+    """(path, statement) for every layer statement in a model (or repeat) body, nested."""
+    out: list[tuple[tuple[int, ...], cst.Statement]] = []
+    if stmt.body is None:
+        return out
+    index = 0
+    for inner in stmt.body.statements:
+        if not is_layer_statement(parent, inner.keyword.name):
+            continue
+        here = (*path, index)
+        out.append((here, inner))
+        if inner.keyword.name == "repeat":
+            out.extend(layer_statements(inner, Repeat, here))
+        index += 1
+    return out
+
+
+def _summaries(shapes: ModelShapes) -> dict[int, LayerSummary]:
+    """Summary per IR layer start offset (the layer's span is its statement's span)."""
+    infos: dict[int, list[LayerInfo]] = {}
+    for info in shapes.layers:
+        infos.setdefault(id(info.layer), []).append(info)
+    out: dict[int, LayerSummary] = {}
+
+    def walk(layers: list[Layer]) -> list[LayerInfo]:
+        seen: list[LayerInfo] = []
+        for layer in layers:
+            if isinstance(layer, Repeat):
+                ids = {id(i) for i in walk(list(layer.layers))}
+                mine = [i for i in shapes.layers if id(i) in ids]  # in model order
+            else:
+                mine = infos.get(id(layer), [])
+            if mine and layer.span is not None:
+                out[layer.span.start] = LayerSummary(
+                    keyword=layer.kind_name(),
+                    name=mine[0].name,
+                    input=mine[0].input,
+                    output=mine[-1].output,
+                    params=sum(i.params for i in mine),
+                    copies=layer.times if isinstance(layer, Repeat) else len(mine),
+                )
+            seen.extend(mine)
+        return seen
+
+    walk(list(shapes.model.layers))
+    return out
+
+
+def current_layers(
+    analysis: Analysis,
+) -> dict[str, dict[LayerKey, tuple[cst.Statement, LayerSummary]]]:
+    """Model name -> layer key -> (statement, summary), for models whose shapes are known."""
+    out: dict[str, dict[LayerKey, tuple[cst.Statement, LayerSummary]]] = {}
+    for stmt in analysis.document.statements:
+        name = model_name(stmt)
+        if name is None or name not in analysis.shapes:
+            continue
+        by_start = _summaries(analysis.shapes[name])
+        table: dict[LayerKey, tuple[cst.Statement, LayerSummary]] = {}
+        for path, inner in layer_statements(stmt, Model):
+            summary = by_start.get(inner.span.start)
+            if summary is not None:
+                table[(name, path)] = (inner, summary)
+        out[name] = table
+    return out
+
+
+@dataclass
+class DocState:
+    uri: str
+    version: int | None
+    analysis: Analysis
+    index: LineIndex
+    layers: dict[LayerKey, LayerSummary] = field(default_factory=dict)
+    good: dict[str, dict[LayerKey, LayerSummary]] = field(default_factory=dict)
+
+    def summary(self, key: LayerKey, keyword: str) -> tuple[LayerSummary, bool] | None:
+        """The shapes of a layer statement and whether they are current (else: last good)."""
+        if key in self.layers:
+            return self.layers[key], True
+        old = self.good.get(key[0], {}).get(key)
+        if old is not None and _same_kind(old.keyword, keyword):
+            return old, False
+        return None
+
+
+def _same_kind(ir_kind: str, keyword: str) -> bool:
+    from specc.ir.layers import AnyLayer
+    from specc.ir.registry import members
+
+    cls = members(AnyLayer).get(keyword)
+    return cls is not None and cls.kind_name() == ir_kind
+
+
+class Documents:
+    """Open documents by URI."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, DocState] = {}
+
+    def update(
+        self, uri: str, text: str, version: int | None, path: str, encoding: str
+    ) -> DocState:
+        analysis = analyze(text, path)
+        old = self.states.get(uri)
+        good = dict(old.good) if old else {}
+        layers: dict[LayerKey, LayerSummary] = {}
+        for model, table in current_layers(analysis).items():
+            good[model] = {key: summary for key, (_, summary) in table.items()}
+            layers.update(good[model])
+        state = DocState(uri, version, analysis, LineIndex(text, encoding), layers, good)
+        self.states[uri] = state
+        return state
+
+    def get(self, uri: str) -> DocState | None:
+        return self.states.get(uri)
+
+    def close(self, uri: str) -> None:
+        self.states.pop(uri, None)

@@ -1,0 +1,144 @@
+"""The outline (document symbols), inlay hints with each layer's output shape, and
+go-to-definition for model names (`train { model NAME }`) and runs (`init from "RUN"`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.uris import from_fs_path, to_fs_path
+
+from specc import syntax as cst
+from specc.ir.layers import fmt_shape
+from specc.ir.spec import Model, Spec
+from specc.lsp.context import Frame, first_word, is_layer_statement, statement_at, target_at
+from specc.lsp.documents import DocState, LayerSummary, layer_statements
+
+Symbol = types.SymbolKind
+
+
+def _line_text(state: DocState, stmt: cst.Statement) -> str:
+    """The statement's source up to its block (`dense 512 relu`, `data mnist`)."""
+    end = stmt.body.span.start if stmt.body is not None else stmt.span.end
+    return " ".join(state.analysis.text[stmt.span.start : end].split())
+
+
+def _summaries(state: DocState, model: cst.Statement) -> dict[int, LayerSummary]:
+    """Layer statement start offset -> shapes (current, else the last good ones)."""
+    name = first_word(model)
+    out: dict[int, LayerSummary] = {}
+    if name is None:
+        return out
+    for path, stmt in layer_statements(model, Model):
+        found = state.summary((name, path), stmt.keyword.name)
+        if found is not None:
+            out[stmt.span.start] = found[0]
+    return out
+
+
+def _symbol(
+    state: DocState, stmt: cst.Statement, parent: type, shapes: dict[int, LayerSummary]
+) -> types.DocumentSymbol:
+    index = state.index
+    summary = shapes.get(stmt.span.start)
+    layer = is_layer_statement(parent, stmt.keyword.name)
+    frame = Frame(stmt, parent)
+    name = stmt.keyword.name
+    detail = _line_text(state, stmt)
+    if summary is not None:
+        name = summary.name if stmt.keyword.name != "repeat" else detail
+        detail = f"{detail} → {fmt_shape(summary.output)}"
+    children = []
+    if stmt.body is not None and frame.cls is not None:
+        children = [_symbol(state, s, frame.cls, shapes) for s in stmt.body.statements]
+    kind = Symbol.Field if layer else Symbol.Property
+    selection = stmt.keyword.span
+    if parent is Spec:
+        model = first_word(stmt) if stmt.keyword.name == "model" else None
+        name = model or detail
+        kind = Symbol.Class if model else Symbol.Module
+        if model and stmt.args:
+            selection = stmt.args[0].span
+        shapes_now = state.analysis.shapes.get(model or "")
+        detail = (
+            f"{fmt_shape(shapes_now.input)} → {fmt_shape(shapes_now.output)}, "
+            f"{shapes_now.params:,} parameters"
+            if shapes_now
+            else ""
+        )
+    elif stmt.keyword.name == "repeat":
+        kind = Symbol.Array
+    return types.DocumentSymbol(
+        name=name or stmt.keyword.name,
+        kind=kind,
+        range=index.range(stmt.span),
+        selection_range=index.range(selection),
+        detail=detail or None,
+        children=children or None,
+    )
+
+
+def document_symbols(state: DocState) -> list[types.DocumentSymbol]:
+    out = []
+    for stmt in state.analysis.document.statements:
+        shapes = _summaries(state, stmt) if stmt.keyword.name == "model" else {}
+        out.append(_symbol(state, stmt, Spec, shapes))
+    return out
+
+
+def inlay_hints(state: DocState, window: types.Range) -> list[types.InlayHint]:
+    """`→ 512` after every layer statement whose output shape is known."""
+    start, end = state.index.offset(window.start), state.index.offset(window.end)
+    hints = []
+    for stmt in state.analysis.document.statements:
+        if stmt.keyword.name != "model":
+            continue
+        for offset, summary in sorted(_summaries(state, stmt).items()):
+            layer = next(s for _, s in layer_statements(stmt, Model) if s.span.start == offset)
+            if not start <= layer.span.end <= end:
+                continue
+            hints.append(
+                types.InlayHint(
+                    position=state.index.position(layer.span.end),
+                    label=f"→ {fmt_shape(summary.output)}",
+                    kind=types.InlayHintKind.Type,
+                    padding_left=True,
+                    tooltip=f"{summary.name}: {fmt_shape(summary.input)} → "
+                    f"{fmt_shape(summary.output)}, {summary.params:,} parameters",
+                )
+            )
+    return hints
+
+
+def definition(state: DocState, position: types.Position, uri: str) -> types.Location | None:
+    offset = state.index.offset(position)
+    statements = state.analysis.document.statements
+    target = target_at(statements, offset)
+    if target is not None and target.role == "value" and target.frame.stmt.keyword.name == "model":
+        for stmt in statements:
+            if stmt.keyword.name == "model" and first_word(stmt) == target.word.name:
+                return types.Location(uri=uri, range=state.index.range(stmt.args[0].span))
+        return None
+    frames = statement_at(statements, offset)
+    if frames and frames[-1].stmt.keyword.name == "init":
+        for arg in frames[-1].stmt.args:
+            if isinstance(arg.value, cst.String) and arg.span.start <= offset <= arg.span.end:
+                return _run_location(arg.value.value, uri)
+    return None
+
+
+def _run_location(reference: str, uri: str) -> types.Location | None:
+    """A run directory's spec (or record), or the weights file itself."""
+    spec_path = to_fs_path(uri)
+    base = Path(spec_path).parent if spec_path else Path.cwd()
+    for root in (base, Path.cwd()):
+        path = root / reference
+        if path.is_dir():
+            inside = sorted(path.glob("*.nn")) + sorted(path.glob("*.json"))
+            path = inside[0] if inside else path
+        if path.is_file():
+            start = types.Position(line=0, character=0)
+            target = from_fs_path(str(path.resolve()))
+            if target:
+                return types.Location(uri=target, range=types.Range(start=start, end=start))
+    return None
