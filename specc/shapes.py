@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from specc.diagnostics import Diagnostic, Related, SpecError
 from specc.ir.layers import Dense, Layer, Repeat, fmt_shape
+from specc.ir.spaces import is_space
 from specc.ir.spec import Model
 from specc.span import Span
 
@@ -96,6 +97,8 @@ def infer(model: Model) -> tuple[ModelShapes | None, list[Diagnostic]]:
     infos: list[LayerInfo] = []
     previous: tuple[str, Span | None] = ("the input", model.input.span)
     for name, layer in unroll(model):
+        if any(is_space(getattr(layer, f)) for f in type(layer).model_fields):
+            return None, diagnostics  # `units=choice(...)`: shapes exist only per sweep trial
         try:
             out = layer.infer(shape)
         except SpecError as err:
