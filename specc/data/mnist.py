@@ -21,6 +21,7 @@ import platformdirs
 from specc.data.download import DownloadFailed, fetch
 from specc.data.errors import DataError
 from specc.data.idx import read_idx
+from specc.data.tabular import read_arrays
 from specc.resources import bundled_dataset
 
 # The four files of an MNIST-format set, in the order (x_train, y_train, x_test, y_test).
@@ -220,16 +221,11 @@ def _check_pair(images: np.ndarray, labels: np.ndarray, ipath: object, lpath: ob
 
 def read_keras_npz(path: Path, source: str) -> Images:
     """Keras' cached `mnist.npz`: arrays x_train, y_train, x_test, y_test."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            absent = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in archive]
-            if absent:
-                raise DataError(f"{path}: missing arrays {', '.join(absent)}", _DELETE)
-            arrays = [archive[k] for k in ("x_train", "y_train", "x_test", "y_test")]
-    except DataError:
-        raise
-    except Exception as err:  # zipfile.BadZipFile, ValueError, OSError, EOFError...
-        raise DataError(f"{path}: not a readable .npz archive ({err})", _DELETE) from err
+    stored = read_arrays(path)
+    absent = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in stored]
+    if absent:
+        raise DataError(f"{path}: missing arrays {', '.join(absent)}", _DELETE)
+    arrays = [stored[k] for k in ("x_train", "y_train", "x_test", "y_test")]
     _check_pair(arrays[0], arrays[1], f"{path} x_train", f"{path} y_train")
     _check_pair(arrays[2], arrays[3], f"{path} x_test", f"{path} y_test")
     return Images(arrays[0], arrays[1], arrays[2], arrays[3], source)

@@ -106,24 +106,35 @@ def _number(path: Path, line: int, column: str, text: str) -> float:
     return value
 
 
-def read_npz(path: Path, x_name: str, y_name: str) -> Table:
-    """Arrays `x` and `y` (or the names given), plus `<x>_test`/`<y>_test` when present."""
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a .npz archive, refusing pickled objects (they could run code)."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from err
+    if magic != b"PK\x03\x04":
+        raise DataError(f"{path}: not a readable .npz archive (a .npz is a zip of .npy files)")
     try:
         with np.load(path, allow_pickle=False) as archive:
-            names = list(archive.files)
-            for name in (x_name, y_name):
-                if name not in names:
-                    raise DataError(
-                        f"{path}: no array `{name}`; the archive holds: {', '.join(names) or 'nothing'}",
-                        "name the arrays with `x=` and `y=` in the data block",
-                    )
-            arrays = {name: archive[name] for name in names}
-    except DataError:
-        raise
+            return {name: archive[name] for name in archive.files}
     except ValueError as err:
-        raise DataError(f"{path}: cannot read without running code from it ({err})") from err
+        raise DataError(
+            f"{path}: holds pickled objects, which specc does not load ({err})"
+        ) from err
     except Exception as err:  # zipfile.BadZipFile, EOFError, OSError, ...
         raise DataError(f"{path}: not a readable .npz archive ({err})") from err
+
+
+def read_npz(path: Path, x_name: str, y_name: str) -> Table:
+    """Arrays `x` and `y` (or the names given), plus `<x>_test`/`<y>_test` when present."""
+    arrays = read_arrays(path)
+    for name in (x_name, y_name):
+        if name not in arrays:
+            raise DataError(
+                f"{path}: no array `{name}`; the archive holds: {', '.join(arrays) or 'nothing'}",
+                "name the arrays with `x=` and `y=` in the data block",
+            )
     x, y = _pair(path, arrays, x_name, y_name)
     test = (f"{x_name}_test", f"{y_name}_test")
     if all(name in arrays for name in test):

@@ -50,7 +50,7 @@ def _numbers(y: np.ndarray, where: Where, what: str) -> np.ndarray:
         try:
             out.flat[i] = float(text)
         except ValueError:
-            raise DataError(f"{where(i)}: target {text!r} is not {what}") from None
+            raise DataError(f"{where(i)}: target {str(text)!r} is not {what}") from None
     if not np.isfinite(out).all():
         raise DataError(
             f"{where(int(np.flatnonzero(~np.isfinite(out.ravel()))[0]))}: target is not finite"

@@ -1,0 +1,65 @@
+"""Fixtures for the data layer: an isolated home, no network, small MNIST-format files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specc.data import mnist
+from specc.data.idx import write_idx
+
+# A port nothing listens on: any download attempted by mistake fails fast, locally.
+UNREACHABLE = "http://127.0.0.1:9/"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Fresh HOME, cache and cwd; search-path variables unset; mirrors unreachable."""
+    home = tmp_path / "home"
+    home.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for name in ("SPECC_DATA_DIR", "KERAS_HOME", "TORCHVISION_ROOT", "SPECC_MNIST_MIRRORS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("SPECC_FASHION_MNIST_MIRRORS", raising=False)
+    monkeypatch.setattr(mnist, "MIRRORS", {"mnist": [UNREACHABLE], "fashion_mnist": [UNREACHABLE]})
+    monkeypatch.setattr(mnist, "cache_dir", lambda: tmp_path / "cache" / "specc" / "datasets")
+    monkeypatch.chdir(work)
+    return tmp_path
+
+
+def fake_images(n: int, seed: int, size: int = 28) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct small images (first pixel = index) and labels 0..9."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, size, size), dtype=np.uint8)
+    images[:, 0, 0] = np.arange(n) % 256
+    return images, (np.arange(n) % 10).astype(np.uint8)
+
+
+def write_mnist_folder(
+    folder: Path, n_train: int = 30, n_test: int = 10, gz: bool = True, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """The four MNIST files of a small fake set; returns the arrays written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    x_train, y_train = fake_images(n_train, seed)
+    x_test, y_test = fake_images(n_test, seed + 1)
+    suffix = ".gz" if gz else ""
+    arrays = {
+        "train-images-idx3-ubyte": x_train,
+        "train-labels-idx1-ubyte": y_train,
+        "t10k-images-idx3-ubyte": x_test,
+        "t10k-labels-idx1-ubyte": y_test,
+    }
+    for stem, array in arrays.items():
+        write_idx(folder / f"{stem}{suffix}", array)
+    return arrays
+
+
+@pytest.fixture
+def make_mnist() -> object:
+    """`make_mnist(folder, n_train=30, n_test=10, gz=True, seed=0)` -> the arrays written."""
+    return write_mnist_folder
