@@ -1,0 +1,210 @@
+"""The TensorFlow backend: the functions of the executor contract (`specc.executors.Executor`).
+
+Same names as `specc.executors.torch`; the shared loop only calls these. TensorFlow is
+imported inside the functions (via `specc.executors.tf_train`), so importing this module
+for `unsupported` (from `specc check`/`make_plan`) stays cheap. The model is Keras 3 layers
+(channels last inside, transposed at the input boundary); the train step, loss and
+optimizer updates are our own TensorFlow ops compiled with `tf.function` (XLA when the
+plan's `compile` says so), because Keras's optimizers and batchnorm do not implement
+docs/semantics.md exactly. docs/parity.md says why each choice was made.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from specc.diagnostics import Diagnostic
+from specc.errors import DeviceError
+from specc.ir import layers as L
+
+if TYPE_CHECKING:
+    from specc.executors.tf_train import TFData, TFState
+    from specc.plan import Plan
+
+NAME = "tensorflow"
+
+
+def _tf() -> Any:
+    """Import TensorFlow quietly (its C++ start-up log is noise on a user's terminal)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    return tf
+
+
+def available() -> bool:
+    return importlib.util.find_spec("tensorflow") is not None and (
+        importlib.util.find_spec("keras") is not None
+    )
+
+
+def resolve_device(requested: str) -> str:
+    """`cpu` or `gpu:N` (`cuda` is a synonym of `gpu`); absent devices raise DeviceError."""
+    wanted = (requested or "auto").strip().lower()
+    if wanted == "cuda" or wanted.startswith("cuda:"):
+        wanted = "gpu" + wanted[4:]
+    if wanted not in ("auto", "cpu", "gpu") and not wanted.startswith("gpu:"):
+        raise DeviceError(
+            f"unknown device `{requested}` for the tensorflow backend",
+            "use auto, cpu, gpu or gpu:N",
+        )
+    if wanted == "cpu":
+        return "cpu"
+    gpus = _tf().config.list_physical_devices("GPU")
+    if wanted == "auto":
+        return "gpu:0" if gpus else "cpu"
+    if not gpus:
+        raise DeviceError(
+            f"--device {requested}: TensorFlow sees no GPU here",
+            "use --device cpu (or --device auto to take the best device present)",
+        )
+    index = wanted.partition(":")[2] or "0"
+    if not index.isdigit() or int(index) >= len(gpus):
+        raise DeviceError(
+            f"--device {requested}: TensorFlow sees {len(gpus)} GPU(s)",
+            f"use gpu:0 .. gpu:{len(gpus) - 1}",
+        )
+    return f"gpu:{int(index)}"
+
+
+def unsupported(plan: Plan) -> list[Diagnostic]:
+    """E600 for what this backend cannot do as the spec says; decided without importing TF."""
+    out: list[Diagnostic] = []
+    if plan.precision != "fp32":
+        span = plan.train.where("precision") or plan.train.span
+        if span is not None:
+            out.append(
+                Diagnostic(
+                    code="E600",
+                    message=f"`precision {plan.precision}` is not implemented by the tensorflow "
+                    "backend yet",
+                    span=span,
+                    help="use `precision fp32` here, or `--backend torch` for mixed precision",
+                )
+            )
+    for info in plan.shapes.layers:
+        acts = [info.layer, getattr(info.layer, "activation", None)]
+        image = len(info.output) == 3 and info.layer.span is not None
+        if image and any(isinstance(a, L.LogSoftmax) for a in acts):
+            out.append(
+                Diagnostic(
+                    code="E600",
+                    message="`log_softmax` over an image's last axis is not implemented "
+                    "by the tensorflow backend",
+                    span=info.layer.span,  # type: ignore[arg-type]
+                    help="flatten first, or use `--backend torch`",
+                )
+            )
+    return out
+
+
+def build(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFState:
+    _tf()
+    from specc.executors.tf_train import build_state
+
+    return build_state(plan, weights, device)
+
+
+def load_data(state: TFState, x: np.ndarray, y: np.ndarray) -> TFData:
+    """One split as device tensors, inputs reshaped (row-major) to the model's input shape."""
+    tf = _tf()
+    from specc.executors.tf_train import TFData
+
+    x = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), *state.plan.shapes.input)
+    with tf.device(state.device):
+        return TFData(tf.constant(x), tf.constant(np.ascontiguousarray(y)))
+
+
+def train_epoch(
+    state: TFState,
+    data: TFData,
+    order: np.ndarray,
+    batch_size: int,
+    lrs: np.ndarray,
+    augment: Any,
+    rng_seed: int,
+) -> np.ndarray:
+    from specc.executors.tf_train import run_epoch
+
+    return run_epoch(state, data, order, batch_size, lrs, augment, rng_seed)
+
+
+def predict(state: TFState, data: TFData) -> np.ndarray:
+    from specc.executors.tf_train import predict as run_predict
+
+    return run_predict(state, data)
+
+
+def evaluate_loss(state: TFState, data: TFData) -> float:
+    from specc.executors.tf_train import mean_loss
+
+    return mean_loss(state, data)
+
+
+def get_weights(state: TFState) -> dict[str, np.ndarray]:
+    from specc.executors.tf_train import get_weights as read
+
+    return read(state.keras)
+
+
+def set_weights(state: TFState, weights: dict[str, np.ndarray]) -> None:
+    from specc.executors.tf_train import set_weights as write
+
+    write(state.keras, weights)
+
+
+def optimizer_state(state: TFState) -> dict[str, np.ndarray]:
+    """Slots keyed `<weight key>/<slot>` in the neutral layout, like the torch backend's."""
+    slots = [slot for slot in state.keras.slots if slot.trainable]
+    out: dict[str, np.ndarray] = {}
+    for (i, name), array in state.optimizer.state().items():
+        out[f"{slots[i].key}/{name}"] = slots[i].to_neutral(array)
+    step = float(state.optimizer.step.numpy())
+    for slot in slots:
+        out[f"{slot.key}/step"] = np.asarray(step, dtype=np.float32)
+    return out
+
+
+def load_optimizer_state(state: TFState, blob: dict[str, np.ndarray]) -> None:
+    from specc.errors import WeightsError
+
+    slots = [slot for slot in state.keras.slots if slot.trainable]
+    arrays = {}
+    for i, slot in enumerate(slots):
+        prefix = f"{slot.key}/"
+        for key, value in blob.items():
+            if key.startswith(prefix) and key != f"{slot.key}/step":
+                arrays[(i, key[len(prefix) :])] = slot.to_keras(np.asarray(value))
+    steps = [blob[f"{s.key}/step"] for s in slots if f"{s.key}/step" in blob]
+    try:
+        state.optimizer.load_state(int(np.asarray(steps[0])) if steps else 0, arrays)
+    except (KeyError, ValueError) as err:
+        raise WeightsError(
+            "the saved optimizer state does not fit this model and optimizer",
+            "resume with the spec (and optimizer) the checkpoint was written with",
+        ) from err
+
+
+def save_native(state: TFState, directory: Path) -> list[Path]:
+    """`model.keras`: the whole Keras model (channels-first input, like the spec).
+
+    Loading it needs `import specc.executors.tf_model` first (for the batchnorm layer).
+    """
+    path = Path(directory) / "model.keras"
+    tmp = Path(directory) / "model.tmp.keras"  # Keras insists on the .keras suffix
+    state.keras.model.save(tmp)
+    tmp.replace(path)
+    return [path]
+
+
+def versions() -> dict[str, str]:
+    tf = _tf()
+    import keras
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "gpus": str(len(gpus))}

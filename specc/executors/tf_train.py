@@ -1,0 +1,229 @@
+"""The TensorFlow backend's state and compiled functions: one epoch is one `tf.function` call.
+
+Whole splits live on the device as tensors; an epoch's full batches run inside a single
+compiled function (a graph `while` loop: gather the batch by index, forward, loss,
+gradients, our own optimizer update, store the loss), the short last batch in a second
+call, and the per-step losses come back once at the end: no host round trip per step.
+`jit_compile` (XLA) is decided once per run from the plan's `compile` mode.
+
+Importing this module imports TensorFlow: only `specc.executors.tensorflow` does, lazily.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from specc.errors import RunError
+from specc.executors.tf_augment import augment_images, draw_params
+from specc.executors.tf_model import KerasModel, build_keras_model
+from specc.executors.tf_optim import LossFn, Optimizer, loss_function, make_optimizer
+from specc.ir import losses as LS
+from specc.ir.data import Augment
+from specc.plan import Plan, logits_loss
+
+EVAL_CHUNK = 4096  # examples per forward pass in evaluation (bounded memory)
+# `compile auto`: XLA pays for itself once a run has this many steps (see docs/parity.md).
+AUTO_XLA_MIN_STEPS = 200
+
+
+@dataclass
+class TFData:
+    """One split on the device: inputs already in the model's (channels-first) input shape."""
+
+    x: tf.Tensor
+    y: tf.Tensor
+
+    @property
+    def size(self) -> int:
+        return int(self.x.shape[0])
+
+
+@dataclass
+class TFState:
+    plan: Plan
+    device: str  # a TensorFlow device string: "/CPU:0", "/GPU:1"
+    keras: KerasModel
+    optimizer: Optimizer
+    loss: LossFn
+    trainable: list[tf.Variable]
+    jit: bool
+    _functions: dict[str, Any] = field(default_factory=dict)
+
+
+def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFState:
+    tf_device = "/GPU:" + device.partition(":")[2] if device.startswith("gpu") else "/CPU:0"
+    with tf.device(tf_device):
+        km = build_keras_model(plan.shapes, plan.fused_activation is not None, plan.seed)
+        set_weights(km, weights)
+        trainable = [slot.variable.value for slot in km.slots if slot.trainable]
+        if not trainable:
+            raise RunError("every layer with weights is `frozen`: there is nothing to train")
+        optimizer = make_optimizer(plan.train.optimizer, trainable)
+    return TFState(
+        plan=plan,
+        device=tf_device,
+        keras=km,
+        optimizer=optimizer,
+        loss=loss_function(plan.train.loss),
+        trainable=trainable,
+        jit=use_xla(plan),
+    )
+
+
+def use_xla(plan: Plan) -> bool:
+    if plan.compile != "auto":
+        return plan.compile == "on"
+    steps_per_epoch = max(1, plan.options.limit or 0) // max(1, plan.batch_size)
+    return plan.epochs * max(steps_per_epoch, 1) >= AUTO_XLA_MIN_STEPS or plan.options.limit is None
+
+
+# ---- weights ---------------------------------------------------------------------------
+
+
+def get_weights(km: KerasModel) -> dict[str, np.ndarray]:
+    return {slot.key: slot.to_neutral(np.asarray(slot.variable.numpy())) for slot in km.slots}
+
+
+def set_weights(km: KerasModel, weights: dict[str, np.ndarray]) -> None:
+    from specc.errors import WeightsError
+
+    for slot in km.slots:
+        if slot.key not in weights:
+            raise WeightsError(
+                f"the weights have no `{slot.key}`", "were they saved from this model?"
+            )
+        array = slot.to_keras(np.asarray(weights[slot.key], dtype=np.float32))
+        if tuple(array.shape) != tuple(slot.variable.shape):
+            neutral = tuple(np.asarray(weights[slot.key]).shape)
+            wanted = tuple(slot.to_neutral(np.zeros(slot.variable.shape)).shape)
+            raise WeightsError(
+                f"`{slot.key}` has shape {neutral} in the weights but {wanted} in the model"
+            )
+        slot.variable.assign(np.ascontiguousarray(array))
+
+
+# ---- the compiled functions ------------------------------------------------------------
+
+
+def _train_step(state: TFState, xb: tf.Tensor, yb: tf.Tensor, lr: tf.Tensor) -> tf.Tensor:
+    with tf.GradientTape() as tape:
+        out = state.keras.forward(xb, training=True, logits=True)
+        loss = state.loss(tf.cast(out, tf.float32), yb)
+    grads = tape.gradient(loss, state.trainable)
+    state.optimizer.apply(grads, lr)
+    return loss
+
+
+def _epoch_function(state: TFState, augment: Augment | None) -> Any:
+    """`fn(x, y, idx (S, B), lrs (S,), *augment params) -> losses (S,)`, compiled once."""
+    key = f"epoch:{augment is not None}"
+    if key in state._functions:
+        return state._functions[key]
+
+    def run(x: tf.Tensor, y: tf.Tensor, idx: tf.Tensor, lrs: tf.Tensor, *params: tf.Tensor):  # type: ignore[no-untyped-def]
+        steps = tf.shape(idx)[0]
+        losses = tf.TensorArray(tf.float32, size=steps)
+        for i in tf.range(steps):
+            xb = tf.gather(x, idx[i])
+            if augment is not None:
+                xb = augment_images(xb, augment, *(p[i] for p in params))
+            losses = losses.write(i, _train_step(state, xb, tf.gather(y, idx[i]), lrs[i]))
+        return losses.stack()
+
+    fn = tf.function(run, jit_compile=state.jit, reduce_retracing=True)
+    state._functions[key] = fn
+    return fn
+
+
+def run_epoch(
+    state: TFState,
+    data: TFData,
+    order: np.ndarray,
+    batch_size: int,
+    lrs: np.ndarray,
+    augment: Augment | None,
+    rng_seed: int,
+) -> np.ndarray:
+    """`len(lrs)` steps over `order` in batches of `batch_size`; per-step losses (float32)."""
+    steps = len(lrs)
+    if steps == 0:
+        return np.zeros(0, np.float32)
+    order = np.asarray(order, dtype=np.int32)
+    batches = [order[i * batch_size : (i + 1) * batch_size] for i in range(steps)]
+    full = [b for b in batches if len(b) == batch_size]
+    tail = [b for b in batches if len(b) != batch_size]
+    rates = np.asarray(lrs, dtype=np.float32)
+    params = draw_params(augment, [len(b) for b in batches], data.x.shape[1:], rng_seed)
+    _seed_dropout(state, rng_seed)
+    fn = _epoch_function(state, augment)
+    out: list[tf.Tensor] = []
+    with tf.device(state.device):
+        if full:
+            sel = slice(0, len(full))
+            out.append(fn(data.x, data.y, np.stack(full), rates[sel], *(p[sel] for p in params)))
+        for j, batch in enumerate(tail, start=len(full)):
+            sel = slice(j, j + 1)
+            out.append(fn(data.x, data.y, batch[None], rates[sel], *(p[sel] for p in params)))
+    return np.concatenate([t.numpy() for t in out]).astype(np.float64)
+
+
+def _seed_dropout(state: TFState, rng_seed: int) -> None:
+    """Each epoch's dropout masks follow from the loop's seed for that epoch (reproducible)."""
+    for i, layer in enumerate(state.keras.dropouts):
+        layer.seed_generator.state.assign(np.array([rng_seed % 2**31, i], dtype=np.int64))
+
+
+def _eval_function(state: TFState, what: str) -> Any:
+    key = f"eval:{what}"
+    if key not in state._functions:
+        head = _probability_head(state.plan.train.loss)
+
+        def outputs(x: tf.Tensor) -> tf.Tensor:
+            return head(tf.cast(state.keras.forward(x, training=False, logits=True), tf.float32))
+
+        def loss(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+            out = state.keras.forward(x, training=False, logits=True)
+            return state.loss(tf.cast(out, tf.float32), y)
+
+        chosen = outputs if what == "outputs" else loss
+        state._functions[key] = tf.function(chosen, jit_compile=state.jit, reduce_retracing=True)
+    return state._functions[key]
+
+
+def _probability_head(loss: LS.Loss) -> Any:
+    """What `predict` applies to the training outputs: the same rule as the torch backend."""
+    if isinstance(loss, LS.BinaryCrossentropy):
+        return tf.sigmoid
+    if logits_loss(loss):
+        return tf.nn.softmax
+    return tf.identity
+
+
+def _chunks(data: TFData) -> list[tuple[int, int]]:
+    return [(s, min(s + EVAL_CHUNK, data.size)) for s in range(0, data.size, EVAL_CHUNK)]
+
+
+def predict(state: TFState, data: TFData) -> np.ndarray:
+    fn = _eval_function(state, "outputs")
+    with tf.device(state.device):
+        parts = [fn(data.x[a:b]).numpy() for a, b in _chunks(data)]
+    if not parts:
+        return np.zeros((0, *state.plan.shapes.output), np.float32)
+    return np.concatenate(parts)
+
+
+def mean_loss(state: TFState, data: TFData) -> float:
+    """The training loss over a whole split in evaluation mode (chunk means weighted by size)."""
+    if data.size == 0:
+        return math.nan
+    fn = _eval_function(state, "loss")
+    total = 0.0
+    with tf.device(state.device):
+        for a, b in _chunks(data):
+            total += float(fn(data.x[a:b], data.y[a:b]).numpy()) * (b - a)
+    return total / max(data.size, 1)
