@@ -29,7 +29,7 @@ def augment_batch(x: np.ndarray, node: Augment, rng: np.random.Generator) -> np.
             "remove `augment` from the data block for non-image data",
         )
     n, _, h, w = x.shape
-    flips: np.ndarray = rng.random(n) < 0.5
+    flips = np.less(rng.random(n), 0.5)
     angles = np.deg2rad(rng.uniform(-1.0, 1.0, n) * node.rotation)
     shifts = rng.uniform(-1.0, 1.0, (n, 2)) * node.shift * np.array([w, h])
     out = np.asarray(x, dtype=np.float32)
@@ -52,8 +52,9 @@ def _affine(x: np.ndarray, angles: np.ndarray, shifts: np.ndarray) -> np.ndarray
     # Inverse map: for each output pixel, where it comes from in the input, (N, H, W).
     dx = cols[None] - cx - shifts[:, 0, None, None].astype(np.float32)
     dy = rows[None] - cy - shifts[:, 1, None, None].astype(np.float32)
-    src_x = np.clip(cos * dx + sin * dy + cx, 0, w - 1)
-    src_y = np.clip(-sin * dx + cos * dy + cy, 0, h - 1)
+    # Positive angles turn the picture counter-clockwise as displayed (rows grow downwards).
+    src_x = np.clip(cos * dx - sin * dy + cx, 0, w - 1)
+    src_y = np.clip(sin * dx + cos * dy + cy, 0, h - 1)
     x0 = np.floor(src_x).astype(np.intp)
     y0 = np.floor(src_y).astype(np.intp)
     x1 = np.minimum(x0 + 1, w - 1)

@@ -108,10 +108,11 @@ def _read_override(data: ir.Data, override: str, download: bool, progress: bool)
         return _images(kind.kind_name(), None, Path.cwd(), download, progress)
     path = Path(override).expanduser()
     if path.is_dir():
-        return _from_images(mnist.read_folder(path, f"MNIST-format files in {path}"), None)
+        folder = path.absolute()
+        return _from_images(mnist.read_folder(folder, f"MNIST-format files in {folder}"), None)
     suffix = path.suffix.lower()
     if suffix in FILE_READERS and path.is_file():
-        return FILE_READERS[suffix](data, path)
+        return FILE_READERS[suffix](data, path.absolute())
     names = ", ".join(sorted(n for n in SOURCE_NAMES if "_" in n or n == "mnist"))
     state = "does not exist" if not path.exists() else "is neither a folder nor a .csv/.npz file"
     raise DataError(
@@ -122,7 +123,7 @@ def _read_override(data: ir.Data, override: str, download: bool, progress: bool)
 
 def _images(name: str, path: Path | None, spec_dir: Path, download: bool, progress: bool) -> Raw:
     if path is not None:
-        path = path if path.is_absolute() else spec_dir / path
+        path = (path if path.is_absolute() else spec_dir / path).absolute()
         if path.suffix == ".npz" and path.is_file():
             return _from_images(mnist.read_keras_npz(path, f"{name} from {path}"), 10)
         if not path.is_dir():
@@ -158,7 +159,7 @@ def _image_reader(data: ir.Data, spec_dir: Path, download: bool, progress: bool)
 
 def _file(data: ir.Data, spec_dir: Path) -> Path:
     path = Path(data.path or "").expanduser()
-    return path if path.is_absolute() else spec_dir / path
+    return (path if path.is_absolute() else spec_dir / path).absolute()
 
 
 def _csv(data: ir.Data, path: Path) -> Raw:

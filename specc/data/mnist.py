@@ -100,8 +100,8 @@ def places(name: str) -> list[Place]:
         folder = Path(root).expanduser() / TORCHVISION_FOLDER[name] / "raw"
         found.append(Place(folder, "torchvision"))
     unique: dict[Path, Place] = {}
-    for place in found:
-        unique.setdefault(place.path.absolute(), place)
+    for place in found:  # absolute: the source description goes into run records
+        unique.setdefault(place.path.absolute(), Place(place.path.absolute(), place.what))
     return list(unique.values())
 
 
