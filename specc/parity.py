@@ -1,0 +1,273 @@
+"""`specc parity`: train one spec on two backends from the same numbers and compare.
+
+Both backends get the same plan, the same initial weights (`specc.init_weights`), the same
+training examples in the same order (one NumPy permutation per epoch) and the same
+per-step learning rates (one `Schedule`), with augmentation and dropout switched off
+(dropout by setting every rate to 0 in the plan both backends build from, so layer names
+and weight keys do not change). If every semantic choice is mapped the same way, the
+per-step losses agree to float32 rounding; a mapping mistake (a transposed kernel, eps in
+the wrong place) shows up within a few steps. docs/parity.md justifies the tolerances.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specc.analysis import Analysis, analyze_file
+from specc.ir import layers as L
+from specc.plan import Plan, RunOptions, check_backend, make_plan
+from specc.schedule import Schedule
+from specc.shapes import ModelShapes
+
+BACKENDS = ("torch", "tensorflow")
+DEFAULT_STEPS = 20
+
+# Relative loss tolerance over the first 20 float32 steps, per layer kind: the largest
+# kind in the model wins. Measured values and the reasoning: docs/parity.md#tolerances.
+TOLERANCES: dict[str, float] = {
+    "dense": 1e-4,
+    "conv": 1e-3,
+    "norm": 1e-3,
+}
+_KIND_OF: dict[type, str] = {
+    L.Conv2D: "conv",
+    L.MaxPool2D: "conv",
+    L.AvgPool2D: "conv",
+    L.GlobalAvgPool: "conv",
+    L.BatchNorm: "norm",
+    L.LayerNorm: "norm",
+}
+
+
+@dataclass
+class BackendRun:
+    """One backend's side: per-step losses and the weights after the last step."""
+
+    name: str
+    losses: np.ndarray
+    weights: dict[str, np.ndarray]
+    seconds: float
+
+
+@dataclass
+class ParityResult:
+    path: str
+    model: str
+    steps: int
+    tolerance: float
+    runs: list[BackendRun]
+    notes: list[str] = field(default_factory=list)
+    lrs: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def relative(self) -> np.ndarray:
+        """Per-step |a - b| / max(|a|, |b|) between the two backends' losses."""
+        a, b = self.runs[0].losses, self.runs[1].losses
+        scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
+        return np.abs(a - b) / scale
+
+    @property
+    def max_relative(self) -> float:
+        rel = self.relative
+        if not np.all(np.isfinite(rel)):
+            return math.inf
+        return float(rel.max()) if rel.size else 0.0
+
+    @property
+    def weight_relative(self) -> float:
+        """Largest per-array max|a - b| / max|b| of the final weights (reported, not judged)."""
+        a, b = self.runs[0].weights, self.runs[1].weights
+        worst = 0.0
+        for key, ref in a.items():
+            scale = max(float(np.max(np.abs(ref))) if ref.size else 0.0, 1e-12)
+            worst = max(worst, float(np.max(np.abs(b[key] - ref))) / scale if ref.size else 0.0)
+        return worst
+
+    @property
+    def passed(self) -> bool:
+        return self.max_relative <= self.tolerance
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "model": self.model,
+            "steps": self.steps,
+            "tolerance": self.tolerance,
+            "max_relative_difference": self.max_relative,
+            "final_weights_relative_difference": self.weight_relative,
+            "passed": self.passed,
+            "notes": list(self.notes),
+            "lrs": [float(v) for v in self.lrs],
+            "losses": {run.name: [float(v) for v in run.losses] for run in self.runs},
+            "seconds": {run.name: run.seconds for run in self.runs},
+        }
+
+
+def default_tolerance(shapes: ModelShapes) -> float:
+    kinds = {_KIND_OF.get(type(info.layer), "dense") for info in shapes.layers}
+    return max(TOLERANCES[kind] for kind in kinds)
+
+
+def without_dropout(plan: Plan) -> tuple[Plan, list[str]]:
+    """The plan with every dropout rate set to 0 (an identity), and notes saying so."""
+    infos = []
+    notes: list[str] = []
+    for info in plan.shapes.layers:
+        if isinstance(info.layer, L.Dropout) and info.layer.rate > 0:
+            notes.append(
+                f"dropout `{info.name}` (rate {info.layer.rate:g}) disabled: rate set to 0"
+            )
+            info = dataclasses.replace(info, layer=info.layer.model_copy(update={"rate": 0.0}))
+        infos.append(info)
+    shapes = dataclasses.replace(plan.shapes, layers=tuple(infos))
+    return dataclasses.replace(plan, shapes=shapes), notes
+
+
+def parity(
+    source: str | Path | Analysis,
+    *,
+    steps: int = DEFAULT_STEPS,
+    tolerance: float | None = None,
+    model: str | None = None,
+    data: str | None = None,
+    limit: int | None = None,
+    backends: tuple[str, str] = BACKENDS,
+    device: str = "cpu",
+) -> ParityResult:
+    """Train `steps` steps of the spec on both backends; raises RunError/DataError on misuse."""
+    from specc import executors
+    from specc.data import load
+    from specc.errors import UsageError
+    from specc.init_weights import initial_weights
+
+    if steps < 1:
+        raise UsageError(f"--steps must be at least 1, got {steps}")
+    analysis = _analysis(source)
+    options = RunOptions(backend=backends[0], model=model, data=data, limit=limit, compile="off")
+    plan, notes = without_dropout(make_plan(analysis, options))
+    modules = [executors.get(name) for name in backends]
+    for module in modules:
+        check_backend(plan, module.unsupported(dataclasses.replace(plan, backend=module.NAME)))
+    if plan.augment is not None:
+        notes.append("augment is switched off for parity (its random draws differ by design)")
+    dataset = load(plan.data, override=data, spec_dir=plan.spec_dir, limit=limit, progress=False)
+    weights = initial_weights(plan.shapes, plan.seed)
+    schedule = _Batches(plan, len(dataset.x_train), steps)
+    runs = [
+        _train(
+            module,
+            dataclasses.replace(plan, backend=module.NAME),
+            weights,
+            dataset,
+            schedule,
+            device,
+        )
+        for module in modules
+    ]
+    return ParityResult(
+        path=analysis.path,
+        model=plan.model.name,
+        steps=len(runs[0].losses),
+        tolerance=default_tolerance(plan.shapes) if tolerance is None else float(tolerance),
+        runs=runs,
+        notes=notes + schedule.notes,
+        lrs=schedule.all_lrs(),
+    )
+
+
+def _analysis(source: str | Path | Analysis) -> Analysis:
+    """A spec file's analysis (`source` a path), or the caller's own (an `Analysis` of text)."""
+    if isinstance(source, Analysis):
+        return source
+    from specc.errors import UsageError
+
+    try:
+        return analyze_file(source)
+    except OSError as err:
+        raise UsageError(f"cannot read {source}: {err.strerror or err}") from err
+
+
+class _Batches:
+    """The epochs both backends replay: (order, lrs, seed) each, fixed before any training.
+
+    `reduce_on_plateau` needs metrics: it is fed the first backend's mean epoch loss, and the
+    rates it produces are recorded so the second backend replays exactly the same ones.
+    """
+
+    def __init__(self, plan: Plan, examples: int, steps: int) -> None:
+        self.batch = plan.batch_size
+        batch_node = plan.data.batch
+        per_epoch = (
+            examples // self.batch if batch_node.drop_last else math.ceil(examples / self.batch)
+        )
+        self.per_epoch = max(per_epoch, 1)
+        self.schedule = Schedule(
+            plan.train, float(plan.train.optimizer.lr), self.per_epoch, plan.epochs
+        )
+        total = min(steps, self.per_epoch * plan.epochs)
+        self.notes: list[str] = []
+        if total < steps:
+            self.notes.append(
+                f"the spec has only {total} steps ({plan.epochs} epochs); compared {total}"
+            )
+        rng = np.random.default_rng(plan.seed)
+        self.epochs: list[tuple[np.ndarray, int]] = []  # (order, steps) per epoch
+        left, e = total, 0
+        while left > 0:
+            order = rng.permutation(examples) if batch_node.shuffle else np.arange(examples)
+            count = min(left, self.per_epoch)
+            self.epochs.append((order[: count * self.batch], count))
+            left -= count
+            e += 1
+        self.recorded: list[np.ndarray] = []
+
+    def lrs(self, epoch: int, losses_so_far: list[np.ndarray]) -> np.ndarray:
+        if epoch < len(self.recorded):
+            return self.recorded[epoch]
+        if epoch > 0:
+            mean = float(np.mean(losses_so_far[-1]))
+            self.schedule.after_epoch({"loss": mean, "val_loss": mean})
+        rates = self.schedule.epoch_lrs(epoch)[: self.epochs[epoch][1]]
+        self.recorded.append(rates)
+        return rates
+
+    def all_lrs(self) -> np.ndarray:
+        return np.concatenate(self.recorded) if self.recorded else np.zeros(0)
+
+
+def _train(
+    module: Any,
+    plan: Plan,
+    weights: dict[str, np.ndarray],
+    dataset: Any,
+    batches: _Batches,
+    device: str,
+) -> BackendRun:
+    import time
+
+    start = time.perf_counter()
+    state = module.build(plan, weights, module.resolve_device(device))
+    data = module.load_data(state, dataset.x_train, dataset.y_train)
+    losses: list[np.ndarray] = []
+    for epoch, (order, _count) in enumerate(batches.epochs):
+        rates = batches.lrs(epoch, losses)
+        losses.append(
+            np.asarray(
+                module.train_epoch(
+                    state, data, order, batches.batch, rates, None, plan.seed + epoch
+                ),
+                dtype=np.float64,
+            )
+        )
+    return BackendRun(
+        name=module.NAME,
+        losses=np.concatenate(losses),
+        weights=module.get_weights(state),
+        seconds=time.perf_counter() - start,
+    )
