@@ -69,8 +69,11 @@ def fetch(
         handle, name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=folder)
         part = Path(name)
         try:
+            terminal = progress and sys.stderr.isatty()
+            if progress and not terminal:
+                print(f"specc: downloading {url}", file=sys.stderr)  # one line for logs
             with os.fdopen(handle, "wb") as out:
-                _copy(url, out, timeout, progress and sys.stderr.isatty())
+                _copy(url, out, timeout, terminal)
             actual = file_digest(part, algorithm)
             if actual != expected.lower():
                 attempts.append(

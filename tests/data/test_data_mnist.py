@@ -240,11 +240,22 @@ def test_download_once_into_the_cache(server, make_mnist, monkeypatch: pytest.Mo
     assert load(ir.MNIST()).source == f"mnist from {cache}"
 
 
-def test_mirrors_from_the_environment(server, make_mnist, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_mirrors_from_the_environment(server, make_mnist, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     url, root = server
     served_set(root, make_mnist, monkeypatch)
     monkeypatch.setenv("SPECC_MNIST_MIRRORS", f"http://127.0.0.1:9/mnist, {url}")
-    assert load(ir.MNIST(), progress=False).source.endswith("(downloaded)")
+    assert load(ir.MNIST()).source.endswith("(downloaded)")
+    # Not a terminal: one plain line per attempt instead of a progress bar.
+    assert f"specc: downloading {url}t10k-labels-idx1-ubyte.gz\n" in capsys.readouterr().err
+
+
+def test_progress_bar_on_a_terminal(server, make_mnist, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    url, root = server
+    served_set(root, make_mnist, monkeypatch)
+    monkeypatch.setitem(mnist.MIRRORS, "mnist", [url])
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    assert load(ir.MNIST()).source.endswith("(downloaded)")
+    assert "specc: downloading" not in capsys.readouterr().err
 
 
 def test_checksum_mismatch_leaves_no_file(
