@@ -23,7 +23,7 @@ from specc.ir.registry import (
 )
 from specc.ir.spec import Spec
 from specc.ir.training import Train
-from specc.lsp.context import block_path, dispatches, field_of, kinds, statement_class, user_field
+from specc.lsp.context import dispatches, field_of, kinds, statement_class, user_field
 from specc.lsp.describe import class_doc, field_detail, field_doc
 from specc.lsp.documents import DocState
 
@@ -150,6 +150,38 @@ def _model_names(state: DocState) -> list[types.CompletionItem]:
 
 
 _TOKEN = re.compile(r"\"[^\"]*\"?|'[^']*'?|[^\s\"']+")
+_LEXEME = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|#[^\n]*|[{};\n]|[^\s{};\"'#]+")
+
+
+def open_blocks(text: str) -> list[list[str]]:
+    """The header words of every block still open at the end of `text`, outermost first.
+
+    Read from the raw text rather than the syntax tree: while a statement is half typed
+    (`init=` at the end of a line) the parser may give up on the whole file, but the
+    braces before the cursor still say where it is.
+    """
+    stack: list[list[str]] = []
+    words: list[str] = []
+    for lexeme in _LEXEME.findall(text):
+        if lexeme == "{":
+            stack.append(words)
+        elif lexeme == "}" and stack:
+            stack.pop()
+        if lexeme in ("{", "}", ";", "\n"):
+            words = []
+        elif not lexeme.startswith("#"):
+            words.append(lexeme)
+    return stack
+
+
+def block_class(text: str) -> type[Node] | None:
+    """The IR class of the innermost block open at the end of `text`."""
+    cls: type[Node] | None = Spec
+    for header in open_blocks(text):
+        if cls is None or not header:
+            return None
+        cls = statement_class(cls, header[0], header[1] if len(header) > 1 else None)
+    return cls
 
 
 def complete(state: DocState, position: types.Position) -> list[types.CompletionItem]:
@@ -164,7 +196,7 @@ def complete(state: DocState, position: types.Position) -> list[types.Completion
     typing = bool(found) and not segment[-1:].isspace()
     partial = found[-1] if typing else ""  # the word being typed; completion replaces it
     words = found[:-1] if typing else found
-    _, block = block_path(state.analysis.document.statements, offset)
+    block = block_class(text[: offset - len(segment)])
     if block is None:
         return []
     if not words:

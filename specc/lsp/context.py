@@ -95,24 +95,6 @@ class Frame:
         return statement_class(self.parent, self.stmt.keyword.name, first_word(self.stmt))
 
 
-def block_path(
-    statements: tuple[cst.Statement, ...], offset: int
-) -> tuple[list[Frame], type[Node] | None]:
-    """Frames of the blocks enclosing `offset`, and the class of the innermost block."""
-    frames: list[Frame] = []
-    cls: type[Node] | None = Spec
-    current = statements
-    while cls is not None:
-        inner = next((s for s in current if _inside_body(s, offset)), None)
-        if inner is None or inner.body is None:
-            break
-        frame = Frame(inner, cls)
-        frames.append(frame)
-        cls = frame.cls
-        current = inner.body.statements
-    return frames, cls
-
-
 def statement_at(statements: tuple[cst.Statement, ...], offset: int) -> tuple[Frame, ...]:
     """Frames down to the innermost statement whose text holds `offset` (inclusive end)."""
     out: list[Frame] = []

@@ -113,6 +113,19 @@ class DocState:
     index: LineIndex
     layers: dict[LayerKey, LayerSummary] = field(default_factory=dict)
     good: dict[str, dict[LayerKey, LayerSummary]] = field(default_factory=dict)
+    # The last state whose text parsed without syntax errors, kept while the current text
+    # has some: a half-typed line (`init=`) can make the parser misread the rest of the file.
+    parsed: DocState | None = None
+
+    @property
+    def outline(self) -> DocState:
+        """The state to draw the outline from: the last one that parsed cleanly."""
+        return self.parsed or self
+
+    @property
+    def shapes(self) -> DocState:
+        """The state to place shape hints from: this one unless its tree is empty."""
+        return self.parsed if self.parsed and not self.analysis.document.statements else self
 
     def summary(self, key: LayerKey, keyword: str) -> tuple[LayerSummary, bool] | None:
         """The shapes of a layer statement and whether they are current (else: last good)."""
@@ -149,6 +162,8 @@ class Documents:
             good[model] = {key: summary for key, (_, summary) in table.items()}
             layers.update(good[model])
         state = DocState(uri, version, analysis, LineIndex(text, encoding), layers, good)
+        if analysis.document.diagnostics and old is not None:
+            state.parsed = old.parsed or (old if not old.analysis.document.diagnostics else None)
         self.states[uri] = state
         return state
 

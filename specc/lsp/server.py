@@ -107,12 +107,17 @@ def build_server() -> SpeccServer:
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: SpeccServer, params: types.HoverParams) -> types.Hover | None:
         state = ls.state(params.text_document.uri)
-        return hover.hover(state, params.position) if state else None
+        if state is None:
+            return None
+        found = hover.hover(state, params.position)
+        if found is None and state.parsed is not None:
+            found = hover.hover(state.parsed, params.position)
+        return found
 
     @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
     def inlay(ls: SpeccServer, params: types.InlayHintParams) -> list[types.InlayHint]:
         state = ls.state(params.text_document.uri)
-        return symbols.inlay_hints(state, params.range) if state else []
+        return symbols.inlay_hints(state.shapes, params.range) if state else []
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -132,7 +137,7 @@ def build_server() -> SpeccServer:
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def outline(ls: SpeccServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
         state = ls.state(params.text_document.uri)
-        return symbols.document_symbols(state) if state else []
+        return symbols.document_symbols(state.outline) if state else []
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: SpeccServer, params: types.DefinitionParams) -> types.Location | None:

@@ -1,0 +1,55 @@
+"""The VS Code extension's TextMate grammar against its assertion files
+(editors/vscode/tests/*.nn), with vscode-tmgrammar-test. Needs node and npm: CI has them,
+and a machine without them fails here with a message saying so (never a skip)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+EXTENSION = Path(__file__).resolve().parents[2] / "editors" / "vscode"
+
+
+def _npm() -> str:
+    npm = shutil.which("npm")
+    assert npm and shutil.which("node"), (
+        "node and npm are needed to test the VS Code grammar: install Node.js 18+ "
+        "(https://nodejs.org) and re-run"
+    )
+    return npm
+
+
+def test_grammar_assertions_pass() -> None:
+    npm = _npm()
+    tool = EXTENSION / "node_modules" / ".bin" / "vscode-tmgrammar-test"
+    if not tool.exists():
+        install = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=EXTENSION,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert install.returncode == 0, f"npm ci failed in {EXTENSION}:\n{install.stderr}"
+    result = subprocess.run(
+        [str(tool), "-g", "syntaxes/specc.tmLanguage.json", "tests/*.nn"],
+        cwd=EXTENSION,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "highlighting.test.nn run successfuly" in result.stdout
+
+
+def test_package_points_at_files_that_exist() -> None:
+    import json
+
+    package = json.loads((EXTENSION / "package.json").read_text())
+    contributes = package["contributes"]
+    assert (EXTENSION / package["main"]).is_file()
+    assert (EXTENSION / contributes["grammars"][0]["path"]).is_file()
+    assert (EXTENSION / contributes["languages"][0]["configuration"]).is_file()
+    assert contributes["languages"][0]["extensions"] == [".nn"]
+    assert (EXTENSION / "package-lock.json").is_file()
