@@ -67,7 +67,12 @@ class Executor(Protocol):
         augment: Any,
         rng_seed: int,
     ) -> np.ndarray:
-        """`len(lrs)` steps over the batches of `order`; per-step losses, read after the epoch."""
+        """`len(lrs)` steps over the batches of `order`; per-step losses, read after the epoch.
+
+        Optional: a keyword argument `progress=None`. When a terminal bar is shown the loop
+        passes `progress(done_steps, loss)` (with attribute `every`, the steps between
+        calls); a backend that accepts it calls it (a host sync), others are never given it.
+        """
         ...
 
     def predict(self, state: Any, data: Any) -> np.ndarray:

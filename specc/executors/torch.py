@@ -1,0 +1,190 @@
+"""The PyTorch backend: the functions of the executor contract (`specc.executors.Executor`).
+
+torch is imported inside the functions, so importing this module (for `unsupported`, from
+`specc check --backend torch`) stays cheap. Training keeps whole splits on the device,
+cuts batches by index, sets each step's learning rate from the shared schedule and
+collects per-step losses in a device tensor read once per epoch: no host sync per step.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from specc.diagnostics import Diagnostic
+from specc.errors import DeviceError, RunError
+
+if TYPE_CHECKING:
+    from specc.executors.torch_train import TorchState
+    from specc.plan import Plan
+
+NAME = "torch"
+EVAL_CHUNK = 4096  # examples per forward pass in evaluation (bounded memory on any device)
+
+
+def available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def resolve_device(requested: str) -> str:
+    """cuda, then mps, then cpu for `auto`; a missing device is an error, never a fallback."""
+    import torch
+
+    wanted = (requested or "auto").strip().lower()
+    if wanted == "gpu" or wanted.startswith("gpu:"):
+        wanted = "cuda" + wanted[3:]
+    if wanted == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if _mps():
+            return "mps"
+        return "cpu"
+    if wanted == "cpu":
+        return "cpu"
+    if wanted == "mps":
+        if not _mps():
+            raise DeviceError("--device mps: Apple's MPS is not available here", _fix())
+        return "mps"
+    if wanted == "cuda" or wanted.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise DeviceError(f"--device {requested}: CUDA is not available here", _fix())
+        index = wanted.partition(":")[2]
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            count = torch.cuda.device_count()
+            raise DeviceError(
+                f"--device {requested}: this machine has {count} CUDA device(s)",
+                f"use cuda:0 .. cuda:{count - 1}",
+            )
+        return wanted
+    raise DeviceError(f"unknown device `{requested}`", "use auto, cpu, cuda, cuda:N or mps")
+
+
+def _mps() -> bool:
+    import torch
+
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def _fix() -> str:
+    return "use --device cpu (or --device auto to take the best device present)"
+
+
+def unsupported(plan: Plan) -> list[Diagnostic]:
+    """E600 for what PyTorch cannot do as the spec says; decided without importing torch."""
+    out: list[Diagnostic] = []
+    if plan.precision == "fp16" and plan.device == "cpu":
+        span = plan.train.where("precision") or plan.train.span
+        if span is not None:
+            out.append(
+                Diagnostic(
+                    code="E600",
+                    message="`precision fp16` needs a GPU with the torch backend; this run is on cpu",
+                    span=span,
+                    help="use `precision bf16` (works on CPU) or run with --device cuda",
+                )
+            )
+    return out
+
+
+def build(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TorchState:
+    from specc.executors.torch_train import build_state
+
+    return build_state(plan, weights, device)
+
+
+def load_data(state: TorchState, x: np.ndarray, y: np.ndarray) -> Any:
+    """One split as device tensors, inputs reshaped (row-major) to the model's input shape."""
+    import torch
+
+    x = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), *state.plan.shapes.input)
+    inputs = torch.from_numpy(x).to(state.device)
+    targets = torch.from_numpy(np.ascontiguousarray(y)).to(state.device)
+    return (inputs, targets)
+
+
+def train_epoch(
+    state: TorchState,
+    data: Any,
+    order: np.ndarray,
+    batch_size: int,
+    lrs: np.ndarray,
+    augment: Any,
+    rng_seed: int,
+    progress: Any = None,
+) -> np.ndarray:
+    """`progress(done, loss)`, when given, is called every `progress.every` steps (a sync)."""
+    from specc.executors.torch_train import run_epoch
+
+    return run_epoch(state, data, order, batch_size, lrs, augment, rng_seed, progress)
+
+
+def predict(state: TorchState, data: Any) -> np.ndarray:
+    from specc.executors.torch_train import outputs
+
+    return outputs(state, data[0], probabilities=True).float().cpu().numpy()
+
+
+def evaluate_loss(state: TorchState, data: Any) -> float:
+    from specc.executors.torch_train import mean_loss
+
+    return mean_loss(state, data)
+
+
+def get_weights(state: TorchState) -> dict[str, np.ndarray]:
+    return {
+        key: value.detach().float().cpu().numpy().copy()
+        for key, value in state.network.state_dict().items()
+        if not key.endswith("num_batches_tracked")
+    }
+
+
+def set_weights(state: TorchState, weights: dict[str, np.ndarray]) -> None:
+    import torch
+
+    own = state.network.state_dict()
+    for key, value in own.items():
+        if key.endswith("num_batches_tracked"):
+            continue
+        if key not in weights:
+            raise RunError(f"the weights have no `{key}`", "were they saved from this model?")
+        array = np.asarray(weights[key])
+        if tuple(array.shape) != tuple(value.shape):
+            raise RunError(
+                f"`{key}` has shape {tuple(array.shape)} in the weights but "
+                f"{tuple(value.shape)} in the model"
+            )
+        with torch.no_grad():
+            value.copy_(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)))
+
+
+def optimizer_state(state: TorchState) -> dict[str, np.ndarray]:
+    from specc.executors.torch_train import optimizer_arrays
+
+    return optimizer_arrays(state)
+
+
+def load_optimizer_state(state: TorchState, blob: dict[str, np.ndarray]) -> None:
+    from specc.executors.torch_train import load_optimizer_arrays
+
+    load_optimizer_arrays(state, blob)
+
+
+def save_native(state: TorchState, directory: Path) -> list[Path]:
+    """`model.pt`: the module's state_dict (load it into the same nn.Sequential)."""
+    import torch
+
+    path = Path(directory) / "model.pt"
+    tmp = path.with_suffix(".pt.tmp")
+    torch.save(state.network.state_dict(), tmp)
+    tmp.replace(path)
+    return [path]
+
+
+def versions() -> dict[str, str]:
+    import torch
+
+    return {"torch": torch.__version__, "cuda": str(torch.version.cuda or "none")}

@@ -1,0 +1,156 @@
+"""The IR as a `torch.nn.Module`: one small builder per layer kind, looked up in a table.
+
+The network is an `nn.Sequential` whose children are named after the spec's layers, so its
+`state_dict` keys are exactly the neutral weight keys (`dense_1.weight`); activations given
+as a layer argument become an extra parameter-free child `<layer>__act`. Importing this
+module imports torch: only `specc.executors.torch` does, lazily.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from specc.ir import layers as L
+from specc.shapes import LayerInfo, ModelShapes
+
+ACT_SUFFIX = "__act"
+
+
+class Reshape(nn.Module):
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class GlobalAvgPool(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3))
+
+
+class FrozenBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """A `frozen` batchnorm: batch statistics in training, running ones never updated.
+
+    docs/semantics.md#layers: frozen layers keep their weights, and their running
+    statistics too, but normalisation in training mode still uses the batch.
+    """
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:  # any rank is fine here
+        return None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+        return F.batch_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
+        )
+
+
+def _activation(node: L.Layer) -> nn.Module:
+    return ACTIVATIONS[type(node)](node)
+
+
+ACTIVATIONS: dict[type, Callable[[Any], nn.Module]] = {
+    L.ReLU: lambda n: nn.ReLU(),
+    L.LeakyReLU: lambda n: nn.LeakyReLU(float(n.slope)),
+    L.Sigmoid: lambda n: nn.Sigmoid(),
+    L.Tanh: lambda n: nn.Tanh(),
+    L.Softmax: lambda n: nn.Softmax(dim=-1),
+    L.LogSoftmax: lambda n: nn.LogSoftmax(dim=-1),
+    L.GELU: lambda n: nn.GELU(approximate="none"),
+    L.ELU: lambda n: nn.ELU(float(n.alpha)),
+    L.SELU: lambda n: nn.SELU(),
+    L.SiLU: lambda n: nn.SiLU(),
+}
+
+
+def _dense(info: LayerInfo) -> nn.Module:
+    layer = info.layer
+    assert isinstance(layer, L.Dense)
+    return nn.Linear(info.input[0], int(layer.units), bias=layer.bias)
+
+
+def _conv(info: LayerInfo) -> nn.Module:
+    layer = info.layer
+    assert isinstance(layer, L.Conv2D)
+    # torch's padding="same" splits an even kernel's padding (k-1)//2 before, the rest
+    # after: exactly docs/semantics.md#shapes (stride 1 is enforced by the IR).
+    padding: Any = "same" if layer.padding == "same" else layer.padding_amount()
+    return nn.Conv2d(
+        info.input[0],
+        int(layer.filters),
+        L.pair(layer.kernel),
+        stride=L.pair(layer.stride),
+        padding=padding,
+        bias=layer.bias,
+    )
+
+
+def _pool(kind: type[nn.Module]) -> Callable[[LayerInfo], nn.Module]:
+    def build(info: LayerInfo) -> nn.Module:
+        layer = info.layer
+        assert isinstance(layer, (L.MaxPool2D, L.AvgPool2D))
+        stride = L.pair(layer.stride) if layer.stride is not None else L.pair(layer.pool)
+        return kind(L.pair(layer.pool), stride=stride)
+
+    return build
+
+
+def _batchnorm(info: LayerInfo) -> nn.Module:
+    layer = info.layer
+    assert isinstance(layer, L.BatchNorm)
+    if layer.frozen:
+        return FrozenBatchNorm(info.input[0], eps=float(layer.eps), momentum=0.0)
+    kind = nn.BatchNorm1d if len(info.input) == 1 else nn.BatchNorm2d
+    return kind(info.input[0], eps=float(layer.eps), momentum=float(layer.momentum))
+
+
+def _layernorm(info: LayerInfo) -> nn.Module:
+    layer = info.layer
+    assert isinstance(layer, L.LayerNorm)
+    return nn.LayerNorm(list(info.input), eps=float(layer.eps))
+
+
+LAYERS: dict[type, Callable[[LayerInfo], nn.Module]] = {
+    L.Dense: _dense,
+    L.Conv2D: _conv,
+    L.MaxPool2D: _pool(nn.MaxPool2d),
+    L.AvgPool2D: _pool(nn.AvgPool2d),
+    L.GlobalAvgPool: lambda info: GlobalAvgPool(),
+    L.Flatten: lambda info: nn.Flatten(),
+    L.Reshape: lambda info: Reshape(tuple(info.output)),
+    L.Dropout: lambda info: nn.Dropout(float(info.layer.rate)),  # type: ignore[attr-defined]
+    L.BatchNorm: _batchnorm,
+    L.LayerNorm: _layernorm,
+    **{kind: (lambda info: _activation(info.layer)) for kind in ACTIVATIONS},
+}
+
+
+def build_network(shapes: ModelShapes) -> nn.Sequential:
+    """The whole model, including its final activation (see `split_fused`)."""
+    children: OrderedDict[str, nn.Module] = OrderedDict()
+    for info in shapes.layers:
+        children[info.name] = LAYERS[type(info.layer)](info)
+        activation = getattr(info.layer, "activation", None)
+        if activation is not None:
+            children[info.name + ACT_SUFFIX] = _activation(activation)
+    return nn.Sequential(children)
+
+
+def trunk(network: nn.Sequential, fused: bool) -> nn.Module:
+    """The network without its last child when the loss absorbs that final activation."""
+    if not fused:
+        return network
+    return network[:-1]
+
+
+def frozen_names(shapes: ModelShapes) -> set[str]:
+    return {info.name for info in shapes.layers if info.layer.frozen}

@@ -1,0 +1,398 @@
+"""PyTorch training internals: state, losses, optimizers, augmentation and the epoch loop.
+
+Imported only by `specc.executors.torch` once a run needs torch. Meanings follow
+docs/semantics.md; each table below maps an IR class to the torch function or optimizer
+that has that meaning when given the settings written here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from specc.errors import RunError
+from specc.executors.torch_model import build_network, frozen_names, trunk
+from specc.ir import losses as Lo
+from specc.ir import optimizers as O
+from specc.ir.data import Augment
+from specc.plan import Plan, logits_loss
+
+EVAL_CHUNK = 4096
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class TorchState:
+    plan: Plan
+    device: str
+    network: nn.Sequential  # every layer, named as in the spec (state_dict = neutral keys)
+    body: nn.Module  # the network minus a final activation fused into the loss
+    step_body: Any  # `body`, possibly torch.compile'd, for training steps (set on first epoch)
+    optimizer: torch.optim.Optimizer
+    param_names: list[str]  # optimizer parameter order -> weight key
+    loss_fn: LossFn
+    head: Callable[[torch.Tensor], torch.Tensor]  # logits -> probabilities for predict
+    autocast_dtype: torch.dtype | None
+    scaler: Any  # torch.amp.GradScaler for fp16 on CUDA, else None
+
+
+# ---- losses (docs/semantics.md#losses): every loss is a mean over the batch -------------
+
+
+def _sparse_ce(node: Lo.SparseCategoricalCrossentropy) -> LossFn:
+    s = float(node.label_smoothing)
+    return lambda out, y: F.cross_entropy(out, y, label_smoothing=s)
+
+
+def _categorical_ce(node: Lo.CategoricalCrossentropy) -> LossFn:
+    # torch smooths probability targets as (1 - s) * y + s / C, the semantics' formula.
+    s = float(node.label_smoothing)
+    return lambda out, y: F.cross_entropy(out, y, label_smoothing=s)
+
+
+def _binary_ce(node: Lo.BinaryCrossentropy) -> LossFn:
+    s = float(node.label_smoothing)
+
+    def loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        target = y.reshape(out.shape).to(out.dtype)
+        if s:
+            target = target * (1.0 - s) + s / 2.0
+        return F.binary_cross_entropy_with_logits(out, target)
+
+    return loss
+
+
+def _regression(fn: Callable[..., torch.Tensor], **kw: float) -> LossFn:
+    return lambda out, y: fn(out, y.reshape(out.shape).to(out.dtype), **kw)
+
+
+LOSSES: dict[type, Callable[[Any], LossFn]] = {
+    Lo.SparseCategoricalCrossentropy: _sparse_ce,
+    Lo.CategoricalCrossentropy: _categorical_ce,
+    Lo.BinaryCrossentropy: _binary_ce,
+    Lo.NLL: lambda node: lambda out, y: F.nll_loss(out, y),
+    Lo.MSE: lambda node: _regression(F.mse_loss),
+    Lo.MAE: lambda node: _regression(F.l1_loss),
+    Lo.Huber: lambda node: _regression(F.huber_loss, delta=float(node.delta)),
+}
+
+
+def _probability_head(loss: Lo.Loss) -> Callable[[torch.Tensor], torch.Tensor]:
+    if isinstance(loss, Lo.BinaryCrossentropy):
+        return torch.sigmoid
+    if logits_loss(loss):
+        return lambda out: torch.softmax(out, dim=-1)
+    return lambda out: out
+
+
+# ---- optimizers (docs/semantics.md#optimizers): torch's formulas, IR defaults -----------
+
+
+def _kernels(device: str, fused: bool) -> dict[str, bool]:
+    """Multi-tensor (foreach) or fused kernels on accelerators; torch picks well on CPU."""
+    if device.startswith("cuda"):
+        return {"fused": True} if fused else {"foreach": True}
+    return {}
+
+
+def _sgd(node: O.SGD, params: list[Any], device: str) -> torch.optim.Optimizer:
+    return torch.optim.SGD(
+        params,
+        lr=float(node.lr),
+        momentum=float(node.momentum),
+        nesterov=bool(node.nesterov),
+        weight_decay=float(node.weight_decay),
+        **_kernels(device, fused=True),
+    )
+
+
+def _adam(node: O.Adam, params: list[Any], device: str) -> torch.optim.Optimizer:
+    kind = torch.optim.AdamW if isinstance(node, O.AdamW) else torch.optim.Adam
+    return kind(
+        params,
+        lr=float(node.lr),
+        betas=(float(node.beta1), float(node.beta2)),
+        eps=float(node.eps),
+        weight_decay=float(node.weight_decay),
+        amsgrad=bool(node.amsgrad),
+        **_kernels(device, fused=True),
+    )
+
+
+def _rmsprop(node: O.RMSprop, params: list[Any], device: str) -> torch.optim.Optimizer:
+    return torch.optim.RMSprop(
+        params,
+        lr=float(node.lr),
+        alpha=float(node.rho),
+        eps=float(node.eps),
+        momentum=float(node.momentum),
+        centered=bool(node.centered),
+        weight_decay=float(node.weight_decay),
+        **_kernels(device, fused=False),
+    )
+
+
+def _adagrad(node: O.Adagrad, params: list[Any], device: str) -> torch.optim.Optimizer:
+    return torch.optim.Adagrad(
+        params,
+        lr=float(node.lr),
+        initial_accumulator_value=float(node.initial_accumulator),
+        eps=float(node.eps),
+        weight_decay=float(node.weight_decay),
+        **_kernels(device, fused=False),
+    )
+
+
+OPTIMIZERS: dict[type, Callable[[Any, list[Any], str], torch.optim.Optimizer]] = {
+    O.SGD: _sgd,
+    O.Adam: _adam,
+    O.AdamW: _adam,
+    O.RMSprop: _rmsprop,
+    O.Adagrad: _adagrad,
+}
+
+
+# ---- building ----------------------------------------------------------------------------
+
+
+COMPILE_MIN_STEPS = 2000  # below this, torch.compile's start-up costs more than it saves
+
+
+def _should_compile(plan: Plan, device: str, steps_per_epoch: int) -> bool:
+    """`compile auto`: only on CUDA and only for runs long enough to repay the compile."""
+    if plan.compile != "auto":
+        return plan.compile == "on"
+    return device.startswith("cuda") and plan.epochs * steps_per_epoch >= COMPILE_MIN_STEPS
+
+
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TorchState:
+    from specc.executors import torch as backend
+
+    if plan.precision == "fp16" and not device.startswith("cuda"):
+        raise RunError(
+            f"error[E600]: `precision fp16` needs a CUDA GPU with the torch backend (device: {device})",
+            "use `precision bf16` on CPU, or --device cuda",
+        )
+    torch.manual_seed(plan.seed)
+    if device.startswith("cuda"):
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    network = build_network(plan.shapes).to(device)
+    state_placeholder = _Partial(network)
+    backend.set_weights(state_placeholder, weights)  # type: ignore[arg-type]
+    frozen = frozen_names(plan.shapes)
+    named = [
+        (name, p) for name, p in network.named_parameters() if name.split(".")[0] not in frozen
+    ]
+    for name, p in network.named_parameters():
+        p.requires_grad_(name.split(".")[0] not in frozen)
+    node = plan.train.optimizer
+    params = [p for _, p in named]
+    if not params:
+        raise RunError("every layer with weights is `frozen`: there is nothing to train")
+    optimizer = OPTIMIZERS[type(node)](node, params, device)
+    body = trunk(network, plan.fused_activation is not None)
+    dtype = _DTYPES.get(plan.precision)
+    scaler = torch.amp.GradScaler("cuda") if plan.precision == "fp16" else None
+    return TorchState(
+        plan=plan,
+        device=device,
+        network=network,
+        body=body,
+        step_body=None,
+        optimizer=optimizer,
+        param_names=[n for n, _ in named],
+        loss_fn=LOSSES[type(plan.train.loss)](plan.train.loss),
+        head=_probability_head(plan.train.loss),
+        autocast_dtype=dtype,
+        scaler=scaler,
+    )
+
+
+@dataclass
+class _Partial:
+    """Enough of a state for `set_weights` while the state is being built."""
+
+    network: nn.Sequential
+
+
+# ---- training ----------------------------------------------------------------------------
+
+
+def _autocast(state: TorchState) -> contextlib.AbstractContextManager[Any]:
+    if state.autocast_dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(state.device.split(":")[0], dtype=state.autocast_dtype)
+
+
+def _clip(state: TorchState) -> None:
+    node = state.plan.train.optimizer
+    params = state.optimizer.param_groups[0]["params"]
+    if node.clip_norm is not None:
+        torch.nn.utils.clip_grad_norm_(params, float(node.clip_norm))
+    if node.clip_value is not None:
+        torch.nn.utils.clip_grad_value_(params, float(node.clip_value))
+
+
+def _batches(order: torch.Tensor, batch_size: int, steps: int) -> Iterator[torch.Tensor]:
+    for i in range(steps):
+        yield order[i * batch_size : (i + 1) * batch_size]
+
+
+def run_epoch(
+    state: TorchState,
+    data: tuple[torch.Tensor, torch.Tensor],
+    order: np.ndarray,
+    batch_size: int,
+    lrs: np.ndarray,
+    augment: Augment | None,
+    rng_seed: int,
+    progress: Callable[[int, float], None] | None = None,
+) -> np.ndarray:
+    """`len(lrs)` optimizer steps; per-step losses are read back once, at the end.
+
+    Only a progress bar (a terminal) reads a loss mid-epoch, every `progress.every` steps.
+    """
+    x, y = data
+    torch.manual_seed(rng_seed)  # dropout: a fresh, reproducible stream per epoch
+    generator = torch.Generator(device=x.device).manual_seed(rng_seed + 1)
+    index = torch.from_numpy(np.ascontiguousarray(order, dtype=np.int64)).to(x.device)
+    steps = len(lrs)
+    losses = torch.zeros(steps, device=x.device)
+    optimizer, scaler = state.optimizer, state.scaler
+    clipping = (
+        state.plan.train.optimizer.clip_norm is not None
+        or state.plan.train.optimizer.clip_value is not None
+    )
+    if state.step_body is None:
+        compiled = _should_compile(state.plan, state.device, steps)
+        state.step_body = torch.compile(state.body, dynamic=False) if compiled else state.body
+    every = int(getattr(progress, "every", 10))
+    state.network.train()
+    for step, idx in enumerate(_batches(index, batch_size, steps)):
+        xb, yb = x.index_select(0, idx), y.index_select(0, idx)
+        if augment is not None:
+            xb = augment_batch(xb, augment, generator)
+        for group in optimizer.param_groups:
+            group["lr"] = float(lrs[step])
+        with _autocast(state):
+            out = state.step_body(xb)
+        loss = state.loss_fn(out.float(), yb)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            if clipping:
+                scaler.unscale_(optimizer)
+                _clip(state)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            if clipping:
+                _clip(state)
+            optimizer.step()
+        losses[step] = loss.detach()
+        if progress is not None and (step + 1) % every == 0:
+            progress(step + 1, float(losses[step]))
+    return losses.cpu().numpy().astype(np.float64)
+
+
+def augment_batch(xb: torch.Tensor, node: Augment, generator: torch.Generator) -> torch.Tensor:
+    """Random flips, shifts and rotations of a batch of images, on the device (bilinear)."""
+    if xb.dim() not in (3, 4) or not (node.flip or node.shift or node.rotation):
+        return xb
+    images = xb if xb.dim() == 4 else xb.unsqueeze(1)  # (B, C, H, W)
+    n = images.shape[0]
+
+    def uniform(scale: float) -> torch.Tensor:
+        draw = torch.rand(n, generator=generator, device=xb.device) * 2.0 - 1.0
+        return draw * scale
+
+    angle = uniform(math.radians(float(node.rotation)))
+    flip = torch.ones(n, device=xb.device)
+    if node.flip:
+        flip = torch.where(torch.rand(n, generator=generator, device=xb.device) < 0.5, -1.0, 1.0)
+    # affine_grid works in [-1, 1] coordinates: a shift of f of the width is 2f there.
+    tx, ty = uniform(2.0 * float(node.shift)), uniform(2.0 * float(node.shift))
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack(
+        [torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1
+    )
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    moved = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return moved if xb.dim() == 4 else moved.squeeze(1)
+
+
+# ---- evaluation --------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def outputs(state: TorchState, x: torch.Tensor, probabilities: bool) -> torch.Tensor:
+    """Model outputs over a whole split in evaluation mode (logits unless `probabilities`)."""
+    state.network.eval()
+    parts = []
+    for start in range(0, len(x), EVAL_CHUNK):
+        with _autocast(state):
+            out = state.body(x[start : start + EVAL_CHUNK]).float()
+        parts.append(state.head(out) if probabilities else out)
+    if not parts:
+        return torch.zeros((0, *state.plan.shapes.output), device=x.device)
+    return torch.cat(parts)
+
+
+@torch.no_grad()
+def mean_loss(state: TorchState, data: tuple[torch.Tensor, torch.Tensor]) -> float:
+    x, y = data
+    if len(x) == 0:
+        return math.nan
+    state.network.eval()
+    total = torch.zeros((), device=x.device, dtype=torch.float64)
+    for start in range(0, len(x), EVAL_CHUNK):
+        with _autocast(state):
+            out = state.body(x[start : start + EVAL_CHUNK]).float()
+        part = y[start : start + EVAL_CHUNK]
+        total += state.loss_fn(out, part).double() * len(part)
+    return float(total.item() / len(x))
+
+
+# ---- optimizer state for --resume ---------------------------------------------------------
+
+
+def optimizer_arrays(state: TorchState) -> dict[str, np.ndarray]:
+    """Per-parameter slots keyed `<weight key>/<slot>` (e.g. `dense_1.weight/square_avg`)."""
+    saved = state.optimizer.state_dict()["state"]
+    out: dict[str, np.ndarray] = {}
+    for index, name in enumerate(state.param_names):
+        for slot, value in saved.get(index, {}).items():
+            if isinstance(value, torch.Tensor):
+                out[f"{name}/{slot}"] = value.detach().cpu().numpy().copy()
+            elif value is not None:
+                out[f"{name}/{slot}"] = np.asarray(value)
+    if state.scaler is not None:
+        out["__scaler__/scale"] = np.asarray(state.scaler.get_scale(), dtype=np.float64)
+    return out
+
+
+def load_optimizer_arrays(state: TorchState, blob: dict[str, np.ndarray]) -> None:
+    current = state.optimizer.state_dict()
+    slots: dict[int, dict[str, torch.Tensor]] = {}
+    for index, name in enumerate(state.param_names):
+        prefix = f"{name}/"
+        found = {k[len(prefix) :]: v for k, v in blob.items() if k.startswith(prefix)}
+        if found:
+            slots[index] = {k: torch.from_numpy(np.array(v)) for k, v in found.items()}
+    current["state"] = slots
+    state.optimizer.load_state_dict(current)
+    if state.scaler is not None and "__scaler__/scale" in blob:
+        state.scaler.update(float(blob["__scaler__/scale"]))

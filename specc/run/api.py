@@ -1,0 +1,234 @@
+"""`specc.run(path_or_text, options) -> RunResult`: the public way to train a spec.
+
+The CLI, `specc sweep`/`compare` and the tests all call this. It resolves the plan, loads
+the data, picks the device, writes the run directory and runs the shared loop; every user
+mistake surfaces as `specc.errors.RunError` or `specc.data.DataError`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specc import __version__
+from specc.analysis import Analysis, analyze, analyze_file
+from specc.data import Dataset, load
+from specc.errors import RunError, UsageError
+from specc.executors import Executor, get
+from specc.init_weights import initial_weights
+from specc.ir import strip_spans
+from specc.plan import Plan, RunOptions, check_backend, make_plan
+from specc.run import plots
+from specc.run.loop import train
+from specc.run.progress import Progress, choose_mode
+from specc.run.record import RunDir
+from specc.run.transfer import transfer
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    backend: str
+    device: str
+    epochs: int
+    train_seconds: float
+    metrics: dict[str, float]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stopped_early: bool = False
+    plan: Plan | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `specc run --json` object."""
+        return {
+            "run_dir": str(self.run_dir),
+            "backend": self.backend,
+            "device": self.device,
+            "epochs": self.epochs,
+            "train_seconds": round(self.train_seconds, 4),
+            "metrics": {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in self.metrics.items()
+            },
+        }
+
+
+def _analysis(path_or_text: str | Path) -> Analysis:
+    """A Path, or a string without newlines, names a file; anything else is spec text."""
+    if isinstance(path_or_text, Path) or "\n" not in path_or_text:
+        path = Path(path_or_text)
+        if not path.is_file():
+            raise UsageError(f"no such spec file: {path_or_text}")
+        try:
+            return analyze_file(path)
+        except OSError as err:
+            raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
+    return analyze(path_or_text)
+
+
+def _check_fit(plan: Plan, data: Dataset) -> None:
+    """The data's examples must fill the model's input; labels must fit its outputs."""
+    need, have = math.prod(plan.shapes.input), math.prod(data.sample_shape)
+    if need != have:
+        shape = "x".join(map(str, data.sample_shape))
+        raise RunError(
+            f"error[E400]: the data's examples are {shape} ({have} values) but model "
+            f"`{plan.model.name}` takes {need} values",
+            "change the model's `input` to the data's shape",
+        )
+    outputs = math.prod(plan.shapes.output)
+    if data.y_train.dtype.kind in "iu" and len(data.y_train):
+        top = int(max(data.y_train.max(), data.y_test.max() if len(data.y_test) else 0))
+        if top >= outputs:
+            raise RunError(
+                f"the data has class {top} but model `{plan.model.name}` has {outputs} outputs",
+                f"make the last layer `dense {top + 1}` (one output per class)",
+            )
+
+
+def _environment(backend: Executor, plan: Plan, device: str) -> dict[str, Any]:
+    return {
+        "specc": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "backend": plan.backend,
+        "device": device,
+        "device_requested": plan.device,
+        **backend.versions(),
+    }
+
+
+def run(path_or_text: str | Path | None, options: RunOptions | None = None) -> RunResult:
+    """Train the spec (a file path or spec text); with `options.resume`, continue a run."""
+    options = options or RunOptions()
+    resumed: RunDir | None = None
+    if options.resume:
+        resumed = RunDir.open(options.resume)
+        info = resumed.read_json("run.json")
+        saved = {k: v for k, v in info["options"].items() if k in RunOptions.__dataclass_fields__}
+        options = dataclasses.replace(
+            RunOptions(**saved), quiet=options.quiet, json=options.json, resume=options.resume
+        )
+        text = (resumed.path / "spec.nn").read_text(encoding="utf-8")
+        if path_or_text is not None and _analysis(path_or_text).text != text:
+            raise UsageError(
+                f"{path_or_text} differs from the spec the run in {options.resume} started with",
+                f"resume with the run's own copy: specc run --resume {options.resume}",
+            )
+        analysis = analyze(text, info["spec_path"])
+    elif path_or_text is None:
+        raise UsageError("no spec given", "specc run FILE")
+    else:
+        analysis = _analysis(path_or_text)
+    plan = make_plan(analysis, options)
+    backend = get(plan.backend)
+    check_backend(plan, backend.unsupported(plan))
+    mode = choose_mode(options.quiet, options.json)
+    device = backend.resolve_device(plan.device)
+    dataset = load(
+        plan.data,
+        override=options.data,
+        spec_dir=plan.spec_dir,
+        limit=options.limit,
+        download=options.download,
+        progress=mode != "silent",
+    )
+    _check_fit(plan, dataset)
+    weights = initial_weights(plan.shapes, plan.seed)
+    layer_names = [info.name for info in plan.shapes.layers]
+    if plan.model.init is not None and resumed is None:
+        weights = transfer(plan.model.init, plan.spec_dir, weights, layer_names)
+    progress = Progress(mode, plan.epochs)
+    how = " (auto: the best device present)" if plan.device == "auto" else ""
+    progress.info(f"training `{plan.model.name}` on {plan.backend}, device {device}{how}")
+    resume_state = None
+    if resumed is not None:
+        run_dir = resumed
+        weights, optimizer_blob, loop_state = run_dir.load_checkpoint()
+        run_dir.truncate_records(int(loop_state["epoch"]))
+        resume_state = (optimizer_blob, loop_state)
+        progress.info(f"resuming {run_dir.path} after epoch {loop_state['epoch']}")
+    else:
+        run_dir = RunDir.create(options.out, plan.model.name)
+        _start_record(run_dir, plan, options, dataset, backend, device)
+    try:
+        result = train(plan, backend, dataset, run_dir, progress, device, weights, resume_state)
+    except RunError:
+        _status(run_dir, "failed")
+        raise
+    finally:
+        progress.close()
+    final = backend.get_weights(result.state)
+    run_dir.save_weights("weights.safetensors", final, layer_names)
+    backend.save_native(result.state, run_dir.path)
+    run_dir.write_json(
+        "metrics.json",
+        {
+            **result.metrics,
+            "epochs": result.epochs,
+            "train_seconds": result.train_seconds,
+            "stopped_early": result.stopped_early,
+            "best_epoch": result.best_epoch,
+        },
+    )
+    plots.write_plots(run_dir.path, run_dir.records)
+    _status(run_dir, "finished")
+    return RunResult(
+        run_dir=run_dir.path,
+        backend=plan.backend,
+        device=device,
+        epochs=result.epochs,
+        train_seconds=result.train_seconds,
+        metrics=result.metrics,
+        history=result.history,
+        stopped_early=result.stopped_early,
+        plan=plan,
+    )
+
+
+def _start_record(
+    run_dir: RunDir,
+    plan: Plan,
+    options: RunOptions,
+    dataset: Dataset,
+    backend: Executor,
+    device: str,
+) -> None:
+    run_dir.write_text("spec.nn", plan.text)
+    run_dir.write_json("ir.json", strip_spans(plan.spec.model_dump(mode="json")))
+    spec_path = plan.path if plan.spec_dir is None else str(Path(plan.path).resolve())
+    run_dir.write_json(
+        "run.json",
+        {
+            "status": "running",
+            "spec_path": spec_path,
+            "resolved": {**plan.resolved(), "device": device, "device_requested": plan.device},
+            "data": {
+                "source": dataset.source,
+                "fingerprint": dataset.fingerprint,
+                "sizes": dataset.sizes(),
+                "classes": dataset.classes,
+                "task": dataset.task,
+            },
+            "params": plan.shapes.params,
+            "options": {
+                k: v
+                for k, v in dataclasses.asdict(options).items()
+                if k not in ("quiet", "json", "resume")
+            },
+        },
+    )
+    run_dir.write_json("env.json", _environment(backend, plan, device))
+
+
+def _status(run_dir: RunDir, status: str) -> None:
+    info = run_dir.read_json("run.json")
+    info["status"] = status
+    run_dir.write_json("run.json", info)

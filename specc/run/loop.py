@@ -1,0 +1,275 @@
+"""THE epoch loop, shared by every backend (docs/semantics.md#training).
+
+The loop owns everything that must not differ between frameworks: the order examples are
+visited in (one NumPy generator seeded from the train seed), the learning rate of every
+step (`specc.schedule`), the metrics (`specc.metrics`), early stopping, checkpoints and
+divergence detection. A backend only runs the steps of one epoch and evaluates.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from specc import metrics as M
+from specc.data import Dataset
+from specc.errors import DivergenceError
+from specc.executors import Executor
+from specc.plan import Plan
+from specc.run.progress import BAR_EVERY, Progress
+from specc.run.record import RunDir
+from specc.schedule import Schedule
+
+STOP_AFTER_EPOCH_ENV = "SPECC_TEST_STOP_AFTER_EPOCH"  # tests: SIGKILL after this epoch's checkpoint
+SHUFFLE_STREAM = 0x5EED  # the permutation generator is seeded with (seed, this)
+
+
+@dataclass
+class Tracker:
+    """Best-so-far bookkeeping for early stopping or checkpoint-best on one monitor."""
+
+    monitor: str
+    min_delta: float = 0.0
+    best: float | None = None
+    best_epoch: int = 0
+    wait: int = 0
+
+    def update(self, value: float | None, epoch: int) -> bool:
+        """True when `value` improves on the best by more than `min_delta`."""
+        if value is None or not math.isfinite(value):
+            self.wait += 1
+            return False
+        if self.best is None:
+            improved = True
+        elif M.is_minimised(self.monitor):
+            improved = value < self.best - self.min_delta
+        else:
+            improved = value > self.best + self.min_delta
+        if improved:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+        else:
+            self.wait += 1
+        return improved
+
+    def state(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+
+
+@dataclass
+class LoopResult:
+    device: str
+    epochs: int
+    train_seconds: float
+    metrics: dict[str, float]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stopped_early: bool = False
+    best_epoch: int | None = None
+    state: Any = None
+
+
+def steps_per_epoch(n: int, batch_size: int, drop_last: bool) -> int:
+    return n // batch_size if drop_last else -(-n // batch_size)
+
+
+def _batch_sizes(n: int, batch_size: int, steps: int) -> np.ndarray:
+    sizes = np.full(steps, batch_size, dtype=np.float64)
+    sizes[-1] = n - batch_size * (steps - 1) if steps * batch_size > n else batch_size
+    return sizes
+
+
+def _needs_train_metrics(plan: Plan) -> bool:
+    """Train-split metrics cost a pass over the data: only when something watches them."""
+    train = plan.train
+    monitors = [
+        getattr(train.early_stopping, "monitor", None),
+        getattr(train.checkpoint, "monitor", None),
+    ]
+    monitors.append(getattr(train.schedule, "monitor", None))
+    return any(m and not m.startswith("val_") and m != "loss" for m in monitors)
+
+
+def _evaluate(
+    backend: Executor, state: Any, plan: Plan, data: Any, y: np.ndarray, prefix: str
+) -> dict[str, float]:
+    out = {f"{prefix}loss": backend.evaluate_loss(state, data)}
+    out.update(M.compute(list(plan.train.metrics), backend.predict(state, data), y, prefix))
+    return out
+
+
+def train(
+    plan: Plan,
+    backend: Executor,
+    dataset: Dataset,
+    run: RunDir,
+    progress: Progress,
+    device: str,
+    weights: dict[str, np.ndarray],
+    resume: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None,
+) -> LoopResult:
+    """Train `plan` from `weights` (or a checkpoint's `resume` state) and evaluate on test."""
+    state = backend.build(plan, weights, device)
+    train_data = backend.load_data(state, dataset.x_train, dataset.y_train)
+    val_data = (
+        backend.load_data(state, dataset.x_val, dataset.y_val) if len(dataset.x_val) else None
+    )
+    n, batch = len(dataset.x_train), plan.batch_size
+    drop_last = bool(plan.data.batch.drop_last) and n >= batch
+    steps = steps_per_epoch(n, batch, drop_last)
+    sizes = _batch_sizes(steps * batch if drop_last else n, batch, steps)
+    schedule = Schedule(plan.train, float(plan.train.optimizer.lr), steps, plan.epochs)
+    rng = np.random.default_rng((plan.seed, SHUFFLE_STREAM))
+    es = plan.train.early_stopping
+    stopper = Tracker(es.monitor, float(es.min_delta)) if es else None
+    keeper = Tracker(plan.train.checkpoint.monitor) if plan.train.checkpoint else None
+    layer_names = [info.name for info in plan.shapes.layers]
+    start, seconds_before = 0, 0.0
+    if resume is not None:
+        optimizer_blob, loop_state = resume
+        backend.load_optimizer_state(state, optimizer_blob)
+        schedule.load_state_dict(loop_state["schedule"])
+        rng.bit_generator.state = loop_state["rng"]
+        if stopper and loop_state.get("stopper"):
+            stopper.load(loop_state["stopper"])
+        if keeper and loop_state.get("keeper"):
+            keeper.load(loop_state["keeper"])
+        start, seconds_before = int(loop_state["epoch"]), float(loop_state["train_seconds"])
+        if loop_state.get("stopped_early"):
+            start = plan.epochs  # it had already finished by early stopping
+    on_step = progress.step_callback()
+    takes_progress = "progress" in inspect.signature(backend.train_epoch).parameters
+    stop_after = int(os.environ.get(STOP_AFTER_EPOCH_ENV, "0") or 0)
+    stopped_early = bool(resume and resume[1].get("stopped_early"))
+    began = time.perf_counter()
+    for epoch in range(start, plan.epochs):
+        t0 = time.perf_counter()
+        order = rng.permutation(n) if plan.data.batch.shuffle else np.arange(n)
+        order = order[: steps * batch] if drop_last else order
+        rng_seed = int(rng.integers(0, 2**31 - 1))
+        lrs = schedule.epoch_lrs(epoch)
+        progress.start_epoch(epoch, steps)
+        extra = {"progress": _rate(on_step)} if on_step and takes_progress else {}
+        losses = backend.train_epoch(
+            state, train_data, order, batch, lrs, plan.augment, rng_seed, **extra
+        )
+        first = epoch * steps
+        bad = np.flatnonzero(~np.isfinite(losses))
+        step_records = [
+            {"step": first + i + 1, "epoch": epoch + 1, "loss": float(losses[i])}
+            for i in range(len(losses) if not len(bad) else int(bad[0]))
+        ]
+        if len(bad):
+            run.add_records(step_records)
+            _diverged(plan, run, first + int(bad[0]) + 1, epoch + 1, float(lrs[int(bad[0])]))
+        record: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "loss": float(np.dot(losses, sizes) / sizes.sum()),
+        }
+        if _needs_train_metrics(plan):
+            record.update(
+                M.compute(
+                    list(plan.train.metrics), backend.predict(state, train_data), dataset.y_train
+                )
+            )
+        if val_data is not None:
+            record.update(_evaluate(backend, state, plan, val_data, dataset.y_val, "val_"))
+        record["lr"] = float(lrs[-1])
+        record["seconds"] = time.perf_counter() - t0
+        schedule.after_epoch(record)
+        if keeper and keeper.update(record.get(keeper.monitor), epoch + 1):
+            run.save_weights("best.safetensors", backend.get_weights(state), layer_names)
+        if (
+            stopper
+            and stopper.update(record.get(stopper.monitor), epoch + 1)
+            and es
+            and es.restore_best
+        ):
+            run.save_weights(
+                "checkpoints/restore_best.safetensors", backend.get_weights(state), layer_names
+            )
+        run.add_records([*step_records, record])
+        if plan.train.checkpoint and plan.train.checkpoint.save == "last":
+            run.save_weights("last.safetensors", backend.get_weights(state), layer_names)
+        stopped_early = bool(
+            stopper and es and stopper.wait >= int(es.patience) and stopper.best is not None
+        )
+        loop_state = {
+            "epoch": epoch + 1,
+            "schedule": schedule.state_dict(),
+            "rng": rng.bit_generator.state,
+            "stopper": stopper.state() if stopper else None,
+            "keeper": keeper.state() if keeper else None,
+            "train_seconds": seconds_before + time.perf_counter() - began,
+            "stopped_early": stopped_early,
+        }
+        run.save_checkpoint(backend.get_weights(state), backend.optimizer_state(state), loop_state)
+        progress.end_epoch(record)
+        if stop_after and epoch + 1 == stop_after:
+            os.kill(os.getpid(), signal.SIGKILL)  # a test's stand-in for a killed run
+        if stopped_early and es is not None:
+            progress.info(
+                f"early stopping: `{es.monitor}` did not improve for {es.patience} epoch(s)"
+            )
+            break
+    train_seconds = seconds_before + time.perf_counter() - began
+    if (
+        stopper
+        and es
+        and es.restore_best
+        and (run.path / "checkpoints/restore_best.safetensors").exists()
+    ):
+        from specc.run.record import load_arrays
+
+        best, _ = load_arrays(run.path / "checkpoints/restore_best.safetensors")
+        backend.set_weights(state, best)
+    history = [r for r in run.records if "step" not in r]
+    final: dict[str, float] = {
+        k: v for k, v in (history[-1] if history else {}).items() if k not in ("epoch", "seconds")
+    }
+    if len(dataset.x_test):
+        test_data = backend.load_data(state, dataset.x_test, dataset.y_test)
+        final.update(_evaluate(backend, state, plan, test_data, dataset.y_test, "test_"))
+    return LoopResult(
+        device=device,
+        epochs=len(history),
+        train_seconds=train_seconds,
+        metrics=final,
+        history=history,
+        stopped_early=stopped_early,
+        best_epoch=stopper.best_epoch if stopper else (keeper.best_epoch if keeper else None),
+        state=state,
+    )
+
+
+def _rate(update: Any) -> Any:
+    """Wrap the bar's update so it also shows steps per second."""
+    began = time.perf_counter()
+
+    def on_step(done: int, loss: float) -> None:
+        update(done, loss, done / max(1e-9, time.perf_counter() - began))
+
+    on_step.every = BAR_EVERY  # type: ignore[attr-defined]
+    return on_step
+
+
+def _diverged(plan: Plan, run: RunDir, step: int, epoch: int, lr: float) -> None:
+    lower = f"{lr / 10:.0e}" if lr > 0 else "a smaller value"
+    kept = (
+        "the last good checkpoint is kept in checkpoints/"
+        if epoch > 1
+        else "no epoch finished, so no checkpoint was kept"
+    )
+    raise DivergenceError(
+        f"the loss became NaN or infinite at step {step} (epoch {epoch}); training stopped ({kept})",
+        f"lower the learning rate (e.g. lr={lower}), add `clip_norm`, or check the data scaling",
+        str(run.path),
+    )
