@@ -1,0 +1,102 @@
+"""`specc emit` and `specc targets`: standalone training scripts, and what each target can do."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from specc.cli.inspect import load, print_diagnostics, spec_files
+
+
+@click.command()
+@click.argument("file")
+@click.option(
+    "--target",
+    "-t",
+    type=click.Choice(["pytorch", "keras", "tensorflow", "mindspore"]),
+    help="The framework to write the script for.",
+)
+@click.option("--all", "all_targets", is_flag=True, help="Write one script per target into -o DIR.")
+@click.option("-o", "--output", help="Write here instead of standard output (a folder with --all).")
+@click.option(
+    "--model", help="Which model of the file (default: the train block's, else the first)."
+)
+def emit(
+    file: str, target: str | None, all_targets: bool, output: str | None, model: str | None
+) -> None:
+    """Write a standalone training script for FILE (- reads standard input).
+
+    The script depends only on its framework and NumPy; run it with --help for its flags.
+    """
+    from specc.diagnostics import render
+    from specc.emit import NAMES, EmitError, UnknownTarget
+    from specc.emit import emit as emit_script
+
+    if all_targets == (target is not None):
+        raise click.UsageError("give exactly one of --target T or --all")
+    if all_targets and output is None:
+        raise click.UsageError("--all needs -o DIR (one script per target is written there)")
+    analysis = load(spec_files((file,))[0])
+    if not analysis.ok:
+        print_diagnostics(analysis)
+        sys.exit(1)
+    targets = list(NAMES) if all_targets else [target]
+    failed = False
+    for name in targets:
+        assert name is not None
+        chosen = analysis.spec.model_named(model)
+        stem = chosen.name if chosen is not None else "model"
+        out = _destination(output, all_targets, stem, name)
+        try:
+            text = emit_script(analysis, name, model=model, script=out.name if out else None)
+        except UnknownTarget as err:
+            if all_targets and "not available" in str(err):
+                click.echo(f"skipped {name}: {err}", err=True)
+                continue
+            raise click.UsageError(str(err)) from err
+        except EmitError as err:
+            for diag in err.diagnostics:
+                click.echo(render(diag, analysis.text, analysis.path) + "\n", err=True)
+            failed = True
+            continue
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            _write(out, text)
+            click.echo(f"wrote {out}", err=True)
+    sys.exit(1 if failed else 0)
+
+
+def _destination(output: str | None, all_targets: bool, stem: str, target: str) -> Path | None:
+    if output is None:
+        return None
+    if all_targets:
+        return Path(output) / f"{stem}_{target}.py"
+    return Path(output)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise click.UsageError(f"cannot write {path}: {err.strerror or err}") from err
+
+
+@click.command()
+def targets() -> None:
+    """Print which spec features each emit target can express."""
+    from specc.emit.capabilities import all_features
+    from specc.emit.targets import available
+
+    found = available()
+    width = max(len(f) for f in all_features()) + 2
+    click.echo("feature".ljust(width) + "  ".join(t.name for t in found))
+    for feature in all_features():
+        marks = [("no" if feature in t.unsupported else "yes").ljust(len(t.name)) for t in found]
+        click.echo(feature.ljust(width) + "  ".join(marks).rstrip())
+
+
+COMMANDS = [emit, targets]

@@ -1,0 +1,112 @@
+"""`specc emit`: standalone training scripts for PyTorch, Keras, TensorFlow and MindSpore.
+
+    emit(analysis_or_path, "pytorch") -> the script's text
+
+A script depends only on its framework and numpy (never on specc) and means exactly what
+docs/semantics.md says. The pipeline, one module per step:
+
+1. `specc.analysis.analyze` checks the spec (errors stop here: `EmitError`);
+2. `capabilities.search_spaces` (E601) and `capabilities.unsupported` (E600) refuse what
+   the target cannot express, pointing at the spec;
+3. `lower.plan` builds a `Plan` (layer list with Python names, the loss-fused prediction
+   activation split off, data and training facts), then runs the target's rewrites;
+4. `env.render` renders the target's template with `plan`: templates only loop and
+   interpolate.
+
+How to add a target (say `jax`):
+
+- `specc/emit/targets/jax.py` defines `TARGET = Target(name="jax", framework="JAX",
+  template="jax/train.py.j2", weights_file=..., reserved=..., rewrites=(...),
+  unsupported={feature: why, ...})` and holds only what differs from other targets
+  (extra rewrites as small functions). Add its name to `targets.NAMES`.
+- Capability table: `unsupported` maps a feature key (`layer.conv2d`, `schedule.one_cycle`,
+  `weight_decay`, ...; `specc targets` lists them, `capabilities.py` defines them) to a
+  one-line reason shown as the E600 help. Anything not listed must work.
+- Templates in `templates/jax/`: `train.py.j2` (the one generated file) imports one
+  template per IR category with the same macro names as the other targets:
+  `layers.j2` (`layer_<kind>(layer)`: how a layer is built, `act_<kind>(expr)`: an
+  activation), `inits.j2` (`init_<kind>(...)`), `losses.j2` (`loss_<kind>(plan)`),
+  `optimizers.j2` (`optimizer_<kind>(opt)`), `metrics.j2` (`metric_<kind>(...)`).
+  Framework-free parts shared by every target live in `templates/common/`:
+  `docstring.j2`, `data.j2` (numpy loaders for every data source, transforms, splits)
+  and `schedule.j2` (the exact learning-rate formula as a plain Python function).
+  Look a macro up by kind with `mod["layer_" ~ layer.kind](layer)`.
+- Rewrites: `lower.channels_last` (channels-first IR -> channels-last framework with
+  transposes) is one; add yours to `lower.py` when two targets share it.
+- Names: `Target.reserved` lists every name the template writes at module level (and
+  attributes of the model class); spec names that would clash get renamed.
+- Tests: add the target to `tests/emit/` (executed runs) and regenerate goldens with
+  `python scripts/regen_goldens.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from specc.analysis import Analysis, analyze_file
+from specc.diagnostics import Diagnostic
+from specc.emit.capabilities import search_spaces, unsupported
+from specc.emit.env import render
+from specc.emit.lower import Plan, plan
+from specc.emit.targets import NAMES, UnknownTarget, get_target
+
+__all__ = ["NAMES", "EmitError", "UnknownTarget", "emit", "emit_plan"]
+
+
+class EmitError(Exception):
+    """The spec cannot be emitted for this target; `diagnostics` say where and why."""
+
+    def __init__(self, analysis: Analysis, diagnostics: list[Diagnostic]) -> None:
+        super().__init__(f"{len(diagnostics)} problem(s) in {analysis.path}")
+        self.analysis = analysis
+        self.diagnostics = diagnostics
+
+
+def emit_plan(
+    source: Analysis | str | Path,
+    target: str,
+    *,
+    model: str | None = None,
+    script: str | None = None,
+) -> Plan:
+    """Check `source` for `target` and lower it; raises EmitError with diagnostics."""
+    tgt = get_target(target)
+    analysis = source if isinstance(source, Analysis) else analyze_file(source)
+    if not analysis.ok:
+        raise EmitError(analysis, analysis.errors)
+    problems = search_spaces(analysis) + unsupported(analysis, target, model)
+    chosen = analysis.spec.model_named(model)
+    if chosen is None:
+        names = ", ".join(m.name for m in analysis.spec.models)
+        raise UnknownTarget(f"no model named {model!r} in {analysis.path} (models: {names})")
+    if problems:
+        raise EmitError(analysis, problems)
+    command = f"specc emit {analysis.path} --target {target}"
+    if model is not None:
+        command += f" --model {chosen.name}"
+    return plan(
+        analysis.spec,
+        analysis.shapes[chosen.name],
+        tgt,
+        text=analysis.text,
+        path=analysis.path,
+        command=command,
+        script=script or f"{chosen.name}_{target}.py",
+    )
+
+
+def emit(
+    source: Analysis | str | Path,
+    target: str,
+    *,
+    model: str | None = None,
+    script: str | None = None,
+) -> str:
+    """The training script for `source` (an Analysis or a spec file path) on `target`.
+
+    `script` is the file name the docstring's run command uses (default
+    `<model>_<target>.py`). Raises EmitError (spec problems, with diagnostics) or
+    UnknownTarget (bad target or model name).
+    """
+    p = emit_plan(source, target, model=model, script=script)
+    return render(get_target(target).template, plan=p)

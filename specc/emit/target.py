@@ -1,0 +1,42 @@
+"""`Target`: everything one emit target declares. A target module holds one instance.
+
+A target is data, not code paths: which template renders it, which names its template
+writes (so spec names never shadow them), which lowering rewrites it needs, and which
+IR features it cannot express (the capability table, enforced as E600 diagnostics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from specc.emit.lower import Plan
+
+Rewrite = Callable[["Plan"], "Plan"]
+
+
+def words(text: str) -> frozenset[str]:
+    """A whitespace-separated list of names (for `Target.reserved`)."""
+    return frozenset(text.split())
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    """The `--target` word: `pytorch`."""
+    framework: str
+    """What the script imports, for messages and the docstring: `PyTorch`."""
+    template: str
+    """The template of the generated file, relative to the templates folder."""
+    weights_file: str
+    """What the script saves under `--out`: `model.pt`."""
+    reserved: frozenset[str] = frozenset()
+    """Names the template writes (module level, or attributes of the model class)."""
+    rewrites: tuple[Rewrite, ...] = ()
+    """Lowering passes run on the plan, in order, before rendering."""
+    unsupported: Mapping[str, str] = field(default_factory=dict)
+    """Capability table: feature key (see specc/emit/capabilities.py) -> why not."""
+    requires: tuple[str, ...] = ()
+    """Python packages the emitted script imports (besides numpy)."""

@@ -1,0 +1,56 @@
+"""The `pytorch` target: an `nn.Module` and the explicit loop of the PyTorch tutorial.
+
+Only what differs from other targets lives here: the template, the names the template
+and `nn.Module` own, and what PyTorch scripts cannot express yet.
+"""
+
+from __future__ import annotations
+
+from specc.emit.target import Target, words
+
+# Everything the template defines at module level, plus nn.Module's public attributes
+# (a layer called `train` or `forward` would break the model: it gets renamed).
+MODULE_NAMES = words(
+    """
+    argparse csv gzip hashlib json math os sys urllib np torch nn
+    EPOCHS BATCH_SIZE LR SEED SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
+    TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE TARGET_COLUMN FEATURE_COLUMNS
+    X_NAME Y_NAME MNIST_FILES DOWNLOAD_URL DOWNLOAD_MD5 EARLY_STOPPING PATIENCE MIN_DELTA
+    RESTORE_BEST CHECKPOINT INIT_FROM INIT_STRICT LAYER_NAMES
+    parse_args read_idx read_mnist_folder download read_source hold_out transform load_data
+    encode predict ratio compute_metrics learning_rate load_initial_weights save_weights
+    evaluate improved pick_device main x y self
+    """
+)
+NN_MODULE_ATTRIBUTES = words(
+    """
+    T_destination add_module apply bfloat16 buffers call_super_init children compile cpu
+    cuda double dump_patches eval extra_repr float forward get_buffer get_extra_state
+    get_parameter get_submodule half ipu load_state_dict modules mtia named_buffers
+    named_children named_modules named_parameters parameters register_backward_hook
+    register_buffer register_forward_hook register_forward_pre_hook
+    register_full_backward_hook register_full_backward_pre_hook
+    register_load_state_dict_post_hook register_load_state_dict_pre_hook register_module
+    register_parameter register_state_dict_post_hook register_state_dict_pre_hook
+    requires_grad_ set_extra_state set_submodule share_memory state_dict to to_empty train
+    training type xpu zero_grad reset_parameters
+    """
+)
+
+TARGET = Target(
+    name="pytorch",
+    framework="PyTorch",
+    template="pytorch/train.py.j2",
+    weights_file="model.pt",
+    reserved=MODULE_NAMES | NN_MODULE_ATTRIBUTES,
+    rewrites=(),
+    unsupported={
+        "transform.augment": "random augmentation is not emitted yet; train with `specc run`",
+        "schedule.reduce_on_plateau": "not emitted yet; use `specc run`, or a fixed schedule",
+        "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
+        "precision.bf16": "mixed precision is not emitted yet; use `specc run`",
+        "precision.fp16": "mixed precision is not emitted yet; use `specc run`",
+        "compile.on": "torch.compile is not emitted; remove `compile on`",
+    },
+    requires=("torch",),
+)
