@@ -296,6 +296,14 @@ class _Pool2D(Layer):
     stride: int | tuple[int, int] | None = None
     """Step between windows (default: the window size)."""
 
+    @model_validator(mode="after")
+    def _check(self) -> _Pool2D:
+        for name in ("pool", "stride"):
+            value = getattr(self, name)
+            if value is not None and any(v < 1 or v > 1024 for v in pair(value)):
+                raise SpecError("E301", f"`{name}` must be between 1 and 1024", self.where(name))
+        return self
+
     def infer(self, shape: Shape) -> Shape:
         self._need_rank(shape, (3,), "a channels-first image (CxHxW)", "pool after a conv2d")
         stride = pair(self.stride) if self.stride is not None else pair(self.pool)
