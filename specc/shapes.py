@@ -102,8 +102,9 @@ def infer(model: Model) -> tuple[ModelShapes | None, list[Diagnostic]]:
         try:
             out = layer.infer(shape)
         except SpecError as err:
-            related = [Related(span=previous[1], message=f"{previous[0]} gives {fmt_shape(shape)}")]
-            err.related = tuple(related) if previous[1] else ()
+            where = previous[1]  # None for IR made in code (sweep trials, tests)
+            gives = f"{previous[0]} gives {fmt_shape(shape)}"
+            err.related = (Related(span=where, message=gives),) if where else ()
             diagnostics.append(err.diagnostic(layer.span or _nowhere()))
             return None, diagnostics
         params = layer.params(shape)
