@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from specc.diagnostics import SpecError
 from specc.ir.base import Node
-from specc.ir.spaces import NonNegFloat, PositiveInt
+from specc.ir.spaces import NonNegFloat, PositiveInt, is_space
 
 # ---- transforms ------------------------------------------------------------------------
 
@@ -215,6 +215,8 @@ class Synthetic(Data):
 
     def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
         classes = {"classification": int(self.classes), "binary": 2}.get(self.task)
+        if is_space(self.features):  # `features=int(4, 64)`: known only per sweep trial
+            return None, classes, self.task
         return (int(self.features),), classes, self.task
 
 
