@@ -24,14 +24,26 @@ def _strip(annotation: Any) -> Any:
     return annotation
 
 
+_UNION_ARGS: dict[int, tuple[Any, tuple[Any, ...]]] = {}
+
+
 def _union_args(annotation: Any) -> tuple[Any, ...]:
-    annotation = _strip(annotation)
-    if get_origin(annotation) in (Union, types.UnionType):
+    # Memoised by identity: the builder asks this for the same few field annotations
+    # thousands of times per file, and hashing typing objects is itself slow. The entry
+    # keeps the annotation alive, so its id cannot be reused by another object.
+    hit = _UNION_ARGS.get(id(annotation))
+    if hit is not None and hit[0] is annotation:
+        return hit[1]
+    stripped = _strip(annotation)
+    if get_origin(stripped) in (Union, types.UnionType):
         out: list[Any] = []
-        for arg in get_args(annotation):
+        for arg in get_args(stripped):
             out.extend(_union_args(arg))
-        return tuple(out)
-    return (annotation,)
+        result: tuple[Any, ...] = tuple(out)
+    else:
+        result = (stripped,)
+    _UNION_ARGS[id(annotation)] = (annotation, result)
+    return result
 
 
 @functools.cache
