@@ -1,0 +1,160 @@
+"""The `mindspore` target: an `nn.Cell` trained with `mindspore.value_and_grad`, as the
+MindSpore 2.x tutorial's train_loop/test_loop does.
+
+Only what differs from other targets lives here: the names `nn.Cell` owns, the lowering
+rewrites MindSpore needs (explicit conv padding and weight shapes, MindSpore parameter
+names -> the spec's weight names, which initialiser classes to import) and what MindSpore
+scripts cannot express yet. MindSpore computes channels-first (NCHW) like
+the spec, so no transposes are needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from specc.emit.lower import LayerView, Plan
+from specc.emit.target import Target, words
+from specc.ir.layers import pair
+
+# Everything the template defines at module level, plus the public attributes of nn.Cell
+# (a layer called `construct` or `training` would break the model: it gets renamed).
+MODULE_NAMES = words(
+    """
+    argparse csv gzip hashlib json math os sys urllib np ms nn ops optim LambdaLR
+    Normal Uniform initializer
+    EPOCHS BATCH_SIZE LR SEED OUT SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
+    TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE TARGET_COLUMN FEATURE_COLUMNS
+    X_NAME Y_NAME MNIST_FILES DOWNLOAD_URL DOWNLOAD_MD5 EARLY_STOPPING PATIENCE MIN_DELTA
+    RESTORE_BEST CHECKPOINT INIT_FROM INIT_STRICT WEIGHT_NAMES
+    parse_args read_idx read_mnist_folder download read_source hold_out transform load_data
+    encode predict ratio compute_metrics learning_rate load_initial_weights save_weights
+    snapshot restore evaluate improved main x y self
+    """
+)
+NN_CELL_ATTRIBUTES = words(
+    """
+    IGNORE_LIST T_destination add_flags add_flags_recursive apply arguments_key bprop_debug
+    buffers cast_inputs cell_init_args cell_type cells cells_and_names check_names
+    check_names_and_refresh_name cls_name compile compile_and_run compile_cache
+    compile_phase compiled construct create_time enable_backward_hook exist_names
+    exist_objs extend_repr generate_scope get_buffer get_extra_state get_flags
+    get_func_graph_proto get_inputs get_mixed_precision_type get_parameters get_scope
+    get_sub_cell global_cells grad_ops_label has_bprop init_parameters_data
+    insert_child_to_cell insert_param_to_cell is_top_cell jit_config_dict load_state_dict
+    mixed_precision_type name_cells named_buffers offload parallel_parameter_merge_net_dict
+    parallel_parameter_name_list param_prefix parameter_layout_dict parameters_and_names
+    parameters_broadcast_dict parameters_dict phase phase_cache pipeline_segment
+    pipeline_stage recompute register_backward_hook register_backward_pre_hook
+    register_buffer register_forward_hook register_forward_pre_hook
+    register_load_state_dict_post_hook register_load_state_dict_pre_hook
+    register_parameter_forward_hook register_saved_tensors_hooks
+    register_state_dict_post_hook register_state_dict_pre_hook remove_redundant_parameters
+    requires_grad run_construct set_boost set_broadcast_flag set_comm_fusion
+    set_data_parallel set_extra_state set_grad set_inputs set_jit_config
+    set_mixed_precision_type set_train shard state_dict to to_empty to_float
+    total_instance_count trainable_params training untrainable_params update_cell_prefix
+    update_cell_type update_parameters_name
+    """
+)
+
+# MindSpore parameter suffix -> the spec's (PyTorch's) name, per layer kind with weights.
+PARAMETER_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
+    "dense": (("weight", "weight"), ("bias", "bias")),
+    "conv2d": (("weight", "weight"), ("bias", "bias")),
+    "batchnorm": (
+        ("gamma", "weight"),
+        ("beta", "bias"),
+        ("moving_mean", "running_mean"),
+        ("moving_variance", "running_var"),
+    ),
+    "layernorm": (("gamma", "weight"), ("beta", "bias")),
+}
+
+
+def weight_names(p: Plan) -> Plan:
+    """`extras["weight_names"]`: (MindSpore parameter name, spec weight name) pairs.
+
+    Saved weights use the spec's names in PyTorch's layout (docs/semantics.md#layers);
+    MindSpore calls batchnorm's scale `gamma` and its running mean `moving_mean`.
+    """
+    pairs: list[tuple[str, str]] = []
+    for layer in p.weighted:
+        for ours, theirs in PARAMETER_NAMES[layer.kind]:
+            if ours == "bias" and not getattr(layer.ir, "bias", True):
+                continue
+            pairs.append((f"{layer.name}.{ours}", f"{layer.weights_name}.{theirs}"))
+    return p.replace(extras={**p.extras, "weight_names": tuple(pairs)})
+
+
+def layer_args(p: Plan) -> Plan:
+    """Arguments MindSpore needs spelled out, computed once here for the templates.
+
+    conv2d: an explicit `pad_mode`/`padding` (MindSpore's default is `same`); dense and
+    conv2d: `kernel_shape`/`bias_shape`, which an asymmetric `uniform(a, b)` initialiser
+    needs (MindSpore's `Uniform` is symmetric).
+    """
+    out: list[LayerView] = []
+    for layer in p.layers:
+        args = dict(layer.args)
+        if layer.kind == "conv2d":
+            args.update(_padding(layer.ir))
+            kh, kw = pair(layer.ir.kernel)
+            args["kernel_shape"] = (int(layer.ir.filters), layer.input[0], kh, kw)
+            args["bias_shape"] = (int(layer.ir.filters),)
+        elif layer.kind == "dense":
+            args["kernel_shape"] = (int(layer.ir.units), layer.input[0])
+            args["bias_shape"] = (int(layer.ir.units),)
+        out.append(dataclasses.replace(layer, args=args))
+    return p.replace(layers=tuple(out))
+
+
+def _padding(conv: object) -> dict[str, object]:
+    """`same` pads (k-1)//2 before and the rest after (docs/semantics.md#shapes): one
+    number for odd kernels, a (top, bottom, left, right) tuple for even ones."""
+    padding = getattr(conv, "padding", "valid")
+    if padding == "valid":
+        return {"pad_mode": "valid", "padding": 0}
+    if isinstance(padding, int):
+        return {"pad_mode": "pad", "padding": padding}
+    kh, kw = pair(getattr(conv, "kernel", 3))
+    top, left = (kh - 1) // 2, (kw - 1) // 2
+    sides = (top, kh - 1 - top, left, kw - 1 - left)
+    return {"pad_mode": "pad", "padding": sides[0] if len(set(sides)) == 1 else sides}
+
+
+def initializer_imports(p: Plan) -> Plan:
+    """`extras["initializers"]`: the mindspore.common.initializer names the script imports.
+
+    Glorot/He/zeros/ones are written as MindSpore's registered strings; only `normal(...)`
+    and `uniform(...)` need classes (and an asymmetric uniform the `initializer` function).
+    """
+    needed: set[str] = set()
+    for layer in p.weighted:
+        for init in (getattr(layer.ir, "init", None), getattr(layer.ir, "bias_init", None)):
+            kind = getattr(init, "kind", None)
+            if kind == "normal":
+                needed.add("Normal")
+            elif kind == "uniform":
+                needed.add("Uniform")
+                if init is not None and getattr(init, "low", 0) != -getattr(init, "high", 0):
+                    needed.add("initializer")
+    return p.replace(extras={**p.extras, "initializers": tuple(sorted(needed))})
+
+
+TARGET = Target(
+    name="mindspore",
+    framework="MindSpore",
+    template="mindspore/train.py.j2",
+    weights_file="model.ckpt",
+    reserved=MODULE_NAMES | NN_CELL_ATTRIBUTES,
+    rewrites=(layer_args, weight_names, initializer_imports),
+    unsupported={
+        "transform.augment": "random augmentation is not emitted yet; train with `specc run`",
+        "schedule.reduce_on_plateau": "not emitted yet; use `specc run`, or a fixed schedule",
+        "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
+        "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",
+        "precision.fp16": "mixed precision is not emitted for MindSpore; use `specc run`",
+        "compile.on": "graph mode (mindspore.jit) is not emitted; remove `compile on`",
+    },
+    requires=("mindspore",),
+)
