@@ -61,7 +61,7 @@ def test_every_spec_runs_one_short_epoch(path: Path, tmp_path: Path) -> None:
     assert result.epochs == 1
     assert np.isfinite(result.history[0]["loss"])
     assert any(k.startswith("test_") for k in result.metrics)
-    weights, meta = load_arrays(result.run_dir / "weights.safetensors")
+    _, meta = load_arrays(result.run_dir / "weights.safetensors")
     assert json.loads(meta["layers"]) == [i.name for i in result.plan.shapes.layers]  # type: ignore[union-attr]
 
 
