@@ -39,9 +39,10 @@ def test_whole_pixel_shift_with_nearest_edge_fill() -> None:
     np.testing.assert_allclose(out, IMAGES[:, :, rows][:, :, :, rows], atol=1e-4)
 
 
-def test_rotation_by_90_degrees_is_rot90() -> None:
+def test_rotation_by_90_degrees_is_a_clockwise_quarter_turn() -> None:
     out = augment_batch(IMAGES, Augment(rotation=90), Draws([False, False]))  # type: ignore[arg-type]
-    np.testing.assert_allclose(out, np.rot90(IMAGES, k=1, axes=(2, 3)), atol=1e-4)
+    np.testing.assert_allclose(out, np.rot90(IMAGES, k=-1, axes=(2, 3)), atol=1e-4)
+    assert out[0, 0, 0, 0] == IMAGES[0, 0, 5, 0]  # the bottom-left pixel comes to the top left
 
 
 def test_random_draws_are_reproducible_and_keep_shape_and_range() -> None:
