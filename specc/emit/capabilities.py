@@ -53,6 +53,9 @@ OPTIONS: dict[str, str] = {
     "clip_both": "`clip_norm` and `clip_value` together",
     "label_smoothing": "label smoothing (categorical)",
     "label_smoothing.binary": "label smoothing of binary targets",
+    "label_smoothing.sparse": "label smoothing of class-index targets",
+    "drop_last": "skipping the last, smaller batch",
+    "rmsprop.momentum": "RMSprop with momentum",
     "sgd_momentum_schedule": "SGD momentum with a changing learning rate (PyTorch form)",
     "amsgrad": "Adam's AMSGrad variant",
     "rmsprop.centered": "centered RMSprop",
@@ -90,6 +93,8 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
             )
     if spec.data is not None:
         yield f"data.{spec.data.kind}", spec.data, None
+        if spec.data.batch.drop_last:
+            yield "drop_last", spec.data.batch, "drop_last"
         for transform in spec.data.transforms:
             yield f"transform.{transform.kind}", transform, None
     if spec.train is not None:
@@ -102,8 +107,11 @@ def _train_features(spec: Spec) -> Iterator[Use]:
     loss, opt = train.loss, train.optimizer
     yield f"loss.{loss.kind}", loss, None
     if getattr(loss, "label_smoothing", 0):
-        binary = loss.kind == "binary_crossentropy"
-        yield ("label_smoothing.binary" if binary else "label_smoothing"), loss, "label_smoothing"
+        key = {
+            "binary_crossentropy": "label_smoothing.binary",
+            "sparse_categorical_crossentropy": "label_smoothing.sparse",
+        }.get(loss.kind, "label_smoothing")
+        yield key, loss, "label_smoothing"
     yield f"optimizer.{opt.kind}", opt, None
     if opt.weight_decay and not opt.decoupled_weight_decay:
         yield "weight_decay", opt, "weight_decay"
@@ -114,6 +122,8 @@ def _train_features(spec: Spec) -> Iterator[Use]:
         yield "clip_both", opt, "clip_value"
     if getattr(opt, "amsgrad", False):
         yield "amsgrad", opt, "amsgrad"
+    if getattr(opt, "momentum", 0.0) and opt.kind == "rmsprop":
+        yield "rmsprop.momentum", opt, "momentum"
     if getattr(opt, "centered", False):
         yield "rmsprop.centered", opt, "centered"
     changing_lr = train.schedule.kind != "constant" or train.warmup is not None

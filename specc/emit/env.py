@@ -57,6 +57,11 @@ def block(value: Any) -> str:
     return str(value).strip("\n")
 
 
+def tight(value: Any) -> str:
+    """Drop whitespace-only lines (left by optional arguments inside a call)."""
+    return "\n".join(line for line in str(value).split("\n") if line.strip())
+
+
 def shape(value: tuple[int, ...]) -> str:
     """`(B, 512)` style shape comments."""
     return "(" + ", ".join(["B", *(str(d) for d in value)]) + ")"
@@ -90,7 +95,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # we write Python, not HTML: values go through `py`
     )
-    env.filters.update(py=py, doc=doc_text, shape=shape, number=number, block=block)
+    env.filters.update(py=py, doc=doc_text, shape=shape, number=number, block=block, tight=tight)
     env.globals.update(kind_macro=kind_macro)
     return env
 

@@ -1,0 +1,50 @@
+"""The `keras` target: `keras.Sequential` + `compile` + `fit` with callbacks (Keras 3).
+
+Runs on Keras 3 with any backend (`KERAS_BACKEND=torch` too). Only what differs from
+other targets lives here: the channels-last rewrite, the names the template owns, and
+what the script cannot express.
+"""
+
+from __future__ import annotations
+
+from specc.emit.lower import channels_last
+from specc.emit.target import Target, words
+
+MODULE_NAMES = words(
+    """
+    argparse contextlib csv gzip json math os sys keras np layers ops
+    EPOCHS BATCH_SIZE LR SEED OUT SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
+    TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE TARGET_COLUMN FEATURE_COLUMNS
+    X_NAME Y_NAME MNIST_FILES EARLY_STOPPING PATIENCE MIN_DELTA RESTORE_BEST CHECKPOINT
+    INIT_FROM INIT_STRICT
+    parse_args read_idx read_mnist_folder read_source hold_out transform load_data encode
+    build_model SpecSGD SpecAdam SpecRMSprop SpecAdagrad MacroScore learning_rate
+    StepLearningRate neutral_weights load_initial_weights save_weights main
+    """
+)
+
+TARGET = Target(
+    name="keras",
+    framework="Keras 3",
+    template="keras/train.py.j2",
+    weights_file="model.weights.h5",
+    reserved=MODULE_NAMES,
+    rewrites=(channels_last,),
+    unsupported={
+        "transform.augment": "random augmentation is not emitted yet; train with `specc run`",
+        "schedule.reduce_on_plateau": "not emitted yet; use `specc run`, or a fixed schedule",
+        "label_smoothing.sparse": "SparseCategoricalCrossentropy has no label smoothing in "
+        "Keras 3; use one_hot + categorical_crossentropy",
+        "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "
+        "(the spec: batch statistics); use `specc run`",
+        "drop_last": "model.fit always trains on the last, smaller batch",
+        "amsgrad": "not emitted yet; use `specc run`",
+        "rmsprop.centered": "not emitted yet; use `specc run`",
+        "rmsprop.momentum": "not emitted yet; use `specc run`",
+        "clip_both": "Keras optimizers take one kind of clipping at a time",
+        "precision.bf16": "mixed precision is not emitted yet; use `specc run`",
+        "precision.fp16": "mixed precision is not emitted yet; use `specc run`",
+        "compile.on": "remove `compile on`: Keras compiles the train step itself",
+    },
+    requires=("keras",),
+)

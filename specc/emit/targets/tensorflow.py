@@ -1,0 +1,43 @@
+"""The `tensorflow` target: a Keras model trained by a hand-written loop, `tf.GradientTape`
+inside a `tf.function` train step, as the Keras book's "training from scratch" chapter does.
+
+The model, its initialisers, losses and optimizers are the `keras` target's templates
+(`templates/keras/`: the same Keras 3 layers, channels-last inside with the same
+transposes); only the loop differs (`templates/tensorflow/train.py.j2`). So this module
+holds only the differences: the template, the names it writes, and the capability table,
+which is the Keras one minus what a hand-written loop can do (skip the last batch) plus
+`compile on` (XLA: `tf.function(jit_compile=True)`).
+"""
+
+from __future__ import annotations
+
+from specc.emit.lower import channels_last
+from specc.emit.target import Target, words
+from specc.emit.targets.keras import TARGET as KERAS
+
+MODULE_NAMES = words(
+    """
+    argparse csv gzip json math os sys keras np tf layers ops
+    EPOCHS BATCH_SIZE LR SEED OUT SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
+    TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE TARGET_COLUMN FEATURE_COLUMNS
+    X_NAME Y_NAME MNIST_FILES EARLY_STOPPING PATIENCE MIN_DELTA RESTORE_BEST CHECKPOINT
+    INIT_FROM INIT_STRICT
+    parse_args read_idx read_mnist_folder read_source hold_out transform load_data encode
+    build_model SpecSGD SpecAdam SpecRMSprop SpecAdagrad predict ratio compute_metrics
+    learning_rate neutral_weights load_initial_weights save_weights evaluate improved main
+    """
+)
+
+# A hand-written loop batches itself, and XLA is one flag of tf.function.
+HANDLED_BY_THE_LOOP = ("drop_last", "compile.on")
+
+TARGET = Target(
+    name="tensorflow",
+    framework="TensorFlow",
+    template="tensorflow/train.py.j2",
+    weights_file="model.weights.h5",
+    reserved=MODULE_NAMES,
+    rewrites=(channels_last,),
+    unsupported={k: v for k, v in KERAS.unsupported.items() if k not in HANDLED_BY_THE_LOOP},
+    requires=("tensorflow", "keras"),
+)
