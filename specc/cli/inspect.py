@@ -11,7 +11,7 @@ import click
 from specc.analysis import Analysis, analyze_file
 from specc.codes import CODES
 from specc.codes import explain as explain_code
-from specc.diagnostics import Severity, render
+from specc.diagnostics import Diagnostic, Severity, render
 
 
 def spec_files(paths: tuple[str, ...]) -> list[str]:
@@ -52,13 +52,20 @@ def print_diagnostics(analysis: Analysis, stream: object = None) -> None:
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as problems (exit 1).")
-def check(files: tuple[str, ...], fmt: str, strict: bool) -> None:
+@click.option("--target", help="Also check what this emit target can express (`specc targets`).")
+@click.option("--backend", help="Also check what this `specc run` backend can train.")
+def check(
+    files: tuple[str, ...], fmt: str, strict: bool, target: str | None, backend: str | None
+) -> None:
     """Check specs for errors and classic mistakes, without running anything.
 
     FILES may be .nn files, folders (checked recursively) or - for standard input.
     """
     paths = spec_files(files)
     results = [load(p) for p in paths]
+    for analysis in results:
+        if analysis.ok and (target or backend):
+            analysis.diagnostics.extend(capability_diagnostics(analysis, target, backend))
     problems = sum(
         1
         for a in results
@@ -77,6 +84,39 @@ def check(files: tuple[str, ...], fmt: str, strict: bool) -> None:
         summary += f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
         click.echo(summary, err=True)
     sys.exit(1 if problems else 0)
+
+
+def capability_diagnostics(
+    analysis: Analysis, target: str | None, backend: str | None
+) -> list[Diagnostic]:
+    """E600/E601 for an emit target and/or a run backend (neither imports a framework)."""
+    out: list[Diagnostic] = []
+    if target:
+        from specc.emit import UnknownTarget
+        from specc.emit.capabilities import search_spaces, unsupported
+
+        try:
+            out.extend(search_spaces(analysis) + unsupported(analysis, target))
+        except UnknownTarget as err:
+            raise click.UsageError(str(err)) from err
+    if backend:
+        import importlib
+
+        from specc.errors import RunError
+        from specc.executors import BACKENDS, canonical
+        from specc.plan import RunOptions, make_plan
+
+        key = canonical(backend)
+        if key not in BACKENDS:
+            raise click.BadParameter(
+                f"choose one of: {', '.join(sorted(BACKENDS))}", param_hint="--backend"
+            )
+        try:
+            plan = make_plan(analysis, RunOptions(backend=key))
+        except RunError:  # search spaces etc.: `specc run` reports them itself
+            return out
+        out.extend(importlib.import_module(BACKENDS[key]).unsupported(plan))
+    return out
 
 
 @click.command(name="ir")
