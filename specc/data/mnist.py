@@ -123,7 +123,8 @@ def locate(name: str, *, download: bool = True, progress: bool = True) -> Images
     if not download:
         raise DataError(
             f"{name} is not on this machine. Searched:\n{listing}",
-            "allow downloading, put the files in one of these places, or use `data mnist_sample`",
+            "allow downloading (no --no-download), put the files in one of these places, "
+            "or use `data mnist_sample`",
         )
     target = cache_dir() / name
     _download(name, target, listing, progress)
