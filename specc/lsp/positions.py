@@ -32,9 +32,10 @@ class LineIndex:
         self.text = text
         self.encoding = encoding
         self.starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self.starts.append(i + 1)
+        found = text.find("\n")
+        while found != -1:
+            self.starts.append(found + 1)
+            found = text.find("\n", found + 1)
 
     def line_text(self, line: int) -> str:
         """0-based line `line` without its line break."""

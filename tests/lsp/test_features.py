@@ -318,3 +318,11 @@ def test_definition_of_a_run_reference(push: Session, tmp_path: Path) -> None:
     params = types.DefinitionParams(text_document=_doc(uri), position=position)
     location = push.call(push.client.text_document_definition_async, params)
     assert location.uri == (run / "spec.nn").as_uri()
+
+
+def test_input_fix_fits_the_data_and_is_not_automatic(push: Session, uri: str) -> None:
+    text = (ROOT / "specs" / "quickstart.nn").read_text().replace("input 28x28", "input 32x32")
+    (action,) = _actions(push, uri, text)
+    assert action.title == "Change the input to `input 1x28x28` to fit the data"
+    assert action.is_preferred is False
+    assert analyze(_apply(text, action.edit.changes[uri])).diagnostics == []
