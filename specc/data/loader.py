@@ -113,7 +113,7 @@ def _read_override(data: ir.Data, override: str, download: bool, progress: bool)
     suffix = path.suffix.lower()
     if suffix in FILE_READERS and path.is_file():
         return FILE_READERS[suffix](data, path.absolute())
-    names = ", ".join(sorted(n for n in SOURCE_NAMES if "_" in n or n == "mnist"))
+    names = ", ".join(sorted({cls.kind_name() for cls in SOURCE_NAMES.values()}))
     state = "does not exist" if not path.exists() else "is neither a folder nor a .csv/.npz file"
     raise DataError(
         f"--data {override}: not a data set name and {path} {state}",
@@ -153,7 +153,11 @@ def _from_images(images: mnist.Images, classes: int | None) -> Raw:
 
 def _image_reader(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
     return _images(
-        data.kind_name(), Path(data.path) if data.path else None, spec_dir, download, progress
+        data.kind_name(),
+        Path(data.path).expanduser() if data.path else None,
+        spec_dir,
+        download,
+        progress,
     )
 
 
