@@ -66,3 +66,17 @@ def test_limit_keeps_the_first_examples_of_train_and_test() -> None:
     np.testing.assert_array_equal(small.x_train, full.x_train[:75])
     np.testing.assert_array_equal(small.y_val, full.y_train[75:100])
     np.testing.assert_array_equal(small.y_test, full.y_test[:100])
+
+
+def test_the_data_layer_imports_no_framework() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from specc.data import load; from specc.data.augment import augment_batch; "
+        "from specc.ir import data as ir; load(ir.MNISTSample(), limit=10); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'tensorflow', 'keras', 'mindspore')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
