@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 EXTENSION = Path(__file__).resolve().parents[2] / "editors" / "vscode"
 
 
@@ -20,7 +22,9 @@ def _npm() -> str:
     return npm
 
 
-def test_grammar_assertions_pass() -> None:
+@pytest.fixture(scope="module")
+def installed() -> Path:
+    """The extension's node_modules, installed from package-lock.json when missing."""
     npm = _npm()
     tool = EXTENSION / "node_modules" / ".bin" / "vscode-tmgrammar-test"
     if not tool.exists():
@@ -32,8 +36,12 @@ def test_grammar_assertions_pass() -> None:
             timeout=600,
         )
         assert install.returncode == 0, f"npm ci failed in {EXTENSION}:\n{install.stderr}"
+    return tool
+
+
+def test_grammar_assertions_pass(installed: Path) -> None:
     result = subprocess.run(
-        [str(tool), "-g", "syntaxes/specc.tmLanguage.json", "tests/*.nn"],
+        [str(installed), "-g", "syntaxes/specc.tmLanguage.json", "tests/*.nn"],
         cwd=EXTENSION,
         capture_output=True,
         text=True,
@@ -53,3 +61,20 @@ def test_package_points_at_files_that_exist() -> None:
     assert (EXTENSION / contributes["languages"][0]["configuration"]).is_file()
     assert contributes["languages"][0]["extensions"] == [".nn"]
     assert (EXTENSION / "package-lock.json").is_file()
+
+
+def test_extension_script_parses_and_its_client_dependency_resolves(installed: Path) -> None:
+    node = shutil.which("node")
+    assert node is not None
+    check = subprocess.run(
+        [node, "--check", "extension.js"], cwd=EXTENSION, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    if (EXTENSION / "node_modules").exists():
+        resolve = subprocess.run(
+            [node, "-e", "require.resolve('vscode-languageclient/node')"],
+            cwd=EXTENSION,
+            capture_output=True,
+            text=True,
+        )
+        assert resolve.returncode == 0, resolve.stderr
