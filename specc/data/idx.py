@@ -10,6 +10,7 @@ file, because a silently misread dataset trains a model on garbage.
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -68,7 +69,7 @@ def _read_stream(stream: BinaryIO | gzip.GzipFile, path: Path) -> np.ndarray:
     if len(dims_bytes) < 4 * ndim:
         raise DataError(f"{path}: file ends inside its header (truncated)", _REPLACE)
     dims = tuple(int(d) for d in np.frombuffer(dims_bytes, dtype=">u4"))
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: no overflow on wild headers
     if expected > MAX_BYTES:
         raise DataError(f"{path}: header dimensions {dims} are implausible", _REPLACE)
     body = stream.read(expected + 1)
