@@ -8,7 +8,7 @@ from lsprotocol import types
 
 from specc import syntax as cst
 from specc.ir.layers import fmt_shape
-from specc.ir.registry import collector_members, user_fields
+from specc.ir.registry import collector_members, list_item, literal_values, user_fields
 from specc.ir.spec import Model
 from specc.lsp.context import (
     Frame,
@@ -100,17 +100,21 @@ def _value(state: DocState, target: Target) -> list[str]:
     if frame.stmt.keyword.name == "model" and first_word(frame.stmt) == word:
         return list(filter(None, [model_line(state, word)]))
     cls = frame.cls
-    if cls is None:
-        return []
-    if target.arg is not None and target.arg.key is not None:
+    if cls is None:  # a value of the block's own field: `metrics accuracy`, `device cpu`
+        found = field_of(frame.parent, frame.stmt.keyword.name)
+        fields = [found] if found else []
+    elif target.arg is not None and target.arg.key is not None:
         found = user_field(cls, target.arg.key.name)
         fields = [found] if found else []
     else:
         fields = list(user_fields(cls).items())
     for name, info in fields:
-        member = kinds(info.annotation).get(word)
+        annotation = list_item(info.annotation) or info.annotation
+        member = kinds(annotation).get(word)
         if member is not None:
             return [class_doc(member, name)]
+        if word in map(str, literal_values(annotation)):
+            return [field_doc(name, info)]
     return []
 
 

@@ -113,6 +113,14 @@ def test_hover_on_an_argument_shows_its_type_default_and_doc(push: Session, uri:
     )
 
 
+def test_hover_on_values_names_the_kind_or_choice(push: Session, uri: str) -> None:
+    dropout = (ROOT / "specs" / "dropout.nn").read_text()
+    metric = _hover(push, uri, dropout.replace("metrics accuracy", "metrics acc|uracy"))
+    assert metric is not None and metric.startswith("**accuracy** (metrics) · also `acc`")
+    choice = _hover(push, uri, dropout.replace("checkpoint best", "checkpoint be|st"))
+    assert choice is not None and choice.startswith("**save**: `best | last = best`")
+
+
 def test_hover_on_a_diagnostic_explains_its_code(push: Session, uri: str) -> None:
     text = (FIXTURES / "missing_flatten.nn").read_text()
     value = _hover(push, uri, text.replace("    dense 10", "    de|nse 10"))
