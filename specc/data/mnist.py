@@ -143,17 +143,16 @@ def _download(name: str, target: Path, listing: str, progress: bool) -> None:
             fetch(filename, mirrors, checksum, target, progress=progress)
         except DownloadFailed as failed:
             tried = "\n".join(f"  - {url}: {reason}" for url, reason in failed.attempts)
-            if failed.offline:
-                raise DataError(
-                    f"{name} is not on this machine and cannot be downloaded (offline?). "
-                    f"Searched:\n{listing}\nTried:\n{tried}",
-                    "use the bundled sample (`data mnist_sample`, or `--data mnist_sample`), "
-                    f"or copy the four {name} files into {target}",
-                ) from None
+            offline = failed.offline
+            why = "cannot be downloaded (offline?)" if offline else f"downloading {filename} failed"
             raise DataError(
-                f"downloading {filename} for {name} failed:\n{tried}",
-                f"try again later, set ${MIRRORS_ENV[name]} to a working mirror, "
-                f"or use `data mnist_sample`",
+                f"{name} is not on this machine and {why}. Searched:\n{listing}\nTried:\n{tried}",
+                "use the bundled sample (`data mnist_sample`, or `--data mnist_sample`), "
+                + (
+                    f"or copy the four {name} files into {target}"
+                    if offline
+                    else f"try again later, or set ${MIRRORS_ENV[name]} to a working mirror"
+                ),
             ) from None
         except OSError as err:
             raise DataError(

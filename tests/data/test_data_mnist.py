@@ -269,8 +269,10 @@ def test_checksum_mismatch_leaves_no_file(
     with pytest.raises(DataError) as caught:
         load(ir.MNIST(), progress=False)
     assert caught.value.message.startswith(
-        "downloading train-labels-idx1-ubyte.gz for mnist failed:\n"
+        "mnist is not on this machine and downloading train-labels-idx1-ubyte.gz failed. "
+        "Searched:\n"
     )
+    assert "SPECC_MNIST_MIRRORS" in (caught.value.hint or "")
     assert f"{url}train-labels-idx1-ubyte.gz: checksum mismatch: sha256 " in caught.value.message
     cache = mnist.cache_dir() / "mnist"
     # The verified file before it stays; the bad one and any .part file are gone.
