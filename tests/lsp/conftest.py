@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from lsp_client import Session
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 _names = itertools.count()
 
 

@@ -17,6 +17,7 @@ from pygls.uris import from_fs_path
 
 T = TypeVar("T")
 TIMEOUT = 30.0
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def capabilities(pull: bool) -> types.ClientCapabilities:

@@ -8,12 +8,29 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import FIXTURES
-from lsp_client import Session
+from lsp_client import FIXTURES, Session
 from lsprotocol import types
 
 ROOT = Path(__file__).resolve().parents[2]
-ALL_SPECS = sorted(FIXTURES.glob("*.nn")) + sorted((ROOT / "specs").glob("*.nn"))
+
+
+def _decodes(path: Path) -> bool:
+    try:
+        path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# Every spec the repository holds: examples, these tests' fixtures, the diagnostics and
+# formatter fixtures. The server receives decoded text, so files that are not UTF-8 (the
+# E104 fixture) are the CLI's business alone.
+ALL_SPECS = [
+    p
+    for folder in (ROOT / "specs", FIXTURES, ROOT / "tests" / "fixtures")
+    for p in sorted(folder.rglob("*.nn"))
+    if _decodes(p)
+]
 
 
 def _ranges(diags: list[types.Diagnostic]) -> list[tuple[str, int, int, int, int]]:
@@ -115,9 +132,12 @@ def _cli_json(paths: list[Path]) -> list[dict[str, object]]:
     return result
 
 
-def _from_cli(item: dict[str, object]) -> tuple[object, ...]:
+def _from_cli(item: dict[str, object], lines: list[str]) -> tuple[object, ...]:
     def pos(point: dict[str, int]) -> tuple[int, int]:
-        return point["line"] - 1, point["column"] - 1
+        """1-based line and code-point column to 0-based line and UTF-16 column."""
+        line = point["line"] - 1
+        prefix = lines[line][: point["column"] - 1] if line < len(lines) else ""
+        return line, len(prefix.encode("utf-16-le")) // 2
 
     rng = item["range"]
     help_text = item["help"]
@@ -152,12 +172,16 @@ def _from_server(diag: types.Diagnostic) -> tuple[object, ...]:
 
 
 def test_server_and_cli_agree_on_every_fixture(pull: Session) -> None:
-    ascii_specs = [p for p in ALL_SPECS if p.read_text().isascii()]  # columns compare 1:1
-    assert len(ascii_specs) >= 14
-    cli = _cli_json(ascii_specs)
-    for path in ascii_specs:
+    assert len(ALL_SPECS) >= 60
+    cli = _cli_json(ALL_SPECS)
+    assert any(item["related"] for item in cli) and any(
+        item["severity"] == "warning" for item in cli
+    )
+    for path in ALL_SPECS:
+        text = path.read_bytes().decode("utf-8-sig")
         uri = path.as_uri()
-        pull.open(uri, path.read_text())
+        pull.open(uri, text)
         server = [_from_server(d) for d in pull.diagnostics(uri)]
-        expected = [_from_cli(item) for item in cli if item["file"] == str(path)]
+        lines = text.split("\n")
+        expected = [_from_cli(item, lines) for item in cli if item["file"] == str(path)]
         assert server == expected, path.name

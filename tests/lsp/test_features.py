@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
-from lsp_client import Session
+from lsp_client import FIXTURES, Session
 from lsprotocol import types
 from marked import cursor
 
