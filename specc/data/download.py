@@ -89,6 +89,8 @@ def fetch(
             http.client.HTTPException,
         ) as err:
             attempts.append((url, _reason(err)))
+        except _Interrupted as err:
+            attempts.append((url, f"interrupted ({err})"))
         except _TooBig:
             attempts.append((url, f"sent more than {MAX_DOWNLOAD >> 20} MiB"))
         finally:
@@ -97,6 +99,10 @@ def fetch(
 
 
 class _TooBig(Exception):
+    pass
+
+
+class _Interrupted(Exception):
     pass
 
 
@@ -122,6 +128,8 @@ def _copy(url: str, out: Any, timeout: float, show: bool) -> None:
                     raise _TooBig
                 out.write(block)
                 advance(len(block))
+        if total is not None and written < total:  # read(n) returns b"" on a dropped connection
+            raise _Interrupted(f"got {written} of {total} bytes")
 
 
 def _ignore(_: int) -> None:

@@ -210,6 +210,16 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         def log_message(self, *args: object) -> None:
             pass
 
+        def do_GET(self) -> None:
+            if self.path.endswith("cut-off.gz"):  # promises 1000 bytes, sends 10, hangs up
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                self.wfile.write(b"\x1f\x8b" + bytes(8))
+                self.close_connection = True
+                return
+            super().do_GET()
+
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -298,3 +308,16 @@ def test_offline_lists_every_place_and_suggests_the_sample() -> None:
     assert "http://127.0.0.1:9/train-images-idx3-ubyte.gz: unreachable" in message
     assert "`data mnist_sample`" in (caught.value.hint or "")
     assert not any((mnist.cache_dir() / "fashion_mnist").glob("*"))
+
+
+def test_interrupted_transfer_leaves_no_partial_file(server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from specc.data.download import DownloadFailed, fetch
+
+    url, _ = server
+    folder = mnist.cache_dir() / "x"
+    with pytest.raises(DownloadFailed) as caught:
+        fetch("cut-off.gz", [url], "sha256:" + "0" * 64, folder, progress=False)
+    [(tried, reason)] = caught.value.attempts
+    assert tried == f"{url}cut-off.gz" and reason == "interrupted (got 10 of 1000 bytes)"
+    assert not caught.value.offline
+    assert list(folder.iterdir()) == []
