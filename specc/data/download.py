@@ -89,6 +89,8 @@ def fetch(
             http.client.HTTPException,
         ) as err:
             attempts.append((url, _reason(err)))
+        except ValueError as err:  # "unknown url type", e.g. a mirror without http://
+            attempts.append((url, f"not a usable URL ({err})"))
         except _Interrupted as err:
             attempts.append((url, f"interrupted ({err})"))
         except _TooBig:

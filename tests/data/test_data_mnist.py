@@ -321,3 +321,13 @@ def test_interrupted_transfer_leaves_no_partial_file(server, monkeypatch) -> Non
     assert tried == f"{url}cut-off.gz" and reason == "interrupted (got 10 of 1000 bytes)"
     assert not caught.value.offline
     assert list(folder.iterdir()) == []
+
+
+def test_a_malformed_mirror_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPECC_MNIST_MIRRORS", "example.org/mnist")
+    with pytest.raises(DataError) as caught:
+        load(ir.MNIST(), progress=False)
+    assert (
+        "  - example.org/mnist/train-images-idx3-ubyte.gz: not a usable URL (unknown url type"
+        in (caught.value.message)
+    )
