@@ -31,7 +31,7 @@ from specc.ir.spec import Spec
 from specc.span import Span
 
 _NOWHERE = Span(line=1, column=1, end_line=1, end_column=1, start=0, end=0)
-_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class UnparseError(ValueError):
@@ -221,7 +221,9 @@ def _float_value(value: float, annotation: Any, name: str) -> cst.Value:
 def _str_value(value: str, annotation: Any, name: str) -> cst.Value:
     # A bare word reads back as the same text unless it names a kind or a boolean.
     plain = (
-        _WORD.match(value) and value not in ("true", "false") and value not in members(annotation)
+        _WORD.fullmatch(value)
+        and value not in ("true", "false")
+        and value not in members(annotation)
     )
     return _word(value) if plain else cst.String(value, _quote(value), _NOWHERE)
 
