@@ -43,6 +43,7 @@ class RunResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped_early: bool = False
     plan: Plan | None = None
+    train_cpu_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """The `specc run --json` object."""
@@ -174,6 +175,7 @@ def run(path_or_text: str | Path | None, options: RunOptions | None = None) -> R
             **result.metrics,
             "epochs": result.epochs,
             "train_seconds": result.train_seconds,
+            "train_cpu_seconds": result.train_cpu_seconds,  # this process's share only
             "stopped_early": result.stopped_early,
             "best_epoch": result.best_epoch,
         },
@@ -190,6 +192,7 @@ def run(path_or_text: str | Path | None, options: RunOptions | None = None) -> R
         history=result.history,
         stopped_early=result.stopped_early,
         plan=plan,
+        train_cpu_seconds=result.train_cpu_seconds,
     )
 
 

@@ -71,6 +71,7 @@ class LoopResult:
     epochs: int
     train_seconds: float
     metrics: dict[str, float]
+    train_cpu_seconds: float = 0.0  # process CPU time of the epochs (steady on a busy machine)
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped_early: bool = False
     best_epoch: int | None = None
@@ -149,7 +150,7 @@ def train(
     takes_progress = "progress" in inspect.signature(backend.train_epoch).parameters
     stop_after = int(os.environ.get(STOP_AFTER_EPOCH_ENV, "0") or 0)
     stopped_early = bool(resume and resume[1].get("stopped_early"))
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     for epoch in range(start, plan.epochs):
         t0 = time.perf_counter()
         order = rng.permutation(n) if plan.data.batch.shuffle else np.arange(n)
@@ -221,6 +222,7 @@ def train(
             )
             break
     train_seconds = seconds_before + time.perf_counter() - began
+    cpu_seconds = time.process_time() - began_cpu
     if (
         stopper
         and es
@@ -243,6 +245,7 @@ def train(
         epochs=len(history),
         train_seconds=train_seconds,
         metrics=final,
+        train_cpu_seconds=cpu_seconds,
         history=history,
         stopped_early=stopped_early,
         best_epoch=stopper.best_epoch if stopper else (keeper.best_epoch if keeper else None),
