@@ -17,6 +17,9 @@ from specc.span import Span
 
 Shape = tuple[int, ...]
 MAX_PARAMS = 2**31 - 1
+# Nested `repeat`s multiply: `repeat 1000 { repeat 1000 { ... } }` is a 60-byte file with a
+# million layers. Counting before unrolling keeps the checker fast on it.
+MAX_LAYERS = 10_000
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,16 @@ def infer(model: Model) -> tuple[ModelShapes | None, list[Diagnostic]]:
                 help="add `input 28x28` (or the shape of one example) as its first line",
             )
         ]
+    count = layer_count(list(model.layers))
+    if count > MAX_LAYERS:
+        return None, [
+            Diagnostic(
+                code="E405",
+                message=f"model `{model.name}` unrolls to {count:,} layers; the limit is {MAX_LAYERS:,}",
+                span=model.where("name") or _nowhere(),
+                help="use fewer or smaller `repeat` blocks",
+            )
+        ]
     diagnostics: list[Diagnostic] = _duplicate_names(model)
     shape: Shape = tuple(model.input.shape)
     infos: list[LayerInfo] = []
@@ -132,6 +145,14 @@ def infer(model: Model) -> tuple[ModelShapes | None, list[Diagnostic]]:
             )
         )
     return result, diagnostics
+
+
+def layer_count(layers: list[Layer]) -> int:
+    """How many layers `unroll` would produce, without producing them."""
+    return sum(
+        layer.times * layer_count(list(layer.layers)) if isinstance(layer, Repeat) else 1
+        for layer in layers
+    )
 
 
 def _biggest(infos: list[LayerInfo]) -> LayerInfo:

@@ -22,6 +22,9 @@ from specc.span import Span
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 64
+# Each recovery copies the parser state (~1 ms), so a megabyte of junk would take many
+# minutes; past this many bad tokens the parser stops and reports where it gave up.
+MAX_RECOVERIES = 500
 
 # ---- CST nodes ---------------------------------------------------------------------
 
@@ -308,9 +311,13 @@ def parse(text: str) -> Document:
     comments: list[Comment] = []
     diagnostics: list[Diagnostic] = []
     error_lines: set[int] = set()
+    recoveries = [0]
 
     def on_error(err: UnexpectedInput) -> bool:
         if not isinstance(err, UnexpectedToken):
+            return False
+        recoveries[0] += 1
+        if recoveries[0] > MAX_RECOVERIES:
             return False
         tok = err.token
         ip = err.interactive_parser
@@ -343,7 +350,9 @@ def parse(text: str) -> Document:
         # Try closing what the line left open (`)`, `]`, end of statement) so the
         # current token fits; otherwise drop it. This keeps cascades down.
         for fixes in _INSERTIONS:
-            trial = ip.copy()
+            # A shallow copy: the trial only pushes and pops, and deep-copying the tree
+            # built so far made each recovery cost as much as the file before it.
+            trial = ip.copy(deepcopy_values=False)
             if _feed_all(trial, fixes, tok) and tok.type in trial.accepts():
                 _feed_all(ip, fixes, tok)
                 ip.feed_token(tok)
@@ -475,8 +484,21 @@ def _reject_early(text: str) -> Diagnostic | None:
             help="check the file name; specs are UTF-8 text files ending in .nn",
         )
     depth = 0
+    brackets = 0  # ( and [ nest too; the tree transformer recurses once per level
     for offset, ch in enumerate(text):
-        if ch == "{":
+        if ch in "([":
+            brackets += 1
+            if brackets > MAX_DEPTH:
+                return Diagnostic(
+                    code="E103",
+                    message=f"brackets are nested more than {MAX_DEPTH} deep",
+                    span=Span.point(text, offset),
+                    help="a value is a number, a name, a shape, a list or a call: a few levels at most",
+                )
+        elif ch in ")]":
+            brackets = max(0, brackets - 1)
+        elif ch == "{":
+            brackets = 0  # as in _BracketNewlines: a brace ends any bracket left open
             depth += 1
             if depth > MAX_DEPTH:
                 return Diagnostic(
@@ -486,6 +508,7 @@ def _reject_early(text: str) -> Diagnostic | None:
                     help="flatten the nesting; `repeat N { ... }` stacks layers without deeper nesting",
                 )
         elif ch == "}":
+            brackets = 0
             depth = max(0, depth - 1)
     return None
 
