@@ -26,7 +26,7 @@ from specc.init_weights import initial_weights
 from specc.ir import strip_spans
 from specc.plan import Plan, RunOptions, check_backend, make_plan
 from specc.run import plots
-from specc.run.loop import train
+from specc.run.loop import EpochHook, train
 from specc.run.progress import Progress, choose_mode
 from specc.run.record import RunDir
 from specc.run.transfer import transfer
@@ -60,8 +60,14 @@ class RunResult:
         }
 
 
-def _analysis(path_or_text: str | Path) -> Analysis:
-    """A Path, or a string without newlines, names a file; anything else is spec text."""
+def _analysis(path_or_text: str | Path | Analysis) -> Analysis:
+    """A Path, or a string without newlines, names a file; anything else is spec text.
+
+    An `Analysis` is used as is: a sweep runs generated text under the original file's path,
+    so relative data paths and `init from` still resolve next to that file.
+    """
+    if isinstance(path_or_text, Analysis):
+        return path_or_text
     if isinstance(path_or_text, Path) or "\n" not in path_or_text:
         path = Path(path_or_text)
         if not path.is_file():
@@ -106,8 +112,15 @@ def _environment(backend: Executor, plan: Plan, device: str) -> dict[str, Any]:
     }
 
 
-def run(path_or_text: str | Path | None, options: RunOptions | None = None) -> RunResult:
-    """Train the spec (a file path or spec text); with `options.resume`, continue a run."""
+def run(
+    path_or_text: str | Path | Analysis | None,
+    options: RunOptions | None = None,
+    on_epoch_end: EpochHook | None = None,
+) -> RunResult:
+    """Train the spec (a file path, spec text or an `Analysis`); `options.resume` continues.
+
+    `on_epoch_end(epoch, record) -> stop?` is called after every epoch (sweeps prune with it).
+    """
     options = options or RunOptions()
     resumed: RunDir | None = None
     if options.resume:
@@ -160,7 +173,9 @@ def run(path_or_text: str | Path | None, options: RunOptions | None = None) -> R
         run_dir = RunDir.create(options.out, plan.model.name)
         _start_record(run_dir, plan, options, dataset, backend, device)
     try:
-        result = train(plan, backend, dataset, run_dir, progress, device, weights, resume_state)
+        result = train(
+            plan, backend, dataset, run_dir, progress, device, weights, resume_state, on_epoch_end
+        )
     except RunError:
         _status(run_dir, "failed")
         raise

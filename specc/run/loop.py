@@ -13,6 +13,7 @@ import math
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from specc.schedule import Schedule
 
 STOP_AFTER_EPOCH_ENV = "SPECC_TEST_STOP_AFTER_EPOCH"  # tests: SIGKILL after this epoch's checkpoint
 SHUFFLE_STREAM = 0x5EED  # the permutation generator is seeded with (seed, this)
+EpochHook = Callable[[int, dict[str, Any]], bool]  # (epoch, record) -> stop training?
 
 
 @dataclass
@@ -116,8 +118,13 @@ def train(
     device: str,
     weights: dict[str, np.ndarray],
     resume: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None,
+    on_epoch_end: EpochHook | None = None,
 ) -> LoopResult:
-    """Train `plan` from `weights` (or a checkpoint's `resume` state) and evaluate on test."""
+    """Train `plan` from `weights` (or a checkpoint's `resume` state) and evaluate on test.
+
+    `on_epoch_end(epoch, record)` sees each epoch's record; returning True ends training
+    there (a sweep's pruner stopping a hopeless trial), and the run still finishes normally.
+    """
     state = backend.build(plan, weights, device)
     train_data = backend.load_data(state, dataset.x_train, dataset.y_train)
     val_data = (
@@ -220,6 +227,8 @@ def train(
             progress.info(
                 f"early stopping: `{es.monitor}` did not improve for {es.patience} epoch(s)"
             )
+            break
+        if on_epoch_end is not None and on_epoch_end(epoch + 1, record):
             break
     train_seconds = seconds_before + time.perf_counter() - began
     cpu_seconds = time.process_time() - began_cpu
