@@ -2,8 +2,9 @@
 (layers, losses, optimizers, schedules, data sources), argument names with their types
 and defaults, the values an argument accepts, and model names where a model is named.
 
-The statement being typed is read from the text of the current line (it is usually not
-valid yet); the enclosing blocks come from the recovered syntax tree.
+The statement being typed is read from the text of the current line, and the enclosing
+blocks from the braces before the cursor: text being typed is usually not valid yet, and a
+half-written line can make the parser misread everything after it.
 """
 
 from __future__ import annotations
@@ -61,15 +62,14 @@ def arg_fields(cls: type[Node]) -> dict[str, FieldInfo]:
     }
 
 
-def _role(parent: type[Node], keyword: str) -> str:
-    if parent.collector == "layers":
-        return "layer"
-    return keyword if keyword in parent.keywords else parent.kind_name()
+def _role(block: type[Node]) -> str:
+    """What the collected statements of a block are: `layer` in a model, `transform` in data."""
+    return (block.collector or block.kind_name()).removesuffix("s")
 
 
 def statement_keywords(cls: type[Node]) -> list[types.CompletionItem]:
     collected = collector_members(cls)
-    out = _kind_items({w: c for w, c in collected.items() if w not in cls.keywords}, _role(cls, ""))
+    out = _kind_items({w: c for w, c in collected.items() if w not in cls.keywords}, _role(cls))
     for word, name in cls.keywords.items():
         info = cls.model_fields[name]
         out.append(
