@@ -175,3 +175,33 @@ def test_divergence_stops_naming_the_step(tmp_path: Path) -> None:
     assert "lower the learning rate" in (info.value.hint or "")
     status = json.loads((tmp_path / "run" / "run.json").read_text())["status"]
     assert status == "failed"
+
+
+def test_terminal_progress_bar_gets_step_updates(tmp_path: Path, monkeypatch) -> None:
+    import io
+
+    from specc.run import api, progress
+
+    stream = io.StringIO()
+    seen: list[tuple[int, float]] = []
+    real = progress.Progress.step_callback
+
+    def spy(self: progress.Progress) -> object:
+        update = real(self)
+
+        def record(done: int, loss: float, rate: float) -> None:
+            seen.append((done, loss))
+            update(done, loss, rate)
+
+        return record
+
+    monkeypatch.setattr(api, "choose_mode", lambda quiet, json_output: "bar")
+    monkeypatch.setattr(progress.Progress, "step_callback", spy)
+    monkeypatch.setattr(
+        api, "Progress", lambda mode, epochs: progress.Progress(mode, epochs, stream)
+    )
+    result = run(SPECS / "quickstart.nn", RunOptions(out=str(tmp_path / "r"), epochs=1, limit=1280))
+    assert [d for d, _ in seen] == [10]  # 1280 examples / 128 = 10 steps, an update every 10
+    steps = [json.loads(x) for x in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert seen[0][1] == pytest.approx(steps[9]["loss"])  # the bar shows the real step loss
+    assert "epoch 1/1" in stream.getvalue() and "device cpu" in stream.getvalue()
