@@ -56,7 +56,9 @@ class Session:
         def show(params: types.ShowMessageParams) -> None:
             self.messages.append(params)
 
-        await client.start_io(sys.executable, "-m", "specc", "lsp", cwd=str(cwd))
+        await client.start_io(
+            sys.executable, "-m", "specc", "lsp", "--stdio", cwd=str(cwd)
+        )  # as VS Code starts it
         await client.initialize_async(
             types.InitializeParams(
                 capabilities=capabilities(self.pull), root_uri=from_fs_path(str(cwd))
