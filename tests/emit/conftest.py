@@ -1,0 +1,139 @@
+"""Helpers shared by every emit test (all targets): rendering, linting and running scripts.
+
+Executed-script tests run several emitted scripts in ONE subprocess (`run_scripts`), each
+with its own `sys.argv`, via `runpy`: the framework is imported once per target instead of
+once per script, which keeps the suite inside its time budget on two shared cores. Each
+script still runs as `__main__`, seeds itself, and reports its own exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from specc.analysis import analyze_file
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = ROOT / "specs"
+GOLDEN = ROOT / "tests" / "golden"
+SAMPLE = ROOT / "specc" / "datasets" / "mnist_sample"
+# Specs whose data is MNIST-shaped: run on the bundled sample with --data-dir.
+IMAGE_SPECS = ("cnn", "dropout", "finetune", "mnist", "mnist_deep", "quickstart")
+# The same lint settings as the repository, without reading its pyproject (the goldens
+# folder is excluded there so that `ruff format .` never rewrites them).
+RUFF = [
+    "--isolated",
+    "--line-length",
+    "100",
+    "--target-version",
+    "py310",
+]
+RUFF_SELECT = ["--select", "E,F,W,I,UP,B,SIM,RUF", "--ignore", "RUF001,RUF002,RUF003"]
+
+_DRIVER = r"""
+import json, runpy, sys, traceback
+codes = []
+for argv in json.loads(sys.argv[1]):
+    sys.argv = argv
+    try:
+        runpy.run_path(argv[0], run_name="__main__")
+        codes.append(0)
+    except SystemExit as stop:
+        if isinstance(stop.code, str):
+            print(stop.code, file=sys.stderr)
+        codes.append(stop.code if isinstance(stop.code, int) else 1)
+    except BaseException:
+        traceback.print_exc()
+        codes.append(99)
+print("EXIT CODES " + json.dumps(codes))
+"""
+
+
+def emit_text(spec: str, target: str, **kwargs: object) -> str:
+    """The script `specc emit specs/<spec>.nn --target <target>` writes, from the repo root."""
+    from specc.emit import emit
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        return emit(analyze_file(f"specs/{spec}.nn"), target, **kwargs)  # type: ignore[arg-type]
+    finally:
+        os.chdir(cwd)
+
+
+def ruff(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def lint(text: str) -> list[str]:
+    """Problems `ruff check` and `ruff format --check` find in an emitted script."""
+    problems = []
+    checked = ruff("check", *RUFF, *RUFF_SELECT, "--stdin-filename", "script.py", "-", stdin=text)
+    if checked.returncode != 0:
+        problems.append(checked.stdout + checked.stderr)
+    formatted = ruff("format", *RUFF, "--stdin-filename", "script.py", "-", stdin=text)
+    if formatted.stdout != text:
+        problems.append("not ruff-format clean")
+    return problems
+
+
+def run_scripts(
+    runs: list[list[str]], env: dict[str, str] | None = None, timeout: float = 600
+) -> tuple[list[int], str]:
+    """Run each `[script, *args]` as __main__ in one subprocess: (exit codes, output)."""
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    done = subprocess.run(
+        [sys.executable, "-c", _DRIVER, json.dumps(runs)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    marker = [line for line in done.stdout.splitlines() if line.startswith("EXIT CODES ")]
+    assert marker, f"the driver crashed:\n{output[-4000:]}"
+    return json.loads(marker[-1][len("EXIT CODES ") :]), output
+
+
+def history(out: Path) -> dict[str, object]:
+    return json.loads((out / "history.json").read_text())
+
+
+def quick_args(spec: str) -> list[str]:
+    """A short run: 2 epochs on 640 digits for image specs; 8 epochs of synthetic data."""
+    if spec in IMAGE_SPECS:
+        return ["--epochs", "2", "--limit", "640", "--batch-size", "32", "--data-dir", str(SAMPLE)]
+    return ["--epochs", "8"]
+
+
+def assert_trained(spec: str, hist: dict[str, object]) -> None:
+    """Loss went down over the run and the test metric beats chance."""
+    losses = hist["loss"]
+    assert isinstance(losses, list) and len(losses) >= 2, hist
+    assert losses[-1] < losses[0], f"{spec}: loss did not go down: {losses}"
+    if "test_accuracy" in hist:
+        chance = {"binary": 0.5, "multiclass": 0.25}.get(spec, 0.1)
+        acc = hist["test_accuracy"]
+        assert isinstance(acc, float) and acc > chance + 0.1, f"{spec}: test accuracy {acc}"
+    if spec == "regression":
+        assert isinstance(hist["test_loss"], float)
+        assert hist["test_loss"] < losses[0], hist
+
+
+@pytest.fixture
+def scripts_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    return folder

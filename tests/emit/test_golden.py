@@ -1,0 +1,60 @@
+"""Every spec in specs/ emitted for every target equals its golden file, byte for byte,
+and the goldens are clean Python (ruff check + ruff format) that parses.
+
+Regenerate with: python scripts/regen_goldens.py
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+
+import pytest
+
+from tests.emit.conftest import GOLDEN, ROOT, lint
+
+_spec = importlib.util.spec_from_file_location(
+    "regen_goldens", ROOT / "scripts" / "regen_goldens.py"
+)
+assert _spec is not None and _spec.loader is not None
+regen = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(regen)
+
+EXPECTED = regen.golden_outputs()
+FIX = "run `python scripts/regen_goldens.py` and review the diff"
+
+
+@pytest.mark.parametrize("path", sorted(EXPECTED), ids=str)
+def test_golden_is_current(path):
+    golden = ROOT / path
+    assert golden.exists(), f"{path} is missing: {FIX}"
+    assert golden.read_text(encoding="utf-8") == EXPECTED[path], f"{path} is stale: {FIX}"
+
+
+def test_no_stray_goldens():
+    present = {p.relative_to(ROOT) for p in GOLDEN.glob("*/*") if p.suffix in (".py", ".err")}
+    assert present <= set(EXPECTED), f"goldens no spec produces: {present - set(EXPECTED)}; {FIX}"
+
+
+def test_every_spec_has_a_golden_per_target():
+    specs = {p.stem for p in (ROOT / "specs").glob("*.nn")}
+    for target in {p.parts[-2] for p in EXPECTED}:
+        stems = {p.stem for p in EXPECTED if p.parts[-2] == target}
+        assert stems == specs, target
+
+
+SCRIPTS = sorted(p for p in EXPECTED if p.suffix == ".py" and p.parts[-2] in ("pytorch", "keras"))
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=str)
+def test_golden_is_clean_python(path):
+    text = EXPECTED[path]
+    ast.parse(text)
+    assert lint(text) == []
+
+
+def test_search_space_golden_is_the_e601_diagnostics():
+    for target in ("pytorch", "keras"):
+        text = EXPECTED[GOLDEN.relative_to(ROOT) / target / "search.err"]
+        assert text.count("error[E601]") == 2
+        assert "specs/search.nn:17:22" in text and "specs/search.nn:17:54" in text

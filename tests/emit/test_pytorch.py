@@ -1,0 +1,78 @@
+"""The emitted PyTorch scripts run and train: every spec, a short run on its data.
+
+All scripts run in one subprocess (see conftest.run_scripts); each must exit 0, write
+model.pt, weights.safetensors and history.json, lower its loss, and beat chance on test.
+finetune.nn starts from the quickstart run's weights, as its `init from` says.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.emit.conftest import GOLDEN, assert_trained, history, quick_args, run_scripts
+
+SPECS = sorted(p.stem for p in (GOLDEN / "pytorch").glob("*.py"))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pytorch_runs")
+    order = sorted(SPECS, key=lambda s: s == "finetune")  # after quickstart
+    argv = []
+    for spec in order:
+        extra = ["--init-from", str(out / "quickstart")] if spec == "finetune" else []
+        script = str(GOLDEN / "pytorch" / f"{spec}.py")
+        argv.append([script, *quick_args(spec), "--out", str(out / spec), *extra])
+    codes, output = run_scripts(argv)
+    return out, dict(zip(order, codes, strict=True)), output
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_script_trains(runs, spec):
+    out, codes, output = runs
+    assert codes[spec] == 0, output[-3000:]
+    folder = out / spec
+    for name in ("model.pt", "weights.safetensors", "history.json"):
+        assert (folder / name).is_file(), name
+    assert_trained(spec, history(folder))
+
+
+def test_weights_use_the_spec_layer_names(runs):
+    from safetensors.numpy import load_file
+
+    out, _, _ = runs
+    weights = load_file(out / "cnn" / "weights.safetensors")
+    assert sorted(weights) == [
+        "conv2d_1.bias",
+        "conv2d_1.weight",
+        "conv2d_2.bias",
+        "conv2d_2.weight",
+        "dense_1.bias",
+        "dense_1.weight",
+    ]
+    assert weights["conv2d_1.weight"].shape == (32, 1, 3, 3)
+    assert weights["dense_1.weight"].shape == (10, 1600)
+
+
+def test_finetune_starts_from_quickstart_and_keeps_frozen_layer(runs):
+    from safetensors.numpy import load_file
+
+    out, _, output = runs
+    assert f"initial weights from {out / 'quickstart' / 'weights.safetensors'}" in output
+    before = load_file(out / "quickstart" / "weights.safetensors")
+    after = load_file(out / "finetune" / "weights.safetensors")
+    assert (before["dense_1.weight"] == after["dense_1.weight"]).all()  # frozen
+    assert not (before["dense_2.weight"] == after["head.weight"]).all()  # trained head
+
+
+def test_a_nan_loss_exits_non_zero(tmp_path):
+    codes, output = run_scripts(
+        [
+            [
+                str(GOLDEN / "pytorch" / "regression.py"),
+                *("--epochs", "2", "--lr", "1e12", "--out", str(tmp_path / "r")),
+            ]
+        ]
+    )
+    assert codes == [1]
+    assert "the loss is nan" in output or "the loss is inf" in output
