@@ -10,6 +10,7 @@ discarded, so every drawn spec is one `specc check` should accept.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from pathlib import Path
@@ -18,9 +19,11 @@ from typing import Any, Literal, Union, get_args, get_origin
 import pytest
 from hypothesis import HealthCheck, assume, given, reject, settings
 from hypothesis import strategies as st
+from lark import Lark
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
+from specc import resources
 from specc.analysis import analyze
 from specc.checks import check_spec
 from specc.diagnostics import Severity
@@ -235,18 +238,82 @@ def specs(draw: st.DrawFn) -> Spec:
     return spec
 
 
+# ---- random layouts of the same text ------------------------------------------------------
+
+LEXER = Lark(resources.grammar_text(), parser="lalr", lexer="basic")
+NOTE = "# note"
+
+
+@st.composite
+def relayouts(draw: st.DrawFn, text: str, notes: bool) -> str:
+    """`text` with the layout between its tokens redrawn: `;` for line ends, odd spacing,
+    lists broken over lines, and with `notes`, comments and blank lines anywhere."""
+    pieces = [draw(st.sampled_from(["", "\n\n", "  ", ";\n"]))]
+    brackets = braces = count = 0
+    gap = None
+    for token in LEXER.lex(text, dont_ignore=True):
+        if token.type in ("WS", "_NL"):
+            gap = (gap or "") + token.value
+            continue
+        if gap is not None or len(pieces) > 1:
+            options = _gaps(gap or "", brackets, braces, notes)
+            choice = draw(st.sampled_from(options))
+            if NOTE in choice:
+                count += 1
+                choice = choice.replace(NOTE, f"{NOTE} {count}")
+            pieces.append(choice)
+        pieces.append(token.value)
+        brackets += {"LPAR": 1, "LSQB": 1, "RPAR": -1, "RSQB": -1}.get(token.type, 0)
+        braces += {"LBRACE": 1, "RBRACE": -1}.get(token.type, 0)
+        gap = ""
+    pieces.append(draw(st.sampled_from(["", "\n", ";\n\n", f"\n{NOTE} end\n" if notes else ""])))
+    return "".join(pieces)
+
+
+def _gaps(gap: str, brackets: int, braces: int, notes: bool) -> list[str]:
+    if brackets:  # inside ( ) or [ ] a line break is only layout
+        return (
+            ["", " ", "\n", "\n        "]
+            if not gap
+            else [" ", "\n  ", f" {NOTE}\n"]
+            if notes
+            else [" ", "\n  "]
+        )
+    if "\n" in gap:  # a statement boundary
+        options = ["\n", ";", " ; ", "\n\t", ";;\n   "]
+        if braces == 0:
+            options.append("\n\n\n")  # top-level blocks: still exactly one blank line
+        if notes:
+            options += [f"  {NOTE}\n", f"\n{NOTE}\n", f"\n\n   {NOTE}\n\n", "\n\n"]
+        return options
+    return [" ", "   ", "\t"] if gap else ["", " "]
+
+
+def _notes(text: str) -> list[str]:
+    return re.findall(rf"{NOTE} (?:\d+|end)", text)
+
+
 @settings(
     max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-@given(specs())
-def test_random_specs_round_trip_through_text(spec: Spec) -> None:
+@given(specs(), st.data())
+def test_random_specs_round_trip_through_text(spec: Spec, data: st.DataObject) -> None:
     text = to_text(spec)
     analysis = analyze(text, "roundtrip.nn")
     assert not analysis.errors, (text, analysis.errors)
     assert strip_spans(analysis.spec) == strip_spans(spec), text
+    # The unparser's output is already formatted, and any layout of it formats back to it.
     assert format_text(text) == text
+    messy = data.draw(relayouts(text, notes=False), label="messy")
+    assert format_text(messy) == text
+    # With comments and blank lines added: same IR, idempotent, every comment kept in order.
+    noted = data.draw(relayouts(text, notes=True), label="noted")
+    once = format_text(noted)
+    assert format_text(once) == once
+    assert strip_spans(analyze(once).spec) == strip_spans(spec)
+    assert _notes(once) == _notes(noted)
 
 
 # ---- examples --------------------------------------------------------------------------
