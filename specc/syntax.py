@@ -9,6 +9,7 @@ the later stages. Comments are kept beside the tree for the formatter.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeAlias
@@ -242,6 +243,18 @@ class _BracketNewlines:
             yield tok
 
 
+# Comments are %ignore'd by the grammar; the lexer hands each one to `_keep_comment`
+# while parsing, so collecting them costs no second lexing pass. `parse` sets the list.
+_comment_sink = threading.local()
+
+
+def _keep_comment(tok: Token) -> Token:
+    sink: list[Token] | None = getattr(_comment_sink, "tokens", None)
+    if sink is not None:
+        sink.append(tok)
+    return tok
+
+
 @functools.cache
 def _parser() -> Lark:
     return Lark(
@@ -251,6 +264,7 @@ def _parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=False,
         postlex=_BracketNewlines(),
+        lexer_callbacks={"COMMENT": _keep_comment},
     )
 
 
@@ -359,6 +373,8 @@ def parse(text: str) -> Document:
                 return True
         return True
 
+    comment_tokens: list[Token] = []
+    _comment_sink.tokens = comment_tokens
     try:
         tree = _parser().parse(text, on_error=on_error)
     except UnexpectedInput as err:  # recovery gave up: report and return no tree
@@ -370,7 +386,9 @@ def parse(text: str) -> Document:
             )
         )
         return Document((), (), diagnostics)
-    _collect_comments(text, comments)
+    finally:
+        _comment_sink.tokens = None
+    comments.extend(Comment(str(tok), Span.of_token(tok)) for tok in comment_tokens)
     statements = _ToCST().transform(tree) if isinstance(tree, Tree) else ()
     for bad in _bad_values(statements):
         if bad.span.line not in error_lines:
@@ -453,17 +471,6 @@ def _report_eof(text: str, diagnostics: list[Diagnostic]) -> None:
             help="add the missing `}`",
         )
     )
-
-
-def _collect_comments(text: str, out: list[Comment]) -> None:
-    """Comments from the lexer's point of view (a `#` inside a string is not one)."""
-    lexer_conf = _parser().lex(text, dont_ignore=True)
-    try:
-        for tok in lexer_conf:
-            if tok.type == "COMMENT":
-                out.append(Comment(str(tok), Span.of_token(tok)))
-    except UnexpectedInput:
-        pass
 
 
 def _reject_early(text: str) -> Diagnostic | None:
