@@ -1,0 +1,71 @@
+"""The emitted Keras scripts run and train: every spec on Keras 3's TensorFlow backend, and
+two of them (a CNN with its channels-last permutes, and init-from) with KERAS_BACKEND=torch.
+
+All scripts of one backend run in one subprocess (see conftest.run_scripts).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.emit.conftest import GOLDEN, assert_trained, history, quick_args, run_scripts
+
+SPECS = sorted(p.stem for p in (GOLDEN / "keras").glob("*.py"))
+
+
+def _argv(out, specs):
+    argv = []
+    for spec in sorted(specs, key=lambda s: s == "finetune"):  # after quickstart
+        extra = ["--init-from", str(out / "quickstart")] if spec == "finetune" else []
+        script = str(GOLDEN / "keras" / f"{spec}.py")
+        argv.append([script, *quick_args(spec), "--out", str(out / spec), *extra])
+    return argv
+
+
+@pytest.fixture(scope="module")
+def tf_runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("keras_tf")
+    argv = _argv(out, SPECS)
+    codes, output = run_scripts(argv, env={"KERAS_BACKEND": "tensorflow"})
+    return out, {a[0].rsplit("/", 1)[1][:-3]: c for a, c in zip(argv, codes, strict=True)}, output
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_script_trains_on_tensorflow(tf_runs, spec):
+    out, codes, output = tf_runs
+    assert codes[spec] == 0, output[-3000:]
+    for name in ("model.weights.h5", "weights.safetensors", "history.json"):
+        assert (out / spec / name).is_file(), name
+    assert_trained(spec, history(out / spec))
+
+
+def test_neutral_weights_are_pytorch_layout(tf_runs):
+    from safetensors.numpy import load_file
+
+    out, _, _ = tf_runs
+    weights = load_file(out / "cnn" / "weights.safetensors")
+    assert weights["conv2d_1.weight"].shape == (32, 1, 3, 3)
+    assert weights["dense_1.weight"].shape == (10, 1600)
+
+
+def test_finetune_keeps_the_frozen_layer(tf_runs):
+    from safetensors.numpy import load_file
+
+    out, _, output = tf_runs
+    assert "initial weights from" in output
+    before = load_file(out / "quickstart" / "weights.safetensors")
+    after = load_file(out / "finetune" / "weights.safetensors")
+    assert np.array_equal(before["dense_1.weight"], after["dense_1.weight"])
+    assert not np.array_equal(before["dense_2.weight"], after["head.weight"])
+
+
+def test_scripts_run_with_the_torch_backend(tmp_path):
+    argv = [
+        [str(GOLDEN / "keras" / "cnn.py"), *quick_args("cnn"), "--out", str(tmp_path / "cnn")],
+        [str(GOLDEN / "keras" / "binary.py"), "--epochs", "4", "--out", str(tmp_path / "bin")],
+    ]
+    codes, output = run_scripts(argv, env={"KERAS_BACKEND": "torch"})
+    assert codes == [0, 0], output[-3000:]
+    assert_trained("cnn", history(tmp_path / "cnn"))
+    assert_trained("binary", history(tmp_path / "bin"))
