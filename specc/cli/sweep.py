@@ -1,0 +1,135 @@
+"""`specc sweep` and `specc compare`. Thin: flags -> `specc.sweep.sweep` / `specc.sweep.compare`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+
+def run_overrides(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The `specc run` overrides both commands accept (same names, same meaning)."""
+    options = [
+        click.option("--backend", default="torch", show_default=True, help="torch or tensorflow."),
+        click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps."),
+        click.option("--epochs", type=int, default=None, help="Override the spec's epochs."),
+        click.option("--seed", type=int, default=None, help="Override the spec's seed."),
+        click.option("--data", default=None, metavar="NAME_OR_PATH", help="Another data source."),
+        click.option("--limit", type=int, default=None, help="Use only the first N examples."),
+        click.option("--out", default=None, metavar="DIR", help="Output directory."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress output."),
+        click.option("--json", "json_output", is_flag=True, help="Print one JSON object."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run_options(flags: dict[str, Any]) -> Any:
+    from specc.plan import RunOptions
+
+    return RunOptions(
+        backend=flags["backend"],
+        device=flags["device"],
+        epochs=flags["epochs"],
+        seed=flags["seed"],
+        data=flags["data"],
+        limit=flags["limit"],
+        out=flags["out"],
+        quiet=True,
+    )
+
+
+def _guarded(job: Callable[[], Any], spec_path: str | None) -> Any:
+    """Run `job`; user mistakes become a message and an exit code, never a traceback."""
+    from specc.data import DataError
+    from specc.diagnostics import render
+    from specc.errors import PlanError, RunError
+
+    try:
+        return job()
+    except PlanError as err:
+        text = _read(spec_path)
+        for diag in err.diagnostics:
+            click.echo(render(diag, text, spec_path or "<spec>") + "\n", err=True)
+        _fail(err.message, err.hint, err.exit_code)
+    except RunError as err:
+        _fail(err.message, err.hint, err.exit_code)
+    except DataError as err:
+        _fail(err.message, err.hint, 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", "re-run the same command to continue", 130)
+
+
+def _fail(message: str, hint: str | None, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    if hint:
+        click.echo(f"  hint: {hint}", err=True)
+    sys.exit(code)
+
+
+def _read(path: str | None) -> str:
+    try:
+        return open(path, encoding="utf-8", errors="replace").read() if path else ""
+    except OSError:
+        return ""
+
+
+@click.command()
+@click.argument("file")
+@click.option("--trials", type=int, default=10, show_default=True, help="Total trials wanted.")
+@click.option(
+    "--sampler", type=click.Choice(["tpe", "random", "grid"]), default="tpe", show_default=True
+)
+@click.option("--metric", default=None, help="Metric to rank trials by (default val_<metric>).")
+@click.option("--direction", type=click.Choice(["maximize", "minimize"]), default=None)
+@click.option("--storage", default=None, help="Optuna storage URL (default: SQLite in --out).")
+@click.option("--study", default=None, help="Study name (default: the spec's file name).")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Local worker processes.")
+@click.option(
+    "--pruner", type=click.Choice(["median", "none"]), default="median", show_default=True
+)
+@run_overrides
+def sweep(file: str, **flags: Any) -> None:
+    """Search the spec's spaces (`lr=loguniform(1e-4, 1e-2)`, ...) with Optuna.
+
+    Re-running the same command resumes the sweep; the sweep directory (--out, default
+    runs/sweep-<name>/) gets a leaderboard, best.nn and plots.
+    """
+    from specc.sweep import SweepOptions
+    from specc.sweep import sweep as run_sweep
+
+    options = SweepOptions(
+        trials=flags["trials"],
+        sampler=flags["sampler"],
+        metric=flags["metric"],
+        direction=flags["direction"],
+        storage=flags["storage"],
+        study=flags["study"],
+        jobs=flags["jobs"],
+        pruner=flags["pruner"],
+        run=_run_options(flags),
+        quiet=flags["quiet"] or flags["json_output"],
+    )
+    result = _guarded(lambda: run_sweep(file, options), file)
+    if flags["json_output"]:
+        click.echo(json.dumps(result.to_json()))
+        return
+    counts = ", ".join(f"{n} {state}" for state, n in result.counts().items() if n)
+    click.echo(f"{counts}; leaderboard: {result.sweep_dir / 'leaderboard.md'}")
+    best = result.best
+    if best is not None:
+        values = "  ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in best["params"].items()
+        )
+        click.echo(f"best: trial {best['trial']}  {result.metric} {best['value']:.4f}  {values}")
+        click.echo(f"best spec: {result.sweep_dir / 'best.nn'}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+
+
+COMMANDS = [sweep]
