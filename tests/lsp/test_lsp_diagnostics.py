@@ -120,6 +120,14 @@ def test_columns_count_utf16_units(push: Session, uri: str) -> None:
     assert diag.range.end.character == len(line) + 1
 
 
+def test_edits_after_non_ascii_text_land_in_the_right_place(push: Session, uri: str) -> None:
+    text = (FIXTURES / "unicode.nn").read_text()
+    push.open(uri, text)
+    (diag,) = push.diagnostics(uri)
+    push.change(uri, (2, diag.range.start.character + 7), (2, diag.range.end.character), "false")
+    assert push.diagnostics(uri) == []  # `strict=maybe` became `strict=false`, nothing else moved
+
+
 def _cli_json(paths: list[Path]) -> list[dict[str, object]]:
     out = subprocess.run(
         [sys.executable, "-m", "specc", "check", "--format", "json", *map(str, paths)],
