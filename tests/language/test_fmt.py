@@ -166,3 +166,36 @@ def test_fmt_stdin_to_stdout_and_usage_errors(tmp_path: Path) -> None:
     assert _run("-", stdin=MESSY)[:2] == (0, TIDY)
     code, _, err = _run(str(tmp_path / "missing.nn"))
     assert code == 2 and "no such file" in err
+
+
+def test_fmt_reports_files_that_are_not_text(tmp_path: Path) -> None:
+    spec = tmp_path / "a.nn"
+    spec.write_bytes(b"model \xe9 {\n}\n")
+    code, _, err = _run(str(spec))
+    assert code == 1 and "error[E104]: the file is not UTF-8 text" in err
+    assert spec.read_bytes() == b"model \xe9 {\n}\n"
+
+
+def test_a_formatter_bug_leaves_the_file_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import specc.fmt
+
+    # Simulate a layout bug that drops a statement: the self-check must refuse the output.
+    monkeypatch.setattr(specc.fmt, "layout", lambda statements, notes=None: "model m {\n}\n")
+    with pytest.raises(RuntimeError, match="does not match the input"):
+        format_text(TIDY)
+    spec = tmp_path / "a.nn"
+    spec.write_text(MESSY)
+    code, _, err = _run(str(spec))
+    assert code == 1 and "left untouched (please report this)" in err
+    assert spec.read_text() == MESSY
+
+
+def test_fmt_imports_no_framework() -> None:
+    import subprocess
+    import sys
+
+    probe = "import sys, specc.cli.fmt, specc.fmt, specc.unparse; print(sorted({'torch', 'tensorflow', 'mindspore'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
