@@ -10,6 +10,10 @@ after a statement on the same line (trailing), before the statement that follows
 statement that spans lines (a list broken over lines) moves above that statement, since the
 statement is joined onto one line.
 
+Before returning, the output is parsed again and compared with the input (statements,
+values and comments, without positions): a layout bug raises RuntimeError instead of
+silently rewriting what a spec means.
+
 `unparse.to_text` prints IR-derived CST through `layout` as well, so both agree on layout.
 """
 
@@ -55,7 +59,11 @@ class Notes:
 
 
 def format_text(text: str) -> str:
-    """The canonical layout of `text`. Raises FormatError when `text` has syntax errors."""
+    """The canonical layout of `text`.
+
+    Raises FormatError (with the parser's diagnostics) when `text` has syntax errors, and
+    RuntimeError if the self-check finds that the output would read differently (a bug).
+    """
     document = cst.parse(text)
     if document.diagnostics:
         raise FormatError(document.diagnostics)
