@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -132,4 +133,50 @@ def sweep(file: str, **flags: Any) -> None:
         click.echo(f"note: {note}")
 
 
-COMMANDS = [sweep]
+@click.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--models", default=None, help="Comma-separated model names (default: all).")
+@run_overrides
+def compare(files: tuple[str, ...], **flags: Any) -> None:
+    """Train every model of FILES under the same data, seed and epochs, side by side.
+
+    Writes one directory (--out, default runs/compare-<name>-<time>/) with each model's run,
+    overlaid loss.png and metrics.png, and the table as comparison.md and comparison.json.
+    """
+    import dataclasses
+
+    from specc.sweep.compare import CompareOptions, table
+    from specc.sweep.compare import compare as run_compare
+
+    wanted = tuple(m.strip() for m in (flags["models"] or "").split(",") if m.strip())
+    quiet = flags["quiet"] or flags["json_output"]
+    run = dataclasses.replace(_run_options(flags), quiet=quiet)
+    options = CompareOptions(models=wanted, run=run)
+    result = _guarded(lambda: run_compare(list(files), options), files[0])
+    if flags["json_output"]:
+        click.echo(json.dumps(_json(result)))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    header, cells = table(result)
+    shown = Table(title=f"same seed {result.settings['seed']}, {result.settings['epochs']} epochs")
+    for i, name in enumerate(header):
+        widest = max([len(name), *(len(row[i]) for row in cells)])
+        shown.add_column(name, justify="left" if i == 0 else "right", min_width=widest)
+    for row in cells:
+        shown.add_row(*row)
+    needed = sum(max([len(h), *(len(r[i]) for r in cells)]) + 3 for i, h in enumerate(header))
+    Console(width=max(shutil.get_terminal_size().columns, needed + 1)).print(shown)
+    click.echo(f"comparison: {result.out_dir / 'comparison.md'}  (loss.png, metrics.png)")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+
+
+def _json(result: Any) -> dict[str, Any]:
+    out: dict[str, Any] = result.to_json()
+    out["models"] = [{k: v for k, v in m.items() if k != "history"} for m in out["models"]]
+    return out
+
+
+COMMANDS = [sweep, compare]

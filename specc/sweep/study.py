@@ -78,17 +78,23 @@ class _Surplus(Exception):
     """The study already has its N trials (claimed by other workers): stop this worker."""
 
 
-def read_spec(path: str) -> Analysis:
-    """The analysed spec file; errors or a spec without search spaces are refused."""
+def read_file(path: str) -> Analysis:
+    """The analysed spec file; a missing file or a spec with errors is refused."""
     if not Path(path).is_file():
         raise UsageError(f"no such spec file: {path}")
     analysis = analyze_file(path)
     if analysis.errors:
         raise PlanError(
-            f"{path} has {len(analysis.errors)} error(s); nothing was searched",
+            f"{path} has {len(analysis.errors)} error(s); nothing was trained",
             analysis.errors,
             "fix them (`specc check` shows the same list)",
         )
+    return analysis
+
+
+def read_spec(path: str) -> Analysis:
+    """The analysed spec file; errors or a spec without search spaces are refused."""
+    analysis = read_file(path)
     if not find(analysis.spec):
         raise UsageError(
             f"{path} has no search space to sweep",
