@@ -19,7 +19,7 @@ MODULE_NAMES = words(
     INIT_FROM INIT_STRICT
     parse_args read_idx read_mnist_folder read_source hold_out transform load_data encode
     build_model SpecSGD SpecAdam SpecRMSprop SpecAdagrad MacroScore learning_rate
-    StepLearningRate neutral_weights load_initial_weights save_weights main
+    StepLearningRate neutral_weights load_initial_weights save_weights main read_weights transfer
     """
 )
 

@@ -1,0 +1,245 @@
+"""The emit machinery: names, literals, lowering, the capability table, the CLI."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from specc.analysis import analyze
+from specc.cli import main
+from specc.emit import EmitError, UnknownTarget, emit, emit_plan
+from specc.emit.capabilities import all_features, unsupported
+from specc.emit.env import py
+from specc.emit.names import Namer, class_name
+from specc.emit.targets import get_target
+from tests.emit.conftest import GOLDEN, ROOT, SPECS
+
+UNSUPPORTED = """model m {
+    input 1x28x28
+    flatten
+    dense 10 softmax
+}
+data mnist_sample {
+    augment flip
+    scale 1/255
+    validation 0.1
+}
+train {
+    loss sparse_categorical_crossentropy
+    schedule reduce_on_plateau
+    epochs 1
+}
+"""
+
+
+# ---- names and literals ---------------------------------------------------------------
+
+
+def test_namer_renames_keywords_builtins_reserved_and_duplicates():
+    namer = Namer({"model", "forward"})
+    taken = [namer.take(n) for n in ("dense_1", "class", "print", "model", "forward", "dense_1")]
+    assert taken == ["dense_1", "class_", "print_", "model_", "forward_", "dense_1_"]
+    assert Namer().take("__import__") == "layer_import__"  # no private/mangled names
+
+
+def test_class_name():
+    assert class_name("mnist_mlp") == "MnistMlp"
+    assert class_name("main", {"Main"}) == "MainModel"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1e-3, "0.001"),
+        (1e-07, "1e-07"),
+        (0.1 + 0.2, "0.30000000000000004"),  # shortest round-trip, never rounded
+        ("it's", '"it\'s"'),
+        ('say "hi"', "'say \"hi\"'"),
+        ("a\nb", '"a\\nb"'),
+        ((28, 28), "(28, 28)"),
+        ((784,), "(784,)"),
+        ([1, 2], "[1, 2]"),
+        (True, "True"),
+        (None, "None"),
+    ],
+)
+def test_py_literals_read_back_exactly(value, text):
+    assert py(value) == text
+    assert ast.literal_eval(text) == value
+
+
+# ---- lowering -------------------------------------------------------------------------
+
+
+def test_trailing_softmax_is_fused_into_cross_entropy():
+    plan = emit_plan(SPECS / "mnist.nn", "pytorch")
+    assert plan.prediction == "softmax"
+    assert [layer.kind for layer in plan.layers] == ["flatten", "dense", "dense"]
+    assert plan.layers[-1].activation is None  # removed from dense_2
+    assert plan.layers[-2].activation.kind == "relu"
+
+
+def test_no_fusion_without_cross_entropy():
+    plan = emit_plan(SPECS / "regression.nn", "pytorch")
+    assert plan.prediction is None and plan.layers[-1].output == (1,)
+
+
+def test_keras_gets_channels_last_permutes_around_the_convolutions():
+    plan = emit_plan(SPECS / "cnn.nn", "keras")
+    kinds = [(layer.kind, layer.output) for layer in plan.layers]
+    assert kinds[0] == ("permute", (28, 28, 1))
+    assert kinds[1] == ("conv2d", (26, 26, 32))
+    assert ("permute", (64, 5, 5)) in kinds
+    assert kinds[kinds.index(("permute", (64, 5, 5))) + 1] == ("flatten", (1600,))
+    assert [layer.args.get("dims") for layer in plan.layers if layer.kind == "permute"] == [
+        (2, 3, 1),
+        (3, 1, 2),
+    ]
+    assert all(layer.kind != "permute" for layer in emit_plan(SPECS / "cnn.nn", "pytorch").layers)
+
+
+def test_template_names_are_reserved():
+    """Every module-level name a golden defines is in its target's reserved set, so a spec
+    name can never shadow it."""
+    for target in ("pytorch", "keras"):
+        reserved = get_target(target).reserved
+        for path in (GOLDEN / target).glob("*.py"):
+            tree = ast.parse(path.read_text())
+            defined = set()
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    defined.add(node.name)
+                elif isinstance(node, ast.Assign):
+                    defined |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+                elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                    defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            model_class = class_name(emit_plan(SPECS / f"{path.stem}.nn", target).model_name)
+            assert defined - {model_class} <= reserved, (path, defined - reserved)
+
+
+def test_pytorch_reserves_every_nn_module_attribute():
+    from torch import nn
+
+    public = {name for name in dir(nn.Module()) if not name.startswith("_")}
+    assert public <= get_target("pytorch").reserved
+
+
+# ---- capabilities ---------------------------------------------------------------------
+
+
+def test_unsupported_features_are_e600_at_their_span():
+    analysis = analyze(UNSUPPORTED, "u.nn")
+    found = unsupported(analysis, "keras")
+    assert [(d.code, d.span.line, d.span.column) for d in found] == [
+        ("E600", 7, 5),
+        ("E600", 13, 5),
+    ]
+    assert "augment" in found[0].message and "reduce_on_plateau" in found[1].message
+    with pytest.raises(EmitError) as err:
+        emit(analysis, "keras")
+    assert [d.code for d in err.value.diagnostics] == ["E600", "E600"]
+
+
+def test_search_spaces_are_e601():
+    with pytest.raises(EmitError) as err:
+        emit(SPECS / "search.nn", "pytorch")
+    assert [(d.code, d.span.line, d.span.column) for d in err.value.diagnostics] == [
+        ("E601", 17, 22),
+        ("E601", 17, 54),
+    ]
+
+
+def test_every_unsupported_key_is_a_known_feature():
+    known = set(all_features())
+    for target in ("pytorch", "keras"):
+        assert set(get_target(target).unsupported) <= known
+
+
+def test_unknown_target_and_model():
+    with pytest.raises(UnknownTarget):
+        emit(SPECS / "mnist.nn", "jax")
+    with pytest.raises(UnknownTarget, match="no model named 'nope'"):
+        emit(SPECS / "mnist.nn", "pytorch", model="nope")
+
+
+def test_model_option_picks_the_second_model():
+    text = emit(SPECS / "mnist_deep.nn", "pytorch", model="deeper")
+    assert "class Deeper(nn.Module):" in text and "--model deeper" in text
+
+
+def test_emit_imports_no_framework():
+    code = (
+        "import sys; from specc.emit import emit\n"
+        "for t in ('pytorch', 'keras'): emit('specs/cnn.nn', t)\n"
+        "bad = [m for m in ('torch', 'tensorflow', 'keras', 'mindspore') if m in sys.modules]\n"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+# ---- command line ---------------------------------------------------------------------
+
+
+def invoke(*args: str, stdin: str | None = None):
+    return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+
+
+def test_cli_emit_to_stdout_and_file(tmp_path):
+    out = invoke("emit", str(SPECS / "mnist.nn"), "--target", "pytorch")
+    assert out.exit_code == 0 and out.output.startswith('"""Train `mnist_mlp`')
+    target = tmp_path / "train.py"
+    written = invoke("emit", str(SPECS / "mnist.nn"), "-t", "keras", "-o", str(target))
+    assert written.exit_code == 0
+    assert "python train.py --epochs 5" in target.read_text()
+
+
+def test_cli_emit_reads_stdin():
+    out = invoke("emit", "-", "-t", "pytorch", stdin=(SPECS / "mnist.nn").read_text())
+    assert out.exit_code == 0 and "class MnistMlp(nn.Module):" in out.output
+
+
+def test_cli_emit_all_writes_every_available_target(tmp_path):
+    out = invoke("emit", str(SPECS / "mnist.nn"), "--all", "-o", str(tmp_path))
+    assert out.exit_code == 0
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert "mnist_mlp_pytorch.py" in written and "mnist_mlp_keras.py" in written
+
+
+def test_cli_emit_errors(tmp_path):
+    bad = tmp_path / "u.nn"
+    bad.write_text(UNSUPPORTED)
+    refused = invoke("emit", str(bad), "-t", "keras")
+    assert (
+        refused.exit_code == 1 and "error[E600]" in refused.output and "u.nn:7:5" in refused.output
+    )
+    broken = tmp_path / "b.nn"
+    broken.write_text("model m {\n    input 8\n    dense\n}\n")
+    assert invoke("emit", str(broken), "-t", "pytorch").exit_code == 1
+    assert invoke("emit", str(bad)).exit_code == 2  # neither --target nor --all
+    assert invoke("emit", str(bad), "--all").exit_code == 2  # --all without -o
+
+
+def test_cli_targets_prints_the_table():
+    out = invoke("targets")
+    assert out.exit_code == 0
+    lines = out.output.splitlines()
+    assert lines[0].split()[:3] == ["feature", "pytorch", "keras"]
+    row = next(line.split() for line in lines if line.startswith("schedule.reduce_on_plateau"))
+    assert row[1:3] == ["no", "no"]
+    row = next(line.split() for line in lines if line.startswith("layer.conv2d "))
+    assert row[1:3] == ["yes", "yes"]
+
+
+def test_cli_check_with_target(tmp_path):
+    bad = tmp_path / "u.nn"
+    bad.write_text(UNSUPPORTED)
+    assert invoke("check", str(bad)).exit_code == 0
+    refused = invoke("check", str(bad), "--target", "keras")
+    assert refused.exit_code == 1 and refused.output.count("error[E600]") == 2
+    assert invoke("check", str(SPECS / "cnn.nn"), "--target", "keras").exit_code == 0
+    searched = invoke("check", str(SPECS / "search.nn"), "--target", "pytorch")
+    assert searched.exit_code == 1 and "error[E601]" in searched.output
