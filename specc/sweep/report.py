@@ -179,13 +179,13 @@ def plots(study: Any, folder: Path, n_params: int) -> list[str]:
         notes.append("optimization_history.png skipped: no completed trial")
     for name, plot in wanted.items():
         try:
-            with warnings.catch_warnings():
+            # Optuna switches matplotlib to its own style; rc_context puts ours back after.
+            with warnings.catch_warnings(), plt.rc_context():
                 warnings.simplefilter("ignore")
                 axes = plot(study)
-            figure = getattr(axes, "figure", None) or axes.flat[0].figure
-            figure.set_size_inches(8, 5)
-            figure.tight_layout()
-            figure.savefig(folder / name, dpi=100)
+                figure = axes.figure
+                figure.set_size_inches(8, 5)
+                figure.savefig(folder / name, dpi=100, bbox_inches="tight")
         except (ValueError, RuntimeError, ZeroDivisionError) as err:
             notes.append(f"{name} skipped: {err}")
         finally:

@@ -15,6 +15,7 @@ diagnostic of that trial, never a crash.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -161,13 +162,18 @@ def literal(value: Any) -> str | None:
 
 def concrete(analysis: Analysis, params: list[Param], values: dict[str, Any]) -> Analysis:
     """The analysed spec with `values` written in place of the spaces (see module docstring)."""
-    wanted = strip_spans(substitute(analysis.spec, params, values))
     text = _patched_text(analysis.text, params, values)
     if text is not None:
         patched = analyze(text, analysis.path)
-        if patched.errors or strip_spans(patched.spec) == wanted:
+        if patched.errors:
+            return patched  # the value does not fit its field: that trial's diagnostic
+        wanted = strip_spans(substitute(analysis.spec, params, values))
+        if strip_spans(patched.spec) == wanted:
             return patched
-    return analyze(to_text(substitute(analysis.spec, params, values)), analysis.path)
+    with warnings.catch_warnings():  # pydantic warns on a value of the wrong type; the
+        warnings.simplefilter("ignore")  # analysis below reports it as a diagnostic
+        text = to_text(substitute(analysis.spec, params, values))
+    return analyze(text, analysis.path)
 
 
 def _patched_text(text: str, params: list[Param], values: dict[str, Any]) -> str | None:

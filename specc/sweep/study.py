@@ -142,6 +142,12 @@ def setup(path: str, options: SweepOptions) -> tuple[Setup, Analysis, list[Param
     analysis = read_spec(path)
     params = find(analysis.spec)
     metric, direction = resolve_metric(analysis, options.metric, options.direction)
+    target, notes = options.trials, []
+    if options.sampler == "grid":
+        size = grid_size(grid(params, path))
+        if size < target:
+            notes.append(f"the grid has {size} points, so the sweep stops at {size} trials")
+            target = size
     stem = Path(path).stem
     sweep_dir = Path(options.run.out or Path("runs") / f"sweep-{stem}")
     try:
@@ -149,12 +155,6 @@ def setup(path: str, options: SweepOptions) -> tuple[Setup, Analysis, list[Param
     except OSError as err:
         raise UsageError(f"cannot create the sweep directory {sweep_dir}: {err.strerror}") from None
     storage = options.storage or f"sqlite:///{(sweep_dir / 'study.db').resolve()}"
-    target, notes = options.trials, []
-    if options.sampler == "grid":
-        size = grid_size(grid(params, path))
-        if size < target:
-            notes.append(f"the grid has {size} points, so the sweep stops at {size} trials")
-            target = size
     found = Setup(
         path,
         analysis.text,
