@@ -90,13 +90,26 @@ def _check_fit(plan: Plan, data: Dataset) -> None:
             "change the model's `input` to the data's shape",
         )
     outputs = math.prod(plan.shapes.output)
-    if data.y_train.dtype.kind in "iu" and len(data.y_train):
-        top = int(max(data.y_train.max(), data.y_test.max() if len(data.y_test) else 0))
+    model = f"model `{plan.model.name}`"
+    if data.y_train.dtype.kind in "iu":  # class indices: one output per class, flat
+        if len(plan.shapes.output) != 1:
+            raise RunError(
+                f"{model} outputs {'x'.join(map(str, plan.shapes.output))} per example, but "
+                "class labels need one flat score per class",
+                "end the model with `flatten` and `dense <classes>`",
+            )
+        top = int(max(data.y_train.max(initial=0), data.y_test.max(initial=0)))
         if top >= outputs:
             raise RunError(
-                f"the data has class {top} but model `{plan.model.name}` has {outputs} outputs",
+                f"the data has class {top} but {model} has {outputs} outputs",
                 f"make the last layer `dense {top + 1}` (one output per class)",
             )
+    elif math.prod(data.y_train.shape[1:]) != outputs:
+        per = math.prod(data.y_train.shape[1:])
+        raise RunError(
+            f"the targets have {per} value(s) per example but {model} gives {outputs}",
+            f"make the last layer `dense {per}`",
+        )
 
 
 def _environment(backend: Executor, plan: Plan, device: str) -> dict[str, Any]:

@@ -205,3 +205,12 @@ def test_terminal_progress_bar_gets_step_updates(tmp_path: Path, monkeypatch) ->
     steps = [json.loads(x) for x in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
     assert seen[0][1] == pytest.approx(steps[9]["loss"])  # the bar shows the real step loss
     assert "epoch 1/1" in stream.getvalue() and "device cpu" in stream.getvalue()
+
+
+def test_targets_that_do_not_fit_the_outputs_are_a_clear_error(tmp_path: Path) -> None:
+    from specc.errors import RunError
+
+    text = (SPECS / "regression.nn").read_text().replace("dense 1\n", "dense 3\n")
+    with pytest.raises(RunError, match=r"targets have 1 value\(s\) per example but model"):
+        run(text, _quiet(tmp_path, epochs=1))
+    assert not (tmp_path / "run").exists()
