@@ -44,8 +44,13 @@ class Tracker:
     wait: int = 0
 
     def update(self, value: float | None, epoch: int) -> bool:
-        """True when `value` improves on the best by more than `min_delta`."""
-        if value is None or not math.isfinite(value):
+        """True when `value` improves on the best by more than `min_delta`.
+
+        A monitor that is never reported (W506 warns) changes nothing; a NaN never improves.
+        """
+        if value is None:
+            return False
+        if not math.isfinite(value):
             self.wait += 1
             return False
         if self.best is None:

@@ -175,3 +175,15 @@ def test_conv_fans_and_uniform_normal_inits() -> None:
     assert conv.shape == (4, 1, 3, 3) and conv.min() >= -0.5 and conv.max() <= 0.25
     dense = w["dense_2.weight"] if "dense_2.weight" in w else w["dense_1.weight"]
     assert abs(dense.mean() - 3.0) < 0.2 and abs(dense.std() - 0.5) < 0.1
+
+
+def test_tracker_ignores_an_unreported_monitor_and_respects_min_delta() -> None:
+    from specc.run.loop import Tracker
+
+    tracker = Tracker("val_loss", min_delta=0.1)
+    assert not tracker.update(None, 1) and tracker.wait == 0 and tracker.best is None
+    assert tracker.update(1.0, 2)
+    assert not tracker.update(0.95, 3) and tracker.wait == 1  # not better by > 0.1
+    assert tracker.update(0.8, 4) and tracker.best_epoch == 4 and tracker.wait == 0
+    accuracy = Tracker("val_accuracy")
+    assert accuracy.update(0.5, 1) and accuracy.update(0.6, 2) and not accuracy.update(0.55, 3)
