@@ -8,6 +8,7 @@ module imports torch: only `specc.executors.torch` does, lazily.
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,11 @@ from specc.ir import layers as L
 from specc.shapes import LayerInfo, ModelShapes
 
 ACT_SUFFIX = "__act"
+# torch notes that an even `same` kernel pads a copy of the input: correct, only slower,
+# and the semantics ask for exactly that padding; not worth a warning on every run.
+warnings.filterwarnings(
+    "ignore", message="Using padding='same' with even kernel", category=UserWarning
+)
 
 
 class Reshape(nn.Module):
