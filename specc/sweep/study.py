@@ -21,6 +21,7 @@ import hashlib
 import os
 import signal
 import socket
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -183,16 +184,7 @@ def open_study(found: Setup, params: list[Param], worker: int = 0) -> Any:
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    try:
-        storage = optuna.storages.RDBStorage(
-            found.storage,
-            engine_kwargs={"connect_args": {"timeout": 60}} if _sqlite(found.storage) else None,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            grace_period=GRACE_SECONDS,
-            heartbeat_stale_trial_callback=_retry,
-        )
-    except Exception as err:  # sqlalchemy/driver errors for a bad URL or an unreachable server
-        raise UsageError(f"cannot open the study storage {found.storage}: {err}") from None
+    storage = _storage(found.storage)
     study = optuna.create_study(
         storage=storage,
         study_name=found.study,
@@ -207,8 +199,27 @@ def open_study(found: Setup, params: list[Param], worker: int = 0) -> Any:
     return study
 
 
-def _sqlite(url: str) -> bool:
-    return url.startswith("sqlite:")
+def _storage(url: str, attempts: int = 5) -> Any:
+    """The RDB storage with a heartbeat. Workers started together on a new database race to
+    create its tables (the loser sees "table already exists"), so opening is retried."""
+    import optuna
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs={"connect_args": {"timeout": 60}}
+                if url.startswith("sqlite:")
+                else None,
+                heartbeat_interval=HEARTBEAT_SECONDS,
+                grace_period=GRACE_SECONDS,
+                heartbeat_stale_trial_callback=_retry,
+            )
+        except Exception as err:  # sqlalchemy/driver errors: a bad URL, a server not there
+            if attempt == attempts - 1:
+                raise UsageError(f"cannot open the study storage {url}: {err}") from None
+            time.sleep(0.3 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _same_study(study: Any, found: Setup) -> None:
