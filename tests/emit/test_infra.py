@@ -30,7 +30,7 @@ data mnist_sample {
 }
 train {
     loss sparse_categorical_crossentropy
-    schedule reduce_on_plateau
+    precision bf16
     epochs 1
 }
 """
@@ -138,7 +138,7 @@ def test_unsupported_features_are_e600_at_their_span():
         ("E600", 7, 5),
         ("E600", 13, 5),
     ]
-    assert "augment" in found[0].message and "reduce_on_plateau" in found[1].message
+    assert "augment" in found[0].message and "bf16" in found[1].message
     with pytest.raises(EmitError) as err:
         emit(analysis, "keras")
     assert [d.code for d in err.value.diagnostics] == ["E600", "E600"]
@@ -228,8 +228,10 @@ def test_cli_targets_prints_the_table():
     assert out.exit_code == 0
     lines = out.output.splitlines()
     assert lines[0].split()[:3] == ["feature", "pytorch", "keras"]
-    row = next(line.split() for line in lines if line.startswith("schedule.reduce_on_plateau"))
+    row = next(line.split() for line in lines if line.startswith("transform.augment"))
     assert row[1:3] == ["no", "no"]
+    row = next(line.split() for line in lines if line.startswith("schedule.reduce_on_plateau"))
+    assert row[1:3] == ["yes", "yes"]
     row = next(line.split() for line in lines if line.startswith("layer.conv2d "))
     assert row[1:3] == ["yes", "yes"]
 
@@ -243,3 +245,51 @@ def test_cli_check_with_target(tmp_path):
     assert invoke("check", str(SPECS / "cnn.nn"), "--target", "keras").exit_code == 0
     searched = invoke("check", str(SPECS / "search.nn"), "--target", "pytorch")
     assert searched.exit_code == 1 and "error[E601]" in searched.output
+
+
+# ---- the emitted learning-rate schedule equals specc's own ------------------------------
+
+SCHEDULES = [
+    "schedule cosine min_lr=1e-4\n    warmup 1",
+    "schedule one_cycle max_lr=0.05 pct_start=0.25",
+    "schedule step every=2 gamma=0.5\n    warmup steps=7",
+    "schedule multistep milestones=[1, 3] gamma=0.1",
+    "schedule exponential gamma=0.9",
+    "schedule reduce_on_plateau monitor=val_loss patience=1 factor=0.5 min_lr=0.002\n    warmup 0.5",
+]
+PLATEAU_LOSSES = [1.0, 0.9, 0.95, 0.97, 0.8, 0.85]
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_emitted_learning_rate_matches_specc_schedule(schedule):
+    from specc.schedule import Schedule
+
+    text = (
+        "model m {\n    input 4\n    dense 2\n}\ndata synthetic features=4 { validation 0.2 }\n"
+        f"train {{\n    loss mse\n    optimizer sgd lr=0.01\n    epochs 6\n    {schedule}\n}}\n"
+    )
+    analysis = analyze(text, "s.nn")
+    assert analysis.ok, analysis.errors
+    source = emit(analysis, "pytorch")
+    tree = ast.parse(source)
+    namespace: dict[str, object] = {"math": __import__("math")}
+    for node in tree.body:  # only the schedule's own code: no torch needed
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in (
+            "learning_rate",
+            "Plateau",
+        ):
+            exec(ast.get_source_segment(source, node), namespace)
+    steps, epochs = 13, 6
+    reference = Schedule(analysis.spec.train, 0.01, steps, epochs)
+    plateau = namespace["Plateau"](0.01) if "Plateau" in namespace else None
+    learning_rate = namespace["learning_rate"]
+    for epoch in range(epochs):
+        expected = reference.epoch_lrs(epoch)
+        for step in range(steps):
+            extra = (plateau.scale,) if plateau else ()
+            got = learning_rate(epoch * steps + step, 0.01, steps, steps * epochs, *extra)
+            assert got == pytest.approx(expected[step], rel=1e-12, abs=1e-15), (epoch, step)
+        logs = {"val_loss": PLATEAU_LOSSES[epoch]}
+        reference.after_epoch(logs)
+        if plateau:
+            plateau.update(logs)

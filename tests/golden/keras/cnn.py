@@ -229,8 +229,8 @@ class StepLearningRate(keras.callbacks.Callback):
         self.step = 0
 
     def on_train_batch_begin(self, batch, logs=None):
-        rate = learning_rate(self.step, self.base_lr, self.steps_per_epoch, self.total_steps)
-        self.model.optimizer.learning_rate.assign(rate)
+        schedule = (self.base_lr, self.steps_per_epoch, self.total_steps)
+        self.model.optimizer.learning_rate.assign(learning_rate(self.step, *schedule))
         self.step += 1
 
 

@@ -287,10 +287,6 @@ def main():
     )
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
-    # The spec's rate for every step, as a factor of --lr (LambdaLR multiplies by it).
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: learning_rate(step, args.lr, steps_per_epoch, total_steps) / args.lr
-    )
     history = {}  # metric -> one value per epoch (Keras' History layout)
 
     for epoch in range(args.epochs):
@@ -301,12 +297,14 @@ def main():
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
             xb, yb = x_train[batch].to(device), y_train[batch].to(device)
+            t = epoch * steps_per_epoch + step
+            for group in optimizer.param_groups:  # the spec's schedule, set before every step
+                group["lr"] = learning_rate(t, args.lr, steps_per_epoch, total_steps)
             optimizer.zero_grad()
             logits = model(xb)
             loss = loss_fn(logits, yb)
             loss.backward()
             optimizer.step()
-            scheduler.step()
             total += loss.item() * len(batch)
             outputs.append(predict(logits.detach()).cpu().numpy())
         seen = min(n, steps_per_epoch * args.batch_size)
