@@ -10,7 +10,6 @@ open and change. Either way the text is analysed once per change, when it arrive
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from lsprotocol import types
@@ -21,8 +20,6 @@ from specc import __version__
 from specc.lsp import actions, completion, hover, symbols
 from specc.lsp.convert import to_lsp
 from specc.lsp.documents import DocState, Documents
-
-log = logging.getLogger(__name__)
 
 
 class SpeccServer(LanguageServer):
@@ -53,6 +50,7 @@ class SpeccServer(LanguageServer):
         return state
 
     def state(self, uri: str) -> DocState | None:
+        """The document's latest analysis (made now if it was never analysed)."""
         return self.documents.get(uri) or (
             self.refresh(uri) if uri in self.workspace.text_documents else None
         )
