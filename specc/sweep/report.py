@@ -96,9 +96,7 @@ def rows(study: Any) -> list[dict[str, Any]]:
     retried = {r["retry_of"]: r["trial"] for r in out if r["retry_of"] is not None}
     for row in out:
         if row["state"] == "FAIL" and row["trial"] in retried and not row["error"]:
-            row["error"] = (
-                f"interrupted (its worker died); retried as trial {retried[row['trial']]}"
-            )
+            row["error"] = f"interrupted; retried as trial {retried[row['trial']]}"
     return out
 
 

@@ -312,6 +312,11 @@ def work(found: Setup, worker: int = 0, say: Callable[[str], None] = print) -> N
             study.optimize(objective, n_trials=1, catch=(TrialSpecError,))
         except _Surplus:
             return
+        except KeyboardInterrupt:
+            # Optuna marked the trial FAIL; queue its values again, as for a killed worker.
+            if "number" in outcome:
+                study.enqueue_trial(outcome["values"], user_attrs={"retry_of": outcome["number"]})
+            raise
         say(_line(found, outcome, done + 1))
         if outcome.get("state") == "FAIL":
             failed_here += 1
