@@ -43,7 +43,10 @@ def analyze(text: str, path: str = "<spec>") -> Analysis:
     if any(d.code in ("E103", "E104") for d in diagnostics):
         return Analysis(text, path, document, Spec(), {}, diagnostics)
     spec, build_diags, incomplete = build(document, text)
-    diagnostics.extend(build_diags)
+    # A line with a syntax error was already reported; what the builder says about the
+    # remains of that line (a missing value, an extra one) is only a cascade.
+    broken = {d.span.line for d in document.diagnostics}
+    diagnostics.extend(d for d in build_diags if d.span.line not in broken)
     shapes: dict[str, ModelShapes] = {}
     for model in spec.models:
         if id(model) in incomplete:

@@ -23,6 +23,7 @@ from specc.diagnostics import Diagnostic, Related, SpecError, did_you_mean
 from specc.ir.base import Node
 from specc.ir.registry import (
     accepts,
+    admits_plain,
     block_words,
     canonical,
     collector_members,
@@ -148,6 +149,10 @@ class Builder:
             for name in pending:
                 if word in members(fields[name].annotation):
                     return name
+        else:
+            # A number, shape, text or list never fills a slot that only takes a kind
+            # (`conv2d 32 3 2`: the 2 is not an activation, it has no place).
+            return next((n for n in pending if admits_plain(fields[n].annotation)), None)
         return pending[0] if pending else None
 
     def _validate(
@@ -208,7 +213,9 @@ class Builder:
                     failed = True
                 else:
                     data[field] = value
-                    spans[field] = stmt.span
+                    # A one-value statement (`epochs 2.5`) is located at its value.
+                    plain = len(stmt.args) == 1 and not isinstance(value, Node)
+                    spans[field] = stmt.args[0].span if plain else stmt.span
             elif kw in collected:
                 node = self.node(collected[kw], stmt.args, stmt.body, stmt.span, kw)
                 if node is None:

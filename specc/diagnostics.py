@@ -110,18 +110,21 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 def render(diag: Diagnostic, text: str, path: str) -> str:
     """rustc-style text: header, location, the source line with the span underlined, help."""
     lines = text.splitlines()
+    # Every gutter in one diagnostic has the width of its largest line number.
+    width = len(str(max([diag.span.line] + [r.span.line for r in diag.related])))
+    arrow = " " * (width + 1)
     out = [f"{diag.severity.value}[{diag.code}]: {diag.message}"]
-    out.append(f"  --> {path}:{diag.span.line}:{diag.span.column}")
-    out.extend(_excerpt(lines, diag.span, ""))
+    out.append(f"{arrow}--> {path}:{diag.span.line}:{diag.span.column}")
+    out.extend(_excerpt(lines, diag.span, "", width))
     for rel in diag.related:
-        out.append(f"  ::: {path}:{rel.span.line}:{rel.span.column}")
-        out.extend(_excerpt(lines, rel.span, rel.message))
+        out.append(f"{arrow}::: {path}:{rel.span.line}:{rel.span.column}")
+        out.extend(_excerpt(lines, rel.span, rel.message, width))
     if diag.help:
-        out.append(f"   = help: {diag.help}")
+        out.append(f"{arrow} = help: {diag.help}")
     return "\n".join(out)
 
 
-def _excerpt(lines: list[str], span: Span, label: str) -> list[str]:
+def _excerpt(lines: list[str], span: Span, label: str, gutter_width: int) -> list[str]:
     if not 1 <= span.line <= len(lines):
         return []
     src = lines[span.line - 1]
@@ -130,8 +133,8 @@ def _excerpt(lines: list[str], span: Span, label: str) -> list[str]:
     shown = "".join(ch if ch.isprintable() else "?" for ch in shown)
     start = min(span.column - 1, len(shown))
     end_col = span.end_column - 1 if span.end_line == span.line else len(src)
-    width = max(1, min(end_col, len(shown)) - start)
-    gutter = str(span.line)
-    pad = " " * len(gutter)
-    marker = " " * start + "^" * width + (f" {label}" if label else "")
+    carets = max(1, min(end_col, len(shown)) - start)
+    gutter = str(span.line).rjust(gutter_width)
+    pad = " " * gutter_width
+    marker = " " * start + "^" * carets + (f" {label}" if label else "")
     return [f" {pad} |", f" {gutter} | {shown}", f" {pad} | {marker}"]

@@ -107,6 +107,14 @@ def accepts(annotation: Any, kind: type) -> bool:
     return False
 
 
+def admits_plain(annotation: Any) -> bool:
+    """Whether a plain value (number, text, shape, list) can stand here, not only a kind."""
+    return any(
+        arg is not type(None) and not (isinstance(arg, type) and issubclass(arg, Node))
+        for arg in _union_args(annotation)
+    )
+
+
 def is_bool_field(info: FieldInfo) -> bool:
     return any(arg is bool for arg in _union_args(info.annotation))
 

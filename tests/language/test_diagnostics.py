@@ -146,7 +146,7 @@ def test_several_errors_are_all_reported(tmp_path: Path) -> None:
     result = check(str(spec))
     _no_traceback(result)
     headers = re.findall(r"^error\[(E\d+)\]: (.*)$", result.output, re.M)
-    lines = [int(n) for n in re.findall(r"^  --> .*several\.nn:(\d+):", result.output, re.M)]
+    lines = [int(n) for n in re.findall(r"^ +--> .*several\.nn:(\d+):", result.output, re.M)]
     assert [code for code, _ in headers] == ["E201", "E202", "E301", "E201", "E301"]
     assert lines == [4, 5, 6, 13, 14]
     assert "unknown layer `dens` in a model" in headers[0][1]
