@@ -96,11 +96,16 @@ def _probability_head(loss: Lo.Loss) -> Callable[[torch.Tensor], torch.Tensor]:
 # ---- optimizers (docs/semantics.md#optimizers): torch's formulas, IR defaults -----------
 
 
-def _kernels(device: str, fused: bool) -> dict[str, bool]:
-    """Multi-tensor (foreach) or fused kernels on accelerators; torch picks well on CPU."""
-    if device.startswith("cuda"):
-        return {"fused": True} if fused else {"foreach": True}
-    return {}
+def _kernels(device: str, fused_on: tuple[str, ...]) -> dict[str, bool]:
+    """The fused kernel where torch has one for this device (Adam's is ~4x faster on CPU
+    too), else the multi-tensor (foreach) path on accelerators, else torch's default."""
+    kind = device.split(":")[0]
+    if kind in fused_on:
+        return {"fused": True}
+    return {"foreach": True} if kind in ("cuda", "mps") else {}
+
+
+FUSED_CPU_CUDA = ("cpu", "cuda")
 
 
 def _sgd(node: O.SGD, params: list[Any], device: str) -> torch.optim.Optimizer:
@@ -110,7 +115,7 @@ def _sgd(node: O.SGD, params: list[Any], device: str) -> torch.optim.Optimizer:
         momentum=float(node.momentum),
         nesterov=bool(node.nesterov),
         weight_decay=float(node.weight_decay),
-        **_kernels(device, fused=True),
+        **_kernels(device, FUSED_CPU_CUDA),
     )
 
 
@@ -123,7 +128,7 @@ def _adam(node: O.Adam, params: list[Any], device: str) -> torch.optim.Optimizer
         eps=float(node.eps),
         weight_decay=float(node.weight_decay),
         amsgrad=bool(node.amsgrad),
-        **_kernels(device, fused=True),
+        **_kernels(device, FUSED_CPU_CUDA),
     )
 
 
@@ -136,7 +141,7 @@ def _rmsprop(node: O.RMSprop, params: list[Any], device: str) -> torch.optim.Opt
         momentum=float(node.momentum),
         centered=bool(node.centered),
         weight_decay=float(node.weight_decay),
-        **_kernels(device, fused=False),
+        **_kernels(device, ()),  # torch has no fused RMSprop
     )
 
 
@@ -147,7 +152,7 @@ def _adagrad(node: O.Adagrad, params: list[Any], device: str) -> torch.optim.Opt
         initial_accumulator_value=float(node.initial_accumulator),
         eps=float(node.eps),
         weight_decay=float(node.weight_decay),
-        **_kernels(device, fused=False),
+        **_kernels(device, ("cpu",)),  # torch's fused Adagrad is CPU-only
     )
 
 
