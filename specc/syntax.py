@@ -303,9 +303,9 @@ _TOKEN_NAMES = {
 
 def _describe(tok: Token) -> str:
     if tok.type == "$END":
-        return "the end of the file"
+        return "end of the file"
     if tok.type == "_NL":
-        return "the end of the line"
+        return "end of the line"
     if tok.type == "BAD":
         return f"character {tok.value!r}"
     return f"`{tok.value}`"
@@ -355,7 +355,7 @@ def parse(text: str) -> Document:
                 accepts = ip.accepts()
                 if "$END" in accepts:
                     return True
-                fix = "RBRACE" if "RBRACE" in accepts else "_NL" if "_NL" in accepts else None
+                fix = next((k for k in ("RBRACE", "_NL", "BAD") if k in accepts), None)
                 if fix is None:
                     return False
                 if fix == "RBRACE":
@@ -376,7 +376,12 @@ def parse(text: str) -> Document:
             )
         # Try closing what the line left open (`)`, `]`, end of statement) so the
         # current token fits; otherwise drop it. This keeps cascades down.
-        for fixes in _INSERTIONS:
+        # A line that ends where a value was due (`init=` mid-typing) gets an empty
+        # placeholder value, so the statement still ends at this line.
+        candidates = _INSERTIONS
+        if tok.type in ("_NL", "RBRACE"):
+            candidates = (("BAD",), *_INSERTIONS)
+        for fixes in candidates:
             # A shallow copy: the trial only pushes and pops, and deep-copying the tree
             # built so far made each recovery cost as much as the file before it.
             trial = ip.copy(deepcopy_values=False)
@@ -404,7 +409,7 @@ def parse(text: str) -> Document:
     comments.extend(Comment(str(tok), Span.of_token(tok)) for tok in comment_tokens)
     statements = _ToCST().transform(tree) if isinstance(tree, Tree) else ()
     for bad in _bad_values(statements):
-        if bad.span.line not in error_lines:
+        if bad.text and bad.span.line not in error_lines:
             error_lines.add(bad.span.line)
             diagnostics.append(
                 Diagnostic(

@@ -177,7 +177,8 @@ def test_mid_edit_the_last_good_shapes_keep_serving(push: Session, uri: str) -> 
 
 def test_when_the_parser_gives_up_the_last_tree_keeps_serving(push: Session, uri: str) -> None:
     push.open(uri, CNN)
-    push.change(uri, (9, 20), (9, 20), " init=")  # `dense 10 softmax init=`: nothing parses
+    # 600 stray lines exhaust the parser's recovery budget: nothing parses any more.
+    push.change(uri, (9, 20), (9, 20), "\n" + ")\n" * 600)
     assert [d.code for d in push.diagnostics(uri)][:2] == ["E100", "E100"]
     symbols = push.call(
         push.client.text_document_document_symbol_async,
@@ -190,6 +191,17 @@ def test_when_the_parser_gives_up_the_last_tree_keeps_serving(push: Session, uri
     )
     hover = push.call(push.client.text_document_hover_async, params)
     assert "`conv2d_1`: 1x28x28 → 32x26x26 · 320 parameters" in hover.contents.value
+
+
+def test_a_half_typed_argument_keeps_the_rest_of_the_file(push: Session, uri: str) -> None:
+    push.open(uri, CNN)
+    push.change(uri, (9, 20), (9, 20), " init=")  # `dense 10 softmax init=`, mid-typing
+    assert [d.code for d in push.diagnostics(uri)] == ["E100"]
+    symbols = push.call(
+        push.client.text_document_document_symbol_async,
+        types.DocumentSymbolParams(text_document=_doc(uri)),
+    )
+    assert [s.name for s in symbols] == ["mnist_cnn", "data mnist", "train"]
 
 
 def _apply(text: str, edits: list[types.TextEdit]) -> str:
