@@ -100,3 +100,24 @@ def test_the_epoch_hook_sees_each_record_and_can_stop_the_run(tmp_path: Path) ->
     assert seen == [(1, result.history[0]["val_accuracy"])]
     assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "finished"
     assert "test_accuracy" in result.metrics
+
+
+def test_a_grid_sweep_tries_every_point_once_and_stops_at_the_grid_size(tmp_path: Path) -> None:
+    spec = tmp_path / "grid.nn"
+    spec.write_text(tiny_spec(lr="choice(0.05, 0.1)", units="int(8, 16, step=8)"))
+    result = sweep(
+        str(spec),
+        SweepOptions(
+            trials=10,
+            sampler="grid",
+            run=RunOptions(epochs=1, limit=500, out=str(tmp_path / "g")),
+            quiet=True,
+        ),
+    )
+    assert result.target == 4 and "the grid has 4 points" in result.notes[0]
+    tried = sorted(
+        (t["params"]["train.optimizer.lr"], t["params"]["tiny.layers[1].units"])
+        for t in result.trials
+    )
+    assert tried == [(0.05, 8), (0.05, 16), (0.1, 8), (0.1, 16)]
+    assert all(t["state"] == "COMPLETE" for t in result.trials)
