@@ -27,15 +27,26 @@ def _cli(*args: str) -> object:
     return CliRunner().invoke(main, ["run", *args])
 
 
-def test_json_prints_exactly_one_object(tmp_path: Path) -> None:
-    result = _cli(QUICK, "--epochs", "1", "--limit", "300", "--out", str(tmp_path / "r"), "--json")
+def test_json_prints_exactly_one_object_and_overrides_are_recorded(tmp_path: Path) -> None:
+    folder = tmp_path / "idx"  # --data PATH: a folder of MNIST-format files
+    shutil.copytree(bundled_dataset("mnist_sample"), folder)
+    args = ["--epochs", "1", "--limit", "300", "--batch-size", "50", "--seed", "3"]
+    out = str(tmp_path / "r")
+    result = _cli(QUICK, *args, "--data", str(folder), "--out", out, "--json")
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     payload = json.loads(result.stdout)  # type: ignore[attr-defined]
     assert set(payload) == {"run_dir", "backend", "device", "epochs", "train_seconds", "metrics"}
     assert payload["backend"] == "torch" and payload["epochs"] == 1
     assert {"test_accuracy", "test_loss"} <= set(payload["metrics"])
-    assert payload["run_dir"] == str(tmp_path / "r")
+    assert payload["run_dir"] == out
     assert result.stderr == ""  # type: ignore[attr-defined]
+    resolved = json.loads((tmp_path / "r" / "run.json").read_text())["resolved"]
+    assert resolved["batch_size"] == 50 and resolved["seed"] == 3 and resolved["epochs"] == 1
+    assert resolved["overrides"] == {
+        "epochs": 1, "batch_size": 50, "seed": 3, "data": str(folder), "limit": 300,
+    }  # fmt: skip
+    steps = (tmp_path / "r" / "metrics.jsonl").read_text().count('"step"')
+    assert steps == 6  # 300 examples / batch 50
 
 
 def test_cuda_without_cuda_is_a_usage_error(tmp_path: Path) -> None:
