@@ -2,8 +2,8 @@
 
 Writes tests/golden/<target>/<spec>.py for every spec in specs/ and every available emit
 target, rendered exactly as `specc emit specs/<spec>.nn --target <target>` would from the
-repository root. A spec a target refuses gets `<spec>.err` with the diagnostics instead
-(search.nn: a search space is not a script). tests/emit/test_golden.py compares both.
+repository root. A spec a target refuses gets `<spec>.err` instead, one `path:line:col: CODE message` line
+per diagnostic (search.nn: a search space is not a script). tests/emit/test_golden.py compares both.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ def golden_outputs() -> dict[Path, str]:
     """Golden file (relative to the repo root) -> its expected content."""
     sys.path.insert(0, str(ROOT))
     from specc.analysis import analyze_file
-    from specc.diagnostics import render
     from specc.emit import EmitError, emit
     from specc.emit.targets import available
 
@@ -32,8 +31,10 @@ def golden_outputs() -> dict[Path, str]:
             try:
                 out[folder / f"{spec.stem}.py"] = emit(analysis, target.name)
             except EmitError as err:
-                text = "\n\n".join(render(d, analysis.text, analysis.path) for d in err.diagnostics)
-                out[folder / f"{spec.stem}.err"] = text + "\n"
+                out[folder / f"{spec.stem}.err"] = "".join(
+                    f"{analysis.path}:{d.span.line}:{d.span.column}: {d.code} {d.message}\n"
+                    for d in err.diagnostics
+                )
     return out
 
 
