@@ -63,16 +63,21 @@ class ModelShapes:
 
 
 def unroll(model: Model) -> list[tuple[str, Layer]]:
-    """Layers in order with `repeat` expanded and every layer named."""
+    """Layers in order with `repeat` expanded and every layer named.
+
+    `repeat N frozen { ... }` freezes every layer inside it.
+    """
     counts: dict[str, int] = {}
     out: list[tuple[str, Layer]] = []
 
-    def walk(layers: list[Layer], suffix: str) -> None:
+    def walk(layers: list[Layer], suffix: str, frozen: bool) -> None:
         for layer in layers:
             if isinstance(layer, Repeat):
                 for copy in range(1, layer.times + 1):
-                    walk(list(layer.layers), f"{suffix}_{copy}")
+                    walk(list(layer.layers), f"{suffix}_{copy}", frozen or layer.frozen)
                 continue
+            if frozen and not layer.frozen:
+                layer = layer.model_copy(update={"frozen": True})
             if layer.name:
                 out.append((layer.name + suffix, layer))
             else:
@@ -80,7 +85,7 @@ def unroll(model: Model) -> list[tuple[str, Layer]]:
                 counts[kind] = counts.get(kind, 0) + 1
                 out.append((f"{kind}_{counts[kind]}", layer))
 
-    walk(list(model.layers), "")
+    walk(list(model.layers), "", False)
     return out
 
 

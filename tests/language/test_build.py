@@ -112,3 +112,16 @@ def test_lints_fire_with_numbers() -> None:
     w502 = next(d for d in a.diagnostics if d.code == "W502")
     assert w502.message == "the last layer gives 7 outputs, but `mnist_sample` has 10 classes"
     assert w502.fix == "10"
+
+
+def test_a_frozen_repeat_freezes_every_layer_inside() -> None:
+    a = _analyze("    flatten\n    repeat 2 frozen { dense 8 relu }\n    dense 10")
+    assert a.ok, a.diagnostics
+    infos = a.shapes["m"].layers
+    assert [(i.name, i.trainable) for i in infos] == [
+        ("flatten_1", True),
+        ("dense_1", False),
+        ("dense_2", False),
+        ("dense_3", True),
+    ]
+    assert a.shapes["m"].trainable_params == 10 * 8 + 10
