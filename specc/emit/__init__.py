@@ -24,13 +24,18 @@ How to add a target (say `jax`):
   one-line reason shown as the E600 help. Anything not listed must work.
 - Templates in `templates/jax/`: `train.py.j2` (the one generated file) imports one
   template per IR category with the same macro names as the other targets:
-  `layers.j2` (`layer_<kind>(layer)`: how a layer is built, `act_<kind>(expr)`: an
-  activation), `inits.j2` (`init_<kind>(...)`), `losses.j2` (`loss_<kind>(plan)`),
-  `optimizers.j2` (`optimizer_<kind>(opt)`), `metrics.j2` (`metric_<kind>(...)`).
-  Framework-free parts shared by every target live in `templates/common/`:
-  `docstring.j2`, `data.j2` (numpy loaders for every data source, transforms, splits)
-  and `schedule.j2` (the exact learning-rate formula as a plain Python function).
-  Look a macro up by kind with `mod["layer_" ~ layer.kind](layer)`.
+  `layers.j2` (`layer_<kind>(layer)`: how a layer is built; `act_<kind>(...)`: an
+  activation; PyTorch adds `call_<kind>(layer)` for `forward`), `inits.j2`
+  (`init_<kind>(...)`), `losses.j2` (`loss_<kind>(loss)`), `optimizers.j2`
+  (`optimizer_<kind>(opt, ...)`), `metrics.j2` (`metric_<kind>(...)`). Look a macro up by
+  kind with `mod["layer_" ~ layer.kind](layer)`, or `kind_macro("transform_", t.kind)(t)`
+  inside the same template. Framework-free parts shared by every target live in
+  `templates/common/`: `docstring.j2`, `config.j2` (constants, the shared flags,
+  `improved()`), `data.j2` (NumPy loaders for every source, transforms, splits),
+  `schedule.j2` (the exact learning-rate formula as a plain function, `Plateau`),
+  `metrics.j2` (NumPy metrics) and `weights.j2` (the neutral weights file and `init from`).
+  Filters: `py` (a Python literal: the only way spec values enter a script), `doc`
+  (docstring-safe text), `shape` (`(B, 28, 28)`), `block`/`tight` (whitespace).
 - Rewrites: `lower.channels_last` (channels-first IR -> channels-last framework with
   transposes) is one; add yours to `lower.py` when two targets share it.
 - Names: `Target.reserved` lists every name the template writes at module level (and
