@@ -24,7 +24,7 @@ UNSUPPORTED = """model m {
     dense 10 softmax
 }
 data mnist_sample {
-    augment flip
+    batch 32 drop_last
     scale 1/255
     validation 0.1
 }
@@ -135,10 +135,10 @@ def test_unsupported_features_are_e600_at_their_span():
     analysis = analyze(UNSUPPORTED, "u.nn")
     found = unsupported(analysis, "keras")
     assert [(d.code, d.span.line, d.span.column) for d in found] == [
-        ("E600", 7, 5),
+        ("E600", 7, 14),  # the `drop_last` word
         ("E600", 13, 15),  # the `bf16` word
     ]
-    assert "augment" in found[0].message and "bf16" in found[1].message
+    assert "last, smaller batch" in found[0].message and "bf16" in found[1].message
     with pytest.raises(EmitError) as err:
         emit(analysis, "keras")
     assert [d.code for d in err.value.diagnostics] == ["E600", "E600"]
@@ -214,7 +214,7 @@ def test_cli_emit_errors(tmp_path):
     bad.write_text(UNSUPPORTED)
     refused = invoke("emit", str(bad), "-t", "keras")
     assert (
-        refused.exit_code == 1 and "error[E600]" in refused.output and "u.nn:7:5" in refused.output
+        refused.exit_code == 1 and "error[E600]" in refused.output and "u.nn:7:14" in refused.output
     )
     broken = tmp_path / "b.nn"
     broken.write_text("model m {\n    input 8\n    dense\n}\n")
@@ -228,7 +228,7 @@ def test_cli_targets_prints_the_table():
     assert out.exit_code == 0
     lines = out.output.splitlines()
     assert lines[0].split()[:3] == ["feature", "pytorch", "keras"]
-    row = next(line.split() for line in lines if line.startswith("transform.augment"))
+    row = next(line.split() for line in lines if line.startswith("precision.bf16"))
     assert row[1:3] == ["no", "no"]
     row = next(line.split() for line in lines if line.startswith("schedule.reduce_on_plateau"))
     assert row[1:3] == ["yes", "yes"]
@@ -293,3 +293,27 @@ def test_emitted_learning_rate_matches_specc_schedule(schedule):
         reference.after_epoch(logs)
         if plateau:
             plateau.update(logs)
+
+
+def test_emitted_augment_matches_specc_reference():
+    import numpy as np
+
+    from specc.data.augment import augment_batch
+
+    text = (
+        (SPECS / "cnn.nn").read_text().replace("scale 1/255", "augment flip shift=0.1 rotation=15")
+    )
+    analysis = analyze(text, "cnn.nn")
+    source = emit(analysis, "keras")
+    tree = ast.parse(source)
+    namespace: dict[str, object] = {"np": np, "IMAGE_SHAPE": (1, 28, 28)}
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "augment")
+    exec(ast.get_source_segment(source, node), namespace)
+    x = np.random.default_rng(0).random((5, 28, 28), dtype=np.float32)  # as the model sees it
+    got = namespace["augment"](x, np.random.default_rng(7))
+    want = augment_batch(
+        x.reshape(5, 1, 28, 28), analysis.spec.data.transforms[0], np.random.default_rng(7)
+    )
+    assert got.shape == (5, 28, 28)
+    np.testing.assert_allclose(got.reshape(5, 1, 28, 28), want, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(got, x)

@@ -18,7 +18,7 @@ MODULE_NAMES = words(
     X_NAME Y_NAME MNIST_FILES EARLY_STOPPING PATIENCE MIN_DELTA RESTORE_BEST CHECKPOINT
     INIT_FROM INIT_STRICT
     parse_args read_idx read_mnist_folder read_source hold_out transform load_data encode
-    build_model SpecSGD SpecAdam SpecRMSprop SpecAdagrad MacroScore learning_rate Plateau
+    build_model SpecSGD SpecAdam SpecRMSprop SpecAdagrad MacroScore learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches
     StepLearningRate neutral_weights load_initial_weights save_weights main read_weights transfer
     """
 )
@@ -31,7 +31,6 @@ TARGET = Target(
     reserved=MODULE_NAMES,
     rewrites=(channels_last,),
     unsupported={
-        "transform.augment": "random augmentation is not emitted yet; train with `specc run`",
         "label_smoothing.sparse": "SparseCategoricalCrossentropy has no label smoothing in "
         "Keras 3; use one_hot + categorical_crossentropy",
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "

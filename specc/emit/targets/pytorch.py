@@ -18,7 +18,7 @@ MODULE_NAMES = words(
     X_NAME Y_NAME MNIST_FILES DOWNLOAD_URL DOWNLOAD_MD5 EARLY_STOPPING PATIENCE MIN_DELTA
     RESTORE_BEST CHECKPOINT INIT_FROM INIT_STRICT LAYER_NAMES
     parse_args read_idx read_mnist_folder download read_source hold_out transform load_data
-    encode predict ratio compute_metrics learning_rate Plateau load_initial_weights save_weights OUT
+    encode predict ratio compute_metrics learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches load_initial_weights save_weights OUT
     neutral_weights read_weights transfer
     evaluate improved pick_device main x y self
     """
@@ -46,7 +46,6 @@ TARGET = Target(
     reserved=MODULE_NAMES | NN_MODULE_ATTRIBUTES,
     rewrites=(),
     unsupported={
-        "transform.augment": "random augmentation is not emitted yet; train with `specc run`",
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted yet; use `specc run`",
         "precision.fp16": "mixed precision is not emitted yet; use `specc run`",
