@@ -121,3 +121,43 @@ def test_a_grid_sweep_tries_every_point_once_and_stops_at_the_grid_size(tmp_path
     )
     assert tried == [(0.05, 8), (0.05, 16), (0.1, 8), (0.1, 16)]
     assert all(t["state"] == "COMPLETE" for t in result.trials)
+
+
+def test_the_median_pruner_stops_a_trial_worse_than_the_median(tmp_path: Path) -> None:
+    """Five good learning rates, then a hopeless one: pruned after its first epoch."""
+    import optuna
+
+    spec = tmp_path / "prune.nn"
+    spec.write_text(tiny_spec(lr="loguniform(1e-5, 0.5)"))
+    folder = tmp_path / "p"
+    folder.mkdir()
+    study = optuna.create_study(
+        storage=f"sqlite:///{folder / 'study.db'}", study_name="prune", direction="maximize"
+    )
+    for lr in (0.05, 0.08, 0.1, 0.12, 0.15, 1e-5):
+        study.enqueue_trial({"train.optimizer.lr": lr})
+    result = sweep(
+        str(spec),
+        SweepOptions(
+            trials=6,
+            sampler="random",
+            run=RunOptions(epochs=2, limit=500, out=str(folder)),
+            quiet=True,
+        ),
+    )
+    states = {t["trial"]: t["state"] for t in result.trials}
+    assert states == {
+        0: "COMPLETE",
+        1: "COMPLETE",
+        2: "COMPLETE",
+        3: "COMPLETE",
+        4: "COMPLETE",
+        5: "PRUNED",
+    }
+    pruned = next(t for t in result.trials if t["trial"] == 5)
+    records = (Path(pruned["run_dir"]) / "metrics.jsonl").read_text().splitlines()
+    epochs = [json.loads(r) for r in records if '"step"' not in r]
+    assert [e["epoch"] for e in epochs] == [1]  # stopped after one of its two epochs
+    assert pruned["value"] == epochs[0]["val_accuracy"]
+    complete = [t["value"] for t in result.trials if t["state"] == "COMPLETE"]
+    assert pruned["value"] < sorted(complete)[2]
