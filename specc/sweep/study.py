@@ -34,7 +34,8 @@ from specc.metrics import is_minimised, metric_name
 from specc.plan import RunOptions
 from specc.sweep.space import Param, concrete, find, grid, grid_size, suggest
 
-KILL_TRIAL_ENV = "SPECC_TEST_SWEEP_KILL_TRIAL"  # tests: SIGKILL during this trial number
+# Tests: "N" sends SIGKILL (a killed sweep) and "N:INT" SIGINT (Ctrl-C) during trial N.
+KILL_TRIAL_ENV = "SPECC_TEST_SWEEP_KILL_TRIAL"
 HEARTBEAT_SECONDS, GRACE_SECONDS = 30, 120  # a remote worker silent for 2 min is dead
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "none")
@@ -354,8 +355,9 @@ def _objective(
 
         def on_epoch_end(epoch: int, record: dict[str, Any]) -> bool:
             nonlocal pruned
-            if os.environ.get(KILL_TRIAL_ENV) == str(trial.number):
-                os.kill(os.getpid(), signal.SIGKILL)  # a test's stand-in for a killed sweep
+            number, _, how = os.environ.get(KILL_TRIAL_ENV, "").partition(":")
+            if number == str(trial.number):
+                os.kill(os.getpid(), signal.SIGINT if how == "INT" else signal.SIGKILL)
             value = record.get(found.metric)
             if isinstance(value, float) and value == value:
                 trial.report(value, epoch)

@@ -99,3 +99,23 @@ def test_two_concurrent_workers_share_one_study(tmp_path: Path) -> None:
         line for _, err in outputs for line in err.splitlines() if line.startswith("trial ")
     ]
     assert sorted(int(line.split()[1]) for line in reported) == sorted(numbers)
+
+
+def test_ctrl_c_fails_the_trial_queues_its_values_and_still_writes_the_report(
+    tmp_path: Path,
+) -> None:
+    spec = tmp_path / "lr.nn"
+    spec.write_text(tiny_spec())
+    out = tmp_path / "sweep"
+    env = {**os.environ, KILL_TRIAL_ENV: "0:INT"}
+    command = _command(spec, out, "--trials", "2", "--sampler", "random")
+    stopped = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert stopped.returncode == 130, stopped.stderr
+    assert "error: interrupted" in stopped.stderr and "Traceback" not in stopped.stderr
+    trials = _trials(out, "lr")
+    assert [t.state.name for t in trials] == ["FAIL", "WAITING"]  # type: ignore[attr-defined]
+    assert trials[1].params == {} and trials[1].user_attrs == {"retry_of": 0}  # type: ignore[attr-defined]
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert board["best"] is None
+    assert board["trials"][0]["error"] == "interrupted; retried as trial 1"
+    assert "no trial completed yet" in " ".join(board["notes"])
