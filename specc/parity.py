@@ -31,9 +31,9 @@ DEFAULT_STEPS = 20
 # Relative loss tolerance over the first 20 float32 steps, per layer kind: the largest
 # kind in the model wins. Measured values and the reasoning: docs/parity.md#tolerances.
 TOLERANCES: dict[str, float] = {
-    "dense": 1e-4,
-    "conv": 1e-3,
-    "norm": 1e-3,
+    "dense": 1e-4,  # MLPs: measured <= 4e-7 on every spec and optimizer
+    "conv": 1e-3,  # different conv algorithms (oneDNN vs Eigen) sum in other orders
+    "norm": 1e-2,  # batch statistics amplify differences (measured up to 3e-3)
 }
 _KIND_OF: dict[type, str] = {
     L.Conv2D: "conv",
@@ -53,6 +53,9 @@ class BackendRun:
     losses: np.ndarray
     weights: dict[str, np.ndarray]
     seconds: float
+    eval_loss: float
+    """Loss over the training examples in evaluation mode after the last step: it reads the
+    batchnorm running statistics, which the training losses never do."""
 
 
 @dataclass
@@ -73,11 +76,19 @@ class ParityResult:
         return np.abs(a - b) / scale
 
     @property
+    def eval_relative(self) -> float:
+        a, b = self.runs[0].eval_loss, self.runs[1].eval_loss
+        if not (math.isfinite(a) and math.isfinite(b)):
+            return math.inf
+        return abs(a - b) / max(abs(a), abs(b), 1e-12)
+
+    @property
     def max_relative(self) -> float:
+        """The judged number: the worst per-step difference, or the evaluation-mode one."""
         rel = self.relative
         if not np.all(np.isfinite(rel)):
             return math.inf
-        return float(rel.max()) if rel.size else 0.0
+        return max(float(rel.max()) if rel.size else 0.0, self.eval_relative)
 
     @property
     def weight_relative(self) -> float:
@@ -100,11 +111,13 @@ class ParityResult:
             "steps": self.steps,
             "tolerance": self.tolerance,
             "max_relative_difference": self.max_relative,
+            "eval_relative_difference": self.eval_relative,
             "final_weights_relative_difference": self.weight_relative,
             "passed": self.passed,
             "notes": list(self.notes),
             "lrs": [float(v) for v in self.lrs],
             "losses": {run.name: [float(v) for v in run.losses] for run in self.runs},
+            "eval_loss": {run.name: run.eval_loss for run in self.runs},
             "seconds": {run.name: run.seconds for run in self.runs},
         }
 
@@ -158,6 +171,11 @@ def parity(
         notes.append("augment is switched off for parity (its random draws differ by design)")
     dataset = load(plan.data, override=data, spec_dir=plan.spec_dir, limit=limit, progress=False)
     weights = initial_weights(plan.shapes, plan.seed)
+    if plan.model.init is not None:  # `init from`: both start from that run's weights
+        from specc.run.transfer import transfer
+
+        names = [info.name for info in plan.shapes.layers]
+        weights = transfer(plan.model.init, plan.spec_dir, weights, names)
     schedule = _Batches(plan, len(dataset.x_train), steps)
     runs = [
         _train(
@@ -270,4 +288,5 @@ def _train(
         losses=np.concatenate(losses),
         weights=module.get_weights(state),
         seconds=time.perf_counter() - start,
+        eval_loss=float(module.evaluate_loss(state, data)),
     )

@@ -92,9 +92,13 @@ def _print_table(result: object) -> None:
         click.echo(
             f"{i + 1:>4}  {lr:>10.3g}  {a.losses[i]:>14.8f}  {b.losses[i]:>14.8f}  {rel:>9.2e}"
         )
+    click.echo(
+        f"{'eval':>4}  {'':>10}  {a.eval_loss:>14.8f}  {b.eval_loss:>14.8f}  "
+        f"{result.eval_relative:>9.2e}   (evaluation mode, after the last step)"
+    )
     verdict = "OK" if result.passed else "FAILED"
     click.echo(
-        f"max relative loss difference {result.max_relative:.3e} "
+        f"max relative difference {result.max_relative:.3e} "
         f"(tolerance {result.tolerance:.0e}): {verdict}"
     )
     click.echo(

@@ -34,6 +34,8 @@ def _tf() -> Any:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
+    # Each build makes fresh tf.functions; TF's "retracing" hint about that is noise here.
+    tf.get_logger().setLevel("ERROR")
     return tf
 
 

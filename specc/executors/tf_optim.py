@@ -196,7 +196,7 @@ class SGD(Optimizer):
                 w.assign_sub(lr * g)
                 continue
             buf = self.slots["momentum_buffer"][i]
-            buf.assign(m * buf + g)
+            buf.assign(buf * m + g)
             w.assign_sub(lr * (g + m * buf if ir.nesterov else buf))
 
 
@@ -219,15 +219,16 @@ class Adam(Optimizer):
             if wd:
                 w.assign(w * (1.0 - lr * wd))
             m, v = self.slots["exp_avg"][i], self.slots["exp_avg_sq"][i]
-            m.assign(b1 * m + (1.0 - b1) * g)
-            v.assign(b2 * v + (1.0 - b2) * g * g)
+            # PyTorch's rounding order: m.lerp_(g, 1-b1); v.mul_(b2).addcmul_(g, g, 1-b2).
+            m.assign(m + (1.0 - b1) * (g - m))
+            v.assign(v * b2 + (1.0 - b2) * (g * g))
             second = v
             if ir.amsgrad:
                 vmax = self.slots["max_exp_avg_sq"][i]
                 vmax.assign(tf.maximum(vmax, v))
                 second = vmax
             denom = tf.sqrt(second) / root_c2 + eps
-            w.assign_sub((lr / c1) * m / denom)
+            w.assign_sub((lr / c1) * (m / denom))
 
 
 class RMSprop(Optimizer):
@@ -243,19 +244,19 @@ class RMSprop(Optimizer):
         rho, eps, mom = float(ir.rho), float(ir.eps), float(ir.momentum)
         for i, (g, w) in enumerate(zip(grads, self.variables, strict=True)):
             a = self.slots["square_avg"][i]
-            a.assign(rho * a + (1.0 - rho) * g * g)
+            a.assign(a * rho + (1.0 - rho) * (g * g))
             second = a.read_value()
             if ir.centered:
                 ga = self.slots["grad_avg"][i]
-                ga.assign(rho * ga + (1.0 - rho) * g)
+                ga.assign(ga + (1.0 - rho) * (g - ga))
                 second = second - ga * ga
             denom = tf.sqrt(second) + eps
             if mom:
                 buf = self.slots["momentum_buffer"][i]
-                buf.assign(mom * buf + g / denom)
+                buf.assign(buf * mom + g / denom)
                 w.assign_sub(lr * buf)
             else:
-                w.assign_sub(lr * g / denom)
+                w.assign_sub(lr * (g / denom))
 
 
 class Adagrad(Optimizer):
@@ -272,7 +273,7 @@ class Adagrad(Optimizer):
         for i, (g, w) in enumerate(zip(grads, self.variables, strict=True)):
             acc = self.slots["sum"][i]
             acc.assign_add(g * g)
-            w.assign_sub(lr * g / (tf.sqrt(acc) + eps))
+            w.assign_sub(lr * (g / (tf.sqrt(acc) + eps)))
 
 
 _OPTIMIZERS: dict[type, Callable[[Any, list[tf.Variable]], Optimizer]] = {

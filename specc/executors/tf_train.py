@@ -27,8 +27,9 @@ from specc.ir.data import Augment
 from specc.plan import Plan, logits_loss
 
 EVAL_CHUNK = 4096  # examples per forward pass in evaluation (bounded memory)
-# `compile auto`: XLA pays for itself once a run has this many steps (see docs/parity.md).
-AUTO_XLA_MIN_STEPS = 200
+# `compile auto`: XLA's extra compile time (~5 s on 2 CPU cores) is repaid after about 700
+# steps of the MNIST MLP (7 ms saved per step); measured in docs/parity.md#performance.
+AUTO_XLA_MIN_STEPS = 1000
 
 
 @dataclass
@@ -51,7 +52,7 @@ class TFState:
     optimizer: Optimizer
     loss: LossFn
     trainable: list[tf.Variable]
-    jit: bool
+    jit: bool | None = None  # decided by the first epoch (it knows the steps per epoch)
     _functions: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,15 +72,14 @@ def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFSt
         optimizer=optimizer,
         loss=loss_function(plan.train.loss),
         trainable=trainable,
-        jit=use_xla(plan),
     )
 
 
-def use_xla(plan: Plan) -> bool:
+def use_xla(plan: Plan, steps_per_epoch: int) -> bool:
+    """`compile on|off` as written; `auto`: XLA once the run is long enough to repay it."""
     if plan.compile != "auto":
         return plan.compile == "on"
-    steps_per_epoch = max(1, plan.options.limit or 0) // max(1, plan.batch_size)
-    return plan.epochs * max(steps_per_epoch, 1) >= AUTO_XLA_MIN_STEPS or plan.options.limit is None
+    return plan.epochs * steps_per_epoch >= AUTO_XLA_MIN_STEPS
 
 
 # ---- weights ---------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def _epoch_function(state: TFState, augment: Augment | None) -> Any:
             losses = losses.write(i, _train_step(state, xb, tf.gather(y, idx[i]), lrs[i]))
         return losses.stack()
 
-    fn = tf.function(run, jit_compile=state.jit, reduce_retracing=True)
+    fn = tf.function(run, jit_compile=bool(state.jit), reduce_retracing=True)
     state._functions[key] = fn
     return fn
 
@@ -160,6 +160,8 @@ def run_epoch(
     rates = np.asarray(lrs, dtype=np.float32)
     params = draw_params(augment, [len(b) for b in batches], data.x.shape[1:], rng_seed)
     _seed_dropout(state, rng_seed)
+    if state.jit is None:
+        state.jit = use_xla(state.plan, steps)
     fn = _epoch_function(state, augment)
     out: list[tf.Tensor] = []
     with tf.device(state.device):
@@ -175,7 +177,9 @@ def run_epoch(
 def _seed_dropout(state: TFState, rng_seed: int) -> None:
     """Each epoch's dropout masks follow from the loop's seed for that epoch (reproducible)."""
     for i, layer in enumerate(state.keras.dropouts):
-        layer.seed_generator.state.assign(np.array([rng_seed % 2**31, i], dtype=np.int64))
+        generator = getattr(layer, "seed_generator", None)  # Keras makes none for rate 0
+        if generator is not None:
+            generator.state.assign(np.array([rng_seed % 2**31, i], dtype=np.int64))
 
 
 def _eval_function(state: TFState, what: str) -> Any:
@@ -191,7 +195,8 @@ def _eval_function(state: TFState, what: str) -> Any:
             return state.loss(tf.cast(out, tf.float32), y)
 
         chosen = outputs if what == "outputs" else loss
-        state._functions[key] = tf.function(chosen, jit_compile=state.jit, reduce_retracing=True)
+        jit = bool(state.jit)
+        state._functions[key] = tf.function(chosen, jit_compile=jit, reduce_retracing=True)
     return state._functions[key]
 
 
