@@ -34,7 +34,8 @@ def resolve_source(source: str, spec_dir: Path | None) -> Path:
     places = ", ".join(str(p) for p in dict.fromkeys(tried))
     raise WeightsError(
         f'`init from "{source}"`: no weights found (looked for {places})',
-        "point it at a finished run directory (it holds weights.safetensors) or a .safetensors file",
+        f"train that run first (`specc run SPEC --out {source}`), or point `init from` at a "
+        "finished run directory (it holds weights.safetensors) or a .safetensors file",
     )
 
 
