@@ -362,12 +362,13 @@ def mean_loss(state: TorchState, data: tuple[torch.Tensor, torch.Tensor]) -> flo
     if len(x) == 0:
         return math.nan
     state.network.eval()
-    total = torch.zeros((), device=x.device, dtype=torch.float64)
+    wide = torch.float32 if x.device.type == "mps" else torch.float64  # MPS has no float64
+    total = torch.zeros((), device=x.device, dtype=wide)
     for start in range(0, len(x), EVAL_CHUNK):
         with _autocast(state):
             out = state.body(x[start : start + EVAL_CHUNK]).float()
         part = y[start : start + EVAL_CHUNK]
-        total += state.loss_fn(out, part).double() * len(part)
+        total += state.loss_fn(out, part).to(wide) * len(part)
     return float(total.item() / len(x))
 
 
