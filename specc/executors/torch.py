@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from specc.plan import Plan
 
 NAME = "torch"
-EVAL_CHUNK = 4096  # examples per forward pass in evaluation (bounded memory on any device)
 
 
 def available() -> bool:

@@ -25,7 +25,7 @@ from specc.ir import optimizers as O
 from specc.ir.data import Augment
 from specc.plan import Plan, logits_loss
 
-EVAL_CHUNK = 4096
+EVAL_CHUNK = 4096  # examples per forward pass in evaluation (bounded memory on any device)
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
