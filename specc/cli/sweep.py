@@ -53,6 +53,7 @@ def _guarded(job: Callable[[], Any], spec_path: str | None) -> Any:
     try:
         return job()
     except PlanError as err:
+        spec_path = getattr(err, "spec_path", spec_path)  # compare: the file it came from
         text = _read(spec_path)
         for diag in err.diagnostics:
             click.echo(render(diag, text, spec_path or "<spec>") + "\n", err=True)

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from specc.analysis import Analysis
-from specc.errors import UsageError
+from specc.errors import PlanError, UsageError
 from specc.metrics import is_minimised, metric_name
-from specc.plan import RunOptions
+from specc.plan import RunOptions, make_plan
 from specc.run.record import RunDir
 
 
@@ -106,14 +106,19 @@ def compare(paths: list[str], options: CompareOptions | None = None) -> CompareR
     epochs = options.run.epochs or int(first.epochs)
     notes = _differences(todo)
     out_dir = _out_dir(options.run.out, todo[0].path)
-    rows = []
-    for entry in todo:
-        run_options = dataclasses.replace(
+    jobs = [
+        dataclasses.replace(
             options.run, model=entry.model, seed=seed, epochs=epochs, out=str(out_dir / entry.label)
         )
-        result = run(entry.analysis, run_options)
-        assert result.plan is not None
-        rows.append(_row(entry, result))
+        for entry in todo
+    ]
+    for entry, job in zip(todo, jobs, strict=True):  # refuse before training anything
+        try:
+            make_plan(entry.analysis, job)
+        except PlanError as err:
+            err.spec_path = entry.path  # type: ignore[attr-defined]  # render against this file
+            raise
+    rows = [_row(entry, run(entry.analysis, job)) for entry, job in zip(todo, jobs, strict=True)]
     settings = {
         "backend": options.run.backend,
         "seed": seed,

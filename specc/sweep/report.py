@@ -221,3 +221,19 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def trial_line(metric: str, target: int, outcome: dict[str, Any], position: int) -> str:
+    """The progress line printed after each trial."""
+    values = "  ".join(f"{k}={_short(v)}" for k, v in outcome.get("values", {}).items())
+    state = outcome.get("state", "?")
+    result = (
+        f"{metric} {outcome['value']:.4f}"
+        if state == "COMPLETE"
+        else state.lower() + (f" ({outcome['error']})" if outcome.get("error") else "")
+    )
+    return f"trial {outcome.get('number', '?')} ({position}/{target}): {values} -> {result}"
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -32,6 +32,7 @@ from specc.analysis import Analysis, analyze, analyze_file
 from specc.errors import DivergenceError, PlanError, RunError, UsageError
 from specc.metrics import is_minimised, metric_name
 from specc.plan import RunOptions
+from specc.sweep.report import trial_line
 from specc.sweep.space import Param, concrete, find, grid, grid_size, suggest
 
 # Tests: "N" sends SIGKILL (a killed sweep) and "N:INT" SIGINT (Ctrl-C) during trial N.
@@ -294,6 +295,7 @@ def _alive(pid: int) -> bool:
 
 def work(found: Setup, worker: int = 0, say: Callable[[str], None] = print) -> None:
     """Run trials until the study has `found.target` finished ones (or others are on it)."""
+    import optuna
     from optuna.trial import TrialState
 
     analysis = analyze(found.text, found.path)
@@ -302,6 +304,9 @@ def work(found: Setup, worker: int = 0, say: Callable[[str], None] = print) -> N
     done_states = (TrialState.COMPLETE, TrialState.PRUNED)
     failed_here = 0
     while True:
+        # A remote worker gone silent holds a RUNNING trial; fail it (and queue its values)
+        # before counting, or every worker would wait on it and stop short of the target.
+        optuna.storages.fail_stale_trials(study)
         trials = study.get_trials(deepcopy=False)
         done = sum(t.state in done_states for t in trials)
         running = sum(t.state == TrialState.RUNNING for t in trials)
@@ -318,7 +323,7 @@ def work(found: Setup, worker: int = 0, say: Callable[[str], None] = print) -> N
             if "number" in outcome:
                 study.enqueue_trial(outcome["values"], user_attrs={"retry_of": outcome["number"]})
             raise
-        say(_line(found, outcome, done + 1))
+        say(trial_line(found.metric, found.target, outcome, done + 1))
         if outcome.get("state") == "FAIL":
             failed_here += 1
             if failed_here >= max(3, found.target):
@@ -397,18 +402,3 @@ def _claim(study: Any, trial: Any, target: int) -> None:
     if done + ahead >= target:
         trial.set_user_attr("surplus", True)
         raise _Surplus()
-
-
-def _line(found: Setup, outcome: dict[str, Any], position: int) -> str:
-    values = "  ".join(f"{k}={_short(v)}" for k, v in outcome.get("values", {}).items())
-    state = outcome.get("state", "?")
-    result = (
-        f"{found.metric} {outcome['value']:.4f}"
-        if state == "COMPLETE"
-        else state.lower() + (f" ({outcome['error']})" if outcome.get("error") else "")
-    )
-    return f"trial {outcome.get('number', '?')} ({position}/{found.target}): {values} -> {result}"
-
-
-def _short(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)

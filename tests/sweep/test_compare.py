@@ -79,3 +79,23 @@ def test_compare_names_clashing_models_by_file_and_reports_mistakes(tmp_path: Pa
     two.write_text(tiny_spec(lr="0.1", units="8"))
     labels = [e.label for e in entries([str(one), str(two)], ())]
     assert labels == ["one.tiny", "two.tiny"]
+
+
+def test_compare_refuses_a_search_space_in_any_file_before_training(tmp_path: Path) -> None:
+    one, two = tmp_path / "one.nn", tmp_path / "two.nn"
+    one.write_text(tiny_spec(lr="0.1"))
+    two.write_text(tiny_spec(lr="uniform(0.05, 0.2)"))
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(main, ["compare", str(one), str(two), "--out", str(out)])
+    assert result.exit_code == 1
+    assert f"{two}:11:22" in result.output and "error[E601]" in result.output
+    assert not out.exists()  # the first model was not trained either
+
+    from specc.sweep.compare import _differences, entries
+
+    two.write_text(tiny_spec(lr="0.2"))
+    notes = _differences(entries([str(one), str(two)], ()))
+    assert notes == [
+        f"{two} has a different `train` block than {one}; "
+        "only --seed, --epochs, --data and --limit are made equal"
+    ]
