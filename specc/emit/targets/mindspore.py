@@ -20,7 +20,7 @@ from specc.ir.layers import pair
 # (a layer called `construct` or `training` would break the model: it gets renamed).
 MODULE_NAMES = words(
     """
-    argparse csv gzip hashlib json math os sys urllib np ms nn ops optim LambdaLR
+    argparse csv gzip hashlib json math os sys urllib np ms nn ops optim safe_open save_file
     Normal Uniform initializer
     EPOCHS BATCH_SIZE LR SEED OUT SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
     TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE TARGET_COLUMN FEATURE_COLUMNS

@@ -1,0 +1,154 @@
+"""The `mindspore` target: clean goldens, its capability table, and every script trains.
+
+Goldens are compared byte for byte by test_golden.py (regenerate: `python
+scripts/regen_goldens.py`). The scripts run as in the other targets' tests, all in one
+subprocess (conftest.run_scripts), but shorter: MindSpore is slow on CPU (its convolutions
+most of all), so the runs are a few small batches each.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pytest
+
+from specc.analysis import analyze
+from specc.emit import EmitError, emit
+from tests.emit.conftest import GOLDEN, ROOT, RUFF, RUFF_SELECT, SAMPLE, history, ruff, run_scripts
+
+TARGET = "mindspore"
+SCRIPTS = sorted(p.stem for p in (GOLDEN / TARGET).glob("*.py"))
+SPEC_TEXT = (ROOT / "specs" / "mnist.nn").read_text(encoding="utf-8")
+
+# Per spec: flags for a short run (2 epochs, so the loss can go down), then the metric
+# judged and the value it must beat. Accuracies must beat chance by a margin: the test
+# accuracy, except for the CNN, whose run is 8 batches of 16 digits (MindSpore's CPU
+# convolutions are slow), judged on its last epoch's training accuracy; a regression's
+# MAE must fall.
+DIGITS = ["--data-dir", str(SAMPLE), "--limit", "256", "--batch-size", "32", "--epochs", "2"]
+TINY_DIGITS = ["--data-dir", str(SAMPLE), "--limit", "64", "--batch-size", "16", "--epochs", "2"]
+RUNS: dict[str, tuple[list[str], str, float | None]] = {
+    "quickstart": (DIGITS, "test_accuracy", 0.3),
+    "mnist": (DIGITS, "test_accuracy", 0.3),
+    "dropout": (DIGITS, "test_accuracy", 0.3),
+    "mnist_deep": (DIGITS, "test_accuracy", 0.3),
+    "finetune": (DIGITS, "test_accuracy", 0.3),
+    "cnn": ([*TINY_DIGITS, "--lr", "0.005"], "accuracy", 0.2),
+    "binary": (["--limit", "800", "--epochs", "2", "--lr", "0.01"], "test_accuracy", 0.6),
+    "multiclass": (["--limit", "800", "--epochs", "2"], "test_accuracy", 0.35),
+    "regression": (["--limit", "800", "--epochs", "2"], "mae", None),
+}
+
+
+def test_every_spec_but_the_search_space_is_emitted() -> None:
+    specs = sorted(p.stem for p in (ROOT / "specs").glob("*.nn"))
+    assert [s for s in specs if s != "search"] == SCRIPTS == sorted(RUNS)
+    assert (GOLDEN / TARGET / "search.err").read_text().count(" E601 ") == 2
+
+
+def test_goldens_are_clean_python() -> None:
+    files = [GOLDEN / TARGET / f"{name}.py" for name in SCRIPTS]
+    for path in files:
+        ast.parse(path.read_text(encoding="utf-8"))
+    checked = ruff("check", *RUFF, *RUFF_SELECT, *map(str, files))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    formatted = ruff("format", "--check", *RUFF, *map(str, files))
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+
+
+def test_the_loop_is_the_tutorials() -> None:
+    script = (GOLDEN / TARGET / "cnn.py").read_text(encoding="utf-8")
+    assert "class MnistCnn(nn.Cell):" in script and "def construct(self, x):" in script
+    assert "ms.value_and_grad(forward_fn, None, optimizer.parameters, has_aux=True)" in script
+    # MindSpore's defaults differ from the spec's: written out
+    assert 'pad_mode="valid"' in script and "has_bias=True" in script
+    assert 'weight_init="xavier_uniform"' in script
+    assert "nn.MaxPool2d(kernel_size=2, stride=2)" in script
+
+
+def test_capability_table_refuses_what_mindspore_scripts_cannot_do() -> None:
+    text = SPEC_TEXT.replace("epochs 5", "epochs 5\n    precision bf16")
+    with pytest.raises(EmitError) as err:
+        emit(analyze(text, "specs/mnist.nn"), TARGET)
+    [diagnostic] = err.value.diagnostics
+    assert diagnostic.code == "E600"
+    assert "bf16" in text[diagnostic.span.start : diagnostic.span.end]
+
+
+def test_pytorch_formulated_optimizers_express_what_keras_cannot() -> None:
+    text = SPEC_TEXT.replace(
+        "lr=1e-3", "lr=1e-3 centered=true momentum=0.5 clip_norm=1 clip_value=1"
+    )
+    script = emit(analyze(text, "specs/mnist.nn"), TARGET)
+    assert "centered=True" in script and "momentum=0.5" in script
+    assert "ops.clip_by_global_norm(grads, 1.0)" in script
+    assert "ops.clip_by_value(grads, -1.0, 1.0)" in script
+
+
+def test_batchnorm_momentum_is_mindsporess_convention_and_same_padding_is_explicit() -> None:
+    text = SPEC_TEXT.replace("input 28x28", "input 1x28x28\n    conv2d 4 2 padding=same")
+    text = text.replace("flatten", "batchnorm momentum=0.2\n    flatten")
+    script = emit(analyze(text, "specs/mnist.nn"), TARGET)
+    assert 'pad_mode="pad",\n            padding=(0, 1, 0, 1),' in script  # (k-1)//2 before
+    assert "nn.BatchNorm2d(4, eps=1e-05, momentum=0.8)" in script  # weight of the old value
+    assert '"batchnorm_1.moving_variance": "batchnorm_1.running_var",' in script
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, int], str]:
+    out = tmp_path_factory.mktemp(TARGET)
+    argv, names = [], []
+    for name in sorted(SCRIPTS, key=lambda n: n == "finetune"):  # finetune starts from quickstart
+        extra = ["--init-from", str(out / "quickstart")] if name == "finetune" else []
+        script = str(GOLDEN / TARGET / f"{name}.py")
+        argv.append([script, *RUNS[name][0], "--out", str(out / name), *extra])
+        names.append(name)
+    codes, output = run_scripts(argv, env={"GLOG_v": "3"})  # MindSpore logs errors only
+    return out, dict(zip(names, codes, strict=True)), output
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_trains(runs: tuple[object, dict[str, int], str], name: str) -> None:
+    out, codes, output = runs
+    assert codes[name] == 0, output[-4000:]
+    for saved in ("model.ckpt", "weights.safetensors", "history.json"):
+        assert (out / name / saved).is_file(), saved  # type: ignore[operator]
+    hist = history(out / name)  # type: ignore[operator]
+    losses = hist["loss"]
+    assert isinstance(losses, list) and len(losses) == 2
+    assert losses[-1] < losses[0], f"{name}: loss did not go down: {losses}"
+    _, metric, threshold = RUNS[name]
+    value = hist[metric]
+    if threshold is None:
+        assert isinstance(value, list) and value[-1] < value[0], f"{name}: {metric} {value}"
+    else:
+        final = value if isinstance(value, float) else value[-1]  # type: ignore[index]
+        assert final > threshold, f"{name}: {metric} {final} is not above chance"
+
+
+def test_saved_weights_use_the_spec_names_in_pytorch_layout(runs: tuple[object, ...]) -> None:
+    from safetensors.numpy import load_file
+
+    weights = load_file(runs[0] / "cnn" / "weights.safetensors")  # type: ignore[operator]
+    assert {k: v.shape for k, v in weights.items()} == {
+        "conv2d_1.weight": (32, 1, 3, 3),
+        "conv2d_1.bias": (32,),
+        "conv2d_2.weight": (64, 32, 3, 3),
+        "conv2d_2.bias": (64,),
+        "dense_1.weight": (10, 1600),
+        "dense_1.bias": (10,),
+    }
+
+
+def test_finetune_starts_from_quickstart_and_keeps_the_frozen_layer(
+    runs: tuple[object, dict[str, int], str],
+) -> None:
+    from safetensors.numpy import load_file
+
+    out, _, output = runs
+    assert "initial weights from" in output
+    before = load_file(out / "quickstart" / "weights.safetensors")  # type: ignore[operator]
+    after = load_file(out / "finetune" / "weights.safetensors")  # type: ignore[operator]
+    assert set(after) == {"dense_1.weight", "dense_1.bias", "head.weight", "head.bias"}
+    assert np.array_equal(before["dense_1.weight"], after["dense_1.weight"])  # frozen
