@@ -225,9 +225,15 @@ def _storage(url: str, attempts: int = 5) -> Any:
 
 
 def _same_study(study: Any, found: Setup) -> None:
-    """A resumed study must be the same search: same spec text, metric and direction."""
+    """A resumed study must be the same search: same spec text, metric, direction and
+    training overrides (trials under `--epochs 1` and `--epochs 5` do not compare). The
+    device is left out: machines with and without a GPU may share a study."""
     digest = hashlib.sha256(found.text.encode()).hexdigest()[:16]
-    mine = {"spec_sha": digest, "metric": found.metric}
+    run = found.options.run
+    flags = {
+        k: getattr(run, k) for k in ("backend", "epochs", "batch_size", "seed", "data", "limit")
+    }
+    mine = {"spec_sha": digest, "metric": found.metric, "overrides": flags}
     theirs = {k: study.user_attrs.get(k) for k in mine}
     if all(v is None for v in theirs.values()):
         for key, value in mine.items():
@@ -235,10 +241,15 @@ def _same_study(study: Any, found: Setup) -> None:
         theirs = mine
     direction = study.direction.name.lower()
     if theirs != mine or direction != found.direction:
+        words = {"spec_sha": "spec text", "metric": "metric", "overrides": "set of overrides"}
+        differ = [words[k] for k in mine if theirs[k] != mine[k]] + (
+            ["direction"] if direction != found.direction else []
+        )
         raise UsageError(
-            f"study `{found.study}` in {found.storage} was started from a different spec or "
-            f"metric ({theirs['metric']}, {direction})",
-            "pass --study NAME (or --out DIR) to start a new sweep",
+            f"study `{found.study}` in {found.storage} was started with a different "
+            f"{' and '.join(differ)} (it ranks by {theirs['metric']}, {direction}; "
+            f"overrides {theirs['overrides']})",
+            "re-run it as it started, or pass --study NAME (or --out DIR) for a new sweep",
         )
 
 

@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sweep_helpers import tiny_spec
 
 from specc.analysis import analyze
+from specc.errors import UsageError
 from specc.plan import RunOptions
 from specc.run import run
 from specc.sweep import SweepOptions, sweep
@@ -61,6 +63,10 @@ def test_a_short_sweep_finds_a_better_learning_rate_than_a_bad_one(tmp_path: Pat
     _best_nn_reproduces_the_best_trial(folder, best)
     for name in ("optimization_history.png", "param_importances.png"):
         assert (folder / name).read_bytes().startswith(PNG), name
+
+    # Resuming under other training flags would mix trials that do not compare.
+    with pytest.raises(UsageError, match="was started with a different set of overrides"):
+        sweep(str(spec), SweepOptions(trials=5, run=RunOptions(epochs=2, out=str(folder))))
 
 
 def _intermediate_values_are_reported(folder: Path, best: dict[str, Any]) -> None:
