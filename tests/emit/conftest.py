@@ -112,10 +112,10 @@ def history(out: Path) -> dict[str, object]:
 
 
 def quick_args(spec: str) -> list[str]:
-    """A short run: 2 epochs on 640 digits for image specs; 8 epochs of synthetic data."""
+    """A short run: 2 epochs on 640 digits for image specs; 5 epochs of synthetic data."""
     if spec in IMAGE_SPECS:
         return ["--epochs", "2", "--limit", "640", "--batch-size", "32", "--data-dir", str(SAMPLE)]
-    return ["--epochs", "8"]
+    return ["--epochs", "5"]
 
 
 def assert_trained(spec: str, hist: dict[str, object]) -> None:

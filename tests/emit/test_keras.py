@@ -27,8 +27,12 @@ def _argv(out, specs):
 def tf_runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("keras_tf")
     argv = _argv(out, SPECS)
+    names = [a[0].rsplit("/", 1)[1][:-3] for a in argv]
+    # and a run that must fail: a learning rate that makes the loss overflow
+    diverge = ["--epochs", "2", "--lr", "1e12", "--out", str(out / "diverge")]
+    argv.append([str(GOLDEN / "keras" / "regression.py"), *diverge])
     codes, output = run_scripts(argv, env={"KERAS_BACKEND": "tensorflow"})
-    return out, {a[0].rsplit("/", 1)[1][:-3]: c for a, c in zip(argv, codes, strict=True)}, output
+    return out, dict(zip([*names, "diverge"], codes, strict=True)), output
 
 
 @pytest.mark.parametrize("spec", SPECS)
@@ -58,6 +62,13 @@ def test_finetune_keeps_the_frozen_layer(tf_runs):
     after = load_file(out / "finetune" / "weights.safetensors")
     assert np.array_equal(before["dense_1.weight"], after["dense_1.weight"])
     assert not np.array_equal(before["dense_2.weight"], after["head.weight"])
+
+
+def test_a_nan_loss_exits_non_zero(tf_runs):
+    out, codes, output = tf_runs
+    assert codes["diverge"] == 1
+    assert "error: the loss is not finite; try a lower --lr" in output
+    assert not (out / "diverge" / "model.weights.h5").exists()
 
 
 def test_scripts_run_with_the_torch_backend(tmp_path):

@@ -23,8 +23,11 @@ def runs(tmp_path_factory):
         extra = ["--init-from", str(out / "quickstart")] if spec == "finetune" else []
         script = str(GOLDEN / "pytorch" / f"{spec}.py")
         argv.append([script, *quick_args(spec), "--out", str(out / spec), *extra])
+    # and a run that must fail: a learning rate that makes the loss overflow
+    diverge = ["--epochs", "2", "--lr", "1e12", "--out", str(out / "diverge")]
+    argv.append([str(GOLDEN / "pytorch" / "regression.py"), *diverge])
     codes, output = run_scripts(argv)
-    return out, dict(zip(order, codes, strict=True)), output
+    return out, dict(zip([*order, "diverge"], codes, strict=True)), output
 
 
 @pytest.mark.parametrize("spec", SPECS)
@@ -65,14 +68,8 @@ def test_finetune_starts_from_quickstart_and_keeps_frozen_layer(runs):
     assert not (before["dense_2.weight"] == after["head.weight"]).all()  # trained head
 
 
-def test_a_nan_loss_exits_non_zero(tmp_path):
-    codes, output = run_scripts(
-        [
-            [
-                str(GOLDEN / "pytorch" / "regression.py"),
-                *("--epochs", "2", "--lr", "1e12", "--out", str(tmp_path / "r")),
-            ]
-        ]
-    )
-    assert codes == [1]
-    assert "the loss is nan" in output or "the loss is inf" in output
+def test_a_nan_loss_exits_non_zero(runs):
+    out, codes, output = runs
+    assert codes["diverge"] == 1
+    assert "error: the loss is nan in epoch 1" in output or "error: the loss is inf" in output
+    assert not (out / "diverge" / "model.pt").exists()
