@@ -335,7 +335,7 @@ def augment_batch(xb: torch.Tensor, node: Augment, generator: torch.Generator) -
         [torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1
     )
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    moved = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    moved = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return moved if xb.dim() == 4 else moved.squeeze(1)
 
 

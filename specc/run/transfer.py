@@ -1,7 +1,9 @@
 """`init from "RUN"`: start from another run's weights (docs/semantics.md#init).
 
-Layers are matched by name, falling back to position among the layers that have weights;
-shapes must agree; with `strict` every layer with weights must be found. Weights files are
+Layers are matched by name; only when no layer name is shared at all (a model renamed as a
+whole) are they matched by position among the layers that have weights. Shapes must
+agree; with `strict` every layer with weights must be found, and `strict=false` keeps the
+fresh initialisation of the others (a new head for fine-tuning). Weights files are
 framework-neutral, so a TensorFlow run can seed a PyTorch one and back.
 """
 
@@ -63,10 +65,11 @@ def transfer(
     mine = [n for n in layer_order if any(k.startswith(n + ".") for k in weights)]
     out = dict(weights)
     missing: list[str] = []
+    by_position = not set(mine) & set(source_layers)
     for position, name in enumerate(mine):
         if name in source_layers:
             match: str | None = name
-        elif position < len(source_layers) and source_layers[position] not in mine:
+        elif by_position and position < len(source_layers):
             match = source_layers[position]
         else:
             match = None
