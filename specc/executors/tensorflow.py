@@ -167,7 +167,7 @@ def optimizer_state(state: TFState) -> dict[str, np.ndarray]:
     for (i, name), array in state.optimizer.state().items():
         out[f"{slots[i].key}/{name}"] = slots[i].to_neutral(array)
     step = float(state.optimizer.step.numpy())
-    for slot in slots:
+    for slot in slots if state.optimizer.saves_step else ():
         out[f"{slot.key}/step"] = np.asarray(step, dtype=np.float32)
     return out
 

@@ -124,6 +124,7 @@ class Optimizer:
     """
 
     slot_names: tuple[str, ...] = ()
+    saves_step = True  # PyTorch's SGD keeps no step count; its state has no `step` slot
 
     def __init__(self, ir: O.Optimizer, variables: list[tf.Variable]) -> None:
         self.ir = ir
@@ -183,6 +184,8 @@ class Optimizer:
 
 class SGD(Optimizer):
     """`v = m*v + g; w -= lr*v` (Nesterov: `w -= lr*(g + m*v)`), PyTorch's form."""
+
+    saves_step = False
 
     def __init__(self, ir: O.SGD, variables: list[tf.Variable]) -> None:
         self.slot_names = ("momentum_buffer",) if ir.momentum else ()
