@@ -86,7 +86,7 @@ def use_xla(plan: Plan, steps_per_epoch: int) -> bool:
 
 
 def get_weights(km: KerasModel) -> dict[str, np.ndarray]:
-    return {slot.key: slot.to_neutral(np.asarray(slot.variable.numpy())) for slot in km.slots}
+    return {slot.key: slot.to_neutral(slot.variable.value.numpy()) for slot in km.slots}
 
 
 def set_weights(km: KerasModel, weights: dict[str, np.ndarray]) -> None:
