@@ -15,11 +15,28 @@ import pytest
 
 from specc.analysis import analyze
 from specc.emit import EmitError, emit
-from tests.emit.conftest import GOLDEN, ROOT, RUFF, RUFF_SELECT, SAMPLE, history, ruff, run_scripts
+from tests.emit.conftest import (
+    GOLDEN,
+    ROOT,
+    RUFF,
+    RUFF_SELECT,
+    SAMPLE,
+    history,
+    lint,
+    ruff,
+    run_scripts,
+)
 
 TARGET = "mindspore"
 SCRIPTS = sorted(p.stem for p in (GOLDEN / TARGET).glob("*.py"))
 SPEC_TEXT = (ROOT / "specs" / "mnist.nn").read_text(encoding="utf-8")
+# dropout.nn with random augmentation and a plateau schedule (no spec in specs/ has them)
+AUGMENTED = (
+    (ROOT / "specs" / "dropout.nn")
+    .read_text(encoding="utf-8")
+    .replace("scale 1/255", "scale 1/255\n    augment rotation=10 shift=0.1")
+    .replace("lr=1e-3", "lr=1e-3\n    schedule reduce_on_plateau monitor=val_loss patience=1")
+)
 
 # Per spec: flags for a short run (2 epochs, so the loss can go down), then the metric
 # judged and the value it must beat. Accuracies must beat chance by a margin: the test
@@ -96,6 +113,13 @@ def test_batchnorm_momentum_is_mindsporess_convention_and_same_padding_is_explic
     assert '"batchnorm_1.moving_variance": "batchnorm_1.running_var",' in script
 
 
+def test_augment_and_plateau_are_emitted() -> None:
+    script = emit(analyze(AUGMENTED, "specs/dropout.nn"), TARGET)
+    assert "xb = augment(x_train[batch], rng)  # training batches only" in script
+    assert "plateau.update(logs)" in script and "plateau.scale" in script
+    assert lint(script) == []
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, int], str]:
     out = tmp_path_factory.mktemp(TARGET)
@@ -105,6 +129,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
         script = str(GOLDEN / TARGET / f"{name}.py")
         argv.append([script, *RUNS[name][0], "--out", str(out / name), *extra])
         names.append(name)
+    augmented = out / "augmented.py"
+    augmented.write_text(emit(analyze(AUGMENTED, "specs/dropout.nn"), TARGET), encoding="utf-8")
+    argv.append([str(augmented), *DIGITS, "--out", str(out / "augmented")])
+    names.append("augmented")
     codes, output = run_scripts(argv, env={"GLOG_v": "3"})  # MindSpore logs errors only
     return out, dict(zip(names, codes, strict=True)), output
 
@@ -153,3 +181,11 @@ def test_finetune_starts_from_quickstart_and_keeps_the_frozen_layer(
     after = load_file(out / "finetune" / "weights.safetensors")  # type: ignore[operator]
     assert set(after) == {"dense_1.weight", "dense_1.bias", "head.weight", "head.bias"}
     assert np.array_equal(before["dense_1.weight"], after["dense_1.weight"])  # frozen
+
+
+def test_augmented_plateau_script_trains(runs: tuple[object, dict[str, int], str]) -> None:
+    out, codes, output = runs
+    assert codes["augmented"] == 0, output[-4000:]
+    hist = history(out / "augmented")  # type: ignore[operator]
+    assert hist["loss"][-1] < hist["loss"][0], hist["loss"]  # type: ignore[index]
+    assert hist["test_accuracy"] > 0.3, hist["test_accuracy"]  # type: ignore[operator]

@@ -22,6 +22,7 @@ from tests.emit.conftest import (
     RUFF_SELECT,
     assert_trained,
     history,
+    lint,
     quick_args,
     ruff,
     run_scripts,
@@ -30,6 +31,13 @@ from tests.emit.conftest import (
 TARGET = "tensorflow"
 SCRIPTS = sorted(p.stem for p in (GOLDEN / TARGET).glob("*.py"))
 SPEC_TEXT = (ROOT / "specs" / "mnist.nn").read_text(encoding="utf-8")
+# dropout.nn with random augmentation and a plateau schedule (no spec in specs/ has them)
+AUGMENTED = (
+    (ROOT / "specs" / "dropout.nn")
+    .read_text(encoding="utf-8")
+    .replace("scale 1/255", "scale 1/255\n    augment rotation=10 shift=0.1")
+    .replace("lr=1e-3", "lr=1e-3\n    schedule reduce_on_plateau monitor=val_loss patience=1")
+)
 
 
 def test_every_spec_but_the_search_space_is_emitted() -> None:
@@ -73,6 +81,13 @@ def test_the_loop_does_what_compile_and_fit_cannot() -> None:
     assert "@tf.function(jit_compile=True)" in script
 
 
+def test_augment_and_plateau_are_emitted() -> None:
+    script = emit(analyze(AUGMENTED, "specs/dropout.nn"), TARGET)
+    assert "xb = augment(x_train[batch], rng)  # training batches only" in script
+    assert "plateau.update(logs)" in script and "plateau.scale" in script
+    assert lint(script) == []
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, int], str]:
     out = tmp_path_factory.mktemp(TARGET)
@@ -86,6 +101,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
         script = str(GOLDEN / TARGET / f"{name}.py")
         argv.append([script, *quick_args(name), "--out", str(out / name), *extra])
         names.append(name)
+    augmented = out / "augmented.py"
+    augmented.write_text(emit(analyze(AUGMENTED, "specs/dropout.nn"), TARGET), encoding="utf-8")
+    argv.append([str(augmented), *quick_args("dropout"), "--out", str(out / "augmented")])
+    names.append("augmented")
     diverge = ["--epochs", "2", "--lr", "1e12", "--out", str(out / "diverge")]
     argv.append([str(GOLDEN / TARGET / "regression.py"), *diverge])
     codes, output = run_scripts(argv, env={"CUDA_VISIBLE_DEVICES": ""})
@@ -133,3 +152,11 @@ def test_a_nan_loss_exits_non_zero(runs: tuple[object, dict[str, int], str]) -> 
     assert codes["diverge"] == 1
     assert "error: the loss is" in output and "try a lower --lr" in output
     assert not (out / "diverge" / "model.weights.h5").exists()  # type: ignore[operator]
+
+
+def test_augmented_plateau_script_trains(runs: tuple[object, dict[str, int], str]) -> None:
+    out, codes, output = runs
+    assert codes["augmented"] == 0, output[-4000:]
+    hist = history(out / "augmented")  # type: ignore[operator]
+    assert hist["loss"][-1] < hist["loss"][0], hist["loss"]  # type: ignore[index]
+    assert hist["test_accuracy"] > 0.3, hist["test_accuracy"]  # type: ignore[operator]

@@ -28,7 +28,7 @@ MODULE_NAMES = words(
     RESTORE_BEST CHECKPOINT INIT_FROM INIT_STRICT WEIGHT_NAMES
     parse_args read_idx read_mnist_folder download read_source hold_out transform load_data
     encode predict ratio compute_metrics learning_rate load_initial_weights save_weights
-    snapshot restore evaluate improved main x y self
+    snapshot restore evaluate improved augment Plateau IMAGE_SHAPE main x y self
     """
 )
 NN_CELL_ATTRIBUTES = words(
@@ -149,8 +149,6 @@ TARGET = Target(
     reserved=MODULE_NAMES | NN_CELL_ATTRIBUTES,
     rewrites=(layer_args, weight_names, initializer_imports),
     unsupported={
-        "transform.augment": "random augmentation is not emitted yet; train with `specc run`",
-        "schedule.reduce_on_plateau": "not emitted yet; use `specc run`, or a fixed schedule",
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",
         "precision.fp16": "mixed precision is not emitted for MindSpore; use `specc run`",

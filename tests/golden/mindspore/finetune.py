@@ -12,6 +12,11 @@ folder with --data-dir; `specc` prints it with
     python -c "from specc.resources import bundled_dataset as b; print(b('mnist_sample'))"
 (any folder of MNIST-format files works, e.g. the full MNIST).
 
+Starts from the weights of --init-from (default "runs/quickstart"): a run folder's
+weights.safetensors (read with the safetensors package) or weights.npz, or such a file,
+matched by layer name (by position when no name is shared);
+layers not found keep their fresh initialisation.
+
 Saves under --out: model.ckpt (MindSpore's checkpoint), weights.safetensors (PyTorch
 layout, the spec's layer names: the file `specc run` writes) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
@@ -299,7 +304,8 @@ def main():
         total, outputs = 0.0, []
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            loss, logits = train_step(ms.Tensor(x_train[batch]), ms.Tensor(y_train[batch]))
+            xb = x_train[batch]
+            loss, logits = train_step(ms.Tensor(xb), ms.Tensor(y_train[batch]))
             total += float(loss.asnumpy()) * len(batch)
             outputs.append(predict(logits).asnumpy())
         seen = min(n, steps_per_epoch * args.batch_size)

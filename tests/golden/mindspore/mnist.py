@@ -273,7 +273,8 @@ def main():
         total, outputs = 0.0, []
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            loss, logits = train_step(ms.Tensor(x_train[batch]), ms.Tensor(y_train[batch]))
+            xb = x_train[batch]
+            loss, logits = train_step(ms.Tensor(xb), ms.Tensor(y_train[batch]))
             total += float(loss.asnumpy()) * len(batch)
             outputs.append(predict(logits).asnumpy())
         seen = min(n, steps_per_epoch * args.batch_size)

@@ -235,7 +235,8 @@ def main():
             t = epoch * steps_per_epoch + step  # the spec's rate for this step, set before it
             rate = learning_rate(t, args.lr, steps_per_epoch, total_steps)
             optimizer.param_groups[0]["lr"].set_data(ms.Tensor(rate, ms.float32))
-            loss, logits = train_step(ms.Tensor(x_train[batch]), ms.Tensor(y_train[batch]))
+            xb = x_train[batch]
+            loss, logits = train_step(ms.Tensor(xb), ms.Tensor(y_train[batch]))
             total += float(loss.asnumpy()) * len(batch)
             outputs.append(predict(logits).asnumpy())
         seen = min(n, steps_per_epoch * args.batch_size)

@@ -320,8 +320,10 @@ def main():
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
             t = epoch * steps_per_epoch + step  # the spec's rate for this step, set before it
-            optimizer.learning_rate.assign(learning_rate(t, args.lr, steps_per_epoch, total_steps))
-            loss, logits = train_step(x_train[batch], y_train[batch])
+            rate = learning_rate(t, args.lr, steps_per_epoch, total_steps)
+            optimizer.learning_rate.assign(rate)
+            xb = x_train[batch]
+            loss, logits = train_step(xb, y_train[batch])
             total += float(loss) * len(batch)
             outputs.append(predict(logits).numpy())
         seen = min(n, steps_per_epoch * args.batch_size)

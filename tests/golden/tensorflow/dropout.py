@@ -306,7 +306,8 @@ def main():
         total, outputs = 0.0, []
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            loss, logits = train_step(x_train[batch], y_train[batch])
+            xb = x_train[batch]
+            loss, logits = train_step(xb, y_train[batch])
             total += float(loss) * len(batch)
             outputs.append(predict(logits).numpy())
         seen = min(n, steps_per_epoch * args.batch_size)

@@ -12,6 +12,11 @@ folder with --data-dir; `specc` prints it with
     python -c "from specc.resources import bundled_dataset as b; print(b('mnist_sample'))"
 (any folder of MNIST-format files works, e.g. the full MNIST).
 
+Starts from the weights of --init-from (default "runs/quickstart"): a run folder's
+weights.safetensors (read with the safetensors package) or weights.npz, or such a file,
+matched by layer name (by position when no name is shared);
+layers not found keep their fresh initialisation.
+
 Saves under --out: model.weights.h5 (Keras), weights.safetensors (or .npz without the
 safetensors package) by the spec's layer names in PyTorch layout, and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
@@ -347,7 +352,8 @@ def main():
         total, outputs = 0.0, []
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            loss, logits = train_step(x_train[batch], y_train[batch])
+            xb = x_train[batch]
+            loss, logits = train_step(xb, y_train[batch])
             total += float(loss) * len(batch)
             outputs.append(predict(logits).numpy())
         seen = min(n, steps_per_epoch * args.batch_size)
