@@ -114,7 +114,9 @@ def history(out: Path) -> dict[str, object]:
 def quick_args(spec: str) -> list[str]:
     """A short run: 2 epochs on 640 digits for image specs; 5 epochs of synthetic data."""
     if spec in IMAGE_SPECS:
-        return ["--epochs", "2", "--limit", "640", "--batch-size", "32", "--data-dir", str(SAMPLE)]
+        args = ["--epochs", "2", "--limit", "640", "--batch-size", "32", "--data-dir", str(SAMPLE)]
+        # finetune's fresh head at its spec's lr=1e-4 needs more than 2 short epochs
+        return [*args, "--lr", "1e-3"] if spec == "finetune" else args
     return ["--epochs", "5"]
 
 
