@@ -105,6 +105,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
     augmented.write_text(emit(analyze(AUGMENTED, "specs/dropout.nn"), TARGET), encoding="utf-8")
     argv.append([str(augmented), *quick_args("dropout"), "--out", str(out / "augmented")])
     names.append("augmented")
+    argv.append([str(GOLDEN / TARGET / "mnist.py"), "--device", "tpu", "--out", str(out / "tpu")])
+    names.append("tpu")
     diverge = ["--epochs", "2", "--lr", "1e12", "--out", str(out / "diverge")]
     argv.append([str(GOLDEN / TARGET / "regression.py"), *diverge])
     codes, output = run_scripts(argv, env={"CUDA_VISIBLE_DEVICES": ""})
@@ -160,3 +162,11 @@ def test_augmented_plateau_script_trains(runs: tuple[object, dict[str, int], str
     hist = history(out / "augmented")  # type: ignore[operator]
     assert hist["loss"][-1] < hist["loss"][0], hist["loss"]  # type: ignore[index]
     assert hist["test_accuracy"] > 0.3, hist["test_accuracy"]  # type: ignore[operator]
+
+
+def test_an_unknown_device_is_a_message_not_a_traceback(
+    runs: tuple[object, dict[str, int], str],
+) -> None:
+    _, codes, output = runs
+    assert codes["tpu"] == 1
+    assert "error: --device must be" in output and "not 'tpu'" in output

@@ -229,7 +229,10 @@ def improved(name, value, best, min_delta=0.0):
 
 def main():
     args = parse_args()
-    ms.set_device("CPU" if args.device == "auto" else args.device.upper())
+    devices = {"auto": "CPU", "cpu": "CPU", "gpu": "GPU", "ascend": "Ascend"}
+    if args.device not in devices:
+        sys.exit(f"error: --device must be one of {', '.join(devices)}, not {args.device!r}")
+    ms.set_device(devices[args.device])
     ms.set_seed(args.seed)  # initial weights and dropout
     rng = np.random.default_rng(args.seed)  # the order of training examples
     os.makedirs(args.out, exist_ok=True)

@@ -242,6 +242,8 @@ def evaluate(model, loss_fn, x, y, batch_size):
 
 def main():
     args = parse_args()
+    if args.device not in ("auto", "cpu", "gpu"):
+        sys.exit(f"error: --device must be auto, cpu or gpu, not {args.device!r}")
     keras.utils.set_random_seed(args.seed)  # initial weights and dropout
     rng = np.random.default_rng(args.seed)  # the order of training examples
     os.makedirs(args.out, exist_ok=True)
