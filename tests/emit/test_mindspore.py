@@ -26,6 +26,9 @@ from tests.emit.conftest import (
     ruff,
     run_scripts,
 )
+from tests.emit.test_safety import (
+    test_hostile_spec_emits_only_template_code as hostile_spec_check,
+)
 
 TARGET = "mindspore"
 SCRIPTS = sorted(p.stem for p in (GOLDEN / TARGET).glob("*.py"))
@@ -117,6 +120,20 @@ def test_augment_and_plateau_are_emitted() -> None:
     script = emit(analyze(AUGMENTED, "specs/dropout.nn"), TARGET)
     assert "xb = augment(x_train[batch], rng)  # training batches only" in script
     assert "plateau.update(logs)" in script and "plateau.scale" in script
+    assert lint(script) == []
+
+
+def test_hostile_spec_emits_only_template_code() -> None:
+    hostile_spec_check(TARGET)  # names and strings from the spec never become code
+
+
+def test_layer_names_that_nn_cell_owns_are_renamed() -> None:
+    text = SPEC_TEXT.replace("dense 512 relu", "dense 512 relu name=construct")
+    text = text.replace("dense 10 softmax", "dense 10 softmax name=trainable_params")
+    script = emit(analyze(text, "specs/mnist.nn"), TARGET)
+    assert "self.construct_ = nn.Dense(" in script
+    assert "self.trainable_params_ = nn.Dense(" in script
+    assert '"construct_.weight": "construct.weight",' in script  # saved under the spec's name
     assert lint(script) == []
 
 

@@ -27,6 +27,9 @@ from tests.emit.conftest import (
     ruff,
     run_scripts,
 )
+from tests.emit.test_safety import (
+    test_hostile_spec_emits_only_template_code as hostile_spec_check,
+)
 
 TARGET = "tensorflow"
 SCRIPTS = sorted(p.stem for p in (GOLDEN / TARGET).glob("*.py"))
@@ -86,6 +89,10 @@ def test_augment_and_plateau_are_emitted() -> None:
     assert "xb = augment(x_train[batch], rng)  # training batches only" in script
     assert "plateau.update(logs)" in script and "plateau.scale" in script
     assert lint(script) == []
+
+
+def test_hostile_spec_emits_only_template_code() -> None:
+    hostile_spec_check(TARGET)  # names and strings from the spec never become code
 
 
 @pytest.fixture(scope="module")
