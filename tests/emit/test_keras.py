@@ -9,7 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.emit.conftest import GOLDEN, assert_trained, history, quick_args, run_scripts
+from tests.emit.conftest import (
+    GOLDEN,
+    TABULAR_SPECS,
+    assert_trained,
+    history,
+    quick_args,
+    run_scripts,
+    tabular_runs,
+)
 
 SPECS = sorted(p.stem for p in (GOLDEN / "keras").glob("*.py"))
 
@@ -28,6 +36,8 @@ def tf_runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("keras_tf")
     argv = _argv(out, SPECS)
     names = [a[0].rsplit("/", 1)[1][:-3] for a in argv]
+    argv += tabular_runs(out, "keras")  # a CSV and an .npz source
+    names += list(TABULAR_SPECS)
     # and a run that must fail: a learning rate that makes the loss overflow
     diverge = ["--epochs", "2", "--lr", "1e12", "--out", str(out / "diverge")]
     argv.append([str(GOLDEN / "keras" / "regression.py"), *diverge])
@@ -35,7 +45,7 @@ def tf_runs(tmp_path_factory):
     return out, dict(zip([*names, "diverge"], codes, strict=True)), output
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", [*SPECS, *TABULAR_SPECS])
 def test_script_trains_on_tensorflow(tf_runs, spec):
     out, codes, output = tf_runs
     assert codes[spec] == 0, output[-3000:]

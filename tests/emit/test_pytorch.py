@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emit.conftest import GOLDEN, assert_trained, history, quick_args, run_scripts
+from tests.emit.conftest import (
+    GOLDEN,
+    TABULAR_SPECS,
+    assert_trained,
+    history,
+    quick_args,
+    run_scripts,
+    tabular_runs,
+)
 
 SPECS = sorted(p.stem for p in (GOLDEN / "pytorch").glob("*.py"))
 
@@ -23,14 +31,16 @@ def runs(tmp_path_factory):
         extra = ["--init-from", str(out / "quickstart")] if spec == "finetune" else []
         script = str(GOLDEN / "pytorch" / f"{spec}.py")
         argv.append([script, *quick_args(spec), "--out", str(out / spec), *extra])
+    argv += tabular_runs(out, "pytorch")  # a CSV and an .npz source
     # and a run that must fail: a learning rate that makes the loss overflow
     diverge = ["--epochs", "2", "--lr", "1e12", "--out", str(out / "diverge")]
     argv.append([str(GOLDEN / "pytorch" / "regression.py"), *diverge])
     codes, output = run_scripts(argv)
-    return out, dict(zip([*order, "diverge"], codes, strict=True)), output
+    names = [*order, *TABULAR_SPECS, "diverge"]
+    return out, dict(zip(names, codes, strict=True)), output
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", [*SPECS, *TABULAR_SPECS])
 def test_script_trains(runs, spec):
     out, codes, output = runs
     assert codes[spec] == 0, output[-3000:]
