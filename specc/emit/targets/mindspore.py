@@ -20,7 +20,7 @@ from specc.ir.layers import pair
 # (a layer called `construct` or `training` would break the model: it gets renamed).
 MODULE_NAMES = words(
     """
-    argparse csv gzip hashlib json math os sys urllib np ms nn ops optim safe_open save_file
+    argparse csv gzip hashlib json math os sys urllib np ms nn ops optim
     Normal Uniform initializer
     EPOCHS BATCH_SIZE LR SEED OUT SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
     TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE TARGET_COLUMN FEATURE_COLUMNS
@@ -28,6 +28,7 @@ MODULE_NAMES = words(
     RESTORE_BEST CHECKPOINT INIT_FROM INIT_STRICT WEIGHT_NAMES
     parse_args read_idx read_mnist_folder download read_source hold_out transform load_data
     encode predict ratio compute_metrics learning_rate load_initial_weights save_weights
+    neutral_weights read_weights transfer
     snapshot restore evaluate improved augment Plateau IMAGE_SHAPE main x y self
     """
 )

@@ -25,7 +25,7 @@ MODULE_NAMES = words(
     parse_args read_idx read_mnist_folder read_source hold_out transform load_data encode
     build_model SpecSGD SpecAdam SpecRMSprop SpecAdagrad predict ratio compute_metrics
     learning_rate neutral_weights load_initial_weights save_weights evaluate improved main
-    augment Plateau IMAGE_SHAPE
+    augment Plateau IMAGE_SHAPE read_weights transfer
     """
 )
 

@@ -34,8 +34,6 @@ import mindspore as ms
 import numpy as np
 from mindspore import nn, ops
 from mindspore.experimental import optim
-from safetensors import safe_open
-from safetensors.numpy import save_file
 
 # ---- configuration (from the spec; flags override the first ones) --------------------
 EPOCHS = 2
@@ -198,48 +196,80 @@ def compute_metrics(outputs, targets):
     }
 
 
-def load_initial_weights(model, source):
-    """`init from`: a previous run's weights (PyTorch layout), matched by layer name, or by
-    position when no name is shared (docs/semantics.md#init)."""
+def neutral_weights(model):
+    """Weights by the spec's layer names in PyTorch layout (MindSpore's names mapped)."""
+    return {WEIGHT_NAMES[param.name]: param.asnumpy() for param in model.get_parameters()}
+
+
+def read_weights(source):
+    """(path, name -> array, layer names in model order) of a run folder or weights file."""
     path = source
     if os.path.isdir(source):
-        names = ["weights.safetensors", "weights.npz"]
-        found = [os.path.join(source, n) for n in names if os.path.exists(os.path.join(source, n))]
+        names = [os.path.join(source, n) for n in ("weights.safetensors", "weights.npz")]
+        found = [name for name in names if os.path.exists(name)]
         if not found:
             sys.exit(f"error: no weights.safetensors or weights.npz in {source}")
         path = found[0]
+    order = []
     if path.endswith(".safetensors"):
+        try:
+            from safetensors import safe_open
+        except ImportError:
+            sys.exit(f"error: reading {path} needs the safetensors package (pip install it)")
         with safe_open(path, framework="np") as handle:
             arrays = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
             order = json.loads((handle.metadata() or {}).get("layers", "[]"))
     else:
-        arrays, order = dict(np.load(path)), []
-    layers_with_weights = {key.rpartition(".")[0] for key in arrays}
-    theirs = [name for name in order if name in layers_with_weights] or sorted(layers_with_weights)
-    mine = list(dict.fromkeys(name.rpartition(".")[0] for name in WEIGHT_NAMES.values()))
-    by_position = not set(mine) & set(theirs)  # no name in common: a model renamed as a whole
-    for param in model.get_parameters():
-        layer, _, array = WEIGHT_NAMES[param.name].rpartition(".")
-        at = mine.index(layer)
-        match = theirs[at] if by_position and at < len(theirs) else layer
-        saved = f"{match}.{array}"
-        if saved not in arrays:
-            if INIT_STRICT:
-                sys.exit(f"error: {path} has no weights for {layer}.{array}")
-            continue
-        if tuple(arrays[saved].shape) != tuple(param.shape):
-            found, wanted = tuple(arrays[saved].shape), tuple(param.shape)
-            sys.exit(f"error: {saved} is {found} in {path} but {wanted} in the model")
-        param.set_data(ms.Tensor(arrays[saved], ms.float32))
+        with np.load(path) as archive:
+            arrays = dict(archive)
+    layers = [n for n in order if any(k.startswith(n + ".") for k in arrays)]
+    return path, arrays, layers or list(dict.fromkeys(k.rpartition(".")[0] for k in arrays))
+
+
+def transfer(current, source):
+    """`current` with each layer's arrays taken from `source`: matched by name, or by
+    position when the two models share no layer name at all."""
+    path, arrays, theirs = read_weights(source)
+    mine = list(dict.fromkeys(key.rpartition(".")[0] for key in current))
+    by_position = not set(mine) & set(theirs)
+    out, missing = dict(current), []
+    for position, name in enumerate(mine):
+        match = name if name in theirs else None
+        if match is None and by_position and position < len(theirs):
+            match = theirs[position]
+        for key in [k for k in current if k.rpartition(".")[0] == name]:
+            saved = f"{match}.{key.rpartition('.')[2]}"
+            if match is None or saved not in arrays:
+                missing.append(key)  # keeps its fresh initialisation (strict=false)
+            elif arrays[saved].shape != current[key].shape:
+                shapes = f"{arrays[saved].shape} in {path}, but {key} is {current[key].shape}"
+                sys.exit(f"error: {saved} has shape {shapes}")
+            else:
+                out[key] = arrays[saved]
+    if missing and INIT_STRICT:
+        sys.exit(f"error: {path} has no weights for {', '.join(missing)}")
     print(f"initial weights from {path}")
+    return out
 
 
-def save_weights(model, folder):
-    """Weights by the spec's layer names in PyTorch layout, the file `specc run` writes."""
-    arrays = {WEIGHT_NAMES[p.name]: p.asnumpy() for p in model.get_parameters()}
-    layers = list(dict.fromkeys(name.rpartition(".")[0] for name in arrays))  # model order
-    metadata = {"layers": json.dumps(layers)}  # for `init from` matching by position
-    save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
+def load_initial_weights(model, source):
+    """`init from`: a previous run's weights, matched by layer name, else by position."""
+    arrays = transfer(neutral_weights(model), source)
+    for param in model.get_parameters():
+        param.set_data(ms.Tensor(arrays[WEIGHT_NAMES[param.name]], ms.float32))
+
+
+def save_weights(arrays, folder):
+    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
+    layers = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
+    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
+    try:
+        from safetensors.numpy import save_file
+    except ImportError:  # NumPy's format keeps the order in the file itself
+        np.savez(os.path.join(folder, "weights.npz"), **arrays)
+    else:
+        metadata = {"format": "specc", "layers": json.dumps(layers)}
+        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
 
 
 def evaluate(model, loss_fn, x, y, batch_size):
@@ -333,7 +363,7 @@ def main():
         history.update({f"test_{k}": v for k, v in test.items()})
 
     ms.save_checkpoint(model, os.path.join(args.out, "model.ckpt"))
-    save_weights(model, args.out)
+    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

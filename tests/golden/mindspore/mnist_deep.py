@@ -29,7 +29,6 @@ import mindspore as ms
 import numpy as np
 from mindspore import nn, ops
 from mindspore.experimental import optim
-from safetensors.numpy import save_file
 
 # ---- configuration (from the spec; flags override the first ones) --------------------
 EPOCHS = 3
@@ -215,12 +214,22 @@ def compute_metrics(outputs, targets):
     }
 
 
-def save_weights(model, folder):
-    """Weights by the spec's layer names in PyTorch layout, the file `specc run` writes."""
-    arrays = {WEIGHT_NAMES[p.name]: p.asnumpy() for p in model.get_parameters()}
-    layers = list(dict.fromkeys(name.rpartition(".")[0] for name in arrays))  # model order
-    metadata = {"layers": json.dumps(layers)}  # for `init from` matching by position
-    save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
+def neutral_weights(model):
+    """Weights by the spec's layer names in PyTorch layout (MindSpore's names mapped)."""
+    return {WEIGHT_NAMES[param.name]: param.asnumpy() for param in model.get_parameters()}
+
+
+def save_weights(arrays, folder):
+    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
+    layers = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
+    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
+    try:
+        from safetensors.numpy import save_file
+    except ImportError:  # NumPy's format keeps the order in the file itself
+        np.savez(os.path.join(folder, "weights.npz"), **arrays)
+    else:
+        metadata = {"format": "specc", "layers": json.dumps(layers)}
+        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
 
 
 def evaluate(model, loss_fn, x, y, batch_size):
@@ -312,7 +321,7 @@ def main():
         history.update({f"test_{k}": v for k, v in test.items()})
 
     ms.save_checkpoint(model, os.path.join(args.out, "model.ckpt"))
-    save_weights(model, args.out)
+    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

@@ -234,16 +234,16 @@ def neutral_weights(model):
     return arrays
 
 
-def load_initial_weights(model, source):
-    """`init from`: a previous run's weights (PyTorch layout), matched by layer name, or by
-    position when no name is shared (docs/semantics.md#init)."""
+def read_weights(source):
+    """(path, name -> array, layer names in model order) of a run folder or weights file."""
     path = source
     if os.path.isdir(source):
-        names = ["weights.safetensors", "weights.npz"]
-        found = [os.path.join(source, n) for n in names if os.path.exists(os.path.join(source, n))]
+        names = [os.path.join(source, n) for n in ("weights.safetensors", "weights.npz")]
+        found = [name for name in names if os.path.exists(name)]
         if not found:
             sys.exit(f"error: no weights.safetensors or weights.npz in {source}")
         path = found[0]
+    order = []
     if path.endswith(".safetensors"):
         try:
             from safetensors import safe_open
@@ -253,45 +253,59 @@ def load_initial_weights(model, source):
             arrays = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
             order = json.loads((handle.metadata() or {}).get("layers", "[]"))
     else:
-        arrays, order = dict(np.load(path)), []
-    layers_with_weights = {key.rpartition(".")[0] for key in arrays}
-    theirs = [name for name in order if name in layers_with_weights] or sorted(layers_with_weights)
-    current = neutral_weights(model)
+        with np.load(path) as archive:
+            arrays = dict(archive)
+    layers = [n for n in order if any(k.startswith(n + ".") for k in arrays)]
+    return path, arrays, layers or list(dict.fromkeys(k.rpartition(".")[0] for k in arrays))
+
+
+def transfer(current, source):
+    """`current` with each layer's arrays taken from `source`: matched by name, or by
+    position when the two models share no layer name at all."""
+    path, arrays, theirs = read_weights(source)
     mine = list(dict.fromkeys(key.rpartition(".")[0] for key in current))
-    by_position = not set(mine) & set(theirs)  # no name in common: a model renamed as a whole
-    chosen = {}
-    for key, value in current.items():
-        layer, _, array = key.rpartition(".")
-        at = mine.index(layer)
-        match = theirs[at] if by_position and at < len(theirs) else layer
-        saved = f"{match}.{array}"
-        if saved not in arrays:
-            if INIT_STRICT:
-                sys.exit(f"error: {path} has no weights for {key}")
-            chosen[key] = value  # keeps its fresh initialisation
-            continue
-        if arrays[saved].shape != value.shape:
-            sys.exit(f"error: {saved} is {arrays[saved].shape} in {path} but {value.shape} here")
-        chosen[key] = arrays[saved]
+    by_position = not set(mine) & set(theirs)
+    out, missing = dict(current), []
+    for position, name in enumerate(mine):
+        match = name if name in theirs else None
+        if match is None and by_position and position < len(theirs):
+            match = theirs[position]
+        for key in [k for k in current if k.rpartition(".")[0] == name]:
+            saved = f"{match}.{key.rpartition('.')[2]}"
+            if match is None or saved not in arrays:
+                missing.append(key)  # keeps its fresh initialisation (strict=false)
+            elif arrays[saved].shape != current[key].shape:
+                shapes = f"{arrays[saved].shape} in {path}, but {key} is {current[key].shape}"
+                sys.exit(f"error: {saved} has shape {shapes}")
+            else:
+                out[key] = arrays[saved]
+    if missing and INIT_STRICT:
+        sys.exit(f"error: {path} has no weights for {', '.join(missing)}")
+    print(f"initial weights from {path}")
+    return out
+
+
+def load_initial_weights(model, source):
+    """`init from`: a previous run's weights, matched by layer name, else by position."""
+    arrays = transfer(neutral_weights(model), source)
     for layer in model.layers:
-        values = [chosen[key] for key in current if key.startswith(layer.name + ".")]
-        if isinstance(layer, layers.Dense):
+        values = [v for k, v in arrays.items() if k.rpartition(".")[0] == layer.name]
+        if isinstance(layer, layers.Dense):  # weight (out, in) -> kernel (in, out)
             values[0] = values[0].T
         if values:
             layer.set_weights(values)
-    print(f"initial weights from {path}")
 
 
-def save_weights(model, folder):
-    """The neutral weights file `specc run` writes: safetensors, or .npz without it."""
-    arrays = {k: np.ascontiguousarray(v) for k, v in neutral_weights(model).items()}
+def save_weights(arrays, folder):
+    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
+    layers = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
+    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
     try:
         from safetensors.numpy import save_file
-    except ImportError:
+    except ImportError:  # NumPy's format keeps the order in the file itself
         np.savez(os.path.join(folder, "weights.npz"), **arrays)
     else:
-        layers_in_order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-        metadata = {"layers": json.dumps(layers_in_order)}  # for `init from` by position
+        metadata = {"format": "specc", "layers": json.dumps(layers)}
         save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
 
 
@@ -380,7 +394,7 @@ def main():
         history.update({f"test_{k}": v for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
-    save_weights(model, args.out)
+    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

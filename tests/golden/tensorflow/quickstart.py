@@ -216,16 +216,16 @@ def neutral_weights(model):
     return arrays
 
 
-def save_weights(model, folder):
-    """The neutral weights file `specc run` writes: safetensors, or .npz without it."""
-    arrays = {k: np.ascontiguousarray(v) for k, v in neutral_weights(model).items()}
+def save_weights(arrays, folder):
+    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
+    layers = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
+    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
     try:
         from safetensors.numpy import save_file
-    except ImportError:
+    except ImportError:  # NumPy's format keeps the order in the file itself
         np.savez(os.path.join(folder, "weights.npz"), **arrays)
     else:
-        layers_in_order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-        metadata = {"layers": json.dumps(layers_in_order)}  # for `init from` by position
+        metadata = {"format": "specc", "layers": json.dumps(layers)}
         save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
 
 
@@ -312,7 +312,7 @@ def main():
         history.update({f"test_{k}": v for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
-    save_weights(model, args.out)
+    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 
