@@ -33,6 +33,47 @@ from tests.emit.test_safety import (
 TARGET = "mindspore"
 SCRIPTS = sorted(p.stem for p in (GOLDEN / TARGET).glob("*.py"))
 SPEC_TEXT = (ROOT / "specs" / "mnist.nn").read_text(encoding="utf-8")
+# Every layer kind, activation and initialiser, on a small synthetic problem.
+ZOO = """
+model zoo {
+    input 64
+    reshape 1x8x8
+    conv2d 4 2 padding=same init=he_normal
+    batchnorm momentum=0.2
+    leaky_relu 0.1
+    conv2d 4 3 padding=1 init=uniform(-0.1, 0.2) bias_init=normal(0.01)
+    avgpool2d 2
+    elu 0.5
+    conv2d 8 1 init=glorot_normal bias_init=ones
+    maxpool2d 2 stride=1
+    global_avgpool
+    layernorm
+    dense 16 gelu init=he_uniform
+    batchnorm
+    dense 16 selu init=normal(0.1)
+    dropout 0.1
+    repeat 2 {
+        dense 16 silu
+    }
+    dense 8 tanh
+    dense 8 activation=elu(0.7)
+    dense 8 sigmoid
+    dense 3 relu
+    dense 3
+    log_softmax
+}
+data synthetic classification samples=600 features=64 classes=3 noise=0.5 {
+    batch 32 shuffle
+    test 0.2
+}
+train {
+    loss nll
+    optimizer adamw lr=3e-3 clip_norm=1.0
+    schedule one_cycle
+    epochs 3
+    metrics accuracy precision recall f1
+}
+"""
 # dropout.nn with random augmentation and a plateau schedule (no spec in specs/ has them)
 AUGMENTED = (
     (ROOT / "specs" / "dropout.nn")
@@ -135,6 +176,27 @@ def test_layer_names_that_nn_cell_owns_are_renamed() -> None:
     assert "self.trainable_params_ = nn.Dense(" in script
     assert '"construct_.weight": "construct.weight",' in script  # saved under the spec's name
     assert lint(script) == []
+
+
+def test_every_layer_kind_is_emitted_clean() -> None:
+    script = emit(analyze(ZOO, "zoo.nn"), TARGET)
+    assert lint(script) == []
+    for line in (
+        "x = ops.reshape(x, (-1, 1, 8, 8))  # (B, 1, 8, 8)",
+        'pad_mode="pad",\n            padding=(0, 1, 0, 1),',  # same, even kernel
+        "nn.BatchNorm2d(4, eps=1e-05, momentum=0.8)",
+        "initializer(Uniform(0.15), (4, 4, 3, 3)).init_data() + 0.05",
+        "bias_init=Normal(sigma=0.01, mean=0.0)",
+        "nn.AvgPool2d(kernel_size=2, stride=2)",
+        "x = ops.where(x > 0, x, 0.5 * ops.expm1(x))",  # MindSpore's elu kernel: alpha 1 only
+        "nn.MaxPool2d(kernel_size=2, stride=1)",
+        "x = x.mean(axis=(2, 3))  # (B, 8)",
+        "nn.LayerNorm((8,), begin_norm_axis=1, begin_params_axis=1, epsilon=1e-05)",
+        "nn.BatchNorm1d(16, eps=1e-05, momentum=0.9)",
+        "x = ops.log_softmax(x, axis=-1)  # (B, 3)",
+        "optim.AdamW(",
+    ):
+        assert line in script, line
 
 
 @pytest.fixture(scope="module")

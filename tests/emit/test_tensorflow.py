@@ -34,6 +34,47 @@ from tests.emit.test_safety import (
 TARGET = "tensorflow"
 SCRIPTS = sorted(p.stem for p in (GOLDEN / TARGET).glob("*.py"))
 SPEC_TEXT = (ROOT / "specs" / "mnist.nn").read_text(encoding="utf-8")
+# Every layer kind, activation and initialiser, on a small synthetic problem.
+ZOO = """
+model zoo {
+    input 64
+    reshape 1x8x8
+    conv2d 4 2 padding=same init=he_normal
+    batchnorm momentum=0.2
+    leaky_relu 0.1
+    conv2d 4 3 padding=1 init=uniform(-0.1, 0.2) bias_init=normal(0.01)
+    avgpool2d 2
+    elu 0.5
+    conv2d 8 1 init=glorot_normal bias_init=ones
+    maxpool2d 2 stride=1
+    global_avgpool
+    layernorm
+    dense 16 gelu init=he_uniform
+    batchnorm
+    dense 16 selu init=normal(0.1)
+    dropout 0.1
+    repeat 2 {
+        dense 16 silu
+    }
+    dense 8 tanh
+    dense 8 activation=elu(0.7)
+    dense 8 sigmoid
+    dense 3 relu
+    dense 3
+    log_softmax
+}
+data synthetic classification samples=600 features=64 classes=3 noise=0.5 {
+    batch 32 shuffle
+    test 0.2
+}
+train {
+    loss nll
+    optimizer adamw lr=3e-3 clip_norm=1.0
+    schedule one_cycle
+    epochs 3
+    metrics accuracy precision recall f1
+}
+"""
 # dropout.nn with random augmentation and a plateau schedule (no spec in specs/ has them)
 AUGMENTED = (
     (ROOT / "specs" / "dropout.nn")
@@ -112,6 +153,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
     augmented.write_text(emit(analyze(AUGMENTED, "specs/dropout.nn"), TARGET), encoding="utf-8")
     argv.append([str(augmented), *quick_args("dropout"), "--out", str(out / "augmented")])
     names.append("augmented")
+    zoo = out / "zoo.py"
+    zoo.write_text(emit(analyze(ZOO, "zoo.nn"), TARGET), encoding="utf-8")
+    argv.append([str(zoo), "--out", str(out / "zoo")])
+    names.append("zoo")
     argv.append([str(GOLDEN / TARGET / "mnist.py"), "--device", "tpu", "--out", str(out / "tpu")])
     names.append("tpu")
     diverge = ["--epochs", "2", "--lr", "1e12", "--out", str(out / "diverge")]
@@ -177,3 +222,10 @@ def test_an_unknown_device_is_a_message_not_a_traceback(
     _, codes, output = runs
     assert codes["tpu"] == 1
     assert "error: --device must be" in output and "not 'tpu'" in output
+
+
+def test_every_layer_kind_runs(runs: tuple[object, dict[str, int], str]) -> None:
+    out, codes, output = runs
+    assert codes["zoo"] == 0, output[-4000:]
+    hist = history(out / "zoo")  # type: ignore[operator]
+    assert hist["loss"][-1] < hist["loss"][0], hist["loss"]  # type: ignore[index]
