@@ -22,6 +22,8 @@ import math
 import os
 import sys
 
+# MindSpore 2.10's wheels are built against NumPy 1.x: with NumPy 2 some operations fail
+# ("A module that was compiled using NumPy 1.x cannot be run"), so pair it with numpy<2.
 import mindspore as ms
 import numpy as np
 from mindspore import nn, ops
