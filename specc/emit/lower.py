@@ -21,7 +21,7 @@ from typing import Any
 from specc.emit.names import Namer, class_name
 from specc.emit.target import Target
 from specc.ir.data import Data, OneHot
-from specc.ir.layers import BatchNorm, Conv2D, Dense, LayerNorm
+from specc.ir.layers import Activation, BatchNorm, Conv2D, Dense, LayerNorm
 from specc.ir.losses import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -64,6 +64,11 @@ class LayerView:
     @property
     def has_weights(self) -> bool:
         return isinstance(self.ir, WEIGHTED)
+
+    @property
+    def is_activation(self) -> bool:
+        """A standalone activation layer (`relu`): no weights, no module of its own."""
+        return isinstance(self.ir, Activation)
 
     @property
     def frozen(self) -> bool:
@@ -231,9 +236,10 @@ def _in_layout(layer: LayerView, last: bool) -> LayerView:
 
 def _permute(namer: Namer, name: str, shape: Shape, dims: Shape) -> LayerView:
     out = tuple(shape[d - 1] for d in dims)
+    unique = namer.take(name)
     return LayerView(
-        name=namer.take(name),
-        weights_name=name,
+        name=unique,
+        weights_name=unique,  # no weights; a unique name for frameworks that need one
         kind="permute",
         ir=None,
         input=shape,

@@ -199,6 +199,39 @@ def tabular_runs(folder: Path, target: str) -> list[list[str]]:
     return argv
 
 
+# Specs covering the vocabulary specs/ leaves out (tests/emit/sink/*.nn): emitted and run
+# briefly by each target's executed tests.
+SINK = Path(__file__).resolve().parent / "sink"
+SINK_SPECS = sorted(f"sink_{p.stem}" for p in SINK.glob("*.nn"))
+
+
+def sink_runs(folder: Path, target: str) -> list[list[str]]:
+    """Emit every sink spec for `target` into `folder`; their argv for a short run."""
+    from specc.analysis import analyze_file
+    from specc.emit import emit
+
+    argv = []
+    for name in SINK_SPECS:
+        spec = SINK / f"{name[len('sink_') :]}.nn"
+        script = folder / f"{name}_{target}.py"
+        script.write_text(emit(analyze_file(spec), target))
+        quick = ["--limit", "300", "--epochs", "2", "--data-dir", str(SAMPLE)]
+        extra = quick if name == "sink_images" else ["--epochs", "5"]
+        argv.append([str(script), *extra, "--out", str(folder / name)])
+    return argv
+
+
+def assert_sink(spec: str, out: Path) -> None:
+    """Sink runs exit 0 and report every metric; the tabular ones also learn."""
+    hist = history(out)
+    if spec == "sink_images":  # a hard recipe in 2 short epochs: only check it ran fully
+        for key in ("top_5_accuracy", "val_f1", "test_precision", "test_recall"):
+            assert key in hist, (key, sorted(hist))
+        return
+    losses = hist["loss"]
+    assert isinstance(losses, list) and losses[-1] < losses[0], (spec, losses)
+
+
 @pytest.fixture
 def scripts_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "scripts"

@@ -317,3 +317,19 @@ def test_emitted_augment_matches_specc_reference():
     assert got.shape == (5, 28, 28)
     np.testing.assert_allclose(got.reshape(5, 1, 28, 28), want, rtol=1e-6, atol=1e-6)
     assert not np.allclose(got, x)
+
+
+def test_sink_specs_emit_clean_python(tmp_path):
+    """The specs covering the rest of the vocabulary render to ruff-clean scripts."""
+    from tests.emit.conftest import RUFF, RUFF_SELECT, SINK, ruff
+
+    files = []
+    for spec in sorted(SINK.glob("*.nn")):
+        for target in ("pytorch", "keras"):
+            path = tmp_path / f"{spec.stem}_{target}.py"
+            path.write_text(emit(analyze(spec.read_text(), f"sink/{spec.name}"), target))
+            files.append(str(path))
+    checked = ruff("check", *RUFF, *RUFF_SELECT, *files)
+    assert checked.returncode == 0, checked.stdout
+    formatted = ruff("format", "--check", *RUFF, *files)
+    assert formatted.returncode == 0, formatted.stdout

@@ -11,11 +11,14 @@ import pytest
 
 from tests.emit.conftest import (
     GOLDEN,
+    SINK_SPECS,
     TABULAR_SPECS,
+    assert_sink,
     assert_trained,
     history,
     quick_args,
     run_scripts,
+    sink_runs,
     tabular_runs,
 )
 
@@ -38,6 +41,8 @@ def tf_runs(tmp_path_factory):
     names = [a[0].rsplit("/", 1)[1][:-3] for a in argv]
     argv += tabular_runs(out, "keras")  # a CSV and an .npz source
     names += list(TABULAR_SPECS)
+    argv += sink_runs(out, "keras")  # the rest of the vocabulary
+    names += SINK_SPECS
     # and a run that must fail: a learning rate that makes the loss overflow
     diverge = ["--epochs", "2", "--lr", "1e12", "--out", str(out / "diverge")]
     argv.append([str(GOLDEN / "keras" / "regression.py"), *diverge])
@@ -52,6 +57,20 @@ def test_script_trains_on_tensorflow(tf_runs, spec):
     for name in ("model.weights.h5", "weights.safetensors", "history.json"):
         assert (out / spec / name).is_file(), name
     assert_trained(spec, history(out / spec))
+
+
+@pytest.mark.parametrize("spec", SINK_SPECS)
+def test_sink_script_runs(tf_runs, spec):
+    out, codes, output = tf_runs
+    assert codes[spec] == 0, output[-3000:]
+    assert_sink(spec, out / spec)
+
+
+def test_checkpoints_are_written(tf_runs):
+    out, _, _ = tf_runs
+    assert (out / "dropout" / "best.weights.h5").is_file()  # checkpoint best
+    assert (out / "sink_images" / "last.weights.h5").is_file()  # checkpoint last
+    assert (out / "sink_onehot" / "best.weights.h5").is_file()
 
 
 def test_neutral_weights_are_pytorch_layout(tf_runs):

@@ -11,11 +11,14 @@ import pytest
 
 from tests.emit.conftest import (
     GOLDEN,
+    SINK_SPECS,
     TABULAR_SPECS,
+    assert_sink,
     assert_trained,
     history,
     quick_args,
     run_scripts,
+    sink_runs,
     tabular_runs,
 )
 
@@ -32,11 +35,12 @@ def runs(tmp_path_factory):
         script = str(GOLDEN / "pytorch" / f"{spec}.py")
         argv.append([script, *quick_args(spec), "--out", str(out / spec), *extra])
     argv += tabular_runs(out, "pytorch")  # a CSV and an .npz source
+    argv += sink_runs(out, "pytorch")  # the rest of the vocabulary
     # and a run that must fail: a learning rate that makes the loss overflow
     diverge = ["--epochs", "2", "--lr", "1e12", "--out", str(out / "diverge")]
     argv.append([str(GOLDEN / "pytorch" / "regression.py"), *diverge])
     codes, output = run_scripts(argv)
-    names = [*order, *TABULAR_SPECS, "diverge"]
+    names = [*order, *TABULAR_SPECS, *SINK_SPECS, "diverge"]
     return out, dict(zip(names, codes, strict=True)), output
 
 
@@ -48,6 +52,20 @@ def test_script_trains(runs, spec):
     for name in ("model.pt", "weights.safetensors", "history.json"):
         assert (folder / name).is_file(), name
     assert_trained(spec, history(folder))
+
+
+@pytest.mark.parametrize("spec", SINK_SPECS)
+def test_sink_script_runs(runs, spec):
+    out, codes, output = runs
+    assert codes[spec] == 0, output[-3000:]
+    assert_sink(spec, out / spec)
+
+
+def test_checkpoints_are_written(runs):
+    out, _, _ = runs
+    assert (out / "dropout" / "best.pt").is_file()  # checkpoint best
+    assert (out / "sink_images" / "last.pt").is_file()  # checkpoint last
+    assert (out / "sink_onehot" / "best.pt").is_file()
 
 
 def test_weights_use_the_spec_layer_names(runs):
