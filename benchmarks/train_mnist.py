@@ -163,17 +163,17 @@ def main() -> None:
     data = load_arrays(args.data)
     names = [n.strip() for n in args.backends.split(",") if n.strip()]
     runners: dict[str, Callable[[int], Result]] = {}
+    if args.threads and {"keras", "specc-tensorflow", "specc-tf"} & set(names):
+        import tensorflow as tf  # before TF starts its thread pools
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     for name in names:
         if name.startswith("specc-"):
             runners[name] = specc_runner(name.removeprefix("specc-"), args)
         elif name == "torch-loop":
             runners[name] = torch_loop(data, args)
         elif name == "keras":
-            if args.threads:
-                import tensorflow as tf
-
-                tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-                tf.config.threading.set_inter_op_parallelism_threads(args.threads)
             runners[name] = keras_fit(data, args)
         else:
             parser.error(f"unknown contender {name}")
