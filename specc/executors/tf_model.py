@@ -226,9 +226,11 @@ def _builders(seed: int) -> dict[type[L.Layer], Builder]:
         L.BatchNorm: _batchnorm,
         L.LayerNorm: _layernorm,
     }
-    for act in (L.ReLU, L.LeakyReLU, L.Sigmoid, L.Tanh, L.Softmax, L.LogSoftmax):
-        table[act] = _activation
-    for act in (L.GELU, L.ELU, L.SELU, L.SiLU):
+    activations: tuple[type[L.Layer], ...] = (
+        *(L.ReLU, L.LeakyReLU, L.Sigmoid, L.Tanh, L.Softmax, L.LogSoftmax),
+        *(L.GELU, L.ELU, L.SELU, L.SiLU),
+    )
+    for act in activations:
         table[act] = _activation
     return table
 

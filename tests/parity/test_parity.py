@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.parity.conftest import mlp
 
 from specc.analysis import analyze
 from specc.parity import ParityResult, parity
+from tests.parity.conftest import mlp
 
 ROOT = Path(__file__).resolve().parents[2]
 

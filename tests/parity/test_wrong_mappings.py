@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 import tensorflow as tf
-from tests.parity.conftest import mlp
-from tests.parity.test_parity import CONV_BN, run
 
 from specc.executors import tf_model, tf_optim
+from tests.parity.conftest import mlp
+from tests.parity.test_parity import CONV_BN, run
 
 
 def test_square_dense_kernel_not_transposed_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tests.parity.conftest import mlp
 
 from specc.cli import main
 from specc.executors import tf_model
+from tests.parity.conftest import mlp
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def spec_file(tmp_path: Path) -> Path:
     path = tmp_path / "mlp.nn"
-    text = mlp("adam lr=1e-2").replace("    dense 16 tanh\n", "    dense 16 tanh\n    dropout 0.3\n")
+    text = mlp("adam lr=1e-2").replace(
+        "    dense 16 tanh\n", "    dense 16 tanh\n    dropout 0.3\n"
+    )
     path.write_text(text)
     return path
 

@@ -7,13 +7,13 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
-from tests.tensorflow.conftest import plan_of
 
 from specc.init_weights import initial_weights
 from specc.plan import RunOptions
 from specc.run import run
 from specc.run.record import load_arrays
 from specc.run.transfer import transfer
+from tests.tensorflow.conftest import plan_of
 
 SPEC = """model mlp {{
     {init}
@@ -41,7 +41,13 @@ def test_run_writes_the_shared_record_and_a_keras_model(tmp_path: Path) -> None:
     folder = result.run_dir
     assert result.backend == "tensorflow" and result.device == "cpu" and result.epochs == 2
     names = {p.name for p in folder.iterdir()}
-    assert {"model.keras", "weights.safetensors", "metrics.json", "metrics.jsonl", "env.json"} <= names
+    assert {
+        "model.keras",
+        "weights.safetensors",
+        "metrics.json",
+        "metrics.jsonl",
+        "env.json",
+    } <= names
     env = json.loads((folder / "env.json").read_text())
     assert env["backend"] == "tensorflow" and env["tensorflow"].startswith("2.")
     arrays, _ = load_arrays(folder / "weights.safetensors")

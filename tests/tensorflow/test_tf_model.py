@@ -12,9 +12,9 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from tests.tensorflow.conftest import plan_of, spec
 
 from specc.init_weights import initial_weights
+from tests.tensorflow.conftest import plan_of, spec
 
 IMAGE_MODELS = {
     "conv_same_pool_flatten": """model m {
@@ -97,9 +97,11 @@ def test_set_weights_refuses_a_wrong_shape(tfb: ModuleType) -> None:
     plan = plan_of(spec("model m {\n input 4\n dense 3\n}", 4))
     weights = initial_weights(plan.shapes, seed=0)
     state = tfb.build(plan, weights, "cpu")
-    with pytest.raises(WeightsError, match=r"`dense_1.weight` has shape \(4, 3\) in the weights but \(3, 4\)"):
+    with pytest.raises(
+        WeightsError, match=r"`dense_1.weight` has shape \(4, 3\) in the weights but \(3, 4\)"
+    ):
         tfb.set_weights(state, {**weights, "dense_1.weight": np.zeros((4, 3), np.float32)})
-    with pytest.raises(WeightsError, match="no `dense_1.bias`"):
+    with pytest.raises(WeightsError, match=r"no `dense_1\.bias`"):
         tfb.set_weights(state, {"dense_1.weight": weights["dense_1.weight"]})
 
 

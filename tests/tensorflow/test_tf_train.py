@@ -7,13 +7,13 @@ from types import ModuleType
 import numpy as np
 import pytest
 import tensorflow as tf
-from tests.tensorflow.conftest import plan_of, spec
 
 from specc.data.augment import augment_batch
 from specc.errors import DeviceError
 from specc.executors.tf_augment import augment_images, draw_params
 from specc.init_weights import initial_weights
 from specc.ir.data import Augment
+from tests.tensorflow.conftest import plan_of, spec
 
 MLP = "model m {\n input 6\n dense 12 relu\n dropout 0.5\n dense 3 softmax\n}"
 
@@ -50,7 +50,11 @@ def test_resume_from_weights_and_optimizer_state_continues_exactly(
     tfb: ModuleType, tob: ModuleType
 ) -> None:
     order, lrs = np.arange(40), np.full(3, 1e-2)
-    for optimizer in ("adam lr=1e-2 amsgrad=true", "sgd lr=0.1 momentum=0.9", "rmsprop centered=true momentum=0.5"):
+    for optimizer in (
+        "adam lr=1e-2 amsgrad=true",
+        "sgd lr=0.1 momentum=0.9",
+        "rmsprop centered=true momentum=0.5",
+    ):
         _, state, data = _setup(tfb, optimizer)
         tfb.train_epoch(state, data, order, 16, lrs, None, 0)
         weights, slots = tfb.get_weights(state), tfb.optimizer_state(state)
@@ -58,9 +62,13 @@ def test_resume_from_weights_and_optimizer_state_continues_exactly(
         _, again, data2 = _setup(tfb, optimizer)
         tfb.set_weights(again, weights)
         tfb.load_optimizer_state(again, slots)
-        np.testing.assert_array_equal(tfb.train_epoch(again, data2, order, 16, lrs, None, 1), expected)
+        np.testing.assert_array_equal(
+            tfb.train_epoch(again, data2, order, 16, lrs, None, 1), expected
+        )
         # Same keys (and neutral shapes) as the torch backend's optimizer state.
-        plan = plan_of(spec(MLP, 6, f"loss sparse_categorical_crossentropy\n optimizer {optimizer}"))
+        plan = plan_of(
+            spec(MLP, 6, f"loss sparse_categorical_crossentropy\n optimizer {optimizer}")
+        )
         t_state = tob.build(plan, initial_weights(plan.shapes, 0), "cpu")
         t_data = tob.load_data(t_state, np.zeros((16, 6), np.float32), np.zeros(16, np.int64))
         tob.train_epoch(t_state, t_data, np.arange(16), 16, np.full(1, 1e-2), None, 0)
