@@ -11,6 +11,7 @@ import pytest
 
 from tests.emit.conftest import (
     GOLDEN,
+    SINK,
     SINK_SPECS,
     TABULAR_SPECS,
     assert_sink,
@@ -25,6 +26,17 @@ from tests.emit.conftest import (
 SPECS = sorted(p.stem for p in (GOLDEN / "pytorch").glob("*.py"))
 
 
+def _bf16_run(out):
+    """The binary sink spec in bf16 mixed precision (a PyTorch-only feature so far)."""
+    from specc.analysis import analyze
+    from specc.emit import emit
+
+    text = (SINK / "bce.nn").read_text().replace("    seed 7", "    seed 7\n    precision bf16")
+    script = out / "bf16.py"
+    script.write_text(emit(analyze(text, "bf16.nn"), "pytorch"))
+    return [str(script), "--epochs", "5", "--out", str(out / "bf16")]
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("pytorch_runs")
@@ -36,11 +48,12 @@ def runs(tmp_path_factory):
         argv.append([script, *quick_args(spec), "--out", str(out / spec), *extra])
     argv += tabular_runs(out, "pytorch")  # a CSV and an .npz source
     argv += sink_runs(out, "pytorch")  # the rest of the vocabulary
+    argv.append(_bf16_run(out))
     # and a run that must fail: a learning rate that makes the loss overflow
     diverge = ["--epochs", "2", "--lr", "1e12", "--out", str(out / "diverge")]
     argv.append([str(GOLDEN / "pytorch" / "regression.py"), *diverge])
     codes, output = run_scripts(argv)
-    names = [*order, *TABULAR_SPECS, *SINK_SPECS, "diverge"]
+    names = [*order, *TABULAR_SPECS, *SINK_SPECS, "bf16", "diverge"]
     return out, dict(zip(names, codes, strict=True)), output
 
 
@@ -59,6 +72,13 @@ def test_sink_script_runs(runs, spec):
     out, codes, output = runs
     assert codes[spec] == 0, output[-3000:]
     assert_sink(spec, out / spec)
+
+
+def test_bf16_mixed_precision_trains(runs):
+    out, codes, output = runs
+    assert codes["bf16"] == 0, output[-3000:]
+    assert "torch.autocast" in (out / "bf16.py").read_text()
+    assert_sink("sink_bce", out / "bf16")
 
 
 def test_checkpoints_are_written(runs):

@@ -47,8 +47,7 @@ TARGET = Target(
     rewrites=(),
     unsupported={
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
-        "precision.bf16": "mixed precision is not emitted yet; use `specc run`",
-        "precision.fp16": "mixed precision is not emitted yet; use `specc run`",
+        "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
         "compile.on": "torch.compile is not emitted; remove `compile on`",
     },
     requires=("torch",),
