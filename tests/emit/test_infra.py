@@ -228,7 +228,7 @@ def test_cli_targets_prints_the_table():
     assert out.exit_code == 0
     lines = out.output.splitlines()
     assert lines[0].split()[:3] == ["feature", "pytorch", "keras"]
-    row = next(line.split() for line in lines if line.startswith("precision.bf16"))
+    row = next(line.split() for line in lines if line.startswith("precision.fp16"))
     assert row[1:3] == ["no", "no"]
     row = next(line.split() for line in lines if line.startswith("schedule.reduce_on_plateau"))
     assert row[1:3] == ["yes", "yes"]
