@@ -22,6 +22,7 @@ from specc.errors import RunError
 from specc.executors.tf_augment import augment_images, draw_params
 from specc.executors.tf_model import KerasModel, build_keras_model
 from specc.executors.tf_optim import LossFn, Optimizer, loss_function, make_optimizer
+from specc.ir import layers as L
 from specc.ir import losses as LS
 from specc.ir.data import Augment
 from specc.plan import Plan, logits_loss
@@ -30,6 +31,7 @@ EVAL_CHUNK = 4096  # examples per forward pass in evaluation (bounded memory)
 # `compile auto`: XLA's extra compile time (~5 s on 2 CPU cores) is repaid after about 700
 # steps of the MNIST MLP (7 ms saved per step); measured in docs/parity.md#performance.
 AUTO_XLA_MIN_STEPS = 1000
+_SLOW_ON_XLA_CPU = (L.Conv2D, L.MaxPool2D, L.AvgPool2D)
 
 
 @dataclass
@@ -75,10 +77,17 @@ def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFSt
     )
 
 
-def use_xla(plan: Plan, steps_per_epoch: int) -> bool:
-    """`compile on|off` as written; `auto`: XLA once the run is long enough to repay it."""
+def use_xla(plan: Plan, steps_per_epoch: int, device: str) -> bool:
+    """`compile on|off` as written; `auto`: XLA once the run is long enough to repay it.
+
+    Never automatically for convolutions on the CPU: XLA's CPU convolution gradients ran
+    ~200x slower than TensorFlow's own kernels here (docs/parity.md#performance).
+    """
     if plan.compile != "auto":
         return plan.compile == "on"
+    convs = any(isinstance(info.layer, _SLOW_ON_XLA_CPU) for info in plan.shapes.layers)
+    if convs and "GPU" not in device:
+        return False
     return plan.epochs * steps_per_epoch >= AUTO_XLA_MIN_STEPS
 
 
@@ -161,7 +170,7 @@ def run_epoch(
     params = draw_params(augment, [len(b) for b in batches], data.x.shape[1:], rng_seed)
     _seed_dropout(state, rng_seed)
     if state.jit is None:
-        state.jit = use_xla(state.plan, steps)
+        state.jit = use_xla(state.plan, steps, state.device)
     fn = _epoch_function(state, augment)
     out: list[tf.Tensor] = []
     with tf.device(state.device):

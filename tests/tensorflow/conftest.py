@@ -19,7 +19,8 @@ def plan_of(text: str, backend: str = "tensorflow", **options: object) -> Plan:
     """A plan from spec text; the text must have no errors."""
     analysis = analyze(text, "test.nn")
     assert analysis.ok, [d.message for d in analysis.errors]
-    return make_plan(analysis, RunOptions(backend=backend, compile="off", **options))  # type: ignore[arg-type]
+    options = {"compile": "off", **options}  # parity-style default; tests may ask for auto/on
+    return make_plan(analysis, RunOptions(backend=backend, **options))  # type: ignore[arg-type]
 
 
 def spec(model: str, features: int, train: str = "loss sparse_categorical_crossentropy") -> str:

@@ -124,3 +124,19 @@ def test_unsupported_is_located_and_needs_no_tensorflow() -> None:
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "precision" in row)
     assert diags[0].span.line == line
     assert tensorflow.unsupported(plan_of(spec(MLP, 6))) == []
+
+
+def test_xla_only_where_it_was_measured_to_pay(tfb: ModuleType) -> None:
+    from specc.executors.tf_train import use_xla
+
+    mlp = plan_of(spec(MLP, 6))  # conftest plans say `compile off`
+    assert not use_xla(mlp, 10_000, "/CPU:0")
+    auto = plan_of(spec(MLP, 6), compile="auto")
+    assert auto.epochs == 10
+    assert not use_xla(auto, 99, "/CPU:0")  # 990 steps: the compile would not be repaid
+    assert use_xla(auto, 100, "/CPU:0")
+    conv = "model c {\n input 1x6x6\n conv2d 2 3\n flatten\n dense 3\n}"
+    conv_auto = plan_of(spec(conv, 36), compile="auto")
+    assert not use_xla(conv_auto, 10_000, "/CPU:0")  # XLA's CPU conv gradients are slow
+    assert use_xla(conv_auto, 10_000, "/GPU:0")
+    assert use_xla(plan_of(spec(conv, 36), compile="on"), 1, "/CPU:0")  # asked for: obeyed
