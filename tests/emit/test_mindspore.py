@@ -199,6 +199,15 @@ def test_every_layer_kind_is_emitted_clean() -> None:
         assert line in script, line
 
 
+def test_only_the_initialisers_written_are_imported() -> None:
+    text = SPEC_TEXT.replace(
+        "dense 10 softmax", "dense 10 softmax bias=false bias_init=normal(0.1)"
+    )
+    script = emit(analyze(text, "specs/mnist.nn"), TARGET)
+    assert "Normal" not in script and "initializer import" not in script
+    assert lint(script) == []
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, int], str]:
     out = tmp_path_factory.mktemp(TARGET)

@@ -131,7 +131,9 @@ def initializer_imports(p: Plan) -> Plan:
     """
     needed: set[str] = set()
     for layer in p.weighted:
-        for init in (getattr(layer.ir, "init", None), getattr(layer.ir, "bias_init", None)):
+        with_bias = getattr(layer.ir, "bias", False)  # no bias: its initialiser is not written
+        inits = (getattr(layer.ir, "init", None), getattr(layer.ir, "bias_init", None))
+        for init in inits if with_bias else inits[:1]:
             kind = getattr(init, "kind", None)
             if kind == "normal":
                 needed.add("Normal")
