@@ -109,7 +109,7 @@ def test_conv_net_with_batchnorm_agrees_in_training_and_evaluation() -> None:
     assert result.eval_relative < 1e-4
     a, b = (run.weights for run in result.runs)
     for key in ("batchnorm_1.running_var", "batchnorm_3.running_mean"):
-        np.testing.assert_allclose(a[key], b[key], rtol=1e-3, atol=1e-5)
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-2, atol=1e-4)
         assert not np.allclose(a[key], 1.0 if key.endswith("var") else 0.0)
 
 
