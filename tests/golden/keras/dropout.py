@@ -97,7 +97,10 @@ def read_mnist_folder(folder):
 def read_source(data_dir):
     """(x_train, y_train, x_test, y_test): from --data-dir, else Keras's own copy."""
     if data_dir is None:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        try:
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        except Exception as err:  # no network, a damaged cache: say so, no traceback
+            sys.exit(f"error: keras.datasets.mnist.load_data() failed ({err}); pass --data-dir")
         return x_train[:, None], y_train, x_test[:, None], y_test  # channels first
     return read_mnist_folder(data_dir)
 

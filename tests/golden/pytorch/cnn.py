@@ -110,7 +110,11 @@ def download(folder):
         path = os.path.join(folder, name + ".gz")
         if not os.path.exists(path):
             print(f"downloading {DOWNLOAD_URL}{name}.gz")
-            urllib.request.urlretrieve(f"{DOWNLOAD_URL}{name}.gz", path)
+            try:
+                urllib.request.urlretrieve(f"{DOWNLOAD_URL}{name}.gz", path + ".part")
+            except OSError as err:
+                sys.exit(f"error: cannot download {name}.gz ({err}); pass --data-dir instead")
+            os.replace(path + ".part", path)
         with open(path, "rb") as handle:
             if hashlib.md5(handle.read()).hexdigest() != md5:
                 sys.exit(f"error: {path} is damaged (md5 mismatch); delete it and retry")
