@@ -11,8 +11,11 @@ docs/semantics.md exactly. docs/parity.md says why each choice was made.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +35,29 @@ NAME = "tensorflow"
 def _tf() -> Any:
     """Import TensorFlow quietly (its C++ start-up log is noise on a user's terminal)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" not in sys.modules:
+        # absl/oneDNN print start-up lines straight to file descriptor 2 while the native
+        # libraries load, whatever TF_CPP_MIN_LOG_LEVEL says; Python errors still raise.
+        with _native_stderr_silenced():
+            import tensorflow  # noqa: F401
     import tensorflow as tf
 
     # Each build makes fresh tf.functions; TF's "retracing" hint about that is noise here.
     tf.get_logger().setLevel("ERROR")
     return tf
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def available() -> bool:

@@ -106,7 +106,7 @@ def test_conv_net_with_batchnorm_agrees_in_training_and_evaluation() -> None:
     assert result.tolerance == 1e-2  # batchnorm: docs/parity.md#tolerances
     assert_agrees(result)
     # Evaluation reads the running statistics (momentum convention, unbiased variance).
-    assert result.eval_relative < 1e-4
+    assert result.eval_relative < 1e-3  # measured 3e-5; a wrong convention gives ~1e-1
     a, b = (run.weights for run in result.runs)
     for key in ("batchnorm_1.running_var", "batchnorm_3.running_mean"):
         np.testing.assert_allclose(a[key], b[key], rtol=1e-2, atol=1e-4)
