@@ -252,6 +252,18 @@ class Builder:
                         "E202", f"`{kw}` takes a list of values, not `{arg.key.name}=`", arg.span
                     )
                     raise _Failed
+                if not isinstance(arg.value, (cst.Word, cst.Call)) and not admits_plain(item):
+                    # `metrics top_k_accuracy 2`: a bare value between kinds has no owner.
+                    choices = canonical(item)
+                    self._error(
+                        "E303",
+                        f"`{kw}` takes kinds, and "
+                        f"`{self.text[arg.span.start : arg.span.end]}` is not one",
+                        arg.span,
+                        help=f"give a kind its arguments in parentheses, e.g. "
+                        f"`{choices[0]}(...)`; kinds here: {_quote(choices)}",
+                    )
+                    raise _Failed
                 out.append(self.value(arg.value, item, kw))
             return out
         kinds = {k: c for k, c in members(annotation).items() if c not in SPACE_TYPES}

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Callable, Iterator
 
 from specc.diagnostics import Diagnostic, Related, Severity
+from specc.ir.data import CSV, Synthetic
 from specc.ir.layers import Activation, Conv2D, Dense
 from specc.ir.losses import NLL, BinaryCrossentropy, Loss
 from specc.ir.spaces import is_space
@@ -83,7 +84,8 @@ def sigmoid_multiclass(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
 def units_vs_classes(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
     if spec.data is None or spec.train is None or not shapes.layers:
         return
-    _, classes, _task = spec.data.sample_facts()
+    _, classes, task = spec.data.sample_facts()
+    one_target = isinstance(spec.data, (CSV, Synthetic))
     loss = spec.train.loss
     last = shapes.layers[-1]
     span = _units_span(shapes)
@@ -94,6 +96,14 @@ def units_vs_classes(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
             f"binary cross-entropy expects 1 output, but the model gives {units}",
             span,
             "end with `dense 1 sigmoid`",
+        )
+    elif one_target and task == "regression" and loss.target == "real" and units != 1:
+        # Synthetic and CSV regression data have one target value per example.
+        yield _warn(
+            "W502",
+            f"the data has 1 target value per example, but the model gives {units}",
+            span,
+            "end with `dense 1` for a single regression target",
         )
     elif (
         loss.target in ("class", "onehot")

@@ -125,3 +125,22 @@ def test_a_frozen_repeat_freezes_every_layer_inside() -> None:
         ("dense_3", True),
     ]
     assert a.shapes["m"].trainable_params == 10 * 8 + 10
+
+
+def test_a_bare_value_in_a_list_of_kinds_is_located() -> None:
+    a = _analyze(train="    loss cross_entropy\n    metrics accuracy top_k_accuracy 2 f1")
+    (diag,) = a.diagnostics
+    assert diag.code == "E303" and diag.message == "`metrics` takes kinds, and `2` is not one"
+    assert (diag.span.line, diag.span.column) == (10, 37)
+
+
+def test_regression_output_width_is_linted() -> None:
+    text = (
+        "model r { input 4; dense 2 }\n"
+        "data synthetic regression features=4 { batch 8 }\n"
+        "train { loss mse }\n"
+    )
+    a = analyze(text, "r.nn")
+    assert [(d.code, d.message) for d in a.diagnostics] == [
+        ("W502", "the data has 1 target value per example, but the model gives 2")
+    ]
