@@ -378,7 +378,7 @@ def parse(text: str) -> Document:
         # current token fits; otherwise drop it. This keeps cascades down.
         # A line that ends where a value was due (`init=` mid-typing) gets an empty
         # placeholder value, so the statement still ends at this line.
-        candidates = _INSERTIONS
+        candidates: tuple[tuple[str, ...], ...] = _INSERTIONS
         if tok.type in ("_NL", "RBRACE"):
             candidates = (("BAD",), *_INSERTIONS)
         for fixes in candidates:
