@@ -74,6 +74,14 @@ train {
     metrics accuracy precision recall f1
 }
 """
+# mnist.nn whose rate drops to ~0 after the first epoch: the next two epochs must train
+# nothing (same weights, same examples, no dropout: the same mean loss), which they only
+# do if the script really sets the rate before every step.
+FROZEN_LR = (
+    (ROOT / "specs" / "mnist.nn")
+    .read_text(encoding="utf-8")
+    .replace("epochs 5", "epochs 5\n    schedule multistep milestones=[1] gamma=1e-9")
+)
 # dropout.nn with random augmentation and a plateau schedule (no spec in specs/ has them)
 AUGMENTED = (
     (ROOT / "specs" / "dropout.nn")
@@ -232,6 +240,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
     augmented.write_text(emit(analyze(AUGMENTED, "specs/dropout.nn"), TARGET), encoding="utf-8")
     argv.append([str(augmented), *DIGITS, "--out", str(out / "augmented")])
     names.append("augmented")
+    frozen_lr = out / "frozen_lr.py"
+    frozen_lr.write_text(emit(analyze(FROZEN_LR, "specs/mnist.nn"), TARGET), encoding="utf-8")
+    argv.append([str(frozen_lr), *DIGITS, "--epochs", "3", "--out", str(out / "frozen_lr")])
+    names.append("frozen_lr")
     argv.append([str(GOLDEN / TARGET / "mnist.py"), "--device", "tpu", "--out", str(out / "tpu")])
     names.append("tpu")
     codes, output = run_scripts(argv, env={"GLOG_v": "3"})  # MindSpore logs errors only
@@ -298,3 +310,13 @@ def test_an_unknown_device_is_a_message_not_a_traceback(
     _, codes, output = runs
     assert codes["tpu"] == 1
     assert "error: --device must be" in output and "not 'tpu'" in output
+
+
+def test_the_schedule_sets_the_rate_of_every_step(
+    runs: tuple[object, dict[str, int], str],
+) -> None:
+    out, codes, output = runs
+    assert codes["frozen_lr"] == 0, output[-4000:]
+    losses = history(out / "frozen_lr")["loss"]  # type: ignore[operator]
+    assert losses[1] < losses[0]  # type: ignore[index, operator]
+    assert abs(losses[2] - losses[1]) < 1e-4 * losses[1], losses  # type: ignore[index, operator]

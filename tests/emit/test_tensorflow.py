@@ -75,6 +75,14 @@ train {
     metrics accuracy precision recall f1
 }
 """
+# mnist.nn whose rate drops to ~0 after the first epoch: the next two epochs must train
+# nothing (same weights, same examples, no dropout: the same mean loss), which they only
+# do if the script really sets the rate before every step.
+FROZEN_LR = (
+    (ROOT / "specs" / "mnist.nn")
+    .read_text(encoding="utf-8")
+    .replace("epochs 5", "epochs 5\n    schedule multistep milestones=[1] gamma=1e-9")
+)
 # dropout.nn with random augmentation and a plateau schedule (no spec in specs/ has them)
 AUGMENTED = (
     (ROOT / "specs" / "dropout.nn")
@@ -175,6 +183,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
     zoo.write_text(emit(analyze(ZOO, "zoo.nn"), TARGET), encoding="utf-8")
     argv.append([str(zoo), "--out", str(out / "zoo")])
     names.append("zoo")
+    frozen_lr = out / "frozen_lr.py"
+    frozen_lr.write_text(emit(analyze(FROZEN_LR, "specs/mnist.nn"), TARGET), encoding="utf-8")
+    argv.append(
+        [str(frozen_lr), *quick_args("mnist"), "--epochs", "3", "--out", str(out / "frozen_lr")]
+    )
+    names.append("frozen_lr")
     argv.append([str(GOLDEN / TARGET / "mnist.py"), "--device", "tpu", "--out", str(out / "tpu")])
     names.append("tpu")
     diverge = ["--epochs", "2", "--lr", "1e12", "--out", str(out / "diverge")]
@@ -247,3 +261,13 @@ def test_every_layer_kind_runs(runs: tuple[object, dict[str, int], str]) -> None
     assert codes["zoo"] == 0, output[-4000:]
     hist = history(out / "zoo")  # type: ignore[operator]
     assert hist["loss"][-1] < hist["loss"][0], hist["loss"]  # type: ignore[index]
+
+
+def test_the_schedule_sets_the_rate_of_every_step(
+    runs: tuple[object, dict[str, int], str],
+) -> None:
+    out, codes, output = runs
+    assert codes["frozen_lr"] == 0, output[-4000:]
+    losses = history(out / "frozen_lr")["loss"]  # type: ignore[operator]
+    assert losses[1] < losses[0]  # type: ignore[index, operator]
+    assert abs(losses[2] - losses[1]) < 1e-4 * losses[1], losses  # type: ignore[index, operator]

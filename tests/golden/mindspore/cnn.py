@@ -322,7 +322,7 @@ def main():
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
             t = epoch * steps_per_epoch + step  # the spec's rate for this step, set before it
             rate = learning_rate(t, args.lr, steps_per_epoch, total_steps)
-            optimizer.param_groups[0]["lr"].set_data(ms.Tensor(rate, ms.float32))
+            ops.assign(optimizer.param_groups[0]["lr"], ms.Tensor(rate, ms.float32))
             xb = x_train[batch]
             loss, logits = train_step(ms.Tensor(xb), ms.Tensor(y_train[batch]))
             total += float(loss.asnumpy()) * len(batch)
