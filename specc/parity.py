@@ -122,9 +122,15 @@ class ParityResult:
         }
 
 
-def default_tolerance(shapes: ModelShapes) -> float:
+# bfloat16 keeps 8 bits of mantissa (relative step 3.9e-3): both backends round matmuls and
+# convolutions to it, in different orders; measured up to 2.9e-3 over 20 steps.
+BF16_TOLERANCE = 3e-2
+
+
+def default_tolerance(shapes: ModelShapes, precision: str = "fp32") -> float:
     kinds = {_KIND_OF.get(type(info.layer), "dense") for info in shapes.layers}
-    return max(TOLERANCES[kind] for kind in kinds)
+    worst = max(TOLERANCES[kind] for kind in kinds)
+    return max(worst, BF16_TOLERANCE) if precision == "bf16" else worst
 
 
 def without_dropout(plan: Plan) -> tuple[Plan, list[str]]:
@@ -192,7 +198,11 @@ def parity(
         path=analysis.path,
         model=plan.model.name,
         steps=len(runs[0].losses),
-        tolerance=default_tolerance(plan.shapes) if tolerance is None else float(tolerance),
+        tolerance=(
+            default_tolerance(plan.shapes, plan.precision)
+            if tolerance is None
+            else float(tolerance)
+        ),
         runs=runs,
         notes=notes + schedule.notes,
         lrs=schedule.all_lrs(),

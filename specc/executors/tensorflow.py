@@ -98,16 +98,16 @@ def resolve_device(requested: str) -> str:
 def unsupported(plan: Plan) -> list[Diagnostic]:
     """E600 for what this backend cannot do as the spec says; decided without importing TF."""
     out: list[Diagnostic] = []
-    if plan.precision != "fp32":
+    if plan.precision == "fp16":
         span = plan.train.where("precision") or plan.train.span
         if span is not None:
             out.append(
                 Diagnostic(
                     code="E600",
-                    message=f"`precision {plan.precision}` is not implemented by the tensorflow "
-                    "backend yet",
+                    message="`precision fp16` (it needs loss scaling) is not implemented by the "
+                    "tensorflow backend",
                     span=span,
-                    help="use `precision fp32` here, or `--backend torch` for mixed precision",
+                    help="use `precision bf16` (no loss scaling needed) or `precision fp32`",
                 )
             )
     for info in plan.shapes.layers:

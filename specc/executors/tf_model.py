@@ -255,10 +255,14 @@ class KerasModel:
         return x
 
 
-def build_keras_model(shapes: ModelShapes, fused: bool, seed: int) -> KerasModel:
+def build_keras_model(
+    shapes: ModelShapes, fused: bool, seed: int, precision: str = "fp32"
+) -> KerasModel:
     """Keras layers for every IR layer, the Sequential around them, and the weight slots.
 
     `fused`: the loss takes logits, so training skips the final activation layer.
+    `precision bf16`: Keras's `mixed_bfloat16` policy (bfloat16 compute, float32 weights)
+    on every layer but the normalisations, which stay float32 like under torch's autocast.
     """
     table = _builders(seed)
     per_layer: list[tuple[LayerInfo, list[keras.layers.Layer]]] = []
@@ -272,10 +276,14 @@ def build_keras_model(shapes: ModelShapes, fused: bool, seed: int) -> KerasModel
     boundary: list[keras.layers.Layer] = []
     if len(shapes.input) == 3:
         boundary = [keras.layers.Permute(TO_CHANNELS_LAST, name="to_channels_last")]
-    model = keras.Sequential(
-        [keras.Input(shape=tuple(shapes.input)), *boundary, *layers], name=shapes.model.name
-    )
     layers = boundary + layers
+    if precision == "bf16":
+        for layer in layers:
+            if not isinstance(layer, (SpecBatchNorm, keras.layers.LayerNormalization)):
+                layer.dtype_policy = keras.DTypePolicy("mixed_bfloat16")
+    model = keras.Sequential(
+        [keras.Input(shape=tuple(shapes.input)), *layers], name=shapes.model.name
+    )
     train_layers = len(layers) - (1 if fused else 0)
     slots = [slot for info, built in per_layer for slot in _slots(info, built)]
     dropouts = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]

@@ -61,7 +61,8 @@ class TFState:
 def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFState:
     tf_device = "/GPU:" + device.partition(":")[2] if device.startswith("gpu") else "/CPU:0"
     with tf.device(tf_device):
-        km = build_keras_model(plan.shapes, plan.fused_activation is not None, plan.seed)
+        fused = plan.fused_activation is not None
+        km = build_keras_model(plan.shapes, fused, plan.seed, plan.precision)
         set_weights(km, weights)
         trainable = [slot.variable.value for slot in km.slots if slot.trainable]
         if not trainable:

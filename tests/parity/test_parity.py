@@ -153,3 +153,10 @@ def test_every_spec_agrees(name: str) -> None:
         ]
     if name == "mnist_deep.nn":
         assert result.model == "baseline"  # the first model unless --model says otherwise
+
+
+def test_bf16_agrees_within_its_own_rounding() -> None:
+    result = run(mlp("adam lr=1e-2", extra="    precision bf16"), steps=20)
+    assert result.tolerance == 3e-2
+    assert_agrees(result)
+    assert result.max_relative > 1e-4  # really computed in bfloat16 on both sides
