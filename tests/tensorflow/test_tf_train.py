@@ -140,3 +140,18 @@ def test_xla_only_where_it_was_measured_to_pay(tfb: ModuleType) -> None:
     assert not use_xla(conv_auto, 10_000, "/CPU:0")  # XLA's CPU conv gradients are slow
     assert use_xla(conv_auto, 10_000, "/GPU:0")
     assert use_xla(plan_of(spec(conv, 36), compile="on"), 1, "/CPU:0")  # asked for: obeyed
+
+
+def test_check_backend_tensorflow_refuses_fp16_without_importing_tensorflow(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    path = tmp_path / "fp16.nn"
+    path.write_text(spec(MLP, 6, "loss sparse_categorical_crossentropy\n precision fp16"))
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom specc.cli import main\n"
+        f"r = CliRunner().invoke(main, ['check', {str(path)!r}, '--backend', 'tensorflow'])\n"
+        "print(r.exit_code, 'E600' in r.output, 'tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "True", "False", "False"]
