@@ -27,7 +27,7 @@ def installed() -> Path:
     """The extension's node_modules, installed from package-lock.json when missing."""
     npm = _npm()
     tool = EXTENSION / "node_modules" / ".bin" / "vscode-tmgrammar-test"
-    if not tool.exists():
+    if not tool.exists() or not (EXTENSION / "node_modules" / ".bin" / "vsce").exists():
         install = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"],
             cwd=EXTENSION,
@@ -78,3 +78,30 @@ def test_extension_script_parses_and_its_client_dependency_resolves(installed: P
             text=True,
         )
         assert resolve.returncode == 0, resolve.stderr
+
+
+def test_the_extension_folder_builds_a_vsix(installed: Path, tmp_path: Path) -> None:
+    """`npm run package` (vsce) packs the extension with its client library and grammar."""
+    import zipfile
+
+    vsce = EXTENSION / "node_modules" / ".bin" / "vsce"
+    out = tmp_path / "specc.vsix"
+    result = subprocess.run(
+        [str(vsce), "package", "--allow-missing-repository", "--skip-license", "-o", str(out)],
+        cwd=EXTENSION,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = set(zipfile.ZipFile(out).namelist())
+    for needed in (
+        "extension/extension.js",
+        "extension/package.json",
+        "extension/language-configuration.json",
+        "extension/syntaxes/specc.tmLanguage.json",
+        "extension/node_modules/vscode-languageclient/package.json",
+    ):
+        assert needed in names, f"{needed} missing from the .vsix"
+    assert not any(n.startswith("extension/tests/") for n in names)
