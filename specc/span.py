@@ -23,6 +23,7 @@ class Span(BaseModel):
 
     @classmethod
     def of_token(cls, tok: object) -> Span:
+        """From a Lark token (or a tree's `meta`: it has the same position fields)."""
         return cls(
             line=tok.line,  # type: ignore[attr-defined]
             column=tok.column,  # type: ignore[attr-defined]

@@ -134,14 +134,8 @@ class Document:
 
 
 def _span(meta: object) -> Span:
-    return Span(
-        line=meta.line,  # type: ignore[attr-defined]
-        column=meta.column,  # type: ignore[attr-defined]
-        end_line=meta.end_line,  # type: ignore[attr-defined]
-        end_column=meta.end_column,  # type: ignore[attr-defined]
-        start=meta.start_pos,  # type: ignore[attr-defined]
-        end=meta.end_pos,  # type: ignore[attr-defined]
-    )
+    """Lark's tree metadata has the same position fields as its tokens."""
+    return Span.of_token(meta)
 
 
 def _unescape(text: str) -> str:
