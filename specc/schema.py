@@ -53,9 +53,10 @@ def json_schema(draft: str = "2020-12") -> dict[str, Any]:
     """The IR's JSON Schema in the given draft (`2020-12` or `07`)."""
     if draft not in DRAFTS:
         raise ValueError(f"unknown draft {draft!r}; known: {', '.join(DRAFTS)}")
+    from specc.ir.docs import describe_schema
     from specc.ir.spec import Spec
 
-    schema = _without_internal(Spec.model_json_schema())
+    schema = _without_internal(describe_schema(Spec.model_json_schema()))
     schema = {
         "$schema": DRAFTS[draft],
         "title": "specc spec",

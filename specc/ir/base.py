@@ -22,7 +22,9 @@ Identifier = Annotated[
 class Node(BaseModel):
     """Base of every IR node: frozen, no unknown fields, and a source span."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    # Field docs are the docstrings under each field, read lazily by specc.ir.docs (not
+    # `use_attribute_docstrings`, which reads every class's source on import).
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     span: Span | None = Field(default=None, description="Where this was written in the spec.")
     field_spans: dict[str, Span] = Field(default_factory=dict, exclude=True, repr=False)

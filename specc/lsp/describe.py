@@ -13,9 +13,14 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from specc.ir import docs
 from specc.ir.base import Node
 from specc.ir.registry import literal_values
 from specc.lsp.context import kinds
+
+# Field descriptions are read from the IR's attribute docstrings once, when the server
+# first describes something (`specc check` never pays for it).
+docs.install()
 
 _SCALARS = {int: "int", float: "number", bool: "true/false", str: "text"}
 
