@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import unicodedata
 from typing import Any
 
 import jinja2
@@ -32,7 +33,7 @@ def py(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return f'float("{value}")'
-        return repr(value)
+        return repr(value).replace("e+", "e")  # ruff format writes 1e16, not 1e+16
     if isinstance(value, str):
         text = repr(value)
         if text.startswith("'") and '"' not in value:
@@ -60,6 +61,106 @@ def block(value: Any) -> str:
 def tight(value: Any) -> str:
     """Drop whitespace-only lines (left by optional arguments inside a call)."""
     return "\n".join(line for line in str(value).split("\n") if line.strip())
+
+
+LINE_LENGTH = 100
+"""The scripts' line length (ruff's settings in the repository and in tests/emit/)."""
+
+
+def fit(line: str, indent: int) -> str:
+    """A one-line statement at `indent` spaces, split the way `ruff format` splits it.
+
+    Lines that fit are kept. Otherwise the last bracket pair is opened (a call's
+    arguments): on one indented line when they fit there, else one argument a line with
+    a trailing comma; what follows the closing bracket (a `# comment`) stays after it.
+    Spec names and numbers have any length, so any line built from them may need this.
+    Multi-line text (a macro that lays itself out) is returned as is.
+    """
+    if "\n" in line or indent + len(line) <= LINE_LENGTH:
+        return line
+    found = _last_brackets(line)
+    if found is None:
+        return line
+    start, end = found
+    head, body, tail = line[: start + 1], line[start + 1 : end], line[end:]
+    inner, outer = " " * (indent + 4), " " * indent
+    if len(inner) + len(body) <= LINE_LENGTH and not body.rstrip().endswith(","):
+        return f"{head}\n{inner}{body}\n{outer}{tail}"
+    items = "".join(f"{inner}{item},\n" for item in _top_level_items(body))
+    return f"{head}\n{items}{outer}{tail}"
+
+
+def width(text: str) -> int:
+    """Columns `text` takes as ruff measures lines (wide East Asian characters: two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap(text: str) -> str:
+    """Prose (docstrings) with every line over 100 columns broken at spaces.
+
+    Spec values (paths, names, strings) have any length; a continuation keeps the line's
+    indentation. A single word wider than the limit stays whole (ruff's E501 allows it).
+    """
+    out = []
+    for line in str(text).split("\n"):
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        current = ""
+        for word in line.split(" ") if width(line) > LINE_LENGTH else []:
+            if not word:
+                continue
+            trial = f"{current} {word}" if current else indent + word
+            if current and width(trial) > LINE_LENGTH:
+                out.append(current)
+                trial = indent + word
+            current = trial
+        out.append(current if width(line) > LINE_LENGTH else line)
+    return "\n".join(out)
+
+
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+
+
+def _scan(code: str) -> list[tuple[int, str, int]]:
+    """(position, bracket or comma, depth before it) outside string literals, until `#`."""
+    out, depth, quote, i = [], 0, "", 0
+    while i < len(code):
+        ch = code[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#":
+            break
+        elif ch in "([{":
+            out.append((i, ch, depth))
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            out.append((i, ch, depth))
+        elif ch == ",":
+            out.append((i, ch, depth))
+        i += 1
+    return out
+
+
+def _last_brackets(line: str) -> tuple[int, int] | None:
+    """Positions of the last top-level bracket pair of `line` (its opening, its closing)."""
+    marks = _scan(line)
+    closings = [(i, ch) for i, ch, depth in marks if depth == 0 and ch in _PAIRS]
+    if not closings:
+        return None
+    end, closing = closings[-1]
+    opening = [i for i, ch, depth in marks if depth == 0 and ch == _PAIRS[closing] and i < end]
+    return (opening[-1], end) if opening else None
+
+
+def _top_level_items(body: str) -> list[str]:
+    cuts = [i for i, ch, depth in _scan(body) if ch == "," and depth == 0]
+    bounds = zip([-1, *cuts], [*cuts, len(body)], strict=True)
+    return [part for a, b in bounds if (part := body[a + 1 : b].strip())]
 
 
 def shape(value: tuple[int, ...]) -> str:
@@ -95,7 +196,16 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # we write Python, not HTML: values go through `py`
     )
-    env.filters.update(py=py, doc=doc_text, shape=shape, number=number, block=block, tight=tight)
+    env.filters.update(
+        py=py,
+        doc=doc_text,
+        shape=shape,
+        number=number,
+        block=block,
+        tight=tight,
+        fit=fit,
+        wrap=wrap,
+    )
     env.globals.update(kind_macro=kind_macro)
     return env
 

@@ -225,6 +225,12 @@ def channels_last(p: Plan) -> Plan:
     return p.replace(layers=tuple(out))
 
 
+def keras_imports(p: Plan) -> Plan:
+    """`extras["uses_layers"]`: whether the script writes `layers.X` (Keras, TF), so it
+    imports `keras.layers` only then (a model of only `input` has no layer at all)."""
+    return p.replace(extras={**p.extras, "uses_layers": bool(p.layers)})
+
+
 def _in_layout(layer: LayerView, last: bool) -> LayerView:
     if not last:
         return layer

@@ -17,11 +17,13 @@ from collections.abc import Iterable
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # Python's own words: keywords, soft keywords and builtins (shadowing `input` or `len`
-# in a script people will edit is a trap even where it is legal).
+# in a script people will edit is a trap even where it is legal), and the names pycodestyle
+# calls ambiguous (E741/E742: `l`, `O`, `I` read as 1 and 0), so scripts pass `ruff check`.
 PYTHON_RESERVED = (
     frozenset(keyword.kwlist)
     | frozenset(keyword.softkwlist)
     | frozenset(name for name in dir(builtins) if not name.startswith("_"))
+    | frozenset({"l", "O", "I"})
 )
 
 

@@ -144,13 +144,38 @@ def initializer_imports(p: Plan) -> Plan:
     return p.replace(extras={**p.extras, "initializers": tuple(sorted(needed))})
 
 
+# Layers `construct` computes with a `mindspore.ops` function instead of a cell of their own.
+OPS_LAYERS = frozenset(
+    {"relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "gelu", "elu", "selu"}
+    | {"silu", "reshape"}
+)
+
+
+def ops_import(p: Plan) -> Plan:
+    """`extras["uses_ops"]`: whether the script calls `mindspore.ops` (else no import: F401).
+
+    Every `ops.` the templates write: standalone activations and reshape in `construct`,
+    fused activations of dense/conv, the prediction's softmax/sigmoid, gradient clipping
+    and the learning rate assigned each step when it changes.
+    """
+    opt = p.train.optimizer
+    uses = (
+        any(layer.kind in OPS_LAYERS or layer.activation is not None for layer in p.layers)
+        or p.prediction is not None
+        or opt.clip_norm is not None
+        or opt.clip_value is not None
+        or p.changing_lr
+    )
+    return p.replace(extras={**p.extras, "uses_ops": uses})
+
+
 TARGET = Target(
     name="mindspore",
     framework="MindSpore",
     template="mindspore/train.py.j2",
     weights_file="model.ckpt",
     reserved=MODULE_NAMES | NN_CELL_ATTRIBUTES,
-    rewrites=(layer_args, weight_names, initializer_imports),
+    rewrites=(layer_args, weight_names, initializer_imports, ops_import),
     unsupported={
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",

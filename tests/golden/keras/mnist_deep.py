@@ -95,7 +95,8 @@ def read_source(data_dir):
         try:
             (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
         except Exception as err:  # no network, a damaged cache: say so, no traceback
-            sys.exit(f"error: keras.datasets.mnist.load_data() failed ({err}); pass --data-dir")
+            failed = f"keras.datasets.mnist.load_data() failed ({err})"
+            sys.exit(f"error: {failed}; pass --data-dir")
         return x_train[:, None], y_train, x_test[:, None], y_test  # channels first
     return read_mnist_folder(data_dir)
 
@@ -187,14 +188,14 @@ def neutral_weights(model):
 
 def save_weights(arrays, folder):
     """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    layers = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
+    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
     arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
     try:
         from safetensors.numpy import save_file
     except ImportError:  # NumPy's format keeps the order in the file itself
         np.savez(os.path.join(folder, "weights.npz"), **arrays)
     else:
-        metadata = {"format": "specc", "layers": json.dumps(layers)}
+        metadata = {"format": "specc", "layers": json.dumps(order)}
         save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
 
 

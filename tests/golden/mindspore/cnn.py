@@ -244,14 +244,14 @@ def neutral_weights(model):
 
 def save_weights(arrays, folder):
     """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    layers = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
+    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
     arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
     try:
         from safetensors.numpy import save_file
     except ImportError:  # NumPy's format keeps the order in the file itself
         np.savez(os.path.join(folder, "weights.npz"), **arrays)
     else:
-        metadata = {"format": "specc", "layers": json.dumps(layers)}
+        metadata = {"format": "specc", "layers": json.dumps(order)}
         save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
 
 
