@@ -81,7 +81,10 @@ def test_fit_and_wrap_lay_long_lines_out_as_ruff_format_does(tmp_path: Path) -> 
     body = "\n".join(f"        {fit(line.replace(chr(39), chr(34)), 8)}" for line in lines)
     doc = wrap(f'"""Train `{name}` from ' + "some/folder/" * 8 + 'spec.nn with PyTorch.\n"""')
     script = tmp_path / "script.py"
-    script.write_text(f"{doc}\n\nfrom torch import nn\n\n\nclass A:\n    def f(self, x):\n{body}\n", encoding="utf-8")
+    script.write_text(
+        f"{doc}\n\nfrom torch import nn\n\n\nclass A:\n    def f(self, x):\n{body}\n",
+        encoding="utf-8",
+    )
     assert fit("x = self.short(x)  # (B, 10)", 8) == "x = self.short(x)  # (B, 10)"
     assert "\n" in fit(lines[0], 8) and "\n" in doc
     checked = ruff("check", *RUFF, *RUFF_SELECT, "--no-cache", str(script))
