@@ -67,16 +67,18 @@ LINE_LENGTH = 100
 """The scripts' line length (ruff's settings in the repository and in tests/emit/)."""
 
 
-def fit(line: str, indent: int) -> str:
+def fit(line: str, indent: int, shift: int = 0) -> str:
     """A one-line statement at `indent` spaces, split the way `ruff format` splits it.
 
     Lines that fit are kept. Otherwise the last bracket pair is opened (a call's
     arguments): on one indented line when they fit there, else one argument a line with
     a trailing comma; what follows the closing bracket (a `# comment`) stays after it.
     Spec names and numbers have any length, so any line built from them may need this.
-    Multi-line text (a macro that lays itself out) is returned as is.
+    Multi-line text (a macro that lays itself out) is returned as is. `shift`: columns
+    an enclosing `indent` filter adds later (the layout uses `indent + shift`, the text
+    written here only `indent`).
     """
-    if "\n" in line or indent + len(line) <= LINE_LENGTH:
+    if "\n" in line or indent + shift + len(line) <= LINE_LENGTH:
         return line
     found = _last_brackets(line)
     if found is None:
@@ -84,7 +86,7 @@ def fit(line: str, indent: int) -> str:
     start, end = found
     head, body, tail = line[: start + 1], line[start + 1 : end], line[end:]
     inner, outer = " " * (indent + 4), " " * indent
-    if len(inner) + len(body) <= LINE_LENGTH and not body.rstrip().endswith(","):
+    if shift + len(inner) + len(body) <= LINE_LENGTH and not body.rstrip().endswith(","):
         return f"{head}\n{inner}{body}\n{outer}{tail}"
     items = "".join(f"{inner}{item},\n" for item in _top_level_items(body))
     return f"{head}\n{items}{outer}{tail}"
