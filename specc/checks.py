@@ -69,6 +69,18 @@ def check_spec(
                 )
     if spec.data is not None and spec.train is not None:
         has_one_hot = any(isinstance(t, OneHot) for t in spec.data.transforms)
+        _, _, task = spec.data.sample_facts()
+        if has_one_hot and task == "regression":
+            transform = next(t for t in spec.data.transforms if isinstance(t, OneHot))
+            out.append(
+                Diagnostic(
+                    code="E406",
+                    message="`one_hot` needs class labels, but the data's target is real-valued",
+                    span=transform.span or end,
+                    help="remove `one_hot`, or declare the target as classes (`task=classification`)",
+                )
+            )
+            return out
         if isinstance(spec.train.loss, CategoricalCrossentropy) and not has_one_hot:
             out.append(
                 Diagnostic(

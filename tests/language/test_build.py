@@ -144,3 +144,14 @@ def test_regression_output_width_is_linted() -> None:
     assert [(d.code, d.message) for d in a.diagnostics] == [
         ("W502", "the data has 1 target value per example, but the model gives 2")
     ]
+
+
+def test_one_hot_on_real_valued_targets_is_refused() -> None:
+    text = (
+        "model r { input 4; dense 3 }\n"
+        "data synthetic regression features=4 { one_hot }\n"
+        "train { loss categorical_crossentropy }\n"
+    )
+    diags = analyze(text, "r.nn").diagnostics
+    assert [(d.code, d.span.line) for d in diags] == [("E406", 2)]
+    assert diags[0].message == "`one_hot` needs class labels, but the data's target is real-valued"
