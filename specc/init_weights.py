@@ -1,8 +1,9 @@
 """Initial weights, drawn by specc itself so every backend starts from the same numbers.
 
 docs/semantics.md#init: one NumPy generator seeded with the train `seed`, layer by layer in
-model order, weight then bias. Arrays are float32 in the neutral (PyTorch) layout: dense
-(out, in), conv (F, C, kh, kw). Backends only copy these in (transposing where needed).
+model order, weight then bias. Arrays are float32 in the neutral (PyTorch) layout each kind declares
+(`Layer.weights`): dense (out, in), conv (F, C, kh, kw). Backends only copy these in
+(transposing by role where needed: specc/lowering/weights.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from collections.abc import Callable
 import numpy as np
 
 from specc.ir import inits as I
-from specc.ir import layers as L
-from specc.ir.layers import pair
 from specc.shapes import LayerInfo, ModelShapes
 
 Shape = tuple[int, ...]
@@ -85,42 +84,19 @@ def draw(init: object, rng: np.random.Generator, shape: Shape) -> np.ndarray:
 
 def weight_shapes(info: LayerInfo) -> dict[str, Shape]:
     """Neutral-layout shapes of one layer's arrays, in the order they are drawn/saved."""
-    layer = info.layer
-    if isinstance(layer, L.Dense):
-        out: dict[str, Shape] = {"weight": (int(layer.units), info.input[0])}
-        if layer.bias:
-            out["bias"] = (int(layer.units),)
-        return out
-    if isinstance(layer, L.Conv2D):
-        kh, kw = pair(layer.kernel)
-        out = {"weight": (int(layer.filters), info.input[0], kh, kw)}
-        if layer.bias:
-            out["bias"] = (int(layer.filters),)
-        return out
-    if isinstance(layer, L.BatchNorm):
-        c = (info.input[0],)
-        return {"weight": c, "bias": c, "running_mean": c, "running_var": c}
-    if isinstance(layer, L.LayerNorm):
-        return {"weight": info.input, "bias": info.input}
-    return {}
-
-
-_CONSTANT_ONES = {"running_var"}
+    return {weight.name: weight.shape for weight in info.layer.weights(info.input)}
 
 
 def layer_weights(info: LayerInfo, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """One layer's initial arrays, keyed `<layer>.<array>`."""
-    layer = info.layer
+    """One layer's initial arrays, keyed `<layer>.<array>`: drawn with the weight's
+    initialiser, or the role's constant (ones for a scale and a running variance)."""
     out: dict[str, np.ndarray] = {}
-    for array, shape in weight_shapes(info).items():
-        if isinstance(layer, (L.Dense, L.Conv2D)):
-            init = layer.init if array == "weight" else layer.bias_init
-            value = draw(init, rng, shape)
-        elif array == "weight" or array in _CONSTANT_ONES:
-            value = np.ones(shape, np.float32)  # norm scale and running variance
+    for weight in info.layer.weights(info.input):
+        if weight.init is not None:
+            value = draw(weight.init, rng, weight.shape)
         else:
-            value = np.zeros(shape, np.float32)
-        out[f"{info.name}.{array}"] = value
+            value = np.full(weight.shape, weight.constant, np.float32)
+        out[f"{info.name}.{weight.name}"] = value
     return out
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 from specc.diagnostics import Diagnostic, Related, Severity
 from specc.ir.data import CSV, Synthetic
-from specc.ir.layers import Activation, Conv2D, Dense
+from specc.ir.layers import Activation, Dense
 from specc.ir.losses import NLL, BinaryCrossentropy, Loss
 from specc.ir.spaces import is_space
 from specc.ir.spec import Spec
@@ -22,10 +22,9 @@ def _activations(shapes: ModelShapes) -> list[tuple[str, Span | None, LayerInfo]
     out = []
     for info in shapes.layers:
         layer = info.layer
-        if isinstance(layer, Activation):
-            out.append((layer.kind_name(), layer.span, info))
-        elif isinstance(layer, (Dense, Conv2D)) and layer.activation is not None:
-            out.append((layer.activation.kind_name(), layer.activation.span, info))
+        act = layer if isinstance(layer, Activation) else layer.fused_activation()
+        if act is not None:
+            out.append((act.kind_name(), act.span, info))
     return out
 
 
@@ -35,8 +34,8 @@ def _final_activation(shapes: ModelShapes) -> tuple[str, Span | None] | None:
         layer = info.layer
         if isinstance(layer, Activation):
             return layer.kind_name(), layer.span
-        if isinstance(layer, (Dense, Conv2D)):
-            act = layer.activation
+        if layer.takes_activation:
+            act = layer.fused_activation()
             return (act.kind_name(), act.span) if act else None
     return None
 
@@ -122,8 +121,8 @@ def units_vs_classes(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
 
 def _units_span(shapes: ModelShapes) -> Span | None:
     for info in reversed(shapes.layers):
-        if isinstance(info.layer, (Dense, Conv2D)):
-            return info.layer.where("units") if isinstance(info.layer, Dense) else info.layer.span
+        if info.layer.takes_activation:  # dense or a convolution: its width argument
+            return info.layer.where(type(info.layer).positional[0])
     return shapes.layers[-1].layer.span if shapes.layers else None
 
 

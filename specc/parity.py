@@ -28,20 +28,12 @@ from specc.shapes import ModelShapes
 BACKENDS = ("torch", "tensorflow")
 DEFAULT_STEPS = 20
 
-# Relative loss tolerance over the first 20 float32 steps, per layer kind: the largest
-# kind in the model wins. Measured values and the reasoning: docs/parity.md#tolerances.
+# Relative loss tolerance over the first 20 float32 steps, per parity group (a fact of each
+# layer kind: `Layer.parity_group`): the largest group in the model wins. Measured values and the reasoning: docs/parity.md#tolerances.
 TOLERANCES: dict[str, float] = {
     "dense": 1e-4,  # MLPs: measured <= 4e-7 on every spec and optimizer
     "conv": 1e-3,  # different conv algorithms (oneDNN vs Eigen) sum in other orders
     "norm": 1e-2,  # batch statistics amplify differences (measured up to 3e-3)
-}
-_KIND_OF: dict[type, str] = {
-    L.Conv2D: "conv",
-    L.MaxPool2D: "conv",
-    L.AvgPool2D: "conv",
-    L.GlobalAvgPool: "conv",
-    L.BatchNorm: "norm",
-    L.LayerNorm: "norm",
 }
 
 
@@ -128,8 +120,8 @@ BF16_TOLERANCE = 3e-2
 
 
 def default_tolerance(shapes: ModelShapes, precision: str = "fp32") -> float:
-    kinds = {_KIND_OF.get(type(info.layer), "dense") for info in shapes.layers}
-    worst = max(TOLERANCES[kind] for kind in kinds)
+    kinds = {type(info.layer).parity_group for info in shapes.layers}
+    worst = max((TOLERANCES[kind] for kind in kinds), default=TOLERANCES["dense"])
     return max(worst, BF16_TOLERANCE) if precision == "bf16" else worst
 
 

@@ -1,28 +1,28 @@
-"""From an analysed spec and the command's flags to one resolved, immutable `Plan`.
+"""From an analysed spec and the command's flags to one resolved, immutable `RunPlan`.
 
-Every backend trains a `Plan`, never the raw spec plus flags: the overrides are applied
+Every backend trains a `RunPlan`, never the raw spec plus flags: the overrides are applied
 once here (and recorded in the run directory), search spaces and backend gaps are refused
-here with located diagnostics, and the facts both backends need about the loss (which
-final activation is fused into it) are decided here so they cannot disagree.
+here with located diagnostics (the shared gate of specc/lowering/capabilities.py), and the
+model is lowered once (specc/lowering: named steps, weights, the prediction head) so the
+backends cannot disagree about it.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from specc.analysis import Analysis
 from specc.diagnostics import Diagnostic, Severity
 from specc.errors import PlanError, UsageError
-from specc.ir import layers as L
-from specc.ir import losses
 from specc.ir.data import AnyData, Augment
-from specc.ir.spaces import is_space
 from specc.ir.spec import Model, Spec
 from specc.ir.training import Train
+from specc.lowering import Lowered, lower
+from specc.lowering.capabilities import gate, run_features, search_spaces
+from specc.lowering.head import Head
 from specc.shapes import ModelShapes
 
 CompileMode = Literal["auto", "on", "off"]
@@ -51,7 +51,7 @@ class RunOptions:
 
 
 @dataclass(frozen=True)
-class Plan:
+class RunPlan:
     """Everything a backend needs to train, resolved. Read-only by construction."""
 
     spec: Spec
@@ -79,9 +79,16 @@ class Plan:
             return None
         return Path(self.path).resolve().parent
 
+    @functools.cached_property
+    def lowered(self) -> Lowered:
+        """The model as both backends build it (channels-first; the TensorFlow executor
+        applies `specc.lowering.layout.channels_last` itself)."""
+        return lower(self.shapes, self.train.loss)
+
     @property
-    def fused_activation(self) -> Literal["softmax", "sigmoid"] | None:
-        return fused_activation(self.shapes, self.train.loss)
+    def fused_activation(self) -> Head | None:
+        """The final softmax/sigmoid the loss takes logits for (the prediction head)."""
+        return self.lowered.head
 
     @property
     def augment(self) -> Augment | None:
@@ -104,61 +111,7 @@ class Plan:
         }
 
 
-def final_activation(shapes: ModelShapes) -> str | None:
-    """Kind of the model's last activation, whether a layer or a `dense ... act` argument."""
-    if not shapes.layers:
-        return None
-    last = shapes.layers[-1].layer
-    if isinstance(last, L.Activation):
-        return last.kind_name()
-    if isinstance(last, (L.Dense, L.Conv2D)) and last.activation is not None:
-        return last.activation.kind_name()
-    return None
-
-
-# The loss that absorbs each final activation (docs/semantics.md#losses).
-_FUSES: dict[type, str] = {
-    losses.SparseCategoricalCrossentropy: "softmax",
-    losses.CategoricalCrossentropy: "softmax",
-    losses.BinaryCrossentropy: "sigmoid",
-}
-
-
-def fused_activation(
-    shapes: ModelShapes, loss: losses.Loss
-) -> Literal["softmax", "sigmoid"] | None:
-    """The final activation removed for training because the loss takes logits, if any."""
-    wanted = _FUSES.get(type(loss))
-    if wanted is not None and final_activation(shapes) == wanted:
-        return wanted  # type: ignore[return-value]
-    return None
-
-
-def logits_loss(loss: losses.Loss) -> bool:
-    """Cross-entropies are computed from logits whether or not an activation was fused."""
-    return type(loss) in _FUSES
-
-
-def search_spaces(node: Any) -> list[Any]:
-    """Every search space left in the IR (they need `specc sweep`, not `specc run`)."""
-    found: list[Any] = []
-
-    def walk(value: Any) -> None:
-        if is_space(value):
-            found.append(value)
-        elif isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                if name not in ("span", "field_spans"):
-                    walk(getattr(value, name))
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item)
-
-    walk(node)
-    return found
-
-
-def make_plan(analysis: Analysis, options: RunOptions) -> Plan:
+def make_plan(analysis: Analysis, options: RunOptions) -> RunPlan:
     """Resolve `analysis` + `options` into a Plan, or raise PlanError/UsageError."""
     if analysis.errors:
         raise PlanError(
@@ -173,12 +126,11 @@ def make_plan(analysis: Analysis, options: RunOptions) -> Plan:
         raise UsageError(f"no model named `{options.model}` in {analysis.path}", f"models: {names}")
     shapes = analysis.shapes.get(model.name)
     assert spec.train is not None and spec.data is not None and shapes is not None  # E204 else
-    spaces = search_spaces(spec)
+    spaces = search_spaces(analysis)
     if spaces:
-        diags = [_space_diagnostic(space, analysis) for space in spaces]
         raise PlanError(
             "the spec has search spaces; `specc run` needs concrete numbers",
-            diags,
+            spaces,
             f"search them with `specc sweep {analysis.path}`, or write plain numbers",
         )
     train = spec.train
@@ -195,7 +147,7 @@ def make_plan(analysis: Analysis, options: RunOptions) -> Plan:
     if options.batch_size is not None:
         data = data.model_copy(update={"batch": data.batch.model_copy(update={"size": batch})})
     device = options.device or train.device
-    return Plan(
+    return RunPlan(
         spec=spec,
         model=model,
         shapes=shapes,
@@ -215,7 +167,13 @@ def make_plan(analysis: Analysis, options: RunOptions) -> Plan:
     )
 
 
-def check_backend(plan: Plan, unsupported: list[Diagnostic]) -> None:
+def unsupported(plan: RunPlan, table: dict[str, str]) -> list[Diagnostic]:
+    """E600 for every feature of `plan` that the backend's `UNSUPPORTED` table refuses."""
+    uses = run_features(plan.spec, plan.model, plan.precision, plan.device)
+    return gate(uses, table, f"the `{plan.backend}` backend", plan.text)
+
+
+def check_backend(plan: RunPlan, unsupported: list[Diagnostic]) -> None:
     """Refuse the plan when the backend reported E600 diagnostics."""
     errors = [d for d in unsupported if d.severity is Severity.ERROR]
     if errors:
@@ -235,12 +193,4 @@ def _positive(options: RunOptions) -> None:
         raise UsageError(f"--seed must be between 0 and 4294967295, got {options.seed}")
 
 
-def _space_diagnostic(space: Any, analysis: Analysis) -> Diagnostic:
-    from specc.shapes import _nowhere
-
-    return Diagnostic(
-        code="E601",
-        message=f"`{space.kind_name()}(...)` is a search space; `specc run` needs a number",
-        span=space.span or _nowhere(),
-        help=f"run `specc sweep {analysis.path}` to search it, or write a plain number",
-    )
+Plan = RunPlan  # the former name, kept while callers move to `RunPlan`

@@ -88,8 +88,8 @@ def _write(path: Path, text: str) -> None:
 @click.command()
 def targets() -> None:
     """Print which spec features each emit target can express."""
-    from specc.emit.capabilities import all_features
     from specc.emit.targets import available
+    from specc.lowering.capabilities import all_features
 
     found = available()
     width = max(len(f) for f in all_features()) + 2

@@ -93,7 +93,7 @@ def capability_diagnostics(
     out: list[Diagnostic] = []
     if target:
         from specc.emit import UnknownTarget
-        from specc.emit.capabilities import search_spaces, unsupported
+        from specc.lowering.capabilities import search_spaces, unsupported
 
         try:
             out.extend(search_spaces(analysis) + unsupported(analysis, target))

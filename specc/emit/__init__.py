@@ -50,10 +50,10 @@ from pathlib import Path
 
 from specc.analysis import Analysis, analyze_file
 from specc.diagnostics import Diagnostic
-from specc.emit.capabilities import search_spaces, unsupported
 from specc.emit.env import render
-from specc.emit.lower import Plan, plan
+from specc.emit.lower import ScriptPlan, plan
 from specc.emit.targets import NAMES, UnknownTarget, get_target
+from specc.lowering.capabilities import search_spaces, unsupported
 
 __all__ = ["NAMES", "EmitError", "UnknownTarget", "emit", "emit_plan"]
 
@@ -73,7 +73,7 @@ def emit_plan(
     *,
     model: str | None = None,
     script: str | None = None,
-) -> Plan:
+) -> ScriptPlan:
     """Check `source` for `target` and lower it; raises EmitError with diagnostics."""
     tgt = get_target(target)
     analysis = source if isinstance(source, Analysis) else analyze_file(source)

@@ -1,13 +1,15 @@
-"""Lowering: from the checked IR to a `Plan`, the render-ready view every template reads.
+"""The emit side of the lowering: from the shared lowered model to a `ScriptPlan`, the
+render-ready view every template reads.
 
-Templates only loop and interpolate, so every decision lives here, as small passes:
+Templates only loop and interpolate, so every decision lives in passes:
 
-- `plan()` unrolls the model (`repeat`, default names), gives each layer a Python
-  identifier that is valid and clashes with nothing the template writes (specc/emit/names.py),
-  and splits a trailing `softmax`/`sigmoid` off into `Plan.prediction` when the loss is a
-  cross-entropy (it is fused into the loss; docs/semantics.md#losses);
-- per-target rewrites (`Target.rewrites`) then transform the plan, for example
-  `channels_last` inserts the transposes a channels-last framework needs.
+- the shared lowering (specc/lowering) unrolls and names the model, gives each step its
+  neutral weights, splits off the prediction head a cross-entropy fuses, and runs the
+  target's layout pass (`Target.layout`: `channels_last` for Keras and TensorFlow, the
+  same rewrite the TensorFlow executor uses);
+- `plan()` gives each step a Python identifier that is valid and clashes with nothing the
+  template writes (specc/emit/names.py) and the script-level facts;
+- per-target rewrites (`Target.rewrites`) then fill in that target's typed facts.
 """
 
 from __future__ import annotations
@@ -21,25 +23,14 @@ from typing import Any
 from specc.emit.names import Namer, class_name
 from specc.emit.target import Target
 from specc.ir.data import Data, OneHot
-from specc.ir.layers import Activation, BatchNorm, Conv2D, Dense, LayerNorm
-from specc.ir.losses import (
-    BinaryCrossentropy,
-    CategoricalCrossentropy,
-    SparseCategoricalCrossentropy,
-)
+from specc.ir.layer import Weight
+from specc.ir.layers import Activation
 from specc.ir.spec import Model, Spec
 from specc.ir.training import Train
-from specc.shapes import ModelShapes, unroll
+from specc.lowering import Step, lower
+from specc.shapes import ModelShapes
 
 Shape = tuple[int, ...]
-
-# Which final activation each loss takes logits for (docs/semantics.md#losses).
-FUSED_ACTIVATION: dict[type, str] = {
-    SparseCategoricalCrossentropy: "softmax",
-    CategoricalCrossentropy: "softmax",
-    BinaryCrossentropy: "sigmoid",
-}
-WEIGHTED = (Dense, Conv2D, BatchNorm, LayerNorm)
 
 
 @dataclass(frozen=True)
@@ -60,10 +51,12 @@ class LayerView:
     """The fused activation of a dense/conv layer (an IR activation), or None."""
     args: dict[str, Any] = field(default_factory=dict)
     """Extra arguments computed by lowering (e.g. `dims` of a permute)."""
+    weights: tuple[Weight, ...] = ()
+    """The arrays the layer owns (neutral layout), from `Layer.weights`."""
 
     @property
     def has_weights(self) -> bool:
-        return isinstance(self.ir, WEIGHTED)
+        return bool(self.weights)
 
     @property
     def is_activation(self) -> bool:
@@ -76,7 +69,7 @@ class LayerView:
 
 
 @dataclass(frozen=True)
-class Plan:
+class ScriptPlan:
     """Everything a target template needs, nothing it has to decide."""
 
     target: str
@@ -100,14 +93,21 @@ class Plan:
     one_hot: bool
     changing_lr: bool
     """True when the learning rate moves (a schedule or warm-up): the script computes it."""
-    extras: dict[str, Any] = field(default_factory=dict)
-    """Flags set by target rewrites, read by that target's templates."""
+    # Facts that target rewrites fill in (each read by that target's templates only).
+    uses_layers: bool = False
+    """Keras/TF: the script writes `layers.X` (so it imports `keras.layers`)."""
+    uses_ops: bool = False
+    """MindSpore: the script calls `mindspore.ops`."""
+    initializers: tuple[str, ...] = ()
+    """MindSpore: the `mindspore.common.initializer` names the script imports."""
+    weight_names: tuple[tuple[str, str], ...] = ()
+    """MindSpore: (parameter name, the spec's weight key) pairs."""
 
     @property
     def weighted(self) -> tuple[LayerView, ...]:
         return tuple(layer for layer in self.layers if layer.has_weights)
 
-    def replace(self, **changes: Any) -> Plan:
+    def replace(self, **changes: Any) -> ScriptPlan:
         return dataclasses.replace(self, **changes)
 
 
@@ -124,27 +124,16 @@ def plan(
     path: str,
     command: str,
     script: str,
-) -> Plan:
+) -> ScriptPlan:
     """Lower one checked model of `spec` for `target` (spec errors were reported before)."""
     assert spec.data is not None and spec.train is not None
+    lowered = lower(shapes, spec.train.loss)
+    if target.layout is not None:
+        lowered = target.layout(lowered)
     namer = Namer(target.reserved)
-    views = []
-    for (weights_name, layer), info in zip(unroll(shapes.model), shapes.layers, strict=True):
-        activation = layer.activation if isinstance(layer, (Dense, Conv2D)) else None
-        views.append(
-            LayerView(
-                name=namer.take(weights_name),
-                weights_name=weights_name,
-                kind=layer.kind_name(),
-                ir=layer,
-                input=info.input,
-                output=info.output,
-                activation=activation,
-            )
-        )
-    layers, prediction = split_prediction(views, spec.train)
+    views = tuple(_view(step, namer.take(step.name)) for step in lowered.steps)
     _, classes, task = spec.data.sample_facts()
-    result = Plan(
+    result = ScriptPlan(
         target=target.name,
         spec_path=path,
         spec_sha256=spec_digest(text),
@@ -155,8 +144,8 @@ def plan(
         class_name=class_name(shapes.model.name, target.reserved),
         input=shapes.input,
         output=shapes.output,
-        layers=tuple(layers),
-        prediction=prediction,
+        layers=views,
+        prediction=lowered.head,
         data=spec.data,
         train=spec.train,
         classes=classes if classes is not None else _classes_from_output(shapes, task),
@@ -169,6 +158,25 @@ def plan(
     return result
 
 
+def _view(step: Step, name: str) -> LayerView:
+    args: dict[str, Any] = {}
+    if step.kind == "permute":
+        args["dims"] = step.dims
+    elif step.channels_last:
+        args["channels_last"] = True
+    return LayerView(
+        name=name,
+        weights_name=step.name,
+        kind=step.kind,
+        ir=step.ir,
+        input=step.input,
+        output=step.output,
+        activation=step.activation,
+        args=args,
+        weights=step.weights,
+    )
+
+
 def _classes_from_output(shapes: ModelShapes, task: str | None) -> int | None:
     if task == "regression":
         return None
@@ -176,79 +184,13 @@ def _classes_from_output(shapes: ModelShapes, task: str | None) -> int | None:
     return 2 if units == 1 else units
 
 
-def split_prediction(views: list[LayerView], train: Train) -> tuple[list[LayerView], str | None]:
-    """Remove the final softmax/sigmoid a cross-entropy loss fuses; say which it was."""
-    fused = FUSED_ACTIVATION.get(type(train.loss))
-    if fused is None or not views:
-        return views, None
-    last = views[-1]
-    if last.kind == fused:
-        return views[:-1], fused
-    if last.activation is not None and last.activation.kind == fused:
-        return [*views[:-1], dataclasses.replace(last, activation=None)], fused
-    return views, None
-
-
 # ---- target rewrites -------------------------------------------------------------------
 
-# Layers that compute on images in the framework's native (channels-last) layout.
-SPATIAL = frozenset({"conv2d", "maxpool2d", "avgpool2d", "global_avgpool", "batchnorm"})
-# Layers whose result depends on the order of values in memory: they need channels-first.
-ORDER_SENSITIVE = frozenset({"flatten", "reshape", "layernorm"})
+
+def keras_imports(p: ScriptPlan) -> ScriptPlan:
+    """`uses_layers`: whether the script writes `layers.X` (Keras, TF), so it imports
+    `keras.layers` only then (a model of only `input` has no layer at all)."""
+    return p.replace(uses_layers=bool(p.layers))
 
 
-def channels_last(p: Plan) -> Plan:
-    """Keep the IR's channels-first meaning on a channels-last framework (Keras, TF).
-
-    Images go to channels-last before the first spatial layer and back to channels-first
-    before anything that reads values in order (flatten, reshape), so a dense layer after
-    a conv sees features in the same order as in PyTorch (docs/semantics.md#shapes).
-    """
-    namer = Namer({layer.name for layer in p.layers})
-    out: list[LayerView] = []
-    last = False  # current layout of rank-3 tensors: channels-last?
-    for layer in p.layers:
-        image = len(layer.input) == 3
-        if image and not last and layer.kind in SPATIAL:
-            out.append(_permute(namer, "to_channels_last", layer.input, (2, 3, 1)))
-            last = True
-        elif image and last and layer.kind in ORDER_SENSITIVE:
-            c, h, w = layer.input
-            out.append(_permute(namer, "to_channels_first", (h, w, c), (3, 1, 2)))
-            last = False
-        out.append(_in_layout(layer, last))
-        if len(layer.output) != 3:
-            last = False
-    if last:  # the model ends on an image: give it back channels-first
-        c, h, w = out[-1].output
-        out.append(_permute(namer, "to_channels_first", (h, w, c), (3, 1, 2)))
-    return p.replace(layers=tuple(out))
-
-
-def keras_imports(p: Plan) -> Plan:
-    """`extras["uses_layers"]`: whether the script writes `layers.X` (Keras, TF), so it
-    imports `keras.layers` only then (a model of only `input` has no layer at all)."""
-    return p.replace(extras={**p.extras, "uses_layers": bool(p.layers)})
-
-
-def _in_layout(layer: LayerView, last: bool) -> LayerView:
-    if not last:
-        return layer
-    shape = lambda s: (s[1], s[2], s[0]) if len(s) == 3 else s  # noqa: E731
-    return dataclasses.replace(
-        layer, input=shape(layer.input), output=shape(layer.output), args={"channels_last": True}
-    )
-
-
-def _permute(namer: Namer, name: str, shape: Shape, dims: Shape) -> LayerView:
-    out = tuple(shape[d - 1] for d in dims)
-    unique = namer.take(name)
-    return LayerView(
-        name=unique,
-        weights_name=unique,  # no weights; a unique name for frameworks that need one
-        kind="permute",
-        ir=None,
-        input=shape,
-        output=out,
-        args={"dims": dims},
-    )
+Plan = ScriptPlan  # the former name, kept while callers move to `ScriptPlan`

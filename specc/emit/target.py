@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from specc.emit.lower import Plan
+    from specc.emit.lower import ScriptPlan
+    from specc.lowering import Lowered
 
-Rewrite = Callable[["Plan"], "Plan"]
+Rewrite = Callable[["ScriptPlan"], "ScriptPlan"]
+LayoutPass = Callable[["Lowered"], "Lowered"]
 
 
 def words(text: str) -> frozenset[str]:
@@ -34,9 +36,13 @@ class Target:
     """What the script saves under `--out`: `model.pt`."""
     reserved: frozenset[str] = frozenset()
     """Names the template writes (module level, or attributes of the model class)."""
+    layout: LayoutPass | None = None
+    """The shared lowering's layout pass this framework needs (`channels_last`), if any."""
     rewrites: tuple[Rewrite, ...] = ()
-    """Lowering passes run on the plan, in order, before rendering."""
+    """Passes run on the script plan, in order, before rendering (typed template facts)."""
+    weights: str = "torch"
+    """Whose names and axis orders the script's layers use (specc/lowering/weights.py)."""
     unsupported: Mapping[str, str] = field(default_factory=dict)
-    """Capability table: feature key (see specc/emit/capabilities.py) -> why not."""
+    """Capability table: feature key (see specc/lowering/capabilities.py) -> why not."""
     requires: tuple[str, ...] = ()
     """Python packages the emitted script imports (besides numpy)."""

@@ -23,7 +23,6 @@ import numpy as np
 
 from specc.diagnostics import Diagnostic
 from specc.errors import DeviceError
-from specc.ir import layers as L
 
 if TYPE_CHECKING:
     from specc.executors.tf_train import TFData, TFState
@@ -95,35 +94,19 @@ def resolve_device(requested: str) -> str:
     return f"gpu:{int(index)}"
 
 
+# What this backend cannot run, as the shared gate's feature -> reason
+# (specc/lowering/capabilities.py); everything else in the vocabulary must work.
+UNSUPPORTED: dict[str, str] = {
+    "precision.fp16": "fp16 needs loss scaling, which this backend does not implement; use "
+    "`precision bf16` (no loss scaling needed) or `precision fp32`",
+}
+
+
 def unsupported(plan: Plan) -> list[Diagnostic]:
     """E600 for what this backend cannot do as the spec says; decided without importing TF."""
-    out: list[Diagnostic] = []
-    if plan.precision == "fp16":
-        span = plan.train.where("precision") or plan.train.span
-        if span is not None:
-            out.append(
-                Diagnostic(
-                    code="E600",
-                    message="`precision fp16` (it needs loss scaling) is not implemented by the "
-                    "tensorflow backend",
-                    span=span,
-                    help="use `precision bf16` (no loss scaling needed) or `precision fp32`",
-                )
-            )
-    for info in plan.shapes.layers:
-        acts = [info.layer, getattr(info.layer, "activation", None)]
-        image = len(info.output) == 3 and info.layer.span is not None
-        if image and any(isinstance(a, L.LogSoftmax) for a in acts):
-            out.append(
-                Diagnostic(
-                    code="E600",
-                    message="`log_softmax` over an image's last axis is not implemented "
-                    "by the tensorflow backend",
-                    span=info.layer.span,  # type: ignore[arg-type]
-                    help="flatten first, or use `--backend torch`",
-                )
-            )
-    return out
+    from specc.plan import unsupported as gate
+
+    return gate(plan, UNSUPPORTED)
 
 
 def build(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFState:

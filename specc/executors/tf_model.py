@@ -1,11 +1,12 @@
 """The spec's model as Keras 3 layers (channels last inside), and its weight mapping.
 
-The IR is channels-first (docs/semantics.md#shapes). Here the model transposes once at its
-input boundary to Keras's channels-last layout, transposes back before any `flatten` or
-`reshape` so features keep the C, H, W order, and maps each neutral weight array (PyTorch
-layout) to its Keras variable through a fixed axis permutation. Only what Keras computes
-exactly as the semantics say is a stock layer; batchnorm is our own (`SpecBatchNorm`)
-because Keras's running-statistics update differs (momentum convention, biased variance).
+The IR is channels-first (docs/semantics.md#shapes). The model is built from the shared
+lowering after its channels-last rewrite (specc/lowering/layout.py, the same one the keras
+and tensorflow emit targets use): `permute` steps move between layouts, and each neutral
+weight array (PyTorch layout) maps to its Keras variable by its role
+(specc/lowering/weights.py). Only what Keras computes exactly as the semantics say is a
+stock layer; batchnorm is our own (`SpecBatchNorm`) because Keras's running-statistics
+update differs (momentum convention, biased variance).
 
 Importing this module imports TensorFlow/Keras: only the TensorFlow executor does.
 """
@@ -21,11 +22,11 @@ import numpy as np
 import tensorflow as tf
 
 from specc.ir import layers as L
-from specc.shapes import LayerInfo, ModelShapes
-
-# Channels-first (C, H, W) <-> channels-last (H, W, C) for one example (Keras Permute is 1-based).
-TO_CHANNELS_LAST = (2, 3, 1)
-TO_CHANNELS_FIRST = (3, 1, 2)
+from specc.ir.registry import members
+from specc.lowering import Lowered, Step
+from specc.lowering.layout import channels_last
+from specc.lowering.weights import native
+from specc.shapes import ModelShapes
 
 
 @keras.saving.register_keras_serializable(package="specc")
@@ -79,24 +80,21 @@ class SpecBatchNorm(keras.layers.Layer):
 
 # ---- activations -----------------------------------------------------------------------
 
-_STOCK_ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "selu", "silu")
+# keras.activations.gelu is the exact erf form by default, like the semantics.
+_STOCK_ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "selu", "silu", "softmax", "log_softmax")
 
 
-def activation_layer(act: L.Layer, rank: int, name: str) -> keras.layers.Layer:
-    """One Keras layer for an IR activation applied to tensors of IR rank `rank`."""
+def activation_layer(act: L.Layer, name: str) -> keras.layers.Layer:
+    """One Keras layer for an IR activation. Softmaxes reduce over the last axis: the
+    channels-last rewrite hands them the IR's (channels-first) layout, so -1 is right."""
     kind = act.kind_name()
-    if kind in _STOCK_ACTIVATIONS:  # keras.activations.gelu is the exact erf form by default
+    if kind in _STOCK_ACTIVATIONS:
         return keras.layers.Activation(kind, name=name)
     if isinstance(act, L.LeakyReLU):
         return keras.layers.LeakyReLU(negative_slope=float(act.slope), name=name)
     if isinstance(act, L.ELU):
         return keras.layers.ELU(alpha=float(act.alpha), name=name)
-    if isinstance(act, L.Softmax):
-        # "Last axis" means W of a channels-first image, which is axis -2 in channels last.
-        return keras.layers.Softmax(axis=-2 if rank == 3 else -1, name=name)
-    if isinstance(act, L.LogSoftmax):
-        return keras.layers.Activation("log_softmax", name=name)
-    raise ValueError(f"no TensorFlow mapping for activation {kind}")  # unsupported() refuses first
+    raise ValueError(f"no TensorFlow mapping for activation {kind}")
 
 
 # ---- layers ----------------------------------------------------------------------------
@@ -118,121 +116,96 @@ class WeightSlot:
         return np.transpose(array, np.argsort(self.perm)) if self.perm else array
 
 
-Builder = Callable[[LayerInfo], list[keras.layers.Layer]]
+LayerBuilder = Callable[[Step], list[keras.layers.Layer]]
 
 
-def _with_activation(info: LayerInfo, core: keras.layers.Layer) -> list[keras.layers.Layer]:
-    act = getattr(info.layer, "activation", None)
-    if act is None:
+def _with_activation(step: Step, core: keras.layers.Layer) -> list[keras.layers.Layer]:
+    if step.activation is None:
         return [core]
-    return [core, activation_layer(act, len(info.output), f"{info.name}_activation")]
+    return [core, activation_layer(step.activation, f"{step.name}_activation")]
 
 
-def _dense(info: LayerInfo) -> list[keras.layers.Layer]:
-    layer: L.Dense = info.layer  # type: ignore[assignment]
-    core = keras.layers.Dense(int(layer.units), use_bias=layer.bias, name=info.name)
-    return _with_activation(info, core)
+def _dense(step: Step) -> list[keras.layers.Layer]:
+    layer: L.Dense = step.ir  # type: ignore[assignment]
+    core = keras.layers.Dense(int(layer.units), use_bias=layer.bias, name=step.name)
+    return _with_activation(step, core)
 
 
-def _conv(info: LayerInfo) -> list[keras.layers.Layer]:
-    layer: L.Conv2D = info.layer  # type: ignore[assignment]
+def _conv(step: Step) -> list[keras.layers.Layer]:
+    layer: L.Conv2D = step.ir  # type: ignore[assignment]
     out: list[keras.layers.Layer] = []
     padding = "same" if layer.padding == "same" else "valid"
     if isinstance(layer.padding, int) and layer.padding > 0:
-        out.append(keras.layers.ZeroPadding2D(int(layer.padding), name=f"{info.name}_pad"))
+        out.append(keras.layers.ZeroPadding2D(int(layer.padding), name=f"{step.name}_pad"))
     # TF's "same" pads (k-1)//2 before and the rest after: exactly the semantics (stride 1).
     core = keras.layers.Conv2D(
         int(layer.filters),
-        L.pair(layer.kernel),
-        strides=L.pair(layer.stride),
+        layer.window(layer.kernel),
+        strides=layer.window(layer.stride),
         padding=padding,
         use_bias=layer.bias,
-        name=info.name,
+        name=step.name,
     )
-    return out + _with_activation(info, core)
+    return out + _with_activation(step, core)
 
 
-def _pool(cls: type[keras.layers.Layer]) -> Builder:
-    def build(info: LayerInfo) -> list[keras.layers.Layer]:
-        layer: L.MaxPool2D = info.layer  # type: ignore[assignment]
-        stride = L.pair(layer.stride) if layer.stride is not None else L.pair(layer.pool)
-        return [cls(L.pair(layer.pool), strides=stride, padding="valid", name=info.name)]
-
-    return build
-
-
-def _flatten(info: LayerInfo) -> list[keras.layers.Layer]:
-    first = _to_channels_first(info)
-    return [*first, keras.layers.Flatten(name=info.name)]
-
-
-def _reshape(info: LayerInfo) -> list[keras.layers.Layer]:
-    layer: L.Reshape = info.layer  # type: ignore[assignment]
-    out = [*_to_channels_first(info), keras.layers.Reshape(tuple(layer.shape), name=info.name)]
-    if len(layer.shape) == 3:
-        out.append(keras.layers.Permute(TO_CHANNELS_LAST, name=f"{info.name}_to_last"))
-    return out
-
-
-def _to_channels_first(info: LayerInfo) -> list[keras.layers.Layer]:
-    if len(info.input) != 3:
-        return []
-    return [keras.layers.Permute(TO_CHANNELS_FIRST, name=f"{info.name}_to_first")]
-
-
-def _dropout(seed: int) -> Builder:
-    def build(info: LayerInfo) -> list[keras.layers.Layer]:
-        rate = float(info.layer.rate)  # type: ignore[attr-defined]
-        return [keras.layers.Dropout(rate, seed=seed, name=info.name)]
+def _pool(cls: type[keras.layers.Layer]) -> LayerBuilder:
+    def build(step: Step) -> list[keras.layers.Layer]:
+        layer: L.Pool2D = step.ir  # type: ignore[assignment]
+        window = layer.window(layer.pool)
+        return [cls(window, strides=layer.strides(), padding="valid", name=step.name)]
 
     return build
 
 
-def _batchnorm(info: LayerInfo) -> list[keras.layers.Layer]:
-    layer: L.BatchNorm = info.layer  # type: ignore[assignment]
+def _dropout(seed: int) -> LayerBuilder:
+    def build(step: Step) -> list[keras.layers.Layer]:
+        rate = float(step.ir.rate)  # type: ignore[union-attr]
+        return [keras.layers.Dropout(rate, seed=seed, name=step.name)]
+
+    return build
+
+
+def _batchnorm(step: Step) -> list[keras.layers.Layer]:
+    layer: L.BatchNorm = step.ir  # type: ignore[assignment]
     bn = SpecBatchNorm(
         momentum=float(layer.momentum),
         eps=float(layer.eps),
         update_stats=not layer.frozen,
-        name=info.name,
+        name=step.name,
     )
     return [bn]
 
 
-def _layernorm(info: LayerInfo) -> list[keras.layers.Layer]:
-    layer: L.LayerNorm = info.layer  # type: ignore[assignment]
-    axes = list(range(1, len(info.input) + 1))
-    return [keras.layers.LayerNormalization(axis=axes, epsilon=float(layer.eps), name=info.name)]
+def _layernorm(step: Step) -> list[keras.layers.Layer]:
+    layer: L.LayerNorm = step.ir  # type: ignore[assignment]
+    axes = list(range(1, len(step.input) + 1))
+    return [keras.layers.LayerNormalization(axis=axes, epsilon=float(layer.eps), name=step.name)]
 
 
-def _activation(info: LayerInfo) -> list[keras.layers.Layer]:
-    return [activation_layer(info.layer, len(info.input), info.name)]
-
-
-def _global_avgpool(info: LayerInfo) -> list[keras.layers.Layer]:
-    return [keras.layers.GlobalAveragePooling2D(name=info.name)]
-
-
-def _builders(seed: int) -> dict[type[L.Layer], Builder]:
-    table: dict[type[L.Layer], Builder] = {
+def _builders(seed: int) -> dict[type[L.Layer], LayerBuilder]:
+    table: dict[type[L.Layer], LayerBuilder] = {
         L.Dense: _dense,
         L.Conv2D: _conv,
         L.MaxPool2D: _pool(keras.layers.MaxPooling2D),
         L.AvgPool2D: _pool(keras.layers.AveragePooling2D),
-        L.GlobalAvgPool: _global_avgpool,
-        L.Flatten: _flatten,
-        L.Reshape: _reshape,
+        L.GlobalAvgPool: lambda step: [keras.layers.GlobalAveragePooling2D(name=step.name)],
+        L.Flatten: lambda step: [keras.layers.Flatten(name=step.name)],
+        L.Reshape: lambda step: [keras.layers.Reshape(tuple(step.output), name=step.name)],
         L.Dropout: _dropout(seed),
         L.BatchNorm: _batchnorm,
         L.LayerNorm: _layernorm,
     }
-    activations: tuple[type[L.Layer], ...] = (
-        *(L.ReLU, L.LeakyReLU, L.Sigmoid, L.Tanh, L.Softmax, L.LogSoftmax),
-        *(L.GELU, L.ELU, L.SELU, L.SiLU),
-    )
-    for act in activations:
-        table[act] = _activation
+    for act in set(members(L.ActivationKind).values()):  # every activation, as a layer
+        table[act] = lambda step: [activation_layer(step.ir, step.name)]  # type: ignore[index,arg-type]
     return table
+
+
+def build_step(step: Step, table: dict[type[L.Layer], LayerBuilder]) -> list[keras.layers.Layer]:
+    """Keras layers for one lowered step (`permute` steps are lowering's own)."""
+    if step.ir is None:
+        return [keras.layers.Permute(step.dims, name=step.name)]
+    return table[type(step.ir)](step)
 
 
 # ---- the whole model -------------------------------------------------------------------
@@ -243,8 +216,8 @@ class KerasModel:
     """The Keras model plus what the executor needs to train it exactly."""
 
     model: keras.Sequential
-    layers: list[keras.layers.Layer]  # in order, after the input boundary permute
-    train_layers: int  # how many of `layers` the training forward runs (fused activation off)
+    layers: list[keras.layers.Layer]  # in order
+    train_layers: int  # how many of `layers` the training forward runs (the head off)
     slots: list[WeightSlot]
     dropouts: list[keras.layers.Dropout]
 
@@ -256,27 +229,29 @@ class KerasModel:
 
 
 def build_keras_model(
-    shapes: ModelShapes, fused: bool, seed: int, precision: str = "fp32"
+    shapes: ModelShapes, lowered: Lowered, seed: int, precision: str = "fp32"
 ) -> KerasModel:
-    """Keras layers for every IR layer, the Sequential around them, and the weight slots.
+    """Keras layers for every lowered step, the Sequential around them, and the weight slots.
 
-    `fused`: the loss takes logits, so training skips the final activation layer.
+    A prediction head (the softmax/sigmoid the loss takes logits for) is the last layer of
+    the saved model, skipped by the training forward.
     `precision bf16`: Keras's `mixed_bfloat16` policy (bfloat16 compute, float32 weights)
     on every layer but the normalisations, which stay float32 like under torch's autocast.
     """
     table = _builders(seed)
-    per_layer: list[tuple[LayerInfo, list[keras.layers.Layer]]] = []
-    for info in shapes.layers:
-        built = table[type(info.layer)](info)
-        if info.layer.frozen:
+    steps = channels_last(lowered).steps
+    per_step = [(step, build_step(step, table)) for step in steps]
+    for step, built in per_step:
+        if step.frozen:
             for layer in built:
                 layer.trainable = False
-        per_layer.append((info, built))
-    layers = [layer for _, built in per_layer for layer in built]
-    boundary: list[keras.layers.Layer] = []
-    if len(shapes.input) == 3:
-        boundary = [keras.layers.Permute(TO_CHANNELS_LAST, name="to_channels_last")]
-    layers = boundary + layers
+    layers = [layer for _, built in per_step for layer in built]
+    train_layers = len(layers)
+    if lowered.head is not None:
+        last = shapes.layers[-1]
+        fused = not isinstance(last.layer, L.Activation)
+        name = f"{last.name}_activation" if fused else last.name
+        layers.append(keras.layers.Activation(lowered.head, name=name))
     if precision == "bf16":
         for layer in layers:
             if not isinstance(layer, (SpecBatchNorm, keras.layers.LayerNormalization)):
@@ -284,44 +259,20 @@ def build_keras_model(
     model = keras.Sequential(
         [keras.Input(shape=tuple(shapes.input)), *layers], name=shapes.model.name
     )
-    train_layers = len(layers) - (1 if fused else 0)
-    slots = [slot for info, built in per_layer for slot in _slots(info, built)]
+    slots = [slot for step, built in per_step for slot in _slots(step, built)]
     dropouts = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]
     return KerasModel(model, layers, train_layers, slots, dropouts)
 
 
-def _slots(info: LayerInfo, built: list[keras.layers.Layer]) -> list[WeightSlot]:
-    """Neutral key -> Keras variable for one IR layer (empty for weightless layers)."""
-    core = next((layer for layer in built if layer.name == info.name), None)
-    if core is None or not core.weights:
+def _slots(step: Step, built: list[keras.layers.Layer]) -> list[WeightSlot]:
+    """Neutral key -> Keras variable for one step, by each weight's role."""
+    if not step.weights:
         return []
-    trainable = not info.layer.frozen
-    name = info.name
-    if isinstance(info.layer, L.Dense):
-        out = [WeightSlot(f"{name}.weight", core.kernel, (1, 0), trainable)]
-        return out + (
-            [WeightSlot(f"{name}.bias", core.bias, None, trainable)] if core.use_bias else []
-        )
-    if isinstance(info.layer, L.Conv2D):
-        out = [WeightSlot(f"{name}.weight", core.kernel, (2, 3, 1, 0), trainable)]
-        return out + (
-            [WeightSlot(f"{name}.bias", core.bias, None, trainable)] if core.use_bias else []
-        )
-    if isinstance(info.layer, L.BatchNorm):
-        return [
-            WeightSlot(f"{name}.weight", core.gamma, None, trainable),
-            WeightSlot(f"{name}.bias", core.beta, None, trainable),
-            WeightSlot(f"{name}.running_mean", core.moving_mean, None, False),
-            WeightSlot(f"{name}.running_var", core.moving_variance, None, False),
-        ]
-    if isinstance(info.layer, L.LayerNorm):
-        perm = TO_CHANNELS_LAST_AXES if len(info.input) == 3 else None
-        return [
-            WeightSlot(f"{name}.weight", core.gamma, perm, trainable),
-            WeightSlot(f"{name}.bias", core.beta, perm, trainable),
-        ]
-    raise ValueError(f"no weight mapping for layer kind {info.layer.kind_name()}")
-
-
-# (C, H, W) array axes -> (H, W, C): numpy 0-based, unlike Keras's Permute.
-TO_CHANNELS_LAST_AXES = (1, 2, 0)
+    core = next(layer for layer in built if layer.name == step.name)
+    out = []
+    for weight in step.weights:
+        held = native("keras", weight, step.channels_last)
+        trainable = weight.trainable and not step.frozen
+        variable = getattr(core, held.name)
+        out.append(WeightSlot(f"{step.name}.{weight.name}", variable, held.perm, trainable))
+    return out

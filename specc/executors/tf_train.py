@@ -22,16 +22,15 @@ from specc.errors import RunError
 from specc.executors.tf_augment import augment_images, draw_params
 from specc.executors.tf_model import KerasModel, build_keras_model
 from specc.executors.tf_optim import LossFn, Optimizer, loss_function, make_optimizer
-from specc.ir import layers as L
 from specc.ir import losses as LS
 from specc.ir.data import Augment
-from specc.plan import Plan, logits_loss
+from specc.lowering import logits_loss
+from specc.plan import Plan
 
 EVAL_CHUNK = 4096  # examples per forward pass in evaluation (bounded memory)
 # `compile auto`: XLA's extra compile time (~5 s on 2 CPU cores) is repaid after about 700
 # steps of the MNIST MLP (7 ms saved per step); measured in docs/parity.md#performance.
 AUTO_XLA_MIN_STEPS = 1000
-_SLOW_ON_XLA_CPU = (L.Conv2D, L.MaxPool2D, L.AvgPool2D)
 
 
 @dataclass
@@ -61,8 +60,7 @@ class TFState:
 def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFState:
     tf_device = "/GPU:" + device.partition(":")[2] if device.startswith("gpu") else "/CPU:0"
     with tf.device(tf_device):
-        fused = plan.fused_activation is not None
-        km = build_keras_model(plan.shapes, fused, plan.seed, plan.precision)
+        km = build_keras_model(plan.shapes, plan.lowered, plan.seed, plan.precision)
         set_weights(km, weights)
         trainable = [slot.variable.value for slot in km.slots if slot.trainable]
         if not trainable:
@@ -86,7 +84,8 @@ def use_xla(plan: Plan, steps_per_epoch: int, device: str) -> bool:
     """
     if plan.compile != "auto":
         return plan.compile == "on"
-    convs = any(isinstance(info.layer, _SLOW_ON_XLA_CPU) for info in plan.shapes.layers)
+    # windowed kinds (convolutions, pools) share the conv parity group
+    convs = any(type(info.layer).parity_group == "conv" for info in plan.shapes.layers)
     if convs and "GPU" not in device:
         return False
     return plan.epochs * steps_per_epoch >= AUTO_XLA_MIN_STEPS

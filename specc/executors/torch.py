@@ -72,21 +72,18 @@ def _fix() -> str:
     return "use --device cpu (or --device auto to take the best device present)"
 
 
+# What this backend cannot run, as the shared gate's feature -> reason
+# (specc/lowering/capabilities.py); everything else in the vocabulary must work.
+UNSUPPORTED: dict[str, str] = {
+    "precision.fp16.cpu": "use `precision bf16` (works on CPU) or run with --device cuda",
+}
+
+
 def unsupported(plan: Plan) -> list[Diagnostic]:
     """E600 for what PyTorch cannot do as the spec says; decided without importing torch."""
-    out: list[Diagnostic] = []
-    if plan.precision == "fp16" and plan.device == "cpu":
-        span = plan.train.where("precision") or plan.train.span
-        if span is not None:
-            out.append(
-                Diagnostic(
-                    code="E600",
-                    message="`precision fp16` needs a GPU with the torch backend; this run is on cpu",
-                    span=span,
-                    help="use `precision bf16` (works on CPU) or run with --device cuda",
-                )
-            )
-    return out
+    from specc.plan import unsupported as gate
+
+    return gate(plan, UNSUPPORTED)
 
 
 def build(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TorchState:

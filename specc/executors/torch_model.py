@@ -145,7 +145,7 @@ def build_network(shapes: ModelShapes) -> nn.Sequential:
     children: OrderedDict[str, nn.Module] = OrderedDict()
     for info in shapes.layers:
         children[info.name] = LAYERS[type(info.layer)](info)
-        activation = getattr(info.layer, "activation", None)
+        activation = info.layer.fused_activation()
         if activation is not None:
             children[info.name + ACT_SUFFIX] = _activation(activation)
     return nn.Sequential(children)

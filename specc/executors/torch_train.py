@@ -23,7 +23,8 @@ from specc.executors.torch_model import build_network, frozen_names, trunk
 from specc.ir import losses as Lo
 from specc.ir import optimizers as O
 from specc.ir.data import Augment
-from specc.plan import Plan, logits_loss
+from specc.lowering import logits_loss
+from specc.plan import Plan
 
 EVAL_CHUNK = 4096  # examples per forward pass in evaluation (bounded memory on any device)
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

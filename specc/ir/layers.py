@@ -1,154 +1,75 @@
-"""Layers. One class per layer kind; each knows its output shape, parameters and FLOPs.
+"""Layers: the union of every layer kind, and the kinds that are neither activations nor
+convolutions. Each class knows its output shape, its weights, FLOPs and the facts
+backends need (specc/ir/layer.py); shape rules raise SpecError with the layer's own span
+and the shape pass (specc/shapes.py) adds the neighbouring layer as a related location.
 
-Shapes exclude the batch dimension and images are channels-first (C, H, W): see
-docs/semantics.md#shapes. Shape rules raise SpecError with the layer's own span; the
-shape pass (specc/shapes.py) adds the neighbouring layer as a related location.
+Activations live in specc/ir/activations.py, convolutions and pools in specc/ir/conv.py;
+this module re-exports them so `specc.ir.layers` names every kind.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
 from specc.diagnostics import SpecError
-from specc.ir.base import Identifier, Node
+from specc.ir.activations import (
+    ELU,
+    GELU,
+    SELU,
+    Activation,
+    ActivationKind,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
+from specc.ir.conv import AvgPool2D, Conv2D, GlobalAvgPool, MaxPool2D, Pool2D, pair, window_out
 from specc.ir.inits import GlorotUniform, Init, Zeros
-from specc.ir.spaces import AnyFloat, OpenUnitFloat, PositiveFloat, PositiveInt
+from specc.ir.layer import Affine, Layer, Shape, Weight, fmt_shape, size
+from specc.ir.spaces import OpenUnitFloat, PositiveFloat, PositiveInt
 
-Shape = tuple[int, ...]
-
-
-def _size(shape: Shape) -> int:
-    return math.prod(shape)
-
-
-class Layer(Node):
-    """Base of every layer."""
-
-    name: Identifier | None = None
-    """A name for the layer (weights are saved under it); default `<kind>_<n>`."""
-    frozen: bool = False
-    """Keep this layer's weights fixed during training (fine-tuning)."""
-
-    def infer(self, shape: Shape) -> Shape:
-        """Output shape for one example of input `shape`."""
-        return shape
-
-    def params(self, shape: Shape) -> int:
-        """Number of weights for input `shape`."""
-        return 0
-
-    def flops(self, shape: Shape, out: Shape) -> int:
-        """Floating-point operations for one example (a multiply-add counts as 2)."""
-        return 0
-
-    def _need_rank(self, shape: Shape, ranks: tuple[int, ...], what: str, help: str) -> None:
-        if len(shape) not in ranks:
-            raise SpecError(
-                "E402",
-                f"`{self.kind_name()}` needs {what}, but its input has shape {fmt_shape(shape)}",
-                self.span,
-                help=help,
-            )
-
-
-def fmt_shape(shape: Shape) -> str:
-    return "x".join(str(d) for d in shape) if shape else "a scalar"
-
-
-# ---- activations (usable as layers and as the `activation` argument) --------------------
-
-
-class Activation(Layer):
-    """Base of the element-wise activations."""
-
-    def flops(self, shape: Shape, out: Shape) -> int:
-        return _size(out)
-
-
-class ReLU(Activation):
-    """max(x, 0)."""
-
-    kind: Literal["relu"] = "relu"
-
-
-class LeakyReLU(Activation):
-    """x if x > 0 else slope * x."""
-
-    kind: Literal["leaky_relu"] = "leaky_relu"
-    positional = ("slope",)
-    aliases = ("leakyrelu",)
-    arg_aliases = {"negative_slope": "slope", "alpha": "slope"}
-
-    slope: AnyFloat = 0.01
-    """Slope for negative inputs (PyTorch's default 0.01; Keras uses 0.3)."""
-
-
-class Sigmoid(Activation):
-    """1 / (1 + exp(-x)). Before binary cross-entropy it is fused into the loss."""
-
-    kind: Literal["sigmoid"] = "sigmoid"
-
-
-class Tanh(Activation):
-    """tanh(x)."""
-
-    kind: Literal["tanh"] = "tanh"
-
-
-class Softmax(Activation):
-    """exp(x) / sum(exp(x)) over the last axis. Before cross-entropy it is fused into the loss."""
-
-    kind: Literal["softmax"] = "softmax"
-
-
-class LogSoftmax(Activation):
-    """log(softmax(x)): pair it with the `nll` loss."""
-
-    kind: Literal["log_softmax"] = "log_softmax"
-    aliases = ("logsoftmax",)
-
-
-class GELU(Activation):
-    """x * Phi(x), the exact (erf) form."""
-
-    kind: Literal["gelu"] = "gelu"
-
-
-class ELU(Activation):
-    """x if x > 0 else alpha * (exp(x) - 1)."""
-
-    kind: Literal["elu"] = "elu"
-    positional = ("alpha",)
-
-    alpha: PositiveFloat = 1.0
-    """Scale of the negative part."""
-
-
-class SELU(Activation):
-    """Self-normalising ELU with the fixed constants of Klambauer et al."""
-
-    kind: Literal["selu"] = "selu"
-
-
-class SiLU(Activation):
-    """x * sigmoid(x), also called swish."""
-
-    kind: Literal["silu"] = "silu"
-    aliases = ("swish",)
-
-
-ActivationKind = Annotated[
-    Union[ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax, GELU, ELU, SELU, SiLU],
-    Field(discriminator="kind"),
+__all__ = [
+    "ELU",
+    "GELU",
+    "SELU",
+    "Activation",
+    "ActivationKind",
+    "Affine",
+    "AnyLayer",
+    "AvgPool2D",
+    "BatchNorm",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "GlobalAvgPool",
+    "Layer",
+    "LayerNorm",
+    "LeakyReLU",
+    "LogSoftmax",
+    "MaxPool2D",
+    "Pool2D",
+    "ReLU",
+    "Repeat",
+    "Reshape",
+    "Shape",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "Weight",
+    "fmt_shape",
+    "pair",
+    "window_out",
 ]
 
-# ---- layers with weights ---------------------------------------------------------------
 
-
-class Dense(Layer):
+class Dense(Affine):
     """Fully connected layer: y = x W^T + b (Keras Dense, PyTorch Linear)."""
 
     kind: Literal["dense"] = "dense"
@@ -176,180 +97,24 @@ class Dense(Layer):
         )
         return (int(self.units),)
 
-    def params(self, shape: Shape) -> int:
-        return shape[0] * int(self.units) + (int(self.units) if self.bias else 0)
+    def kernel_shape(self, shape: Shape) -> Shape:
+        return (int(self.units), shape[0])
+
+    def out_channels(self) -> int:
+        return int(self.units)
 
     def flops(self, shape: Shape, out: Shape) -> int:
-        extra = self.activation.flops(out, out) if self.activation else 0
-        return 2 * shape[0] * int(self.units) + extra
-
-
-class Conv2D(Layer):
-    """2-D convolution over (C, H, W) inputs (Keras Conv2D, PyTorch Conv2d)."""
-
-    kind: Literal["conv2d"] = "conv2d"
-    positional = ("filters", "kernel", "activation")
-    aliases = ("conv", "conv2")
-    arg_aliases = {"out_channels": "filters", "kernel_size": "kernel", "use_bias": "bias"}
-
-    filters: PositiveInt
-    """Number of output channels."""
-    kernel: int | tuple[int, int] = 3
-    """Kernel size: `3` or `3x3`."""
-    stride: int | tuple[int, int] = 1
-    """Step between windows."""
-    padding: Literal["valid", "same"] | int = "valid"
-    """`valid` (no padding), `same` (output size = input size / stride), or a number."""
-    activation: ActivationKind | None = None
-    """Activation applied to the output (none: linear)."""
-    bias: bool = True
-    """Add a learned bias per channel."""
-    init: Init = Field(default_factory=GlorotUniform)
-    """Kernel initialiser."""
-    bias_init: Init = Field(default_factory=Zeros)
-    """Bias initialiser."""
-
-    @model_validator(mode="after")
-    def _check(self) -> Conv2D:
-        for name in ("kernel", "stride"):
-            if any(v < 1 or v > 1024 for v in pair(getattr(self, name))):
-                raise SpecError("E301", f"`{name}` must be between 1 and 1024", self.where(name))
-        if self.padding == "same" and pair(self.stride) != (1, 1):
-            raise SpecError(
-                "E301",
-                "`padding=same` needs stride 1 (frameworks disagree on it otherwise)",
-                self.where("padding"),
-                help="use an explicit padding number with strides > 1",
-            )
-        if isinstance(self.padding, int) and not 0 <= self.padding <= 1024:
-            raise SpecError("E301", "`padding` must be between 0 and 1024", self.where("padding"))
-        return self
-
-    def padding_amount(self) -> tuple[int, int]:
-        if self.padding == "valid":
-            return (0, 0)
-        if self.padding == "same":
-            kh, kw = pair(self.kernel)
-            return ((kh - 1) // 2, (kw - 1) // 2)
-        return (int(self.padding), int(self.padding))
-
-    def infer(self, shape: Shape) -> Shape:
-        self._need_rank(
-            shape,
-            (3,),
-            "a channels-first image (CxHxW)",
-            "declare the input as `input 1x28x28` (channels first)"
-            if len(shape) == 2
-            else "convolutions take CxHxW inputs",
-        )
-        _c, h, w = shape
-        if self.padding == "same":
-            return (int(self.filters), h, w)
-        oh, ow = _window_out(
-            self, (h, w), pair(self.kernel), pair(self.stride), self.padding_amount()
-        )
-        return (int(self.filters), oh, ow)
-
-    def params(self, shape: Shape) -> int:
-        kh, kw = pair(self.kernel)
-        return shape[0] * int(self.filters) * kh * kw + (int(self.filters) if self.bias else 0)
-
-    def flops(self, shape: Shape, out: Shape) -> int:
-        kh, kw = pair(self.kernel)
-        extra = self.activation.flops(out, out) if self.activation else 0
-        return 2 * shape[0] * kh * kw * _size(out) + extra
-
-
-def pair(value: int | tuple[int, ...]) -> tuple[int, int]:
-    if isinstance(value, tuple):
-        return (value[0], value[-1])
-    return (int(value), int(value))
-
-
-def _window_out(
-    layer: Layer,
-    hw: tuple[int, int],
-    kernel: tuple[int, int],
-    stride: tuple[int, int],
-    pad: tuple[int, int],
-) -> tuple[int, int]:
-    out = tuple(
-        (n + 2 * p - k) // s + 1 for n, k, s, p in zip(hw, kernel, stride, pad, strict=True)
-    )
-    if min(out) < 1:
-        raise SpecError(
-            "E403",
-            f"`{layer.kind_name()}` with a {kernel[0]}x{kernel[1]} window does not fit an input "
-            f"of {hw[0]}x{hw[1]}",
-            layer.span,
-            help="use a smaller kernel/pool, padding, or remove a downsampling layer",
-        )
-    return (int(out[0]), int(out[1]))
-
-
-class _Pool2D(Layer):
-    positional = ("pool",)
-    arg_aliases = {"pool_size": "pool", "kernel_size": "pool"}
-
-    pool: int | tuple[int, int] = 2
-    """Window size: `2` or `2x2`."""
-    stride: int | tuple[int, int] | None = None
-    """Step between windows (default: the window size)."""
-
-    @model_validator(mode="after")
-    def _check(self) -> _Pool2D:
-        for name in ("pool", "stride"):
-            value = getattr(self, name)
-            if value is not None and any(v < 1 or v > 1024 for v in pair(value)):
-                raise SpecError("E301", f"`{name}` must be between 1 and 1024", self.where(name))
-        return self
-
-    def infer(self, shape: Shape) -> Shape:
-        self._need_rank(shape, (3,), "a channels-first image (CxHxW)", "pool after a conv2d")
-        stride = pair(self.stride) if self.stride is not None else pair(self.pool)
-        oh, ow = _window_out(self, shape[1:3], pair(self.pool), stride, (0, 0))  # type: ignore[arg-type]
-        return (shape[0], oh, ow)
-
-    def flops(self, shape: Shape, out: Shape) -> int:
-        kh, kw = pair(self.pool)
-        return _size(out) * kh * kw
-
-
-class MaxPool2D(_Pool2D):
-    """Max over each window (no padding)."""
-
-    kind: Literal["maxpool2d"] = "maxpool2d"
-    aliases = ("maxpool", "max_pool2d", "maxpooling2d")
-
-
-class AvgPool2D(_Pool2D):
-    """Mean over each window (no padding)."""
-
-    kind: Literal["avgpool2d"] = "avgpool2d"
-    aliases = ("avgpool", "avg_pool2d", "averagepooling2d")
-
-
-class GlobalAvgPool(Layer):
-    """Mean over H and W: (C, H, W) -> (C,)."""
-
-    kind: Literal["global_avgpool"] = "global_avgpool"
-    aliases = ("global_average_pool", "global_avg_pool", "globalaveragepooling2d", "gap")
-
-    def infer(self, shape: Shape) -> Shape:
-        self._need_rank(shape, (3,), "a channels-first image (CxHxW)", "use it after a conv2d")
-        return (shape[0],)
-
-    def flops(self, shape: Shape, out: Shape) -> int:
-        return _size(shape)
+        return 2 * shape[0] * int(self.units) + self.activation_flops(out)
 
 
 class Flatten(Layer):
     """Flattens each example to one axis, in (C, H, W) order."""
 
     kind: Literal["flatten"] = "flatten"
+    layout = "ordered"
 
     def infer(self, shape: Shape) -> Shape:
-        return (_size(shape),)
+        return (size(shape),)
 
 
 class Reshape(Layer):
@@ -357,6 +122,7 @@ class Reshape(Layer):
 
     kind: Literal["reshape"] = "reshape"
     positional = ("shape",)
+    layout = "ordered"
 
     shape: tuple[int, ...]
     """The new shape, without the batch axis."""
@@ -368,11 +134,11 @@ class Reshape(Layer):
         return self
 
     def infer(self, shape: Shape) -> Shape:
-        if _size(shape) != _size(self.shape):
+        if size(shape) != size(self.shape):
             raise SpecError(
                 "E404",
-                f"cannot reshape {fmt_shape(shape)} ({_size(shape)} values) to "
-                f"{fmt_shape(self.shape)} ({_size(self.shape)} values)",
+                f"cannot reshape {fmt_shape(shape)} ({size(shape)} values) to "
+                f"{fmt_shape(self.shape)} ({size(self.shape)} values)",
                 self.where("shape"),
                 help="the number of values must stay the same",
             )
@@ -400,6 +166,8 @@ class BatchNorm(Layer):
     kind: Literal["batchnorm"] = "batchnorm"
     aliases = ("batch_norm", "batchnorm1d", "batchnorm2d", "batchnormalization")
     arg_aliases = {"epsilon": "eps"}
+    layout = "spatial"
+    parity_group = "norm"
 
     momentum: OpenUnitFloat = 0.1
     """Weight of the current batch in the running statistics."""
@@ -410,11 +178,17 @@ class BatchNorm(Layer):
         self._need_rank(shape, (1, 3), "features or a CxHxW image", "flatten first")
         return shape
 
-    def params(self, shape: Shape) -> int:
-        return 2 * shape[0]  # gamma, beta (running statistics are buffers, not parameters)
+    def weights(self, shape: Shape) -> tuple[Weight, ...]:
+        c = (shape[0],)
+        return (
+            Weight("weight", c, "scale"),
+            Weight("bias", c, "shift"),
+            Weight("running_mean", c, "running_mean", trainable=False),
+            Weight("running_var", c, "running_var", trainable=False),
+        )
 
     def flops(self, shape: Shape, out: Shape) -> int:
-        return 2 * _size(shape)
+        return 2 * size(shape)
 
 
 class LayerNorm(Layer):
@@ -423,15 +197,17 @@ class LayerNorm(Layer):
     kind: Literal["layernorm"] = "layernorm"
     aliases = ("layer_norm", "layernormalization")
     arg_aliases = {"epsilon": "eps"}
+    layout = "ordered"  # its scale and shift are laid out like the (channels-first) input
+    parity_group = "norm"
 
     eps: PositiveFloat = 1e-5
     """Added to the variance for stability."""
 
-    def params(self, shape: Shape) -> int:
-        return 2 * _size(shape)
+    def weights(self, shape: Shape) -> tuple[Weight, ...]:
+        return (Weight("weight", shape, "scale"), Weight("bias", shape, "shift"))
 
     def flops(self, shape: Shape, out: Shape) -> int:
-        return 5 * _size(shape)
+        return 5 * size(shape)
 
 
 class Repeat(Layer):

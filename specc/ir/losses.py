@@ -17,6 +17,9 @@ class Loss(Node):
     """Base of every loss; `target` says what labels it expects (used by lints)."""
 
     target: ClassVar[Target] = "real"
+    takes_logits_of: ClassVar[Literal["softmax", "sigmoid"] | None] = None
+    """The final activation this loss computes from logits: a model ending in it trains
+    without it and applies it for predictions only (docs/semantics.md#losses)."""
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -25,6 +28,7 @@ class SparseCategoricalCrossentropy(Loss):
     kind: Literal["sparse_categorical_crossentropy"] = "sparse_categorical_crossentropy"
     aliases = ("cross_entropy", "crossentropy", "sparse_ce", "ce")
     target = "class"
+    takes_logits_of = "softmax"
 
     label_smoothing: UnitFloat = 0.0
     """Mix this much of the uniform distribution into the targets."""
@@ -36,6 +40,7 @@ class CategoricalCrossentropy(Loss):
     kind: Literal["categorical_crossentropy"] = "categorical_crossentropy"
     aliases = ("categorical_ce",)
     target = "onehot"
+    takes_logits_of = "softmax"
 
     label_smoothing: UnitFloat = 0.0
     """Mix this much of the uniform distribution into the targets."""
@@ -47,6 +52,7 @@ class BinaryCrossentropy(Loss):
     kind: Literal["binary_crossentropy"] = "binary_crossentropy"
     aliases = ("bce", "binary_cross_entropy")
     target = "binary"
+    takes_logits_of = "sigmoid"
 
     label_smoothing: UnitFloat = 0.0
     """Pull targets towards 0.5 by this much."""

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from specc.analysis import analyze
 from specc.cli import main
 from specc.emit import EmitError, UnknownTarget, emit, emit_plan
-from specc.emit.capabilities import all_features, unsupported
 from specc.emit.env import py
 from specc.emit.names import Namer, class_name
 from specc.emit.targets import get_target
+from specc.lowering.capabilities import all_features, unsupported
 from tests.emit.conftest import GOLDEN, ROOT, SPECS
 
 UNSUPPORTED = """model m {

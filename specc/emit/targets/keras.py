@@ -7,8 +7,9 @@ what the script cannot express.
 
 from __future__ import annotations
 
-from specc.emit.lower import channels_last, keras_imports
+from specc.emit.lower import keras_imports
 from specc.emit.target import Target, words
+from specc.lowering.layout import channels_last
 
 MODULE_NAMES = words(
     """
@@ -29,7 +30,9 @@ TARGET = Target(
     template="keras/train.py.j2",
     weights_file="model.weights.h5",
     reserved=MODULE_NAMES,
-    rewrites=(channels_last, keras_imports),
+    layout=channels_last,
+    rewrites=(keras_imports,),
+    weights="keras",
     unsupported={
         "label_smoothing.sparse": "SparseCategoricalCrossentropy has no label smoothing in "
         "Keras 3; use one_hot + categorical_crossentropy",

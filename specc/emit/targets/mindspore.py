@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from specc.emit.lower import LayerView, Plan
+from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import Target, words
 from specc.ir.layers import pair
+from specc.lowering.weights import native
 
 # Everything the template defines at module level, plus the public attributes of nn.Cell
 # (a layer called `construct` or `training` would break the model: it gets renamed).
@@ -58,36 +59,22 @@ NN_CELL_ATTRIBUTES = words(
     """
 )
 
-# MindSpore parameter suffix -> the spec's (PyTorch's) name, per layer kind with weights.
-PARAMETER_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
-    "dense": (("weight", "weight"), ("bias", "bias")),
-    "conv2d": (("weight", "weight"), ("bias", "bias")),
-    "batchnorm": (
-        ("gamma", "weight"),
-        ("beta", "bias"),
-        ("moving_mean", "running_mean"),
-        ("moving_variance", "running_var"),
-    ),
-    "layernorm": (("gamma", "weight"), ("beta", "bias")),
-}
 
-
-def weight_names(p: Plan) -> Plan:
-    """`extras["weight_names"]`: (MindSpore parameter name, spec weight name) pairs.
+def weight_names(p: ScriptPlan) -> ScriptPlan:
+    """`weight_names`: (MindSpore parameter name, spec weight key) pairs.
 
     Saved weights use the spec's names in PyTorch's layout (docs/semantics.md#layers);
-    MindSpore calls batchnorm's scale `gamma` and its running mean `moving_mean`.
+    MindSpore names arrays by role (specc/lowering/weights.py: `gamma`, `moving_mean`).
     """
-    pairs: list[tuple[str, str]] = []
-    for layer in p.weighted:
-        for ours, theirs in PARAMETER_NAMES[layer.kind]:
-            if ours == "bias" and not getattr(layer.ir, "bias", True):
-                continue
-            pairs.append((f"{layer.name}.{ours}", f"{layer.weights_name}.{theirs}"))
-    return p.replace(extras={**p.extras, "weight_names": tuple(pairs)})
+    pairs = tuple(
+        (f"{layer.name}.{native('mindspore', w).name}", f"{layer.weights_name}.{w.name}")
+        for layer in p.weighted
+        for w in layer.weights
+    )
+    return p.replace(weight_names=pairs)
 
 
-def layer_args(p: Plan) -> Plan:
+def layer_args(p: ScriptPlan) -> ScriptPlan:
     """Arguments MindSpore needs spelled out, computed once here for the templates.
 
     conv2d: an explicit `pad_mode`/`padding` (MindSpore's default is `same`); dense and
@@ -99,12 +86,9 @@ def layer_args(p: Plan) -> Plan:
         args = dict(layer.args)
         if layer.kind == "conv2d":
             args.update(_padding(layer.ir))
-            kh, kw = pair(layer.ir.kernel)
-            args["kernel_shape"] = (int(layer.ir.filters), layer.input[0], kh, kw)
-            args["bias_shape"] = (int(layer.ir.filters),)
-        elif layer.kind == "dense":
-            args["kernel_shape"] = (int(layer.ir.units), layer.input[0])
-            args["bias_shape"] = (int(layer.ir.units),)
+        for weight in layer.weights:  # the arrays an initialiser draws: kernel and bias
+            if weight.init is not None:
+                args[f"{weight.role}_shape"] = weight.shape
         out.append(dataclasses.replace(layer, args=args))
     return p.replace(layers=tuple(out))
 
@@ -123,8 +107,8 @@ def _padding(conv: object) -> dict[str, object]:
     return {"pad_mode": "pad", "padding": sides[0] if len(set(sides)) == 1 else sides}
 
 
-def initializer_imports(p: Plan) -> Plan:
-    """`extras["initializers"]`: the mindspore.common.initializer names the script imports.
+def initializer_imports(p: ScriptPlan) -> ScriptPlan:
+    """`initializers`: the mindspore.common.initializer names the script imports.
 
     Glorot/He/zeros/ones are written as MindSpore's registered strings; only `normal(...)`
     and `uniform(...)` need classes (and an asymmetric uniform the `initializer` function).
@@ -141,7 +125,7 @@ def initializer_imports(p: Plan) -> Plan:
                 needed.add("Uniform")
                 if init is not None and getattr(init, "low", 0) != -getattr(init, "high", 0):
                     needed.add("initializer")
-    return p.replace(extras={**p.extras, "initializers": tuple(sorted(needed))})
+    return p.replace(initializers=tuple(sorted(needed)))
 
 
 # Layers `construct` computes with a `mindspore.ops` function instead of a cell of their own.
@@ -151,8 +135,8 @@ OPS_LAYERS = frozenset(
 )
 
 
-def ops_import(p: Plan) -> Plan:
-    """`extras["uses_ops"]`: whether the script calls `mindspore.ops` (else no import: F401).
+def ops_import(p: ScriptPlan) -> ScriptPlan:
+    """`uses_ops`: whether the script calls `mindspore.ops` (else no import: F401).
 
     Every `ops.` the templates write: standalone activations and reshape in `construct`,
     fused activations of dense/conv, the prediction's softmax/sigmoid, gradient clipping
@@ -166,7 +150,7 @@ def ops_import(p: Plan) -> Plan:
         or opt.clip_value is not None
         or p.changing_lr
     )
-    return p.replace(extras={**p.extras, "uses_ops": uses})
+    return p.replace(uses_ops=uses)
 
 
 TARGET = Target(
@@ -176,6 +160,7 @@ TARGET = Target(
     weights_file="model.ckpt",
     reserved=MODULE_NAMES | NN_CELL_ATTRIBUTES,
     rewrites=(layer_args, weight_names, initializer_imports, ops_import),
+    weights="mindspore",
     unsupported={
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",

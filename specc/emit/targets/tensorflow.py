@@ -11,9 +11,10 @@ which is the Keras one minus what a hand-written loop can do (skip the last batc
 
 from __future__ import annotations
 
-from specc.emit.lower import channels_last, keras_imports
+from specc.emit.lower import keras_imports
 from specc.emit.target import Target, words
 from specc.emit.targets.keras import TARGET as KERAS
+from specc.lowering.layout import channels_last
 
 MODULE_NAMES = words(
     """
@@ -38,7 +39,9 @@ TARGET = Target(
     template="tensorflow/train.py.j2",
     weights_file="model.weights.h5",
     reserved=MODULE_NAMES,
-    rewrites=(channels_last, keras_imports),
+    layout=channels_last,
+    rewrites=(keras_imports,),
+    weights="keras",
     unsupported={k: v for k, v in KERAS.unsupported.items() if k not in HANDLED_BY_THE_LOOP},
     requires=("tensorflow", "keras"),
 )

@@ -1,29 +1,31 @@
-"""Which IR features each emit target can express, and the E600/E601 diagnostics.
+"""The one capability gate: what a backend or an emit target cannot do, as E600/E601.
 
 A feature is a short key: `<category>.<kind>` for every vocabulary item (`layer.conv2d`,
 `schedule.one_cycle`, `metric.f1`) and a plain word for options (`warmup`, `clip_norm`,
 `frozen_batchnorm`). `features(spec, model)` finds every feature a spec uses, with the node
-that wrote it, so a target that cannot express one gets a diagnostic pointing at it.
-Targets list what they cannot do in `Target.unsupported`; everything else is supported.
+that wrote it. Backends (`UNSUPPORTED` in each executor package) and targets
+(`Target.unsupported`) declare the same way, as a table feature -> reason; everything not
+listed must work. `gate` turns the features a table refuses into diagnostics pointing at
+the spec; `search_spaces` is E601 for what only `specc sweep` can run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from specc.diagnostics import Diagnostic
 from specc.ir.base import Node
 from specc.ir.data import AnyData, AnyTransform
 from specc.ir.inits import Init
-from specc.ir.layers import AnyLayer, Conv2D, Dense
+from specc.ir.layers import AnyLayer
 from specc.ir.losses import AnyLoss
 from specc.ir.optimizers import AnyOptimizer
 from specc.ir.registry import canonical
 from specc.ir.schedules import AnySchedule
-from specc.ir.spaces import is_space
 from specc.ir.spec import Model, Spec, flat_layers
 from specc.ir.training import AnyMetric
+from specc.lowering.spaces import find
 from specc.span import Span
 
 # Category -> the IR union whose kinds are features of that category.
@@ -60,11 +62,20 @@ OPTIONS: dict[str, str] = {
     "amsgrad": "Adam's AMSGrad variant",
     "rmsprop.centered": "centered RMSprop",
     "precision.bf16": "bf16 mixed precision",
-    "precision.fp16": "fp16 mixed precision",
+    "precision.fp16": "`precision fp16` (fp16 mixed precision)",
+    "precision.fp16.cpu": "`precision fp16` on the CPU (it needs a GPU)",
     "compile.on": "forced graph compilation",
 }
 
 Use = tuple[str, Node, str | None]  # (feature key, node that wrote it, field name or None)
+
+
+def layer_inits(layer: Node) -> Iterator[Use]:
+    """`init.<kind>` for the initialiser of each array a layer draws (kernel, bias)."""
+    for field in ("init", "bias_init"):
+        init = getattr(layer, field, None)
+        if init is not None and (field == "init" or getattr(layer, "bias", True)):
+            yield f"init.{init.kind}", init, field
 
 
 def all_features() -> list[str]:
@@ -79,12 +90,11 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
         yield "init_from", model.init, None
     for layer in flat_layers(list(model.layers)):
         yield f"layer.{layer.kind_name()}", layer, None
-        if isinstance(layer, (Dense, Conv2D)):
-            if layer.activation is not None:
-                yield f"layer.{layer.activation.kind}", layer.activation, None
-            yield f"init.{layer.init.kind}", layer.init, "init"
-            if layer.bias:
-                yield f"init.{layer.bias_init.kind}", layer.bias_init, "bias_init"
+        if layer.takes_activation:
+            activation = layer.fused_activation()
+            if activation is not None:
+                yield f"layer.{activation.kind_name()}", activation, None
+            yield from layer_inits(layer)
         if layer.frozen:
             yield (
                 ("frozen_batchnorm" if layer.kind_name() == "batchnorm" else "frozen"),
@@ -144,62 +154,65 @@ def _train_features(spec: Spec) -> Iterator[Use]:
         yield "compile.on", train, "compile"
 
 
-def unsupported(analysis: Any, target: str, model: str | None = None) -> list[Diagnostic]:
-    """E600 for every feature of the spec that `target` cannot express, at its span."""
-    from specc.emit.targets import get_target
+def run_features(spec: Spec, model: Model, precision: str, device: str | None) -> Iterator[Use]:
+    """The spec's features as a run resolves them: flags may change precision and device."""
+    assert spec.train is not None
+    for key, node, field in features(spec, model):
+        if not key.startswith("precision."):
+            yield key, node, field
+    if precision != "fp32":
+        yield f"precision.{precision}", spec.train, "precision"
+    if precision == "fp16" and device == "cpu":
+        yield "precision.fp16.cpu", spec.train, "precision"
 
-    tgt = get_target(target)
-    spec: Spec = analysis.spec
-    chosen = spec.model_named(model)
-    if chosen is None:
-        return []
+
+def gate(uses: Iterable[Use], table: Mapping[str, str], who: str, text: str) -> list[Diagnostic]:
+    """E600 at the spec for every used feature `table` refuses; `who`: "the `keras` target"."""
     out: list[Diagnostic] = []
     seen: set[tuple[str, int]] = set()
-    for key, node, field in features(spec, chosen):
-        reason = tgt.unsupported.get(key)
+    for key, node, field in uses:
+        reason = table.get(key)
         if reason is None or (key, id(node)) in seen:
             continue
         seen.add((key, id(node)))
         out.append(
             Diagnostic(
                 code="E600",
-                message=f"the `{tgt.name}` target cannot express {_describe(key)}",
-                span=node.where(field) or _start(analysis.text),
+                message=f"{who} cannot {'run' if 'backend' in who else 'express'} {describe(key)}",
+                span=node.where(field) or _start(text),
                 help=reason,
             )
         )
     return out
 
 
+def unsupported(analysis: Any, target: str, model: str | None = None) -> list[Diagnostic]:
+    """E600 for every feature of the spec that emit `target` cannot express, at its span."""
+    from specc.emit.targets import get_target
+
+    tgt = get_target(target)
+    chosen = analysis.spec.model_named(model)
+    if chosen is None:
+        return []
+    uses = features(analysis.spec, chosen)
+    return gate(uses, tgt.unsupported, f"the `{tgt.name}` target", analysis.text)
+
+
 def search_spaces(analysis: Any) -> list[Diagnostic]:
-    """E601 for every search space left in the spec: a script needs concrete numbers."""
-    out: list[Diagnostic] = []
-    for node, field, value in _walk(analysis.spec):
-        if is_space(value):
-            out.append(
-                Diagnostic(
-                    code="E601",
-                    message=f"`{field}` is a search space (`{value.kind}(...)`); a script needs a number",
-                    span=value.span or node.where(field) or _start(analysis.text),
-                    help="write a number, or run `specc sweep` to find one first",
-                )
-            )
-    return out
+    """E601 for every search space left in the spec: a training needs concrete numbers."""
+    return [
+        Diagnostic(
+            code="E601",
+            message=f"`{found.field}` is a search space (`{found.space.kind}(...)`); "
+            "a training needs a number",
+            span=found.space.span or found.owner.where(found.field) or _start(analysis.text),
+            help=f"write a number, or search it with `specc sweep {analysis.path}`",
+        )
+        for found in find(analysis.spec)
+    ]
 
 
-def _walk(node: Node) -> Iterator[tuple[Node, str, Any]]:
-    for name in type(node).model_fields:
-        if name in ("span", "field_spans"):
-            continue
-        value = getattr(node, name)
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            yield node, name, item
-            if isinstance(item, Node) and not is_space(item):
-                yield from _walk(item)
-
-
-def _describe(key: str) -> str:
+def describe(key: str) -> str:
     if key in OPTIONS:
         return OPTIONS[key]
     category, _, kind = key.partition(".")

@@ -1,0 +1,202 @@
+"""Convolutions and pooling over images (C, H, W), and global pooling.
+
+A 2-D kind takes `3` or `3x3` for its window; windows never pad except a convolution's
+`padding` (docs/semantics.md#shapes).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from specc.diagnostics import SpecError
+from specc.ir.activations import ActivationKind
+from specc.ir.inits import GlorotUniform, Init, Zeros
+from specc.ir.layer import Affine, Layer, Shape, size
+from specc.ir.spaces import PositiveInt
+
+
+def pair(value: int | tuple[int, ...]) -> tuple[int, int]:
+    if isinstance(value, tuple):
+        return (value[0], value[-1])
+    return (int(value), int(value))
+
+
+def window_out(
+    layer: Layer,
+    sizes: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    pad: tuple[int, ...],
+) -> tuple[int, ...]:
+    """Output positions per spatial axis; E403 when the window does not fit."""
+    out = tuple(
+        (n + 2 * p - k) // s + 1 for n, k, s, p in zip(sizes, kernel, stride, pad, strict=True)
+    )
+    if min(out) < 1:
+        window = "x".join(str(k) for k in kernel)
+        written = "x".join(str(n) for n in sizes)
+        raise SpecError(
+            "E403",
+            f"`{layer.kind_name()}` with a {window} window does not fit an input of {written}",
+            layer.span,
+            help="use a smaller kernel/pool, padding, or remove a downsampling layer",
+        )
+    return tuple(int(v) for v in out)
+
+
+class Conv2D(Affine):
+    """2-D convolution over (C, H, W) inputs (Keras Conv2D, PyTorch Conv2d)."""
+
+    kind: Literal["conv2d"] = "conv2d"
+    positional = ("filters", "kernel", "activation")
+    aliases = ("conv", "conv2")
+    arg_aliases = {"out_channels": "filters", "kernel_size": "kernel", "use_bias": "bias"}
+    layout = "spatial"
+    parity_group = "conv"
+
+    filters: PositiveInt
+    """Number of output channels."""
+    kernel: int | tuple[int, int] = 3
+    """Kernel size: `3` or `3x3`."""
+    stride: int | tuple[int, int] = 1
+    """Step between windows."""
+    padding: Literal["valid", "same"] | int = "valid"
+    """`valid` (no padding), `same` (output size = input size / stride), or a number."""
+    activation: ActivationKind | None = None
+    """Activation applied to the output (none: linear)."""
+    bias: bool = True
+    """Add a learned bias per channel."""
+    init: Init = Field(default_factory=GlorotUniform)
+    """Kernel initialiser."""
+    bias_init: Init = Field(default_factory=Zeros)
+    """Bias initialiser."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Conv2D:
+        for name in ("kernel", "stride"):
+            if any(v < 1 or v > 1024 for v in self.window(getattr(self, name))):
+                raise SpecError("E301", f"`{name}` must be between 1 and 1024", self.where(name))
+        if self.padding == "same" and set(self.window(self.stride)) != {1}:
+            raise SpecError(
+                "E301",
+                "`padding=same` needs stride 1 (frameworks disagree on it otherwise)",
+                self.where("padding"),
+                help="use an explicit padding number with strides > 1",
+            )
+        if isinstance(self.padding, int) and not 0 <= self.padding <= 1024:
+            raise SpecError("E301", "`padding` must be between 0 and 1024", self.where("padding"))
+        return self
+
+    def window(self, value: int | tuple[int, ...]) -> tuple[int, ...]:
+        """A kernel/stride as one number per spatial axis."""
+        return pair(value)
+
+    def padding_amount(self) -> tuple[int, ...]:
+        """Padding before each spatial axis (`same`: (k-1)//2, the rest after)."""
+        kernel = self.window(self.kernel)
+        if self.padding == "valid":
+            return tuple(0 for _ in kernel)
+        if self.padding == "same":
+            return tuple((k - 1) // 2 for k in kernel)
+        return tuple(int(self.padding) for _ in kernel)
+
+    def infer(self, shape: Shape) -> Shape:
+        self._need_rank(
+            shape,
+            (3,),
+            "a channels-first image (CxHxW)",
+            "declare the input as `input 1x28x28` (channels first)"
+            if len(shape) == 2
+            else "convolutions take CxHxW inputs",
+        )
+        return self._conv_out(shape)
+
+    def _conv_out(self, shape: Shape) -> Shape:
+        if self.padding == "same":
+            return (int(self.filters), *shape[1:])
+        out = window_out(
+            self,
+            shape[1:],
+            self.window(self.kernel),
+            self.window(self.stride),
+            self.padding_amount(),
+        )
+        return (int(self.filters), *out)
+
+    def kernel_shape(self, shape: Shape) -> Shape:
+        return (int(self.filters), shape[0], *self.window(self.kernel))
+
+    def out_channels(self) -> int:
+        return int(self.filters)
+
+    def flops(self, shape: Shape, out: Shape) -> int:
+        window = size(self.window(self.kernel))
+        return 2 * shape[0] * window * size(out) + self.activation_flops(out)
+
+
+class Pool2D(Layer):
+    """Base of the 2-D pools: a window over H and W, no padding."""
+
+    positional = ("pool",)
+    arg_aliases = {"pool_size": "pool", "kernel_size": "pool"}
+    layout = "spatial"
+    parity_group = "conv"
+
+    pool: int | tuple[int, int] = 2
+    """Window size: `2` or `2x2`."""
+    stride: int | tuple[int, int] | None = None
+    """Step between windows (default: the window size)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Pool2D:
+        for name in ("pool", "stride"):
+            value = getattr(self, name)
+            if value is not None and any(v < 1 or v > 1024 for v in self.window(value)):
+                raise SpecError("E301", f"`{name}` must be between 1 and 1024", self.where(name))
+        return self
+
+    def window(self, value: int | tuple[int, ...]) -> tuple[int, ...]:
+        return pair(value)
+
+    def strides(self) -> tuple[int, ...]:
+        return self.window(self.stride if self.stride is not None else self.pool)
+
+    def infer(self, shape: Shape) -> Shape:
+        self._need_rank(shape, (3,), "a channels-first image (CxHxW)", "pool after a conv2d")
+        out = window_out(self, shape[1:], self.window(self.pool), self.strides(), (0, 0))
+        return (shape[0], *out)
+
+    def flops(self, shape: Shape, out: Shape) -> int:
+        return size(out) * size(self.window(self.pool))
+
+
+class MaxPool2D(Pool2D):
+    """Max over each window (no padding)."""
+
+    kind: Literal["maxpool2d"] = "maxpool2d"
+    aliases = ("maxpool", "max_pool2d", "maxpooling2d")
+
+
+class AvgPool2D(Pool2D):
+    """Mean over each window (no padding)."""
+
+    kind: Literal["avgpool2d"] = "avgpool2d"
+    aliases = ("avgpool", "avg_pool2d", "averagepooling2d")
+
+
+class GlobalAvgPool(Layer):
+    """Mean over H and W: (C, H, W) -> (C,)."""
+
+    kind: Literal["global_avgpool"] = "global_avgpool"
+    aliases = ("global_average_pool", "global_avg_pool", "globalaveragepooling2d", "gap")
+    layout = "spatial"
+    parity_group = "conv"
+
+    def infer(self, shape: Shape) -> Shape:
+        self._need_rank(shape, (3,), "a channels-first image (CxHxW)", "use it after a conv2d")
+        return (shape[0],)
+
+    def flops(self, shape: Shape, out: Shape) -> int:
+        return size(shape)

@@ -1,0 +1,41 @@
+"""The prediction head: which final activation a loss computes from logits.
+
+A model ending in `softmax` trained with a cross-entropy trains without that softmax (the
+loss applies it, in a numerically stable form) and applies it only for predictions
+(docs/semantics.md#losses). Which loss absorbs which activation is a fact of the loss
+class (`Loss.takes_logits_of`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from specc.ir.layers import Activation
+from specc.ir.losses import Loss
+from specc.shapes import ModelShapes
+
+Head = Literal["softmax", "sigmoid"]
+
+
+def final_activation(shapes: ModelShapes) -> str | None:
+    """Kind of the model's last activation, whether a layer or a `dense ... act` argument."""
+    if not shapes.layers:
+        return None
+    last = shapes.layers[-1].layer
+    if isinstance(last, Activation):
+        return last.kind_name()
+    fused = last.fused_activation()
+    return fused.kind_name() if fused is not None else None
+
+
+def prediction_head(shapes: ModelShapes, loss: Loss) -> Head | None:
+    """The final activation removed for training because the loss takes logits, if any."""
+    wanted = type(loss).takes_logits_of
+    if wanted is not None and final_activation(shapes) == wanted:
+        return wanted
+    return None
+
+
+def logits_loss(loss: Loss) -> bool:
+    """Cross-entropies are computed from logits whether or not an activation was fused."""
+    return type(loss).takes_logits_of is not None

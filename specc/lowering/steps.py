@@ -1,0 +1,91 @@
+"""The lowered model: a flat list of named steps with shapes, weights and layout.
+
+A `Step` is one layer as a framework builds it; lowering passes may add steps that are
+not IR layers (a `permute` between layouts) or split a fused activation into a step of
+its own. Backends and templates read steps; they never re-derive a fact from the IR.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from specc.ir.layers import Layer, Weight
+from specc.ir.losses import Loss
+from specc.lowering.head import Head, prediction_head
+from specc.shapes import ModelShapes
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the lowered model."""
+
+    name: str
+    """The spec's name for it: its arrays are saved as `<name>.<array>`."""
+    kind: str
+    """The IR kind, or a lowering-only kind (`permute`)."""
+    ir: Layer | None
+    """The IR layer (None for lowering-only steps)."""
+    input: Shape
+    """Input shape of one example, in this step's layout."""
+    output: Shape
+    activation: Layer | None = None
+    """The activation applied to the output (an IR activation), if fused into this step."""
+    channels_last: bool = False
+    """Computed on a channels-last tensor (after `layout.channels_last`)."""
+    dims: Shape = ()
+    """For `permute`: Keras-style 1-based axis order of the output."""
+    weights: tuple[Weight, ...] = ()
+    """The arrays this step owns, in the neutral layout and drawing order."""
+
+    @property
+    def frozen(self) -> bool:
+        return bool(self.ir is not None and self.ir.frozen)
+
+    @property
+    def spatial(self) -> bool:
+        return self.ir is not None and type(self.ir).layout == "spatial"
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """A model lowered for one loss: the steps a framework builds, and the prediction head."""
+
+    input: Shape
+    output: Shape
+    steps: tuple[Step, ...]
+    head: Head | None
+    """`softmax`/`sigmoid` the loss takes logits for: applied for predictions only."""
+
+    @property
+    def weighted(self) -> tuple[Step, ...]:
+        return tuple(step for step in self.steps if step.weights)
+
+    def replace(self, **changes: object) -> Lowered:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def lower(shapes: ModelShapes, loss: Loss) -> Lowered:
+    """Steps for every unrolled layer, with the loss-fused final activation split off."""
+    steps = [
+        Step(
+            name=info.name,
+            kind=info.layer.kind_name(),
+            ir=info.layer,
+            input=info.input,
+            output=info.output,
+            activation=info.layer.fused_activation(),
+            weights=info.layer.weights(info.input),
+        )
+        for info in shapes.layers
+    ]
+    head = prediction_head(shapes, loss)
+    if head is not None:
+        last = steps[-1]
+        if last.kind == head:
+            steps = steps[:-1]
+        else:
+            steps[-1] = dataclasses.replace(last, activation=None)
+    return Lowered(input=shapes.input, output=shapes.output, steps=tuple(steps), head=head)
