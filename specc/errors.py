@@ -1,9 +1,12 @@
-"""User-facing run errors: what went wrong and what to do, never a traceback.
+"""The one error base: every mistake a user can make ends in a `SpeccError`.
 
-The data layer has its own `specc.data.DataError`; these cover the rest of a run. The CLI
-catches `RunError` (and `DataError`), prints `message` then `hint`, and exits with
-`exit_code`: 2 for usage mistakes (a device that is not there, a bad flag value), 1 for a
-job that failed (divergence, an unreadable checkpoint).
+An error is data first: `message` (what went wrong, naming the file or flag), `hint` (what
+to do), `exit_code` (2 for usage mistakes such as a device that is not there or a bad flag
+value, 1 for a job that failed: divergence, corrupt data, an unreadable checkpoint) and
+`diagnostics` (located problems in a spec, rendered like `specc check`, with `source`
+naming the spec they point into). The CLI has one path that prints any of them
+(specc/cli/errors.py); the data layer (`specc.data.DataError`), emit (`EmitError`,
+`UnknownTarget`) and runs (`RunError` and its kinds) all derive from it.
 """
 
 from __future__ import annotations
@@ -12,18 +15,31 @@ from collections.abc import Sequence
 from typing import Any
 
 
-class RunError(Exception):
-    """A run could not start or finish; `message` says why, `hint` what to try."""
+class SpeccError(Exception):
+    """A user-facing problem: `message` says what, `hint` what to try."""
 
     exit_code: int = 1
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        diagnostics: Sequence[Any] = (),
+        source: tuple[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.diagnostics = list(diagnostics)
+        self.source = source
+        """(path, text) of the spec the diagnostics point into, when there are any."""
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class RunError(SpeccError):
+    """A run could not start or finish; `message` says why, `hint` what to try."""
 
 
 class UsageError(RunError):
@@ -46,9 +62,14 @@ class PlanError(RunError):
     `diagnostics` holds the located problems so the CLI can render them like `specc check`.
     """
 
-    def __init__(self, message: str, diagnostics: Sequence[Any], hint: str | None = None) -> None:
-        super().__init__(message, hint)
-        self.diagnostics = list(diagnostics)
+    def __init__(
+        self,
+        message: str,
+        diagnostics: Sequence[Any],
+        hint: str | None = None,
+        source: tuple[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, hint, diagnostics, source)
 
 
 class DivergenceError(RunError):

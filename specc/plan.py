@@ -118,6 +118,7 @@ def make_plan(analysis: Analysis, options: RunOptions) -> RunPlan:
             f"{analysis.path} has {len(analysis.errors)} error(s); nothing was trained",
             analysis.errors,
             "fix them (`specc check` shows the same list)",
+            source=(analysis.path, analysis.text),
         )
     spec = analysis.spec
     model = spec.model_named(options.model)
@@ -132,6 +133,7 @@ def make_plan(analysis: Analysis, options: RunOptions) -> RunPlan:
             "the spec has search spaces; `specc run` needs concrete numbers",
             spaces,
             f"search them with `specc sweep {analysis.path}`, or write plain numbers",
+            source=(analysis.path, analysis.text),
         )
     train = spec.train
     data = spec.data
@@ -181,6 +183,7 @@ def check_backend(plan: RunPlan, unsupported: list[Diagnostic]) -> None:
             f"the `{plan.backend}` backend cannot run this spec as written",
             errors,
             "`specc explain E600` lists alternatives",
+            source=(plan.path, plan.text),
         )
 
 

@@ -33,6 +33,7 @@ def emit(
     from specc.diagnostics import render
     from specc.emit import NAMES, EmitError, UnknownTarget
     from specc.emit import emit as emit_script
+    from specc.emit.targets import TargetUnavailable
 
     if all_targets == (target is not None):
         raise click.UsageError("give exactly one of --target T or --all")
@@ -51,10 +52,12 @@ def emit(
         out = _destination(output, all_targets, stem, name)
         try:
             text = emit_script(analysis, name, model=model, script=out.name if out else None)
+        except TargetUnavailable as err:
+            if not all_targets:
+                raise click.UsageError(str(err)) from err
+            click.echo(f"skipped {name}: {err}", err=True)
+            continue
         except UnknownTarget as err:
-            if all_targets and "not available" in str(err):
-                click.echo(f"skipped {name}: {err}", err=True)
-                continue
             raise click.UsageError(str(err)) from err
         except EmitError as err:
             for diag in err.diagnostics:

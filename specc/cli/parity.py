@@ -41,41 +41,21 @@ def parity(
     Prints each backend's loss per step and the largest relative difference; exits 1
     when it is above the tolerance. Dropout and augmentation are switched off.
     """
-    from specc.data import DataError
-    from specc.errors import PlanError, RunError
+    from specc.cli.errors import guarded
     from specc.parity import parity as run_parity
 
     path = spec_files((file,))[0]
     if limit is not None and limit < 1:
         raise click.UsageError(f"--limit must be at least 1, got {limit}")
-    try:
+    with guarded():
         result = run_parity(
             path, steps=steps, tolerance=tolerance, model=model, data=data, limit=limit
         )
-    except PlanError as err:
-        _print_plan_error(err, path)
-        sys.exit(err.exit_code)
-    except RunError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(err.exit_code)
-    except DataError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(1)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:
         _print_table(result)
     sys.exit(0 if result.passed else 1)
-
-
-def _print_plan_error(err: object, path: str) -> None:
-    from specc.analysis import analyze_file
-    from specc.diagnostics import render
-
-    text = analyze_file(path).text
-    for diag in getattr(err, "diagnostics", []):
-        click.echo(render(diag, text, path) + "\n", err=True)
-    click.echo(f"error: {err}", err=True)
 
 
 def _print_table(result: object) -> None:

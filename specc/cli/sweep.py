@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -46,38 +45,10 @@ def _run_options(flags: dict[str, Any]) -> Any:
 
 def _guarded(job: Callable[[], Any], spec_path: str | None) -> Any:
     """Run `job`; user mistakes become a message and an exit code, never a traceback."""
-    from specc.data import DataError
-    from specc.diagnostics import render
-    from specc.errors import PlanError, RunError
+    from specc.cli.errors import guarded
 
-    try:
+    with guarded():
         return job()
-    except PlanError as err:
-        spec_path = getattr(err, "spec_path", spec_path)  # compare: the file it came from
-        text = _read(spec_path)
-        for diag in err.diagnostics:
-            click.echo(render(diag, text, spec_path or "<spec>") + "\n", err=True)
-        _fail(err.message, err.hint, err.exit_code)
-    except RunError as err:
-        _fail(err.message, err.hint, err.exit_code)
-    except DataError as err:
-        _fail(err.message, err.hint, 1)
-    except KeyboardInterrupt:
-        _fail("interrupted", "re-run the same command to continue", 130)
-
-
-def _fail(message: str, hint: str | None, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
-    if hint:
-        click.echo(f"  hint: {hint}", err=True)
-    sys.exit(code)
-
-
-def _read(path: str | None) -> str:
-    try:
-        return open(path, encoding="utf-8", errors="replace").read() if path else ""
-    except OSError:
-        return ""
 
 
 @click.command()

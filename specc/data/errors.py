@@ -6,14 +6,8 @@ here, never as a numpy or zlib traceback. The CLI prints `message` then `hint`.
 
 from __future__ import annotations
 
+from specc.errors import SpeccError
 
-class DataError(Exception):
+
+class DataError(SpeccError):
     """A user-facing data problem: `message` names the file or place, `hint` the fix."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"

@@ -53,18 +53,22 @@ from specc.diagnostics import Diagnostic
 from specc.emit.env import render
 from specc.emit.lower import ScriptPlan, plan
 from specc.emit.targets import NAMES, UnknownTarget, get_target
+from specc.errors import SpeccError
 from specc.lowering.capabilities import search_spaces, unsupported
 
 __all__ = ["NAMES", "EmitError", "UnknownTarget", "emit", "emit_plan"]
 
 
-class EmitError(Exception):
+class EmitError(SpeccError):
     """The spec cannot be emitted for this target; `diagnostics` say where and why."""
 
     def __init__(self, analysis: Analysis, diagnostics: list[Diagnostic]) -> None:
-        super().__init__(f"{len(diagnostics)} problem(s) in {analysis.path}")
+        super().__init__(
+            f"{len(diagnostics)} problem(s) in {analysis.path}",
+            diagnostics=diagnostics,
+            source=(analysis.path, analysis.text),
+        )
         self.analysis = analysis
-        self.diagnostics = diagnostics
 
 
 def emit_plan(

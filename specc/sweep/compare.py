@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from specc.analysis import Analysis
-from specc.errors import PlanError, UsageError
+from specc.errors import UsageError
 from specc.metrics import is_minimised, metric_name
 from specc.plan import RunOptions, make_plan
 from specc.run.record import RunDir
@@ -113,11 +113,7 @@ def compare(paths: list[str], options: CompareOptions | None = None) -> CompareR
         for entry in todo
     ]
     for entry, job in zip(todo, jobs, strict=True):  # refuse before training anything
-        try:
-            make_plan(entry.analysis, job)
-        except PlanError as err:
-            err.spec_path = entry.path  # type: ignore[attr-defined]  # render against this file
-            raise
+        make_plan(entry.analysis, job)  # a PlanError names the spec it came from
     rows = [_row(entry, run(entry.analysis, job)) for entry, job in zip(todo, jobs, strict=True)]
     settings = {
         "backend": options.run.backend,

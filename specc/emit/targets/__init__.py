@@ -9,12 +9,17 @@ from __future__ import annotations
 import importlib
 
 from specc.emit.target import Target
+from specc.errors import UsageError
 
 NAMES: tuple[str, ...] = ("pytorch", "keras", "tensorflow", "mindspore")
 
 
-class UnknownTarget(ValueError):
+class UnknownTarget(UsageError):
     """`--target` names no target (or one whose module is missing)."""
+
+
+class TargetUnavailable(UnknownTarget):
+    """A known target whose module is not part of this installation."""
 
 
 def get_target(name: str) -> Target:
@@ -25,7 +30,7 @@ def get_target(name: str) -> Target:
     except ModuleNotFoundError as err:
         if err.name != f"specc.emit.targets.{name}":
             raise
-        raise UnknownTarget(f"the {name} target is not available in this version") from err
+        raise TargetUnavailable(f"the {name} target is not available in this version") from err
     target: Target = module.TARGET
     return target
 
