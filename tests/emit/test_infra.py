@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 
 from specc.analysis import analyze
 from specc.cli import main
-from specc.emit import EmitError, UnknownTarget, emit, emit_plan
+from specc.emit import NAMES, EmitError, UnknownTarget, emit, emit_plan
 from specc.emit.env import py
 from specc.emit.names import Namer, class_name
 from specc.emit.targets import get_target
@@ -102,23 +103,23 @@ def test_keras_gets_channels_last_permutes_around_the_convolutions():
     assert all(layer.kind != "permute" for layer in emit_plan(SPECS / "cnn.nn", "pytorch").layers)
 
 
-def test_template_names_are_reserved():
+@pytest.mark.parametrize("target", NAMES)
+def test_template_names_are_reserved(target):
     """Every module-level name a golden defines is in its target's reserved set, so a spec
     name can never shadow it."""
-    for target in ("pytorch", "keras"):
-        reserved = get_target(target).reserved
-        for path in (GOLDEN / target).glob("*.py"):
-            tree = ast.parse(path.read_text())
-            defined = set()
-            for node in tree.body:
-                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                    defined.add(node.name)
-                elif isinstance(node, ast.Assign):
-                    defined |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-                elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                    defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
-            model_class = class_name(emit_plan(SPECS / f"{path.stem}.nn", target).model_name)
-            assert defined - {model_class} <= reserved, (path, defined - reserved)
+    reserved = get_target(target).reserved
+    for path in (GOLDEN / target).glob("*.py"):
+        tree = ast.parse(path.read_text())
+        defined = set()
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, ast.Assign):
+                defined |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        model_class = class_name(emit_plan(SPECS / f"{path.stem}.nn", target).model_name)
+        assert defined - {model_class} <= reserved, (path, defined - reserved)
 
 
 def test_pytorch_reserves_every_nn_module_attribute():
@@ -154,9 +155,14 @@ def test_search_spaces_are_e601():
 
 
 def test_every_unsupported_key_is_a_known_feature():
+    from specc.executors import BACKENDS
+
     known = set(all_features())
-    for target in ("pytorch", "keras"):
-        assert set(get_target(target).unsupported) <= known
+    for target in NAMES:
+        assert set(get_target(target).unsupported) <= known, target
+    for backend in BACKENDS:  # backends declare in the same feature vocabulary
+        table = importlib.import_module(BACKENDS[backend]).UNSUPPORTED
+        assert set(table) <= known, backend
 
 
 def test_unknown_target_and_model():
@@ -174,7 +180,8 @@ def test_model_option_picks_the_second_model():
 def test_emit_imports_no_framework():
     code = (
         "import sys; from specc.emit import emit\n"
-        "for t in ('pytorch', 'keras'): emit('specs/cnn.nn', t)\n"
+        "from specc.emit import NAMES\n"
+        "for t in NAMES: emit('specs/cnn.nn', t)\n"
         "bad = [m for m in ('torch', 'tensorflow', 'keras', 'mindspore') if m in sys.modules]\n"
         "assert not bad, bad"
     )
@@ -325,7 +332,7 @@ def test_sink_specs_emit_clean_python(tmp_path):
 
     files = []
     for spec in sorted(SINK.glob("*.nn")):
-        for target in ("pytorch", "keras"):
+        for target in NAMES:
             path = tmp_path / f"{spec.stem}_{target}.py"
             path.write_text(emit(analyze(spec.read_text(), f"sink/{spec.name}"), target))
             files.append(str(path))

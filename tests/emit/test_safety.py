@@ -14,7 +14,7 @@ import ast
 import pytest
 
 from specc.analysis import analyze
-from specc.emit import emit
+from specc.emit import NAMES, emit
 
 EVIL_INIT = "x\"); __import__('os').system('echo pwned') #"
 EVIL_FILE = "evil\"\"\"'''.csv \u202e\u0435"  # triple quotes, RTL override, Cyrillic e
@@ -103,7 +103,7 @@ def _constants(tree: ast.Module) -> set[object]:
     return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
 
 
-@pytest.mark.parametrize("target", ["pytorch", "keras"])
+@pytest.mark.parametrize("target", NAMES)
 def test_hostile_spec_emits_only_template_code(target):
     hostile = analyze(HOSTILE, "evil\n__import__('os').system('x')\"\"\".nn")
     clean = analyze(CLEAN, "clean.nn")

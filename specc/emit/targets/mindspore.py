@@ -128,11 +128,8 @@ def initializer_imports(p: ScriptPlan) -> ScriptPlan:
     return p.replace(initializers=tuple(sorted(needed)))
 
 
-# Layers `construct` computes with a `mindspore.ops` function instead of a cell of their own.
-OPS_LAYERS = frozenset(
-    {"relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "gelu", "elu", "selu"}
-    | {"silu", "reshape"}
-)
+# Besides activations, the one kind templates/mindspore/layers.j2 writes with `ops.`.
+OPS_CALLS = frozenset({"reshape"})
 
 
 def ops_import(p: ScriptPlan) -> ScriptPlan:
@@ -144,7 +141,10 @@ def ops_import(p: ScriptPlan) -> ScriptPlan:
     """
     opt = p.train.optimizer
     uses = (
-        any(layer.kind in OPS_LAYERS or layer.activation is not None for layer in p.layers)
+        any(
+            layer.is_activation or layer.kind in OPS_CALLS or layer.activation is not None
+            for layer in p.layers
+        )
         or p.prediction is not None
         or opt.clip_norm is not None
         or opt.clip_value is not None
