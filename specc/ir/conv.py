@@ -6,7 +6,7 @@ A 2-D kind takes `3` or `3x3` for its window; windows never pad except a convolu
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -46,15 +46,90 @@ def window_out(
     return tuple(int(v) for v in out)
 
 
-class Conv2D(Affine):
+class Conv(Affine):
+    """Base of the convolutions: fields are declared by each kind, the rules live here.
+
+    `spatial_rank` is how many axes follow the channels (2 for CxHxW images, 1 for CxL
+    sequences); kernel and stride are one number per such axis (`window`)."""
+
+    layout = "spatial"
+    parity_group = "conv"
+    spatial_rank: ClassVar[int] = 2
+
+    @model_validator(mode="after")
+    def _check(self) -> Conv:
+        for name in ("kernel", "stride"):
+            if any(v < 1 or v > 1024 for v in self.window(getattr(self, name))):
+                raise SpecError("E301", f"`{name}` must be between 1 and 1024", self.where(name))
+        if self.padding == "same" and set(self.window(self.stride)) != {1}:  # type: ignore[attr-defined]
+            raise SpecError(
+                "E301",
+                "`padding=same` needs stride 1 (frameworks disagree on it otherwise)",
+                self.where("padding"),
+                help="use an explicit padding number with strides > 1",
+            )
+        padding = self.padding  # type: ignore[attr-defined]
+        if isinstance(padding, int) and not 0 <= padding <= 1024:
+            raise SpecError("E301", "`padding` must be between 0 and 1024", self.where("padding"))
+        return self
+
+    def window(self, value: int | tuple[int, ...]) -> tuple[int, ...]:
+        """A kernel/stride as one number per spatial axis."""
+        if self.spatial_rank == 1:
+            return (int(value if isinstance(value, int) else value[0]),)
+        return pair(value)
+
+    def padding_amount(self) -> tuple[int, ...]:
+        """Padding before each spatial axis (`same`: (k-1)//2, the rest after)."""
+        kernel = self.window(self.kernel)  # type: ignore[attr-defined]
+        padding = self.padding  # type: ignore[attr-defined]
+        if padding == "valid":
+            return tuple(0 for _ in kernel)
+        if padding == "same":
+            return tuple((k - 1) // 2 for k in kernel)
+        return tuple(int(padding) for _ in kernel)
+
+    def infer(self, shape: Shape) -> Shape:
+        rank = self.spatial_rank + 1
+        if rank == 3:
+            what, help = (
+                "a channels-first image (CxHxW)",
+                "declare the input as `input 1x28x28` (channels first)"
+                if len(shape) == 2
+                else "convolutions take CxHxW inputs",
+            )
+        else:
+            what, help = "a channels-first sequence (CxL)", "declare the input as `input 1x100`"
+        self._need_rank(shape, (rank,), what, help)
+        if self.padding == "same":  # type: ignore[attr-defined]
+            return (self.out_channels(), *shape[1:])
+        out = window_out(
+            self,
+            shape[1:],
+            self.window(self.kernel),  # type: ignore[attr-defined]
+            self.window(self.stride),  # type: ignore[attr-defined]
+            self.padding_amount(),
+        )
+        return (self.out_channels(), *out)
+
+    def kernel_shape(self, shape: Shape) -> Shape:
+        return (self.out_channels(), shape[0], *self.window(self.kernel))  # type: ignore[attr-defined]
+
+    def out_channels(self) -> int:
+        return int(self.filters)  # type: ignore[attr-defined]
+
+    def flops(self, shape: Shape, out: Shape) -> int:
+        window = size(self.window(self.kernel))  # type: ignore[attr-defined]
+        return 2 * shape[0] * window * size(out) + self.activation_flops(out)
+
+
+class Conv2D(Conv):
     """2-D convolution over (C, H, W) inputs (Keras Conv2D, PyTorch Conv2d)."""
 
     kind: Literal["conv2d"] = "conv2d"
     positional = ("filters", "kernel", "activation")
     aliases = ("conv", "conv2")
     arg_aliases = {"out_channels": "filters", "kernel_size": "kernel", "use_bias": "bias"}
-    layout = "spatial"
-    parity_group = "conv"
 
     filters: PositiveInt
     """Number of output channels."""
@@ -73,84 +148,18 @@ class Conv2D(Affine):
     bias_init: Init = Field(default_factory=Zeros)
     """Bias initialiser."""
 
-    @model_validator(mode="after")
-    def _check(self) -> Conv2D:
-        for name in ("kernel", "stride"):
-            if any(v < 1 or v > 1024 for v in self.window(getattr(self, name))):
-                raise SpecError("E301", f"`{name}` must be between 1 and 1024", self.where(name))
-        if self.padding == "same" and set(self.window(self.stride)) != {1}:
-            raise SpecError(
-                "E301",
-                "`padding=same` needs stride 1 (frameworks disagree on it otherwise)",
-                self.where("padding"),
-                help="use an explicit padding number with strides > 1",
-            )
-        if isinstance(self.padding, int) and not 0 <= self.padding <= 1024:
-            raise SpecError("E301", "`padding` must be between 0 and 1024", self.where("padding"))
-        return self
 
-    def window(self, value: int | tuple[int, ...]) -> tuple[int, ...]:
-        """A kernel/stride as one number per spatial axis."""
-        return pair(value)
-
-    def padding_amount(self) -> tuple[int, ...]:
-        """Padding before each spatial axis (`same`: (k-1)//2, the rest after)."""
-        kernel = self.window(self.kernel)
-        if self.padding == "valid":
-            return tuple(0 for _ in kernel)
-        if self.padding == "same":
-            return tuple((k - 1) // 2 for k in kernel)
-        return tuple(int(self.padding) for _ in kernel)
-
-    def infer(self, shape: Shape) -> Shape:
-        self._need_rank(
-            shape,
-            (3,),
-            "a channels-first image (CxHxW)",
-            "declare the input as `input 1x28x28` (channels first)"
-            if len(shape) == 2
-            else "convolutions take CxHxW inputs",
-        )
-        return self._conv_out(shape)
-
-    def _conv_out(self, shape: Shape) -> Shape:
-        if self.padding == "same":
-            return (int(self.filters), *shape[1:])
-        out = window_out(
-            self,
-            shape[1:],
-            self.window(self.kernel),
-            self.window(self.stride),
-            self.padding_amount(),
-        )
-        return (int(self.filters), *out)
-
-    def kernel_shape(self, shape: Shape) -> Shape:
-        return (int(self.filters), shape[0], *self.window(self.kernel))
-
-    def out_channels(self) -> int:
-        return int(self.filters)
-
-    def flops(self, shape: Shape, out: Shape) -> int:
-        window = size(self.window(self.kernel))
-        return 2 * shape[0] * window * size(out) + self.activation_flops(out)
-
-
-class Pool2D(Layer):
-    """Base of the 2-D pools: a window over H and W, no padding."""
+class Pool(Layer):
+    """Base of the windowed pools (max, mean): no padding, `spatial_rank` axes after C."""
 
     positional = ("pool",)
     arg_aliases = {"pool_size": "pool", "kernel_size": "pool"}
     layout = "spatial"
     parity_group = "conv"
-
-    pool: int | tuple[int, int] = 2
-    """Window size: `2` or `2x2`."""
-    stride: int | tuple[int, int] | None = None
-    """Step between windows (default: the window size)."""
+    spatial_rank: ClassVar[int] = 2
 
     @model_validator(mode="after")
-    def _check(self) -> Pool2D:
+    def _check(self) -> Pool:
         for name in ("pool", "stride"):
             value = getattr(self, name)
             if value is not None and any(v < 1 or v > 1024 for v in self.window(value)):
@@ -158,18 +167,34 @@ class Pool2D(Layer):
         return self
 
     def window(self, value: int | tuple[int, ...]) -> tuple[int, ...]:
+        if self.spatial_rank == 1:
+            return (int(value if isinstance(value, int) else value[0]),)
         return pair(value)
 
     def strides(self) -> tuple[int, ...]:
-        return self.window(self.stride if self.stride is not None else self.pool)
+        stride = self.stride  # type: ignore[attr-defined]
+        return self.window(stride if stride is not None else self.pool)  # type: ignore[attr-defined]
 
     def infer(self, shape: Shape) -> Shape:
-        self._need_rank(shape, (3,), "a channels-first image (CxHxW)", "pool after a conv2d")
-        out = window_out(self, shape[1:], self.window(self.pool), self.strides(), (0, 0))
+        if self.spatial_rank == 1:
+            self._need_rank(shape, (2,), "a channels-first sequence (CxL)", "pool after a conv1d")
+        else:
+            self._need_rank(shape, (3,), "a channels-first image (CxHxW)", "pool after a conv2d")
+        window = self.window(self.pool)  # type: ignore[attr-defined]
+        out = window_out(self, shape[1:], window, self.strides(), tuple(0 for _ in window))
         return (shape[0], *out)
 
     def flops(self, shape: Shape, out: Shape) -> int:
-        return size(out) * size(self.window(self.pool))
+        return size(out) * size(self.window(self.pool))  # type: ignore[attr-defined]
+
+
+class Pool2D(Pool):
+    """Base of the 2-D pools: a window over H and W, no padding."""
+
+    pool: int | tuple[int, int] = 2
+    """Window size: `2` or `2x2`."""
+    stride: int | tuple[int, int] | None = None
+    """Step between windows (default: the window size)."""
 
 
 class MaxPool2D(Pool2D):

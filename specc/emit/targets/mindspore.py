@@ -14,7 +14,7 @@ import dataclasses
 
 from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import Target, words
-from specc.ir.layers import pair
+from specc.ir.conv import Conv
 from specc.lowering.weights import native
 
 # Everything the template defines at module level, plus the public attributes of nn.Cell
@@ -84,7 +84,7 @@ def layer_args(p: ScriptPlan) -> ScriptPlan:
     out: list[LayerView] = []
     for layer in p.layers:
         args = dict(layer.args)
-        if layer.kind == "conv2d":
+        if isinstance(layer.ir, Conv):
             args.update(_padding(layer.ir))
         for weight in layer.weights:  # the arrays an initialiser draws: kernel and bias
             if weight.init is not None:
@@ -93,17 +93,18 @@ def layer_args(p: ScriptPlan) -> ScriptPlan:
     return p.replace(layers=tuple(out))
 
 
-def _padding(conv: object) -> dict[str, object]:
+def _padding(conv: Conv) -> dict[str, object]:
     """`same` pads (k-1)//2 before and the rest after (docs/semantics.md#shapes): one
-    number for odd kernels, a (top, bottom, left, right) tuple for even ones."""
-    padding = getattr(conv, "padding", "valid")
+    number when every side is equal, else (before, after) per axis, flattened as MindSpore
+    wants ((top, bottom, left, right) for 2-D)."""
+    padding = conv.padding  # type: ignore[attr-defined]
     if padding == "valid":
         return {"pad_mode": "valid", "padding": 0}
     if isinstance(padding, int):
         return {"pad_mode": "pad", "padding": padding}
-    kh, kw = pair(getattr(conv, "kernel", 3))
-    top, left = (kh - 1) // 2, (kw - 1) // 2
-    sides = (top, kh - 1 - top, left, kw - 1 - left)
+    sides: tuple[int, ...] = ()
+    for k in conv.window(conv.kernel):  # type: ignore[attr-defined]
+        sides += ((k - 1) // 2, k - 1 - (k - 1) // 2)
     return {"pad_mode": "pad", "padding": sides[0] if len(set(sides)) == 1 else sides}
 
 
