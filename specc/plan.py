@@ -176,7 +176,8 @@ def unsupported(plan: RunPlan, table: dict[str, str]) -> list[Diagnostic]:
 
 
 def check_backend(plan: RunPlan, unsupported: list[Diagnostic]) -> None:
-    """Refuse the plan when the backend reported E600 diagnostics."""
+    """Refuse the plan when it cannot train or the backend reported E600 diagnostics."""
+    _something_to_train(plan)
     errors = [d for d in unsupported if d.severity is Severity.ERROR]
     if errors:
         raise PlanError(
@@ -185,6 +186,22 @@ def check_backend(plan: RunPlan, unsupported: list[Diagnostic]) -> None:
             "`specc explain E600` lists alternatives",
             source=(plan.path, plan.text),
         )
+
+
+def _something_to_train(plan: RunPlan) -> None:
+    """A model whose weights are all frozen (or that has none) cannot train: say so first."""
+    shapes = plan.shapes
+    if shapes.trainable_params > 0:
+        return
+    frozen = shapes.params > 0
+    raise PlanError(
+        "every layer with weights is `frozen`: there is nothing to train"
+        if frozen
+        else f"model `{shapes.model.name}` has no weights: there is nothing to train",
+        [],
+        "unfreeze a layer" if frozen else "add a layer with weights (`dense`, `conv2d`)",
+        source=(plan.path, plan.text),
+    )
 
 
 def _positive(options: RunOptions) -> None:

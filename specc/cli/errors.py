@@ -17,12 +17,13 @@ import click
 from specc.errors import SpeccError
 
 
-def report(err: SpeccError) -> NoReturn:
-    """Print `err` on stderr and exit with its code."""
+def report(err: SpeccError, spec_path: str | None = None) -> NoReturn:
+    """Print `err` on stderr and exit with its code. Diagnostics are rendered against the
+    spec the error names, else `spec_path` (the file the command was given)."""
     if err.diagnostics:
         from specc.diagnostics import render
 
-        path, text = err.source or ("<spec>", "")
+        path, text = err.source or (spec_path or "<spec>", _read(spec_path))
         for diag in err.diagnostics:
             click.echo(render(diag, text, path) + "\n", err=True)
     fail(err.message, err.hint, err.exit_code)
@@ -35,12 +36,21 @@ def fail(message: str, hint: str | None, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _read(path: str | None) -> str:
+    try:
+        return open(path, encoding="utf-8", errors="replace").read() if path else ""
+    except OSError:
+        return ""
+
+
 @contextmanager
-def guarded(interrupted: str = "re-run the same command to continue") -> Iterator[None]:
+def guarded(
+    spec_path: str | None = None, interrupted: str = "re-run the same command to continue"
+) -> Iterator[None]:
     """Inside it, a SpeccError or Ctrl-C becomes a message and an exit code."""
     try:
         yield
     except SpeccError as err:
-        report(err)
+        report(err, spec_path)
     except KeyboardInterrupt:
         fail("interrupted", interrupted, 130)

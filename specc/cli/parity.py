@@ -47,7 +47,7 @@ def parity(
     path = spec_files((file,))[0]
     if limit is not None and limit < 1:
         raise click.UsageError(f"--limit must be at least 1, got {limit}")
-    with guarded():
+    with guarded(path):
         result = run_parity(
             path, steps=steps, tolerance=tolerance, model=model, data=data, limit=limit
         )

@@ -47,7 +47,7 @@ def _guarded(job: Callable[[], Any], spec_path: str | None) -> Any:
     """Run `job`; user mistakes become a message and an exit code, never a traceback."""
     from specc.cli.errors import guarded
 
-    with guarded():
+    with guarded(spec_path):
         return job()
 
 

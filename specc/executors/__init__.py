@@ -29,6 +29,14 @@ BACKENDS: dict[str, str] = {
 ALIASES: dict[str, str] = {"pytorch": "torch", "tf": "tensorflow", "keras": "tensorflow"}
 
 
+class StepCallback(Protocol):
+    """`progress(done_steps, loss)` for the terminal bar; `every`: steps between calls."""
+
+    every: int
+
+    def __call__(self, done: int, loss: float) -> None: ...
+
+
 class Executor(Protocol):
     """What a backend module provides. `State` is whatever the backend needs (model, optimizer)."""
 
@@ -66,12 +74,14 @@ class Executor(Protocol):
         lrs: np.ndarray,
         augment: Any,
         rng_seed: int,
+        progress: StepCallback | None = None,
     ) -> np.ndarray:
         """`len(lrs)` steps over the batches of `order`; per-step losses, read after the epoch.
 
-        Optional: a keyword argument `progress=None`. When a terminal bar is shown the loop
-        passes `progress(done_steps, loss)` (with attribute `every`, the steps between
-        calls); a backend that accepts it calls it (a host sync), others are never given it.
+        `progress(done_steps, loss)`, given when a terminal bar is shown, has an attribute
+        `every` (the steps between calls). A backend calls it at most every `every` steps
+        (a host sync); one that runs a whole epoch in one compiled call calls it once, at
+        the end.
         """
         ...
 

@@ -134,10 +134,15 @@ def train_epoch(
     lrs: np.ndarray,
     augment: Any,
     rng_seed: int,
+    progress: Any = None,
 ) -> np.ndarray:
+    """The epoch is one compiled call: `progress` hears of it once, at the end."""
     from specc.executors.tf_train import run_epoch
 
-    return run_epoch(state, data, order, batch_size, lrs, augment, rng_seed)
+    losses = run_epoch(state, data, order, batch_size, lrs, augment, rng_seed)
+    if progress is not None and len(losses):
+        progress(len(losses), float(losses[-1]))
+    return losses
 
 
 def predict(state: TFState, data: TFData) -> np.ndarray:

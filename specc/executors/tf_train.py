@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from specc.errors import RunError
+from specc.executors.policies import EVAL_CHUNK, check_fits, compile_pays
 from specc.executors.tf_augment import augment_images, draw_params
 from specc.executors.tf_model import KerasModel, build_keras_model
 from specc.executors.tf_optim import LossFn, Optimizer, loss_function, make_optimizer
@@ -27,7 +27,6 @@ from specc.ir.data import Augment
 from specc.lowering import logits_loss
 from specc.plan import Plan
 
-EVAL_CHUNK = 4096  # examples per forward pass in evaluation (bounded memory)
 # `compile auto`: XLA's extra compile time (~5 s on 2 CPU cores) is repaid after about 700
 # steps of the MNIST MLP (7 ms saved per step); measured in docs/parity.md#performance.
 AUTO_XLA_MIN_STEPS = 1000
@@ -62,9 +61,8 @@ def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFSt
     with tf.device(tf_device):
         km = build_keras_model(plan.shapes, plan.lowered, plan.seed, plan.precision)
         set_weights(km, weights)
+        # never empty: make_plan refuses a model with nothing to train
         trainable = [slot.variable.value for slot in km.slots if slot.trainable]
-        if not trainable:
-            raise RunError("every layer with weights is `frozen`: there is nothing to train")
         optimizer = make_optimizer(plan.train.optimizer, trainable)
     return TFState(
         plan=plan,
@@ -82,13 +80,11 @@ def use_xla(plan: Plan, steps_per_epoch: int, device: str) -> bool:
     Never automatically for convolutions on the CPU: XLA's CPU convolution gradients ran
     ~200x slower than TensorFlow's own kernels here (docs/parity.md#performance).
     """
-    if plan.compile != "auto":
-        return plan.compile == "on"
     # windowed kinds (convolutions, pools) share the conv parity group
     convs = any(type(info.layer).parity_group == "conv" for info in plan.shapes.layers)
-    if convs and "GPU" not in device:
+    if plan.compile == "auto" and convs and "GPU" not in device:
         return False
-    return plan.epochs * steps_per_epoch >= AUTO_XLA_MIN_STEPS
+    return compile_pays(plan, steps_per_epoch, AUTO_XLA_MIN_STEPS)
 
 
 # ---- weights ---------------------------------------------------------------------------
@@ -99,20 +95,11 @@ def get_weights(km: KerasModel) -> dict[str, np.ndarray]:
 
 
 def set_weights(km: KerasModel, weights: dict[str, np.ndarray]) -> None:
-    from specc.errors import WeightsError
-
     for slot in km.slots:
-        if slot.key not in weights:
-            raise WeightsError(
-                f"the weights have no `{slot.key}`", "were they saved from this model?"
-            )
-        array = slot.to_keras(np.asarray(weights[slot.key], dtype=np.float32))
-        if tuple(array.shape) != tuple(slot.variable.shape):
-            neutral = tuple(np.asarray(weights[slot.key]).shape)
-            wanted = tuple(slot.to_neutral(np.zeros(slot.variable.shape)).shape)
-            raise WeightsError(
-                f"`{slot.key}` has shape {neutral} in the weights but {wanted} in the model"
-            )
+        given = weights.get(slot.key)
+        wanted = slot.to_neutral(np.zeros(slot.variable.shape)).shape
+        check_fits(slot.key, None if given is None else np.shape(given), wanted)
+        array = slot.to_keras(np.asarray(given, dtype=np.float32))
         slot.variable.assign(np.ascontiguousarray(array))
 
 

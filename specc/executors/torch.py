@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from specc.diagnostics import Diagnostic
-from specc.errors import DeviceError, RunError
+from specc.errors import DeviceError
+from specc.executors.policies import check_fits
 
 if TYPE_CHECKING:
     from specc.executors.torch_train import TorchState
@@ -145,14 +146,9 @@ def set_weights(state: TorchState, weights: dict[str, np.ndarray]) -> None:
     for key, value in own.items():
         if key.endswith("num_batches_tracked"):
             continue
-        if key not in weights:
-            raise RunError(f"the weights have no `{key}`", "were they saved from this model?")
-        array = np.asarray(weights[key])
-        if tuple(array.shape) != tuple(value.shape):
-            raise RunError(
-                f"`{key}` has shape {tuple(array.shape)} in the weights but "
-                f"{tuple(value.shape)} in the model"
-            )
+        given = weights.get(key)
+        check_fits(key, None if given is None else np.shape(given), tuple(value.shape))
+        array = np.asarray(given)
         with torch.no_grad():
             value.copy_(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)))
 

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from specc.errors import RunError
+from specc.executors.policies import EVAL_CHUNK, compile_pays
 from specc.executors.torch_model import build_network, frozen_names, trunk
 from specc.ir import losses as Lo
 from specc.ir import optimizers as O
@@ -26,7 +27,6 @@ from specc.ir.data import Augment
 from specc.lowering import logits_loss
 from specc.plan import Plan
 
-EVAL_CHUNK = 4096  # examples per forward pass in evaluation (bounded memory on any device)
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -174,9 +174,9 @@ COMPILE_MIN_STEPS = 2000  # below this, torch.compile's start-up costs more than
 
 def _should_compile(plan: Plan, device: str, steps_per_epoch: int) -> bool:
     """`compile auto`: only on CUDA and only for runs long enough to repay the compile."""
-    if plan.compile != "auto":
-        return plan.compile == "on"
-    return device.startswith("cuda") and plan.epochs * steps_per_epoch >= COMPILE_MIN_STEPS
+    if plan.compile == "auto" and not device.startswith("cuda"):
+        return False
+    return compile_pays(plan, steps_per_epoch, COMPILE_MIN_STEPS)
 
 
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -204,9 +204,7 @@ def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> Torc
     for name, p in network.named_parameters():
         p.requires_grad_(name.split(".")[0] not in frozen)
     node = plan.train.optimizer
-    params = [p for _, p in named]
-    if not params:
-        raise RunError("every layer with weights is `frozen`: there is nothing to train")
+    params = [p for _, p in named]  # never empty: make_plan refuses a model with nothing to train
     optimizer = OPTIMIZERS[type(node)](node, params, device)
     body = trunk(network, plan.fused_activation is not None)
     dtype = _DTYPES.get(plan.precision)

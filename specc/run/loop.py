@@ -8,7 +8,6 @@ divergence detection. A backend only runs the steps of one epoch and evaluates.
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import signal
@@ -159,7 +158,6 @@ def train(
         if loop_state.get("stopped_early"):
             start = plan.epochs  # it had already finished by early stopping
     on_step = progress.step_callback()
-    takes_progress = "progress" in inspect.signature(backend.train_epoch).parameters
     stop_after = int(os.environ.get(STOP_AFTER_EPOCH_ENV, "0") or 0)
     stopped_early = bool(resume and resume[1].get("stopped_early"))
     began, began_cpu = time.perf_counter(), time.process_time()
@@ -170,9 +168,15 @@ def train(
         rng_seed = int(rng.integers(0, 2**31 - 1))
         lrs = schedule.epoch_lrs(epoch)
         progress.start_epoch(epoch, steps)
-        extra = {"progress": _rate(on_step)} if on_step and takes_progress else {}
         losses = backend.train_epoch(
-            state, train_data, order, batch, lrs, plan.augment, rng_seed, **extra
+            state,
+            train_data,
+            order,
+            batch,
+            lrs,
+            plan.augment,
+            rng_seed,
+            progress=_rate(on_step) if on_step else None,
         )
         first = epoch * steps
         bad = np.flatnonzero(~np.isfinite(losses))
