@@ -33,6 +33,7 @@ def emit(
     from specc.diagnostics import render
     from specc.emit import NAMES, EmitError, UnknownTarget
     from specc.emit import emit as emit_script
+    from specc.emit.tidy import RuffMissing
 
     if all_targets == (target is not None):
         raise click.UsageError("give exactly one of --target T or --all")
@@ -56,6 +57,9 @@ def emit(
                 click.echo(f"skipped {name}: {err}", err=True)
                 continue
             raise click.UsageError(str(err)) from err
+        except RuffMissing as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(1)
         except EmitError as err:
             for diag in err.diagnostics:
                 click.echo(render(diag, analysis.text, analysis.path) + "\n", err=True)

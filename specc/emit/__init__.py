@@ -54,6 +54,7 @@ from specc.emit.capabilities import search_spaces, unsupported
 from specc.emit.env import render
 from specc.emit.lower import Plan, plan
 from specc.emit.targets import NAMES, UnknownTarget, get_target
+from specc.emit.tidy import tidy
 
 __all__ = ["NAMES", "EmitError", "UnknownTarget", "emit", "emit_plan"]
 
@@ -114,4 +115,4 @@ def emit(
     UnknownTarget (bad target or model name).
     """
     p = emit_plan(source, target, model=model, script=script)
-    return render(get_target(target).template, plan=p)
+    return tidy(render(get_target(target).template, plan=p))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
 
@@ -195,6 +196,21 @@ def test_cli_emit_to_stdout_and_file(tmp_path):
     written = invoke("emit", str(SPECS / "mnist.nn"), "-t", "keras", "-o", str(target))
     assert written.exit_code == 0
     assert "python train.py --epochs 5" in target.read_text()
+
+
+def test_cli_emit_without_ruff_says_how_to_get_it(monkeypatch, tmp_path):
+    tidy = importlib.import_module("specc.emit.tidy")
+    monkeypatch.setattr(tidy.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setattr(tidy.shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "ruff.__main__", None)  # the wheel's lookup: absent
+    tidy.ruff_executable.cache_clear()
+    try:
+        out = invoke("emit", str(SPECS / "mnist.nn"), "--target", "pytorch")
+    finally:
+        tidy.ruff_executable.cache_clear()
+    assert out.exit_code == 1
+    assert "error: `specc emit` lays scripts out with ruff, which is not installed" in out.output
+    assert "pip install ruff" in out.output and "Traceback" not in out.output
 
 
 def test_cli_emit_reads_stdin():
