@@ -23,8 +23,19 @@ from specc.cli.inspect import load, print_diagnostics, spec_files
 @click.option(
     "--model", help="Which model of the file (default: the train block's, else the first)."
 )
+@click.option(
+    "--interop",
+    is_flag=True,
+    help="Also save (and read, for `init from`) weights.safetensors, the weights file of "
+    "`specc run`; without it only a spec with `init from` has that code.",
+)
 def emit(
-    file: str, target: str | None, all_targets: bool, output: str | None, model: str | None
+    file: str,
+    target: str | None,
+    all_targets: bool,
+    output: str | None,
+    model: str | None,
+    interop: bool,
 ) -> None:
     """Write a standalone training script for FILE (- reads standard input).
 
@@ -51,7 +62,8 @@ def emit(
         stem = chosen.name if chosen is not None else "model"
         out = _destination(output, all_targets, stem, name)
         try:
-            text = emit_script(analysis, name, model=model, script=out.name if out else None)
+            script = out.name if out else None
+            text = emit_script(analysis, name, model=model, script=script, interop=interop)
         except UnknownTarget as err:
             if all_targets and "not available" in str(err):
                 click.echo(f"skipped {name}: {err}", err=True)

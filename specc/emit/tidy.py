@@ -5,7 +5,9 @@ unused; ruff (a dependency of specc) then does what a person would do before com
 
 1. `ruff check --fix --select I,F401`: imports sorted into stdlib / third-party groups,
    unused imports removed (a template may import `ops` for a branch the spec does not use);
-2. `ruff format`: every line fitted into 100 columns exactly as the project's own code is.
+2. `ruff format`: every line fitted into 100 columns exactly as the project's own code is;
+   a call the template wrote one argument a line is joined when it fits (ruff's
+   `skip-magic-trailing-comma`), so templates can always write the long form.
 
 Both run on the text through stdin, with `--isolated` settings (the scripts' own line
 length and Python version), so a user's ruff configuration never changes what specc emits.
@@ -70,6 +72,10 @@ def _ruff(*args: str, text: str) -> str:
     return done.stdout
 
 
+# A call the template wrote across lines with a trailing comma is joined when it fits.
+JOIN = ("--config", "format.skip-magic-trailing-comma = true")
+
+
 def tidy(text: str) -> str:
     """`text` (a Python script) with imports fixed and lines laid out by ruff."""
-    return _ruff("format", text=_ruff("check", *FIXES, text=text))
+    return _ruff("format", *JOIN, text=_ruff("check", *FIXES, text=text))

@@ -123,59 +123,13 @@ def _padding(conv: object) -> dict[str, object]:
     return {"pad_mode": "pad", "padding": sides[0] if len(set(sides)) == 1 else sides}
 
 
-def initializer_imports(p: Plan) -> Plan:
-    """`extras["initializers"]`: the mindspore.common.initializer names the script imports.
-
-    Glorot/He/zeros/ones are written as MindSpore's registered strings; only `normal(...)`
-    and `uniform(...)` need classes (and an asymmetric uniform the `initializer` function).
-    """
-    needed: set[str] = set()
-    for layer in p.weighted:
-        with_bias = getattr(layer.ir, "bias", False)  # no bias: its initialiser is not written
-        inits = (getattr(layer.ir, "init", None), getattr(layer.ir, "bias_init", None))
-        for init in inits if with_bias else inits[:1]:
-            kind = getattr(init, "kind", None)
-            if kind == "normal":
-                needed.add("Normal")
-            elif kind == "uniform":
-                needed.add("Uniform")
-                if init is not None and getattr(init, "low", 0) != -getattr(init, "high", 0):
-                    needed.add("initializer")
-    return p.replace(extras={**p.extras, "initializers": tuple(sorted(needed))})
-
-
-# Layers `construct` computes with a `mindspore.ops` function instead of a cell of their own.
-OPS_LAYERS = frozenset(
-    {"relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "gelu", "elu", "selu"}
-    | {"silu", "reshape"}
-)
-
-
-def ops_import(p: Plan) -> Plan:
-    """`extras["uses_ops"]`: whether the script calls `mindspore.ops` (else no import: F401).
-
-    Every `ops.` the templates write: standalone activations and reshape in `construct`,
-    fused activations of dense/conv, the prediction's softmax/sigmoid, gradient clipping
-    and the learning rate assigned each step when it changes.
-    """
-    opt = p.train.optimizer
-    uses = (
-        any(layer.kind in OPS_LAYERS or layer.activation is not None for layer in p.layers)
-        or p.prediction is not None
-        or opt.clip_norm is not None
-        or opt.clip_value is not None
-        or p.changing_lr
-    )
-    return p.replace(extras={**p.extras, "uses_ops": uses})
-
-
 TARGET = Target(
     name="mindspore",
     framework="MindSpore",
     template="mindspore/train.py.j2",
     weights_file="model.ckpt",
     reserved=MODULE_NAMES | NN_CELL_ATTRIBUTES,
-    rewrites=(layer_args, weight_names, initializer_imports, ops_import),
+    rewrites=(layer_args, weight_names),
     unsupported={
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",
@@ -183,4 +137,5 @@ TARGET = Target(
         "compile.on": "graph mode (mindspore.jit) is not emitted; remove `compile on`",
     },
     requires=("mindspore",),
+    device_help="auto (the CPU), cpu, gpu or ascend",
 )
