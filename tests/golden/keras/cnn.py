@@ -128,40 +128,14 @@ def build_model():
         [
             keras.Input(shape=INPUT_SHAPE),
             layers.Permute((2, 3, 1), name="to_channels_last"),  # (B, 28, 28, 1)
-            layers.Conv2D(
-                32,
-                kernel_size=3,
-                strides=1,
-                padding="valid",
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="conv2d_1",
-            ),  # (B, 26, 26, 32)
-            layers.MaxPooling2D(2, strides=None, name="maxpool2d_1"),  # (B, 13, 13, 32)
-            layers.Conv2D(
-                64,
-                kernel_size=3,
-                strides=1,
-                padding="valid",
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="conv2d_2",
-            ),  # (B, 11, 11, 64)
-            layers.MaxPooling2D(2, strides=None, name="maxpool2d_2"),  # (B, 5, 5, 64)
+            layers.Conv2D(32, kernel_size=3, activation="relu", name="conv2d_1"),  # (B, 26, 26, 32)
+            layers.MaxPooling2D(2, name="maxpool2d_1"),  # (B, 13, 13, 32)
+            layers.Conv2D(64, kernel_size=3, activation="relu", name="conv2d_2"),  # (B, 11, 11, 64)
+            layers.MaxPooling2D(2, name="maxpool2d_2"),  # (B, 5, 5, 64)
             layers.Permute((3, 1, 2), name="to_channels_first"),  # (B, 64, 5, 5)
             layers.Flatten(name="flatten_1"),  # (B, 1600)
             layers.Dropout(0.5, name="dropout_1"),  # (B, 1600)
-            layers.Dense(
-                10,
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_1",
-            ),  # (B, 10)
+            layers.Dense(10, name="dense_1"),  # (B, 10)
         ],
         name="mnist_cnn",
     )

@@ -194,14 +194,7 @@ def main():
 
     model = BinaryClassifier().to(device)
     loss_fn = nn.BCEWithLogitsLoss()
-    optimizer = torch.optim.Adam(
-        model.parameters(),
-        lr=args.lr,
-        betas=(0.9, 0.999),
-        eps=1e-07,
-        weight_decay=0.0,
-        amsgrad=False,
-    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, eps=1e-07)
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
 
     def train_step(xb, yb):

@@ -145,9 +145,9 @@ def load_data(data_dir, limit=None):
 class MnistCnn(nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv2d_1 = nn.Conv2d(1, 32, kernel_size=3, stride=1, padding="valid")
+        self.conv2d_1 = nn.Conv2d(1, 32, kernel_size=3)
         self.maxpool2d_1 = nn.MaxPool2d(2)
-        self.conv2d_2 = nn.Conv2d(32, 64, kernel_size=3, stride=1, padding="valid")
+        self.conv2d_2 = nn.Conv2d(32, 64, kernel_size=3)
         self.maxpool2d_2 = nn.MaxPool2d(2)
         self.flatten_1 = nn.Flatten()
         self.dropout_1 = nn.Dropout(0.5)
@@ -237,14 +237,7 @@ def main():
 
     model = MnistCnn().to(device)
     loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(
-        model.parameters(),
-        lr=args.lr,
-        betas=(0.9, 0.999),
-        eps=1e-07,
-        weight_decay=0.0,
-        amsgrad=False,
-    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, eps=1e-07)
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
 

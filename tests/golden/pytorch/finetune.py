@@ -301,12 +301,7 @@ def main():
     load_initial_weights(model, args.init_from)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(
-        [p for p in model.parameters() if p.requires_grad],
-        lr=args.lr,
-        betas=(0.9, 0.999),
-        eps=1e-07,
-        weight_decay=0.0,
-        amsgrad=False,
+        [p for p in model.parameters() if p.requires_grad], lr=args.lr, eps=1e-07
     )
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
 

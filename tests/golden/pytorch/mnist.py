@@ -221,11 +221,8 @@ def main():
     optimizer = torch.optim.RMSprop(
         model.parameters(),
         lr=args.lr,
-        alpha=0.9,  # the spec's rho
+        alpha=0.9,  # the spec's rho (PyTorch's default: 0.99)
         eps=1e-07,
-        momentum=0.0,
-        centered=False,
-        weight_decay=0.0,
     )
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
 

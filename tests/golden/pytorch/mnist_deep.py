@@ -224,9 +224,7 @@ def main():
 
     model = Baseline().to(device)
     loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=args.lr, momentum=0.0, nesterov=False, weight_decay=0.0
-    )
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
 
     def train_step(xb, yb):

@@ -184,9 +184,7 @@ def main():
 
     model = Regressor().to(device)
     loss_fn = nn.MSELoss()
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=args.lr, momentum=0.9, nesterov=False, weight_decay=0.0
-    )
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
 

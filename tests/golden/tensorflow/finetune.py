@@ -142,19 +142,14 @@ def build_model():
             layers.Dense(
                 512,
                 activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
                 name="dense_1",
                 trainable=False,  # frozen
             ),  # (B, 512)
             layers.Dense(
                 10,
-                use_bias=True,
                 kernel_initializer=keras.initializers.VarianceScaling(
                     1.0, "fan_avg", "untruncated_normal"
                 ),
-                bias_initializer="zeros",
                 name="head",
             ),  # (B, 10)
         ],

@@ -128,21 +128,8 @@ def build_model():
         [
             keras.Input(shape=INPUT_SHAPE),
             layers.Flatten(name="flatten_1"),  # (B, 784)
-            layers.Dense(
-                512,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_1",
-            ),  # (B, 512)
-            layers.Dense(
-                10,
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_2",
-            ),  # (B, 10)
+            layers.Dense(512, activation="relu", name="dense_1"),  # (B, 512)
+            layers.Dense(10, name="dense_2"),  # (B, 10)
         ],
         name="mnist_mlp",
     )

@@ -115,37 +115,10 @@ def build_model():
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE),
-            layers.Dense(
-                20,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_1",
-            ),  # (B, 20)
-            layers.Dense(
-                12,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_2",
-            ),  # (B, 12)
-            layers.Dense(
-                6,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_3",
-            ),  # (B, 6)
-            layers.Dense(
-                4,
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_4",
-            ),  # (B, 4)
+            layers.Dense(20, activation="relu", name="dense_1"),  # (B, 20)
+            layers.Dense(12, activation="relu", name="dense_2"),  # (B, 12)
+            layers.Dense(6, activation="relu", name="dense_3"),  # (B, 6)
+            layers.Dense(4, name="dense_4"),  # (B, 4)
         ],
         name="multiclass",
     )

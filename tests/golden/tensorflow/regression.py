@@ -107,29 +107,9 @@ def build_model():
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE),
-            layers.Dense(
-                64,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_1",
-            ),  # (B, 64)
-            layers.Dense(
-                64,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_2",
-            ),  # (B, 64)
-            layers.Dense(
-                1,
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_3",
-            ),  # (B, 1)
+            layers.Dense(64, activation="relu", name="dense_1"),  # (B, 64)
+            layers.Dense(64, activation="relu", name="dense_2"),  # (B, 64)
+            layers.Dense(1, name="dense_3"),  # (B, 1)
         ],
         name="regressor",
     )
