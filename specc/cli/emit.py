@@ -23,8 +23,19 @@ from specc.cli.inspect import load, print_diagnostics, spec_files
 @click.option(
     "--model", help="Which model of the file (default: the train block's, else the first)."
 )
+@click.option(
+    "--interop",
+    is_flag=True,
+    help="Also save (and read, for `init from`) weights.safetensors, the weights file of "
+    "`specc run`; without it only a spec with `init from` has that code.",
+)
 def emit(
-    file: str, target: str | None, all_targets: bool, output: str | None, model: str | None
+    file: str,
+    target: str | None,
+    all_targets: bool,
+    output: str | None,
+    model: str | None,
+    interop: bool,
 ) -> None:
     """Write a standalone training script for FILE (- reads standard input).
 
@@ -34,6 +45,7 @@ def emit(
     from specc.emit import NAMES, EmitError, UnknownTarget
     from specc.emit import emit as emit_script
     from specc.emit.targets import TargetUnavailable
+    from specc.emit.tidy import RuffMissing
 
     if all_targets == (target is not None):
         raise click.UsageError("give exactly one of --target T or --all")
@@ -51,7 +63,8 @@ def emit(
         stem = chosen.name if chosen is not None else "model"
         out = _destination(output, all_targets, stem, name)
         try:
-            text = emit_script(analysis, name, model=model, script=out.name if out else None)
+            script = out.name if out else None
+            text = emit_script(analysis, name, model=model, script=script, interop=interop)
         except TargetUnavailable as err:
             if not all_targets:
                 raise click.UsageError(str(err)) from err
@@ -59,6 +72,9 @@ def emit(
             continue
         except UnknownTarget as err:
             raise click.UsageError(str(err)) from err
+        except RuffMissing as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(1)
         except EmitError as err:
             for diag in err.diagnostics:
                 click.echo(render(diag, analysis.text, analysis.path) + "\n", err=True)

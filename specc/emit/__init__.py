@@ -51,8 +51,10 @@ from pathlib import Path
 from specc.analysis import Analysis, analyze_file
 from specc.diagnostics import Diagnostic
 from specc.emit.env import render
+from specc.emit.facts import ScriptFacts
 from specc.emit.lower import ScriptPlan, plan
 from specc.emit.targets import NAMES, UnknownTarget, get_target
+from specc.emit.tidy import tidy
 from specc.errors import SpeccError
 from specc.lowering.capabilities import search_spaces, unsupported
 
@@ -110,12 +112,16 @@ def emit(
     *,
     model: str | None = None,
     script: str | None = None,
+    interop: bool = False,
 ) -> str:
     """The training script for `source` (an Analysis or a spec file path) on `target`.
 
     `script` is the file name the docstring's run command uses (default
-    `<model>_<target>.py`). Raises EmitError (spec problems, with diagnostics) or
+    `<model>_<target>.py`). `interop`: also write (and read, for `init from`) the neutral
+    weights file `specc run` uses; without it only a spec with `init from` has it. Raises EmitError (spec problems, with diagnostics) or
     UnknownTarget (bad target or model name).
     """
     p = emit_plan(source, target, model=model, script=script)
-    return render(get_target(target).template, plan=p)
+    tgt = get_target(target)
+    facts = ScriptFacts(p, tgt, interop=interop)
+    return tidy(render(tgt.template, plan=p, facts=facts, target=tgt))

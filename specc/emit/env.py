@@ -6,6 +6,8 @@ a template fails loudly instead of writing an empty string into a script.
 
 Values from the spec reach a script only through the `py` filter (a Python literal via
 `repr`) or as identifiers already validated by specc/emit/names.py: never as raw text.
+Templates never fit lines into 100 columns: specc/emit/tidy.py runs ruff's formatter on
+the rendered script (only prose, which ruff leaves alone, is wrapped here: `wrap`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import jinja2
 
+from specc.emit.tidy import LINE_LENGTH
 from specc.resources import templates_dir
 
 
@@ -63,35 +66,6 @@ def tight(value: Any) -> str:
     return "\n".join(line for line in str(value).split("\n") if line.strip())
 
 
-LINE_LENGTH = 100
-"""The scripts' line length (ruff's settings in the repository and in tests/emit/)."""
-
-
-def fit(line: str, indent: int, shift: int = 0) -> str:
-    """A one-line statement at `indent` spaces, split the way `ruff format` splits it.
-
-    Lines that fit are kept. Otherwise the last bracket pair is opened (a call's
-    arguments): on one indented line when they fit there, else one argument a line with
-    a trailing comma; what follows the closing bracket (a `# comment`) stays after it.
-    Spec names and numbers have any length, so any line built from them may need this.
-    Multi-line text (a macro that lays itself out) is returned as is. `shift`: columns
-    an enclosing `indent` filter adds later (the layout uses `indent + shift`, the text
-    written here only `indent`).
-    """
-    if "\n" in line or indent + shift + len(line) <= LINE_LENGTH:
-        return line
-    found = _last_brackets(line)
-    if found is None:
-        return line
-    start, end = found
-    head, body, tail = line[: start + 1], line[start + 1 : end], line[end:]
-    inner, outer = " " * (indent + 4), " " * indent
-    if shift + len(inner) + len(body) <= LINE_LENGTH and not body.rstrip().endswith(","):
-        return f"{head}\n{inner}{body}\n{outer}{tail}"
-    items = "".join(f"{inner}{item},\n" for item in _top_level_items(body))
-    return f"{head}\n{items}{outer}{tail}"
-
-
 def width(text: str) -> int:
     """Columns `text` takes as ruff measures lines (wide East Asian characters: two)."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -117,52 +91,6 @@ def wrap(text: str) -> str:
             current = trial
         out.append(current if width(line) > LINE_LENGTH else line)
     return "\n".join(out)
-
-
-_PAIRS = {")": "(", "]": "[", "}": "{"}
-
-
-def _scan(code: str) -> list[tuple[int, str, int]]:
-    """(position, bracket or comma, depth before it) outside string literals, until `#`."""
-    out, depth, quote, i = [], 0, "", 0
-    while i < len(code):
-        ch = code[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#":
-            break
-        elif ch in "([{":
-            out.append((i, ch, depth))
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            out.append((i, ch, depth))
-        elif ch == ",":
-            out.append((i, ch, depth))
-        i += 1
-    return out
-
-
-def _last_brackets(line: str) -> tuple[int, int] | None:
-    """Positions of the last top-level bracket pair of `line` (its opening, its closing)."""
-    marks = _scan(line)
-    closings = [(i, ch) for i, ch, depth in marks if depth == 0 and ch in _PAIRS]
-    if not closings:
-        return None
-    end, closing = closings[-1]
-    opening = [i for i, ch, depth in marks if depth == 0 and ch == _PAIRS[closing] and i < end]
-    return (opening[-1], end) if opening else None
-
-
-def _top_level_items(body: str) -> list[str]:
-    cuts = [i for i, ch, depth in _scan(body) if ch == "," and depth == 0]
-    bounds = zip([-1, *cuts], [*cuts, len(body)], strict=True)
-    return [part for a, b in bounds if (part := body[a + 1 : b].strip())]
 
 
 def shape(value: tuple[int, ...]) -> str:
@@ -205,7 +133,6 @@ def environment() -> jinja2.Environment:
         number=number,
         block=block,
         tight=tight,
-        fit=fit,
         wrap=wrap,
     )
     env.globals.update(kind_macro=kind_macro)

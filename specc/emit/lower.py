@@ -94,12 +94,6 @@ class ScriptPlan:
     changing_lr: bool
     """True when the learning rate moves (a schedule or warm-up): the script computes it."""
     # Facts that target rewrites fill in (each read by that target's templates only).
-    uses_layers: bool = False
-    """Keras/TF: the script writes `layers.X` (so it imports `keras.layers`)."""
-    uses_ops: bool = False
-    """MindSpore: the script calls `mindspore.ops`."""
-    initializers: tuple[str, ...] = ()
-    """MindSpore: the `mindspore.common.initializer` names the script imports."""
     weight_names: tuple[tuple[str, str], ...] = ()
     """MindSpore: (parameter name, the spec's weight key) pairs."""
 
@@ -182,15 +176,6 @@ def _classes_from_output(shapes: ModelShapes, task: str | None) -> int | None:
         return None
     units = math.prod(shapes.output)
     return 2 if units == 1 else units
-
-
-# ---- target rewrites -------------------------------------------------------------------
-
-
-def keras_imports(p: ScriptPlan) -> ScriptPlan:
-    """`uses_layers`: whether the script writes `layers.X` (Keras, TF), so it imports
-    `keras.layers` only then (a model of only `input` has no layer at all)."""
-    return p.replace(uses_layers=bool(p.layers))
 
 
 Plan = ScriptPlan  # the former name, kept while callers move to `ScriptPlan`

@@ -46,3 +46,20 @@ class Target:
     """Capability table: feature key (see specc/lowering/capabilities.py) -> why not."""
     requires: tuple[str, ...] = ()
     """Python packages the emitted script imports (besides numpy)."""
+    macros: str = ""
+    """The folder of its per-kind macro files (layers.j2, ...): default the target's name;
+    `tensorflow` builds the same Keras model as `keras`."""
+    dataset_helper: str | None = None
+    """How the script gets MNIST/Fashion-MNIST without --data-dir: the framework's own helper
+    (`keras.datasets`), or None to download the files itself (from specc.data's mirrors)."""
+    device_help: str = "auto, cpu, cuda or mps"
+    """The help text of the script's --device flag."""
+    stdlib: tuple[str, ...] = ()
+    """Standard-library modules its template always imports besides the shared ones."""
+    custom_optimizer: Callable[[ScriptPlan], str | None] | None = None
+    """Which optimizer class of its own the script must define (the framework's class would
+    change the spec's update), e.g. `"rmsprop"`; None (or no function): the framework's."""
+
+    @property
+    def macro_folder(self) -> str:
+        return self.macros or self.name

@@ -26,6 +26,14 @@ class Scale(Node):
     factor: float
     """The multiplier."""
 
+    @property
+    def divisor(self) -> int | None:
+        """n when the factor is exactly 1/n (`scale 1/255`): scripts write `x / 255`."""
+        if not 0 < self.factor < 1:
+            return None
+        n = round(1 / self.factor)
+        return n if 1 / n == self.factor else None
+
 
 class Normalize(Node):
     """(x - mean) / std, per channel when lists are given."""
@@ -100,6 +108,13 @@ class Data(Node):
     static_shape: ClassVar[tuple[int, ...] | None] = None
     static_classes: ClassVar[int | None] = None
     static_task: ClassVar[Task | None] = None
+    # What kind of source it is (emitted scripts specialise their data code by these).
+    image_set: ClassVar[bool] = False
+    """MNIST-format images: four IDX files, uint8 (N, 28, 28), integer labels, a test split."""
+    downloadable: ClassVar[bool] = False
+    """Fetched from the network when not found (mirrors and checksums: specc/data/mnist.py)."""
+    title: ClassVar[str] = ""
+    """How people write its name in prose ("Fashion-MNIST")."""
 
     transforms: list[AnyTransform] = Field(default_factory=list)
     """Transforms, applied in the order written."""
@@ -124,6 +139,9 @@ class MNIST(Data):
     static_shape = (1, 28, 28)
     static_classes = 10
     static_task = "classification"
+    image_set = True
+    downloadable = True
+    title = "MNIST"
 
 
 class FashionMNIST(Data):
@@ -134,6 +152,9 @@ class FashionMNIST(Data):
     static_shape = (1, 28, 28)
     static_classes = 10
     static_task = "classification"
+    image_set = True
+    downloadable = True
+    title = "Fashion-MNIST"
 
 
 class MNISTSample(Data):
@@ -143,6 +164,8 @@ class MNISTSample(Data):
     static_shape = (1, 28, 28)
     static_classes = 10
     static_task = "classification"
+    image_set = True
+    title = "MNIST sample"
 
 
 class CSV(Data):

@@ -66,6 +66,30 @@ def emit_text(spec: str, target: str, **kwargs: object) -> str:
         os.chdir(cwd)
 
 
+# Specs whose executed runs check the neutral weights file (weights.safetensors): their
+# scripts are emitted with `interop=True` (`specc emit --interop`); finetune's `init from`
+# makes its golden read and write that file anyway. Every other golden runs as committed
+# and must not write it.
+INTEROP_SPECS = ("cnn", "quickstart")
+
+
+def script_for(spec: str, target: str, folder: Path) -> str:
+    """The script a test runs for `spec`: its golden, or the --interop one (INTEROP_SPECS)."""
+    if spec not in INTEROP_SPECS:
+        return str(GOLDEN / target / f"{spec}.py")
+    path = folder / f"{spec}_{target}_interop.py"
+    path.write_text(emit_text(spec, target, interop=True), encoding="utf-8")
+    return str(path)
+
+
+def assert_saved(folder: Path, spec: str, framework_file: str) -> None:
+    """The framework's weights and history.json, plus the neutral file exactly when asked."""
+    for name in (framework_file, "history.json"):
+        assert (folder / name).is_file(), name
+    neutral = spec in (*INTEROP_SPECS, "finetune")
+    assert (folder / "weights.safetensors").is_file() == neutral, (spec, neutral)
+
+
 def ruff(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ruff", *args],

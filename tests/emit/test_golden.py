@@ -11,6 +11,7 @@ import importlib.util
 
 import pytest
 
+from specc.emit.targets import NAMES
 from tests.emit.conftest import GOLDEN, ROOT, RUFF, RUFF_SELECT, ruff
 
 _spec = importlib.util.spec_from_file_location(
@@ -37,13 +38,18 @@ def test_no_stray_goldens():
 
 
 def test_every_spec_has_a_golden_per_target():
+    """Every target in the registry has a golden (.py or .err) on disk for every spec."""
     specs = {p.stem for p in (ROOT / "specs").glob("*.nn")}
-    for target in {p.parts[-2] for p in EXPECTED}:
-        stems = {p.stem for p in EXPECTED if p.parts[-2] == target}
-        assert stems == specs, target
+    for target in NAMES:
+        on_disk = {p.stem for p in (GOLDEN / target).glob("*") if p.suffix in (".py", ".err")}
+        assert on_disk == specs, f"{target}: missing {sorted(specs - on_disk)}; {FIX}"
 
 
-SCRIPTS = sorted(p for p in EXPECTED if p.suffix == ".py" and p.parts[-2] in ("pytorch", "keras"))
+SCRIPTS = sorted(p for p in EXPECTED if p.suffix == ".py")
+
+
+def test_every_target_is_linted():
+    assert {p.parts[-2] for p in SCRIPTS} == set(NAMES)
 
 
 def test_goldens_are_clean_python():
@@ -58,11 +64,11 @@ def test_goldens_are_clean_python():
 
 
 def test_search_space_golden_is_the_e601_diagnostics():
-    for target in ("pytorch", "keras"):
+    for target in NAMES:
         text = EXPECTED[GOLDEN.relative_to(ROOT) / target / "search.err"]
         assert text.splitlines() == [
             "specs/search.nn:17:22: E601 `lr` is a search space (`loguniform(...)`); "
-            "a script needs a number",
+            "a training needs a number",
             "specs/search.nn:17:54: E601 `momentum` is a search space (`uniform(...)`); "
-            "a script needs a number",
+            "a training needs a number",
         ]

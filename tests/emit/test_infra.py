@@ -204,6 +204,33 @@ def test_cli_emit_to_stdout_and_file(tmp_path):
     assert "python train.py --epochs 5" in target.read_text()
 
 
+def test_cli_emit_without_ruff_says_how_to_get_it(monkeypatch, tmp_path):
+    tidy = importlib.import_module("specc.emit.tidy")
+    monkeypatch.setattr(tidy.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setattr(tidy.shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "ruff.__main__", None)  # the wheel's lookup: absent
+    tidy.ruff_executable.cache_clear()
+    try:
+        out = invoke("emit", str(SPECS / "mnist.nn"), "--target", "pytorch")
+    finally:
+        tidy.ruff_executable.cache_clear()
+    assert out.exit_code == 1
+    assert "error: `specc emit` lays scripts out with ruff, which is not installed" in out.output
+    assert "pip install ruff" in out.output and "Traceback" not in out.output
+
+
+def test_interop_code_only_when_asked_or_used(tmp_path):
+    """Neutral weights (specc's interop) are written only with --interop or `init from`."""
+    plain = invoke("emit", str(SPECS / "quickstart.nn"), "-t", "pytorch").output
+    asked = invoke("emit", str(SPECS / "quickstart.nn"), "-t", "pytorch", "--interop").output
+    for name in ("def neutral_weights(", "def save_weights(", "LAYER_NAMES = {"):
+        assert name not in plain and name in asked, name
+    assert "save_weights(neutral_weights(model), args.out)" in asked
+    assert "def transfer(" not in asked  # reading weights: only for `init from`
+    finetune = invoke("emit", str(SPECS / "finetune.nn"), "-t", "keras").output
+    assert "def load_initial_weights(" in finetune and "def save_weights(" in finetune
+
+
 def test_cli_emit_reads_stdin():
     out = invoke("emit", "-", "-t", "pytorch", stdin=(SPECS / "mnist.nn").read_text())
     assert out.exit_code == 0 and "class MnistMlp(nn.Module):" in out.output

@@ -13,11 +13,13 @@ from tests.emit.conftest import (
     GOLDEN,
     SINK_SPECS,
     TABULAR_SPECS,
+    assert_saved,
     assert_sink,
     assert_trained,
     history,
     quick_args,
     run_scripts,
+    script_for,
     sink_runs,
     tabular_runs,
 )
@@ -29,7 +31,7 @@ def _argv(out, specs):
     argv = []
     for spec in sorted(specs, key=lambda s: s == "finetune"):  # after quickstart
         extra = ["--init-from", str(out / "quickstart")] if spec == "finetune" else []
-        script = str(GOLDEN / "keras" / f"{spec}.py")
+        script = script_for(spec, "keras", out)
         argv.append([script, *quick_args(spec), "--out", str(out / spec), *extra])
     return argv
 
@@ -38,7 +40,7 @@ def _argv(out, specs):
 def tf_runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("keras_tf")
     argv = _argv(out, SPECS)
-    names = [a[0].rsplit("/", 1)[1][:-3] for a in argv]
+    names = [a[a.index("--out") + 1].rsplit("/", 1)[1] for a in argv]  # the spec's name
     argv += tabular_runs(out, "keras")  # a CSV and an .npz source
     names += list(TABULAR_SPECS)
     argv += sink_runs(out, "keras")  # the rest of the vocabulary
@@ -54,8 +56,7 @@ def tf_runs(tmp_path_factory):
 def test_script_trains_on_tensorflow(tf_runs, spec):
     out, codes, output = tf_runs
     assert codes[spec] == 0, output[-3000:]
-    for name in ("model.weights.h5", "weights.safetensors", "history.json"):
-        assert (out / spec / name).is_file(), name
+    assert_saved(out / spec, spec, "model.weights.h5")
     assert_trained(spec, history(out / spec))
 
 

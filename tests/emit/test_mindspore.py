@@ -21,10 +21,12 @@ from tests.emit.conftest import (
     RUFF,
     RUFF_SELECT,
     SAMPLE,
+    assert_saved,
     history,
     lint,
     ruff,
     run_scripts,
+    script_for,
 )
 from tests.emit.test_safety import (
     test_hostile_spec_emits_only_template_code as hostile_spec_check,
@@ -159,7 +161,7 @@ def test_pytorch_formulated_optimizers_express_what_keras_cannot() -> None:
 def test_batchnorm_momentum_is_mindsporess_convention_and_same_padding_is_explicit() -> None:
     text = SPEC_TEXT.replace("input 28x28", "input 1x28x28\n    conv2d 4 2 padding=same")
     text = text.replace("flatten", "batchnorm momentum=0.2\n    flatten")
-    script = emit(analyze(text, "specs/mnist.nn"), TARGET)
+    script = emit(analyze(text, "specs/mnist.nn"), TARGET, interop=True)  # the name table
     assert 'pad_mode="pad",\n            padding=(0, 1, 0, 1),' in script  # (k-1)//2 before
     assert "nn.BatchNorm2d(4, eps=1e-05, momentum=0.8)" in script  # weight of the old value
     assert '"batchnorm_1.moving_variance": "batchnorm_1.running_var",' in script
@@ -179,7 +181,7 @@ def test_hostile_spec_emits_only_template_code() -> None:
 def test_layer_names_that_nn_cell_owns_are_renamed() -> None:
     text = SPEC_TEXT.replace("dense 512 relu", "dense 512 relu name=construct")
     text = text.replace("dense 10 softmax", "dense 10 softmax name=trainable_params")
-    script = emit(analyze(text, "specs/mnist.nn"), TARGET)
+    script = emit(analyze(text, "specs/mnist.nn"), TARGET, interop=True)
     assert "self.construct_ = nn.Dense(" in script
     assert "self.trainable_params_ = nn.Dense(" in script
     assert '"construct_.weight": "construct.weight",' in script  # saved under the spec's name
@@ -233,7 +235,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
     argv, names = [], []
     for name in sorted(SCRIPTS, key=lambda n: n == "finetune"):  # finetune starts from quickstart
         extra = ["--init-from", str(out / "quickstart")] if name == "finetune" else []
-        script = str(GOLDEN / TARGET / f"{name}.py")
+        script = script_for(name, TARGET, out)
         argv.append([script, *RUNS[name][0], "--out", str(out / name), *extra])
         names.append(name)
     augmented = out / "augmented.py"
@@ -254,8 +256,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
 def test_script_trains(runs: tuple[object, dict[str, int], str], name: str) -> None:
     out, codes, output = runs
     assert codes[name] == 0, output[-4000:]
-    for saved in ("model.ckpt", "weights.safetensors", "history.json"):
-        assert (out / name / saved).is_file(), saved  # type: ignore[operator]
+    assert_saved(out / name, name, "model.ckpt")  # type: ignore[operator]
     hist = history(out / name)  # type: ignore[operator]
     losses = hist["loss"]
     assert isinstance(losses, list) and len(losses) == 2

@@ -1,7 +1,8 @@
 """The emitted PyTorch scripts run and train: every spec, a short run on its data.
 
 All scripts run in one subprocess (see conftest.run_scripts); each must exit 0, write
-model.pt, weights.safetensors and history.json, lower its loss, and beat chance on test.
+model.pt and history.json (weights.safetensors only for --interop scripts and `init from`),
+lower its loss, and beat chance on test.
 finetune.nn starts from the quickstart run's weights, as its `init from` says.
 """
 
@@ -14,11 +15,13 @@ from tests.emit.conftest import (
     SINK,
     SINK_SPECS,
     TABULAR_SPECS,
+    assert_saved,
     assert_sink,
     assert_trained,
     history,
     quick_args,
     run_scripts,
+    script_for,
     sink_runs,
     tabular_runs,
 )
@@ -44,7 +47,7 @@ def runs(tmp_path_factory):
     argv = []
     for spec in order:
         extra = ["--init-from", str(out / "quickstart")] if spec == "finetune" else []
-        script = str(GOLDEN / "pytorch" / f"{spec}.py")
+        script = script_for(spec, "pytorch", out)
         argv.append([script, *quick_args(spec), "--out", str(out / spec), *extra])
     argv += tabular_runs(out, "pytorch")  # a CSV and an .npz source
     argv += sink_runs(out, "pytorch")  # the rest of the vocabulary
@@ -62,8 +65,7 @@ def test_script_trains(runs, spec):
     out, codes, output = runs
     assert codes[spec] == 0, output[-3000:]
     folder = out / spec
-    for name in ("model.pt", "weights.safetensors", "history.json"):
-        assert (folder / name).is_file(), name
+    assert_saved(folder, spec, "model.pt")
     assert_trained(spec, history(folder))
 
 

@@ -67,9 +67,10 @@ def test_any_valid_spec_emits_ruff_clean_scripts(spec: Spec) -> None:
     assert not problems, f"emitted scripts are not ruff-clean for this spec:\n{text}\n{problems}"
 
 
-def test_fit_and_wrap_lay_long_lines_out_as_ruff_format_does(tmp_path: Path) -> None:
-    """Spec names and values of any length: split calls and wrapped prose stay ruff-clean."""
-    from specc.emit.env import fit, wrap
+def test_tidy_and_wrap_lay_long_lines_out_as_ruff_format_does(tmp_path: Path) -> None:
+    """Spec names and values of any length: ruff splits the calls, `wrap` the prose."""
+    from specc.emit.env import wrap
+    from specc.emit.tidy import tidy
 
     name = "a_layer_with_a_really_very_long_name_indeed_" + "x" * 20
     lines = [
@@ -78,15 +79,17 @@ def test_fit_and_wrap_lay_long_lines_out_as_ruff_format_does(tmp_path: Path) -> 
         f"x = nn.functional.leaky_relu(self.{name}(x), 0.123456789)  # (B, 32, 28, 28)",
         "x = self.short(x)  # (B, 10)",
     ]
-    body = "\n".join(f"        {fit(line.replace(chr(39), chr(34)), 8)}" for line in lines)
+    body = "\n".join(f"        {line}" for line in lines)
     doc = wrap(f'"""Train `{name}` from ' + "some/folder/" * 8 + 'spec.nn with PyTorch.\n"""')
-    script = tmp_path / "script.py"
-    script.write_text(
-        f"{doc}\n\nfrom torch import nn\n\n\nclass A:\n    def f(self, x):\n{body}\n",
-        encoding="utf-8",
+    text = tidy(
+        f"{doc}\nimport os\nfrom torch import nn\n\nclass A:\n    def f(self, x):\n{body}\n"
     )
-    assert fit("x = self.short(x)  # (B, 10)", 8) == "x = self.short(x)  # (B, 10)"
-    assert "\n" in fit(lines[0], 8) and "\n" in doc
+    assert "import os" not in text  # unused: ruff's fixer removed it
+    assert "        x = self.short(x)  # (B, 10)\n" in text
+    assert f"self.{name} = nn.LayerNorm(\n            (1, 28, 28)" in text
+    assert "\n" in doc.strip()
+    script = tmp_path / "script.py"
+    script.write_text(text, encoding="utf-8")
     checked = ruff("check", *RUFF, *RUFF_SELECT, "--no-cache", str(script))
     formatted = ruff("format", "--diff", *RUFF, "--no-cache", str(script))
     assert checked.returncode == 0, checked.stdout

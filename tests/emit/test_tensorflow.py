@@ -20,12 +20,14 @@ from tests.emit.conftest import (
     ROOT,
     RUFF,
     RUFF_SELECT,
+    assert_saved,
     assert_trained,
     history,
     lint,
     quick_args,
     ruff,
     run_scripts,
+    script_for,
 )
 from tests.emit.test_safety import (
     test_hostile_spec_emits_only_template_code as hostile_spec_check,
@@ -110,7 +112,7 @@ def test_goldens_are_clean_python() -> None:
 
 def test_the_loop_is_a_tape_in_a_tf_function() -> None:
     script = (GOLDEN / TARGET / "mnist.py").read_text(encoding="utf-8")
-    assert "@tf.function\n    def train_step(xb, yb):" in script
+    assert "@tf.function\n    def compiled_step(xb, yb):" in script
     assert "with tf.GradientTape() as tape:" in script
     assert "model.fit" not in script and "model.compile" not in script
     assert "SpecRMSprop(" in script  # eps outside the root, as the spec says
@@ -172,7 +174,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
         extra = (
             ["--init-from", str(out / "quickstart"), "--lr", "1e-3"] if name == "finetune" else []
         )
-        script = str(GOLDEN / TARGET / f"{name}.py")
+        script = script_for(name, TARGET, out)
         argv.append([script, *quick_args(name), "--out", str(out / name), *extra])
         names.append(name)
     augmented = out / "augmented.py"
@@ -201,8 +203,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
 def test_script_trains(runs: tuple[object, dict[str, int], str], name: str) -> None:
     out, codes, output = runs
     assert codes[name] == 0, output[-4000:]
-    for saved in ("model.weights.h5", "weights.safetensors", "history.json"):
-        assert (out / name / saved).is_file(), saved  # type: ignore[operator]
+    assert_saved(out / name, name, "model.weights.h5")  # type: ignore[operator]
     assert_trained(name, history(out / name))  # type: ignore[operator]
 
 

@@ -7,7 +7,7 @@ what the script cannot express.
 
 from __future__ import annotations
 
-from specc.emit.lower import keras_imports
+from specc.emit.lower import ScriptPlan
 from specc.emit.target import Target, words
 from specc.lowering.layout import channels_last
 
@@ -24,6 +24,28 @@ MODULE_NAMES = words(
     """
 )
 
+
+def optimizer_class(p: ScriptPlan) -> str | None:
+    """The optimizer class a Keras script defines, when keras.optimizers' own would change
+    the spec's update (docs/semantics.md#optimizers), else None (the Keras class is used).
+
+    - SGD: Keras keeps the velocity as -lr*g, so momentum differs once the rate moves;
+    - coupled weight decay (`weight_decay` of sgd/adam/rmsprop/adagrad: g += wd * w) has no
+      Keras class;
+    - RMSprop and Adagrad: Keras divides by sqrt(a + eps), the spec by sqrt(a) + eps, a much
+      larger step where gradients are tiny;
+    - Adam/AdamW: Keras adds eps to sqrt(v) before bias correction (a smaller eps early
+      on): kept, since the difference is far below the 1-point fidelity bar.
+    """
+    o = p.train.optimizer
+    coupled = not o.decoupled_weight_decay and bool(o.weight_decay)
+    if o.kind == "sgd":
+        return "sgd" if coupled or (o.momentum and p.changing_lr) else None
+    if o.kind in ("adam", "adamw"):
+        return "adam" if coupled else None
+    return str(o.kind)
+
+
 TARGET = Target(
     name="keras",
     framework="Keras 3",
@@ -31,7 +53,6 @@ TARGET = Target(
     weights_file="model.weights.h5",
     reserved=MODULE_NAMES,
     layout=channels_last,
-    rewrites=(keras_imports,),
     weights="keras",
     unsupported={
         "label_smoothing.sparse": "SparseCategoricalCrossentropy has no label smoothing in "
@@ -48,4 +69,9 @@ TARGET = Target(
         "compile.on": "remove `compile on`: Keras compiles the train step itself",
     },
     requires=("keras",),
+    macros="keras",
+    dataset_helper="keras.datasets",
+    device_help="auto, or a keras.device name: cpu, gpu:0",
+    stdlib=("contextlib",),
+    custom_optimizer=optimizer_class,
 )

@@ -108,59 +108,13 @@ def _padding(conv: Conv) -> dict[str, object]:
     return {"pad_mode": "pad", "padding": sides[0] if len(set(sides)) == 1 else sides}
 
 
-def initializer_imports(p: ScriptPlan) -> ScriptPlan:
-    """`initializers`: the mindspore.common.initializer names the script imports.
-
-    Glorot/He/zeros/ones are written as MindSpore's registered strings; only `normal(...)`
-    and `uniform(...)` need classes (and an asymmetric uniform the `initializer` function).
-    """
-    needed: set[str] = set()
-    for layer in p.weighted:
-        with_bias = getattr(layer.ir, "bias", False)  # no bias: its initialiser is not written
-        inits = (getattr(layer.ir, "init", None), getattr(layer.ir, "bias_init", None))
-        for init in inits if with_bias else inits[:1]:
-            kind = getattr(init, "kind", None)
-            if kind == "normal":
-                needed.add("Normal")
-            elif kind == "uniform":
-                needed.add("Uniform")
-                if init is not None and getattr(init, "low", 0) != -getattr(init, "high", 0):
-                    needed.add("initializer")
-    return p.replace(initializers=tuple(sorted(needed)))
-
-
-# Besides activations, the one kind templates/mindspore/layers.j2 writes with `ops.`.
-OPS_CALLS = frozenset({"reshape"})
-
-
-def ops_import(p: ScriptPlan) -> ScriptPlan:
-    """`uses_ops`: whether the script calls `mindspore.ops` (else no import: F401).
-
-    Every `ops.` the templates write: standalone activations and reshape in `construct`,
-    fused activations of dense/conv, the prediction's softmax/sigmoid, gradient clipping
-    and the learning rate assigned each step when it changes.
-    """
-    opt = p.train.optimizer
-    uses = (
-        any(
-            layer.is_activation or layer.kind in OPS_CALLS or layer.activation is not None
-            for layer in p.layers
-        )
-        or p.prediction is not None
-        or opt.clip_norm is not None
-        or opt.clip_value is not None
-        or p.changing_lr
-    )
-    return p.replace(uses_ops=uses)
-
-
 TARGET = Target(
     name="mindspore",
     framework="MindSpore",
     template="mindspore/train.py.j2",
     weights_file="model.ckpt",
     reserved=MODULE_NAMES | NN_CELL_ATTRIBUTES,
-    rewrites=(layer_args, weight_names, initializer_imports, ops_import),
+    rewrites=(layer_args, weight_names),
     weights="mindspore",
     unsupported={
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
@@ -169,4 +123,5 @@ TARGET = Target(
         "compile.on": "graph mode (mindspore.jit) is not emitted; remove `compile on`",
     },
     requires=("mindspore",),
+    device_help="auto (the CPU), cpu, gpu or ascend",
 )

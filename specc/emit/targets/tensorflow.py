@@ -11,7 +11,6 @@ which is the Keras one minus what a hand-written loop can do (skip the last batc
 
 from __future__ import annotations
 
-from specc.emit.lower import keras_imports
 from specc.emit.target import Target, words
 from specc.emit.targets.keras import TARGET as KERAS
 from specc.lowering.layout import channels_last
@@ -40,8 +39,11 @@ TARGET = Target(
     weights_file="model.weights.h5",
     reserved=MODULE_NAMES,
     layout=channels_last,
-    rewrites=(keras_imports,),
     weights="keras",
     unsupported={k: v for k, v in KERAS.unsupported.items() if k not in HANDLED_BY_THE_LOOP},
     requires=("tensorflow", "keras"),
+    macros="keras",
+    dataset_helper="keras.datasets",
+    device_help="auto, cpu or gpu",
+    custom_optimizer=KERAS.custom_optimizer,
 )

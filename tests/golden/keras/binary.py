@@ -10,8 +10,7 @@ Run:
 Data: generated here with NumPy (binary, 2000 samples, 8 features,
 data seed 0): the same numbers `specc run` trains on.
 
-Saves under --out: model.weights.h5 (Keras), weights.safetensors (or .npz without the
-safetensors package) by the spec's layer names in PyTorch layout, and history.json.
+Saves under --out: model.weights.h5 (Keras) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -25,7 +24,7 @@ import sys
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import layers
 
 # ---- configuration (from the spec; flags override the first ones) --------------------
 EPOCHS = 20
@@ -110,89 +109,12 @@ def build_model():
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE),
-            layers.Dense(
-                12,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_1",
-            ),  # (B, 12)
-            layers.Dense(
-                8,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_2",
-            ),  # (B, 8)
-            layers.Dense(
-                1,
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_3",
-            ),  # (B, 1)
+            layers.Dense(12, activation="relu", name="dense_1"),  # (B, 12)
+            layers.Dense(8, activation="relu", name="dense_2"),  # (B, 8)
+            layers.Dense(1, name="dense_3"),  # (B, 1)
         ],
         name="binary_classifier",
     )
-
-
-class SpecAdam(keras.optimizers.Optimizer):
-    """Adam with eps added to sqrt(v_hat), as the paper's Algorithm 1 and PyTorch do.
-
-    keras.optimizers.Adam adds eps before bias correction ("epsilon hat"), a different step
-    early in training. `l2` is coupled weight decay (g += l2 * w); `weight_decay` is Keras's
-    decoupled decay (AdamW), applied before each step.
-    """
-
-    def __init__(self, learning_rate, beta_1, beta_2, eps, l2=0.0, **kwargs):
-        super().__init__(learning_rate=learning_rate, name="adam", **kwargs)
-        self.beta_1, self.beta_2, self.eps, self.l2 = beta_1, beta_2, eps, l2
-
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
-        self.moments = [self.add_variable_from_reference(v, "m") for v in variables]
-        self.squares = [self.add_variable_from_reference(v, "v") for v in variables]
-
-    def update_step(self, gradient, variable, learning_rate):
-        lr = ops.cast(learning_rate, variable.dtype)
-        g = ops.cast(gradient, variable.dtype) + self.l2 * variable
-        t = ops.cast(self.iterations + 1, variable.dtype)
-        i = self._get_variable_index(variable)
-        m, v = self.moments[i], self.squares[i]
-        self.assign(m, self.beta_1 * m + (1 - self.beta_1) * g)
-        self.assign(v, self.beta_2 * v + (1 - self.beta_2) * ops.square(g))
-        m_hat = m / (1 - ops.power(ops.cast(self.beta_1, variable.dtype), t))
-        v_hat = v / (1 - ops.power(ops.cast(self.beta_2, variable.dtype), t))
-        self.assign_sub(variable, lr * m_hat / (ops.sqrt(v_hat) + self.eps))
-
-
-def neutral_weights(model):
-    """Weights by the spec's layer names in PyTorch layout (Keras kernels transposed)."""
-    arrays = {}
-    for layer in model.layers:
-        values = layer.get_weights()
-        if isinstance(layer, layers.Dense):  # kernel (in, out) -> weight (out, in)
-            values[0] = values[0].T
-        names = ["weight", "bias", "running_mean", "running_var"][: len(values)]
-        arrays.update({f"{layer.name}.{n}": v for n, v in zip(names, values, strict=True)})
-    return arrays
-
-
-def save_weights(arrays, folder):
-    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
-    try:
-        from safetensors.numpy import save_file
-    except ImportError:  # NumPy's format keeps the order in the file itself
-        np.savez(os.path.join(folder, "weights.npz"), **arrays)
-    else:
-        metadata = {"format": "specc", "layers": json.dumps(order)}
-        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
 
 
 def main():
@@ -210,13 +132,7 @@ def main():
     with device:
         model = build_model()
         model.compile(
-            optimizer=SpecAdam(
-                learning_rate=args.lr,
-                beta_1=0.9,
-                beta_2=0.999,
-                eps=1e-07,
-                l2=0.0,
-            ),
+            optimizer=keras.optimizers.Adam(learning_rate=args.lr),
             loss=keras.losses.BinaryCrossentropy(from_logits=True),
             metrics=[
                 keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy"),
@@ -245,7 +161,6 @@ def main():
             history.update({f"test_{k}": float(v) for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
-    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

@@ -10,8 +10,7 @@ Run:
 Data: MNIST in its IDX files (train-images-idx3-ubyte[.gz], ...) from
 --data-dir; without it, keras.datasets.mnist.load_data() downloads it.
 
-Saves under --out: model.weights.h5 (Keras), weights.safetensors (or .npz without the
-safetensors package) by the spec's layer names in PyTorch layout, and history.json.
+Saves under --out: model.weights.h5 (Keras) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -26,7 +25,7 @@ import sys
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import layers
 
 # ---- configuration (from the spec; flags override the first ones) --------------------
 EPOCHS = 3
@@ -39,7 +38,6 @@ DROP_LAST = False
 INPUT_SHAPE = (1, 28, 28)  # one example, channels first
 CLASSES = 10
 VALIDATION_SPLIT = 0.1
-TEST_SPLIT = 0.0
 MNIST_FILES = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -91,14 +89,13 @@ def read_mnist_folder(folder):
 
 def read_source(data_dir):
     """(x_train, y_train, x_test, y_test): from --data-dir, else Keras's own copy."""
-    if data_dir is None:
-        try:
-            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-        except Exception as err:  # no network, a damaged cache: say so, no traceback
-            failed = f"keras.datasets.mnist.load_data() failed ({err})"
-            sys.exit(f"error: {failed}; pass --data-dir")
-        return x_train[:, None], y_train, x_test[:, None], y_test  # channels first
-    return read_mnist_folder(data_dir)
+    if data_dir is not None:
+        return read_mnist_folder(data_dir)
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    except Exception as err:  # no network, a damaged cache: say so, no traceback
+        sys.exit(f"error: keras.datasets.mnist.load_data() failed ({err}); pass --data-dir")
+    return x_train[:, None], y_train, x_test[:, None], y_test  # channels first
 
 
 def hold_out(x, y, fraction):
@@ -110,31 +107,18 @@ def hold_out(x, y, fraction):
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
-    x = x * np.float32(0.00392156862745098)
+    x = x / 255
     return x.reshape((len(x), *INPUT_SHAPE)), y
 
 
 def load_data(data_dir, limit=None):
     """Train/validation/test arrays: read, limit, split, then transform each split."""
-    x, y, x_test, y_test = read_source(data_dir)
-    y = encode(y)
-    y_test = None if y_test is None else encode(y_test)
-    if x_test is None:  # no test split of its own: the last TEST_SPLIT of the rows
-        x, y = x[:limit], y[:limit]
-        x, y, x_test, y_test = hold_out(x, y, TEST_SPLIT)
-    else:
-        x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    x, y, x_test, y_test = read_source(data_dir)  # MNIST has its own test split
+    x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    y, y_test = y.astype(np.int64), y_test.astype(np.int64)  # class indices
     x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
     splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
-
-
-def encode(y):
-    """Targets as the loss wants them (classification)."""
-    if y.dtype.kind in "US":  # label names: indices in sorted order
-        y = np.unique(y, return_inverse=True)[1]
-    y = y.astype(np.int64).reshape(-1)
-    return y
 
 
 # ---- model ----------------------------------------------------------------------------
@@ -144,75 +128,17 @@ def build_model():
         [
             keras.Input(shape=INPUT_SHAPE),
             layers.Permute((2, 3, 1), name="to_channels_last"),  # (B, 28, 28, 1)
-            layers.Conv2D(
-                32,
-                kernel_size=3,
-                strides=1,
-                padding="valid",
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="conv2d_1",
-            ),  # (B, 26, 26, 32)
-            layers.MaxPooling2D(2, strides=None, name="maxpool2d_1"),  # (B, 13, 13, 32)
-            layers.Conv2D(
-                64,
-                kernel_size=3,
-                strides=1,
-                padding="valid",
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="conv2d_2",
-            ),  # (B, 11, 11, 64)
-            layers.MaxPooling2D(2, strides=None, name="maxpool2d_2"),  # (B, 5, 5, 64)
+            layers.Conv2D(32, kernel_size=3, activation="relu", name="conv2d_1"),  # (B, 26, 26, 32)
+            layers.MaxPooling2D(2, name="maxpool2d_1"),  # (B, 13, 13, 32)
+            layers.Conv2D(64, kernel_size=3, activation="relu", name="conv2d_2"),  # (B, 11, 11, 64)
+            layers.MaxPooling2D(2, name="maxpool2d_2"),  # (B, 5, 5, 64)
             layers.Permute((3, 1, 2), name="to_channels_first"),  # (B, 64, 5, 5)
             layers.Flatten(name="flatten_1"),  # (B, 1600)
             layers.Dropout(0.5, name="dropout_1"),  # (B, 1600)
-            layers.Dense(
-                10,
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_1",
-            ),  # (B, 10)
+            layers.Dense(10, name="dense_1"),  # (B, 10)
         ],
         name="mnist_cnn",
     )
-
-
-class SpecAdam(keras.optimizers.Optimizer):
-    """Adam with eps added to sqrt(v_hat), as the paper's Algorithm 1 and PyTorch do.
-
-    keras.optimizers.Adam adds eps before bias correction ("epsilon hat"), a different step
-    early in training. `l2` is coupled weight decay (g += l2 * w); `weight_decay` is Keras's
-    decoupled decay (AdamW), applied before each step.
-    """
-
-    def __init__(self, learning_rate, beta_1, beta_2, eps, l2=0.0, **kwargs):
-        super().__init__(learning_rate=learning_rate, name="adam", **kwargs)
-        self.beta_1, self.beta_2, self.eps, self.l2 = beta_1, beta_2, eps, l2
-
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
-        self.moments = [self.add_variable_from_reference(v, "m") for v in variables]
-        self.squares = [self.add_variable_from_reference(v, "v") for v in variables]
-
-    def update_step(self, gradient, variable, learning_rate):
-        lr = ops.cast(learning_rate, variable.dtype)
-        g = ops.cast(gradient, variable.dtype) + self.l2 * variable
-        t = ops.cast(self.iterations + 1, variable.dtype)
-        i = self._get_variable_index(variable)
-        m, v = self.moments[i], self.squares[i]
-        self.assign(m, self.beta_1 * m + (1 - self.beta_1) * g)
-        self.assign(v, self.beta_2 * v + (1 - self.beta_2) * ops.square(g))
-        m_hat = m / (1 - ops.power(ops.cast(self.beta_1, variable.dtype), t))
-        v_hat = v / (1 - ops.power(ops.cast(self.beta_2, variable.dtype), t))
-        self.assign_sub(variable, lr * m_hat / (ops.sqrt(v_hat) + self.eps))
 
 
 def learning_rate(step, base_lr, steps_per_epoch, total_steps):
@@ -238,33 +164,6 @@ class StepLearningRate(keras.callbacks.Callback):
         self.step += 1
 
 
-def neutral_weights(model):
-    """Weights by the spec's layer names in PyTorch layout (Keras kernels transposed)."""
-    arrays = {}
-    for layer in model.layers:
-        values = layer.get_weights()
-        if isinstance(layer, layers.Dense):  # kernel (in, out) -> weight (out, in)
-            values[0] = values[0].T
-        if isinstance(layer, layers.Conv2D):  # kernel (kh, kw, C, F) -> weight (F, C, kh, kw)
-            values[0] = values[0].transpose(3, 2, 0, 1)
-        names = ["weight", "bias", "running_mean", "running_var"][: len(values)]
-        arrays.update({f"{layer.name}.{n}": v for n, v in zip(names, values, strict=True)})
-    return arrays
-
-
-def save_weights(arrays, folder):
-    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
-    try:
-        from safetensors.numpy import save_file
-    except ImportError:  # NumPy's format keeps the order in the file itself
-        np.savez(os.path.join(folder, "weights.npz"), **arrays)
-    else:
-        metadata = {"format": "specc", "layers": json.dumps(order)}
-        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
-
-
 def main():
     args = parse_args()
     keras.utils.set_random_seed(args.seed)
@@ -280,17 +179,9 @@ def main():
     with device:
         model = build_model()
         model.compile(
-            optimizer=SpecAdam(
-                learning_rate=args.lr,
-                beta_1=0.9,
-                beta_2=0.999,
-                eps=1e-07,
-                l2=0.0,
-            ),
+            optimizer=keras.optimizers.Adam(learning_rate=args.lr),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=[
-                keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-            ],
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )
         callbacks = [keras.callbacks.TerminateOnNaN()]
         steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
@@ -316,7 +207,6 @@ def main():
             history.update({f"test_{k}": float(v) for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
-    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

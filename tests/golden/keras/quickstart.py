@@ -12,8 +12,7 @@ folder with --data-dir; `specc` prints it with
     python -c "from specc.resources import bundled_dataset as b; print(b('mnist_sample'))"
 (any folder of MNIST-format files works, e.g. the full MNIST).
 
-Saves under --out: model.weights.h5 (Keras), weights.safetensors (or .npz without the
-safetensors package) by the spec's layer names in PyTorch layout, and history.json.
+Saves under --out: model.weights.h5 (Keras) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -41,7 +40,6 @@ DROP_LAST = False
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
 VALIDATION_SPLIT = 0.0
-TEST_SPLIT = 0.0
 MNIST_FILES = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -110,31 +108,18 @@ def hold_out(x, y, fraction):
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
-    x = x * np.float32(0.00392156862745098)
+    x = x / 255
     return x.reshape((len(x), *INPUT_SHAPE)), y
 
 
 def load_data(data_dir, limit=None):
     """Train/validation/test arrays: read, limit, split, then transform each split."""
-    x, y, x_test, y_test = read_source(data_dir)
-    y = encode(y)
-    y_test = None if y_test is None else encode(y_test)
-    if x_test is None:  # no test split of its own: the last TEST_SPLIT of the rows
-        x, y = x[:limit], y[:limit]
-        x, y, x_test, y_test = hold_out(x, y, TEST_SPLIT)
-    else:
-        x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    x, y, x_test, y_test = read_source(data_dir)  # MNIST sample has its own test split
+    x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    y, y_test = y.astype(np.int64), y_test.astype(np.int64)  # class indices
     x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
     splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
-
-
-def encode(y):
-    """Targets as the loss wants them (classification)."""
-    if y.dtype.kind in "US":  # label names: indices in sorted order
-        y = np.unique(y, return_inverse=True)[1]
-    y = y.astype(np.int64).reshape(-1)
-    return y
 
 
 # ---- model ----------------------------------------------------------------------------
@@ -144,21 +129,8 @@ def build_model():
         [
             keras.Input(shape=INPUT_SHAPE),
             layers.Flatten(name="flatten_1"),  # (B, 784)
-            layers.Dense(
-                512,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_1",
-            ),  # (B, 512)
-            layers.Dense(
-                10,
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_2",
-            ),  # (B, 10)
+            layers.Dense(512, activation="relu", name="dense_1"),  # (B, 512)
+            layers.Dense(10, name="dense_2"),  # (B, 10)
         ],
         name="mnist_mlp",
     )
@@ -189,31 +161,6 @@ class SpecRMSprop(keras.optimizers.Optimizer):
         self.assign_sub(variable, lr * g / (ops.sqrt(a) + self.eps))
 
 
-def neutral_weights(model):
-    """Weights by the spec's layer names in PyTorch layout (Keras kernels transposed)."""
-    arrays = {}
-    for layer in model.layers:
-        values = layer.get_weights()
-        if isinstance(layer, layers.Dense):  # kernel (in, out) -> weight (out, in)
-            values[0] = values[0].T
-        names = ["weight", "bias", "running_mean", "running_var"][: len(values)]
-        arrays.update({f"{layer.name}.{n}": v for n, v in zip(names, values, strict=True)})
-    return arrays
-
-
-def save_weights(arrays, folder):
-    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
-    try:
-        from safetensors.numpy import save_file
-    except ImportError:  # NumPy's format keeps the order in the file itself
-        np.savez(os.path.join(folder, "weights.npz"), **arrays)
-    else:
-        metadata = {"format": "specc", "layers": json.dumps(order)}
-        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
-
-
 def main():
     args = parse_args()
     keras.utils.set_random_seed(args.seed)
@@ -229,16 +176,9 @@ def main():
     with device:
         model = build_model()
         model.compile(
-            optimizer=SpecRMSprop(
-                learning_rate=args.lr,
-                rho=0.9,
-                eps=1e-07,
-                l2=0.0,
-            ),
+            optimizer=SpecRMSprop(learning_rate=args.lr, rho=0.9, eps=1e-07, l2=0.0),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=[
-                keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-            ],
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )
         callbacks = [keras.callbacks.TerminateOnNaN()]
         fit = model.fit(
@@ -261,7 +201,6 @@ def main():
             history.update({f"test_{k}": float(v) for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
-    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

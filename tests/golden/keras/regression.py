@@ -10,8 +10,7 @@ Run:
 Data: generated here with NumPy (regression, 2000 samples, 13 features,
 data seed 0): the same numbers `specc run` trains on.
 
-Saves under --out: model.weights.h5 (Keras), weights.safetensors (or .npz without the
-safetensors package) by the spec's layer names in PyTorch layout, and history.json.
+Saves under --out: model.weights.h5 (Keras) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -108,29 +107,9 @@ def build_model():
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE),
-            layers.Dense(
-                64,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_1",
-            ),  # (B, 64)
-            layers.Dense(
-                64,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_2",
-            ),  # (B, 64)
-            layers.Dense(
-                1,
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_3",
-            ),  # (B, 1)
+            layers.Dense(64, activation="relu", name="dense_1"),  # (B, 64)
+            layers.Dense(64, activation="relu", name="dense_2"),  # (B, 64)
+            layers.Dense(1, name="dense_3"),  # (B, 1)
         ],
         name="regressor",
     )
@@ -182,31 +161,6 @@ class StepLearningRate(keras.callbacks.Callback):
         self.step += 1
 
 
-def neutral_weights(model):
-    """Weights by the spec's layer names in PyTorch layout (Keras kernels transposed)."""
-    arrays = {}
-    for layer in model.layers:
-        values = layer.get_weights()
-        if isinstance(layer, layers.Dense):  # kernel (in, out) -> weight (out, in)
-            values[0] = values[0].T
-        names = ["weight", "bias", "running_mean", "running_var"][: len(values)]
-        arrays.update({f"{layer.name}.{n}": v for n, v in zip(names, values, strict=True)})
-    return arrays
-
-
-def save_weights(arrays, folder):
-    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
-    try:
-        from safetensors.numpy import save_file
-    except ImportError:  # NumPy's format keeps the order in the file itself
-        np.savez(os.path.join(folder, "weights.npz"), **arrays)
-    else:
-        metadata = {"format": "specc", "layers": json.dumps(order)}
-        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
-
-
 def main():
     args = parse_args()
     keras.utils.set_random_seed(args.seed)
@@ -222,16 +176,9 @@ def main():
     with device:
         model = build_model()
         model.compile(
-            optimizer=SpecSGD(
-                learning_rate=args.lr,
-                momentum=0.9,
-                nesterov=False,
-                l2=0.0,
-            ),
+            optimizer=SpecSGD(learning_rate=args.lr, momentum=0.9, nesterov=False, l2=0.0),
             loss=keras.losses.MeanSquaredError(),
-            metrics=[
-                keras.metrics.MeanAbsoluteError(name="mae"),
-            ],
+            metrics=[keras.metrics.MeanAbsoluteError(name="mae")],
         )
         callbacks = [keras.callbacks.TerminateOnNaN()]
         steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
@@ -257,7 +204,6 @@ def main():
             history.update({f"test_{k}": float(v) for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
-    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

@@ -10,8 +10,7 @@ Run:
 Data: MNIST in its IDX files (train-images-idx3-ubyte[.gz], ...) from
 --data-dir; without it, they are downloaded to data/mnist (checked against their md5).
 
-Saves under --out: model.ckpt (MindSpore's checkpoint), weights.safetensors (PyTorch
-layout, the spec's layer names: the file `specc run` writes) and history.json.
+Saves under --out: model.ckpt (MindSpore's checkpoint) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -43,7 +42,6 @@ DROP_LAST = False
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
 VALIDATION_SPLIT = 0.0
-TEST_SPLIT = 0.0
 MNIST_FILES = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -57,13 +55,6 @@ DOWNLOAD_MD5 = [
     "9fb629c4189551a2d022fa330f9573f3",
     "ec29112dd5afa0611ce80d1b7f02629c",
 ]
-# MindSpore parameter -> the spec's weight name (saved in PyTorch's layout and names).
-WEIGHT_NAMES = {
-    "dense_1.weight": "dense_1.weight",
-    "dense_1.bias": "dense_1.bias",
-    "dense_2.weight": "dense_2.weight",
-    "dense_2.bias": "dense_2.bias",
-}
 
 
 def parse_args():
@@ -114,7 +105,11 @@ def download(folder):
         path = os.path.join(folder, name + ".gz")
         if not os.path.exists(path):
             print(f"downloading {DOWNLOAD_URL}{name}.gz")
-            urllib.request.urlretrieve(f"{DOWNLOAD_URL}{name}.gz", path)
+            try:  # into a .part file: an interrupted download never looks complete
+                urllib.request.urlretrieve(f"{DOWNLOAD_URL}{name}.gz", path + ".part")
+            except OSError as err:
+                sys.exit(f"error: cannot download {name}.gz ({err}); pass --data-dir instead")
+            os.replace(path + ".part", path)
         with open(path, "rb") as handle:
             if hashlib.md5(handle.read()).hexdigest() != md5:
                 sys.exit(f"error: {path} is damaged (md5 mismatch); delete it and retry")
@@ -123,7 +118,7 @@ def download(folder):
 
 def read_source(data_dir):
     """(x_train, y_train, x_test, y_test): from --data-dir, else downloaded."""
-    return read_mnist_folder(data_dir or download(os.path.join("data", "mnist")))
+    return read_mnist_folder(data_dir or download("data/mnist"))
 
 
 def hold_out(x, y, fraction):
@@ -135,31 +130,18 @@ def hold_out(x, y, fraction):
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
-    x = x * np.float32(0.00392156862745098)
+    x = x / 255
     return x.reshape((len(x), *INPUT_SHAPE)), y
 
 
 def load_data(data_dir, limit=None):
     """Train/validation/test arrays: read, limit, split, then transform each split."""
-    x, y, x_test, y_test = read_source(data_dir)
-    y = encode(y)
-    y_test = None if y_test is None else encode(y_test)
-    if x_test is None:  # no test split of its own: the last TEST_SPLIT of the rows
-        x, y = x[:limit], y[:limit]
-        x, y, x_test, y_test = hold_out(x, y, TEST_SPLIT)
-    else:
-        x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    x, y, x_test, y_test = read_source(data_dir)  # MNIST has its own test split
+    x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    y, y_test = y.astype(np.int64), y_test.astype(np.int64)  # class indices
     x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
     splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
-
-
-def encode(y):
-    """Targets as the loss wants them (classification)."""
-    if y.dtype.kind in "US":  # label names: indices in sorted order
-        y = np.unique(y, return_inverse=True)[1]
-    y = y.astype(np.int64).reshape(-1)
-    return y
 
 
 # ---- model ----------------------------------------------------------------------------
@@ -168,18 +150,10 @@ class MnistMlp(nn.Cell):
         super().__init__()
         self.flatten_1 = nn.Flatten()
         self.dense_1 = nn.Dense(
-            784,
-            512,
-            has_bias=True,
-            weight_init="xavier_uniform",
-            bias_init="zeros",
+            784, 512, has_bias=True, weight_init="xavier_uniform", bias_init="zeros"
         )
         self.dense_2 = nn.Dense(
-            512,
-            10,
-            has_bias=True,
-            weight_init="xavier_uniform",
-            bias_init="zeros",
+            512, 10, has_bias=True, weight_init="xavier_uniform", bias_init="zeros"
         )
 
     def construct(self, x):  # x: (B, 28, 28)
@@ -199,27 +173,7 @@ def compute_metrics(outputs, targets):
     outputs = outputs.astype(np.float64)
     pred = outputs.argmax(axis=1)
     true = targets.argmax(axis=1) if targets.ndim == 2 else targets
-    return {
-        "accuracy": float(np.mean(pred == true)),
-    }
-
-
-def neutral_weights(model):
-    """Weights by the spec's layer names in PyTorch layout (MindSpore's names mapped)."""
-    return {WEIGHT_NAMES[param.name]: param.asnumpy() for param in model.get_parameters()}
-
-
-def save_weights(arrays, folder):
-    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
-    try:
-        from safetensors.numpy import save_file
-    except ImportError:  # NumPy's format keeps the order in the file itself
-        np.savez(os.path.join(folder, "weights.npz"), **arrays)
-    else:
-        metadata = {"format": "specc", "layers": json.dumps(order)}
-        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
+    return {"accuracy": float(np.mean(pred == true))}
 
 
 def evaluate(model, loss_fn, x, y, batch_size):
@@ -227,10 +181,11 @@ def evaluate(model, loss_fn, x, y, batch_size):
     model.set_train(False)
     total, outputs = 0.0, []
     for start in range(0, len(x), batch_size):
-        xb, yb = ms.Tensor(x[start : start + batch_size]), ms.Tensor(y[start : start + batch_size])
-        logits = model(xb)
-        total += float(loss_fn(logits, yb).asnumpy()) * len(xb)
-        outputs.append(predict(logits).asnumpy())
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        logits = model(ms.Tensor(xb))
+        loss, predicted = float(loss_fn(logits, ms.Tensor(yb)).asnumpy()), predict(logits).asnumpy()
+        total += loss * len(xb)
+        outputs.append(predicted)
     return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y)}
 
 
@@ -274,9 +229,10 @@ def main():
     grad_fn = ms.value_and_grad(forward_fn, None, optimizer.parameters, has_aux=True)
 
     def train_step(xb, yb):
-        (loss, logits), grads = grad_fn(xb, yb)
+        """One optimizer step on a batch: (its loss, its predictions)."""
+        (loss, logits), grads = grad_fn(ms.Tensor(xb), ms.Tensor(yb))
         optimizer(grads)
-        return loss, logits
+        return float(loss.asnumpy()), predict(logits).asnumpy()
 
     history = {}  # metric -> one value per epoch (Keras' History layout)
 
@@ -288,9 +244,9 @@ def main():
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
             xb = x_train[batch]
-            loss, logits = train_step(ms.Tensor(xb), ms.Tensor(y_train[batch]))
-            total += float(loss.asnumpy()) * len(batch)
-            outputs.append(predict(logits).asnumpy())
+            loss, predicted = train_step(xb, y_train[batch])
+            total += loss * len(batch)
+            outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
         targets = y_train[order[:seen]]
         logs = {"loss": total / seen, **compute_metrics(np.concatenate(outputs), targets)}
@@ -313,7 +269,6 @@ def main():
         history.update({f"test_{k}": v for k, v in test.items()})
 
     ms.save_checkpoint(model, os.path.join(args.out, "model.ckpt"))
-    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

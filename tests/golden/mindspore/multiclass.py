@@ -10,8 +10,7 @@ Run:
 Data: generated here with NumPy (classification, 2000 samples, 11 features,
 data seed 0): the same numbers `specc run` trains on.
 
-Saves under --out: model.ckpt (MindSpore's checkpoint), weights.safetensors (PyTorch
-layout, the spec's layer names: the file `specc run` writes) and history.json.
+Saves under --out: model.ckpt (MindSpore's checkpoint) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -49,17 +48,6 @@ EARLY_STOPPING = "val_loss"  # stop when it has not improved for PATIENCE epochs
 PATIENCE = 5
 MIN_DELTA = 0.0
 RESTORE_BEST = True
-# MindSpore parameter -> the spec's weight name (saved in PyTorch's layout and names).
-WEIGHT_NAMES = {
-    "dense_1.weight": "dense_1.weight",
-    "dense_1.bias": "dense_1.bias",
-    "dense_2.weight": "dense_2.weight",
-    "dense_2.bias": "dense_2.bias",
-    "dense_3.weight": "dense_3.weight",
-    "dense_3.bias": "dense_3.bias",
-    "dense_4.weight": "dense_4.weight",
-    "dense_4.bias": "dense_4.bias",
-}
 
 
 def parse_args():
@@ -128,32 +116,16 @@ class Multiclass(nn.Cell):
     def __init__(self):
         super().__init__()
         self.dense_1 = nn.Dense(
-            11,
-            20,
-            has_bias=True,
-            weight_init="xavier_uniform",
-            bias_init="zeros",
+            11, 20, has_bias=True, weight_init="xavier_uniform", bias_init="zeros"
         )
         self.dense_2 = nn.Dense(
-            20,
-            12,
-            has_bias=True,
-            weight_init="xavier_uniform",
-            bias_init="zeros",
+            20, 12, has_bias=True, weight_init="xavier_uniform", bias_init="zeros"
         )
         self.dense_3 = nn.Dense(
-            12,
-            6,
-            has_bias=True,
-            weight_init="xavier_uniform",
-            bias_init="zeros",
+            12, 6, has_bias=True, weight_init="xavier_uniform", bias_init="zeros"
         )
         self.dense_4 = nn.Dense(
-            6,
-            4,
-            has_bias=True,
-            weight_init="xavier_uniform",
-            bias_init="zeros",
+            6, 4, has_bias=True, weight_init="xavier_uniform", bias_init="zeros"
         )
 
     def construct(self, x):  # x: (B, 11)
@@ -189,43 +161,16 @@ def compute_metrics(outputs, targets):
     }
 
 
-def neutral_weights(model):
-    """Weights by the spec's layer names in PyTorch layout (MindSpore's names mapped)."""
-    return {WEIGHT_NAMES[param.name]: param.asnumpy() for param in model.get_parameters()}
-
-
-def save_weights(arrays, folder):
-    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
-    try:
-        from safetensors.numpy import save_file
-    except ImportError:  # NumPy's format keeps the order in the file itself
-        np.savez(os.path.join(folder, "weights.npz"), **arrays)
-    else:
-        metadata = {"format": "specc", "layers": json.dumps(order)}
-        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
-
-
-def snapshot(model):
-    """A copy of every parameter (to restore the best epoch's weights)."""
-    return {p.name: p.asnumpy().copy() for p in model.get_parameters()}
-
-
-def restore(model, state):
-    for param in model.get_parameters():
-        param.set_data(ms.Tensor(state[param.name]))
-
-
 def evaluate(model, loss_fn, x, y, batch_size):
     """Mean loss and metrics over a whole split, in evaluation mode."""
     model.set_train(False)
     total, outputs = 0.0, []
     for start in range(0, len(x), batch_size):
-        xb, yb = ms.Tensor(x[start : start + batch_size]), ms.Tensor(y[start : start + batch_size])
-        logits = model(xb)
-        total += float(loss_fn(logits, yb).asnumpy()) * len(xb)
-        outputs.append(predict(logits).asnumpy())
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        logits = model(ms.Tensor(xb))
+        loss, predicted = float(loss_fn(logits, ms.Tensor(yb)).asnumpy()), predict(logits).asnumpy()
+        total += loss * len(xb)
+        outputs.append(predicted)
     return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y)}
 
 
@@ -277,9 +222,10 @@ def main():
     grad_fn = ms.value_and_grad(forward_fn, None, optimizer.parameters, has_aux=True)
 
     def train_step(xb, yb):
-        (loss, logits), grads = grad_fn(xb, yb)
+        """One optimizer step on a batch: (its loss, its predictions)."""
+        (loss, logits), grads = grad_fn(ms.Tensor(xb), ms.Tensor(yb))
         optimizer(grads)
-        return loss, logits
+        return float(loss.asnumpy()), predict(logits).asnumpy()
 
     history = {}  # metric -> one value per epoch (Keras' History layout)
     best, best_state, bad_epochs = None, None, 0
@@ -292,9 +238,9 @@ def main():
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
             xb = x_train[batch]
-            loss, logits = train_step(ms.Tensor(xb), ms.Tensor(y_train[batch]))
-            total += float(loss.asnumpy()) * len(batch)
-            outputs.append(predict(logits).asnumpy())
+            loss, predicted = train_step(xb, y_train[batch])
+            total += loss * len(batch)
+            outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
         targets = y_train[order[:seen]]
         logs = {"loss": total / seen, **compute_metrics(np.concatenate(outputs), targets)}
@@ -313,14 +259,15 @@ def main():
         # -- early stopping --
         if improved(EARLY_STOPPING, logs[EARLY_STOPPING], best, MIN_DELTA):
             best, bad_epochs = logs[EARLY_STOPPING], 0
-            best_state = snapshot(model)
+            best_state = {p.name: p.asnumpy().copy() for p in model.get_parameters()}
         else:
             bad_epochs += 1
             if bad_epochs >= PATIENCE:
                 print(f"early stopping: {EARLY_STOPPING} has not improved for {PATIENCE} epochs")
                 break
     if RESTORE_BEST and best_state is not None:
-        restore(model, best_state)
+        for param in model.get_parameters():
+            param.set_data(ms.Tensor(best_state[param.name]))
 
     # -- test --
     if len(x_test):
@@ -329,7 +276,6 @@ def main():
         history.update({f"test_{k}": v for k, v in test.items()})
 
     ms.save_checkpoint(model, os.path.join(args.out, "model.ckpt"))
-    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

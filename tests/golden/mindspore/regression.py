@@ -10,8 +10,7 @@ Run:
 Data: generated here with NumPy (regression, 2000 samples, 13 features,
 data seed 0): the same numbers `specc run` trains on.
 
-Saves under --out: model.ckpt (MindSpore's checkpoint), weights.safetensors (PyTorch
-layout, the spec's layer names: the file `specc run` writes) and history.json.
+Saves under --out: model.ckpt (MindSpore's checkpoint) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -44,15 +43,6 @@ SAMPLES = 2000
 FEATURES = 13
 NOISE = 0.1
 DATA_SEED = 0
-# MindSpore parameter -> the spec's weight name (saved in PyTorch's layout and names).
-WEIGHT_NAMES = {
-    "dense_1.weight": "dense_1.weight",
-    "dense_1.bias": "dense_1.bias",
-    "dense_2.weight": "dense_2.weight",
-    "dense_2.bias": "dense_2.bias",
-    "dense_3.weight": "dense_3.weight",
-    "dense_3.bias": "dense_3.bias",
-}
 
 
 def parse_args():
@@ -118,25 +108,13 @@ class Regressor(nn.Cell):
     def __init__(self):
         super().__init__()
         self.dense_1 = nn.Dense(
-            13,
-            64,
-            has_bias=True,
-            weight_init="xavier_uniform",
-            bias_init="zeros",
+            13, 64, has_bias=True, weight_init="xavier_uniform", bias_init="zeros"
         )
         self.dense_2 = nn.Dense(
-            64,
-            64,
-            has_bias=True,
-            weight_init="xavier_uniform",
-            bias_init="zeros",
+            64, 64, has_bias=True, weight_init="xavier_uniform", bias_init="zeros"
         )
         self.dense_3 = nn.Dense(
-            64,
-            1,
-            has_bias=True,
-            weight_init="xavier_uniform",
-            bias_init="zeros",
+            64, 1, has_bias=True, weight_init="xavier_uniform", bias_init="zeros"
         )
 
     def construct(self, x):  # x: (B, 13)
@@ -154,9 +132,7 @@ def predict(outputs):
 def compute_metrics(outputs, targets):
     """The spec's metrics from predictions `outputs` (N, 1) and targets."""
     outputs = outputs.astype(np.float64)
-    return {
-        "mae": float(np.mean(np.abs(outputs - targets.reshape(outputs.shape)))),
-    }
+    return {"mae": float(np.mean(np.abs(outputs - targets.reshape(outputs.shape))))}
 
 
 def learning_rate(step, base_lr, steps_per_epoch, total_steps):
@@ -166,33 +142,16 @@ def learning_rate(step, base_lr, steps_per_epoch, total_steps):
     return rate
 
 
-def neutral_weights(model):
-    """Weights by the spec's layer names in PyTorch layout (MindSpore's names mapped)."""
-    return {WEIGHT_NAMES[param.name]: param.asnumpy() for param in model.get_parameters()}
-
-
-def save_weights(arrays, folder):
-    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
-    try:
-        from safetensors.numpy import save_file
-    except ImportError:  # NumPy's format keeps the order in the file itself
-        np.savez(os.path.join(folder, "weights.npz"), **arrays)
-    else:
-        metadata = {"format": "specc", "layers": json.dumps(order)}
-        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
-
-
 def evaluate(model, loss_fn, x, y, batch_size):
     """Mean loss and metrics over a whole split, in evaluation mode."""
     model.set_train(False)
     total, outputs = 0.0, []
     for start in range(0, len(x), batch_size):
-        xb, yb = ms.Tensor(x[start : start + batch_size]), ms.Tensor(y[start : start + batch_size])
-        logits = model(xb)
-        total += float(loss_fn(logits, yb).asnumpy()) * len(xb)
-        outputs.append(predict(logits).asnumpy())
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        logits = model(ms.Tensor(xb))
+        loss, predicted = float(loss_fn(logits, ms.Tensor(yb)).asnumpy()), predict(logits).asnumpy()
+        total += loss * len(xb)
+        outputs.append(predicted)
     return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y)}
 
 
@@ -216,11 +175,7 @@ def main():
     model = Regressor()
     loss_fn = nn.MSELoss()
     optimizer = optim.SGD(
-        model.trainable_params(),
-        lr=args.lr,
-        momentum=0.9,
-        nesterov=False,
-        weight_decay=0.0,
+        model.trainable_params(), lr=args.lr, momentum=0.9, nesterov=False, weight_decay=0.0
     )
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
@@ -233,9 +188,10 @@ def main():
     grad_fn = ms.value_and_grad(forward_fn, None, optimizer.parameters, has_aux=True)
 
     def train_step(xb, yb):
-        (loss, logits), grads = grad_fn(xb, yb)
+        """One optimizer step on a batch: (its loss, its predictions)."""
+        (loss, logits), grads = grad_fn(ms.Tensor(xb), ms.Tensor(yb))
         optimizer(grads)
-        return loss, logits
+        return float(loss.asnumpy()), predict(logits).asnumpy()
 
     history = {}  # metric -> one value per epoch (Keras' History layout)
 
@@ -250,9 +206,9 @@ def main():
             rate = learning_rate(t, args.lr, steps_per_epoch, total_steps)
             ops.assign(optimizer.param_groups[0]["lr"], ms.Tensor(rate, ms.float32))
             xb = x_train[batch]
-            loss, logits = train_step(ms.Tensor(xb), ms.Tensor(y_train[batch]))
-            total += float(loss.asnumpy()) * len(batch)
-            outputs.append(predict(logits).asnumpy())
+            loss, predicted = train_step(xb, y_train[batch])
+            total += loss * len(batch)
+            outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
         targets = y_train[order[:seen]]
         logs = {"loss": total / seen, **compute_metrics(np.concatenate(outputs), targets)}
@@ -275,7 +231,6 @@ def main():
         history.update({f"test_{k}": v for k, v in test.items()})
 
     ms.save_checkpoint(model, os.path.join(args.out, "model.ckpt"))
-    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

@@ -10,8 +10,7 @@ Run:
 Data: MNIST in its IDX files (train-images-idx3-ubyte[.gz], ...) from
 --data-dir; without it, they are downloaded to data/mnist (checked against their md5).
 
-Saves under --out: model.pt (the state dict), weights.safetensors (or .npz without the
-safetensors package) by the spec's layer names, and history.json.
+Saves under --out: model.pt (the state dict) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -40,7 +39,6 @@ DROP_LAST = False
 INPUT_SHAPE = (1, 28, 28)  # one example, channels first
 CLASSES = 10
 VALIDATION_SPLIT = 0.1
-TEST_SPLIT = 0.0
 MNIST_FILES = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -54,12 +52,6 @@ DOWNLOAD_MD5 = [
     "9fb629c4189551a2d022fa330f9573f3",
     "ec29112dd5afa0611ce80d1b7f02629c",
 ]
-# Module attribute -> the spec's layer name (weights are saved under the spec's names).
-LAYER_NAMES = {
-    "conv2d_1": "conv2d_1",
-    "conv2d_2": "conv2d_2",
-    "dense_1": "dense_1",
-}
 
 
 def parse_args():
@@ -110,7 +102,7 @@ def download(folder):
         path = os.path.join(folder, name + ".gz")
         if not os.path.exists(path):
             print(f"downloading {DOWNLOAD_URL}{name}.gz")
-            try:
+            try:  # into a .part file: an interrupted download never looks complete
                 urllib.request.urlretrieve(f"{DOWNLOAD_URL}{name}.gz", path + ".part")
             except OSError as err:
                 sys.exit(f"error: cannot download {name}.gz ({err}); pass --data-dir instead")
@@ -123,7 +115,7 @@ def download(folder):
 
 def read_source(data_dir):
     """(x_train, y_train, x_test, y_test): from --data-dir, else downloaded."""
-    return read_mnist_folder(data_dir or download(os.path.join("data", "mnist")))
+    return read_mnist_folder(data_dir or download("data/mnist"))
 
 
 def hold_out(x, y, fraction):
@@ -135,40 +127,27 @@ def hold_out(x, y, fraction):
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
-    x = x * np.float32(0.00392156862745098)
+    x = x / 255
     return x.reshape((len(x), *INPUT_SHAPE)), y
 
 
 def load_data(data_dir, limit=None):
     """Train/validation/test arrays: read, limit, split, then transform each split."""
-    x, y, x_test, y_test = read_source(data_dir)
-    y = encode(y)
-    y_test = None if y_test is None else encode(y_test)
-    if x_test is None:  # no test split of its own: the last TEST_SPLIT of the rows
-        x, y = x[:limit], y[:limit]
-        x, y, x_test, y_test = hold_out(x, y, TEST_SPLIT)
-    else:
-        x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    x, y, x_test, y_test = read_source(data_dir)  # MNIST has its own test split
+    x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    y, y_test = y.astype(np.int64), y_test.astype(np.int64)  # class indices
     x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
     splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
-
-
-def encode(y):
-    """Targets as the loss wants them (classification)."""
-    if y.dtype.kind in "US":  # label names: indices in sorted order
-        y = np.unique(y, return_inverse=True)[1]
-    y = y.astype(np.int64).reshape(-1)
-    return y
 
 
 # ---- model ----------------------------------------------------------------------------
 class MnistCnn(nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv2d_1 = nn.Conv2d(1, 32, kernel_size=3, stride=1, padding="valid")
+        self.conv2d_1 = nn.Conv2d(1, 32, kernel_size=3)
         self.maxpool2d_1 = nn.MaxPool2d(2)
-        self.conv2d_2 = nn.Conv2d(32, 64, kernel_size=3, stride=1, padding="valid")
+        self.conv2d_2 = nn.Conv2d(32, 64, kernel_size=3)
         self.maxpool2d_2 = nn.MaxPool2d(2)
         self.flatten_1 = nn.Flatten()
         self.dropout_1 = nn.Dropout(0.5)
@@ -205,54 +184,7 @@ def compute_metrics(outputs, targets):
     outputs = outputs.astype(np.float64)
     pred = outputs.argmax(axis=1)
     true = targets.argmax(axis=1) if targets.ndim == 2 else targets
-    return {
-        "accuracy": float(np.mean(pred == true)),
-    }
-
-
-def learning_rate(step, base_lr, steps_per_epoch, total_steps):
-    """The rate for `step` (0-based, counting every step of the run): cosine with warm-up."""
-    min_lr = 0.0
-    rate = min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * step / total_steps)) / 2
-    warmup_steps = max(1, round(1.0 * steps_per_epoch))
-    rate *= min(1.0, (step + 1) / warmup_steps)
-    return rate
-
-
-def neutral_weights(model):
-    """name -> array by the spec's layer names: PyTorch's layout is the neutral one."""
-    arrays = {}
-    for key, value in model.state_dict().items():
-        layer, _, param = key.partition(".")
-        if param != "num_batches_tracked":
-            arrays[f"{LAYER_NAMES.get(layer, layer)}.{param}"] = value.detach().cpu().numpy()
-    return arrays
-
-
-def save_weights(arrays, folder):
-    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
-    try:
-        from safetensors.numpy import save_file
-    except ImportError:  # NumPy's format keeps the order in the file itself
-        np.savez(os.path.join(folder, "weights.npz"), **arrays)
-    else:
-        metadata = {"format": "specc", "layers": json.dumps(order)}
-        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
-
-
-@torch.no_grad()
-def evaluate(model, loss_fn, x, y, device, batch_size):
-    """Mean loss and metrics over a whole split, in evaluation mode."""
-    model.eval()
-    total, outputs = 0.0, []
-    for start in range(0, len(x), batch_size):
-        xb, yb = x[start : start + batch_size].to(device), y[start : start + batch_size].to(device)
-        logits = model(xb)
-        total += loss_fn(logits, yb).item() * len(xb)
-        outputs.append(predict(logits).cpu().numpy())
-    return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y.numpy())}
+    return {"accuracy": float(np.mean(pred == true))}
 
 
 def pick_device(name):
@@ -265,61 +197,86 @@ def pick_device(name):
     return torch.device("cpu")
 
 
+def learning_rate(step, base_lr, steps_per_epoch, total_steps):
+    """The rate for `step` (0-based, counting every step of the run): cosine with warm-up."""
+    min_lr = 0.0
+    rate = min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * step / total_steps)) / 2
+    warmup_steps = max(1, round(1.0 * steps_per_epoch))
+    rate *= min(1.0, (step + 1) / warmup_steps)
+    return rate
+
+
+@torch.no_grad()
+def evaluate(model, loss_fn, x, y, batch_size, device):
+    """Mean loss and metrics over a whole split, in evaluation mode."""
+    model.eval()
+    total, outputs = 0.0, []
+    for start in range(0, len(x), batch_size):
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        xb, yb = torch.from_numpy(xb).to(device), torch.from_numpy(yb).to(device)
+        logits = model(xb)
+        loss, predicted = loss_fn(logits, yb).item(), predict(logits).cpu().numpy()
+        total += loss * len(xb)
+        outputs.append(predicted)
+    return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y)}
+
+
 def main():
     args = parse_args()
     torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)  # the order of training examples
     device = pick_device(args.device)
+    rng = np.random.default_rng(args.seed)  # the order of training examples
     os.makedirs(args.out, exist_ok=True)
 
     data = load_data(args.data_dir, args.limit)
-    x_train, y_train = (torch.from_numpy(a) for a in data["train"])
-    x_val, y_val = (torch.from_numpy(a) for a in data["val"])
-    x_test, y_test = (torch.from_numpy(a) for a in data["test"])
+    x_train, y_train = data["train"]
+    x_val, y_val = data["val"]
+    x_test, y_test = data["test"]
     n = len(x_train)
     print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
     model = MnistCnn().to(device)
     loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(
-        model.parameters(),
-        lr=args.lr,
-        betas=(0.9, 0.999),
-        eps=1e-07,
-        weight_decay=0.0,
-        amsgrad=False,
-    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, eps=1e-07)
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
+
+    def train_step(xb, yb):
+        """One optimizer step on a batch: (its loss, its predictions)."""
+        xb, yb = torch.from_numpy(xb).to(device), torch.from_numpy(yb).to(device)
+        optimizer.zero_grad()
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        loss.backward()
+        optimizer.step()
+        return loss.item(), predict(logits.detach()).cpu().numpy()
+
     history = {}  # metric -> one value per epoch (Keras' History layout)
 
     for epoch in range(args.epochs):
         # -- train one epoch --
         model.train()
-        order = torch.from_numpy(rng.permutation(n) if SHUFFLE else np.arange(n))
+        order = rng.permutation(n) if SHUFFLE else np.arange(n)
         total, outputs = 0.0, []
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            xb, yb = x_train[batch].to(device), y_train[batch].to(device)
-            t = epoch * steps_per_epoch + step
-            for group in optimizer.param_groups:  # the spec's schedule, set before every step
-                group["lr"] = learning_rate(t, args.lr, steps_per_epoch, total_steps)
-            optimizer.zero_grad()
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-            outputs.append(predict(logits.detach()).cpu().numpy())
+            t = epoch * steps_per_epoch + step  # the spec's rate for this step, set before it
+            rate = learning_rate(t, args.lr, steps_per_epoch, total_steps)
+            for group in optimizer.param_groups:
+                group["lr"] = rate
+            xb = x_train[batch]
+            loss, predicted = train_step(xb, y_train[batch])
+            total += loss * len(batch)
+            outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
-        targets = y_train[order[:seen]].numpy()
+        targets = y_train[order[:seen]]
         logs = {"loss": total / seen, **compute_metrics(np.concatenate(outputs), targets)}
         if not math.isfinite(logs["loss"]):
             sys.exit(f"error: the loss is {logs['loss']} in epoch {epoch + 1}; try a lower --lr")
 
         # -- validate --
         if len(x_val):
-            val = evaluate(model, loss_fn, x_val, y_val, device, args.batch_size)
+            val = evaluate(model, loss_fn, x_val, y_val, args.batch_size, device)
             logs.update({f"val_{k}": v for k, v in val.items()})
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
@@ -328,12 +285,11 @@ def main():
 
     # -- test --
     if len(x_test):
-        test = evaluate(model, loss_fn, x_test, y_test, device, args.batch_size)
+        test = evaluate(model, loss_fn, x_test, y_test, args.batch_size, device)
         print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
         history.update({f"test_{k}": v for k, v in test.items()})
 
     torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
-    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

@@ -17,8 +17,9 @@ weights.safetensors (read with the safetensors package) or weights.npz, or such 
 matched by layer name (by position when no name is shared);
 layers not found keep their fresh initialisation.
 
-Saves under --out: model.pt (the state dict), weights.safetensors (or .npz without the
-safetensors package) by the spec's layer names, and history.json.
+Saves under --out: model.pt (the state dict) and history.json.
+Also weights.safetensors (or .npz without the safetensors package): the spec's layer
+names in PyTorch's layout, the file `specc run` writes and `init from` reads.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -45,7 +46,6 @@ DROP_LAST = False
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
 VALIDATION_SPLIT = 0.1
-TEST_SPLIT = 0.0
 MNIST_FILES = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -54,11 +54,9 @@ MNIST_FILES = [
 ]
 INIT_FROM = "runs/quickstart"
 INIT_STRICT = False
+
 # Module attribute -> the spec's layer name (weights are saved under the spec's names).
-LAYER_NAMES = {
-    "dense_1": "dense_1",
-    "head": "head",
-}
+LAYER_NAMES = {"dense_1": "dense_1", "head": "head"}
 
 
 def parse_args():
@@ -122,31 +120,18 @@ def hold_out(x, y, fraction):
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
-    x = x * np.float32(0.00392156862745098)
+    x = x / 255
     return x.reshape((len(x), *INPUT_SHAPE)), y
 
 
 def load_data(data_dir, limit=None):
     """Train/validation/test arrays: read, limit, split, then transform each split."""
-    x, y, x_test, y_test = read_source(data_dir)
-    y = encode(y)
-    y_test = None if y_test is None else encode(y_test)
-    if x_test is None:  # no test split of its own: the last TEST_SPLIT of the rows
-        x, y = x[:limit], y[:limit]
-        x, y, x_test, y_test = hold_out(x, y, TEST_SPLIT)
-    else:
-        x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    x, y, x_test, y_test = read_source(data_dir)  # MNIST sample has its own test split
+    x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    y, y_test = y.astype(np.int64), y_test.astype(np.int64)  # class indices
     x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
     splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
-
-
-def encode(y):
-    """Targets as the loss wants them (classification)."""
-    if y.dtype.kind in "US":  # label names: indices in sorted order
-        y = np.unique(y, return_inverse=True)[1]
-    y = y.astype(np.int64).reshape(-1)
-    return y
 
 
 # ---- model ----------------------------------------------------------------------------
@@ -183,9 +168,28 @@ def compute_metrics(outputs, targets):
     outputs = outputs.astype(np.float64)
     pred = outputs.argmax(axis=1)
     true = targets.argmax(axis=1) if targets.ndim == 2 else targets
-    return {
-        "accuracy": float(np.mean(pred == true)),
-    }
+    return {"accuracy": float(np.mean(pred == true))}
+
+
+def pick_device(name):
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+# ---- weights shared with `specc run` (the spec's layer names, PyTorch layout) ----------
+def neutral_weights(model):
+    """name -> array by the spec's layer names: PyTorch's layout is the neutral one."""
+    arrays = {}
+    for key, value in model.state_dict().items():
+        layer, _, param = key.partition(".")
+        if param != "num_batches_tracked":
+            arrays[f"{LAYER_NAMES.get(layer, layer)}.{param}"] = value.detach().cpu().numpy()
+    return arrays
 
 
 def read_weights(source):
@@ -251,16 +255,6 @@ def load_initial_weights(model, source):
     model.load_state_dict(state)
 
 
-def neutral_weights(model):
-    """name -> array by the spec's layer names: PyTorch's layout is the neutral one."""
-    arrays = {}
-    for key, value in model.state_dict().items():
-        layer, _, param = key.partition(".")
-        if param != "num_batches_tracked":
-            arrays[f"{LAYER_NAMES.get(layer, layer)}.{param}"] = value.detach().cpu().numpy()
-    return arrays
-
-
 def save_weights(arrays, folder):
     """Neutral weights (name -> array, in model order) as `specc run` saves them."""
     order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
@@ -275,39 +269,31 @@ def save_weights(arrays, folder):
 
 
 @torch.no_grad()
-def evaluate(model, loss_fn, x, y, device, batch_size):
+def evaluate(model, loss_fn, x, y, batch_size, device):
     """Mean loss and metrics over a whole split, in evaluation mode."""
     model.eval()
     total, outputs = 0.0, []
     for start in range(0, len(x), batch_size):
-        xb, yb = x[start : start + batch_size].to(device), y[start : start + batch_size].to(device)
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        xb, yb = torch.from_numpy(xb).to(device), torch.from_numpy(yb).to(device)
         logits = model(xb)
-        total += loss_fn(logits, yb).item() * len(xb)
-        outputs.append(predict(logits).cpu().numpy())
-    return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y.numpy())}
-
-
-def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+        loss, predicted = loss_fn(logits, yb).item(), predict(logits).cpu().numpy()
+        total += loss * len(xb)
+        outputs.append(predicted)
+    return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y)}
 
 
 def main():
     args = parse_args()
     torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)  # the order of training examples
     device = pick_device(args.device)
+    rng = np.random.default_rng(args.seed)  # the order of training examples
     os.makedirs(args.out, exist_ok=True)
 
     data = load_data(args.data_dir, args.limit)
-    x_train, y_train = (torch.from_numpy(a) for a in data["train"])
-    x_val, y_val = (torch.from_numpy(a) for a in data["val"])
-    x_test, y_test = (torch.from_numpy(a) for a in data["test"])
+    x_train, y_train = data["train"]
+    x_val, y_val = data["val"]
+    x_test, y_test = data["test"]
     n = len(x_train)
     print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
@@ -315,40 +301,42 @@ def main():
     load_initial_weights(model, args.init_from)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(
-        [p for p in model.parameters() if p.requires_grad],
-        lr=args.lr,
-        betas=(0.9, 0.999),
-        eps=1e-07,
-        weight_decay=0.0,
-        amsgrad=False,
+        [p for p in model.parameters() if p.requires_grad], lr=args.lr, eps=1e-07
     )
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
+
+    def train_step(xb, yb):
+        """One optimizer step on a batch: (its loss, its predictions)."""
+        xb, yb = torch.from_numpy(xb).to(device), torch.from_numpy(yb).to(device)
+        optimizer.zero_grad()
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        loss.backward()
+        optimizer.step()
+        return loss.item(), predict(logits.detach()).cpu().numpy()
+
     history = {}  # metric -> one value per epoch (Keras' History layout)
 
     for epoch in range(args.epochs):
         # -- train one epoch --
         model.train()
-        order = torch.from_numpy(rng.permutation(n) if SHUFFLE else np.arange(n))
+        order = rng.permutation(n) if SHUFFLE else np.arange(n)
         total, outputs = 0.0, []
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            xb, yb = x_train[batch].to(device), y_train[batch].to(device)
-            optimizer.zero_grad()
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-            outputs.append(predict(logits.detach()).cpu().numpy())
+            xb = x_train[batch]
+            loss, predicted = train_step(xb, y_train[batch])
+            total += loss * len(batch)
+            outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
-        targets = y_train[order[:seen]].numpy()
+        targets = y_train[order[:seen]]
         logs = {"loss": total / seen, **compute_metrics(np.concatenate(outputs), targets)}
         if not math.isfinite(logs["loss"]):
             sys.exit(f"error: the loss is {logs['loss']} in epoch {epoch + 1}; try a lower --lr")
 
         # -- validate --
         if len(x_val):
-            val = evaluate(model, loss_fn, x_val, y_val, device, args.batch_size)
+            val = evaluate(model, loss_fn, x_val, y_val, args.batch_size, device)
             logs.update({f"val_{k}": v for k, v in val.items()})
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
@@ -357,7 +345,7 @@ def main():
 
     # -- test --
     if len(x_test):
-        test = evaluate(model, loss_fn, x_test, y_test, device, args.batch_size)
+        test = evaluate(model, loss_fn, x_test, y_test, args.batch_size, device)
         print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
         history.update({f"test_{k}": v for k, v in test.items()})
 

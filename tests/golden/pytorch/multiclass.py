@@ -10,8 +10,7 @@ Run:
 Data: generated here with NumPy (classification, 2000 samples, 11 features,
 data seed 0): the same numbers `specc run` trains on.
 
-Saves under --out: model.pt (the state dict), weights.safetensors (or .npz without the
-safetensors package) by the spec's layer names, and history.json.
+Saves under --out: model.pt (the state dict) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -46,13 +45,6 @@ EARLY_STOPPING = "val_loss"  # stop when it has not improved for PATIENCE epochs
 PATIENCE = 5
 MIN_DELTA = 0.0
 RESTORE_BEST = True
-# Module attribute -> the spec's layer name (weights are saved under the spec's names).
-LAYER_NAMES = {
-    "dense_1": "dense_1",
-    "dense_2": "dense_2",
-    "dense_3": "dense_3",
-    "dense_4": "dense_4",
-}
 
 
 def parse_args():
@@ -170,40 +162,29 @@ def compute_metrics(outputs, targets):
     }
 
 
-def neutral_weights(model):
-    """name -> array by the spec's layer names: PyTorch's layout is the neutral one."""
-    arrays = {}
-    for key, value in model.state_dict().items():
-        layer, _, param = key.partition(".")
-        if param != "num_batches_tracked":
-            arrays[f"{LAYER_NAMES.get(layer, layer)}.{param}"] = value.detach().cpu().numpy()
-    return arrays
-
-
-def save_weights(arrays, folder):
-    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
-    try:
-        from safetensors.numpy import save_file
-    except ImportError:  # NumPy's format keeps the order in the file itself
-        np.savez(os.path.join(folder, "weights.npz"), **arrays)
-    else:
-        metadata = {"format": "specc", "layers": json.dumps(order)}
-        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
+def pick_device(name):
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
 
 
 @torch.no_grad()
-def evaluate(model, loss_fn, x, y, device, batch_size):
+def evaluate(model, loss_fn, x, y, batch_size, device):
     """Mean loss and metrics over a whole split, in evaluation mode."""
     model.eval()
     total, outputs = 0.0, []
     for start in range(0, len(x), batch_size):
-        xb, yb = x[start : start + batch_size].to(device), y[start : start + batch_size].to(device)
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        xb, yb = torch.from_numpy(xb).to(device), torch.from_numpy(yb).to(device)
         logits = model(xb)
-        total += loss_fn(logits, yb).item() * len(xb)
-        outputs.append(predict(logits).cpu().numpy())
-    return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y.numpy())}
+        loss, predicted = loss_fn(logits, yb).item(), predict(logits).cpu().numpy()
+        total += loss * len(xb)
+        outputs.append(predicted)
+    return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y)}
 
 
 def improved(name, value, best, min_delta=0.0):
@@ -215,68 +196,58 @@ def improved(name, value, best, min_delta=0.0):
     return value > best + min_delta
 
 
-def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
 def main():
     args = parse_args()
     torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)  # the order of training examples
     device = pick_device(args.device)
+    rng = np.random.default_rng(args.seed)  # the order of training examples
     os.makedirs(args.out, exist_ok=True)
 
     data = load_data(args.data_dir, args.limit)
-    x_train, y_train = (torch.from_numpy(a) for a in data["train"])
-    x_val, y_val = (torch.from_numpy(a) for a in data["val"])
-    x_test, y_test = (torch.from_numpy(a) for a in data["test"])
+    x_train, y_train = data["train"]
+    x_val, y_val = data["val"]
+    x_test, y_test = data["test"]
     n = len(x_train)
     print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
     model = Multiclass().to(device)
     loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(
-        model.parameters(),
-        lr=args.lr,
-        betas=(0.9, 0.999),
-        eps=1e-07,
-        weight_decay=0.0,
-        amsgrad=False,
-    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, eps=1e-07)
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
+
+    def train_step(xb, yb):
+        """One optimizer step on a batch: (its loss, its predictions)."""
+        xb, yb = torch.from_numpy(xb).to(device), torch.from_numpy(yb).to(device)
+        optimizer.zero_grad()
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        loss.backward()
+        optimizer.step()
+        return loss.item(), predict(logits.detach()).cpu().numpy()
+
     history = {}  # metric -> one value per epoch (Keras' History layout)
     best, best_state, bad_epochs = None, None, 0
 
     for epoch in range(args.epochs):
         # -- train one epoch --
         model.train()
-        order = torch.from_numpy(rng.permutation(n) if SHUFFLE else np.arange(n))
+        order = rng.permutation(n) if SHUFFLE else np.arange(n)
         total, outputs = 0.0, []
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            xb, yb = x_train[batch].to(device), y_train[batch].to(device)
-            optimizer.zero_grad()
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-            outputs.append(predict(logits.detach()).cpu().numpy())
+            xb = x_train[batch]
+            loss, predicted = train_step(xb, y_train[batch])
+            total += loss * len(batch)
+            outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
-        targets = y_train[order[:seen]].numpy()
+        targets = y_train[order[:seen]]
         logs = {"loss": total / seen, **compute_metrics(np.concatenate(outputs), targets)}
         if not math.isfinite(logs["loss"]):
             sys.exit(f"error: the loss is {logs['loss']} in epoch {epoch + 1}; try a lower --lr")
 
         # -- validate --
         if len(x_val):
-            val = evaluate(model, loss_fn, x_val, y_val, device, args.batch_size)
+            val = evaluate(model, loss_fn, x_val, y_val, args.batch_size, device)
             logs.update({f"val_{k}": v for k, v in val.items()})
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
@@ -297,12 +268,11 @@ def main():
 
     # -- test --
     if len(x_test):
-        test = evaluate(model, loss_fn, x_test, y_test, device, args.batch_size)
+        test = evaluate(model, loss_fn, x_test, y_test, args.batch_size, device)
         print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
         history.update({f"test_{k}": v for k, v in test.items()})
 
     torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
-    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

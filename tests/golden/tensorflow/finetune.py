@@ -17,8 +17,9 @@ weights.safetensors (read with the safetensors package) or weights.npz, or such 
 matched by layer name (by position when no name is shared);
 layers not found keep their fresh initialisation.
 
-Saves under --out: model.weights.h5 (Keras), weights.safetensors (or .npz without the
-safetensors package) by the spec's layer names in PyTorch layout, and history.json.
+Saves under --out: model.weights.h5 (Keras) and history.json.
+Also weights.safetensors (or .npz without the safetensors package): the spec's layer
+names in PyTorch's layout, the file `specc run` writes and `init from` reads.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -33,7 +34,7 @@ import sys
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers, ops
+from keras import layers
 
 # ---- configuration (from the spec; flags override the first ones) --------------------
 EPOCHS = 2
@@ -46,7 +47,6 @@ DROP_LAST = False
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
 VALIDATION_SPLIT = 0.1
-TEST_SPLIT = 0.0
 MNIST_FILES = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -118,31 +118,18 @@ def hold_out(x, y, fraction):
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
-    x = x * np.float32(0.00392156862745098)
+    x = x / 255
     return x.reshape((len(x), *INPUT_SHAPE)), y
 
 
 def load_data(data_dir, limit=None):
     """Train/validation/test arrays: read, limit, split, then transform each split."""
-    x, y, x_test, y_test = read_source(data_dir)
-    y = encode(y)
-    y_test = None if y_test is None else encode(y_test)
-    if x_test is None:  # no test split of its own: the last TEST_SPLIT of the rows
-        x, y = x[:limit], y[:limit]
-        x, y, x_test, y_test = hold_out(x, y, TEST_SPLIT)
-    else:
-        x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    x, y, x_test, y_test = read_source(data_dir)  # MNIST sample has its own test split
+    x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    y, y_test = y.astype(np.int64), y_test.astype(np.int64)  # class indices
     x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
     splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
-
-
-def encode(y):
-    """Targets as the loss wants them (classification)."""
-    if y.dtype.kind in "US":  # label names: indices in sorted order
-        y = np.unique(y, return_inverse=True)[1]
-    y = y.astype(np.int64).reshape(-1)
-    return y
 
 
 # ---- model ----------------------------------------------------------------------------
@@ -155,56 +142,19 @@ def build_model():
             layers.Dense(
                 512,
                 activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
                 name="dense_1",
                 trainable=False,  # frozen
             ),  # (B, 512)
             layers.Dense(
                 10,
-                use_bias=True,
                 kernel_initializer=keras.initializers.VarianceScaling(
                     1.0, "fan_avg", "untruncated_normal"
                 ),
-                bias_initializer="zeros",
                 name="head",
             ),  # (B, 10)
         ],
         name="finetuned",
     )
-
-
-class SpecAdam(keras.optimizers.Optimizer):
-    """Adam with eps added to sqrt(v_hat), as the paper's Algorithm 1 and PyTorch do.
-
-    keras.optimizers.Adam adds eps before bias correction ("epsilon hat"), a different step
-    early in training. `l2` is coupled weight decay (g += l2 * w); `weight_decay` is Keras's
-    decoupled decay (AdamW), applied before each step.
-    """
-
-    def __init__(self, learning_rate, beta_1, beta_2, eps, l2=0.0, **kwargs):
-        super().__init__(learning_rate=learning_rate, name="adam", **kwargs)
-        self.beta_1, self.beta_2, self.eps, self.l2 = beta_1, beta_2, eps, l2
-
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
-        self.moments = [self.add_variable_from_reference(v, "m") for v in variables]
-        self.squares = [self.add_variable_from_reference(v, "v") for v in variables]
-
-    def update_step(self, gradient, variable, learning_rate):
-        lr = ops.cast(learning_rate, variable.dtype)
-        g = ops.cast(gradient, variable.dtype) + self.l2 * variable
-        t = ops.cast(self.iterations + 1, variable.dtype)
-        i = self._get_variable_index(variable)
-        m, v = self.moments[i], self.squares[i]
-        self.assign(m, self.beta_1 * m + (1 - self.beta_1) * g)
-        self.assign(v, self.beta_2 * v + (1 - self.beta_2) * ops.square(g))
-        m_hat = m / (1 - ops.power(ops.cast(self.beta_1, variable.dtype), t))
-        v_hat = v / (1 - ops.power(ops.cast(self.beta_2, variable.dtype), t))
-        self.assign_sub(variable, lr * m_hat / (ops.sqrt(v_hat) + self.eps))
 
 
 def predict(outputs):
@@ -217,11 +167,10 @@ def compute_metrics(outputs, targets):
     outputs = outputs.astype(np.float64)
     pred = outputs.argmax(axis=1)
     true = targets.argmax(axis=1) if targets.ndim == 2 else targets
-    return {
-        "accuracy": float(np.mean(pred == true)),
-    }
+    return {"accuracy": float(np.mean(pred == true))}
 
 
+# ---- weights shared with `specc run` (the spec's layer names, PyTorch layout) ----------
 def neutral_weights(model):
     """Weights by the spec's layer names in PyTorch layout (Keras kernels transposed)."""
     arrays = {}
@@ -315,8 +264,9 @@ def evaluate(model, loss_fn, x, y, batch_size):
     for start in range(0, len(x), batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
         logits = model(xb, training=False)
-        total += float(loss_fn(yb, logits)) * len(xb)
-        outputs.append(predict(logits).numpy())
+        loss, predicted = float(loss_fn(yb, logits)), predict(logits).numpy()
+        total += loss * len(xb)
+        outputs.append(predicted)
     return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y)}
 
 
@@ -324,6 +274,8 @@ def main():
     args = parse_args()
     if args.device not in ("auto", "cpu", "gpu"):
         sys.exit(f"error: --device must be auto, cpu or gpu, not {args.device!r}")
+    if args.device == "cpu":
+        tf.config.set_visible_devices([], "GPU")  # TensorFlow uses a GPU when it sees one
     keras.utils.set_random_seed(args.seed)  # initial weights and dropout
     rng = np.random.default_rng(args.seed)  # the order of training examples
     os.makedirs(args.out, exist_ok=True)
@@ -335,30 +287,26 @@ def main():
     n = len(x_train)
     print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
-    if args.device == "cpu":
-        tf.config.set_visible_devices([], "GPU")  # TensorFlow uses a GPU when it sees one
     model = build_model()
     load_initial_weights(model, args.init_from)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    optimizer = SpecAdam(
-        learning_rate=args.lr,
-        beta_1=0.9,
-        beta_2=0.999,
-        eps=1e-07,
-        l2=0.0,
-    )
+    optimizer = keras.optimizers.Adam(learning_rate=args.lr)
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
 
-    # One compiled step: forward under the tape, gradients, update. Returns the logits too,
-    # for the epoch's metrics.
+    # One compiled step: forward under the tape, gradients, update.
     @tf.function
-    def train_step(xb, yb):
+    def compiled_step(xb, yb):
         with tf.GradientTape() as tape:
             logits = model(xb, training=True)
             loss = loss_fn(yb, logits)
         grads = tape.gradient(loss, model.trainable_weights)
         optimizer.apply_gradients(zip(grads, model.trainable_weights, strict=True))
-        return loss, logits
+        return loss, predict(logits)
+
+    def train_step(xb, yb):
+        """One optimizer step on a batch: (its loss, its predictions)."""
+        loss, predicted = compiled_step(xb, yb)
+        return float(loss), predicted.numpy()
 
     history = {}  # metric -> one value per epoch (Keras' History layout)
 
@@ -369,9 +317,9 @@ def main():
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
             xb = x_train[batch]
-            loss, logits = train_step(xb, y_train[batch])
-            total += float(loss) * len(batch)
-            outputs.append(predict(logits).numpy())
+            loss, predicted = train_step(xb, y_train[batch])
+            total += loss * len(batch)
+            outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
         targets = y_train[order[:seen]]
         logs = {"loss": total / seen, **compute_metrics(np.concatenate(outputs), targets)}

@@ -10,8 +10,7 @@ Run:
 Data: MNIST in its IDX files (train-images-idx3-ubyte[.gz], ...) from
 --data-dir; without it, keras.datasets.mnist.load_data() downloads it.
 
-Saves under --out: model.weights.h5 (Keras), weights.safetensors (or .npz without the
-safetensors package) by the spec's layer names in PyTorch layout, and history.json.
+Saves under --out: model.weights.h5 (Keras) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -39,7 +38,6 @@ DROP_LAST = False
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
 VALIDATION_SPLIT = 0.0
-TEST_SPLIT = 0.0
 MNIST_FILES = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -91,10 +89,13 @@ def read_mnist_folder(folder):
 
 def read_source(data_dir):
     """(x_train, y_train, x_test, y_test): from --data-dir, else Keras's own copy."""
-    if data_dir is None:
+    if data_dir is not None:
+        return read_mnist_folder(data_dir)
+    try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-        return x_train[:, None], y_train, x_test[:, None], y_test  # channels first
-    return read_mnist_folder(data_dir)
+    except Exception as err:  # no network, a damaged cache: say so, no traceback
+        sys.exit(f"error: keras.datasets.mnist.load_data() failed ({err}); pass --data-dir")
+    return x_train[:, None], y_train, x_test[:, None], y_test  # channels first
 
 
 def hold_out(x, y, fraction):
@@ -106,7 +107,7 @@ def hold_out(x, y, fraction):
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
-    x = x * np.float32(0.00392156862745098)
+    x = x / 255
     x = (x - np.float32(0.1307)) / np.float32(0.3081)
 
     return x.reshape((len(x), *INPUT_SHAPE)), y
@@ -114,25 +115,12 @@ def transform(x, y):
 
 def load_data(data_dir, limit=None):
     """Train/validation/test arrays: read, limit, split, then transform each split."""
-    x, y, x_test, y_test = read_source(data_dir)
-    y = encode(y)
-    y_test = None if y_test is None else encode(y_test)
-    if x_test is None:  # no test split of its own: the last TEST_SPLIT of the rows
-        x, y = x[:limit], y[:limit]
-        x, y, x_test, y_test = hold_out(x, y, TEST_SPLIT)
-    else:
-        x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    x, y, x_test, y_test = read_source(data_dir)  # MNIST has its own test split
+    x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
+    y, y_test = y.astype(np.int64), y_test.astype(np.int64)  # class indices
     x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
     splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
-
-
-def encode(y):
-    """Targets as the loss wants them (classification)."""
-    if y.dtype.kind in "US":  # label names: indices in sorted order
-        y = np.unique(y, return_inverse=True)[1]
-    y = y.astype(np.int64).reshape(-1)
-    return y
 
 
 # ---- model ----------------------------------------------------------------------------
@@ -142,29 +130,9 @@ def build_model():
         [
             keras.Input(shape=INPUT_SHAPE),
             layers.Flatten(name="flatten_1"),  # (B, 784)
-            layers.Dense(
-                512,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_1",
-            ),  # (B, 512)
-            layers.Dense(
-                512,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_2",
-            ),  # (B, 512)
-            layers.Dense(
-                10,
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_3",
-            ),  # (B, 10)
+            layers.Dense(512, activation="relu", name="dense_1"),  # (B, 512)
+            layers.Dense(512, activation="relu", name="dense_2"),  # (B, 512)
+            layers.Dense(10, name="dense_3"),  # (B, 10)
         ],
         name="baseline",
     )
@@ -180,34 +148,7 @@ def compute_metrics(outputs, targets):
     outputs = outputs.astype(np.float64)
     pred = outputs.argmax(axis=1)
     true = targets.argmax(axis=1) if targets.ndim == 2 else targets
-    return {
-        "accuracy": float(np.mean(pred == true)),
-    }
-
-
-def neutral_weights(model):
-    """Weights by the spec's layer names in PyTorch layout (Keras kernels transposed)."""
-    arrays = {}
-    for layer in model.layers:
-        values = layer.get_weights()
-        if isinstance(layer, layers.Dense):  # kernel (in, out) -> weight (out, in)
-            values[0] = values[0].T
-        names = ["weight", "bias", "running_mean", "running_var"][: len(values)]
-        arrays.update({f"{layer.name}.{n}": v for n, v in zip(names, values, strict=True)})
-    return arrays
-
-
-def save_weights(arrays, folder):
-    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
-    try:
-        from safetensors.numpy import save_file
-    except ImportError:  # NumPy's format keeps the order in the file itself
-        np.savez(os.path.join(folder, "weights.npz"), **arrays)
-    else:
-        metadata = {"format": "specc", "layers": json.dumps(order)}
-        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
+    return {"accuracy": float(np.mean(pred == true))}
 
 
 def evaluate(model, loss_fn, x, y, batch_size):
@@ -216,8 +157,9 @@ def evaluate(model, loss_fn, x, y, batch_size):
     for start in range(0, len(x), batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
         logits = model(xb, training=False)
-        total += float(loss_fn(yb, logits)) * len(xb)
-        outputs.append(predict(logits).numpy())
+        loss, predicted = float(loss_fn(yb, logits)), predict(logits).numpy()
+        total += loss * len(xb)
+        outputs.append(predicted)
     return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y)}
 
 
@@ -225,6 +167,8 @@ def main():
     args = parse_args()
     if args.device not in ("auto", "cpu", "gpu"):
         sys.exit(f"error: --device must be auto, cpu or gpu, not {args.device!r}")
+    if args.device == "cpu":
+        tf.config.set_visible_devices([], "GPU")  # TensorFlow uses a GPU when it sees one
     keras.utils.set_random_seed(args.seed)  # initial weights and dropout
     rng = np.random.default_rng(args.seed)  # the order of training examples
     os.makedirs(args.out, exist_ok=True)
@@ -236,27 +180,25 @@ def main():
     n = len(x_train)
     print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
-    if args.device == "cpu":
-        tf.config.set_visible_devices([], "GPU")  # TensorFlow uses a GPU when it sees one
     model = build_model()
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    optimizer = keras.optimizers.SGD(
-        learning_rate=args.lr,
-        momentum=0.0,
-        nesterov=False,
-    )
+    optimizer = keras.optimizers.SGD(learning_rate=args.lr, momentum=0.0, nesterov=False)
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
 
-    # One compiled step: forward under the tape, gradients, update. Returns the logits too,
-    # for the epoch's metrics.
+    # One compiled step: forward under the tape, gradients, update.
     @tf.function
-    def train_step(xb, yb):
+    def compiled_step(xb, yb):
         with tf.GradientTape() as tape:
             logits = model(xb, training=True)
             loss = loss_fn(yb, logits)
         grads = tape.gradient(loss, model.trainable_weights)
         optimizer.apply_gradients(zip(grads, model.trainable_weights, strict=True))
-        return loss, logits
+        return loss, predict(logits)
+
+    def train_step(xb, yb):
+        """One optimizer step on a batch: (its loss, its predictions)."""
+        loss, predicted = compiled_step(xb, yb)
+        return float(loss), predicted.numpy()
 
     history = {}  # metric -> one value per epoch (Keras' History layout)
 
@@ -267,9 +209,9 @@ def main():
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
             xb = x_train[batch]
-            loss, logits = train_step(xb, y_train[batch])
-            total += float(loss) * len(batch)
-            outputs.append(predict(logits).numpy())
+            loss, predicted = train_step(xb, y_train[batch])
+            total += loss * len(batch)
+            outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
         targets = y_train[order[:seen]]
         logs = {"loss": total / seen, **compute_metrics(np.concatenate(outputs), targets)}
@@ -292,7 +234,6 @@ def main():
         history.update({f"test_{k}": v for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
-    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

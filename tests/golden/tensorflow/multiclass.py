@@ -10,8 +10,7 @@ Run:
 Data: generated here with NumPy (classification, 2000 samples, 11 features,
 data seed 0): the same numbers `specc run` trains on.
 
-Saves under --out: model.weights.h5 (Keras), weights.safetensors (or .npz without the
-safetensors package) by the spec's layer names in PyTorch layout, and history.json.
+Saves under --out: model.weights.h5 (Keras) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -25,7 +24,7 @@ import sys
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers, ops
+from keras import layers
 
 # ---- configuration (from the spec; flags override the first ones) --------------------
 EPOCHS = 30
@@ -116,72 +115,13 @@ def build_model():
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE),
-            layers.Dense(
-                20,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_1",
-            ),  # (B, 20)
-            layers.Dense(
-                12,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_2",
-            ),  # (B, 12)
-            layers.Dense(
-                6,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_3",
-            ),  # (B, 6)
-            layers.Dense(
-                4,
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_4",
-            ),  # (B, 4)
+            layers.Dense(20, activation="relu", name="dense_1"),  # (B, 20)
+            layers.Dense(12, activation="relu", name="dense_2"),  # (B, 12)
+            layers.Dense(6, activation="relu", name="dense_3"),  # (B, 6)
+            layers.Dense(4, name="dense_4"),  # (B, 4)
         ],
         name="multiclass",
     )
-
-
-class SpecAdam(keras.optimizers.Optimizer):
-    """Adam with eps added to sqrt(v_hat), as the paper's Algorithm 1 and PyTorch do.
-
-    keras.optimizers.Adam adds eps before bias correction ("epsilon hat"), a different step
-    early in training. `l2` is coupled weight decay (g += l2 * w); `weight_decay` is Keras's
-    decoupled decay (AdamW), applied before each step.
-    """
-
-    def __init__(self, learning_rate, beta_1, beta_2, eps, l2=0.0, **kwargs):
-        super().__init__(learning_rate=learning_rate, name="adam", **kwargs)
-        self.beta_1, self.beta_2, self.eps, self.l2 = beta_1, beta_2, eps, l2
-
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
-        self.moments = [self.add_variable_from_reference(v, "m") for v in variables]
-        self.squares = [self.add_variable_from_reference(v, "v") for v in variables]
-
-    def update_step(self, gradient, variable, learning_rate):
-        lr = ops.cast(learning_rate, variable.dtype)
-        g = ops.cast(gradient, variable.dtype) + self.l2 * variable
-        t = ops.cast(self.iterations + 1, variable.dtype)
-        i = self._get_variable_index(variable)
-        m, v = self.moments[i], self.squares[i]
-        self.assign(m, self.beta_1 * m + (1 - self.beta_1) * g)
-        self.assign(v, self.beta_2 * v + (1 - self.beta_2) * ops.square(g))
-        m_hat = m / (1 - ops.power(ops.cast(self.beta_1, variable.dtype), t))
-        v_hat = v / (1 - ops.power(ops.cast(self.beta_2, variable.dtype), t))
-        self.assign_sub(variable, lr * m_hat / (ops.sqrt(v_hat) + self.eps))
 
 
 def predict(outputs):
@@ -209,39 +149,15 @@ def compute_metrics(outputs, targets):
     }
 
 
-def neutral_weights(model):
-    """Weights by the spec's layer names in PyTorch layout (Keras kernels transposed)."""
-    arrays = {}
-    for layer in model.layers:
-        values = layer.get_weights()
-        if isinstance(layer, layers.Dense):  # kernel (in, out) -> weight (out, in)
-            values[0] = values[0].T
-        names = ["weight", "bias", "running_mean", "running_var"][: len(values)]
-        arrays.update({f"{layer.name}.{n}": v for n, v in zip(names, values, strict=True)})
-    return arrays
-
-
-def save_weights(arrays, folder):
-    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
-    try:
-        from safetensors.numpy import save_file
-    except ImportError:  # NumPy's format keeps the order in the file itself
-        np.savez(os.path.join(folder, "weights.npz"), **arrays)
-    else:
-        metadata = {"format": "specc", "layers": json.dumps(order)}
-        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
-
-
 def evaluate(model, loss_fn, x, y, batch_size):
     """Mean loss and metrics over a whole split, in evaluation mode."""
     total, outputs = 0.0, []
     for start in range(0, len(x), batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
         logits = model(xb, training=False)
-        total += float(loss_fn(yb, logits)) * len(xb)
-        outputs.append(predict(logits).numpy())
+        loss, predicted = float(loss_fn(yb, logits)), predict(logits).numpy()
+        total += loss * len(xb)
+        outputs.append(predicted)
     return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y)}
 
 
@@ -258,6 +174,8 @@ def main():
     args = parse_args()
     if args.device not in ("auto", "cpu", "gpu"):
         sys.exit(f"error: --device must be auto, cpu or gpu, not {args.device!r}")
+    if args.device == "cpu":
+        tf.config.set_visible_devices([], "GPU")  # TensorFlow uses a GPU when it sees one
     keras.utils.set_random_seed(args.seed)  # initial weights and dropout
     rng = np.random.default_rng(args.seed)  # the order of training examples
     os.makedirs(args.out, exist_ok=True)
@@ -269,32 +187,28 @@ def main():
     n = len(x_train)
     print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
-    if args.device == "cpu":
-        tf.config.set_visible_devices([], "GPU")  # TensorFlow uses a GPU when it sees one
     model = build_model()
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    optimizer = SpecAdam(
-        learning_rate=args.lr,
-        beta_1=0.9,
-        beta_2=0.999,
-        eps=1e-07,
-        l2=0.0,
-    )
+    optimizer = keras.optimizers.Adam(learning_rate=args.lr)
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
 
-    # One compiled step: forward under the tape, gradients, update. Returns the logits too,
-    # for the epoch's metrics.
+    # One compiled step: forward under the tape, gradients, update.
     @tf.function
-    def train_step(xb, yb):
+    def compiled_step(xb, yb):
         with tf.GradientTape() as tape:
             logits = model(xb, training=True)
             loss = loss_fn(yb, logits)
         grads = tape.gradient(loss, model.trainable_weights)
         optimizer.apply_gradients(zip(grads, model.trainable_weights, strict=True))
-        return loss, logits
+        return loss, predict(logits)
+
+    def train_step(xb, yb):
+        """One optimizer step on a batch: (its loss, its predictions)."""
+        loss, predicted = compiled_step(xb, yb)
+        return float(loss), predicted.numpy()
 
     history = {}  # metric -> one value per epoch (Keras' History layout)
-    best, best_weights, bad_epochs = None, None, 0
+    best, best_state, bad_epochs = None, None, 0
 
     for epoch in range(args.epochs):
         # -- train one epoch --
@@ -303,9 +217,9 @@ def main():
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
             xb = x_train[batch]
-            loss, logits = train_step(xb, y_train[batch])
-            total += float(loss) * len(batch)
-            outputs.append(predict(logits).numpy())
+            loss, predicted = train_step(xb, y_train[batch])
+            total += loss * len(batch)
+            outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
         targets = y_train[order[:seen]]
         logs = {"loss": total / seen, **compute_metrics(np.concatenate(outputs), targets)}
@@ -324,14 +238,14 @@ def main():
         # -- early stopping --
         if improved(EARLY_STOPPING, logs[EARLY_STOPPING], best, MIN_DELTA):
             best, bad_epochs = logs[EARLY_STOPPING], 0
-            best_weights = model.get_weights()
+            best_state = model.get_weights()
         else:
             bad_epochs += 1
             if bad_epochs >= PATIENCE:
                 print(f"early stopping: {EARLY_STOPPING} has not improved for {PATIENCE} epochs")
                 break
-    if RESTORE_BEST and best_weights is not None:
-        model.set_weights(best_weights)
+    if RESTORE_BEST and best_state is not None:
+        model.set_weights(best_state)
 
     # -- test --
     if len(x_test):
@@ -340,7 +254,6 @@ def main():
         history.update({f"test_{k}": v for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
-    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

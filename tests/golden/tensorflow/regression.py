@@ -10,8 +10,7 @@ Run:
 Data: generated here with NumPy (regression, 2000 samples, 13 features,
 data seed 0): the same numbers `specc run` trains on.
 
-Saves under --out: model.weights.h5 (Keras), weights.safetensors (or .npz without the
-safetensors package) by the spec's layer names in PyTorch layout, and history.json.
+Saves under --out: model.weights.h5 (Keras) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
 """
@@ -108,29 +107,9 @@ def build_model():
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE),
-            layers.Dense(
-                64,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_1",
-            ),  # (B, 64)
-            layers.Dense(
-                64,
-                activation="relu",
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_2",
-            ),  # (B, 64)
-            layers.Dense(
-                1,
-                use_bias=True,
-                kernel_initializer="glorot_uniform",
-                bias_initializer="zeros",
-                name="dense_3",
-            ),  # (B, 1)
+            layers.Dense(64, activation="relu", name="dense_1"),  # (B, 64)
+            layers.Dense(64, activation="relu", name="dense_2"),  # (B, 64)
+            layers.Dense(1, name="dense_3"),  # (B, 1)
         ],
         name="regressor",
     )
@@ -169,9 +148,7 @@ def predict(outputs):
 def compute_metrics(outputs, targets):
     """The spec's metrics from predictions `outputs` (N, 1) and targets."""
     outputs = outputs.astype(np.float64)
-    return {
-        "mae": float(np.mean(np.abs(outputs - targets.reshape(outputs.shape)))),
-    }
+    return {"mae": float(np.mean(np.abs(outputs - targets.reshape(outputs.shape))))}
 
 
 def learning_rate(step, base_lr, steps_per_epoch, total_steps):
@@ -181,39 +158,15 @@ def learning_rate(step, base_lr, steps_per_epoch, total_steps):
     return rate
 
 
-def neutral_weights(model):
-    """Weights by the spec's layer names in PyTorch layout (Keras kernels transposed)."""
-    arrays = {}
-    for layer in model.layers:
-        values = layer.get_weights()
-        if isinstance(layer, layers.Dense):  # kernel (in, out) -> weight (out, in)
-            values[0] = values[0].T
-        names = ["weight", "bias", "running_mean", "running_var"][: len(values)]
-        arrays.update({f"{layer.name}.{n}": v for n, v in zip(names, values, strict=True)})
-    return arrays
-
-
-def save_weights(arrays, folder):
-    """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
-    try:
-        from safetensors.numpy import save_file
-    except ImportError:  # NumPy's format keeps the order in the file itself
-        np.savez(os.path.join(folder, "weights.npz"), **arrays)
-    else:
-        metadata = {"format": "specc", "layers": json.dumps(order)}
-        save_file(arrays, os.path.join(folder, "weights.safetensors"), metadata=metadata)
-
-
 def evaluate(model, loss_fn, x, y, batch_size):
     """Mean loss and metrics over a whole split, in evaluation mode."""
     total, outputs = 0.0, []
     for start in range(0, len(x), batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
         logits = model(xb, training=False)
-        total += float(loss_fn(yb, logits)) * len(xb)
-        outputs.append(predict(logits).numpy())
+        loss, predicted = float(loss_fn(yb, logits)), predict(logits).numpy()
+        total += loss * len(xb)
+        outputs.append(predicted)
     return {"loss": total / len(x), **compute_metrics(np.concatenate(outputs), y)}
 
 
@@ -221,6 +174,8 @@ def main():
     args = parse_args()
     if args.device not in ("auto", "cpu", "gpu"):
         sys.exit(f"error: --device must be auto, cpu or gpu, not {args.device!r}")
+    if args.device == "cpu":
+        tf.config.set_visible_devices([], "GPU")  # TensorFlow uses a GPU when it sees one
     keras.utils.set_random_seed(args.seed)  # initial weights and dropout
     rng = np.random.default_rng(args.seed)  # the order of training examples
     os.makedirs(args.out, exist_ok=True)
@@ -232,29 +187,26 @@ def main():
     n = len(x_train)
     print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
-    if args.device == "cpu":
-        tf.config.set_visible_devices([], "GPU")  # TensorFlow uses a GPU when it sees one
     model = build_model()
     loss_fn = keras.losses.MeanSquaredError()
-    optimizer = SpecSGD(
-        learning_rate=args.lr,
-        momentum=0.9,
-        nesterov=False,
-        l2=0.0,
-    )
+    optimizer = SpecSGD(learning_rate=args.lr, momentum=0.9, nesterov=False, l2=0.0)
     steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
 
-    # One compiled step: forward under the tape, gradients, update. Returns the logits too,
-    # for the epoch's metrics.
+    # One compiled step: forward under the tape, gradients, update.
     @tf.function
-    def train_step(xb, yb):
+    def compiled_step(xb, yb):
         with tf.GradientTape() as tape:
             logits = model(xb, training=True)
             loss = loss_fn(yb, logits)
         grads = tape.gradient(loss, model.trainable_weights)
         optimizer.apply_gradients(zip(grads, model.trainable_weights, strict=True))
-        return loss, logits
+        return loss, predict(logits)
+
+    def train_step(xb, yb):
+        """One optimizer step on a batch: (its loss, its predictions)."""
+        loss, predicted = compiled_step(xb, yb)
+        return float(loss), predicted.numpy()
 
     history = {}  # metric -> one value per epoch (Keras' History layout)
 
@@ -268,9 +220,9 @@ def main():
             rate = learning_rate(t, args.lr, steps_per_epoch, total_steps)
             optimizer.learning_rate.assign(rate)
             xb = x_train[batch]
-            loss, logits = train_step(xb, y_train[batch])
-            total += float(loss) * len(batch)
-            outputs.append(predict(logits).numpy())
+            loss, predicted = train_step(xb, y_train[batch])
+            total += loss * len(batch)
+            outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
         targets = y_train[order[:seen]]
         logs = {"loss": total / seen, **compute_metrics(np.concatenate(outputs), targets)}
@@ -293,7 +245,6 @@ def main():
         history.update({f"test_{k}": v for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
-    save_weights(neutral_weights(model), args.out)
     with open(os.path.join(args.out, "history.json"), "w") as handle:
         json.dump(history, handle, indent=2)
 

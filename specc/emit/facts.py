@@ -1,0 +1,179 @@
+"""Typed facts a script template reads: every decision about a spec made once, in Python.
+
+Templates only loop and interpolate (docs/emit.md); anything a template would otherwise
+compute with `{% set %}` (is the source an image set, does the script download it, is a
+monitored metric minimised, which modules it imports, ...) is a property here, asked of
+the IR class that owns the fact where there is one (`Data.image_set`, `Data.downloadable`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+from specc.data.mnist import CHECKSUMS, FILES, MIRRORS
+from specc.emit.lower import LayerView, ScriptPlan
+from specc.emit.target import Target
+from specc.ir.data import Augment
+from specc.metrics import is_minimised
+
+Mode = Literal["min", "max"]
+
+# Modules every script imports (argument parsing, history.json, the step count, --out).
+STDLIB = ("argparse", "json", "math", "os", "sys")
+
+
+@dataclass(frozen=True)
+class Download:
+    """Where a script fetches an MNIST-format set from: specc.data's first mirror."""
+
+    url: str
+    md5: tuple[str, ...]
+    """One per file of `specc.data.mnist.FILES`, in that order."""
+    folder: str
+    """Where the script keeps the files, relative to the working folder."""
+
+
+def download_for(kind: str) -> Download:
+    sums = CHECKSUMS[kind]
+    md5 = tuple(sums[f"{name}.gz"].removeprefix("md5:") for name in FILES)
+    return Download(url=MIRRORS[kind][0], md5=md5, folder=f"data/{kind}")
+
+
+@dataclass(frozen=True)
+class ScriptFacts:
+    """What one target's script for one plan contains, decided before rendering."""
+
+    plan: ScriptPlan
+    target: Target
+    interop: bool = False
+    """Write the neutral weights file (weights.safetensors) even without `init from`."""
+
+    @property
+    def macros(self) -> str:
+        """The folder of the per-kind macro files this target's template imports."""
+        return self.target.macro_folder
+
+    @property
+    def images(self) -> bool:
+        """The source is an MNIST-format image set (IDX files, integer labels)."""
+        return type(self.plan.data).image_set
+
+    @property
+    def mnist_files(self) -> tuple[str, ...]:
+        """The four IDX files of an MNIST-format set (specc.data.mnist.FILES)."""
+        return FILES
+
+    @property
+    def dataset_helper(self) -> str | None:
+        """`keras.datasets.mnist`: the framework's loader used without --data-dir."""
+        d = self.plan.data
+        if not d.downloadable or self.target.dataset_helper is None:
+            return None
+        return f"{self.target.dataset_helper}.{d.kind_name()}"
+
+    @cached_property
+    def download(self) -> Download | None:
+        """Mirror and checksums when the script downloads the files itself."""
+        d = self.plan.data
+        if not d.downloadable or self.target.dataset_helper is not None:
+            return None
+        return download_for(d.kind_name())
+
+    @property
+    def stdlib(self) -> tuple[str, ...]:
+        """Standard-library modules the script imports, sorted."""
+        modules = set(STDLIB) | set(self.target.stdlib)
+        if self.images:
+            modules.add("gzip")
+        if self.plan.data.kind_name() == "csv":
+            modules.add("csv")
+        if self.download is not None:
+            modules |= {"hashlib", "urllib.request"}
+        return tuple(sorted(modules))
+
+    @property
+    def augment(self) -> Augment | None:
+        """The `augment` transform (training batches only), or None."""
+        found = [t for t in self.plan.data.transforms if isinstance(t, Augment)]
+        return found[0] if found else None
+
+    @property
+    def plateau(self) -> bool:
+        """The schedule reacts to a monitored metric (`reduce_on_plateau`)."""
+        return self.plan.train.schedule.kind == "reduce_on_plateau"
+
+    @property
+    def bf16(self) -> bool:
+        return self.plan.train.precision == "bf16"
+
+    @property
+    def frozen(self) -> tuple[LayerView, ...]:
+        """Layers whose weights are not trained."""
+        return tuple(layer for layer in self.plan.layers if layer.frozen)
+
+    @property
+    def weighted_kinds(self) -> frozenset[str]:
+        """Kinds of the layers with weights (whose layouts the neutral file converts)."""
+        return frozenset(layer.kind for layer in self.plan.weighted)
+
+    @property
+    def custom_optimizer(self) -> str | None:
+        """The optimizer class the script defines itself (the framework's would change the
+        spec's update), or None: the framework's own class."""
+        decide = self.target.custom_optimizer
+        return decide(self.plan) if decide is not None else None
+
+    @property
+    def macro_scores(self) -> bool:
+        """Precision/recall/f1 averaged over classes (Keras has no such metric class)."""
+        kinds = {m.kind for m in self.plan.train.metrics}
+        binary = tuple(self.plan.output) == (1,)
+        return "f1" in kinds or bool(kinds & {"precision", "recall"} and not binary)
+
+    @property
+    def clipping(self) -> bool:
+        opt = self.plan.train.optimizer
+        return opt.clip_norm is not None or opt.clip_value is not None
+
+    @property
+    def early_stopping_mode(self) -> Mode | None:
+        es = self.plan.train.early_stopping
+        return None if es is None else _mode(es.monitor)
+
+    @property
+    def best_checkpoint(self) -> bool:
+        """`checkpoint best`: keep the best epoch's weights by a metric."""
+        ckpt = self.plan.train.checkpoint
+        return ckpt is not None and ckpt.save == "best"
+
+    @property
+    def checkpoint_mode(self) -> Mode | None:
+        ckpt = self.plan.train.checkpoint
+        return _mode(ckpt.monitor) if ckpt is not None and ckpt.save == "best" else None
+
+    @property
+    def tracks_best(self) -> bool:
+        """The loop compares epochs (early stopping or a best checkpoint): `improved()`."""
+        return self.plan.train.early_stopping is not None or self.best_checkpoint
+
+    @property
+    def class_labels(self) -> bool:
+        """Targets are class indices (not one-hot rows, 0/1 floats or real values)."""
+        return self.plan.task == "classification" and not self.plan.one_hot
+
+    @property
+    def init_from(self) -> bool:
+        """The model starts from saved weights (`init from`)."""
+        return self.plan.model.init is not None
+
+    @property
+    def neutral_weights(self) -> bool:
+        """The script writes/reads the framework-neutral weights file (specc interop):
+        only for `init from` or when asked (`specc emit --interop`)."""
+        return self.interop or self.init_from
+
+
+def _mode(monitor: str) -> Mode:
+    return "min" if is_minimised(monitor) else "max"
