@@ -68,7 +68,9 @@ def main() -> None:
         runs[backend] = _train(spec, backend, work / backend)
         for fmt in formats_for(backend):
             done = export(runs[backend], fmt)
-            print(f"{fmt:<11} {backend:<11} {done.export_seconds:>9.2f} {done.verify_seconds:>9.2f}")
+            print(
+                f"{fmt:<11} {backend:<11} {done.export_seconds:>9.2f} {done.verify_seconds:>9.2f}"
+            )
     digits = load_bundled().x_test
     reps = -(-args.examples // len(digits))
     x = np.concatenate([digits] * reps)[: args.examples]

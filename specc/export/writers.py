@@ -56,13 +56,25 @@ def _quiet_torch() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+DYNAMO_FROM = (2, 6)  # torch.onnx's torch.export-based exporter: stable from 2.6, default 2.9
+
+
+def _torch_version() -> tuple[int, int]:
+    import torch
+
+    major, minor = torch.__version__.split(".")[:2]
+    return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
+
+
 def write_onnx(state: Any, example: np.ndarray, path: Path, options: dict[str, Any]) -> str:
-    """torch.onnx: the torch.export-based (dynamo) exporter, or the TorchScript one on request."""
+    """torch.onnx: the torch.export-based (dynamo) exporter on torch >= 2.6, the
+    TorchScript-based one on older torch or on request (`--legacy-onnx`)."""
     import torch
 
     module = _torch_module(state)
     x = torch.from_numpy(np.ascontiguousarray(example[:2]))
-    legacy = bool(options.get("legacy_onnx"))
+    old_torch = _torch_version() < DYNAMO_FROM
+    legacy = bool(options.get("legacy_onnx")) or old_torch
     _quiet_torch()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -95,7 +107,8 @@ def write_onnx(state: Any, example: np.ndarray, path: Path, options: dict[str, A
                 f"the ONNX exporter needs a package that is missing: {err.name or err}",
                 'install it: pip install "specc[export]" (or use --legacy-onnx)',
             ) from None
-    how = "TorchScript-based (legacy, --legacy-onnx)" if legacy else "torch.export-based (dynamo)"
+    why = "torch < 2.6" if old_torch else "--legacy-onnx"
+    how = f"TorchScript-based (legacy, {why})" if legacy else "torch.export-based (dynamo)"
     return f"torch.onnx.export {how}, torch {torch.__version__}"
 
 

@@ -91,3 +91,15 @@ def test_onnx_exporter_is_chosen_and_recorded(runs_root: Path) -> None:
         batch = graph.input[0].type.tensor_type.shape.dim[0]
         assert batch.dim_param and not batch.dim_value  # a dynamic batch axis
         assert all(c["ok"] for c in done.manifest["verification"]["checks"])
+
+
+def test_older_torch_gets_the_torchscript_exporter(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from specc.export import writers
+
+    run_dir = train(runs_root, "quickstart.nn", "torch", None, None)
+    monkeypatch.setattr(writers, "_torch_version", lambda: (2, 5))
+    done = export(run_dir, "onnx", run_dir / "onnx-old-torch")
+    assert "TorchScript-based (legacy, torch < 2.6)" in done.manifest["exporter"]
+    assert all(c["ok"] for c in done.manifest["verification"]["checks"])
