@@ -23,15 +23,16 @@ from typing import Any
 import numpy as np
 
 from specc import __version__
-from specc.errors import UsageError
+from specc.errors import RunError, UsageError
 from specc.export.verify import BATCHES, TOLERANCE, Check, ExportError, compare, difference_table
 from specc.export.writers import INPUT_NAME, OUTPUT_NAME, WRITERS
-from specc.predict.artifacts import ARTIFACTS, MANIFEST, load_runner
+from specc.predict.artifacts import ARTIFACTS, MANIFEST, load_runner, need
 from specc.predict.trained import SPLITS, TrainedRun, open_run
 
 __all__ = ["FORMATS", "ExportError", "Exported", "export", "formats_for"]
 
 FORMATS = tuple(WRITERS)
+RUNTIMES: dict[str, tuple[str, ...]] = {"onnx": ("onnx", "onnxruntime")}
 EXAMPLES = max(BATCHES)
 
 
@@ -96,6 +97,8 @@ def export(
         )
     if legacy_onnx and fmt != "onnx":
         raise UsageError("--legacy-onnx only applies to --format onnx")
+    for module in RUNTIMES.get(fmt, ()):
+        need(module)  # before any work: a missing package is a message, not a late failure
     target = _target(run, fmt, out)
     if target.exists() and not (target / MANIFEST).is_file():
         raise UsageError(
@@ -144,7 +147,7 @@ def _verify(
     fmt: str, artifact: Path, batches: list[np.ndarray], expected: list[np.ndarray], classes: bool
 ) -> list[Check]:
     if fmt == "onnx":
-        import onnx
+        onnx = need("onnx")
 
         try:
             onnx.checker.check_model(str(artifact), full_check=True)
@@ -152,6 +155,8 @@ def _verify(
             raise ExportError(f"{ARTIFACTS[fmt]} fails onnx.checker: {err}") from None
     try:
         runner = load_runner(fmt, artifact)
+    except RunError:
+        raise
     except Exception as err:  # an artifact its own runtime cannot load
         raise ExportError(
             f"verification failed: the written {ARTIFACTS[fmt]} does not load: "

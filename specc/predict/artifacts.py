@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from specc.errors import UsageError
+from specc.errors import BackendError, UsageError
 
 MANIFEST = "export.json"
 CHUNK = 1024  # examples per call: bounded memory for any input size
@@ -42,8 +42,23 @@ def _chunked(fn: Callable[[np.ndarray], Any]) -> Runner:
     return run
 
 
+def need(module: str) -> Any:
+    """Import an optional runtime, or say how to install it (never a traceback)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name != module:
+            raise
+        raise BackendError(
+            f"this needs `{module}`, which is not installed",
+            'install it: pip install "specc[export]"',
+        ) from None
+
+
 def _onnx(path: Path) -> Runner:
-    import onnxruntime as ort
+    ort = need("onnxruntime")
 
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only

@@ -126,3 +126,26 @@ def test_usage_errors(runs_root: Path, tmp_path: Path) -> None:
     stopped = cli.invoke(main, ["export", str(unfinished), "--format", "onnx"])
     assert stopped.exit_code == 2
     assert "the run has no final weights (status: interrupted)" in stopped.output
+
+
+def test_a_missing_runtime_says_what_to_install(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import sys
+
+    run_dir = train(runs_root, "quickstart.nn", "torch", None, None)
+    done = CliRunner().invoke(main, ["export", str(run_dir), "--format", "onnx"])
+    assert done.exit_code == 0, done.output
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
+    out = tmp_path / "e"
+    result = CliRunner().invoke(main, ["export", str(run_dir), "--format", "onnx", "-o", str(out)])
+    assert result.exit_code == 2
+    assert "error: this needs `onnxruntime`, which is not installed" in result.output
+    assert 'pip install "specc[export]"' in result.output
+    assert not out.exists()
+    np.savez(tmp_path / "x.npz", x=np.zeros((1, 28, 28), np.float32))
+    used = CliRunner().invoke(
+        main, ["predict", str(run_dir / "export" / "onnx"), str(tmp_path / "x.npz")]
+    )
+    assert used.exit_code == 2
+    assert "this needs `onnxruntime`" in used.output
