@@ -9,7 +9,8 @@ verify seconds. Then predicts `--examples` raw digits (the 2,000 test digits rep
 through `specc.predict` from the ONNX export and from the run directory (PyTorch, rebuilt
 from weights.safetensors): the median examples/s of whole `predict` calls (reading the
 .npz, the spec's preprocessing, the model) after one warm-up call. Both run on the CPU
-with their runtime's default thread count.
+with their runtime's default thread count. Last, the wall time of one `specc predict` of a
+single example as a fresh process (median of 3), where the imports dominate.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -80,6 +83,25 @@ def main() -> None:
     print(f"predict {len(x)} examples, median of {args.repeats}:")
     print(f"  from the ONNX export (onnxruntime)   {onnx:>10.0f} examples/s")
     print(f"  from the run's weights (PyTorch)     {weights:>10.0f} examples/s")
+    print("`specc predict SOURCE one.npz --out p.json` as a fresh process (imports included):")
+    np.savez(work / "one.npz", x=x[:1])
+    for label, source in (
+        ("ONNX export", runs["torch"] / "export" / "onnx"),
+        ("run", runs["torch"]),
+    ):
+        print(f"  from the {label:<12} {_cold_seconds(source, work):>6.2f} s")
+
+
+def _cold_seconds(source: Path, work: Path) -> float:
+    command = [sys.executable, "-m", "specc", "predict", str(source), str(work / "one.npz")]
+    command += ["--out", str(work / "p.json")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    times = []
+    for _ in range(3):
+        began = time.perf_counter()
+        subprocess.run(command, check=True, env=env, capture_output=True)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
 
 
 if __name__ == "__main__":
