@@ -60,7 +60,7 @@ def _wanted(data: dict[str, Any], shape: tuple[int, ...]) -> Wanted:
 
 def open_model(source: str | Path, device: str = "cpu") -> Model:
     """The model of a run directory or an export folder; anything else is a UsageError."""
-    from specc.predict.artifacts import find_export, load_runner
+    from specc.predict.artifacts import find_export
 
     path = Path(source)
     if not path.exists():
@@ -78,7 +78,7 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
             input_shape=shape,
             preprocessing=list(info["preprocessing"]),
             wanted=_wanted(info.get("data", {}), shape),
-            run=load_runner(str(info["format"]), folder / str(info["artifact"])),
+            run=_load(str(info["format"]), folder / str(info["artifact"])),
         )
     from specc.predict.trained import open_run
 
@@ -105,6 +105,22 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
         run=run,
         trained=trained,
     )
+
+
+def _load(fmt: str, artifact: Path) -> Any:
+    from specc.predict.artifacts import load_runner
+
+    try:
+        return load_runner(fmt, artifact)
+    except RunError:
+        raise
+    except Exception as err:  # a damaged or foreign file: its runtime's own complaint
+        text = str(err).strip().splitlines()
+        raise RunError(
+            f"{artifact}: cannot load the {fmt} model: {type(err).__name__}: "
+            f"{text[0] if text else ''}",
+            "export the run again (specc export RUN --format " + fmt + ")",
+        ) from None
 
 
 def predict(

@@ -202,6 +202,14 @@ def test_mistakes_are_messages(runs_root: Path, tmp_path: Path) -> None:
     bare = cli.invoke(main, ["predict", str(alone), str(tmp_path / "p.png")])
     assert bare.exit_code == 2
     assert "no export.json beside it" in bare.output
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "export.json").write_bytes((done.folder / "export.json").read_bytes())
+    (damaged / "model.onnx").write_bytes(done.artifact.read_bytes()[:200])
+    broken = cli.invoke(main, ["predict", str(damaged), str(tmp_path / "p.png")])
+    assert broken.exit_code == 1
+    assert "model.onnx: cannot load the onnx model" in broken.output
+    assert "Traceback" not in broken.output
     np.savez(tmp_path / "wide.npz", x=np.zeros((2, 9), np.float32))
     wide = cli.invoke(main, ["predict", str(done.folder), str(tmp_path / "wide.npz")])
     assert wide.exit_code == 1
