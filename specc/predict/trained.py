@@ -22,6 +22,7 @@ import numpy as np
 from specc.errors import UsageError
 from specc.ir import losses as Lo
 from specc.ir import strip_spans
+from specc.ir.data import CSV
 from specc.plan import Plan, RunOptions, logits_loss
 
 WEIGHTS = "weights.safetensors"
@@ -91,12 +92,32 @@ class TrainedRun:
         return dataclasses.replace(self.plan, precision="fp32")
 
     def data_columns(self) -> dict[str, Any]:
-        """The data block's column and array names (CSV features/target, .npz x/y)."""
-        return {
+        """The data block's column and array names (CSV features/target, .npz x/y).
+
+        A CSV spec without `features=` trained on every column but the target, in the
+        training file's order: that order is read from the file's header and kept, so a
+        new file with its columns in another order is still read by name.
+        """
+        out = {
             k: v
             for k, v in self.plan.data.model_dump().items()
             if k in ("features", "target", "x", "y") and v is not None
         }
+        if isinstance(self.plan.data, CSV) and "features" not in out:
+            header = _csv_header(self._data_file())
+            if header is not None:
+                out["features"] = [n for n in header if n != self.plan.data.target]
+        return out
+
+    def _data_file(self) -> Path | None:
+        """The training CSV as the run read it (`--data FILE.csv` or the spec's `path`)."""
+        chosen = self.plan.options.data or self.plan.data.path
+        if not chosen:
+            return None
+        path = Path(chosen).expanduser()
+        if self.plan.options.data is None and not path.is_absolute():
+            path = (self.plan.spec_dir or Path.cwd()) / path
+        return path
 
     def build(self, device: str = "cpu", fp32: bool = True) -> tuple[Any, Any]:
         """(executor, state) of the run's backend holding the final weights.
@@ -113,6 +134,18 @@ class TrainedRun:
         """What the run's own framework model predicts for inputs `x` (after preprocessing)."""
         dummy = np.zeros((len(x),), dtype=np.int64)
         return np.asarray(backend.predict(state, backend.load_data(state, x, dummy)))
+
+
+def _csv_header(path: Path | None) -> list[str] | None:
+    import csv
+
+    if path is None or not path.is_file():
+        return None
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return [name.strip() for name in next(csv.reader(handle), [])]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
 
 
 def probability_head(loss: Lo.Loss) -> str | None:

@@ -134,6 +134,15 @@ def test_csv_columns_by_name_and_label_names(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["predict", str(done.run_dir), str(tmp_path / "new.csv")])
     assert result.exit_code == 0, result.output
     assert [line.split()[1] for line in result.output.splitlines()[1:]] == ["big", "small"]
+    # Without `features=`, the training file's column order is kept: found by name again.
+    (tmp_path / "t2.nn").write_text((tmp_path / "t.nn").read_text().replace(" features=[a, b]", ""))
+    other = run(tmp_path / "t2.nn", RunOptions(out=str(tmp_path / "run2"), quiet=True))
+    (tmp_path / "same.csv").write_text("b,a\n2.0,3.0\n-2.0,-3.0\n")
+    np.testing.assert_array_equal(
+        predict(other.run_dir, [tmp_path / "new.csv"]).outputs,
+        predict(other.run_dir, [tmp_path / "same.csv"]).outputs,
+    )
+    assert open_model(other.run_dir).wanted.features == ["b", "a"]
     missing = tmp_path / "missing.csv"
     missing.write_text("a,c\n1,2\n")
     bad = CliRunner().invoke(main, ["predict", str(done.run_dir), str(missing)])
