@@ -31,7 +31,7 @@ def _add_optional(module: str) -> None:
         main.add_command(command)
 
 
-for _module in ("fmt", "run", "emit", "lsp", "sweep", "report", "parity"):
+for _module in ("fmt", "run", "predict", "export", "emit", "lsp", "sweep", "report", "parity"):
     try:
         _add_optional(_module)
     except ModuleNotFoundError as err:

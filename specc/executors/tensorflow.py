@@ -204,11 +204,14 @@ def load_optimizer_state(state: TFState, blob: dict[str, np.ndarray]) -> None:
 def save_native(state: TFState, directory: Path) -> list[Path]:
     """`model.keras`: the whole Keras model (channels-first input, like the spec).
 
-    Loading it needs `import specc.executors.tf_model` first (for the batchnorm layer).
+    Stock Keras layers only (`tf_portable`), so `keras.saving.load_model` loads it without
+    specc installed.
     """
+    from specc.executors.tf_portable import stock_model
+
     path = Path(directory) / "model.keras"
     tmp = Path(directory) / "model.tmp.keras"  # Keras insists on the .keras suffix
-    state.keras.model.save(tmp)
+    stock_model(state.keras).save(tmp)
     tmp.replace(path)
     return [path]
 

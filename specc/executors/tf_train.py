@@ -24,7 +24,7 @@ from specc.executors.tf_model import KerasModel, build_keras_model
 from specc.executors.tf_optim import LossFn, Optimizer, loss_function, make_optimizer
 from specc.ir import losses as LS
 from specc.ir.data import Augment
-from specc.lowering import logits_loss
+from specc.lowering import probability_head
 from specc.plan import Plan
 
 # `compile auto`: XLA's extra compile time (~5 s on 2 CPU cores) is repaid after about 700
@@ -196,13 +196,12 @@ def _eval_function(state: TFState, what: str) -> Any:
     return state._functions[key]
 
 
+_HEADS: dict[str | None, Any] = {"sigmoid": tf.sigmoid, "softmax": tf.nn.softmax, None: tf.identity}
+
+
 def _probability_head(loss: LS.Loss) -> Any:
-    """What `predict` applies to the training outputs: the same rule as the torch backend."""
-    if isinstance(loss, LS.BinaryCrossentropy):
-        return tf.sigmoid
-    if logits_loss(loss):
-        return tf.nn.softmax
-    return tf.identity
+    """What `predict` applies to the training outputs (specc.lowering.probability_head)."""
+    return _HEADS[probability_head(loss)]
 
 
 def _chunks(data: TFData) -> list[tuple[int, int]]:

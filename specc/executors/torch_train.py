@@ -24,7 +24,7 @@ from specc.executors.torch_model import build_network, frozen_names, trunk
 from specc.ir import losses as Lo
 from specc.ir import optimizers as O
 from specc.ir.data import Augment
-from specc.lowering import logits_loss
+from specc.lowering import probability_head
 from specc.plan import Plan
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -86,12 +86,16 @@ LOSSES: dict[type, Callable[[Any], LossFn]] = {
 }
 
 
+_HEADS: dict[str | None, Callable[[torch.Tensor], torch.Tensor]] = {
+    "sigmoid": torch.sigmoid,
+    "softmax": lambda out: torch.softmax(out, dim=-1),
+    None: lambda out: out,
+}
+
+
 def _probability_head(loss: Lo.Loss) -> Callable[[torch.Tensor], torch.Tensor]:
-    if isinstance(loss, Lo.BinaryCrossentropy):
-        return torch.sigmoid
-    if logits_loss(loss):
-        return lambda out: torch.softmax(out, dim=-1)
-    return lambda out: out
+    """What `predict` applies to the training outputs (specc.lowering.probability_head)."""
+    return _HEADS[probability_head(loss)]
 
 
 # ---- optimizers (docs/semantics.md#optimizers): torch's formulas, IR defaults -----------

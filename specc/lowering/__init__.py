@@ -17,7 +17,15 @@ own module, each deciding one thing once:
 - `weights`: one table per framework from a weight role to its name and axis order.
 """
 
-from specc.lowering.head import final_activation, logits_loss, prediction_head
+from specc.lowering.head import final_activation, logits_loss, prediction_head, probability_head
 from specc.lowering.steps import Lowered, Step, lower
 
-__all__ = ["Lowered", "Step", "final_activation", "logits_loss", "lower", "prediction_head"]
+__all__ = [
+    "Lowered",
+    "Step",
+    "final_activation",
+    "logits_loss",
+    "lower",
+    "prediction_head",
+    "probability_head",
+]

@@ -36,6 +36,12 @@ def prediction_head(shapes: ModelShapes, loss: Loss) -> Head | None:
     return None
 
 
+def probability_head(loss: Loss) -> Head | None:
+    """What predictions apply to the model's training outputs: the activation the loss
+    takes logits for (whether the spec wrote it or not), else nothing."""
+    return type(loss).takes_logits_of
+
+
 def logits_loss(loss: Loss) -> bool:
     """Cross-entropies are computed from logits whether or not an activation was fused."""
     return type(loss).takes_logits_of is not None

@@ -246,6 +246,7 @@ def _start_record(
                 "fingerprint": dataset.fingerprint,
                 "sizes": dataset.sizes(),
                 "classes": dataset.classes,
+                "class_names": dataset.class_names,  # CSV label names, for `specc predict`
                 "task": dataset.task,
             },
             "params": plan.shapes.params,

@@ -1,0 +1,62 @@
+"""The trained Keras model as stock Keras layers only, for files other programs load.
+
+Training uses `SpecBatchNorm` (PyTorch's running-statistics convention, see `tf_model`), a
+layer plain Keras does not know, so a `.keras` file holding it needs specc to load. For
+inference a batchnorm only reads its running statistics, and there Keras's own
+`BatchNormalization` computes the same `(x - mean) / sqrt(var + eps) * gamma + beta`; so
+the saved model swaps each `SpecBatchNorm` for a stock layer holding the same four arrays
+(momentum converted to Keras's convention: `keras momentum = 1 - torch momentum`). Every
+other layer is already stock and is shared, not copied. `keras.saving.load_model` then
+loads `model.keras` without specc (tests/export/test_keras_portable.py checks it).
+
+Importing this module imports TensorFlow/Keras: only the TensorFlow executor and
+`specc export` do.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from specc.executors.tf_model import KerasModel, SpecBatchNorm
+
+# Probability heads `predict` puts on a model whose loss takes logits (as in tf_train).
+HEADS: dict[str, str] = {"softmax": "softmax", "sigmoid": "sigmoid"}
+
+
+def _stock_batchnorm(layer: SpecBatchNorm) -> keras.layers.BatchNormalization:
+    stock = keras.layers.BatchNormalization(
+        axis=-1,
+        momentum=1.0 - layer.momentum,
+        epsilon=layer.eps,
+        name=layer.name,
+    )
+    stock.trainable = layer.trainable
+    return stock
+
+
+def stock_model(km: KerasModel, head: str | None = None, logits: bool = False) -> keras.Model:
+    """A `keras.Sequential` of stock layers with the trained weights.
+
+    Default: every layer, the same outputs as `km.model` (the file `specc run` writes).
+    `logits=True` stops before a final activation fused into the loss, and `head` then adds
+    `softmax`/`sigmoid`: the outputs `specc predict` reports (what `specc export` writes).
+    """
+    count = km.train_layers if logits else len(km.layers)
+    replaced: list[tuple[keras.layers.BatchNormalization, SpecBatchNorm]] = []
+    layers: list[keras.layers.Layer] = []
+    for layer in km.layers[:count]:
+        if isinstance(layer, SpecBatchNorm):
+            stock = _stock_batchnorm(layer)
+            replaced.append((stock, layer))
+            layers.append(stock)
+        else:
+            layers.append(layer)
+    if head is not None:
+        layers.append(keras.layers.Activation(HEADS[head], name=f"predict_{head}"))
+    source = km.model
+    model = keras.Sequential([keras.Input(shape=source.input_shape[1:]), *layers], name=source.name)
+    for stock, spec in replaced:
+        stock.set_weights(
+            [v.numpy() for v in (spec.gamma, spec.beta, spec.moving_mean, spec.moving_variance)]
+        )
+    return model

@@ -1,0 +1,159 @@
+"""One writer per export format: the run's model in float32, saved as that format's file.
+
+Each writer gets the run's framework state (built by `TrainedRun.build`), an example
+batch and the path to write, and returns a note on how it wrote (which exporter ran).
+The model written is the one `specc predict` uses: the network in evaluation mode plus
+the probability head (softmax/sigmoid) the loss implies, input channels-first like the
+spec, the batch axis dynamic.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specc.export.verify import ExportError
+from specc.lowering import probability_head
+
+INPUT_NAME = "input"
+OUTPUT_NAME = "output"
+Writer = Callable[[Any, np.ndarray, Path, dict[str, Any]], str]
+
+
+# ---- PyTorch -------------------------------------------------------------------------------
+
+
+def _torch_module(state: Any) -> Any:
+    """The network as evaluation runs it: body, then the probability head."""
+    import torch
+
+    class Inference(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = state.body
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return state.head(self.body(x).float())
+
+    module = Inference().eval()
+    return module.cpu()
+
+
+def _batch_dim() -> Any:
+    import torch
+
+    return torch.export.Dim("batch", min=1)
+
+
+def _quiet_torch() -> None:
+    # The dynamo exporter logs optional-op registrations (torchvision) as warnings.
+    for name in ("torch.onnx", "torch.export", "torch._dynamo", "torch.fx"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+DYNAMO_FROM = (2, 6)  # torch.onnx's torch.export-based exporter: stable from 2.6, default 2.9
+
+
+def _torch_version() -> tuple[int, int]:
+    import torch
+
+    major, minor = torch.__version__.split(".")[:2]
+    return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
+
+
+def write_onnx(state: Any, example: np.ndarray, path: Path, options: dict[str, Any]) -> str:
+    """torch.onnx: the torch.export-based (dynamo) exporter on torch >= 2.6, the
+    TorchScript-based one on older torch or on request (`--legacy-onnx`)."""
+    import torch
+
+    module = _torch_module(state)
+    x = torch.from_numpy(np.ascontiguousarray(example[:2]))
+    old_torch = _torch_version() < DYNAMO_FROM
+    legacy = bool(options.get("legacy_onnx")) or old_torch
+    _quiet_torch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if legacy:
+                torch.onnx.export(
+                    module,
+                    (x,),
+                    str(path),
+                    dynamo=False,
+                    input_names=[INPUT_NAME],
+                    output_names=[OUTPUT_NAME],
+                    dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                )
+            else:
+                program = torch.onnx.export(
+                    module,
+                    (x,),
+                    dynamo=True,
+                    input_names=[INPUT_NAME],
+                    output_names=[OUTPUT_NAME],
+                    dynamic_shapes=({0: _batch_dim()},),
+                    verbose=False,
+                )
+                if program is None:
+                    raise ExportError("torch.onnx.export returned no program")
+                program.save(str(path))
+        except ImportError as err:
+            raise ExportError(
+                f"the ONNX exporter needs a package that is missing: {err.name or err}",
+                'install it: pip install "specc[export]" (or use --legacy-onnx)',
+            ) from None
+    why = "torch < 2.6" if old_torch else "--legacy-onnx"
+    how = f"TorchScript-based (legacy, {why})" if legacy else "torch.export-based (dynamo)"
+    return f"torch.onnx.export {how}, torch {torch.__version__}"
+
+
+def write_pt2(state: Any, example: np.ndarray, path: Path, options: dict[str, Any]) -> str:
+    import torch
+
+    module = _torch_module(state)
+    x = torch.from_numpy(np.ascontiguousarray(example[:2]))
+    _quiet_torch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.export.export(module, (x,), dynamic_shapes=({0: _batch_dim()},))
+        torch.export.save(program, str(path))
+    return f"torch.export.export + torch.export.save, torch {torch.__version__}"
+
+
+# ---- TensorFlow / Keras ----------------------------------------------------------------------
+
+
+def _keras_model(state: Any) -> Any:
+    from specc.executors.tf_portable import stock_model
+
+    head = probability_head(state.plan.train.loss)
+    return stock_model(state.keras, head=head, logits=True)
+
+
+def write_savedmodel(state: Any, example: np.ndarray, path: Path, options: dict[str, Any]) -> str:
+    import keras
+
+    model = _keras_model(state)
+    model.export(str(path), format="tf_saved_model", verbose=False)
+    return f"keras Model.export(format='tf_saved_model'), keras {keras.__version__}"
+
+
+def write_keras(state: Any, example: np.ndarray, path: Path, options: dict[str, Any]) -> str:
+    import keras
+
+    _keras_model(state).save(str(path))
+    return f"keras Model.save (stock layers only), keras {keras.__version__}"
+
+
+# format -> (backend it needs, writer)
+WRITERS: dict[str, tuple[str, Writer]] = {
+    "onnx": ("torch", write_onnx),
+    "torch": ("torch", write_pt2),
+    "savedmodel": ("tensorflow", write_savedmodel),
+    "keras": ("tensorflow", write_keras),
+}

@@ -1,0 +1,196 @@
+"""`specc.predict(source, inputs) -> Predictions`: use a trained model on new examples.
+
+`source` is a finished run directory (its framework model, rebuilt from the final weights)
+or a folder written by `specc export` (or the artifact in it). Inputs are read
+(`specc.predict.inputs`), given the spec's own preprocessing (`specc.predict.prepare`)
+and run through the model; `split="test"` instead takes a split of the run's data exactly
+as the run loaded it, so the run's test metrics come out again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specc.errors import RunError, UsageError
+from specc.predict.inputs import Examples, Wanted, read
+from specc.predict.prepare import preprocess, transforms_from_json
+
+__all__ = ["Model", "Predictions", "open_model", "predict"]
+
+
+@dataclass
+class Model:
+    """What predicting needs from a source, whichever kind it is."""
+
+    source: str
+    kind: str  # "run" or an export format
+    task: str
+    classes: int | None
+    class_names: list[str] | None
+    input_shape: tuple[int, ...]
+    preprocessing: list[dict[str, Any]]
+    wanted: Wanted
+    run: Any  # (x float32 (N, *input_shape)) -> outputs (N, ...)
+    trained: Any = None  # the TrainedRun for a run directory
+
+
+@dataclass
+class Predictions:
+    names: list[str]
+    outputs: np.ndarray
+    task: str
+    class_names: list[str] | None
+    labels: np.ndarray | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def _wanted(data: dict[str, Any], shape: tuple[int, ...]) -> Wanted:
+    return Wanted(
+        input_shape=shape,
+        features=data.get("features"),
+        target=data.get("target", "target"),
+        x_name=data.get("x", "x"),
+        y_name=data.get("y", "y"),
+    )
+
+
+def open_model(source: str | Path, device: str = "cpu") -> Model:
+    """The model of a run directory or an export folder; anything else is a UsageError."""
+    from specc.predict.artifacts import find_export
+
+    path = Path(source)
+    if not path.exists():
+        raise UsageError(f"{source}: no such run directory or exported model")
+    found = find_export(path)
+    if found is not None:
+        folder, info = found
+        shape = tuple(int(d) for d in info["input"]["shape"][1:])
+        return Model(
+            source=str(source),
+            kind=str(info["format"]),
+            task=str(info["task"]),
+            classes=info.get("classes"),
+            class_names=info.get("class_names"),
+            input_shape=shape,
+            preprocessing=list(info["preprocessing"]),
+            wanted=_wanted(info.get("data", {}), shape),
+            run=_load(str(info["format"]), folder / str(info["artifact"])),
+        )
+    from specc.predict.trained import open_run
+
+    trained = open_run(path)
+    backend = None
+    state = None
+
+    def run(x: np.ndarray) -> np.ndarray:
+        nonlocal backend, state
+        if state is None:  # the framework loads on first use, not for a usage error
+            backend, state = trained.build(device, fp32=False)
+        return trained.reference_outputs(backend, state, x)
+
+    shape = tuple(trained.plan.shapes.input)
+    return Model(
+        source=str(source),
+        kind="run",
+        task=trained.task,
+        classes=trained.classes,
+        class_names=trained.class_names,
+        input_shape=shape,
+        preprocessing=trained.preprocessing(),
+        wanted=_wanted(trained.data_columns(), shape),
+        run=run,
+        trained=trained,
+    )
+
+
+def _load(fmt: str, artifact: Path) -> Any:
+    from specc.predict.artifacts import load_runner
+
+    try:
+        return load_runner(fmt, artifact)
+    except RunError:
+        raise
+    except Exception as err:  # a damaged or foreign file: its runtime's own complaint
+        text = str(err).strip().splitlines()
+        raise RunError(
+            f"{artifact}: cannot load the {fmt} model: {type(err).__name__}: "
+            f"{text[0] if text else ''}",
+            "export the run again (specc export RUN --format " + fmt + ")",
+        ) from None
+
+
+def predict(
+    source: str | Path | Model,
+    inputs: list[str | Path] | None = None,
+    split: str | None = None,
+    device: str = "cpu",
+) -> Predictions:
+    """Predictions for the examples in `inputs`, or for a split of a run's own data."""
+    model = source if isinstance(source, Model) else open_model(source, device)
+    if split is not None:
+        return _predict_split(model, split)
+    if not inputs:
+        raise UsageError("nothing to predict", "give INPUT files, or --split test with a run")
+    transforms = transforms_from_json(model.preprocessing)
+    parts: list[Examples] = []
+    xs: list[np.ndarray] = []
+    for item in inputs:
+        examples = read(Path(item), model.wanted)
+        xs.append(preprocess(examples.x, transforms, model.classes, model.input_shape))
+        parts.append(examples)
+    x = np.concatenate(xs)
+    labels = [p.labels for p in parts]
+    known = None
+    if all(lab is not None for lab in labels):
+        known = np.concatenate([np.asarray(lab) for lab in labels if lab is not None])
+    return Predictions(
+        names=[n for p in parts for n in p.names],
+        outputs=_run(model, x),
+        task=model.task,
+        class_names=model.class_names,
+        labels=known,
+    )
+
+
+def _run(model: Model, x: np.ndarray) -> np.ndarray:
+    try:
+        return np.asarray(model.run(x))
+    except RunError:
+        raise
+    except Exception as err:  # the runtime refused the inputs or the artifact
+        text = str(err).strip().splitlines()
+        raise RunError(
+            f"{model.source}: the model failed on the inputs: {type(err).__name__}: "
+            f"{text[0] if text else ''}",
+            "check that the artifact is the one `specc export` wrote, or export it again",
+        ) from err
+
+
+def _predict_split(model: Model, split: str) -> Predictions:
+    from specc import metrics as M
+    from specc.predict.trained import SPLITS
+
+    if model.trained is None:
+        raise UsageError(
+            f"--split {split} needs the run directory (an export does not keep the data)",
+            "pass the run's folder, not the exported model",
+        )
+    if split not in SPLITS:
+        raise UsageError(f"--split {split}: choose one of {', '.join(SPLITS)}")
+    x, y = model.trained.split(split)
+    if len(x) == 0:
+        raise UsageError(f"the run's data has no {split} split")
+    outputs = _run(model, x)
+    scores = M.compute(list(model.trained.plan.train.metrics), outputs, y, f"{split}_")
+    return Predictions(
+        names=[f"{split}#{i}" for i in range(len(x))],
+        outputs=outputs,
+        task=model.task,
+        class_names=model.class_names,
+        labels=y,
+        metrics=scores,
+    )

@@ -1,0 +1,126 @@
+"""Exported models (`specc export`) and how each is loaded and run, one loader per format.
+
+An export folder holds the artifact and `export.json` (input shape, preprocessing, class
+names, versions, verification). A loader returns `run(x) -> outputs` on float32 NumPy
+arrays; it imports only its own runtime, so predicting from `model.onnx` needs onnxruntime
+and NumPy, never torch or TensorFlow. `specc export` verifies what it wrote through these
+same loaders, so a verified artifact is one `specc predict` can use.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specc.errors import BackendError, UsageError
+
+MANIFEST = "export.json"
+CHUNK = 1024  # examples per call: bounded memory for any input size
+
+Runner = Callable[[np.ndarray], np.ndarray]
+
+# format -> the artifact's name inside the export folder
+ARTIFACTS: dict[str, str] = {
+    "onnx": "model.onnx",
+    "torch": "model.pt2",
+    "savedmodel": "savedmodel",
+    "keras": "model.keras",
+}
+
+
+def _chunked(fn: Callable[[np.ndarray], Any]) -> Runner:
+    def run(x: np.ndarray) -> np.ndarray:
+        parts = [
+            np.asarray(fn(x[i : i + CHUNK]), dtype=np.float32) for i in range(0, len(x), CHUNK)
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0,), np.float32)
+
+    return run
+
+
+def need(module: str) -> Any:
+    """Import an optional runtime, or say how to install it (never a traceback)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name != module:
+            raise
+        raise BackendError(
+            f"this needs `{module}`, which is not installed",
+            'install it: pip install "specc[export]"',
+        ) from None
+
+
+def _onnx(path: Path) -> Runner:
+    ort = need("onnxruntime")
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return _chunked(lambda x: session.run(None, {name: x})[0])
+
+
+def _torch(path: Path) -> Runner:
+    import torch
+
+    module = torch.export.load(str(path)).module()
+
+    def run(x: np.ndarray) -> Any:
+        with torch.no_grad():
+            return module(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+
+    return _chunked(run)
+
+
+def _savedmodel(path: Path) -> Runner:
+    from specc.executors.tensorflow import _tf
+
+    tf = _tf()
+    loaded = tf.saved_model.load(str(path))
+    return _chunked(lambda x: loaded.serve(tf.constant(x)).numpy())
+
+
+def _keras(path: Path) -> Runner:
+    from specc.executors.tensorflow import _tf
+
+    _tf()
+    import keras
+
+    model = keras.saving.load_model(str(path), compile=False)
+    return _chunked(lambda x: np.asarray(model(x, training=False)))
+
+
+LOADERS: dict[str, Callable[[Path], Runner]] = {
+    "onnx": _onnx,
+    "torch": _torch,
+    "savedmodel": _savedmodel,
+    "keras": _keras,
+}
+
+
+def load_runner(fmt: str, path: Path) -> Runner:
+    return LOADERS[fmt](path)
+
+
+def find_export(path: Path) -> tuple[Path, dict[str, Any]] | None:
+    """(export folder, manifest) when `path` is an export folder or the artifact inside one."""
+    for folder in (path, path.parent):
+        manifest = folder / MANIFEST
+        if manifest.is_file():
+            info = json.loads(manifest.read_text(encoding="utf-8"))
+            artifact = folder / str(info.get("artifact", ""))
+            if folder == path or artifact.resolve() == path.resolve():
+                return folder, info
+    if path.suffix in (".onnx", ".pt2", ".keras") or path.name == "savedmodel":
+        raise UsageError(
+            f"{path}: no {MANIFEST} beside it, so its input shape and preprocessing are unknown",
+            "predict from the run directory, or from a folder `specc export` wrote",
+        )
+    return None

@@ -1,0 +1,174 @@
+"""A finished run directory, reopened to use its model (`specc predict`, `specc export`).
+
+Everything comes from the run record (specc/run/record.py): the spec as written
+(`spec.nn`), the options it ran with (`run.json`) and the final weights
+(`weights.safetensors`, framework-neutral). The plan is rebuilt exactly as `--resume`
+rebuilds it, so the data block's preprocessing and the data split are the run's own, never
+retyped by the user. Nothing here imports a framework; `reference_outputs` imports the
+run's backend only when called.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specc.errors import UsageError
+from specc.ir import strip_spans
+from specc.ir.data import CSV
+from specc.plan import Plan, RunOptions
+
+WEIGHTS = "weights.safetensors"
+SPLITS = ("test", "val", "train")
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    path: Path
+    info: dict[str, Any]
+    plan: Plan
+
+    @property
+    def backend(self) -> str:
+        return self.plan.backend
+
+    @property
+    def task(self) -> str:
+        return str(self.info.get("data", {}).get("task") or "classification")
+
+    @property
+    def classes(self) -> int | None:
+        value = self.info.get("data", {}).get("classes")
+        return int(value) if value is not None else None
+
+    @property
+    def class_names(self) -> list[str] | None:
+        names = self.info.get("data", {}).get("class_names")
+        return [str(n) for n in names] if names else None
+
+    @property
+    def spec_sha256(self) -> str:
+        return hashlib.sha256(self.plan.text.encode("utf-8")).hexdigest()
+
+    def preprocessing(self) -> list[dict[str, Any]]:
+        """The data block's transforms as JSON, in order (`specc.predict.prepare` applies them)."""
+        return [strip_spans(t.model_dump(mode="json")) for t in self.plan.data.transforms]
+
+    def weights(self) -> dict[str, np.ndarray]:
+        from specc.run.record import load_arrays
+
+        arrays, _ = load_arrays(self.path / WEIGHTS)
+        return arrays
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """One split of the run's data, loaded and transformed exactly as the run did."""
+        from specc.data import load
+
+        options = self.plan.options
+        data = load(
+            self.plan.data,
+            override=options.data,
+            spec_dir=self.plan.spec_dir,
+            limit=options.limit,
+            download=False,
+            progress=False,
+        )
+        x, y = {
+            "test": (data.x_test, data.y_test),
+            "val": (data.x_val, data.y_val),
+            "train": (data.x_train, data.y_train),
+        }[name]
+        return x, y
+
+    def fp32_plan(self) -> Plan:
+        """The plan in float32: exported models and their references run in float32."""
+        return dataclasses.replace(self.plan, precision="fp32")
+
+    def data_columns(self) -> dict[str, Any]:
+        """The data block's column and array names (CSV features/target, .npz x/y).
+
+        A CSV spec without `features=` trained on every column but the target, in the
+        training file's order: that order is read from the file's header and kept, so a
+        new file with its columns in another order is still read by name.
+        """
+        out = {
+            k: v
+            for k, v in self.plan.data.model_dump().items()
+            if k in ("features", "target", "x", "y") and v is not None
+        }
+        if isinstance(self.plan.data, CSV) and "features" not in out:
+            header = _csv_header(self._data_file())
+            if header is not None:
+                out["features"] = [n for n in header if n != self.plan.data.target]
+        return out
+
+    def _data_file(self) -> Path | None:
+        """The training CSV as the run read it (`--data FILE.csv` or the spec's `path`)."""
+        chosen = self.plan.options.data or self.plan.data.path
+        if not chosen:
+            return None
+        path = Path(chosen).expanduser()
+        if self.plan.options.data is None and not path.is_absolute():
+            path = (self.plan.spec_dir or Path.cwd()) / path
+        return path
+
+    def build(self, device: str = "cpu", fp32: bool = True) -> tuple[Any, Any]:
+        """(executor, state) of the run's backend holding the final weights.
+
+        `fp32=False` keeps the run's precision, so predictions repeat its evaluation exactly.
+        """
+        from specc.executors import get
+
+        backend = get(self.backend)
+        plan = self.fp32_plan() if fp32 else self.plan
+        return backend, backend.build(plan, self.weights(), backend.resolve_device(device))
+
+    def reference_outputs(self, backend: Any, state: Any, x: np.ndarray) -> np.ndarray:
+        """What the run's own framework model predicts for inputs `x` (after preprocessing)."""
+        dummy = np.zeros((len(x),), dtype=np.int64)
+        return np.asarray(backend.predict(state, backend.load_data(state, x, dummy)))
+
+
+def _csv_header(path: Path | None) -> list[str] | None:
+    import csv
+
+    if path is None or not path.is_file():
+        return None
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return [name.strip() for name in next(csv.reader(handle), [])]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+
+
+def open_run(path: str | Path) -> TrainedRun:
+    """A finished run directory; anything else is a UsageError saying what to pass."""
+    from specc.analysis import analyze
+    from specc.plan import make_plan
+
+    folder = Path(path)
+    if not (folder / "run.json").is_file():
+        raise UsageError(
+            f"{path}: not a specc run directory (no run.json)",
+            "pass the folder `specc run` printed (runs/<model>-<time>) or an exported model",
+        )
+    info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    if not (folder / WEIGHTS).is_file():
+        status = info.get("status", "unknown")
+        raise UsageError(
+            f"{path}: the run has no final weights (status: {status})",
+            f"finish it first: specc run --resume {path}",
+        )
+    saved = {
+        k: v for k, v in info.get("options", {}).items() if k in RunOptions.__dataclass_fields__
+    }
+    options = dataclasses.replace(RunOptions(**saved), quiet=True, resume=None, out=None)
+    text = (folder / "spec.nn").read_text(encoding="utf-8")
+    plan = make_plan(analyze(text, info.get("spec_path", "<spec>")), options)
+    return TrainedRun(folder, info, plan)

@@ -1,0 +1,73 @@
+"""Helpers for the export tests: the example specs, trained once per session (tiny: 128
+examples, 1 epoch).
+
+Specs on full MNIST train on the bundled `mnist_sample` instead (`--data mnist_sample`), so
+every example spec that has no search space runs offline here. `finetune.nn` starts from
+`runs/quickstart`, so the runs live in one folder that is the working directory meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from specc.plan import RunOptions
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = ROOT / "specs"
+LIMIT = 128
+
+# (spec file, --model, --data) for every spec that trains; search.nn only sweeps.
+EXAMPLES: list[tuple[str, str | None, str | None]] = [
+    ("quickstart.nn", None, None),
+    ("binary.nn", None, None),
+    ("multiclass.nn", None, None),
+    ("regression.nn", None, None),
+    ("finetune.nn", None, None),
+    ("cnn.nn", None, "mnist_sample"),
+    ("mnist.nn", None, "mnist_sample"),
+    ("dropout.nn", None, "mnist_sample"),
+    ("mnist_deep.nn", "baseline", "mnist_sample"),
+    ("mnist_deep.nn", "deeper", "mnist_sample"),
+]
+NOT_RUN = {"search.nn": "a search space: `specc sweep` trains it, `specc run` refuses it"}
+BACKENDS = ("torch", "tensorflow")
+
+
+def example_id(spec: str, model: str | None, backend: str) -> str:
+    return f"{spec.removesuffix('.nn')}{'-' + model if model else ''}-{backend}"
+
+
+def train(root: Path, spec: str, backend: str, model: str | None, data: str | None) -> Path:
+    """Train one example (once per session) and return its run directory."""
+    from specc.run import run
+
+    name = example_id(spec, model, backend)
+    out = root / "runs" / name
+    if (out / "weights.safetensors").is_file():
+        return out
+    before = Path.cwd()
+    os.chdir(root)
+    try:
+        if spec == "finetune.nn" and not (root / "runs" / "quickstart").is_dir():
+            run(
+                SPECS / "quickstart.nn", _options(root / "runs" / "quickstart", backend, None, None)
+            )
+        run(SPECS / spec, _options(out, backend, model, data))
+    finally:
+        os.chdir(before)
+    return out
+
+
+def _options(out: Path, backend: str, model: str | None, data: str | None) -> RunOptions:
+    return RunOptions(
+        backend=backend,
+        epochs=1,
+        limit=LIMIT,
+        model=model,
+        data=data,
+        out=str(out),
+        quiet=True,
+    )
