@@ -114,9 +114,10 @@ class ScriptFacts:
         return tuple(layer for layer in self.plan.layers if layer.frozen)
 
     @property
-    def weighted_kinds(self) -> frozenset[str]:
-        """Kinds of the layers with weights (whose layouts the neutral file converts)."""
-        return frozenset(layer.kind for layer in self.plan.weighted)
+    def kernels(self) -> bool:
+        """Some layer has a kernel, which Keras keeps as (*window, in, out) and the neutral
+        file as (out, in, *window) (the `kernel` role of specc/lowering/weights.py)."""
+        return any(w.role == "kernel" for layer in self.plan.weighted for w in layer.weights)
 
     @property
     def custom_optimizer(self) -> str | None:

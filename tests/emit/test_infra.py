@@ -367,3 +367,20 @@ def test_sink_specs_emit_clean_python(tmp_path):
     assert checked.returncode == 0, checked.stdout
     formatted = ruff("format", "--check", *RUFF, *files)
     assert formatted.returncode == 0, formatted.stdout
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (5, 3, 2, 2), (5, 3, 4)])
+def test_keras_scripts_kernel_rule_is_the_weight_role_table(shape):
+    """The Keras/TF scripts move kernels with one generic rule (templates/keras/model.j2);
+    it must be exactly the `kernel` role of specc/lowering/weights.py for every rank."""
+    import numpy as np
+
+    from specc.ir.layer import Weight
+    from specc.lowering.weights import native
+
+    neutral = np.random.default_rng(0).normal(size=shape)
+    held = native("keras", Weight("weight", shape, "kernel"))
+    keras_array = np.transpose(neutral, held.perm)
+    assert held.name == "kernel"
+    np.testing.assert_array_equal(np.moveaxis(keras_array, (-1, -2), (0, 1)), neutral)
+    np.testing.assert_array_equal(np.moveaxis(neutral, (0, 1), (-1, -2)), keras_array)

@@ -163,8 +163,8 @@ def neutral_weights(model):
     arrays = {}
     for layer in model.layers:
         values = layer.get_weights()
-        if isinstance(layer, layers.Dense):  # kernel (in, out) -> weight (out, in)
-            values[0] = values[0].T
+        if hasattr(layer, "kernel"):  # kernel (*window, in, out) -> weight (out, in, *window)
+            values[0] = np.moveaxis(values[0], (-1, -2), (0, 1))
         names = ["weight", "bias", "running_mean", "running_var"][: len(values)]
         arrays.update({f"{layer.name}.{n}": v for n, v in zip(names, values, strict=True)})
     return arrays
@@ -226,8 +226,9 @@ def load_initial_weights(model, source):
     arrays = transfer(neutral_weights(model), source)
     for layer in model.layers:
         values = [v for k, v in arrays.items() if k.rpartition(".")[0] == layer.name]
-        if isinstance(layer, layers.Dense):  # weight (out, in) -> kernel (in, out)
-            values[0] = values[0].T
+        if values and hasattr(layer, "kernel"):
+            # weight (out, in, *window) -> kernel (*window, in, out)
+            values[0] = np.moveaxis(values[0], (0, 1), (-1, -2))
         if values:
             layer.set_weights(values)
 
