@@ -131,28 +131,38 @@ def _dense(step: Step) -> list[keras.layers.Layer]:
     return _with_activation(step, core)
 
 
-def _conv(step: Step) -> list[keras.layers.Layer]:
-    layer: L.Conv2D = step.ir  # type: ignore[assignment]
-    out: list[keras.layers.Layer] = []
-    padding = "same" if layer.padding == "same" else "valid"
-    if isinstance(layer.padding, int) and layer.padding > 0:
-        out.append(keras.layers.ZeroPadding2D(int(layer.padding), name=f"{step.name}_pad"))
-    # TF's "same" pads (k-1)//2 before and the rest after: exactly the semantics (stride 1).
-    core = keras.layers.Conv2D(
-        int(layer.filters),
-        layer.window(layer.kernel),
-        strides=layer.window(layer.stride),
-        padding=padding,
-        use_bias=layer.bias,
-        name=step.name,
-    )
-    return out + _with_activation(step, core)
+def _conv(cls: type[keras.layers.Layer], pad: type[keras.layers.Layer]) -> LayerBuilder:
+    def build(step: Step) -> list[keras.layers.Layer]:
+        layer: L.Conv2D = step.ir  # type: ignore[assignment]
+        out: list[keras.layers.Layer] = []
+        padding = "same" if layer.padding == "same" else "valid"
+        if isinstance(layer.padding, int) and layer.padding > 0:
+            out.append(pad(int(layer.padding), name=f"{step.name}_pad"))
+        # TF's "same" pads (k-1)//2 before and the rest after: the semantics (stride 1).
+        core = cls(
+            int(layer.filters),
+            layer.window(layer.kernel),
+            strides=layer.window(layer.stride),
+            padding=padding,
+            use_bias=layer.bias,
+            name=step.name,
+        )
+        return out + _with_activation(step, core)
+
+    return build
+
+
+def _global_avgpool(step: Step) -> list[keras.layers.Layer]:
+    cls = keras.layers.GlobalAveragePooling1D
+    if len(step.input) == 3:
+        cls = keras.layers.GlobalAveragePooling2D
+    return [cls(name=step.name)]
 
 
 def _pool(cls: type[keras.layers.Layer]) -> LayerBuilder:
     def build(step: Step) -> list[keras.layers.Layer]:
-        layer: L.Pool2D = step.ir  # type: ignore[assignment]
-        window = layer.window(layer.pool)
+        layer: L.Pool = step.ir  # type: ignore[assignment]
+        window = layer.window(layer.pool)  # type: ignore[attr-defined]
         return [cls(window, strides=layer.strides(), padding="valid", name=step.name)]
 
     return build
@@ -186,10 +196,13 @@ def _layernorm(step: Step) -> list[keras.layers.Layer]:
 def _builders(seed: int) -> dict[type[L.Layer], LayerBuilder]:
     table: dict[type[L.Layer], LayerBuilder] = {
         L.Dense: _dense,
-        L.Conv2D: _conv,
+        L.Conv2D: _conv(keras.layers.Conv2D, keras.layers.ZeroPadding2D),
+        L.Conv1D: _conv(keras.layers.Conv1D, keras.layers.ZeroPadding1D),
         L.MaxPool2D: _pool(keras.layers.MaxPooling2D),
         L.AvgPool2D: _pool(keras.layers.AveragePooling2D),
-        L.GlobalAvgPool: lambda step: [keras.layers.GlobalAveragePooling2D(name=step.name)],
+        L.MaxPool1D: _pool(keras.layers.MaxPooling1D),
+        L.AvgPool1D: _pool(keras.layers.AveragePooling1D),
+        L.GlobalAvgPool: _global_avgpool,
         L.Flatten: lambda step: [keras.layers.Flatten(name=step.name)],
         L.Reshape: lambda step: [keras.layers.Reshape(tuple(step.output), name=step.name)],
         L.Dropout: _dropout(seed),

@@ -38,8 +38,14 @@ class Reshape(nn.Module):
 
 
 class GlobalAvgPool(nn.Module):
+    """Mean over every position after the channels: (N, C, *S) -> (N, C)."""
+
+    def __init__(self, rank: int) -> None:
+        super().__init__()
+        self.dims = tuple(range(2, rank + 1))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=(2, 3))
+        return x.mean(dim=self.dims)
 
 
 class FrozenBatchNorm(nn.modules.batchnorm._BatchNorm):
@@ -84,28 +90,30 @@ def _dense(info: LayerInfo) -> nn.Module:
     return nn.Linear(info.input[0], int(layer.units), bias=layer.bias)
 
 
-def _conv(info: LayerInfo) -> nn.Module:
-    layer = info.layer
-    assert isinstance(layer, L.Conv2D)
-    # torch's padding="same" splits an even kernel's padding (k-1)//2 before, the rest
-    # after: exactly docs/semantics.md#shapes (stride 1 is enforced by the IR).
-    padding: Any = "same" if layer.padding == "same" else layer.padding_amount()
-    return nn.Conv2d(
-        info.input[0],
-        int(layer.filters),
-        L.pair(layer.kernel),
-        stride=L.pair(layer.stride),
-        padding=padding,
-        bias=layer.bias,
-    )
+def _conv(kind: type[nn.Module]) -> Callable[[LayerInfo], nn.Module]:
+    def build(info: LayerInfo) -> nn.Module:
+        layer = info.layer
+        assert isinstance(layer, L.Conv)
+        # torch's padding="same" splits an even kernel's padding (k-1)//2 before, the rest
+        # after: exactly docs/semantics.md#shapes (stride 1 is enforced by the IR).
+        padding: Any = "same" if layer.padding == "same" else layer.padding_amount()  # type: ignore[attr-defined]
+        return kind(
+            info.input[0],
+            int(layer.filters),  # type: ignore[attr-defined]
+            layer.window(layer.kernel),  # type: ignore[attr-defined]
+            stride=layer.window(layer.stride),  # type: ignore[attr-defined]
+            padding=padding,
+            bias=layer.bias,  # type: ignore[attr-defined]
+        )
+
+    return build
 
 
 def _pool(kind: type[nn.Module]) -> Callable[[LayerInfo], nn.Module]:
     def build(info: LayerInfo) -> nn.Module:
         layer = info.layer
-        assert isinstance(layer, (L.MaxPool2D, L.AvgPool2D))
-        stride = L.pair(layer.stride) if layer.stride is not None else L.pair(layer.pool)
-        return kind(L.pair(layer.pool), stride=stride)
+        assert isinstance(layer, L.Pool)
+        return kind(layer.window(layer.pool), stride=layer.strides())  # type: ignore[attr-defined]
 
     return build
 
@@ -127,10 +135,13 @@ def _layernorm(info: LayerInfo) -> nn.Module:
 
 LAYERS: dict[type, Callable[[LayerInfo], nn.Module]] = {
     L.Dense: _dense,
-    L.Conv2D: _conv,
+    L.Conv2D: _conv(nn.Conv2d),
+    L.Conv1D: _conv(nn.Conv1d),
     L.MaxPool2D: _pool(nn.MaxPool2d),
     L.AvgPool2D: _pool(nn.AvgPool2d),
-    L.GlobalAvgPool: lambda info: GlobalAvgPool(),
+    L.MaxPool1D: _pool(nn.MaxPool1d),
+    L.AvgPool1D: _pool(nn.AvgPool1d),
+    L.GlobalAvgPool: lambda info: GlobalAvgPool(len(info.input)),
     L.Flatten: lambda info: nn.Flatten(),
     L.Reshape: lambda info: Reshape(tuple(info.output)),
     L.Dropout: lambda info: nn.Dropout(float(info.layer.rate)),  # type: ignore[attr-defined]

@@ -149,6 +149,33 @@ class Conv2D(Conv):
     """Bias initialiser."""
 
 
+class Conv1D(Conv):
+    """1-D convolution over (C, L) sequences (Keras Conv1D, PyTorch Conv1d)."""
+
+    kind: Literal["conv1d"] = "conv1d"
+    positional = ("filters", "kernel", "activation")
+    aliases = ("conv1",)
+    arg_aliases = {"out_channels": "filters", "kernel_size": "kernel", "use_bias": "bias"}
+    spatial_rank = 1
+
+    filters: PositiveInt
+    """Number of output channels."""
+    kernel: int = 3
+    """Kernel size (positions)."""
+    stride: int = 1
+    """Step between windows."""
+    padding: Literal["valid", "same"] | int = "valid"
+    """`valid` (no padding), `same` (output length = input length), or a number."""
+    activation: ActivationKind | None = None
+    """Activation applied to the output (none: linear)."""
+    bias: bool = True
+    """Add a learned bias per channel."""
+    init: Init = Field(default_factory=GlorotUniform)
+    """Kernel initialiser."""
+    bias_init: Init = Field(default_factory=Zeros)
+    """Bias initialiser."""
+
+
 class Pool(Layer):
     """Base of the windowed pools (max, mean): no padding, `spatial_rank` axes after C."""
 
@@ -211,16 +238,49 @@ class AvgPool2D(Pool2D):
     aliases = ("avgpool", "avg_pool2d", "averagepooling2d")
 
 
+class Pool1D(Pool):
+    """Base of the 1-D pools: a window over L, no padding."""
+
+    spatial_rank = 1
+
+    pool: int = 2
+    """Window size (positions)."""
+    stride: int | None = None
+    """Step between windows (default: the window size)."""
+
+
+class MaxPool1D(Pool1D):
+    """Max over each window of a (C, L) sequence (no padding)."""
+
+    kind: Literal["maxpool1d"] = "maxpool1d"
+    aliases = ("max_pool1d", "maxpooling1d")
+
+
+class AvgPool1D(Pool1D):
+    """Mean over each window of a (C, L) sequence (no padding)."""
+
+    kind: Literal["avgpool1d"] = "avgpool1d"
+    aliases = ("avg_pool1d", "averagepooling1d")
+
+
 class GlobalAvgPool(Layer):
-    """Mean over H and W: (C, H, W) -> (C,)."""
+    """Mean over every position: (C, H, W) -> (C,) for images, (C, L) -> (C,) for sequences."""
 
     kind: Literal["global_avgpool"] = "global_avgpool"
-    aliases = ("global_average_pool", "global_avg_pool", "globalaveragepooling2d", "gap")
+    aliases = (
+        *("global_average_pool", "global_avg_pool", "gap"),
+        *("globalaveragepooling2d", "globalaveragepooling1d"),
+    )
     layout = "spatial"
     parity_group = "conv"
 
     def infer(self, shape: Shape) -> Shape:
-        self._need_rank(shape, (3,), "a channels-first image (CxHxW)", "use it after a conv2d")
+        self._need_rank(
+            shape,
+            (2, 3),
+            "a channels-first image (CxHxW) or sequence (CxL)",
+            "use it after a conv2d or conv1d",
+        )
         return (shape[0],)
 
     def flops(self, shape: Shape, out: Shape) -> int:

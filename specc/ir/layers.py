@@ -28,7 +28,21 @@ from specc.ir.activations import (
     Softmax,
     Tanh,
 )
-from specc.ir.conv import AvgPool2D, Conv2D, GlobalAvgPool, MaxPool2D, Pool2D, pair, window_out
+from specc.ir.conv import (
+    AvgPool1D,
+    AvgPool2D,
+    Conv,
+    Conv1D,
+    Conv2D,
+    GlobalAvgPool,
+    MaxPool1D,
+    MaxPool2D,
+    Pool,
+    Pool1D,
+    Pool2D,
+    pair,
+    window_out,
+)
 from specc.ir.inits import GlorotUniform, Init, Zeros
 from specc.ir.layer import Affine, Layer, Shape, Weight, fmt_shape, size
 from specc.ir.spaces import OpenUnitFloat, PositiveFloat, PositiveInt
@@ -41,8 +55,11 @@ __all__ = [
     "ActivationKind",
     "Affine",
     "AnyLayer",
+    "AvgPool1D",
     "AvgPool2D",
     "BatchNorm",
+    "Conv",
+    "Conv1D",
     "Conv2D",
     "Dense",
     "Dropout",
@@ -52,7 +69,10 @@ __all__ = [
     "LayerNorm",
     "LeakyReLU",
     "LogSoftmax",
+    "MaxPool1D",
     "MaxPool2D",
+    "Pool",
+    "Pool1D",
     "Pool2D",
     "ReLU",
     "Repeat",
@@ -227,8 +247,11 @@ AnyLayer = Annotated[
     Union[
         Dense,
         Conv2D,
+        Conv1D,
         MaxPool2D,
         AvgPool2D,
+        MaxPool1D,
+        AvgPool1D,
         GlobalAvgPool,
         Flatten,
         Reshape,

@@ -73,3 +73,22 @@ def test_channels_last_targets_softmax_over_the_irs_last_axis(target: str) -> No
     assert p.layers[3].input == (4, 6, 6)  # channels-first again
     script = emit(analyze(spec(MODELS["softmax_fused_on_conv"]), "layout.nn"), target)
     assert script.index('"to_channels_first"') < script.index('layers.Activation("softmax"')
+
+
+# ---- sequences (C, L): conv1d, 1-D pools, global pooling -----------------------------------
+
+SEQUENCES = {
+    "conv1d_same_pools": "input 4x16\n conv1d 6 5 padding=same relu\n maxpool1d 2\n"
+    " conv1d 8 3 stride=2 tanh\n avgpool1d 2\n flatten\n dense 3",
+    "conv1d_padding_global": "input 4x16\n conv1d 5 4 padding=1 softmax\n global_avgpool\n dense 3",
+    "conv2d_global": "input 4x4x4\n conv2d 3 3 padding=same relu\n global_avgpool\n dense 3",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+def test_sequence_layers_compute_the_same_function(name: str) -> None:
+    text = spec(SEQUENCES[name])
+    x = np.random.default_rng(1).normal(size=(4, 64)).astype(np.float32)
+    np.testing.assert_allclose(
+        forward(text, "tensorflow", x), forward(text, "torch", x), rtol=1e-4, atol=1e-5
+    )

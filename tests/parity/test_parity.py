@@ -160,3 +160,11 @@ def test_bf16_agrees_within_its_own_rounding() -> None:
     assert result.tolerance == 3e-2
     assert_agrees(result)
     assert result.max_relative > 1e-4  # really computed in bfloat16 on both sides
+
+
+def test_sequence_layers_agree() -> None:
+    """conv1d, the 1-D pools and global pooling train the same on both backends."""
+    text = (ROOT / "tests" / "emit" / "sink" / "sequence.nn").read_text()
+    result = run(text, steps=20)
+    assert result.tolerance == 1e-3  # the conv parity group
+    assert_agrees(result)
