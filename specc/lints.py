@@ -11,6 +11,7 @@ from specc.ir.layers import Activation, Dense
 from specc.ir.losses import NLL, BinaryCrossentropy, Loss
 from specc.ir.spaces import is_space
 from specc.ir.spec import Spec
+from specc.lowering.head import output_activation
 from specc.shapes import LayerInfo, ModelShapes
 from specc.span import Span
 
@@ -29,15 +30,9 @@ def _activations(shapes: ModelShapes) -> list[tuple[str, Span | None, LayerInfo]
 
 
 def _final_activation(shapes: ModelShapes) -> tuple[str, Span | None] | None:
-    """The activation producing the model's output, if the output has one."""
-    for info in reversed(shapes.layers):
-        layer = info.layer
-        if isinstance(layer, Activation):
-            return layer.kind_name(), layer.span
-        if layer.takes_activation:
-            act = layer.fused_activation()
-            return (act.kind_name(), act.span) if act else None
-    return None
+    """The activation producing the model's output (specc.lowering.head), with its span."""
+    node = output_activation(shapes)
+    return (node.kind_name(), node.span) if node is not None else None
 
 
 def _warn(

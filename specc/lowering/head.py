@@ -10,22 +10,41 @@ from __future__ import annotations
 
 from typing import Literal
 
-from specc.ir.layers import Activation
+from specc.ir.layers import Activation, Layer
 from specc.ir.losses import Loss
 from specc.shapes import ModelShapes
 
 Head = Literal["softmax", "sigmoid"]
 
 
-def final_activation(shapes: ModelShapes) -> str | None:
-    """Kind of the model's last activation, whether a layer or a `dense ... act` argument."""
+def final_activation_node(shapes: ModelShapes) -> Layer | None:
+    """The activation producing the model's output (a layer or a `dense ... act` argument),
+    if its last layer is or has one."""
     if not shapes.layers:
         return None
     last = shapes.layers[-1].layer
-    if isinstance(last, Activation):
-        return last.kind_name()
-    fused = last.fused_activation()
-    return fused.kind_name() if fused is not None else None
+    return last if isinstance(last, Activation) else last.fused_activation()
+
+
+def output_activation(shapes: ModelShapes) -> Layer | None:
+    """The activation that shapes the model's output for the lints: the last one written,
+    unless a layer with an activation argument (dense, a convolution) comes after it.
+    Unlike `final_activation_node` it looks through layers that keep values' meaning
+    (dropout, flatten): `softmax; dropout` still outputs probabilities, though only a
+    literally last softmax can be fused into the loss."""
+    for info in reversed(shapes.layers):
+        layer = info.layer
+        if isinstance(layer, Activation):
+            return layer
+        if layer.takes_activation:
+            return layer.fused_activation()
+    return None
+
+
+def final_activation(shapes: ModelShapes) -> str | None:
+    """Kind of the model's last activation, whether a layer or a `dense ... act` argument."""
+    node = final_activation_node(shapes)
+    return node.kind_name() if node is not None else None
 
 
 def prediction_head(shapes: ModelShapes, loss: Loss) -> Head | None:

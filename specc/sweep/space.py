@@ -26,8 +26,9 @@ from specc.analysis import Analysis, analyze
 from specc.diagnostics import Diagnostic
 from specc.errors import PlanError
 from specc.ir.base import strip_spans
-from specc.ir.spaces import Choice, IntRange, LogUniform, Uniform, is_space
+from specc.ir.spaces import Choice, IntRange, LogUniform, Uniform
 from specc.ir.spec import Spec
+from specc.lowering import spaces
 from specc.unparse import to_text
 
 PathPart = str | int
@@ -48,21 +49,7 @@ class Param:
 
 def find(spec: Spec) -> list[Param]:
     """Every search space in `spec`, in file order (models, then data, then train)."""
-    found: list[Param] = []
-
-    def walk(value: Any, path: tuple[PathPart, ...]) -> None:
-        if is_space(value):
-            found.append(Param(_name(spec, path), path, value))
-        elif isinstance(value, BaseModel):
-            for field in type(value).model_fields:
-                if field not in ("span", "field_spans"):
-                    walk(getattr(value, field), (*path, field))
-        elif isinstance(value, (list, tuple)):
-            for i, item in enumerate(value):
-                walk(item, (*path, i))
-
-    walk(spec, ())
-    return sorted(found, key=lambda p: p.space.span.start if p.space.span else 0)
+    return [Param(_name(spec, f.path), f.path, f.space) for f in spaces.find(spec)]
 
 
 def _name(spec: Spec, path: tuple[PathPart, ...]) -> str:
