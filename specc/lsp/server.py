@@ -17,7 +17,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from specc import __version__
-from specc.lsp import actions, completion, hover, symbols
+from specc.lsp import actions, completion, hover, symbols, tokens
 from specc.lsp.convert import to_lsp
 from specc.lsp.documents import DocState, Documents
 
@@ -143,6 +143,26 @@ def build_server() -> SpeccServer:
         return (
             symbols.definition(state, params.position, params.text_document.uri) if state else None
         )
+
+    @server.feature(
+        types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
+        types.SemanticTokensRegistrationOptions(legend=tokens.LEGEND, full=True, range=True),
+    )
+    def semantic_tokens(
+        ls: SpeccServer, params: types.SemanticTokensParams
+    ) -> types.SemanticTokens:
+        state = ls.state(params.text_document.uri)
+        return types.SemanticTokens(data=state.tokens() if state else [])
+
+    @server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE)
+    def semantic_tokens_range(
+        ls: SpeccServer, params: types.SemanticTokensRangeParams
+    ) -> types.SemanticTokens:
+        state = ls.state(params.text_document.uri)
+        if state is None:
+            return types.SemanticTokens(data=[])
+        start, end = state.index.offset(params.range.start), state.index.offset(params.range.end)
+        return types.SemanticTokens(data=state.tokens(start, end))
 
     return server
 

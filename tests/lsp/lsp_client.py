@@ -41,6 +41,7 @@ class Session:
         self.messages: list[types.ShowMessageParams] = []
         self.changed = threading.Condition()
         self.versions: dict[str, int] = {}
+        self.capabilities = types.ServerCapabilities()
         self.client = self.run(self._start(cwd))
 
     async def _start(self, cwd: Path) -> LanguageClient:
@@ -59,12 +60,13 @@ class Session:
         await client.start_io(
             sys.executable, "-m", "specc", "lsp", "--stdio", cwd=str(cwd)
         )  # as VS Code starts it
-        await client.initialize_async(
+        result = await client.initialize_async(
             types.InitializeParams(
                 capabilities=capabilities(self.pull), root_uri=from_fs_path(str(cwd))
             )
         )
         client.initialized(types.InitializedParams())
+        self.capabilities = result.capabilities
         return client
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:

@@ -105,3 +105,15 @@ def test_the_extension_folder_builds_a_vsix(installed: Path, tmp_path: Path) -> 
     ):
         assert needed in names, f"{needed} missing from the .vsix"
     assert not any(n.startswith("extension/tests/") for n in names)
+
+
+def test_generated_word_lists_match_the_ir_registry() -> None:
+    """The grammar's layer and kind words come from the IR: a new kind must regenerate them."""
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, str(EXTENSION / "update_grammar.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
