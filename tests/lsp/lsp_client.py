@@ -88,9 +88,17 @@ class Session:
             self.client.text_document_did_open, types.DidOpenTextDocumentParams(text_document=item)
         )
 
-    def change(self, uri: str, start: tuple[int, int], end: tuple[int, int], text: str) -> None:
-        """An incremental edit: replace the range (0-based line, character) with `text`."""
-        self.versions[uri] += 1
+    def change(
+        self,
+        uri: str,
+        start: tuple[int, int],
+        end: tuple[int, int],
+        text: str,
+        version: int | None = None,
+    ) -> None:
+        """An incremental edit: replace the range (0-based line, character) with `text`,
+        as the next version (or as `version`, to send versions out of order)."""
+        self.versions[uri] = version if version is not None else self.versions[uri] + 1
         change = types.TextDocumentContentChangePartial(
             range=types.Range(
                 start=types.Position(line=start[0], character=start[1]),
@@ -105,6 +113,12 @@ class Session:
             content_changes=[change],
         )
         self._notify(self.client.text_document_did_change, params)
+
+    def save(self, uri: str, text: str) -> None:
+        params = types.DidSaveTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), text=text
+        )
+        self._notify(self.client.text_document_did_save, params)
 
     def diagnostics(self, uri: str) -> list[types.Diagnostic]:
         """The document's current diagnostics, pulled or pushed as the client declared."""

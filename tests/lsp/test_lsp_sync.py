@@ -1,0 +1,136 @@
+"""Keeping the server's copy of a document right and every request answered: edits in
+version order (and a resync when that is impossible), bursts analysed once, requests
+with malformed params answered with an error, formatting that never fails internally."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lsp_client import Session
+from lsprotocol import types
+from raw_rpc import RawServer
+
+from specc.lsp.sync import Debouncer, OutOfOrder, VersionGate
+
+ROOT = Path(__file__).resolve().parents[2]
+CNN = (ROOT / "specs" / "cnn.nn").read_text()
+
+
+def test_the_gate_releases_edits_in_version_order() -> None:
+    gate = VersionGate(1)
+    assert gate.offer(3, "c") == []  # version 2 is missing: hold 3
+    assert gate.offer(2, "b") == [(2, "b"), (3, "c")]
+    assert gate.offer(4, "d") == [(4, "d")]
+    assert gate.version == 4 and gate.held == {}
+
+
+def test_the_gate_releases_gaps_on_request_and_refuses_older_versions() -> None:
+    gate = VersionGate(10)
+    assert gate.offer(12, "x") == []
+    assert gate.release_all() == [(12, "x")]  # Neovim-style numbering with gaps
+    with pytest.raises(OutOfOrder, match="version 11 arrived after version 12"):
+        gate.offer(11, "late")
+
+
+def test_a_burst_of_edits_runs_one_analysis_of_the_last_text() -> None:
+    runs: list[str] = []
+    texts = {"doc": ""}
+
+    async def burst() -> None:
+        debouncer = Debouncer(lambda key: runs.append(texts[key]))
+        for i in range(10):
+            texts["doc"] = f"version {i}"
+            debouncer.schedule("doc")
+        await asyncio.sleep(0.5)
+        assert debouncer.flush("doc") is False  # nothing left pending
+
+    asyncio.run(burst())
+    assert runs == ["version 9"]
+
+
+def test_flush_runs_the_pending_analysis_at_once() -> None:
+    runs: list[str] = []
+
+    async def go() -> None:
+        debouncer = Debouncer(runs.append)
+        debouncer.schedule("a")
+        assert debouncer.flush("a") is True
+        assert runs == ["a"]
+        await asyncio.sleep(0.3)
+
+    asyncio.run(go())
+    assert runs == ["a"]  # the timer was cancelled
+
+
+def test_versions_sent_out_of_order_are_applied_in_order(push: Session, uri: str) -> None:
+    push.open(uri, CNN)
+    # Version 2 turns `dense 10` into `dense 12`; version 3 (sent first) then makes it
+    # `dense 123`. Applied in arrival order, the text would be `dense 132`... or worse.
+    push.change(uri, (9, 12), (9, 12), "3", version=3)
+    push.change(uri, (9, 10), (9, 12), "12", version=2)
+    push.versions[uri] = 3
+    diagnostics = push.diagnostics(uri)
+    assert [(d.code, d.range.start.line) for d in diagnostics] == [("W502", 9)]
+    assert "123" in diagnostics[0].message
+
+
+def test_an_edit_older_than_the_text_asks_for_a_resync(pull: Session, uri: str) -> None:
+    pull.open(uri, CNN)
+    pull.change(uri, (9, 10), (9, 12), "12", version=2)
+    assert [d.code for d in pull.diagnostics(uri)] == ["W502"]
+    pull.change(uri, (9, 10), (9, 12), "99", version=2)  # a stale duplicate of version 2
+    (lost,) = pull.diagnostics(uri)
+    assert lost.code is None and lost.severity == types.DiagnosticSeverity.Warning
+    assert lost.message.startswith(
+        "specc lost track of this file's edits (the editor sent version 2 after version 2)"
+    )
+    pull.save(uri, CNN)  # the editor's whole text: back in sync
+    assert pull.diagnostics(uri) == []
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Iterator[RawServer]:
+    server = RawServer(tmp_path)
+    server.send({"id": 0, "method": "initialize", "params": {"capabilities": {}}})
+    server.answer(0)
+    server.send({"method": "initialized", "params": {}})
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        None,
+        {"textDocument": {"uri": "file:///x.nn"}, "position": {"line": "one", "character": 0}},
+        {"textDocument": {"uri": "file:///x.nn"}, "position": {"line": -1, "character": 0}},
+        {"textDocument": {"uri": "file:///x.nn"}, "position": "here"},
+    ],
+)
+def test_requests_with_invalid_params_get_an_error_answer(raw: RawServer, params: object) -> None:
+    raw.send({"id": 7, "method": "textDocument/hover", "params": params})
+    answer = raw.answer(7)
+    assert answer["error"]["code"] == -32602
+    assert answer["error"]["message"].startswith("invalid params for textDocument/hover")
+    raw.send({"id": 8, "method": "shutdown"})  # and the server still answers
+    assert raw.answer(8) == {"jsonrpc": "2.0", "id": 8, "result": None}
+
+
+def test_formatting_a_file_ending_in_a_dangling_key_answers_no_edits(
+    push: Session, uri: str
+) -> None:
+    text = (
+        "model m {\n    input 10\n    dense 2\n}\ntrain {\n"
+        "    loss sparse_categorical_crossentropy\n}\ndata synthetic features="
+    )
+    push.open(uri, text)
+    params = types.DocumentFormattingParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        options=types.FormattingOptions(tab_size=4, insert_spaces=True),
+    )
+    assert push.call(push.client.text_document_formatting_async, params) is None
+    assert push.messages[-1].type == types.MessageType.Warning
+    assert push.messages[-1].message.startswith("specc: ")
