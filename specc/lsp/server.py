@@ -13,6 +13,7 @@ are applied in version order.
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 from lsprotocol import types
@@ -26,7 +27,7 @@ from specc import __version__
 from specc.lsp import actions, completion, hover, symbols, tokens
 from specc.lsp.convert import to_lsp
 from specc.lsp.documents import DocState, Documents
-from specc.lsp.sync import HOLD_SECONDS, Debouncer, OutOfOrder, VersionGate
+from specc.lsp.sync import HOLD_SECONDS, Debouncer, OutOfOrder, VersionGate, gc_paused
 
 _UNANSWERABLE = object()  # a request already answered with an error while being read
 
@@ -146,7 +147,8 @@ class SpeccServer(LanguageServer):
             return None
         doc = self.workspace.get_text_document(uri)
         path = to_fs_path(uri) or uri
-        state = self.documents.update(uri, doc.source, doc.version, path, self.encoding)
+        with gc_paused():
+            state = self.documents.update(uri, doc.source, doc.version, path, self.encoding)
         self.publish(uri, lsp_diagnostics(state), doc.version)
         return state
 
@@ -306,4 +308,8 @@ def format_edits(ls: SpeccServer, state: DocState) -> list[types.TextEdit] | Non
 
 def serve(**kwargs: Any) -> None:
     """Run the server over stdio until the client exits."""
-    build_server().start_io(**kwargs)
+    server = build_server()
+    # Everything imported so far lives as long as the process: keep it out of the
+    # collector's full passes, which then only walk the documents' objects.
+    gc.freeze()
+    server.start_io(**kwargs)
