@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -24,10 +24,10 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from specc import __version__
-from specc.lsp import actions, completion, hover, symbols, tokens
-from specc.lsp.convert import to_lsp
-from specc.lsp.documents import DocState, Documents
 from specc.lsp.sync import HOLD_SECONDS, Debouncer, OutOfOrder, VersionGate, gc_paused
+
+if TYPE_CHECKING:
+    from specc.lsp.documents import DocState, Documents
 
 _UNANSWERABLE = object()  # a request already answered with an error while being read
 
@@ -65,10 +65,20 @@ class SpeccProtocol(LanguageServerProtocol):
 class SpeccServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("specc", __version__, protocol_cls=SpeccProtocol)
-        self.documents = Documents()
+        self._documents: Documents | None = None
         self.gates: dict[str, VersionGate] = {}
         self.lost: dict[str, str] = {}  # uri -> why the server's copy cannot be trusted
         self.debounce = Debouncer(self.refresh)
+
+    @property
+    def documents(self) -> Documents:
+        """The analyses of open documents (the checker is imported on first use, so the
+        server answers `initialize` before paying for the IR)."""
+        if self._documents is None:
+            from specc.lsp.documents import Documents
+
+            self._documents = Documents()
+        return self._documents
 
     @property
     def pulls_diagnostics(self) -> bool:
@@ -162,12 +172,17 @@ class SpeccServer(LanguageServer):
 
 
 def lsp_diagnostics(state: DocState) -> list[types.Diagnostic]:
+    from specc.lsp.convert import to_lsp
+
     return [to_lsp(d, state.index, state.uri) for d in state.analysis.diagnostics]
 
 
 def build_server() -> SpeccServer:
     """A server with every feature registered (a fresh one per call, for tests)."""
+    from specc.lsp import features
+
     server = SpeccServer()
+    features.register(server)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SpeccServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -213,97 +228,7 @@ def build_server() -> SpeccServer:
             items = [ls.lost_diagnostic(uri)]
         return types.RelatedFullDocumentDiagnosticReport(items=items)
 
-    @server.feature(
-        types.TEXT_DOCUMENT_COMPLETION,
-        types.CompletionOptions(trigger_characters=["=", " "]),
-    )
-    def complete(ls: SpeccServer, params: types.CompletionParams) -> types.CompletionList:
-        state = ls.state(params.text_document.uri)
-        items = completion.complete(state, params.position) if state else []
-        return types.CompletionList(is_incomplete=False, items=items)
-
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    def on_hover(ls: SpeccServer, params: types.HoverParams) -> types.Hover | None:
-        state = ls.state(params.text_document.uri)
-        if state is None:
-            return None
-        found = hover.hover(state, params.position)
-        if found is None and state.parsed is not None:
-            found = hover.hover(state.parsed, params.position)
-        return found
-
-    @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
-    def inlay(ls: SpeccServer, params: types.InlayHintParams) -> list[types.InlayHint]:
-        state = ls.state(params.text_document.uri)
-        return symbols.inlay_hints(state.shapes, params.range) if state else []
-
-    @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
-    )
-    def code_action(ls: SpeccServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        state = ls.state(params.text_document.uri)
-        return actions.code_actions(state, params.text_document.uri, params.range) if state else []
-
-    @server.feature(types.TEXT_DOCUMENT_FORMATTING)
-    def formatting(
-        ls: SpeccServer, params: types.DocumentFormattingParams
-    ) -> list[types.TextEdit] | None:
-        state = ls.state(params.text_document.uri)
-        return format_edits(ls, state) if state else None
-
-    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    def outline(ls: SpeccServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
-        state = ls.state(params.text_document.uri)
-        return symbols.document_symbols(state.outline) if state else []
-
-    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
-    def definition(ls: SpeccServer, params: types.DefinitionParams) -> types.Location | None:
-        state = ls.state(params.text_document.uri)
-        return (
-            symbols.definition(state, params.position, params.text_document.uri) if state else None
-        )
-
-    @server.feature(
-        types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
-        types.SemanticTokensRegistrationOptions(legend=tokens.LEGEND, full=True, range=True),
-    )
-    def semantic_tokens(
-        ls: SpeccServer, params: types.SemanticTokensParams
-    ) -> types.SemanticTokens:
-        state = ls.state(params.text_document.uri)
-        return types.SemanticTokens(data=state.tokens() if state else [])
-
-    @server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE)
-    def semantic_tokens_range(
-        ls: SpeccServer, params: types.SemanticTokensRangeParams
-    ) -> types.SemanticTokens:
-        state = ls.state(params.text_document.uri)
-        if state is None:
-            return types.SemanticTokens(data=[])
-        start, end = state.index.offset(params.range.start), state.index.offset(params.range.end)
-        return types.SemanticTokens(data=state.tokens(start, end))
-
     return server
-
-
-def format_edits(ls: SpeccServer, state: DocState) -> list[types.TextEdit] | None:
-    """The `specc fmt` layout as one whole-document edit; nothing while there are syntax
-    errors (the formatter refuses to guess), with a message saying why."""
-    from specc.fmt import FormatError, format_text
-
-    text = state.analysis.text
-    try:
-        formatted = format_text(text)
-    except (FormatError, RuntimeError) as err:  # RuntimeError: the formatter's self-check
-        ls.window_show_message(
-            types.ShowMessageParams(type=types.MessageType.Warning, message=f"specc: {err}")
-        )
-        return None
-    if formatted == text:
-        return []
-    whole = types.Range(start=state.index.position(0), end=state.index.position(len(text)))
-    return [types.TextEdit(range=whole, new_text=formatted)]
 
 
 def serve(**kwargs: Any) -> None:

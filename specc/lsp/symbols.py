@@ -3,10 +3,8 @@ go-to-definition for model names (`train { model NAME }`) and runs (`init from "
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from lsprotocol import types
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.uris import from_fs_path
 
 from specc import syntax as cst
 from specc.ir.layers import fmt_shape
@@ -144,16 +142,11 @@ def definition(state: DocState, position: types.Position, uri: str) -> types.Loc
 
 def _run_location(reference: str, uri: str) -> types.Location | None:
     """A run directory's spec (or record), or the weights file itself."""
-    spec_path = to_fs_path(uri)
-    base = Path(spec_path).parent if spec_path else Path.cwd()
-    for root in (base, Path.cwd()):
-        path = root / reference
-        if path.is_dir():
-            inside = sorted(path.glob("*.nn")) + sorted(path.glob("*.json"))
-            path = inside[0] if inside else path
-        if path.is_file():
-            start = types.Position(line=0, character=0)
-            target = from_fs_path(str(path.resolve()))
-            if target:
-                return types.Location(uri=target, range=types.Range(start=start, end=start))
-    return None
+    from specc.lsp.navigation import resolve, spec_folder
+
+    path = resolve(spec_folder(uri), reference, "run")
+    target = from_fs_path(str(path)) if path is not None and path.is_file() else None
+    if target is None:
+        return None
+    start = types.Position(line=0, character=0)
+    return types.Location(uri=target, range=types.Range(start=start, end=start))

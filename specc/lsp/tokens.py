@@ -27,33 +27,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lsprotocol import types
-
 from specc import syntax as cst
 from specc.ir.base import Node
 from specc.ir.layers import AnyLayer
 from specc.ir.registry import collector_members, members
 from specc.ir.spec import Spec
 from specc.lsp.context import Frame, dispatches, is_layer_statement
+from specc.lsp.legend import TOKEN_TYPES
 from specc.lsp.positions import LineIndex
 from specc.span import Span
-
-TOKEN_TYPES = [
-    "keyword",
-    "property",
-    "function",
-    "type",
-    "parameter",
-    "enumMember",
-    "number",
-    "string",
-    "macro",
-    "class",
-    "variable",
-    "comment",
-]
-TOKEN_MODIFIERS = ["declaration", "shape"]
-LEGEND = types.SemanticTokensLegend(token_types=TOKEN_TYPES, token_modifiers=TOKEN_MODIFIERS)
 
 _TYPE = {name: i for i, name in enumerate(TOKEN_TYPES)}
 _DECLARATION, _SHAPE = 1, 2
