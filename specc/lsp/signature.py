@@ -1,4 +1,4 @@
-"""Signature help for statements (`dense <units> [activation] bias=… init=…`) and the
+"""Signature help for statements (`dense <units> <activation> name=… [bias] init=…`) and the
 field an argument fills, for hovers on positional values (the `32` of `conv2d 32 3`).
 
 Which field a positional value fills is the builder's decision; it records it in each IR
@@ -17,7 +17,7 @@ from specc import syntax as cst
 from specc.ir.base import Node
 from specc.ir.registry import is_bool_field, user_fields
 from specc.lsp.context import Frame, dispatches, first_word, statement_at
-from specc.lsp.describe import field_detail, field_doc
+from specc.lsp.describe import field_doc
 from specc.lsp.documents import DocState
 
 
@@ -89,7 +89,11 @@ def argument_doc(state: DocState, offset: int) -> list[str]:
 
 def signature_help(state: DocState, position: types.Position) -> types.SignatureHelp | None:
     offset = state.index.offset(position)
-    frames = statement_at(state.analysis.document.statements, offset)
+    text = state.analysis.text
+    probe = offset  # `dense 10 |`: the statement ends before the spaces typed after it
+    while probe > 0 and text[probe - 1] in " \t":
+        probe -= 1
+    frames = statement_at(state.analysis.document.statements, probe)
     if not frames:
         return None
     frame = frames[-1]
@@ -107,7 +111,7 @@ def signature_help(state: DocState, position: types.Position) -> types.Signature
     ordered = [*cls.positional, *(n for n in fields if n not in cls.positional)]
     for name in ordered:
         info = fields[name]
-        text = f"<{name}>" if name in cls.positional else f"{name}={field_detail(info)}"
+        text = f"<{name}>" if name in cls.positional else f"{name}=…"
         if name not in cls.positional and is_bool_field(info):
             text = f"[{name}]"
         start = len(label) + 1

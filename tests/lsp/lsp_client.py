@@ -39,6 +39,8 @@ class Session:
         self.thread.start()
         self.published: dict[str, list[types.PublishDiagnosticsParams]] = {}
         self.messages: list[types.ShowMessageParams] = []
+        self.logs: list[types.LogMessageParams] = []
+        self.shown: list[types.ShowDocumentParams] = []
         self.changed = threading.Condition()
         self.versions: dict[str, int] = {}
         self.capabilities = types.ServerCapabilities()
@@ -56,6 +58,15 @@ class Session:
         @client.feature(types.WINDOW_SHOW_MESSAGE)
         def show(params: types.ShowMessageParams) -> None:
             self.messages.append(params)
+
+        @client.feature(types.WINDOW_LOG_MESSAGE)
+        def log(params: types.LogMessageParams) -> None:
+            self.logs.append(params)
+
+        @client.feature(types.WINDOW_SHOW_DOCUMENT)
+        def show_document(params: types.ShowDocumentParams) -> types.ShowDocumentResult:
+            self.shown.append(params)
+            return types.ShowDocumentResult(success=True)
 
         await client.start_io(
             sys.executable, "-m", "specc", "lsp", "--stdio", cwd=str(cwd)
