@@ -117,3 +117,21 @@ def test_generated_word_lists_match_the_ir_registry() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_palette_commands_run_commands_the_server_offers() -> None:
+    """Each command the extension contributes maps (in extension.js) to a command the
+    server registers for workspace/executeCommand."""
+    import json
+    import re
+
+    from specc.lsp.features import COMMANDS
+
+    package = json.loads((EXTENSION / "package.json").read_text())
+    source = (EXTENSION / "extension.js").read_text()
+    contributed = [c["command"] for c in package["contributes"]["commands"]]
+    assert contributed
+    for name in contributed:
+        found = re.search(rf'"{re.escape(name)}": {{\s*command: "([a-z.]+)"', source)
+        assert found, f"{name} is contributed but not wired in extension.js"
+        assert found.group(1) in COMMANDS
