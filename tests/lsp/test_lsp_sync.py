@@ -89,6 +89,10 @@ def test_an_edit_older_than_the_text_asks_for_a_resync(pull: Session, uri: str) 
     )
     pull.save(uri, CNN)  # the editor's whole text: back in sync
     assert pull.diagnostics(uri) == []
+    pull.change(uri, (9, 10), (9, 12), "12", version=1)  # lost again...
+    assert pull.diagnostics(uri)[0].message.startswith("specc lost track")
+    pull.open(uri, CNN)  # ... and reopening resyncs too
+    assert pull.diagnostics(uri) == []
 
 
 @pytest.fixture
