@@ -163,14 +163,22 @@ class StdioServer:
         self.proc.stdin.flush()
         return time.perf_counter()
 
-    def wait(self, match: Callable[[dict[str, Any]], bool], timeout: float = 60) -> float:
-        """Arrival time of the next message that matches (earlier ones are dropped)."""
+    def wait(
+        self,
+        match: Callable[[dict[str, Any]], bool],
+        timeout: float = 60,
+        seen: list[dict[str, Any]] | None = None,
+    ) -> float:
+        """Arrival time of the next message that matches; the ones before it are dropped
+        (or appended to `seen`)."""
         deadline = time.perf_counter() + timeout
         while True:
             try:
                 at, message = self.inbox.get(timeout=max(0.01, deadline - time.perf_counter()))
             except Empty:
                 raise SystemExit("the server did not answer in time") from None
+            if seen is not None:
+                seen.append(message)
             if match(message):
                 return at
 
@@ -258,7 +266,7 @@ def bursts(lines: int, count: int, keys: int = 10, gap: float = 0.08) -> None:
     server.open(uri, text)
     line = text.split("\n").index("# model 1: a small CNN")
     column = len("# model 1: a small CNN")
-    version, latencies, analyses = 1, [], []
+    version, latencies = 1, []
     for _ in range(count):
         for _key in range(keys):
             version += 1
@@ -268,11 +276,6 @@ def bursts(lines: int, count: int, keys: int = 10, gap: float = 0.08) -> None:
         # The last keystroke's send time, not the end of its sleep.
         done = server.wait(published(uri, version))
         latencies.append((done - last) * 1000)
-        seen = 0
-        while not server.inbox.empty():
-            seen += 1
-            server.inbox.get()
-        analyses.append(seen)
         time.sleep(0.3)  # a pause between bursts, as between words
     server.close()
     print(
@@ -283,7 +286,8 @@ def bursts(lines: int, count: int, keys: int = 10, gap: float = 0.08) -> None:
 
 
 def analyses_per_burst(lines: int, count: int, keys: int = 10, gap: float = 0.08) -> None:
-    """How many analyses (published diagnostics) one burst of keystrokes costs."""
+    """How many analyses one burst of keystrokes costs: the diagnostics published for
+    its versions (an analysis made stale by the next keystroke is dropped unpublished)."""
     text = generated_spec(lines)
     uri = f"file:///count{lines}.nn"
     server = StdioServer()
@@ -299,13 +303,11 @@ def analyses_per_burst(lines: int, count: int, keys: int = 10, gap: float = 0.08
             server.change(uri, version, line, column, "x")
             column += 1
             time.sleep(gap)
-        server.wait(published(uri, version))
+        seen: list[dict[str, Any]] = []
+        server.wait(published(uri, version), seen=seen)
+        versions = [(m.get("params") or {}).get("version") for m in seen]
+        per_burst.append(sum(1 for v in versions if isinstance(v, int) and v >= first))
         time.sleep(0.3)
-        versions = []
-        while not server.inbox.empty():
-            message = server.inbox.get()[1]
-            versions.append((message.get("params") or {}).get("version"))
-        per_burst.append(1 + sum(1 for v in versions if v is not None and v >= first))
     server.close()
     print(
         f"{len(text.splitlines()):>5} lines: analyses per burst of {keys} keys: "

@@ -40,18 +40,18 @@ def _reading(server: SpeccServer) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["=", " "])
     )
-    def complete(ls: SpeccServer, params: types.CompletionParams) -> types.CompletionList:
+    async def complete(ls: SpeccServer, params: types.CompletionParams) -> types.CompletionList:
         from specc.lsp import completion
 
-        state = ls.state(params.text_document.uri)
+        state = await ls.state(params.text_document.uri)
         items = completion.complete(state, params.position) if state else []
         return types.CompletionList(is_incomplete=False, items=items)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
-    def on_hover(ls: SpeccServer, params: types.HoverParams) -> types.Hover | None:
+    async def on_hover(ls: SpeccServer, params: types.HoverParams) -> types.Hover | None:
         from specc.lsp import hover
 
-        state = ls.state(params.text_document.uri)
+        state = await ls.state(params.text_document.uri)
         if state is None:
             return None
         found = hover.hover(state, params.position)
@@ -63,43 +63,45 @@ def _reading(server: SpeccServer) -> None:
         types.TEXT_DOCUMENT_SIGNATURE_HELP,
         types.SignatureHelpOptions(trigger_characters=[" "], retrigger_characters=["="]),
     )
-    def signature_help(
+    async def signature_help(
         ls: SpeccServer, params: types.SignatureHelpParams
     ) -> types.SignatureHelp | None:
         from specc.lsp import signature
 
-        state = ls.state(params.text_document.uri)
+        state = await ls.state(params.text_document.uri)
         return signature.signature_help(state, params.position) if state else None
 
     @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
-    def inlay(ls: SpeccServer, params: types.InlayHintParams) -> list[types.InlayHint]:
+    async def inlay(ls: SpeccServer, params: types.InlayHintParams) -> list[types.InlayHint]:
         from specc.lsp import symbols
 
-        state = ls.state(params.text_document.uri)
+        state = await ls.state(params.text_document.uri)
         return symbols.inlay_hints(state.shapes, params.range) if state else []
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    def outline(ls: SpeccServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
+    async def outline(
+        ls: SpeccServer, params: types.DocumentSymbolParams
+    ) -> list[types.DocumentSymbol]:
         from specc.lsp import symbols
 
-        state = ls.state(params.text_document.uri)
+        state = await ls.state(params.text_document.uri)
         return symbols.document_symbols(state.outline) if state else []
 
     @server.feature(
         types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
         types.SemanticTokensRegistrationOptions(legend=LEGEND, full=True, range=True),
     )
-    def semantic_tokens(
+    async def semantic_tokens(
         ls: SpeccServer, params: types.SemanticTokensParams
     ) -> types.SemanticTokens:
-        state = ls.state(params.text_document.uri)
+        state = await ls.state(params.text_document.uri)
         return types.SemanticTokens(data=state.tokens() if state else [])
 
     @server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE)
-    def semantic_tokens_range(
+    async def semantic_tokens_range(
         ls: SpeccServer, params: types.SemanticTokensRangeParams
     ) -> types.SemanticTokens:
-        state = ls.state(params.text_document.uri)
+        state = await ls.state(params.text_document.uri)
         if state is None:
             return types.SemanticTokens(data=[])
         start, end = state.index.offset(params.range.start), state.index.offset(params.range.end)
@@ -115,11 +117,13 @@ def _editing(server: SpeccServer) -> None:
             code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.SourceFixAll]
         ),
     )
-    def code_action(ls: SpeccServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    async def code_action(
+        ls: SpeccServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction]:
         from specc.lsp import actions
 
         uri = params.text_document.uri
-        state = ls.state(uri)
+        state = await ls.state(uri)
         if state is None:
             return []
         only = params.context.only
@@ -131,10 +135,10 @@ def _editing(server: SpeccServer) -> None:
         return found
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
-    def formatting(
+    async def formatting(
         ls: SpeccServer, params: types.DocumentFormattingParams
     ) -> list[types.TextEdit] | None:
-        state = ls.state(params.text_document.uri)
+        state = await ls.state(params.text_document.uri)
         return format_edits(ls, state) if state else None
 
 
@@ -142,44 +146,46 @@ def _navigation(server: SpeccServer) -> None:
     """Definition, references, highlights, rename, folding and links."""
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
-    def definition(ls: SpeccServer, params: types.DefinitionParams) -> types.Location | None:
+    async def definition(ls: SpeccServer, params: types.DefinitionParams) -> types.Location | None:
         from specc.lsp import symbols
 
         uri = params.text_document.uri
-        state = ls.state(uri)
+        state = await ls.state(uri)
         return symbols.definition(state, params.position, uri) if state else None
 
     @server.feature(types.TEXT_DOCUMENT_REFERENCES)
-    def references(ls: SpeccServer, params: types.ReferenceParams) -> list[types.Location]:
+    async def references(ls: SpeccServer, params: types.ReferenceParams) -> list[types.Location]:
         from specc.lsp import navigation
 
         uri = params.text_document.uri
-        state = ls.state(uri)
+        state = await ls.state(uri)
         declared = params.context.include_declaration
         return navigation.references(state, params.position, uri, declared) if state else []
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
-    def highlight(
+    async def highlight(
         ls: SpeccServer, params: types.DocumentHighlightParams
     ) -> list[types.DocumentHighlight]:
         from specc.lsp import navigation
 
-        state = ls.state(params.text_document.uri)
+        state = await ls.state(params.text_document.uri)
         return navigation.highlights(state, params.position) if state else []
 
     @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
-    def prepare_rename(ls: SpeccServer, params: types.PrepareRenameParams) -> types.Range | None:
+    async def prepare_rename(
+        ls: SpeccServer, params: types.PrepareRenameParams
+    ) -> types.Range | None:
         from specc.lsp import navigation
 
-        state = ls.state(params.text_document.uri)
+        state = await ls.state(params.text_document.uri)
         return navigation.prepare_rename(state, params.position) if state else None
 
     @server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))
-    def rename(ls: SpeccServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+    async def rename(ls: SpeccServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
         from specc.lsp import navigation
 
         uri = params.text_document.uri
-        state = ls.state(uri)
+        state = await ls.state(uri)
         if state is None:
             return None
         try:
@@ -188,18 +194,20 @@ def _navigation(server: SpeccServer) -> None:
             raise JsonRpcInvalidParams(str(err)) from None
 
     @server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)
-    def folding(ls: SpeccServer, params: types.FoldingRangeParams) -> list[types.FoldingRange]:
+    async def folding(
+        ls: SpeccServer, params: types.FoldingRangeParams
+    ) -> list[types.FoldingRange]:
         from specc.lsp import navigation
 
-        state = ls.state(params.text_document.uri)
+        state = await ls.state(params.text_document.uri)
         return navigation.folding_ranges(state) if state else []
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_LINK)
-    def links(ls: SpeccServer, params: types.DocumentLinkParams) -> list[types.DocumentLink]:
+    async def links(ls: SpeccServer, params: types.DocumentLinkParams) -> list[types.DocumentLink]:
         from specc.lsp import navigation
 
         uri = params.text_document.uri
-        state = ls.state(uri)
+        state = await ls.state(uri)
         return navigation.document_links(state, uri) if state else []
 
 
@@ -207,11 +215,11 @@ def _commands(server: SpeccServer) -> None:
     """Code lenses over each model, and the commands they run."""
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
-    def lenses(ls: SpeccServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+    async def lenses(ls: SpeccServer, params: types.CodeLensParams) -> list[types.CodeLens]:
         from specc.lsp import commands
 
         uri = params.text_document.uri
-        state = ls.state(uri)
+        state = await ls.state(uri)
         return commands.code_lenses(state, uri) if state else []
 
     for name in COMMANDS:
@@ -219,12 +227,12 @@ def _commands(server: SpeccServer) -> None:
 
 
 def _command_handler(name: str) -> Any:
-    def handler(ls: SpeccServer, *args: Any) -> dict[str, Any]:
+    async def handler(ls: SpeccServer, *args: Any) -> dict[str, Any]:
         from specc.lsp import commands
 
         if not args or not isinstance(args[0], str):
             raise JsonRpcInvalidParams(f"{name} needs the document's URI as first argument")
-        state = ls.state(args[0])
+        state = await ls.state(args[0])
         if state is None:
             raise JsonRpcInvalidParams(f"{name}: {args[0]} is not open")
         try:

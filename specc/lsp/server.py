@@ -24,7 +24,8 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from specc import __version__
-from specc.lsp.sync import HOLD_SECONDS, Debouncer, OutOfOrder, VersionGate, gc_paused
+from specc.lsp.sync import HOLD_SECONDS, OutOfOrder, VersionGate, gc_paused
+from specc.lsp.worker import Job, Worker
 
 if TYPE_CHECKING:
     from specc.lsp.documents import DocState, Documents
@@ -68,7 +69,8 @@ class SpeccServer(LanguageServer):
         self._documents: Documents | None = None
         self.gates: dict[str, VersionGate] = {}
         self.lost: dict[str, str] = {}  # uri -> why the server's copy cannot be trusted
-        self.debounce = Debouncer(self.refresh)
+        self.worker = Worker()
+        self.jobs: dict[str, Job] = {}  # uri -> its pending (queued or running) analysis
 
     @property
     def documents(self) -> Documents:
@@ -93,8 +95,7 @@ class SpeccServer(LanguageServer):
         """A whole text arrived (open, or save with text): the copy is right again."""
         self.gates[uri] = VersionGate(version)
         self.lost.pop(uri, None)
-        self.debounce.cancel(uri)
-        self.refresh(uri)
+        self.schedule(uri)
 
     def receive_change(self, params: types.DidChangeTextDocumentParams) -> None:
         uri, version = params.text_document.uri, params.text_document.version
@@ -121,7 +122,7 @@ class SpeccServer(LanguageServer):
             ident = types.VersionedTextDocumentIdentifier(uri=uri, version=version or 0)
             for change in changes:
                 self.workspace.update_text_document(ident, change)
-        self.debounce.schedule(uri)
+        self.schedule(uri)
 
     def lose(self, uri: str, err: OutOfOrder) -> None:
         """Edits came out of order: stop answering from a text that may be wrong."""
@@ -130,7 +131,7 @@ class SpeccServer(LanguageServer):
             f"after version {err.current}); save the file, "
             "or close and reopen it, to show its diagnostics again"
         )
-        self.debounce.cancel(uri)
+        self.cancel(uri)
         self.documents.close(uri)
         self.publish(uri, [self.lost_diagnostic(uri)])
 
@@ -151,24 +152,59 @@ class SpeccServer(LanguageServer):
                 types.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=diagnostics)
             )
 
-    def refresh(self, uri: str) -> DocState | None:
-        """Re-analyse a document from the workspace's current text (edits already applied)."""
+    def schedule(self, uri: str) -> None:
+        """Analyse the document's current text on the worker, dropping the analysis of an
+        older version that is still queued or running (except a document's first one: the
+        outline and hints fall back on it while later text does not parse)."""
+        if self.documents.get(uri) is not None:
+            self.cancel(uri)
         if uri in self.lost or uri not in self.workspace.text_documents:
-            return None
+            return
         doc = self.workspace.get_text_document(uri)
-        path = to_fs_path(uri) or uri
-        with gc_paused():
-            state = self.documents.update(uri, doc.source, doc.version, path, self.encoding)
-        self.publish(uri, lsp_diagnostics(state), doc.version)
-        return state
+        text, version, path = doc.source, doc.version, to_fs_path(uri) or uri
+        documents, encoding = self.documents, self.encoding
 
-    def state(self, uri: str) -> DocState | None:
-        """The analysis of the document's current text: a pending one runs now."""
+        def analyse() -> DocState:
+            with gc_paused():
+                return documents.update(uri, text, version, path, encoding)
+
+        job = self.worker.submit(analyse)
+        self.jobs[uri] = job
+        job.future.add_done_callback(lambda _: self._analysed(uri, job))
+
+    def cancel(self, uri: str) -> None:
+        job = self.jobs.pop(uri, None)
+        if job is not None:
+            self.worker.cancel(job)
+
+    def _analysed(self, uri: str, job: Job) -> None:
+        if self.jobs.get(uri) is job:
+            del self.jobs[uri]
+        if job.future.cancelled() or uri in self.lost:
+            return
+        if uri not in self.workspace.text_documents:  # closed while it ran
+            self.documents.close(uri)
+            return
+        state = job.future.result()
+        self.publish(uri, lsp_diagnostics(state), state.version)
+
+    async def state(self, uri: str) -> DocState | None:
+        """The analysis of the document's current text (waits for a pending one)."""
         gate = self.gates.get(uri)
         if gate is not None and gate.held:
             self._release_held(uri)
-        self.debounce.flush(uri)
-        return self.documents.get(uri) or self.refresh(uri)
+        for _ in range(3):  # a newer edit may replace the job being waited for
+            job = self.jobs.get(uri)
+            if job is None:
+                found = self.documents.get(uri)
+                if found is not None or uri in self.lost:
+                    return found
+                if uri not in self.workspace.text_documents:
+                    return None
+                self.schedule(uri)
+                job = self.jobs[uri]
+            await asyncio.wait({job.future})
+        return self.documents.get(uri)
 
 
 def lsp_diagnostics(state: DocState) -> list[types.Diagnostic]:
@@ -206,8 +242,8 @@ def build_server() -> SpeccServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SpeccServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
+        ls.cancel(uri)
         ls.documents.close(uri)
-        ls.debounce.forget(uri)
         ls.gates.pop(uri, None)
         ls.lost.pop(uri, None)
         ls.publish(uri, [])
@@ -218,11 +254,11 @@ def build_server() -> SpeccServer:
             identifier="specc", inter_file_dependencies=False, workspace_diagnostics=False
         ),
     )
-    def diagnostic(
+    async def diagnostic(
         ls: SpeccServer, params: types.DocumentDiagnosticParams
     ) -> types.RelatedFullDocumentDiagnosticReport:
         uri = params.text_document.uri
-        state = ls.state(uri)
+        state = await ls.state(uri)
         items = lsp_diagnostics(state) if state else []
         if uri in ls.lost:
             items = [ls.lost_diagnostic(uri)]

@@ -5,6 +5,7 @@ with malformed params answered with an error, formatting that never fails intern
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from lsp_client import Session
 from lsprotocol import types
 from raw_rpc import RawServer
 
-from specc.lsp.sync import Debouncer, OutOfOrder, VersionGate
+from specc.lsp.sync import OutOfOrder, VersionGate
+from specc.lsp.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[2]
 CNN = (ROOT / "specs" / "cnn.nn").read_text()
@@ -35,34 +37,53 @@ def test_the_gate_releases_gaps_on_request_and_refuses_older_versions() -> None:
         gate.offer(11, "late")
 
 
-def test_a_burst_of_edits_runs_one_analysis_of_the_last_text() -> None:
-    runs: list[str] = []
-    texts = {"doc": ""}
-
-    async def burst() -> None:
-        debouncer = Debouncer(lambda key: runs.append(texts[key]))
-        for i in range(10):
-            texts["doc"] = f"version {i}"
-            debouncer.schedule("doc")
-        await asyncio.sleep(0.5)
-        assert debouncer.flush("doc") is False  # nothing left pending
-
-    asyncio.run(burst())
-    assert runs == ["version 9"]
-
-
-def test_flush_runs_the_pending_analysis_at_once() -> None:
-    runs: list[str] = []
-
+def test_a_running_analysis_is_interrupted_by_a_newer_one() -> None:
     async def go() -> None:
-        debouncer = Debouncer(runs.append)
-        debouncer.schedule("a")
-        assert debouncer.flush("a") is True
-        assert runs == ["a"]
-        await asyncio.sleep(0.3)
+        worker = Worker()
+        started = threading.Event()
+
+        def endless() -> str:
+            started.set()
+            while True:  # pure Python: only a cancel gets it out
+                pass
+
+        stale = worker.submit(endless)
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+        worker.cancel(stale)
+        fresh = worker.submit(lambda: "latest text analysed")
+        assert await asyncio.wait_for(fresh.future, 10) == "latest text analysed"
+        assert stale.future.cancelled()
 
     asyncio.run(go())
-    assert runs == ["a"]  # the timer was cancelled
+
+
+def test_a_queued_analysis_that_went_stale_never_runs() -> None:
+    ran: list[str] = []
+
+    async def go() -> None:
+        worker = Worker()
+        gate = threading.Event()
+        first = worker.submit(lambda: gate.wait(10))
+        queued = worker.submit(lambda: ran.append("stale"))
+        worker.cancel(queued)
+        gate.set()
+        assert await asyncio.wait_for(first.future, 10) is True
+        last = worker.submit(lambda: ran.append("latest"))
+        await asyncio.wait_for(last.future, 10)
+
+    asyncio.run(go())
+    assert ran == ["latest"]
+
+
+def test_a_failing_analysis_does_not_stop_the_worker() -> None:
+    async def go() -> None:
+        worker = Worker()
+        broken = worker.submit(lambda: 1 / 0)
+        await asyncio.wait({broken.future})
+        assert broken.future.cancelled()
+        assert await asyncio.wait_for(worker.submit(lambda: "next").future, 10) == "next"
+
+    asyncio.run(go())
 
 
 def test_versions_sent_out_of_order_are_applied_in_order(push: Session, uri: str) -> None:
