@@ -2,9 +2,9 @@
 
     python benchmarks/lsp_latency.py                 # everything below, default sizes
     python benchmarks/lsp_latency.py --bursts 40     # more bursts per spec size
-    python benchmarks/lsp_latency.py --only stdio    # or: inprocess, launch, memory
+    python benchmarks/lsp_latency.py --only stdio    # or: launch, memory, hints, inprocess
 
-Four measurements:
+The measurements:
 
 - `launch`: `specc lsp` started as a fresh process, the time until it answers
   `initialize`, and until the first diagnostics of an opened spec arrive (median of 11).
@@ -13,6 +13,7 @@ Four measurements:
   keystroke to the published diagnostics of that last version (p50/p95 over bursts), and
   how many analyses each burst cost (diagnostics published per burst).
 - `memory`: the server's resident memory after 100 and after 1,000 edits.
+- `hints`: inlay hints of a model with 2,000, 4,000 and 9,000 layers (linear).
 - `inprocess`: `analyze` and the server's whole update (analysis, layer shapes, line
   index, diagnostics, inlay hints, outline) timed in this process, wall and CPU.
 
@@ -341,6 +342,21 @@ def memory(edits: int = 1000) -> None:
     )
 
 
+def hints(sizes: tuple[int, ...] = (2000, 4000, 9000)) -> None:
+    """Inlay hints of one model with N layers (they were superlinear: issue 17)."""
+    for n in sizes:
+        text = "model deep {\n    input 8\n" + "    dense 8 relu\n" * n + "}\n"
+        state = Documents().update("file:///deep.nn", text, 1, "deep.nn", "utf-16")
+        whole = types.Range(
+            start=types.Position(line=0, character=0),
+            end=types.Position(line=n + 3, character=0),
+        )
+        start = time.perf_counter()
+        found = inlay_hints(state, whole)
+        took = (time.perf_counter() - start) * 1000
+        print(f"inlay hints, {n:>5} layers: {len(found)} hints in {took:6.1f} ms")
+
+
 def inprocess(runs: int) -> None:
     start = time.perf_counter()
     syntax._parser()
@@ -370,10 +386,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100, help="in-process timing runs")
     parser.add_argument("--bursts", type=int, default=20, help="bursts per spec size")
     parser.add_argument(
-        "--only", choices=["launch", "stdio", "memory", "inprocess"], action="append"
+        "--only", choices=["launch", "stdio", "memory", "hints", "inprocess"], action="append"
     )
     args = parser.parse_args()
-    only = set(args.only or ["launch", "stdio", "memory", "inprocess"])
+    only = set(args.only or ["launch", "stdio", "memory", "hints", "inprocess"])
     if "launch" in only:
         launch()
     if "stdio" in only:
@@ -382,6 +398,8 @@ def main() -> None:
             analyses_per_burst(lines, max(3, args.bursts // 4))
     if "memory" in only:
         memory()
+    if "hints" in only:
+        hints()
     if "inprocess" in only:
         print()
         inprocess(args.runs)

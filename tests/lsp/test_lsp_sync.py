@@ -159,3 +159,48 @@ def test_formatting_a_file_ending_in_a_dangling_key_answers_no_edits(
     assert push.call(push.client.text_document_formatting_async, params) is None
     assert push.messages[-1].type == types.MessageType.Warning
     assert push.messages[-1].message.startswith("specc: ")
+
+
+def test_hints_walk_each_model_once_not_once_per_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inlay hints were quadratic in the layers of a model (each hint searched the model's
+    statements again): 4,000 layers took 15 s and blocked every other request."""
+    from specc.lsp import symbols
+    from specc.lsp.documents import Documents
+
+    calls = []
+    original = symbols.layer_statements
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    text = "model deep {\n    input 8\n" + "    dense 8 relu\n" * 200 + "}\n"
+    state = Documents().update("file:///deep.nn", text, 1, "deep.nn", "utf-16")
+    monkeypatch.setattr(symbols, "layer_statements", counting)
+    whole = types.Range(
+        start=types.Position(line=0, character=0), end=types.Position(line=210, character=0)
+    )
+    assert len(symbols.inlay_hints(state, whole)) == 200
+    assert len(calls) == 1
+
+
+def test_a_long_analysis_does_not_hold_up_other_requests(push: Session, tmp_path: Path) -> None:
+    """While a big file is analysed (on the worker thread), a hover on another, already
+    analysed file is answered before the big file's diagnostics arrive."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from lsp_latency import generated_spec
+
+    small, big = (tmp_path / "small.nn").as_uri(), (tmp_path / "big.nn").as_uri()
+    push.open(small, CNN)
+    push.diagnostics(small)
+    push.open(big, generated_spec(6000))
+    params = types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=small),
+        position=types.Position(line=3, character=6),
+    )
+    hover = push.call(push.client.text_document_hover_async, params)
+    assert "conv2d" in hover.contents.value
+    assert big not in push.published  # still being analysed when the hover was answered
+    assert push.diagnostics(big) == []
