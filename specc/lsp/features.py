@@ -265,12 +265,17 @@ def format_edits(ls: SpeccServer, state: DocState) -> list[types.TextEdit] | Non
     text = state.analysis.text
     try:
         formatted = format_text(text)
-    except (FormatError, RuntimeError) as err:  # RuntimeError: the formatter's self-check
-        ls.window_show_message(
-            types.ShowMessageParams(type=types.MessageType.Warning, message=f"specc: {err}")
+    except FormatError as err:
+        message = f"specc: {err}"
+    except RuntimeError:  # the formatter's self-check refused its own output
+        message = (
+            "specc: this file cannot be formatted safely yet (the result would not mean the "
+            "same, often because a line is unfinished); nothing was changed"
         )
-        return None
-    if formatted == text:
-        return []
-    whole = types.Range(start=state.index.position(0), end=state.index.position(len(text)))
-    return [types.TextEdit(range=whole, new_text=formatted)]
+    else:
+        if formatted == text:
+            return []
+        whole = types.Range(start=state.index.position(0), end=state.index.position(len(text)))
+        return [types.TextEdit(range=whole, new_text=formatted)]
+    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+    return None
