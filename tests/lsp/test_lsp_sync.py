@@ -14,6 +14,7 @@ from lsp_client import Session
 from lsprotocol import types
 from raw_rpc import RawServer
 
+from specc.analysis import analyze
 from specc.lsp.sync import OutOfOrder, VersionGate
 from specc.lsp.worker import Worker
 
@@ -204,3 +205,41 @@ def test_a_long_analysis_does_not_hold_up_other_requests(push: Session, tmp_path
     assert "conv2d" in hover.contents.value
     assert big not in push.published  # still being analysed when the hover was answered
     assert push.diagnostics(big) == []
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset)
+    return line, offset - (text.rfind("\n", 0, offset) + 1)
+
+
+@pytest.mark.parametrize("seed", [1515, 7, 42, 2026])
+def test_random_fast_edits_with_requests_between_end_in_the_editors_text(
+    push: Session, uri: str, seed: int
+) -> None:
+    """40 random edits sent without waiting, requests in between (each cancels or awaits
+    analyses on the worker): the last diagnostics are those of the editor's final text."""
+    import random
+
+    rng = random.Random(seed)
+    text = CNN
+    push.open(uri, text)
+    for step in range(40):
+        start = rng.randrange(len(text) + 1)
+        end = min(len(text), start + rng.choice([0, 0, 1, 3]))
+        insert = rng.choice(["", "x", "1", " ", "\n", "dense 4", "=", "}", "relu"])
+        push.change(uri, _position(text, start), _position(text, end), insert)
+        text = text[:start] + insert + text[end:]
+        if step % 7 == 0:
+            params = types.InlayHintParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(
+                    start=types.Position(line=0, character=0),
+                    end=types.Position(line=99, character=0),
+                ),
+            )
+            push.call(push.client.text_document_inlay_hint_async, params)
+    expected = analyze(text).diagnostics
+    got = push.diagnostics(uri)
+    assert [(d.code, d.range.start.line, d.range.start.character) for d in got] == [
+        (d.code, d.span.line - 1, d.span.column - 1) for d in expected
+    ]
