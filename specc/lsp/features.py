@@ -180,7 +180,7 @@ def _navigation(server: SpeccServer) -> None:
         state = await ls.state(params.text_document.uri)
         return navigation.prepare_rename(state, params.position) if state else None
 
-    @server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))
+    @server.feature(types.TEXT_DOCUMENT_RENAME)
     async def rename(ls: SpeccServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
         from specc.lsp import navigation
 

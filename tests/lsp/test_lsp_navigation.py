@@ -247,3 +247,27 @@ def test_fix_all_applies_every_safe_fix_at_once(push: Session, uri: str) -> None
         )
         fixed = "\n".join(lines)
     assert [d.code for d in analyze(fixed).diagnostics] == ["E203"]  # as the quick fixes
+
+
+def test_the_server_advertises_what_docs_editors_md_promises(push: Session) -> None:
+    caps = push.capabilities
+    assert caps.text_document_sync.save.include_text is True  # save resyncs a lost file
+    assert caps.semantic_tokens_provider.full and caps.semantic_tokens_provider.range
+    assert list(caps.signature_help_provider.trigger_characters) == [" "]
+    assert set(caps.completion_provider.trigger_characters) == {"=", " "}
+    assert caps.rename_provider  # with prepareRename for clients that support it
+    assert set(caps.code_action_provider.code_action_kinds) == {"quickfix", "source.fixAll"}
+    for provider in (
+        caps.hover_provider,
+        caps.inlay_hint_provider,
+        caps.definition_provider,
+        caps.references_provider,
+        caps.document_highlight_provider,
+        caps.document_symbol_provider,
+        caps.folding_range_provider,
+        caps.document_link_provider,
+        caps.code_lens_provider,
+        caps.document_formatting_provider,
+        caps.diagnostic_provider,
+    ):
+        assert provider
