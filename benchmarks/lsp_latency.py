@@ -43,6 +43,7 @@ from specc import syntax
 from specc.analysis import analyze
 from specc.lsp.documents import Documents
 from specc.lsp.server import lsp_diagnostics
+from specc.lsp.sync import gc_paused
 from specc.lsp.symbols import document_symbols, inlay_hints
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +116,8 @@ def after_edit(text: str) -> Callable[[], object]:
     )
 
     def run() -> object:
-        state = documents.update("file:///bench.nn", text, 1, "bench.nn", "utf-16")
+        with gc_paused():  # as the server analyses
+            state = documents.update("file:///bench.nn", text, 1, "bench.nn", "utf-16")
         return lsp_diagnostics(state), inlay_hints(state, whole), document_symbols(state)
 
     return run
