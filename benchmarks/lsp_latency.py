@@ -43,8 +43,8 @@ from specc import syntax
 from specc.analysis import analyze
 from specc.lsp.documents import Documents
 from specc.lsp.server import lsp_diagnostics
-from specc.lsp.sync import gc_paused
 from specc.lsp.symbols import document_symbols, inlay_hints
+from specc.lsp.sync import gc_paused
 
 ROOT = Path(__file__).resolve().parents[1]
 
