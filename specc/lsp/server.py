@@ -1,13 +1,13 @@
-"""`specc lsp`: the language server (pygls 2, stdio). Thin wiring: every handler reads the
-document's latest `specc.analysis.analyze` result (specc/lsp/documents.py) and calls one
-small module (completion, hover, symbols, actions), so the server and `specc check` share
-one checker.
+"""`specc lsp`: the language server (pygls 2, stdio). This module keeps each open
+document in step with the editor (edits in version order, specc/lsp/sync.py) and its
+analysis current (`specc.analysis.analyze`, run on a worker thread that drops stale
+versions, specc/lsp/worker.py); the language features are in specc/lsp/features.py, each
+calling one small module, so the server and `specc check` share one checker.
 
 Diagnostics: clients that support pull diagnostics (LSP 3.17 `textDocument/diagnostic`)
-ask for them; the server pushes `textDocument/publishDiagnostics` to the others after each
-open and burst of changes. Either way a burst of edits is analysed once, shortly after the
-last one or as soon as a request needs the current text (specc/lsp/sync.py), and edits
-are applied in version order.
+ask for them; the server pushes `textDocument/publishDiagnostics` to the others after
+each analysis. An edit cancels the analysis of the version before it, so a burst of
+typing ends with the analysis of its last text; requests wait for the current one.
 """
 
 from __future__ import annotations
@@ -230,7 +230,7 @@ def build_server() -> SpeccServer:
         if params.text is None or uri not in ls.workspace.text_documents:
             return
         doc = ls.workspace.get_text_document(uri)
-        if params.text != doc.source:  # the copy had drifted: take the editor's text
+        if params.text != doc.source or uri in ls.lost:  # drifted or lost: take the editor's text
             gate = ls.gates.get(uri)
             version = max(filter(None, (doc.version, gate.version if gate else None)), default=0)
             item = types.TextDocumentItem(

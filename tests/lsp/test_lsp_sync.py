@@ -109,7 +109,11 @@ def test_an_edit_older_than_the_text_asks_for_a_resync(pull: Session, uri: str) 
     assert lost.message.startswith(
         "specc lost track of this file's edits (the editor sent version 2 after version 2)"
     )
-    pull.save(uri, CNN)  # the editor's whole text: back in sync
+    # The editor's whole text on save: back in sync (even when it is the text the server
+    # already had, as here: the stale edit was never applied).
+    pull.save(uri, CNN.replace("dense 10", "dense 12"))
+    assert [d.code for d in pull.diagnostics(uri)] == ["W502"]
+    pull.save(uri, CNN)
     assert pull.diagnostics(uri) == []
     pull.change(uri, (9, 10), (9, 12), "12", version=1)  # lost again...
     assert pull.diagnostics(uri)[0].message.startswith("specc lost track")
