@@ -80,7 +80,10 @@ def emit(state: DocState, model: str, target: str) -> dict[str, Any]:
     from specc.emit import emit as emit_script
 
     _require_clean(state, model)
-    folder = Path(state.analysis.path).parent
+    spec = Path(state.analysis.path)
+    if not spec.is_absolute() or not spec.parent.is_dir():
+        raise CommandError("specc emit: save the spec to a file first (the script goes next to it)")
+    folder = spec.parent
     name = f"{model}_{target}.py"
     try:
         script = emit_script(state.analysis, target, model=model, script=name)

@@ -271,3 +271,13 @@ def test_the_server_advertises_what_docs_editors_md_promises(push: Session) -> N
         caps.diagnostic_provider,
     ):
         assert provider
+
+
+def test_emit_needs_a_saved_spec(push: Session) -> None:
+    uri = "untitled:Untitled-1"
+    push.open(uri, CNN)
+    params = types.ExecuteCommandParams(
+        command="specc.emit", arguments=[uri, "mnist_cnn", "pytorch"]
+    )
+    with pytest.raises(JsonRpcException, match="save the spec to a file first"):
+        push.call(push.client.workspace_execute_command_async, params)
