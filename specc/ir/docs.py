@@ -11,10 +11,47 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-import textwrap
+import sys
 from typing import Any
 
 from pydantic import BaseModel
+
+
+@functools.cache
+def _module_docs(module: str) -> dict[str, dict[str, str]]:
+    """Class qualname -> field -> docstring, for every class in one module: its source
+    is parsed once (`inspect.getsource` per class re-scans the whole module each time,
+    which made reading every IR class's docs take most of a second)."""
+    try:
+        source = inspect.getsource(sys.modules[module])
+    except (KeyError, OSError, TypeError):
+        return {}
+    out: dict[str, dict[str, str]] = {}
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            name = prefix + node.name
+            out[name] = _field_docs(node)
+            visit(node.body, name + ".")
+
+    visit(ast.parse(source).body, "")
+    return out
+
+
+def _field_docs(node: ast.ClassDef) -> dict[str, str]:
+    docs: dict[str, str] = {}
+    for stmt, nxt in zip(node.body, node.body[1:], strict=False):
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            docs[stmt.target.id] = inspect.cleandoc(nxt.value.value)
+    return docs
 
 
 @functools.cache
@@ -24,22 +61,7 @@ def attribute_docs(cls: type[BaseModel]) -> dict[str, str]:
     for klass in reversed(cls.__mro__):
         if not (isinstance(klass, type) and issubclass(klass, BaseModel)) or klass is BaseModel:
             continue
-        try:
-            source = textwrap.dedent(inspect.getsource(klass))
-        except (OSError, TypeError):
-            continue
-        body = ast.parse(source).body[0]
-        if not isinstance(body, ast.ClassDef):
-            continue
-        for stmt, nxt in zip(body.body, body.body[1:], strict=False):
-            if (
-                isinstance(stmt, ast.AnnAssign)
-                and isinstance(stmt.target, ast.Name)
-                and isinstance(nxt, ast.Expr)
-                and isinstance(nxt.value, ast.Constant)
-                and isinstance(nxt.value.value, str)
-            ):
-                docs[stmt.target.id] = inspect.cleandoc(nxt.value.value)
+        docs.update(_module_docs(klass.__module__).get(klass.__qualname__, {}))
     return docs
 
 

@@ -1,4 +1,4 @@
-"""Quick fixes for diagnostics: the "did you mean" replacements the checker already
+"""Quick fixes for diagnostics, and `source.fixAll` (every safe fix at once): the "did you mean" replacements the checker already
 computed (`Diagnostic.fix`), `flatten` before a dense layer that follows a convolution, and
 the last layer's units set to the data's class count.
 
@@ -10,7 +10,7 @@ shape) are offered but not preferred, so editors never apply them automatically.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from lsprotocol import types
 
@@ -92,3 +92,38 @@ def code_actions(state: DocState, uri: str, window: types.Range) -> list[types.C
             continue
         out.extend(a for fix in FIXES if (a := fix(state, diag, uri)) is not None)
     return out
+
+
+FIX_ALL = types.CodeActionKind.SourceFixAll
+
+
+def fix_all(state: DocState, uri: str) -> types.CodeAction | None:
+    """One action applying every safe fix of the document (`source.fixAll`), never two
+    edits to the same text."""
+    edits: list[types.TextEdit] = []
+    taken: list[tuple[int, int]] = []
+    for diag in state.analysis.diagnostics:
+        for fix in FIXES:
+            action = fix(state, diag, uri)
+            if action is None or not action.is_preferred or action.edit is None:
+                continue
+            for edit in (action.edit.changes or {}).get(uri, []):
+                span = (state.index.offset(edit.range.start), state.index.offset(edit.range.end))
+                if any(span[0] < end and start < span[1] for start, end in taken):
+                    continue
+                if any(span == (s, e) for s, e in taken):
+                    continue
+                taken.append(span)
+                edits.append(edit)
+    if not edits:
+        return None
+    return types.CodeAction(
+        title=f"Fix all safe problems ({len(edits)})",
+        kind=FIX_ALL,
+        edit=types.WorkspaceEdit(changes={uri: edits}),
+    )
+
+
+def wanted(only: Sequence[str] | None, kind: str) -> bool:
+    """Whether a code action kind was asked for (`only` lists kinds or their parents)."""
+    return only is None or any(kind == k or kind.startswith(f"{k}.") for k in only)

@@ -1,5 +1,7 @@
 """specc diagnostics as LSP diagnostics: same code, range, message and related places as
-`specc check --format json`, plus a link to the code's explanation."""
+`specc check --format json`. A code's long explanation is shown by hovering the
+diagnostic (and by `specc explain CODE`); there is no web page to link to, so the
+diagnostics carry no `codeDescription` link."""
 
 from __future__ import annotations
 
@@ -8,8 +10,6 @@ from lsprotocol import types
 from specc.codes import CODES
 from specc.diagnostics import Diagnostic, Severity
 from specc.lsp.positions import LineIndex
-
-CODES_URL = "https://specc.dev/codes#{code}"
 
 _SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -31,15 +31,14 @@ def to_lsp(diag: Diagnostic, index: LineIndex, uri: str) -> types.Diagnostic:
         for rel in diag.related
     ]
     data: dict[str, object] = {"help": diag.help}
+    if diag.code in CODES:
+        data["explain"] = f"specc explain {diag.code}"
     if diag.fix is not None:
         data["fix"] = diag.fix
     return types.Diagnostic(
         range=index.range(diag.span),
         severity=_SEVERITY[diag.severity],
         code=diag.code,
-        code_description=types.CodeDescription(href=CODES_URL.format(code=diag.code))
-        if diag.code in CODES
-        else None,
         source="specc",
         message=message_text(diag),
         related_information=related or None,

@@ -18,10 +18,6 @@ from specc.ir.base import Node
 from specc.ir.registry import literal_values
 from specc.lsp.context import kinds
 
-# Field descriptions are read from the IR's attribute docstrings once, when the server
-# first describes something (`specc check` never pays for it).
-docs.install()
-
 _SCALARS = {int: "int", float: "number", bool: "true/false", str: "text"}
 
 
@@ -86,6 +82,9 @@ def field_detail(info: FieldInfo) -> str:
 
 def field_doc(name: str, info: FieldInfo) -> str:
     """Markdown for one argument."""
+    # Field descriptions are read from the IR's attribute docstrings the first time the
+    # server describes an argument (not at start-up: `specc check` never pays for it).
+    docs.install()
     return f"**{name}**: `{field_detail(info)}`\n\n{info.description or ''}".rstrip()
 
 

@@ -2,10 +2,11 @@
 from the last analysis that could infer them.
 
 While a file is mid-edit the current analysis often has no shapes for a model (a layer
-failed to build, so inference past it would be wrong). Hover, inlay hints and the outline
-then fall back to the last good shapes of that model, matched by position in the model
-(`(model, 3)` is its fourth layer statement) and kept only if the statement there still
-has the same keyword.
+failed to build, or cannot take its input). The layers before the model's first error
+still get their shapes from the current text (`partial_shapes`); for the layers from the
+error on, hover, inlay hints and the outline fall back to the last good shapes of that
+model, matched by position in the model (`(model, 3)` is its fourth layer statement) and
+kept only if the statement there still has the same keyword.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass, field
 
 from specc import syntax as cst
 from specc.analysis import Analysis, analyze
+from specc.diagnostics import SpecError
 from specc.ir.layers import Layer, Repeat
+from specc.ir.spaces import is_space
 from specc.ir.spec import Model
 from specc.lsp.context import is_layer_statement, model_name
 from specc.lsp.positions import LineIndex
-from specc.shapes import LayerInfo, ModelShapes
+from specc.shapes import LayerInfo, ModelShapes, layer_count, unroll
 
 Shape = tuple[int, ...]
 LayerKey = tuple[str, tuple[int, ...]]
@@ -68,6 +71,8 @@ def _summaries(shapes: ModelShapes) -> dict[int, LayerSummary]:
             if isinstance(layer, Repeat):
                 ids = {id(i) for i in walk(list(layer.layers))}
                 mine = [i for i in shapes.layers if id(i) in ids]  # in model order
+                if len(mine) != layer_count([layer]):
+                    mine = []  # inference stopped inside the repeat: no summary
             else:
                 mine = infos.get(id(layer), [])
             if mine and layer.span is not None:
@@ -86,22 +91,66 @@ def _summaries(shapes: ModelShapes) -> dict[int, LayerSummary]:
     return out
 
 
+def partial_shapes(model: Model, stop: int) -> ModelShapes | None:
+    """Shapes of a model's layers up to its first error: the layers that start before
+    offset `stop` (the first error in the model) and that shape inference gets through.
+
+    `specc.shapes.infer` gives all or nothing, as the checks need; an editor wants the
+    shapes of every layer before a mistake, so it keeps whatever inference reached."""
+    if model.input is None:
+        return None
+    shape: Shape = tuple(model.input.shape)
+    infos: list[LayerInfo] = []
+    try:
+        for name, layer in unroll(model):
+            if layer.span is None or layer.span.start >= stop:
+                break
+            if any(is_space(getattr(layer, f)) for f in type(layer).model_fields):
+                break
+            out = layer.infer(shape)
+            params = layer.params(shape)
+            infos.append(LayerInfo(name, layer, shape, out, params, not layer.frozen, flops=0))
+            shape = out
+    except (SpecError, ValueError, ArithmeticError):
+        pass  # inference stops at the first layer that cannot take its input
+    if not infos:
+        return None
+    return ModelShapes(model=model, input=tuple(model.input.shape), layers=tuple(infos))
+
+
+def _first_error(analysis: Analysis, stmt: cst.Statement) -> int:
+    """Offset of the first error inside a model statement (its end when there is none)."""
+    starts = [
+        d.span.start for d in analysis.errors if stmt.span.start <= d.span.start <= stmt.span.end
+    ]
+    return min(starts, default=stmt.span.end + 1)
+
+
 def current_layers(
     analysis: Analysis,
-) -> dict[str, dict[LayerKey, tuple[cst.Statement, LayerSummary]]]:
-    """Model name -> layer key -> (statement, summary), for models whose shapes are known."""
-    out: dict[str, dict[LayerKey, tuple[cst.Statement, LayerSummary]]] = {}
+) -> dict[str, tuple[bool, dict[LayerKey, tuple[cst.Statement, LayerSummary]]]]:
+    """Model name -> (whether the shapes are complete, layer key -> (statement, summary)).
+
+    A model with an error has the shapes of its layers up to the error."""
+    out: dict[str, tuple[bool, dict[LayerKey, tuple[cst.Statement, LayerSummary]]]] = {}
+    models = {m.name: m for m in analysis.spec.models}
     for stmt in analysis.document.statements:
         name = model_name(stmt)
-        if name is None or name not in analysis.shapes:
+        if name is None or name in out:
             continue
-        by_start = _summaries(analysis.shapes[name])
+        shapes = analysis.shapes.get(name)
+        complete = shapes is not None
+        if shapes is None and name in models:
+            shapes = partial_shapes(models[name], _first_error(analysis, stmt))
+        if shapes is None:
+            continue
+        by_start = _summaries(shapes)
         table: dict[LayerKey, tuple[cst.Statement, LayerSummary]] = {}
         for path, inner in layer_statements(stmt, Model):
             summary = by_start.get(inner.span.start)
             if summary is not None:
                 table[(name, path)] = (inner, summary)
-        out[name] = table
+        out[name] = (complete, table)
     return out
 
 
@@ -116,6 +165,7 @@ class DocState:
     # The last state whose text parsed without syntax errors, kept while the current text
     # has some: a half-typed line (`init=`) can make the parser misread the rest of the file.
     parsed: DocState | None = None
+    _tokens: list[tuple[int, int, int, int]] | None = field(default=None, repr=False)
 
     @property
     def outline(self) -> DocState:
@@ -126,6 +176,14 @@ class DocState:
     def shapes(self) -> DocState:
         """The state to place shape hints from: this one unless its tree is empty."""
         return self.parsed if self.parsed and not self.analysis.document.statements else self
+
+    def tokens(self, start: int = 0, end: int | None = None) -> list[int]:
+        """Semantic tokens (LSP wire form) of the current text, between two offsets."""
+        from specc.lsp.tokens import classify, encode
+
+        if self._tokens is None:
+            self._tokens = classify(self.analysis.document)
+        return encode(self._tokens, self.index, start, end)
 
     def summary(self, key: LayerKey, keyword: str) -> tuple[LayerSummary, bool] | None:
         """The shapes of a layer statement and whether they are current (else: last good)."""
@@ -158,9 +216,10 @@ class Documents:
         old = self.states.get(uri)
         good = dict(old.good) if old else {}
         layers: dict[LayerKey, LayerSummary] = {}
-        for model, table in current_layers(analysis).items():
-            good[model] = {key: summary for key, (_, summary) in table.items()}
-            layers.update(good[model])
+        for model, (complete, table) in current_layers(analysis).items():
+            now = {key: summary for key, (_, summary) in table.items()}
+            good[model] = now if complete else {**good.get(model, {}), **now}
+            layers.update(now)
         state = DocState(uri, version, analysis, LineIndex(text, encoding), layers, good)
         if analysis.document.diagnostics and old is not None:
             state.parsed = old.parsed or (old if not old.analysis.document.diagnostics else None)

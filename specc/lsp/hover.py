@@ -25,6 +25,7 @@ from specc.lsp.context import (
 from specc.lsp.convert import explanation
 from specc.lsp.describe import class_doc, field_doc
 from specc.lsp.documents import DocState, LayerSummary, layer_statements
+from specc.lsp.signature import argument_doc
 
 
 def shape_line(summary: LayerSummary, current: bool) -> str:
@@ -127,6 +128,8 @@ def hover(state: DocState, position: types.Position) -> types.Hover | None:
         frames = statement_at(statements, offset)
         handler = {"keyword": lambda: _keyword(state, frames, target), "key": lambda: _key(target)}
         parts = handler.get(target.role, lambda: _value(state, target))()
+    else:  # a number, shape or text: the docs of the field it fills
+        parts = argument_doc(state, offset)
     codes = dict.fromkeys(
         d.code for d in state.analysis.diagnostics if d.span.start <= offset <= d.span.end
     )

@@ -3,10 +3,8 @@ go-to-definition for model names (`train { model NAME }`) and runs (`init from "
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from lsprotocol import types
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.uris import from_fs_path
 
 from specc import syntax as cst
 from specc.ir.layers import fmt_shape
@@ -23,17 +21,24 @@ def _line_text(state: DocState, stmt: cst.Statement) -> str:
     return " ".join(state.analysis.text[stmt.span.start : end].split())
 
 
-def _summaries(state: DocState, model: cst.Statement) -> dict[int, LayerSummary]:
-    """Layer statement start offset -> shapes (current, else the last good ones)."""
+def _layer_shapes(
+    state: DocState, model: cst.Statement
+) -> list[tuple[cst.Statement, LayerSummary]]:
+    """Each layer statement of a model with its shapes (current, else the last good ones)."""
     name = first_word(model)
-    out: dict[int, LayerSummary] = {}
+    out: list[tuple[cst.Statement, LayerSummary]] = []
     if name is None:
         return out
     for path, stmt in layer_statements(model, Model):
         found = state.summary((name, path), stmt.keyword.name)
         if found is not None:
-            out[stmt.span.start] = found[0]
+            out.append((stmt, found[0]))
     return out
+
+
+def _summaries(state: DocState, model: cst.Statement) -> dict[int, LayerSummary]:
+    """Layer statement start offset -> shapes (current, else the last good ones)."""
+    return {stmt.span.start: summary for stmt, summary in _layer_shapes(state, model)}
 
 
 def _symbol(
@@ -86,20 +91,28 @@ def document_symbols(state: DocState) -> list[types.DocumentSymbol]:
     return out
 
 
+def hint_offset(text: str, stmt: cst.Statement) -> int:
+    """Where a layer's hint goes: after the statement's last character, never past the
+    line break a half-typed statement (`dense 10 init=`) runs into."""
+    return stmt.span.start + len(text[stmt.span.start : stmt.span.end].rstrip())
+
+
 def inlay_hints(state: DocState, window: types.Range) -> list[types.InlayHint]:
-    """`→ 512` after every layer statement whose output shape is known."""
+    """`→ 512` after every layer statement whose output shape is known (one pass over
+    the models: linear in the number of layers)."""
     start, end = state.index.offset(window.start), state.index.offset(window.end)
+    text = state.analysis.text
     hints = []
-    for stmt in state.analysis.document.statements:
-        if stmt.keyword.name != "model":
+    for model in state.analysis.document.statements:
+        if model.keyword.name != "model" or model.span.end < start or model.span.start > end:
             continue
-        for offset, summary in sorted(_summaries(state, stmt).items()):
-            layer = next(s for _, s in layer_statements(stmt, Model) if s.span.start == offset)
-            if not start <= layer.span.end <= end:
+        for layer, summary in _layer_shapes(state, model):
+            at = hint_offset(text, layer)
+            if not start <= at <= end:
                 continue
             hints.append(
                 types.InlayHint(
-                    position=state.index.position(layer.span.end),
+                    position=state.index.position(at),
                     label=f"→ {fmt_shape(summary.output)}",
                     kind=types.InlayHintKind.Type,
                     padding_left=True,
@@ -129,16 +142,11 @@ def definition(state: DocState, position: types.Position, uri: str) -> types.Loc
 
 def _run_location(reference: str, uri: str) -> types.Location | None:
     """A run directory's spec (or record), or the weights file itself."""
-    spec_path = to_fs_path(uri)
-    base = Path(spec_path).parent if spec_path else Path.cwd()
-    for root in (base, Path.cwd()):
-        path = root / reference
-        if path.is_dir():
-            inside = sorted(path.glob("*.nn")) + sorted(path.glob("*.json"))
-            path = inside[0] if inside else path
-        if path.is_file():
-            start = types.Position(line=0, character=0)
-            target = from_fs_path(str(path.resolve()))
-            if target:
-                return types.Location(uri=target, range=types.Range(start=start, end=start))
-    return None
+    from specc.lsp.navigation import resolve, spec_folder
+
+    path = resolve(spec_folder(uri), reference, "run")
+    target = from_fs_path(str(path)) if path is not None and path.is_file() else None
+    if target is None:
+        return None
+    start = types.Position(line=0, character=0)
+    return types.Location(uri=target, range=types.Range(start=start, end=start))

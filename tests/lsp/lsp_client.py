@@ -39,8 +39,11 @@ class Session:
         self.thread.start()
         self.published: dict[str, list[types.PublishDiagnosticsParams]] = {}
         self.messages: list[types.ShowMessageParams] = []
+        self.logs: list[types.LogMessageParams] = []
+        self.shown: list[types.ShowDocumentParams] = []
         self.changed = threading.Condition()
         self.versions: dict[str, int] = {}
+        self.capabilities = types.ServerCapabilities()
         self.client = self.run(self._start(cwd))
 
     async def _start(self, cwd: Path) -> LanguageClient:
@@ -56,15 +59,25 @@ class Session:
         def show(params: types.ShowMessageParams) -> None:
             self.messages.append(params)
 
+        @client.feature(types.WINDOW_LOG_MESSAGE)
+        def log(params: types.LogMessageParams) -> None:
+            self.logs.append(params)
+
+        @client.feature(types.WINDOW_SHOW_DOCUMENT)
+        def show_document(params: types.ShowDocumentParams) -> types.ShowDocumentResult:
+            self.shown.append(params)
+            return types.ShowDocumentResult(success=True)
+
         await client.start_io(
             sys.executable, "-m", "specc", "lsp", "--stdio", cwd=str(cwd)
         )  # as VS Code starts it
-        await client.initialize_async(
+        result = await client.initialize_async(
             types.InitializeParams(
                 capabilities=capabilities(self.pull), root_uri=from_fs_path(str(cwd))
             )
         )
         client.initialized(types.InitializedParams())
+        self.capabilities = result.capabilities
         return client
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -86,9 +99,17 @@ class Session:
             self.client.text_document_did_open, types.DidOpenTextDocumentParams(text_document=item)
         )
 
-    def change(self, uri: str, start: tuple[int, int], end: tuple[int, int], text: str) -> None:
-        """An incremental edit: replace the range (0-based line, character) with `text`."""
-        self.versions[uri] += 1
+    def change(
+        self,
+        uri: str,
+        start: tuple[int, int],
+        end: tuple[int, int],
+        text: str,
+        version: int | None = None,
+    ) -> None:
+        """An incremental edit: replace the range (0-based line, character) with `text`,
+        as the next version (or as `version`, to send versions out of order)."""
+        self.versions[uri] = version if version is not None else self.versions[uri] + 1
         change = types.TextDocumentContentChangePartial(
             range=types.Range(
                 start=types.Position(line=start[0], character=start[1]),
@@ -103,6 +124,12 @@ class Session:
             content_changes=[change],
         )
         self._notify(self.client.text_document_did_change, params)
+
+    def save(self, uri: str, text: str) -> None:
+        params = types.DidSaveTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), text=text
+        )
+        self._notify(self.client.text_document_did_save, params)
 
     def diagnostics(self, uri: str) -> list[types.Diagnostic]:
         """The document's current diagnostics, pulled or pushed as the client declared."""

@@ -105,3 +105,34 @@ def test_the_extension_folder_builds_a_vsix(installed: Path, tmp_path: Path) -> 
     ):
         assert needed in names, f"{needed} missing from the .vsix"
     assert not any(n.startswith("extension/tests/") for n in names)
+
+
+def test_generated_word_lists_match_the_ir_registry() -> None:
+    """The grammars' layer and kind words come from the IR: a new kind must regenerate them
+    (the VS Code grammar's lists and the Vim syntax file)."""
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, str(EXTENSION.parent / "update_grammars.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_palette_commands_run_commands_the_server_offers() -> None:
+    """Each command the extension contributes maps (in extension.js) to a command the
+    server registers for workspace/executeCommand."""
+    import json
+    import re
+
+    from specc.lsp.features import COMMANDS
+
+    package = json.loads((EXTENSION / "package.json").read_text())
+    source = (EXTENSION / "extension.js").read_text()
+    contributed = [c["command"] for c in package["contributes"]["commands"]]
+    assert contributed
+    for name in contributed:
+        found = re.search(rf'"{re.escape(name)}": {{\s*command: "([a-z.]+)"', source)
+        assert found, f"{name} is contributed but not wired in extension.js"
+        assert found.group(1) in COMMANDS
