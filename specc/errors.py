@@ -17,10 +17,11 @@ class RunError(Exception):
 
     exit_code: int = 1
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.code = code  # a diagnostic code (`E400`) when the problem has one
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
@@ -49,6 +50,8 @@ class PlanError(RunError):
     def __init__(self, message: str, diagnostics: Sequence[Any], hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.diagnostics = list(diagnostics)
+        codes = {getattr(d, "code", None) for d in self.diagnostics}
+        self.code = codes.pop() if len(codes) == 1 else None
 
 
 class DivergenceError(RunError):
@@ -57,6 +60,13 @@ class DivergenceError(RunError):
     def __init__(self, message: str, hint: str | None, run_dir: str | None = None) -> None:
         super().__init__(message, hint)
         self.run_dir = run_dir
+
+
+class InterruptedRun(RunError):
+    """Ctrl-C (SIGINT) during training: the run is marked `interrupted`; `hint` says how
+    to continue it, with its real path."""
+
+    exit_code = 130
 
 
 class WeightsError(RunError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
@@ -11,18 +10,21 @@ import click
 from specc.errors import PlanError, RunError
 
 
-def _fail(message: str, hint: str | None, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
-    if hint:
-        click.echo(f"  hint: {hint}", err=True)
-    sys.exit(code)
+def _fail(
+    message: str, hint: str | None, code: int, error_code: str | None = None, as_json: bool = False
+) -> None:
+    from specc.cli.failure import fail
+
+    fail(message, hint, code, error_code, as_json)
 
 
 @click.command()
 @click.argument("file", required=False)
 @click.option("--backend", default="torch", show_default=True, help="torch or tensorflow.")
 @click.option(
-    "--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default: the spec's)."
+    "--device",
+    default=None,
+    help="auto, cpu, gpu, cuda, cuda:N, gpu:N or mps (default: the spec's, else auto).",
 )
 @click.option("--epochs", type=int, default=None, help="Override the spec's epochs.")
 @click.option("--batch-size", type=int, default=None, help="Override the spec's batch size.")
@@ -31,7 +33,8 @@ def _fail(message: str, hint: str | None, code: int) -> None:
     "--data",
     default=None,
     metavar="NAME_OR_PATH",
-    help="Another data source: a name (mnist_sample) or a folder of MNIST-format files.",
+    help="Another data source: a name (mnist, fashion_mnist, mnist_sample), a folder of "
+    "MNIST-format files, or a .csv or .npz file (docs/data.md).",
 )
 @click.option("--model", default=None, help="Which model of the file to train.")
 @click.option(
@@ -46,7 +49,13 @@ def _fail(message: str, hint: str | None, code: int) -> None:
     default=None,
     help="Compile the train step (default: the spec's, auto).",
 )
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default=None)
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16", "fp16"]),
+    default=None,
+    help="Number format of training: fp32, bf16 (mixed, CPU or GPU) or fp16 (mixed, CUDA "
+    "only) (default: the spec's, fp32).",
+)
 @click.option("--no-download", is_flag=True, help="Never download data; fail if it is absent.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "json_output", is_flag=True, help="Print only one JSON object at the end.")
@@ -86,13 +95,13 @@ def run(file: str | None, **flags: Any) -> None:
         text = err.diagnostics and _spec_text(file, flags["resume"])
         for diag in err.diagnostics:
             click.echo(render(diag, text or "", file or "<spec>") + "\n", err=True)
-        _fail(err.message, err.hint, err.exit_code)
+        _fail(err.message, err.hint, err.exit_code, err.code, options.json)
     except RunError as err:
-        _fail(err.message, err.hint, err.exit_code)
+        _fail(err.message, err.hint, err.exit_code, err.code, options.json)
     except DataError as err:
-        _fail(err.message, err.hint, 1)
-    except KeyboardInterrupt:
-        _fail("interrupted", "continue with --resume RUN_DIR (the last epoch's checkpoint)", 130)
+        _fail(err.message, err.hint, 1, None, options.json)
+    except KeyboardInterrupt:  # before the run directory exists: nothing to resume
+        _fail("interrupted before training started", "run the same command again", 130)
     if options.json:
         click.echo(json.dumps(result.to_json()))
         return

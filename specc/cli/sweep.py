@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -44,8 +43,12 @@ def _run_options(flags: dict[str, Any]) -> Any:
     )
 
 
-def _guarded(job: Callable[[], Any], spec_path: str | None) -> Any:
-    """Run `job`; user mistakes become a message and an exit code, never a traceback."""
+def _guarded(job: Callable[[], Any], spec_path: str | None, as_json: bool = False) -> Any:
+    """Run `job`; user mistakes become a message and an exit code, never a traceback.
+
+    With `--json` the error is also one JSON object on stdout (`specc.cli.failure`).
+    """
+    from specc.cli.failure import fail
     from specc.data import DataError
     from specc.diagnostics import render
     from specc.errors import PlanError, RunError
@@ -57,20 +60,13 @@ def _guarded(job: Callable[[], Any], spec_path: str | None) -> Any:
         text = _read(spec_path)
         for diag in err.diagnostics:
             click.echo(render(diag, text, spec_path or "<spec>") + "\n", err=True)
-        _fail(err.message, err.hint, err.exit_code)
+        fail(err.message, err.hint, err.exit_code, err.code, as_json)
     except RunError as err:
-        _fail(err.message, err.hint, err.exit_code)
+        fail(err.message, err.hint, err.exit_code, err.code, as_json)
     except DataError as err:
-        _fail(err.message, err.hint, 1)
+        fail(err.message, err.hint, 1, None, as_json)
     except KeyboardInterrupt:
-        _fail("interrupted", "re-run the same command to continue", 130)
-
-
-def _fail(message: str, hint: str | None, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
-    if hint:
-        click.echo(f"  hint: {hint}", err=True)
-    sys.exit(code)
+        fail("interrupted", "re-run the same command to continue", 130, None, as_json)
 
 
 def _read(path: str | None) -> str:
@@ -116,7 +112,7 @@ def sweep(file: str, **flags: Any) -> None:
         run=_run_options(flags),
         quiet=flags["quiet"] or flags["json_output"],
     )
-    result = _guarded(lambda: run_sweep(file, options), file)
+    result = _guarded(lambda: run_sweep(file, options), file, flags["json_output"])
     if flags["json_output"]:
         click.echo(json.dumps(result.to_json()))
         return
@@ -153,7 +149,7 @@ def compare(files: tuple[str, ...], **flags: Any) -> None:
     quiet = flags["quiet"] or flags["json_output"]
     run = dataclasses.replace(_run_options(flags), quiet=quiet)
     options = CompareOptions(models=wanted, run=run)
-    result = _guarded(lambda: run_compare(list(files), options), files[0])
+    result = _guarded(lambda: run_compare(list(files), options), files[0], flags["json_output"])
     if flags["json_output"]:
         click.echo(json.dumps(_json(result)))
         return

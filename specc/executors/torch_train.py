@@ -186,8 +186,9 @@ def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> Torc
 
     if plan.precision == "fp16" and not device.startswith("cuda"):
         raise RunError(
-            f"error[E600]: `precision fp16` needs a CUDA GPU with the torch backend (device: {device})",
+            f"`precision fp16` needs a CUDA GPU with the torch backend (device: {device})",
             "use `precision bf16` on CPU, or --device cuda",
+            code="E600",
         )
     torch.manual_seed(plan.seed)
     if device.startswith("cuda"):

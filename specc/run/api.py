@@ -70,6 +70,13 @@ def _analysis(path_or_text: str | Path | Analysis) -> Analysis:
         return path_or_text
     if isinstance(path_or_text, Path) or "\n" not in path_or_text:
         path = Path(path_or_text)
+        if path.is_dir():
+            found = sorted(p.name for p in path.glob("*.nn"))
+            listed = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+            raise UsageError(
+                f"{path_or_text} is a folder; `specc run` trains one spec file",
+                f"name one of its specs ({listed})" if found else "name a .nn spec file",
+            )
         if not path.is_file():
             raise UsageError(f"no such spec file: {path_or_text}")
         try:
@@ -85,9 +92,10 @@ def _check_fit(plan: Plan, data: Dataset) -> None:
     if need != have:
         shape = "x".join(map(str, data.sample_shape))
         raise RunError(
-            f"error[E400]: the data's examples are {shape} ({have} values) but model "
+            f"the data's examples are {shape} ({have} values) but model "
             f"`{plan.model.name}` takes {need} values",
             "change the model's `input` to the data's shape",
+            code="E400",
         )
     outputs = math.prod(plan.shapes.output)
     model = f"model `{plan.model.name}`"

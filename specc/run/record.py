@@ -32,11 +32,21 @@ CHECKPOINT = "checkpoints/last.safetensors"
 OPTIMIZER_PREFIX = "optimizer/"
 
 
+def _file_mode() -> int:
+    """The mode an ordinary new file gets here (0644 under the usual umask 022)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic(path: Path, write: Any) -> None:
+    """Write through a temporary file renamed over `path`; the result gets the ordinary
+    file mode (safetensors creates its files 0600, which would hide weights from others)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         write(tmp)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
