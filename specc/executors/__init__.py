@@ -72,6 +72,11 @@ class Executor(Protocol):
         Optional: a keyword argument `progress=None`. When a terminal bar is shown the loop
         passes `progress(done_steps, loss)` (with attribute `every`, the steps between
         calls); a backend that accepts it calls it (a host sync), others are never given it.
+
+        `keep_outputs=True` (passed when the spec has metrics) returns `(losses, outputs)`:
+        the outputs of the training forward passes themselves, probabilities as `predict`
+        gives them, one row per example of `order`. The train metrics are computed from
+        them, as Keras does, with no second pass over the data.
         """
         ...
 

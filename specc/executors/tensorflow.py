@@ -151,10 +151,12 @@ def train_epoch(
     lrs: np.ndarray,
     augment: Any,
     rng_seed: int,
-) -> np.ndarray:
+    keep_outputs: bool = False,
+) -> Any:
+    """`keep_outputs`: also return the training forward passes' outputs (probabilities)."""
     from specc.executors.tf_train import run_epoch
 
-    return run_epoch(state, data, order, batch_size, lrs, augment, rng_seed)
+    return run_epoch(state, data, order, batch_size, lrs, augment, rng_seed, keep_outputs)
 
 
 def predict(state: TFState, data: TFData) -> np.ndarray:

@@ -114,11 +114,15 @@ def train_epoch(
     augment: Any,
     rng_seed: int,
     progress: Any = None,
-) -> np.ndarray:
-    """`progress(done, loss)`, when given, is called every `progress.every` steps (a sync)."""
+    keep_outputs: bool = False,
+) -> Any:
+    """`progress(done, loss)`, when given, is called every `progress.every` steps (a sync).
+
+    `keep_outputs`: also return the training forward passes' outputs (probabilities).
+    """
     from specc.executors.torch_train import run_epoch
 
-    return run_epoch(state, data, order, batch_size, lrs, augment, rng_seed, progress)
+    return run_epoch(state, data, order, batch_size, lrs, augment, rng_seed, progress, keep_outputs)
 
 
 def predict(state: TorchState, data: Any) -> np.ndarray:

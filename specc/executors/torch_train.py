@@ -265,10 +265,14 @@ def run_epoch(
     augment: Augment | None,
     rng_seed: int,
     progress: Callable[[int, float], None] | None = None,
-) -> np.ndarray:
+    keep_outputs: bool = False,
+) -> Any:
     """`len(lrs)` optimizer steps; per-step losses are read back once, at the end.
 
     Only a progress bar (a terminal) reads a loss mid-epoch, every `progress.every` steps.
+    `keep_outputs`: return `(losses, outputs)`, the outputs being the training forward
+    passes' own (probabilities, in `order`), kept on the device until the epoch ends; the
+    loop computes the train metrics from them without another pass over the data.
     """
     x, y = data
     torch.manual_seed(rng_seed)  # dropout: a fresh, reproducible stream per epoch
@@ -285,6 +289,7 @@ def run_epoch(
         compiled = _should_compile(state.plan, state.device, steps)
         state.step_body = torch.compile(state.body, dynamic=False) if compiled else state.body
     every = int(getattr(progress, "every", 10))
+    kept: list[torch.Tensor] = []
     state.network.train()
     for step, idx in enumerate(_batches(index, batch_size, steps)):
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)
@@ -309,9 +314,14 @@ def run_epoch(
                 _clip(state)
             optimizer.step()
         losses[step] = loss.detach()
+        if keep_outputs:
+            kept.append(state.head(out.detach().float()))
         if progress is not None and (step + 1) % every == 0:
             progress(step + 1, float(losses[step]))
-    return losses.cpu().numpy().astype(np.float64)
+    read = losses.cpu().numpy().astype(np.float64)
+    if not keep_outputs:
+        return read
+    return read, (torch.cat(kept).cpu().numpy() if kept else np.zeros((0,), np.float32))
 
 
 def augment_batch(xb: torch.Tensor, node: Augment, generator: torch.Generator) -> torch.Tensor:

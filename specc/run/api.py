@@ -216,7 +216,8 @@ def run(
             "best_epoch": result.best_epoch,
         },
     )
-    plots.write_plots(run_dir.path, run_dir.records)
+    title = f"model {plan.model.name}, run {run_dir.path.name}"
+    plots.write_plots(run_dir.path, run_dir.records, title)
     _status(run_dir, "finished")
     return RunResult(
         run_dir=run_dir.path,

@@ -95,17 +95,6 @@ def _batch_sizes(n: int, batch_size: int, steps: int) -> np.ndarray:
     return sizes
 
 
-def _needs_train_metrics(plan: Plan) -> bool:
-    """Train-split metrics cost a pass over the data: only when something watches them."""
-    train = plan.train
-    monitors = [
-        getattr(train.early_stopping, "monitor", None),
-        getattr(train.checkpoint, "monitor", None),
-    ]
-    monitors.append(getattr(train.schedule, "monitor", None))
-    return any(m and not m.startswith("val_") and m != "loss" for m in monitors)
-
-
 def _evaluate(
     backend: Executor, state: Any, plan: Plan, data: Any, y: np.ndarray, prefix: str
 ) -> dict[str, float]:
@@ -170,10 +159,15 @@ def train(
         rng_seed = int(rng.integers(0, 2**31 - 1))
         lrs = schedule.epoch_lrs(epoch)
         progress.start_epoch(epoch, steps)
-        extra = {"progress": _rate(on_step)} if on_step and takes_progress else {}
+        extra: dict[str, Any] = {"keep_outputs": True} if plan.train.metrics else {}
+        if on_step and takes_progress:
+            extra["progress"] = _rate(on_step)
         losses = backend.train_epoch(
             state, train_data, order, batch, lrs, plan.augment, rng_seed, **extra
         )
+        outputs = None
+        if plan.train.metrics:
+            losses, outputs = losses
         first = epoch * steps
         bad = np.flatnonzero(~np.isfinite(losses))
         step_records = [
@@ -187,12 +181,8 @@ def train(
             "epoch": epoch + 1,
             "loss": float(np.dot(losses, sizes) / sizes.sum()),
         }
-        if _needs_train_metrics(plan):
-            record.update(
-                M.compute(
-                    list(plan.train.metrics), backend.predict(state, train_data), dataset.y_train
-                )
-            )
+        if outputs is not None:  # the training passes' own outputs, as the steps saw them
+            record.update(M.compute(list(plan.train.metrics), outputs, dataset.y_train[order]))
         if val_data is not None:
             record.update(_evaluate(backend, state, plan, val_data, dataset.y_val, "val_"))
         record["lr"] = float(lrs[-1])
