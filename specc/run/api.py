@@ -214,6 +214,7 @@ def run(
             "train_cpu_seconds": result.train_cpu_seconds,  # this process's share only
             "stopped_early": result.stopped_early,
             "best_epoch": result.best_epoch,
+            "restored_epoch": result.restored_epoch,  # restore_best: whose weights were kept
         },
     )
     title = f"model {plan.model.name}, run {run_dir.path.name}"

@@ -83,6 +83,7 @@ class LoopResult:
     stopped_early: bool = False
     best_epoch: int | None = None
     state: Any = None
+    restored_epoch: int | None = None  # restore_best put back this epoch's weights
 
 
 def steps_per_epoch(n: int, batch_size: int, drop_last: bool) -> int:
@@ -227,20 +228,28 @@ def train(
             break
     train_seconds = seconds_before + time.perf_counter() - began
     cpu_seconds = time.process_time() - began_cpu
+    history = [r for r in run.records if "step" not in r]
+    reported = history[-1] if history else {}
+    restored = None
     if (
         stopper
         and es
         and es.restore_best
         and (run.path / "checkpoints/restore_best.safetensors").exists()
+        and stopper.best_epoch != len(history)
     ):
         from specc.run.record import load_arrays
 
         best, _ = load_arrays(run.path / "checkpoints/restore_best.safetensors")
         backend.set_weights(state, best)
-    history = [r for r in run.records if "step" not in r]
-    final: dict[str, float] = {
-        k: v for k, v in (history[-1] if history else {}).items() if k not in ("epoch", "seconds")
-    }
+        restored = stopper.best_epoch
+        reported = next((r for r in history if r["epoch"] == restored), reported)
+        progress.info(
+            f"restore_best: the final weights are epoch {restored}'s "
+            f"(best `{stopper.monitor}` {stopper.best:.4f}), not epoch {len(history)}'s"
+        )
+    # the metrics of the weights kept: the restored epoch's, else the last epoch's
+    final: dict[str, float] = {k: v for k, v in reported.items() if k not in ("epoch", "seconds")}
     if len(dataset.x_test):
         test_data = backend.load_data(state, dataset.x_test, dataset.y_test)
         final.update(_evaluate(backend, state, plan, test_data, dataset.y_test, "test_"))
@@ -254,6 +263,7 @@ def train(
         stopped_early=stopped_early,
         best_epoch=stopper.best_epoch if stopper else (keeper.best_epoch if keeper else None),
         state=state,
+        restored_epoch=restored,
     )
 
 
