@@ -20,7 +20,7 @@ import numpy as np
 from specc import __version__
 from specc.analysis import Analysis, analyze, analyze_file
 from specc.data import Dataset, load
-from specc.errors import RunError, UsageError
+from specc.errors import InterruptedRun, RunError, UsageError
 from specc.executors import Executor, get
 from specc.init_weights import initial_weights
 from specc.ir import strip_spans
@@ -29,6 +29,7 @@ from specc.run import plots
 from specc.run.loop import EpochHook, train
 from specc.run.progress import Progress, choose_mode
 from specc.run.record import RunDir
+from specc.run.resume import Reopened, check_epochs, reopen
 from specc.run.transfer import transfer
 
 
@@ -143,21 +144,16 @@ def run(
     `on_epoch_end(epoch, record) -> stop?` is called after every epoch (sweeps prune with it).
     """
     options = options or RunOptions()
-    resumed: RunDir | None = None
+    resumed: Reopened | None = None
     if options.resume:
-        resumed = RunDir.open(options.resume)
-        info = resumed.read_json("run.json")
-        saved = {k: v for k, v in info["options"].items() if k in RunOptions.__dataclass_fields__}
-        options = dataclasses.replace(
-            RunOptions(**saved), quiet=options.quiet, json=options.json, resume=options.resume
-        )
-        text = (resumed.path / "spec.nn").read_text(encoding="utf-8")
+        resumed = reopen(options)
+        options, text = resumed.options, resumed.text
         if path_or_text is not None and _analysis(path_or_text).text != text:
             raise UsageError(
                 f"{path_or_text} differs from the spec the run in {options.resume} started with",
                 f"resume with the run's own copy: specc run --resume {options.resume}",
             )
-        analysis = analyze(text, info["spec_path"])
+        analysis = analyze(text, resumed.spec_path)
     elif path_or_text is None:
         raise UsageError("no spec given", "specc run FILE")
     else:
@@ -185,11 +181,28 @@ def run(
     progress.info(f"training `{plan.model.name}` on {plan.backend}, device {device}{how}")
     resume_state = None
     if resumed is not None:
-        run_dir = resumed
-        weights, optimizer_blob, loop_state = run_dir.load_checkpoint()
-        run_dir.truncate_records(int(loop_state["epoch"]))
-        resume_state = (optimizer_blob, loop_state)
-        progress.info(f"resuming {run_dir.path} after epoch {loop_state['epoch']}")
+        run_dir = resumed.run_dir
+        for note in resumed.notes:
+            progress.info(note)
+        if resumed.checkpoint is not None:
+            weights, optimizer_blob, loop_state = resumed.checkpoint
+            done = int(loop_state["epoch"])
+            check_epochs(resumed, plan.epochs, done, bool(loop_state.get("stopped_early")))
+            resume_state = (optimizer_blob, loop_state)
+            progress.info(f"resuming {run_dir.path} after epoch {done} of {plan.epochs}")
+            planned = int(loop_state.get("epochs", plan.epochs))
+            if planned != plan.epochs and getattr(plan.train.schedule, "spans_the_run", False):
+                progress.info(
+                    f"note: the `{plan.train.schedule.kind}` schedule spans the run: its rates "
+                    f"from epoch {done + 1} on follow the new length ({plan.epochs} epochs), "
+                    f"so the run differs from one started with {plan.epochs} epochs"
+                )
+        else:
+            done = 0
+            if plan.model.init is not None:
+                weights = transfer(plan.model.init, plan.spec_dir, weights, layer_names)
+        run_dir.truncate_records(done)
+        _start_record(run_dir, plan, options, dataset, backend, device)
     else:
         run_dir = RunDir.create(options.out, plan.model.name)
         _start_record(run_dir, plan, options, dataset, backend, device)
@@ -200,6 +213,9 @@ def run(
     except RunError:
         _status(run_dir, "failed")
         raise
+    except KeyboardInterrupt:
+        _status(run_dir, "interrupted")
+        raise interrupted(run_dir) from None
     finally:
         progress.close()
     final = backend.get_weights(result.state)
@@ -267,6 +283,20 @@ def _start_record(
         },
     )
     run_dir.write_json("env.json", _environment(backend, plan, device))
+
+
+def interrupted(run_dir: RunDir) -> InterruptedRun:
+    """Ctrl-C: how far the run got and the exact command that continues it."""
+    done = max((int(r["epoch"]) for r in run_dir.records if "step" not in r), default=0)
+    how = f"continue it: specc run --resume {run_dir.path}"
+    if done == 0:
+        return InterruptedRun(
+            "interrupted before the first epoch ended (no checkpoint yet)",
+            f"{how} (it trains from the beginning, in the same directory)",
+        )
+    return InterruptedRun(
+        f"interrupted after epoch {done}", f"{how} (from epoch {done}'s checkpoint)"
+    )
 
 
 def _status(run_dir: RunDir, status: str) -> None:

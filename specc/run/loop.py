@@ -29,6 +29,7 @@ from specc.run.record import RunDir
 from specc.schedule import Schedule
 
 STOP_AFTER_EPOCH_ENV = "SPECC_TEST_STOP_AFTER_EPOCH"  # tests: SIGKILL after this epoch's checkpoint
+INTERRUPT_AT_EPOCH_ENV = "SPECC_TEST_INTERRUPT_AT_EPOCH"  # tests: Ctrl-C once N epochs are done
 SHUFFLE_STREAM = 0x5EED  # the permutation generator is seeded with (seed, this)
 EpochHook = Callable[[int, dict[str, Any]], bool]  # (epoch, record) -> stop training?
 
@@ -153,7 +154,10 @@ def train(
     stop_after = int(os.environ.get(STOP_AFTER_EPOCH_ENV, "0") or 0)
     stopped_early = bool(resume and resume[1].get("stopped_early"))
     began, began_cpu = time.perf_counter(), time.process_time()
+    interrupt_at = os.environ.get(INTERRUPT_AT_EPOCH_ENV)
     for epoch in range(start, plan.epochs):
+        if interrupt_at is not None and epoch == int(interrupt_at):
+            os.kill(os.getpid(), signal.SIGINT)  # a test's stand-in for Ctrl-C
         t0 = time.perf_counter()
         order = rng.permutation(n) if plan.data.batch.shuffle else np.arange(n)
         order = order[: steps * batch] if drop_last else order
@@ -208,6 +212,7 @@ def train(
         )
         loop_state = {
             "epoch": epoch + 1,
+            "epochs": plan.epochs,  # the length its schedule was computed for
             "schedule": schedule.state_dict(),
             "rng": rng.bit_generator.state,
             "stopper": stopper.state() if stopper else None,
