@@ -107,8 +107,9 @@ def run(file: str | None, **flags: Any) -> None:
         return
     shown = {k: v for k, v in result.metrics.items() if k.startswith("test_")} or result.metrics
     summary = "  ".join(f"{k} {v:.4f}" for k, v in shown.items() if isinstance(v, float))
+    compiled = f", {result.compile_seconds:.1f}s compiling" if result.compile_seconds else ""
     click.echo(
-        f"{summary}\nrun directory: {result.run_dir}  ({result.train_seconds:.1f}s training)"
+        f"{summary}\nrun directory: {result.run_dir}  ({result.train_seconds:.1f}s training{compiled})"
     )
 
 

@@ -109,6 +109,12 @@ class Executor(Protocol):
         ...
 
 
+# Optional, asked with hasattr by the loop:
+#   will_compile(state, steps_per_epoch) -> str | None: the compiler the next epoch runs
+#       (the loop announces it: compiling is silent and can take a minute);
+#   compile_seconds(state) -> float: seconds spent compiling, kept out of train_seconds.
+
+
 def canonical(name: str) -> str:
     """The table name for a user-typed backend name (`pytorch` -> `torch`)."""
     lowered = name.strip().lower()

@@ -159,6 +159,19 @@ def train_epoch(
     return run_epoch(state, data, order, batch_size, lrs, augment, rng_seed, keep_outputs)
 
 
+def will_compile(state: TFState, steps_per_epoch: int) -> str | None:
+    """XLA when the first epoch will compile the epoch function with `jit_compile`.
+
+    (TensorFlow compiles a whole epoch's loop in the first call, so its compile time
+    cannot be taken apart from that epoch's steps: it stays in epoch 1's seconds.)
+    """
+    from specc.executors.tf_train import use_xla
+
+    if state.jit is None and use_xla(state.plan, steps_per_epoch, state.device):
+        return "XLA (jit_compile)"
+    return None
+
+
 def predict(state: TFState, data: TFData) -> np.ndarray:
     from specc.executors.tf_train import predict as run_predict
 

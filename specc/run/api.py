@@ -45,6 +45,7 @@ class RunResult:
     stopped_early: bool = False
     plan: Plan | None = None
     train_cpu_seconds: float = 0.0
+    compile_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """The `specc run --json` object."""
@@ -54,6 +55,7 @@ class RunResult:
             "device": self.device,
             "epochs": self.epochs,
             "train_seconds": round(self.train_seconds, 4),
+            "compile_seconds": round(self.compile_seconds, 4),
             "metrics": {
                 k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                 for k, v in self.metrics.items()
@@ -228,6 +230,7 @@ def run(
             "epochs": result.epochs,
             "train_seconds": result.train_seconds,
             "train_cpu_seconds": result.train_cpu_seconds,  # this process's share only
+            "compile_seconds": result.compile_seconds,  # not part of train_seconds
             "stopped_early": result.stopped_early,
             "best_epoch": result.best_epoch,
             "restored_epoch": result.restored_epoch,  # restore_best: whose weights were kept
@@ -247,6 +250,7 @@ def run(
         stopped_early=result.stopped_early,
         plan=plan,
         train_cpu_seconds=result.train_cpu_seconds,
+        compile_seconds=result.compile_seconds,
     )
 
 

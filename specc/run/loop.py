@@ -85,6 +85,7 @@ class LoopResult:
     best_epoch: int | None = None
     state: Any = None
     restored_epoch: int | None = None  # restore_best put back this epoch's weights
+    compile_seconds: float = 0.0  # compiling the train step, not counted in train_seconds
 
 
 def steps_per_epoch(n: int, batch_size: int, drop_last: bool) -> int:
@@ -154,6 +155,12 @@ def train(
     stop_after = int(os.environ.get(STOP_AFTER_EPOCH_ENV, "0") or 0)
     stopped_early = bool(resume and resume[1].get("stopped_early"))
     began, began_cpu = time.perf_counter(), time.process_time()
+    compiler = backend.will_compile(state, steps) if hasattr(backend, "will_compile") else None
+    if compiler and start < plan.epochs:
+        progress.info(
+            f"compiling the train step with {compiler} during epoch {start + 1}; this can take "
+            "a minute, on a CPU most of all (`compile off` skips it)"
+        )
     interrupt_at = os.environ.get(INTERRUPT_AT_EPOCH_ENV)
     for epoch in range(start, plan.epochs):
         if interrupt_at is not None and epoch == int(interrupt_at):
@@ -217,11 +224,18 @@ def train(
             "rng": rng.bit_generator.state,
             "stopper": stopper.state() if stopper else None,
             "keeper": keeper.state() if keeper else None,
-            "train_seconds": seconds_before + time.perf_counter() - began,
+            "train_seconds": seconds_before
+            + time.perf_counter()
+            - began
+            - _compiled(backend, state),
             "stopped_early": stopped_early,
         }
         run.save_checkpoint(backend.get_weights(state), backend.optimizer_state(state), loop_state)
         progress.end_epoch(record)
+        if compiler and epoch == start and _compiled(backend, state):
+            progress.info(
+                f"compiled in {_compiled(backend, state):.1f}s (kept apart from the training time)"
+            )
         if stop_after and epoch + 1 == stop_after:
             os.kill(os.getpid(), signal.SIGKILL)  # a test's stand-in for a killed run
         if stopped_early and es is not None:
@@ -231,7 +245,8 @@ def train(
             break
         if on_epoch_end is not None and on_epoch_end(epoch + 1, record):
             break
-    train_seconds = seconds_before + time.perf_counter() - began
+    compile_seconds = _compiled(backend, state)
+    train_seconds = seconds_before + time.perf_counter() - began - compile_seconds
     cpu_seconds = time.process_time() - began_cpu
     history = [r for r in run.records if "step" not in r]
     reported = history[-1] if history else {}
@@ -269,7 +284,13 @@ def train(
         best_epoch=stopper.best_epoch if stopper else (keeper.best_epoch if keeper else None),
         state=state,
         restored_epoch=restored,
+        compile_seconds=compile_seconds,
     )
+
+
+def _compiled(backend: Executor, state: Any) -> float:
+    """Seconds this process spent compiling the train step (0 where a backend cannot tell)."""
+    return float(backend.compile_seconds(state)) if hasattr(backend, "compile_seconds") else 0.0
 
 
 def _rate(update: Any) -> Any:
