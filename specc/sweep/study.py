@@ -368,6 +368,8 @@ def _objective(
             found.options.run, out=str(out), quiet=True, json=False, resume=None
         )
         pruned = False
+        train = spec.spec.train
+        epochs = options.epochs or (int(train.epochs) if train is not None else 0)
 
         def on_epoch_end(epoch: int, record: dict[str, Any]) -> bool:
             nonlocal pruned
@@ -377,7 +379,8 @@ def _objective(
             value = record.get(found.metric)
             if isinstance(value, float) and value == value:
                 trial.report(value, epoch)
-                pruned = trial.should_prune()
+                # after the last epoch, pruning would save nothing and hide a trained trial
+                pruned = epoch < epochs and trial.should_prune()
             return pruned
 
         from specc.run import run
