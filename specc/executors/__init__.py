@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
+from specc import DISTRIBUTION
 from specc.errors import BackendError
 
 if TYPE_CHECKING:
@@ -139,6 +140,6 @@ def get(name: str) -> Executor:
     if not executor.available():
         raise BackendError(
             f"the `{key}` backend needs its framework, which is not installed",
-            f'install it: pip install "specc[{key}]"',
+            f'install it: pip install "{DISTRIBUTION}[{key}]"',
         )
     return executor
