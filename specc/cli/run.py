@@ -40,7 +40,12 @@ def _fail(
 @click.option(
     "--out", default=None, metavar="DIR", help="Run directory (default runs/<model>-<time>)."
 )
-@click.option("--resume", default=None, metavar="RUN_DIR", help="Continue a killed run.")
+@click.option(
+    "--resume",
+    default=None,
+    metavar="RUN_DIR",
+    help="Continue an interrupted run; with --epochs N, extend it to N epochs.",
+)
 @click.option("--limit", type=int, default=None, help="Use only the first N train/test examples.")
 @click.option(
     "--compile",

@@ -33,7 +33,7 @@ FIXED: dict[str, str] = {
     "precision": "its epochs so far were trained in that precision",
     "out": "a resumed run stays in its own directory",
 }
-CHANGEABLE = ("device", "compile", "download")  # the numbers stay the same (or nearly)
+CHANGEABLE = ("device", "compile")  # the numbers stay the same (or nearly)
 LOOP_STATE_KEYS = ("epoch", "schedule", "rng", "train_seconds")
 LEFTOVER = re.compile(r"^\..+\.tmp\d+$")
 
@@ -110,6 +110,7 @@ def _merge(saved: RunOptions, given: RunOptions, folder: Path) -> RunOptions:
                 f"drop --{shown}, or start a new run with it",
             )
     changes: dict[str, Any] = {k: getattr(given, k) for k in CHANGEABLE if getattr(given, k)}
+    changes["download"] = given.download  # this invocation's choice (--no-download)
     if given.epochs is not None:
         changes["epochs"] = given.epochs
     return dataclasses.replace(
