@@ -97,6 +97,19 @@ def test_epochs_extends_a_finished_run_to_what_a_longer_run_gives(tmp_path: Path
     assert "the run has already trained 3 epochs" in fewer.stderr  # type: ignore[attr-defined]
 
 
+def test_extending_a_schedule_that_spans_the_run_says_it_differs(tmp_path: Path) -> None:
+    spec = tmp_path / "cosine.nn"
+    spec.write_text(Path(QUICK).read_text().replace("epochs 5", "epochs 5\n    schedule cosine"))
+    out = tmp_path / "r"
+    assert _cli(str(spec), *SMALL, "--epochs", "1", "--out", str(out), "-q").exit_code == 0  # type: ignore[attr-defined]
+    extended = _cli("--resume", str(out), "--epochs", "2")
+    assert extended.exit_code == 0, extended.output  # type: ignore[attr-defined]
+    assert (
+        "note: the `cosine` schedule spans the run: its rates from epoch 2 on follow the new "
+        "length (2 epochs), so the run differs from one started with 2 epochs"
+    ) in extended.stderr  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("flag", "value", "reason"),
     [
