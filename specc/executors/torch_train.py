@@ -292,7 +292,9 @@ def run_epoch(
     )
     if state.step_body is None:
         compiled = _should_compile(state.plan, state.device, steps)
+        began = time.perf_counter()  # torch.compile itself imports the compiler (seconds)
         state.step_body = torch.compile(state.body, dynamic=False) if compiled else state.body
+        state.compile_seconds += time.perf_counter() - began if compiled else 0.0
     compiling = state.step_body is not state.body
     every = int(getattr(progress, "every", 10))
     kept: list[torch.Tensor] = []
