@@ -245,11 +245,19 @@ class Builder:
                     help=f"for example `{kw} {canonical(item)[0]}`" if canonical(item) else None,
                 )
                 raise _Failed
-            out = []
+            out: list[Any] = []
             for arg in stmt.args:
                 if arg.key is not None:
+                    # `metrics top_k_accuracy k=3`: the argument belongs in the kind's parentheses
+                    owner = out[-1].kind_name() if out and isinstance(out[-1], Node) else None
+                    written = self.text[arg.span.start : arg.span.end]
                     self._error(
-                        "E202", f"`{kw}` takes a list of values, not `{arg.key.name}=`", arg.span
+                        "E202",
+                        f"`{kw}` takes a list of values, not `{arg.key.name}=`",
+                        arg.span,
+                        help=f"in a list, a kind's arguments go in parentheses: `{owner}({written})`"
+                        if owner
+                        else "in a list, a kind's arguments go in parentheses after it: `kind(...)`",
                     )
                     raise _Failed
                 if not isinstance(arg.value, (cst.Word, cst.Call)) and not admits_plain(item):
@@ -364,6 +372,8 @@ class Builder:
                     raise _Failed
                 return node
             if kinds and not (accepts(annotation, str) or literal_values(annotation)):
+                if all(c in SPACE_TYPES for c in kinds.values()):  # a number field
+                    self._not_a_number(field, value, annotation)
                 self._unknown_choice(field, value, canonical(annotation))
                 raise _Failed
             return value.name
@@ -455,6 +465,18 @@ class Builder:
             if has_positional or named
             else f"`{word}` takes no arguments",
         )
+
+    def _not_a_number(self, field: str, value: cst.Word, annotation: Any) -> None:
+        """`epochs five`: the field wants digits (search spaces are for `specc sweep`)."""
+        what = "a whole number" if accepts(annotation, int) else "a number"
+        self._error(
+            "E300",
+            f"`{value.name}` is not {what}: `{field}` takes {what}",
+            value.span,
+            help=f"write it in digits (`{field} 5`); `specc sweep` also takes a search space "
+            "such as `int(2, 10)`",
+        )
+        raise _Failed
 
     def _unknown_choice(self, field: str, value: cst.Word, choices: list[str]) -> None:
         guess = did_you_mean(value.name, choices)

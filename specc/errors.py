@@ -26,6 +26,7 @@ class SpeccError(Exception):
         hint: str | None = None,
         diagnostics: Sequence[Any] = (),
         source: tuple[str, str] | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -33,6 +34,11 @@ class SpeccError(Exception):
         self.diagnostics = list(diagnostics)
         self.source = source
         """(path, text) of the spec the diagnostics point into, when there are any."""
+        if code is None:  # the diagnostics' code when they all share one
+            codes = {getattr(d, "code", None) for d in self.diagnostics}
+            code = codes.pop() if len(codes) == 1 else None
+        self.code = code
+        """A diagnostic code (`E400`) when the problem has one: `error[E400]: ...`."""
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
@@ -78,6 +84,13 @@ class DivergenceError(RunError):
     def __init__(self, message: str, hint: str | None, run_dir: str | None = None) -> None:
         super().__init__(message, hint)
         self.run_dir = run_dir
+
+
+class InterruptedRun(RunError):
+    """Ctrl-C (SIGINT) during training: the run is marked `interrupted`; `hint` says how
+    to continue it, with its real path."""
+
+    exit_code = 130
 
 
 class WeightsError(RunError):

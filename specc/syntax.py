@@ -312,7 +312,10 @@ def _expected(names: set[str]) -> str:
     return ", ".join(shown[:-1]) + (" or " if len(shown) > 1 else "") + shown[-1] if shown else "?"
 
 
-def _help_for(tok: Token) -> str | None:
+def _help_for(tok: Token, after: str = "") -> str | None:
+    """`after`: the text from the token on (`//` is a C-style comment, not ours)."""
+    if tok.type == "BAD" and after.startswith("//"):
+        return "comments start with `#` and run to the end of the line: `# ...`"
     if tok.type == "BAD" and tok.value in "\"'":
         return 'strings open and close on the same line: `"..."`'
     if tok.type == "BAD":
@@ -365,7 +368,7 @@ def parse(text: str) -> Document:
                     code=code,
                     message=f"unexpected {_describe(tok)}; expected {_expected(err.expected)}",
                     span=Span.of_token(tok) if tok.end_pos is not None else Span.point(text, 0),
-                    help=_help_for(tok),
+                    help=_help_for(tok, text[tok.start_pos or 0 :][:2]),
                 )
             )
         # Try closing what the line left open (`)`, `]`, end of statement) so the
@@ -410,7 +413,7 @@ def parse(text: str) -> Document:
                     code="E102",
                     message=f"unexpected character {bad.text!r}",
                     span=bad.span,
-                    help=_help_for(Token("BAD", bad.text)),
+                    help=_help_for(Token("BAD", bad.text), text[bad.span.start :][:2]),
                 )
             )
     return Document(tuple(statements), tuple(comments), sorted(diagnostics, key=_order))

@@ -41,7 +41,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     dist = tmp / "dist"
     # --no-isolation: the build backend (hatchling) is a test dependency, so no download.
     _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist], ROOT)
-    (wheel,) = dist.glob("specc-*.whl")
+    (wheel,) = dist.glob("specc_nn-*.whl")  # the distribution is specc-nn
     venv = tmp / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", venv], tmp)
     python = venv / "bin" / "python"
@@ -71,6 +71,36 @@ def test_wheel_contents(installed: tuple[Path, Path]) -> None:
     assert not any(n.startswith(("tests/", "specs/", "grammar/", "templates/")) for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "specc = specc.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    headers = zipfile.ZipFile(wheel).read(metadata).decode().split("\n\n")[0].splitlines()
+    assert "Name: specc-nn" in headers  # not `specc`: that name on PyPI is another project
+
+
+def test_every_install_hint_names_our_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pip install "specc[...]"` would install the unrelated PyPI project `specc`."""
+    from specc import DISTRIBUTION
+    from specc.errors import BackendError
+    from specc.executors import get
+
+    assert DISTRIBUTION == "specc-nn"
+    texts = {
+        p: p.read_text(encoding="utf-8") for p in [ROOT / "README.md", *ROOT.glob("docs/*.md")]
+    }
+    texts |= {p: p.read_text(encoding="utf-8") for p in (ROOT / "specc").rglob("*.py")}
+    for path, text in texts.items():
+        for wrong in ('install "specc[', "install 'specc[", "install specc[", "install specc\n"):
+            assert wrong not in text, f"{path}: {wrong}"
+    assert 'pip install "specc-nn[torch]"' in texts[ROOT / "README.md"]
+    import specc.executors as executors
+
+    def no_framework(name: str) -> object:
+        return type("NoFramework", (), {"available": staticmethod(lambda: False)})
+
+    monkeypatch.setattr(executors.importlib, "import_module", no_framework)
+    with pytest.raises(BackendError) as err:
+        get("torch")
+    monkeypatch.undo()
+    assert err.value.hint == 'install it: pip install "specc-nn[torch]"'
 
 
 def test_installed_specc_checks_a_spec(installed: tuple[Path, Path], tmp_path: Path) -> None:

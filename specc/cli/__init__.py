@@ -35,7 +35,9 @@ def _commands(module: str) -> list[click.Command]:
 
 
 class _LazyGroup(click.Group):
-    """Imports a command's module only when that command runs (or help lists them)."""
+    """Imports a command's module only when that command runs (or help lists them), and
+    lists each command with its whole first paragraph (click's default cuts it at ~45
+    characters, or at the first `e.g.`)."""
 
     def _load(self, modules: tuple[str, ...]) -> None:
         for module in modules:
@@ -53,6 +55,18 @@ class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load(_MODULES)
         return sorted(self.commands)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            first = (command.short_help or command.help or "").strip().split("\n\n")[0]
+            rows.append((name, " ".join(first.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(

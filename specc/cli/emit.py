@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from specc.cli.inspect import load, print_diagnostics, spec_files
+from specc.cli.inspect import load, one_spec, print_diagnostics
 
 
 @click.command()
@@ -51,7 +51,7 @@ def emit(
         raise click.UsageError("give exactly one of --target T or --all")
     if all_targets and output is None:
         raise click.UsageError("--all needs -o DIR (one script per target is written there)")
-    analysis = load(spec_files((file,))[0])
+    analysis = load(one_spec(file, "emit"))
     if not analysis.ok:
         print_diagnostics(analysis)
         sys.exit(1)

@@ -34,6 +34,19 @@ def spec_files(paths: tuple[str, ...]) -> list[str]:
     return out
 
 
+def one_spec(raw: str, command: str) -> str:
+    """The single spec file `command` reads: a folder is a usage error naming its specs.
+
+    (`check` and `fmt` take folders; `summary`, `ir` and `emit` print one spec's answer.)
+    """
+    if Path(raw).is_dir():
+        found = sorted(p.name for p in Path(raw).glob("*.nn"))
+        listed = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+        which = f": one of {listed}" if found else ""
+        raise click.UsageError(f"{raw} is a folder; `specc {command}` reads one spec file{which}")
+    return spec_files((raw,))[0]
+
+
 def load(path: str) -> Analysis:
     try:
         return analyze_file(path)
@@ -126,7 +139,7 @@ def ir_command(file: str, spans: bool) -> None:
     """Print the validated IR of a spec as JSON."""
     from specc.ir import strip_spans
 
-    analysis = load(spec_files((file,))[0])
+    analysis = load(one_spec(file, "ir"))
     if not analysis.ok:
         print_diagnostics(analysis)
         sys.exit(1)

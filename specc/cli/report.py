@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from specc.cli.inspect import load, print_diagnostics, spec_files
+from specc.cli.inspect import load, one_spec, print_diagnostics
 
 if TYPE_CHECKING:
     from specc.summary import ModelSummary
@@ -89,7 +89,7 @@ def summary(file: str, as_json: bool, model: str | None) -> None:
     """
     from specc.summary import summarize_all
 
-    analysis = load(spec_files((file,))[0])
+    analysis = load(one_spec(file, "summary"))
     if not analysis.ok:
         print_diagnostics(analysis)
         sys.exit(1)

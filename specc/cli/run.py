@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
-
-from specc.errors import PlanError, RunError
-
-
-def _fail(message: str, hint: str | None, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
-    if hint:
-        click.echo(f"  hint: {hint}", err=True)
-    sys.exit(code)
 
 
 @click.command()
 @click.argument("file", required=False)
 @click.option("--backend", default="torch", show_default=True, help="torch or tensorflow.")
 @click.option(
-    "--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default: the spec's)."
+    "--device",
+    default=None,
+    help="auto, cpu, gpu, cuda, cuda:N, gpu:N or mps (default: the spec's, else auto).",
 )
 @click.option("--epochs", type=int, default=None, help="Override the spec's epochs.")
 @click.option("--batch-size", type=int, default=None, help="Override the spec's batch size.")
@@ -31,13 +23,19 @@ def _fail(message: str, hint: str | None, code: int) -> None:
     "--data",
     default=None,
     metavar="NAME_OR_PATH",
-    help="Another data source: a name (mnist_sample) or a folder of MNIST-format files.",
+    help="Another data source: a name (mnist, fashion_mnist, mnist_sample), a folder of "
+    "MNIST-format files, or a .csv or .npz file (docs/data.md).",
 )
 @click.option("--model", default=None, help="Which model of the file to train.")
 @click.option(
     "--out", default=None, metavar="DIR", help="Run directory (default runs/<model>-<time>)."
 )
-@click.option("--resume", default=None, metavar="RUN_DIR", help="Continue a killed run.")
+@click.option(
+    "--resume",
+    default=None,
+    metavar="RUN_DIR",
+    help="Continue an interrupted run; with --epochs N, extend it to N epochs.",
+)
 @click.option("--limit", type=int, default=None, help="Use only the first N train/test examples.")
 @click.option(
     "--compile",
@@ -46,7 +44,13 @@ def _fail(message: str, hint: str | None, code: int) -> None:
     default=None,
     help="Compile the train step (default: the spec's, auto).",
 )
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default=None)
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16", "fp16"]),
+    default=None,
+    help="Number format of training: fp32, bf16 (mixed, CPU or GPU) or fp16 (mixed, CUDA "
+    "only) (default: the spec's, fp32).",
+)
 @click.option("--no-download", is_flag=True, help="Never download data; fail if it is absent.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "json_output", is_flag=True, help="Print only one JSON object at the end.")
@@ -55,7 +59,7 @@ def run(file: str | None, **flags: Any) -> None:
 
     Prints test metrics and the run directory; exit 1 when training fails, 2 on usage errors.
     """
-    from specc.data import DataError
+    from specc.cli.errors import guarded
     from specc.plan import RunOptions
     from specc.run import run as run_spec
 
@@ -78,38 +82,19 @@ def run(file: str | None, **flags: Any) -> None:
         precision=flags["precision"],
         download=not flags["no_download"],
     )
-    try:
+    # Ctrl-C before the run directory exists (after it, the run says how to resume it).
+    waiting = "interrupted before training started: run the same command again"
+    with guarded(file, interrupted=waiting, json_output=options.json):
         result = run_spec(file, options)
-    except PlanError as err:
-        from specc.diagnostics import render
-
-        text = err.diagnostics and _spec_text(file, flags["resume"])
-        for diag in err.diagnostics:
-            click.echo(render(diag, text or "", file or "<spec>") + "\n", err=True)
-        _fail(err.message, err.hint, err.exit_code)
-    except RunError as err:
-        _fail(err.message, err.hint, err.exit_code)
-    except DataError as err:
-        _fail(err.message, err.hint, 1)
-    except KeyboardInterrupt:
-        _fail("interrupted", "continue with --resume RUN_DIR (the last epoch's checkpoint)", 130)
     if options.json:
         click.echo(json.dumps(result.to_json()))
         return
     shown = {k: v for k, v in result.metrics.items() if k.startswith("test_")} or result.metrics
     summary = "  ".join(f"{k} {v:.4f}" for k, v in shown.items() if isinstance(v, float))
+    compiled = f", {result.compile_seconds:.1f}s compiling" if result.compile_seconds else ""
     click.echo(
-        f"{summary}\nrun directory: {result.run_dir}  ({result.train_seconds:.1f}s training)"
+        f"{summary}\nrun directory: {result.run_dir}  ({result.train_seconds:.1f}s training{compiled})"
     )
-
-
-def _spec_text(file: str | None, resume: str | None) -> str:
-    from pathlib import Path
-
-    for candidate in (Path(resume) / "spec.nn" if resume else None, Path(file) if file else None):
-        if candidate is not None and candidate.is_file():
-            return candidate.read_text(encoding="utf-8", errors="replace")
-    return ""
 
 
 COMMANDS = [run]

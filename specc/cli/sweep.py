@@ -43,11 +43,12 @@ def _run_options(flags: dict[str, Any]) -> Any:
     )
 
 
-def _guarded(job: Callable[[], Any], spec_path: str | None) -> Any:
-    """Run `job`; user mistakes become a message and an exit code, never a traceback."""
+def _guarded(job: Callable[[], Any], spec_path: str | None, as_json: bool = False) -> Any:
+    """Run `job`; user mistakes become a message and an exit code, never a traceback
+    (with `--json`, also one JSON object on stdout)."""
     from specc.cli.errors import guarded
 
-    with guarded(spec_path):
+    with guarded(spec_path, json_output=as_json):
         return job()
 
 
@@ -87,7 +88,7 @@ def sweep(file: str, **flags: Any) -> None:
         run=_run_options(flags),
         quiet=flags["quiet"] or flags["json_output"],
     )
-    result = _guarded(lambda: run_sweep(file, options), file)
+    result = _guarded(lambda: run_sweep(file, options), file, flags["json_output"])
     if flags["json_output"]:
         click.echo(json.dumps(result.to_json()))
         return
@@ -124,7 +125,7 @@ def compare(files: tuple[str, ...], **flags: Any) -> None:
     quiet = flags["quiet"] or flags["json_output"]
     run = dataclasses.replace(_run_options(flags), quiet=quiet)
     options = CompareOptions(models=wanted, run=run)
-    result = _guarded(lambda: run_compare(list(files), options), files[0])
+    result = _guarded(lambda: run_compare(list(files), options), files[0], flags["json_output"])
     if flags["json_output"]:
         click.echo(json.dumps(_json(result)))
         return

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
+from specc import DISTRIBUTION
 from specc.errors import BackendError
 
 if TYPE_CHECKING:
@@ -75,13 +76,19 @@ class Executor(Protocol):
         augment: Any,
         rng_seed: int,
         progress: StepCallback | None = None,
-    ) -> np.ndarray:
+        keep_outputs: bool = False,
+    ) -> Any:
         """`len(lrs)` steps over the batches of `order`; per-step losses, read after the epoch.
 
         `progress(done_steps, loss)`, given when a terminal bar is shown, has an attribute
         `every` (the steps between calls). A backend calls it at most every `every` steps
         (a host sync); one that runs a whole epoch in one compiled call calls it once, at
         the end.
+
+        `keep_outputs=True` (passed when the spec has metrics) returns `(losses, outputs)`:
+        the outputs of the training forward passes themselves, probabilities as `predict`
+        gives them, one row per example of `order`. The train metrics are computed from
+        them, as Keras does, with no second pass over the data.
         """
         ...
 
@@ -114,6 +121,12 @@ class Executor(Protocol):
         ...
 
 
+# Optional, asked with hasattr by the loop:
+#   will_compile(state, steps_per_epoch) -> str | None: the compiler the next epoch runs
+#       (the loop announces it: compiling is silent and can take a minute);
+#   compile_seconds(state) -> float: seconds spent compiling, kept out of train_seconds.
+
+
 def canonical(name: str) -> str:
     """The table name for a user-typed backend name (`pytorch` -> `torch`)."""
     lowered = name.strip().lower()
@@ -138,6 +151,6 @@ def get(name: str) -> Executor:
     if not executor.available():
         raise BackendError(
             f"the `{key}` backend needs its framework, which is not installed",
-            f'install it: pip install "specc[{key}]"',
+            f'install it: pip install "{DISTRIBUTION}[{key}]"',
         )
     return executor

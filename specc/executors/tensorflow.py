@@ -135,14 +135,30 @@ def train_epoch(
     augment: Any,
     rng_seed: int,
     progress: Any = None,
-) -> np.ndarray:
-    """The epoch is one compiled call: `progress` hears of it once, at the end."""
+    keep_outputs: bool = False,
+) -> Any:
+    """The epoch is one compiled call: `progress` hears of it once, at the end.
+    `keep_outputs`: also return the training forward passes' outputs (probabilities)."""
     from specc.executors.tf_train import run_epoch
 
-    losses = run_epoch(state, data, order, batch_size, lrs, augment, rng_seed)
+    result = run_epoch(state, data, order, batch_size, lrs, augment, rng_seed, keep_outputs)
+    losses = result[0] if keep_outputs else result
     if progress is not None and len(losses):
         progress(len(losses), float(losses[-1]))
-    return losses
+    return result
+
+
+def will_compile(state: TFState, steps_per_epoch: int) -> str | None:
+    """XLA when the first epoch will compile the epoch function with `jit_compile`.
+
+    (TensorFlow compiles a whole epoch's loop in the first call, so its compile time
+    cannot be taken apart from that epoch's steps: it stays in epoch 1's seconds.)
+    """
+    from specc.executors.tf_train import use_xla
+
+    if state.jit is None and use_xla(state.plan, steps_per_epoch, state.device):
+        return "XLA (jit_compile)"
+    return None
 
 
 def predict(state: TFState, data: TFData) -> np.ndarray:

@@ -106,30 +106,42 @@ def set_weights(km: KerasModel, weights: dict[str, np.ndarray]) -> None:
 # ---- the compiled functions ------------------------------------------------------------
 
 
-def _train_step(state: TFState, xb: tf.Tensor, yb: tf.Tensor, lr: tf.Tensor) -> tf.Tensor:
+def _train_step(
+    state: TFState, xb: tf.Tensor, yb: tf.Tensor, lr: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """One optimizer step: (the batch's loss, its float32 outputs before the head)."""
     with tf.GradientTape() as tape:
-        out = state.keras.forward(xb, training=True, logits=True)
-        loss = state.loss(tf.cast(out, tf.float32), yb)
+        out = tf.cast(state.keras.forward(xb, training=True, logits=True), tf.float32)
+        loss = state.loss(out, yb)
     grads = tape.gradient(loss, state.trainable)
     state.optimizer.apply(grads, lr)
-    return loss
+    return loss, out
 
 
-def _epoch_function(state: TFState, augment: Augment | None) -> Any:
-    """`fn(x, y, idx (S, B), lrs (S,), *augment params) -> losses (S,)`, compiled once."""
-    key = f"epoch:{augment is not None}"
+def _epoch_function(state: TFState, augment: Augment | None, keep: bool = False) -> Any:
+    """`fn(x, y, idx (S, B), lrs (S,), *augment params) -> losses (S,)`, compiled once.
+
+    With `keep`, `-> (losses (S,), outputs (S, B, ...))`: the training passes' own
+    probabilities, for the train metrics (no second pass over the data).
+    """
+    key = f"epoch:{augment is not None}:{keep}"
     if key in state._functions:
         return state._functions[key]
+    head = _probability_head(state.plan.train.loss)
 
     def run(x: tf.Tensor, y: tf.Tensor, idx: tf.Tensor, lrs: tf.Tensor, *params: tf.Tensor):  # type: ignore[no-untyped-def]
         steps = tf.shape(idx)[0]
         losses = tf.TensorArray(tf.float32, size=steps)
+        outs = tf.TensorArray(tf.float32, size=steps if keep else 0)
         for i in tf.range(steps):
             xb = tf.gather(x, idx[i])
             if augment is not None:
                 xb = augment_images(xb, augment, *(p[i] for p in params))
-            losses = losses.write(i, _train_step(state, xb, tf.gather(y, idx[i]), lrs[i]))
-        return losses.stack()
+            loss, out = _train_step(state, xb, tf.gather(y, idx[i]), lrs[i])
+            losses = losses.write(i, loss)
+            if keep:
+                outs = outs.write(i, head(out))
+        return (losses.stack(), outs.stack()) if keep else losses.stack()
 
     fn = tf.function(run, jit_compile=bool(state.jit), reduce_retracing=True)
     state._functions[key] = fn
@@ -144,11 +156,16 @@ def run_epoch(
     lrs: np.ndarray,
     augment: Augment | None,
     rng_seed: int,
-) -> np.ndarray:
-    """`len(lrs)` steps over `order` in batches of `batch_size`; per-step losses (float32)."""
+    keep_outputs: bool = False,
+) -> Any:
+    """`len(lrs)` steps over `order` in batches of `batch_size`; per-step losses (float32).
+
+    `keep_outputs`: `(losses, outputs)`, the outputs of the training passes in `order`.
+    """
     steps = len(lrs)
     if steps == 0:
-        return np.zeros(0, np.float32)
+        empty = np.zeros(0, np.float32)
+        return (empty, empty) if keep_outputs else empty
     order = np.asarray(order, dtype=np.int32)
     batches = [order[i * batch_size : (i + 1) * batch_size] for i in range(steps)]
     full = [b for b in batches if len(b) == batch_size]
@@ -158,8 +175,8 @@ def run_epoch(
     _seed_dropout(state, rng_seed)
     if state.jit is None:
         state.jit = use_xla(state.plan, steps, state.device)
-    fn = _epoch_function(state, augment)
-    out: list[tf.Tensor] = []
+    fn = _epoch_function(state, augment, keep_outputs)
+    out: list[Any] = []
     with tf.device(state.device):
         if full:
             sel = slice(0, len(full))
@@ -167,7 +184,11 @@ def run_epoch(
         for j, batch in enumerate(tail, start=len(full)):
             sel = slice(j, j + 1)
             out.append(fn(data.x, data.y, batch[None], rates[sel], *(p[sel] for p in params)))
-    return np.concatenate([t.numpy() for t in out]).astype(np.float64)
+    if not keep_outputs:
+        return np.concatenate([t.numpy() for t in out]).astype(np.float64)
+    losses = np.concatenate([t[0].numpy() for t in out]).astype(np.float64)
+    outputs = [t[1].numpy() for t in out]  # (steps, batch, ...) per call
+    return losses, np.concatenate([o.reshape(-1, *o.shape[2:]) for o in outputs])
 
 
 def _seed_dropout(state: TFState, rng_seed: int) -> None:

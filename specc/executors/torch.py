@@ -112,11 +112,27 @@ def train_epoch(
     augment: Any,
     rng_seed: int,
     progress: Any = None,
-) -> np.ndarray:
-    """`progress(done, loss)`, when given, is called every `progress.every` steps (a sync)."""
+    keep_outputs: bool = False,
+) -> Any:
+    """`progress(done, loss)`, when given, is called every `progress.every` steps (a sync).
+
+    `keep_outputs`: also return the training forward passes' outputs (probabilities).
+    """
     from specc.executors.torch_train import run_epoch
 
-    return run_epoch(state, data, order, batch_size, lrs, augment, rng_seed, progress)
+    return run_epoch(state, data, order, batch_size, lrs, augment, rng_seed, progress, keep_outputs)
+
+
+def will_compile(state: TorchState, steps_per_epoch: int) -> str | None:
+    """The compiler the first epoch will run (`compile on`, or `auto` on a long CUDA run)."""
+    from specc.executors.torch_train import will_compile as decide
+
+    return decide(state, steps_per_epoch)
+
+
+def compile_seconds(state: TorchState) -> float:
+    """Seconds spent compiling so far (the first compiled step), kept out of training time."""
+    return float(state.compile_seconds)
 
 
 def predict(state: TorchState, data: Any) -> np.ndarray:

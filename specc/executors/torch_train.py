@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,10 @@ class TorchState:
     head: Callable[[torch.Tensor], torch.Tensor]  # logits -> probabilities for predict
     autocast_dtype: torch.dtype | None
     scaler: Any  # torch.amp.GradScaler for fp16 on CUDA, else None
+    # torch.compile works during the first step of each new batch size (dynamic=False): those
+    # steps are timed apart, so compiling is not counted as training
+    compile_seconds: float = 0.0
+    compiled_sizes: set[int] = field(default_factory=set)
 
 
 # ---- losses (docs/semantics.md#losses): every loss is a mean over the batch -------------
@@ -191,8 +196,9 @@ def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> Torc
 
     if plan.precision == "fp16" and not device.startswith("cuda"):
         raise RunError(
-            f"error[E600]: `precision fp16` needs a CUDA GPU with the torch backend (device: {device})",
+            f"`precision fp16` needs a CUDA GPU with the torch backend (device: {device})",
             "use `precision bf16` on CPU, or --device cuda",
+            code="E600",
         )
     torch.manual_seed(plan.seed)
     if device.startswith("cuda"):
@@ -267,10 +273,14 @@ def run_epoch(
     augment: Augment | None,
     rng_seed: int,
     progress: Callable[[int, float], None] | None = None,
-) -> np.ndarray:
+    keep_outputs: bool = False,
+) -> Any:
     """`len(lrs)` optimizer steps; per-step losses are read back once, at the end.
 
     Only a progress bar (a terminal) reads a loss mid-epoch, every `progress.every` steps.
+    `keep_outputs`: return `(losses, outputs)`, the outputs being the training forward
+    passes' own (probabilities, in `order`), kept on the device until the epoch ends; the
+    loop computes the train metrics from them without another pass over the data.
     """
     x, y = data
     torch.manual_seed(rng_seed)  # dropout: a fresh, reproducible stream per epoch
@@ -285,10 +295,16 @@ def run_epoch(
     )
     if state.step_body is None:
         compiled = _should_compile(state.plan, state.device, steps)
+        began = time.perf_counter()  # torch.compile itself imports the compiler (seconds)
         state.step_body = torch.compile(state.body, dynamic=False) if compiled else state.body
+        state.compile_seconds += time.perf_counter() - began if compiled else 0.0
+    compiling = state.step_body is not state.body
     every = int(getattr(progress, "every", 10))
+    kept: list[torch.Tensor] = []
     state.network.train()
     for step, idx in enumerate(_batches(index, batch_size, steps)):
+        fresh = compiling and len(idx) not in state.compiled_sizes
+        began = _synchronized(x.device) if fresh else 0.0
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)
         if augment is not None:
             xb = augment_batch(xb, augment, generator)
@@ -311,9 +327,31 @@ def run_epoch(
                 _clip(state)
             optimizer.step()
         losses[step] = loss.detach()
+        if fresh:
+            state.compile_seconds += _synchronized(x.device) - began
+            state.compiled_sizes.add(len(idx))
+        if keep_outputs:
+            kept.append(state.head(out.detach().float()))
         if progress is not None and (step + 1) % every == 0:
             progress(step + 1, float(losses[step]))
-    return losses.cpu().numpy().astype(np.float64)
+    read = losses.cpu().numpy().astype(np.float64)
+    if not keep_outputs:
+        return read
+    return read, (torch.cat(kept).cpu().numpy() if kept else np.zeros((0,), np.float32))
+
+
+def _synchronized(device: torch.device) -> float:
+    """The time once the device has finished its queued work."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
+def will_compile(state: TorchState, steps_per_epoch: int) -> str | None:
+    """What compiles the train step before its first epoch (None: nothing)."""
+    if state.step_body is None and _should_compile(state.plan, state.device, steps_per_epoch):
+        return "torch.compile"
+    return None
 
 
 def augment_batch(xb: torch.Tensor, node: Augment, generator: torch.Generator) -> torch.Tensor:

@@ -8,7 +8,7 @@ after each epoch's validation. A `warmup` multiplies any of them by a linear ram
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, model_validator
 
@@ -80,6 +80,7 @@ class Cosine(Node):
 
     kind: Literal["cosine"] = "cosine"
     aliases = ("cosine_annealing", "cosine_decay")
+    spans_the_run: ClassVar[bool] = True  # its rates depend on the run's total steps
 
     min_lr: NonNegFloat = 0.0
     """Rate at the end of training."""
@@ -90,6 +91,7 @@ class OneCycle(Node):
 
     kind: Literal["one_cycle"] = "one_cycle"
     aliases = ("onecycle", "one_cycle_lr")
+    spans_the_run: ClassVar[bool] = True  # its rates depend on the run's total steps
 
     max_lr: PositiveFloat | None = None
     """Peak rate (default: the optimizer's lr)."""

@@ -20,7 +20,7 @@ import numpy as np
 from specc import __version__
 from specc.analysis import Analysis, analyze, analyze_file
 from specc.data import Dataset, load
-from specc.errors import RunError, UsageError
+from specc.errors import InterruptedRun, RunError, UsageError
 from specc.executors import Executor, get
 from specc.init_weights import initial_weights
 from specc.ir import strip_spans
@@ -29,6 +29,7 @@ from specc.run import plots
 from specc.run.loop import EpochHook, train
 from specc.run.progress import Progress, choose_mode
 from specc.run.record import RunDir
+from specc.run.resume import Reopened, check_epochs, reopen
 from specc.run.transfer import transfer
 
 
@@ -44,6 +45,7 @@ class RunResult:
     stopped_early: bool = False
     plan: Plan | None = None
     train_cpu_seconds: float = 0.0
+    compile_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """The `specc run --json` object."""
@@ -53,6 +55,7 @@ class RunResult:
             "device": self.device,
             "epochs": self.epochs,
             "train_seconds": round(self.train_seconds, 4),
+            "compile_seconds": round(self.compile_seconds, 4),
             "metrics": {
                 k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                 for k, v in self.metrics.items()
@@ -70,6 +73,13 @@ def _analysis(path_or_text: str | Path | Analysis) -> Analysis:
         return path_or_text
     if isinstance(path_or_text, Path) or "\n" not in path_or_text:
         path = Path(path_or_text)
+        if path.is_dir():
+            found = sorted(p.name for p in path.glob("*.nn"))
+            listed = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+            raise UsageError(
+                f"{path_or_text} is a folder; `specc run` trains one spec file",
+                f"name one of its specs ({listed})" if found else "name a .nn spec file",
+            )
         if not path.is_file():
             raise UsageError(f"no such spec file: {path_or_text}")
         try:
@@ -85,9 +95,10 @@ def _check_fit(plan: Plan, data: Dataset) -> None:
     if need != have:
         shape = "x".join(map(str, data.sample_shape))
         raise RunError(
-            f"error[E400]: the data's examples are {shape} ({have} values) but model "
+            f"the data's examples are {shape} ({have} values) but model "
             f"`{plan.model.name}` takes {need} values",
             "change the model's `input` to the data's shape",
+            code="E400",
         )
     outputs = math.prod(plan.shapes.output)
     model = f"model `{plan.model.name}`"
@@ -135,21 +146,16 @@ def run(
     `on_epoch_end(epoch, record) -> stop?` is called after every epoch (sweeps prune with it).
     """
     options = options or RunOptions()
-    resumed: RunDir | None = None
+    resumed: Reopened | None = None
     if options.resume:
-        resumed = RunDir.open(options.resume)
-        info = resumed.read_json("run.json")
-        saved = {k: v for k, v in info["options"].items() if k in RunOptions.__dataclass_fields__}
-        options = dataclasses.replace(
-            RunOptions(**saved), quiet=options.quiet, json=options.json, resume=options.resume
-        )
-        text = (resumed.path / "spec.nn").read_text(encoding="utf-8")
+        resumed = reopen(options)
+        options, text = resumed.options, resumed.text
         if path_or_text is not None and _analysis(path_or_text).text != text:
             raise UsageError(
                 f"{path_or_text} differs from the spec the run in {options.resume} started with",
                 f"resume with the run's own copy: specc run --resume {options.resume}",
             )
-        analysis = analyze(text, info["spec_path"])
+        analysis = analyze(text, resumed.spec_path)
     elif path_or_text is None:
         raise UsageError("no spec given", "specc run FILE")
     else:
@@ -177,11 +183,28 @@ def run(
     progress.info(f"training `{plan.model.name}` on {plan.backend}, device {device}{how}")
     resume_state = None
     if resumed is not None:
-        run_dir = resumed
-        weights, optimizer_blob, loop_state = run_dir.load_checkpoint()
-        run_dir.truncate_records(int(loop_state["epoch"]))
-        resume_state = (optimizer_blob, loop_state)
-        progress.info(f"resuming {run_dir.path} after epoch {loop_state['epoch']}")
+        run_dir = resumed.run_dir
+        for note in resumed.notes:
+            progress.info(note)
+        if resumed.checkpoint is not None:
+            weights, optimizer_blob, loop_state = resumed.checkpoint
+            done = int(loop_state["epoch"])
+            check_epochs(resumed, plan.epochs, done, bool(loop_state.get("stopped_early")))
+            resume_state = (optimizer_blob, loop_state)
+            progress.info(f"resuming {run_dir.path} after epoch {done} of {plan.epochs}")
+            planned = int(loop_state.get("epochs", plan.epochs))
+            if planned != plan.epochs and getattr(plan.train.schedule, "spans_the_run", False):
+                progress.info(
+                    f"note: the `{plan.train.schedule.kind}` schedule spans the run: its rates "
+                    f"from epoch {done + 1} on follow the new length ({plan.epochs} epochs), "
+                    f"so the run differs from one started with {plan.epochs} epochs"
+                )
+        else:
+            done = 0
+            if plan.model.init is not None:
+                weights = transfer(plan.model.init, plan.spec_dir, weights, layer_names)
+        run_dir.truncate_records(done)
+        _start_record(run_dir, plan, options, dataset, backend, device)
     else:
         run_dir = RunDir.create(options.out, plan.model.name)
         _start_record(run_dir, plan, options, dataset, backend, device)
@@ -192,6 +215,9 @@ def run(
     except RunError:
         _status(run_dir, "failed")
         raise
+    except KeyboardInterrupt:
+        _status(run_dir, "interrupted")
+        raise interrupted(run_dir) from None
     finally:
         progress.close()
     final = backend.get_weights(result.state)
@@ -204,11 +230,14 @@ def run(
             "epochs": result.epochs,
             "train_seconds": result.train_seconds,
             "train_cpu_seconds": result.train_cpu_seconds,  # this process's share only
+            "compile_seconds": result.compile_seconds,  # not part of train_seconds
             "stopped_early": result.stopped_early,
             "best_epoch": result.best_epoch,
+            "restored_epoch": result.restored_epoch,  # restore_best: whose weights were kept
         },
     )
-    plots.write_plots(run_dir.path, run_dir.records)
+    title = f"model {plan.model.name}, run {run_dir.path.name}"
+    plots.write_plots(run_dir.path, run_dir.records, title)
     _status(run_dir, "finished")
     return RunResult(
         run_dir=run_dir.path,
@@ -221,6 +250,7 @@ def run(
         stopped_early=result.stopped_early,
         plan=plan,
         train_cpu_seconds=result.train_cpu_seconds,
+        compile_seconds=result.compile_seconds,
     )
 
 
@@ -258,6 +288,20 @@ def _start_record(
         },
     )
     run_dir.write_json("env.json", _environment(backend, plan, device))
+
+
+def interrupted(run_dir: RunDir) -> InterruptedRun:
+    """Ctrl-C: how far the run got and the exact command that continues it."""
+    done = max((int(r["epoch"]) for r in run_dir.records if "step" not in r), default=0)
+    how = f"continue it: specc run --resume {run_dir.path}"
+    if done == 0:
+        return InterruptedRun(
+            "interrupted before the first epoch ended (no checkpoint yet)",
+            f"{how} (it trains from the beginning, in the same directory)",
+        )
+    return InterruptedRun(
+        f"interrupted after epoch {done}", f"{how} (from epoch {done}'s checkpoint)"
+    )
 
 
 def _status(run_dir: RunDir, status: str) -> None:

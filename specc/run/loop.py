@@ -28,6 +28,7 @@ from specc.run.record import RunDir
 from specc.schedule import Schedule
 
 STOP_AFTER_EPOCH_ENV = "SPECC_TEST_STOP_AFTER_EPOCH"  # tests: SIGKILL after this epoch's checkpoint
+INTERRUPT_AT_EPOCH_ENV = "SPECC_TEST_INTERRUPT_AT_EPOCH"  # tests: Ctrl-C once N epochs are done
 SHUFFLE_STREAM = 0x5EED  # the permutation generator is seeded with (seed, this)
 EpochHook = Callable[[int, dict[str, Any]], bool]  # (epoch, record) -> stop training?
 
@@ -82,6 +83,8 @@ class LoopResult:
     stopped_early: bool = False
     best_epoch: int | None = None
     state: Any = None
+    restored_epoch: int | None = None  # restore_best put back this epoch's weights
+    compile_seconds: float = 0.0  # compiling the train step, not counted in train_seconds
 
 
 def steps_per_epoch(n: int, batch_size: int, drop_last: bool) -> int:
@@ -92,17 +95,6 @@ def _batch_sizes(n: int, batch_size: int, steps: int) -> np.ndarray:
     sizes = np.full(steps, batch_size, dtype=np.float64)
     sizes[-1] = n - batch_size * (steps - 1) if steps * batch_size > n else batch_size
     return sizes
-
-
-def _needs_train_metrics(plan: Plan) -> bool:
-    """Train-split metrics cost a pass over the data: only when something watches them."""
-    train = plan.train
-    monitors = [
-        getattr(train.early_stopping, "monitor", None),
-        getattr(train.checkpoint, "monitor", None),
-    ]
-    monitors.append(getattr(train.schedule, "monitor", None))
-    return any(m and not m.startswith("val_") and m != "loss" for m in monitors)
 
 
 def _evaluate(
@@ -161,7 +153,16 @@ def train(
     stop_after = int(os.environ.get(STOP_AFTER_EPOCH_ENV, "0") or 0)
     stopped_early = bool(resume and resume[1].get("stopped_early"))
     began, began_cpu = time.perf_counter(), time.process_time()
+    compiler = backend.will_compile(state, steps) if hasattr(backend, "will_compile") else None
+    if compiler and start < plan.epochs:
+        progress.info(
+            f"compiling the train step with {compiler} during epoch {start + 1}; this can take "
+            "a minute, on a CPU most of all (`compile off` skips it)"
+        )
+    interrupt_at = os.environ.get(INTERRUPT_AT_EPOCH_ENV)
     for epoch in range(start, plan.epochs):
+        if interrupt_at is not None and epoch == int(interrupt_at):
+            os.kill(os.getpid(), signal.SIGINT)  # a test's stand-in for Ctrl-C
         t0 = time.perf_counter()
         order = rng.permutation(n) if plan.data.batch.shuffle else np.arange(n)
         order = order[: steps * batch] if drop_last else order
@@ -177,7 +178,11 @@ def train(
             plan.augment,
             rng_seed,
             progress=_rate(on_step) if on_step else None,
+            keep_outputs=bool(plan.train.metrics),
         )
+        outputs = None
+        if plan.train.metrics:
+            losses, outputs = losses
         first = epoch * steps
         bad = np.flatnonzero(~np.isfinite(losses))
         step_records = [
@@ -191,12 +196,8 @@ def train(
             "epoch": epoch + 1,
             "loss": float(np.dot(losses, sizes) / sizes.sum()),
         }
-        if _needs_train_metrics(plan):
-            record.update(
-                M.compute(
-                    list(plan.train.metrics), backend.predict(state, train_data), dataset.y_train
-                )
-            )
+        if outputs is not None:  # the training passes' own outputs, as the steps saw them
+            record.update(M.compute(list(plan.train.metrics), outputs, dataset.y_train[order]))
         if val_data is not None:
             record.update(_evaluate(backend, state, plan, val_data, dataset.y_val, "val_"))
         record["lr"] = float(lrs[-1])
@@ -221,15 +222,23 @@ def train(
         )
         loop_state = {
             "epoch": epoch + 1,
+            "epochs": plan.epochs,  # the length its schedule was computed for
             "schedule": schedule.state_dict(),
             "rng": rng.bit_generator.state,
             "stopper": stopper.state() if stopper else None,
             "keeper": keeper.state() if keeper else None,
-            "train_seconds": seconds_before + time.perf_counter() - began,
+            "train_seconds": seconds_before
+            + time.perf_counter()
+            - began
+            - _compiled(backend, state),
             "stopped_early": stopped_early,
         }
         run.save_checkpoint(backend.get_weights(state), backend.optimizer_state(state), loop_state)
         progress.end_epoch(record)
+        if compiler and epoch == start and _compiled(backend, state):
+            progress.info(
+                f"compiled in {_compiled(backend, state):.1f}s (kept apart from the training time)"
+            )
         if stop_after and epoch + 1 == stop_after:
             os.kill(os.getpid(), signal.SIGKILL)  # a test's stand-in for a killed run
         if stopped_early and es is not None:
@@ -239,22 +248,31 @@ def train(
             break
         if on_epoch_end is not None and on_epoch_end(epoch + 1, record):
             break
-    train_seconds = seconds_before + time.perf_counter() - began
+    compile_seconds = _compiled(backend, state)
+    train_seconds = seconds_before + time.perf_counter() - began - compile_seconds
     cpu_seconds = time.process_time() - began_cpu
+    history = [r for r in run.records if "step" not in r]
+    reported = history[-1] if history else {}
+    restored = None
     if (
         stopper
         and es
         and es.restore_best
         and (run.path / "checkpoints/restore_best.safetensors").exists()
+        and stopper.best_epoch != len(history)
     ):
         from specc.run.record import load_arrays
 
         best, _ = load_arrays(run.path / "checkpoints/restore_best.safetensors")
         backend.set_weights(state, best)
-    history = [r for r in run.records if "step" not in r]
-    final: dict[str, float] = {
-        k: v for k, v in (history[-1] if history else {}).items() if k not in ("epoch", "seconds")
-    }
+        restored = stopper.best_epoch
+        reported = next((r for r in history if r["epoch"] == restored), reported)
+        progress.info(
+            f"restore_best: the final weights are epoch {restored}'s "
+            f"(best `{stopper.monitor}` {stopper.best:.4f}), not epoch {len(history)}'s"
+        )
+    # the metrics of the weights kept: the restored epoch's, else the last epoch's
+    final: dict[str, float] = {k: v for k, v in reported.items() if k not in ("epoch", "seconds")}
     if len(dataset.x_test):
         test_data = backend.load_data(state, dataset.x_test, dataset.y_test)
         final.update(_evaluate(backend, state, plan, test_data, dataset.y_test, "test_"))
@@ -268,7 +286,14 @@ def train(
         stopped_early=stopped_early,
         best_epoch=stopper.best_epoch if stopper else (keeper.best_epoch if keeper else None),
         state=state,
+        restored_epoch=restored,
+        compile_seconds=compile_seconds,
     )
+
+
+def _compiled(backend: Executor, state: Any) -> float:
+    """Seconds this process spent compiling the train step (0 where a backend cannot tell)."""
+    return float(backend.compile_seconds(state)) if hasattr(backend, "compile_seconds") else 0.0
 
 
 def _rate(update: Any) -> Any:

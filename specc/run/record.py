@@ -32,11 +32,21 @@ CHECKPOINT = "checkpoints/last.safetensors"
 OPTIMIZER_PREFIX = "optimizer/"
 
 
+def _file_mode() -> int:
+    """The mode an ordinary new file gets here (0644 under the usual umask 022)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic(path: Path, write: Any) -> None:
+    """Write through a temporary file renamed over `path`; the result gets the ordinary
+    file mode (safetensors creates its files 0600, which would hide weights from others)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         write(tmp)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -84,7 +94,7 @@ def dumps(value: Any, indent: int | None = 2) -> str:
 
 
 class RunDir:
-    """One run's folder. Create with `RunDir.create(...)` or reopen with `RunDir.open(...)`."""
+    """One run's folder. Create with `RunDir.create(...)` or reopen with `specc.run.resume.reopen`."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -116,21 +126,6 @@ class RunDir:
             raise UsageError(f"cannot create the run directory {path}: {err.strerror}") from None
         return cls(path)
 
-    @classmethod
-    def open(cls, path: str) -> RunDir:
-        """An existing run to resume; a folder without a checkpoint is a usage error."""
-        folder = Path(path)
-        if not (folder / "run.json").is_file():
-            raise UsageError(f"--resume {path}: not a specc run directory (no run.json)")
-        if not (folder / CHECKPOINT).is_file():
-            raise UsageError(
-                f"--resume {path}: the run has no checkpoint yet",
-                "it stopped before its first epoch ended; start it again instead",
-            )
-        run = cls(folder)
-        run.records = run.read_records()
-        return run
-
     # ---- files ------------------------------------------------------------------------
 
     def write_text(self, name: str, text: str) -> Path:
@@ -151,10 +146,23 @@ class RunDir:
         self.write_text("metrics.jsonl", text)
 
     def read_records(self) -> list[dict[str, Any]]:
+        """The records of metrics.jsonl; ValueError naming the line when one is damaged."""
         path = self.path / "metrics.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+        records = []
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict):
+                raise ValueError(f"line {number} is not a JSON record")
+            records.append(record)
+        return records
 
     def truncate_records(self, epochs_done: int) -> None:
         """Forget records past the checkpoint's epoch (they are recomputed on resume).

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,7 @@ def compare(paths: list[str], options: CompareOptions | None = None) -> CompareR
     ]
     for entry, job in zip(todo, jobs, strict=True):  # refuse before training anything
         make_plan(entry.analysis, job)  # a PlanError names the spec it came from
+    warm_up(todo[0], jobs[0], out_dir)
     rows = [_row(entry, run(entry.analysis, job)) for entry, job in zip(todo, jobs, strict=True)]
     settings = {
         "backend": options.run.backend,
@@ -125,6 +127,29 @@ def compare(paths: list[str], options: CompareOptions | None = None) -> CompareR
     compared = CompareResult(out_dir, rows, settings, notes)
     write(compared)
     return compared
+
+
+WARM_UP_EXAMPLES = 64
+
+
+def warm_up(entry: Entry, job: RunOptions, out_dir: Path) -> None:
+    """One short untimed run of the first model, thrown away, before the timed ones.
+
+    The first run in a process pays once for what every later run reuses (the framework's
+    lazy start-up, kernel selection, thread pools); without this the `train s` column would
+    charge all of it to whichever model comes first.
+    """
+    from specc.run import run
+
+    scratch = out_dir / ".warm-up"
+    limit = min(job.limit or WARM_UP_EXAMPLES, WARM_UP_EXAMPLES)
+    try:
+        run(
+            entry.analysis,
+            dataclasses.replace(job, epochs=1, limit=limit, out=str(scratch), quiet=True),
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _differences(todo: list[Entry]) -> list[str]:
@@ -305,19 +330,40 @@ def plot(result: CompareResult) -> list[Path]:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     if finals:  # test metrics exist only after training: grouped bars, one colour per model
-        ax = axes[0][len(names)]
-        width = 0.8 / len(result.rows)
-        for i, row in enumerate(result.rows):
-            slots = [j + i * width for j in range(len(finals))]
-            heights = [row["metrics"].get(k, math.nan) for k in finals]
-            ax.bar(slots, heights, width, color=colours[i % len(colours)], label=row["model"])
-        ax.set_xticks([j + width * (len(result.rows) - 1) / 2 for j in range(len(finals))])
-        ax.set_xticklabels(finals)
-        ax.set(title="after training (test split)")
-        ax.legend()
+        _bars(axes[0][len(names)], result, finals, colours)
     written.append(_save(fig, result.out_dir / "metrics.png"))
     plt.close("all")
     return written
+
+
+CLOSE_VALUES = 0.2  # bars whose spread is below this share of the largest start above 0
+
+
+def _bars(ax: Any, result: CompareResult, finals: list[str], colours: list[str]) -> None:
+    """Grouped bars with their values written on them and the legend outside the axes.
+
+    When every value is close (say accuracies 0.93 to 0.95), bars from 0 would all look
+    equal: the axis then starts just below the smallest value, and the title says so.
+    """
+    width = 0.8 / len(result.rows)
+    values: list[float] = []
+    for i, row in enumerate(result.rows):
+        slots = [j + i * width for j in range(len(finals))]
+        heights = [row["metrics"].get(k, math.nan) for k in finals]
+        bars = ax.bar(slots, heights, width, color=colours[i % len(colours)], label=row["model"])
+        ax.bar_label(bars, fmt="%.4f", fontsize=8, padding=2)
+        values += [h for h in heights if _finite(h)]
+    ax.set_xticks([j + width * (len(result.rows) - 1) / 2 for j in range(len(finals))])
+    ax.set_xticklabels(finals)
+    title = "after training (test split)"
+    if values and min(values) > 0:
+        low, high = min(values), max(values)
+        if high - low < CLOSE_VALUES * high:
+            margin = max(high - low, 0.02 * high)
+            ax.set_ylim(low - margin, high + margin)
+            title += f"\naxis starts at {low - margin:.3g}, not 0"
+    ax.set(title=title, ylabel="value")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
 
 def _save(fig: Any, path: Path) -> Path:

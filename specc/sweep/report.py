@@ -62,8 +62,15 @@ class SweepResult:
         }
 
 
+def ranked(row: dict[str, Any]) -> bool:
+    """A trial is ranked when it has the metric: complete, or pruned after reporting it
+    (its last reported value); not a failed or diverged one."""
+    return row["value"] is not None and not row["error"] and row["state"] != "FAIL"
+
+
 def rows(study: Any) -> list[dict[str, Any]]:
-    """One row per trial, best first: complete by value, then pruned, then failed."""
+    """One row per trial, best first: every trial with the metric by value (complete and
+    pruned alike), then the others by state."""
     out = []
     for trial in study.get_trials(deepcopy=False):
         attrs = trial.user_attrs
@@ -88,8 +95,9 @@ def rows(study: Any) -> list[dict[str, Any]]:
     sign = -1.0 if study.direction.name == "MAXIMIZE" else 1.0
     out.sort(
         key=lambda r: (
+            0 if ranked(r) else 1,
+            sign * r["value"] if ranked(r) else math.inf,
             STATE_ORDER.get(r["state"], 9),
-            sign * r["value"] if r["value"] is not None else math.inf,
             r["trial"],
         )
     )
@@ -204,7 +212,7 @@ def markdown(result: SweepResult, names: list[str]) -> str:
     lines = []
     for rank, row in enumerate(result.trials, 1):
         cells = [
-            str(rank) if row["state"] == "COMPLETE" else "",
+            str(rank) if ranked(row) else "",
             str(row["trial"]),
             row["state"].lower(),
             _cell(row["value"]),

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from specc.analysis import Analysis, analyze, analyze_file
-from specc.errors import DivergenceError, PlanError, RunError, UsageError
+from specc.errors import DivergenceError, InterruptedRun, PlanError, RunError, UsageError
 from specc.metrics import is_minimised, metric_name
 from specc.plan import RunOptions
 from specc.sweep.report import trial_line
@@ -329,11 +329,11 @@ def work(found: Setup, worker: int = 0, say: Callable[[str], None] = print) -> N
             study.optimize(objective, n_trials=1, catch=(TrialSpecError,))
         except _Surplus:
             return
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, InterruptedRun):  # Ctrl-C (a run reports it as InterruptedRun)
             # Optuna marked the trial FAIL; queue its values again, as for a killed worker.
             if "number" in outcome:
                 study.enqueue_trial(outcome["values"], user_attrs={"retry_of": outcome["number"]})
-            raise
+            raise KeyboardInterrupt from None  # the sweep continues by re-running its command
         say(trial_line(found.metric, found.target, outcome, done + 1))
         if outcome.get("state") == "FAIL":
             failed_here += 1
@@ -368,6 +368,8 @@ def _objective(
             found.options.run, out=str(out), quiet=True, json=False, resume=None
         )
         pruned = False
+        train = spec.spec.train
+        epochs = options.epochs or (int(train.epochs) if train is not None else 0)
 
         def on_epoch_end(epoch: int, record: dict[str, Any]) -> bool:
             nonlocal pruned
@@ -377,7 +379,8 @@ def _objective(
             value = record.get(found.metric)
             if isinstance(value, float) and value == value:
                 trial.report(value, epoch)
-                pruned = trial.should_prune()
+                # after the last epoch, pruning would save nothing and hide a trained trial
+                pruned = epoch < epochs and trial.should_prune()
             return pruned
 
         from specc.run import run

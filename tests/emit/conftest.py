@@ -113,12 +113,16 @@ def lint(text: str) -> list[str]:
 
 
 def run_scripts(
-    runs: list[list[str]], env: dict[str, str] | None = None, timeout: float = 600
+    runs: list[list[str]],
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    python: str | Path = sys.executable,
 ) -> tuple[list[int], str]:
-    """Run each `[script, *args]` as __main__ in one subprocess: (exit codes, output)."""
+    """Run each `[script, *args]` as __main__ in one subprocess of `python`: (exit codes,
+    output). MindSpore's scripts run in their own venv (tests/emit/mindspore_env.py)."""
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     done = subprocess.run(
-        [sys.executable, "-c", _DRIVER, json.dumps(runs)],
+        [str(python), "-c", _DRIVER, json.dumps(runs)],
         capture_output=True,
         text=True,
         timeout=timeout,

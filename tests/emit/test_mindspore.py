@@ -3,7 +3,9 @@
 Goldens are compared byte for byte by test_golden.py (regenerate: `python
 scripts/regen_goldens.py`). The scripts run as in the other targets' tests, all in one
 subprocess (conftest.run_scripts), but shorter: MindSpore is slow on CPU (its convolutions
-most of all), so the runs are a few small batches each.
+most of all), so the runs are a few small batches each. They run in MindSpore's own venv
+with NumPy < 2 (tests/emit/mindspore_env.py; MindSpore 2.10 breaks under NumPy 2), so
+every golden and the all-layers script (ZOO) are executed, not only linted.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tests.emit.conftest import (
     run_scripts,
     script_for,
 )
+from tests.emit.mindspore_env import PROBE, mindspore_python
 from tests.emit.test_safety import (
     test_hostile_spec_emits_only_template_code as hostile_spec_check,
 )
@@ -248,8 +251,38 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
     names.append("frozen_lr")
     argv.append([str(GOLDEN / TARGET / "mnist.py"), "--device", "tpu", "--out", str(out / "tpu")])
     names.append("tpu")
-    codes, output = run_scripts(argv, env={"GLOG_v": "3"})  # MindSpore logs errors only
+    zoo = out / "zoo.py"  # every layer kind, activation and initialiser
+    zoo.write_text(emit(analyze(ZOO, "zoo.nn"), TARGET), encoding="utf-8")
+    argv.append([str(zoo), "--epochs", "3", "--out", str(out / "zoo")])
+    names.append("zoo")
+    python = mindspore_python()  # MindSpore with NumPy < 2, its own venv
+    codes, output = run_scripts(argv, env={"GLOG_v": "3"}, python=python)  # errors only
     return out, dict(zip(names, codes, strict=True)), output
+
+
+def test_scripts_run_under_numpy_1_with_mindspore() -> None:
+    import subprocess
+
+    python = mindspore_python()
+    probe = subprocess.run(
+        [str(python), "-c", PROBE + "; print(numpy.__version__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.startswith("1."), probe.stdout
+
+
+def test_the_all_layers_script_trains(runs: tuple[object, dict[str, int], str]) -> None:
+    """Batchnorm, tensor x float and asymmetric uniform init: what NumPy 2 broke."""
+    out, codes, output = runs
+    assert codes["zoo"] == 0, output[-4000:]
+    hist = history(out / "zoo")  # type: ignore[operator]
+    losses = hist["loss"]
+    assert isinstance(losses, list) and len(losses) == 3
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
+    assert 0.0 <= hist["test_accuracy"] <= 1.0  # type: ignore[operator]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

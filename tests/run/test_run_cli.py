@@ -35,7 +35,9 @@ def test_json_prints_exactly_one_object_and_overrides_are_recorded(tmp_path: Pat
     result = _cli(QUICK, *args, "--data", str(folder), "--out", out, "--json")
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     payload = json.loads(result.stdout)  # type: ignore[attr-defined]
-    assert set(payload) == {"run_dir", "backend", "device", "epochs", "train_seconds", "metrics"}
+    assert set(payload) == {
+        "run_dir", "backend", "device", "epochs", "train_seconds", "compile_seconds", "metrics",
+    }  # fmt: skip
     assert payload["backend"] == "torch" and payload["epochs"] == 1
     assert {"test_accuracy", "test_loss"} <= set(payload["metrics"])
     assert payload["run_dir"] == out

@@ -55,7 +55,7 @@ def test_compare_mnist_deep_writes_overlaid_plots_and_the_table(tmp_path: Path) 
 
     table = (out / "comparison.md").read_text()
     assert (
-        "| model | params | FLOPs | train s | loss | test_accuracy | test_loss | best epoch |"
+        "| model | params | FLOPs | train s | accuracy | loss | test_accuracy | test_loss | best epoch |"
         in table
     )
     assert f"| baseline | {PARAMS['baseline']:,} | 1.34M |" in table
