@@ -524,6 +524,8 @@ def _translate(
         return "E302", f"`{word}` needs `{field}` (write `{example}`)"
     if kind.startswith("int_"):
         return "E300", f"`{field}` must be a whole number{found}"
+    if kind == "finite_number":
+        return "E301", f"`{field}` must be a finite number{found}"
     if kind.startswith("float_"):
         return "E300", f"`{field}` must be a number{found}"
     if kind.startswith("bool_"):
