@@ -53,8 +53,8 @@ closed on the same line: `init from "runs/mnist_mlp"`.
         "E103",
         "file too large or too deep",
         """
-Specs are limited to 1,000,000 characters and 64 levels of nested blocks, so the checker
-stays fast on any input. A real spec is a few dozen lines; data belongs in data files
+Specs are limited to 1,000,000 characters, about 50,000 words and symbols, and 64
+levels of nested blocks, so the checker answers any input within seconds. A real spec is a few dozen lines; data belongs in data files
 (`data csv "file.csv"`), and `repeat N { ... }` stacks layers without deep nesting.
 """,
     ),

@@ -9,6 +9,7 @@ the later stages. Comments are kept beside the tree for the formatter.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,11 @@ from specc.diagnostics import Diagnostic
 from specc.span import Span
 
 MAX_BYTES = 1_000_000
+# Parsing costs per token (~30 us), not per byte: a megabyte of one-word lines would take
+# half a minute. 50,000 tokens (a 10,000-layer model written out line by line) keeps any
+# file's check within a few seconds.
+MAX_TOKENS = 50_000
+_TOKEN_ESTIMATE = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|#[^\n]*|[\w.]+|[^\w\s]|\n")
 MAX_DEPTH = 64
 # Each recovery copies the parser state (~1 ms), so a megabyte of junk would take many
 # minutes; past this many bad tokens the parser stops and reports where it gave up.
@@ -551,6 +557,14 @@ def _reject_early(text: str) -> Diagnostic | None:
             message="the file holds NUL bytes: it looks binary, not a spec",
             span=Span.point(text, offset),
             help="check the file name; specs are UTF-8 text files ending in .nn",
+        )
+    tokens = len(_TOKEN_ESTIMATE.findall(text))
+    if tokens > MAX_TOKENS:
+        return Diagnostic(
+            code="E103",
+            message=f"the file holds about {tokens:,} words and symbols; specs are limited to {MAX_TOKENS:,}",
+            span=Span.point(text, 0),
+            help="`repeat N { ... }` stacks layers without writing each one out",
         )
     depth = 0
     brackets = 0  # ( and [ nest too; the tree transformer recurses once per level

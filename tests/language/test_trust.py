@@ -159,3 +159,42 @@ def test_fmt_refuses_a_dangling_key_without_an_internal_error(tmp_path: Path) ->
     assert "internal error" not in result.output
     assert "error[E100]: unexpected end of the file; expected a value" in result.output
     assert path.read_text() == DANGLING
+
+
+# ---- item 7: many diagnostics, many tokens ---------------------------------------------------
+
+
+def test_many_problems_are_capped_per_file_and_counted(tmp_path: Path) -> None:
+    path = tmp_path / "bogus.nn"
+    path.write_text("bogus\n" * 20_000)
+    result = cli("check", str(path))
+    assert result.exit_code == 1
+    assert len(re.findall(r"^error\[E200\]", result.output, re.M)) == 100
+    assert (
+        f"note: {path} has 19,903 more problems (19,903 errors, 0 warnings) not shown; "
+        "at most 100 are shown per file"
+    ) in result.output
+    assert result.output.rstrip().endswith("1 file checked: 20,003 errors, 0 warnings")
+
+
+def test_the_analysis_keeps_the_first_problems_and_counts_the_rest() -> None:
+    analysis = analyze("bogus\n" * 500)
+    assert len(analysis.diagnostics) == 100
+    assert [d.span.line for d in analysis.diagnostics[:3]] == [1, 2, 3]
+    assert (analysis.hidden_errors, analysis.hidden_warnings) == (403, 0)
+    assert (analysis.error_count, analysis.ok) == (503, False)
+
+
+def test_a_file_of_too_many_tokens_is_refused_before_parsing() -> None:
+    text = "dense 4\n" * 20_000  # 160 KB, under the size limit; 60,000 tokens
+    found = analyze(text).diagnostics
+    assert [(d.code, d.span.line) for d in found] == [("E103", 1)]
+    assert found[0].message == (
+        "the file holds about 60,000 words and symbols; specs are limited to 50,000"
+    )
+
+
+def test_a_10000_layer_model_written_out_is_still_checked() -> None:
+    text = "model m {\n    input 4\n" + "    dense 4\n" * 10_000 + "}\n"
+    found = analyze(text).diagnostics
+    assert [d.code for d in found] == ["E204", "E204"]  # no data, no train: checked in full
