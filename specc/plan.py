@@ -160,9 +160,9 @@ def search_spaces(node: Any) -> list[Any]:
 
 def make_plan(analysis: Analysis, options: RunOptions) -> Plan:
     """Resolve `analysis` + `options` into a Plan, or raise PlanError/UsageError."""
-    if analysis.errors:
+    if not analysis.ok:
         raise PlanError(
-            f"{analysis.path} has {len(analysis.errors)} error(s); nothing was trained",
+            f"{analysis.path} has {analysis.error_count} error(s); nothing was trained",
             analysis.errors,
             "fix them (`specc check` shows the same list)",
         )

@@ -140,14 +140,31 @@ LAYERS: dict[type, Callable[[LayerInfo], nn.Module]] = {
 }
 
 
+# A layer named like an attribute every module has (`eval`, `training`, `__class__`) cannot
+# be a child under its own name (torch: "attribute 'eval' already exists"). Such children
+# get a prefix no spec name can hold, and `neutral_key` strips it again, so parameter and
+# weight keys are the spec's names (the emitters rename such layers the same way).
+CLASH_PREFIX = "spec:"
+_PLAIN_MODULE = nn.Sequential()
+
+
+def child_name(name: str) -> str:
+    return CLASH_PREFIX + name if hasattr(_PLAIN_MODULE, name) else name
+
+
+def neutral_key(key: str) -> str:
+    """A state_dict or parameter key as the weights file names it (`spec:eval.weight` -> `eval.weight`)."""
+    return key.removeprefix(CLASH_PREFIX)
+
+
 def build_network(shapes: ModelShapes) -> nn.Sequential:
     """The whole model, including its final activation (see `split_fused`)."""
     children: OrderedDict[str, nn.Module] = OrderedDict()
     for info in shapes.layers:
-        children[info.name] = LAYERS[type(info.layer)](info)
+        children[child_name(info.name)] = LAYERS[type(info.layer)](info)
         activation = getattr(info.layer, "activation", None)
         if activation is not None:
-            children[info.name + ACT_SUFFIX] = _activation(activation)
+            children[child_name(info.name + ACT_SUFFIX)] = _activation(activation)
     return nn.Sequential(children)
 
 

@@ -135,6 +135,14 @@ UnitFloat = _num(float, ge=0, le=1)  # a fraction in [0, 1]
 OpenUnitFloat = _num(float, ge=0, lt=1)  # dropout rate, momentum-like
 AnyFloat = _num(float)
 PositiveInt = _num(int, ge=1, le=1_000_000)
+# Optimizer settings reach float32 tensors, also as products (`1 - lr * weight_decay`);
+# torch refuses a scalar past float32's range ("cannot be converted to type float without
+# overflow"), so rates stop at a million and clipping thresholds at 1e30.
+MAX_RATE = 1e6
+MAX_CLIP = 1e30
+Rate = _num(float, gt=0, le=MAX_RATE)
+NonNegRate = _num(float, ge=0, le=MAX_RATE)
+ClipThreshold = _num(float, gt=0, le=MAX_CLIP)
 NonNegInt = _num(int, ge=0, le=1_000_000)
 
 
