@@ -53,7 +53,7 @@ closed on the same line: `init from "runs/mnist_mlp"`.
         "E103",
         "file too large or too deep",
         """
-Specs are limited to 1,000,000 characters, about 50,000 words and symbols, and 64
+Specs are limited to 1,000,000 characters, about 40,000 words and symbols, and 64
 levels of nested blocks, so the checker answers any input within seconds. A real spec is a few dozen lines; data belongs in data files
 (`data csv "file.csv"`), and `repeat N { ... }` stacks layers without deep nesting.
 """,

@@ -24,9 +24,9 @@ from specc.span import Span
 
 MAX_BYTES = 1_000_000
 # Parsing costs per token (~30 us), not per byte: a megabyte of one-word lines would take
-# half a minute. 50,000 tokens (a 10,000-layer model written out line by line) keeps any
+# half a minute. 40,000 tokens (a 10,000-layer model written out line by line) keeps any
 # file's check within a few seconds.
-MAX_TOKENS = 50_000
+MAX_TOKENS = 40_000
 _TOKEN_ESTIMATE = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|#[^\n]*|[\w.]+|[^\w\s]|\n")
 MAX_DEPTH = 64
 # Each recovery copies the parser state (~1 ms), so a megabyte of junk would take many

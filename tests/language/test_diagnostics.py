@@ -201,8 +201,8 @@ def _rejected(result: Result, code: str | None = None) -> None:
         (b"train { x=" + b"[" * 10_000 + b"]" * 10_000 + b" }", "E103"),  # deep brackets
         (b"model m { input 8; dense 10000000000 }", "E301"),
         (b"model m { input 8; repeat 1000 { repeat 1000 { repeat 1000 { dense 1 } } } }", "E405"),
-        ("@ é ✓ \u202e\n".encode() * 9_000, "E102"),  # 45,000 characters no token starts with
-        (b"dense = 3\n" * 12_000, "E100"),  # 12,000 syntax errors
+        ("@ é ✓ \u202e\n".encode() * 7_000, "E102"),  # 35,000 characters no token starts with
+        (b"dense = 3\n" * 9_000, "E100"),  # 9,000 syntax errors
         ("@ é ✓ \u202e\n".encode() * 50_000, "E103"),  # past the token limit: refused
     ],
     ids=[

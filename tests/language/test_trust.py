@@ -190,7 +190,7 @@ def test_a_file_of_too_many_tokens_is_refused_before_parsing() -> None:
     found = analyze(text).diagnostics
     assert [(d.code, d.span.line) for d in found] == [("E103", 1)]
     assert found[0].message == (
-        "the file holds about 60,000 words and symbols; specs are limited to 50,000"
+        "the file holds about 60,000 words and symbols; specs are limited to 40,000"
     )
 
 
