@@ -7,8 +7,8 @@ from collections.abc import Collection
 
 from specc.diagnostics import Diagnostic, Related
 from specc.ir.base import Node
-from specc.ir.data import OneHot
-from specc.ir.layers import fmt_shape
+from specc.ir.data import NPZ, OneHot
+from specc.ir.layers import Dense, fmt_shape
 from specc.ir.losses import CategoricalCrossentropy
 from specc.ir.spec import Spec
 from specc.shapes import ModelShapes
@@ -67,6 +67,7 @@ def check_spec(
                         fix=f"input {fmt_shape(data_shape)}",
                     )
                 )
+    out.extend(_loss_fits_output(spec, shapes))
     if spec.data is not None and spec.train is not None:
         has_one_hot = any(isinstance(t, OneHot) for t in spec.data.transforms)
         _, _, task = spec.data.sample_facts()
@@ -103,6 +104,36 @@ def check_spec(
                 )
             )
     return out
+
+
+def _loss_fits_output(spec: Spec, shapes: dict[str, ModelShapes]) -> list[Diagnostic]:
+    """E407: a 0/1 loss compares each output with one target value, so with one target
+    per example (every source but npz, whose `y` may hold several) it needs 1 output."""
+    if spec.train is None or spec.data is None or isinstance(spec.data, NPZ):
+        return []
+    loss = spec.train.loss
+    if loss.target != "binary" or any(isinstance(t, OneHot) for t in spec.data.transforms):
+        return []  # one-hot rows with a 0/1 loss are E406's business
+    model = spec.model_named(spec.train.model)
+    info = shapes.get(model.name) if model is not None else None
+    if info is None or info.output == (1,):
+        return []
+    last = next((i.layer for i in reversed(info.layers) if isinstance(i.layer, Dense)), None)
+    span = (last.where("units") if last is not None else None) or info.model.span
+    _, classes, _ = spec.data.sample_facts()
+    other = "`sparse_categorical_crossentropy`" + (f" for {classes} classes" if classes else "")
+    return [
+        Diagnostic(
+            code="E407",
+            message=(
+                f"`{loss.kind_name()}` needs 1 output per example, but model `{info.model.name}` "
+                f"gives {fmt_shape(info.output)}"
+            ),
+            span=span or Span.point("", 0),
+            related=_rel(loss, "the loss is declared here"),
+            help=f"end with `dense 1 sigmoid` for a yes/no target, or use {other}",
+        )
+    ]
 
 
 def _duplicate_models(spec: Spec) -> list[Diagnostic]:

@@ -238,6 +238,16 @@ loss is an error too.
 """,
     ),
     Code(
+        "E407",
+        "loss does not fit the model's output",
+        """
+The loss cannot compare the model's output with the data's targets. `binary_crossentropy`
+scores each output against one 0/1 target, so with one target per example the model
+must end in 1 output (`dense 1 sigmoid`); for one-of-N classes use
+`sparse_categorical_crossentropy` with one output per class.
+""",
+    ),
+    Code(
         "E600",
         "not supported by this backend or target",
         """

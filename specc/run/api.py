@@ -91,6 +91,13 @@ def _check_fit(plan: Plan, data: Dataset) -> None:
         )
     outputs = math.prod(plan.shapes.output)
     model = f"model `{plan.model.name}`"
+    per_example = math.prod(data.y_train.shape[1:])
+    if plan.train.loss.target == "binary" and per_example != outputs:  # E407, npz only
+        raise RunError(
+            f"error[E407]: `{plan.train.loss.kind_name()}` scores each output against one "
+            f"target, but the data has {per_example} per example and {model} gives {outputs}",
+            f"end with `dense {per_example} sigmoid`",
+        )
     if data.y_train.dtype.kind in "iu":  # class indices: one output per class, flat
         if len(plan.shapes.output) != 1:
             raise RunError(

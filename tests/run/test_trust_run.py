@@ -79,3 +79,68 @@ def test_layer_names_that_clash_with_framework_attributes_train(
     # Weights keep the spec's names: the renaming is internal to the executor.
     keys = set(load_file(out / "weights.safetensors"))
     assert keys == {f"{name}.{part}" for name in names for part in ("weight", "bias")}
+
+
+# ---- item 6: a loss that cannot take the model's output -------------------------------------
+
+BCE_ON_MNIST = """\
+model mlp {
+    input 28x28
+    flatten
+    dense 10 softmax
+}
+data mnist_sample { scale 1/255 }
+train {
+    loss binary_crossentropy
+    epochs 1
+}
+"""
+
+
+def test_binary_crossentropy_on_ten_outputs_is_E407_at_check_time() -> None:
+    found = analyze(BCE_ON_MNIST).diagnostics
+    assert [(d.code, d.span.line, d.span.column) for d in found] == [("E407", 4, 11)]
+    assert (
+        found[0].message
+        == "`binary_crossentropy` needs 1 output per example, but model `mlp` gives 10"
+    )
+    assert found[0].help == (
+        "end with `dense 1 sigmoid` for a yes/no target, "
+        "or use `sparse_categorical_crossentropy` for 10 classes"
+    )
+
+
+def test_run_and_emit_refuse_it_without_a_traceback(tmp_path: Path) -> None:
+    from specc.emit import EmitError, emit
+    from specc.errors import PlanError
+
+    with pytest.raises(PlanError) as err:
+        run(BCE_ON_MNIST, RunOptions(out=str(tmp_path / "r"), quiet=True, limit=64))
+    assert [d.code for d in err.value.diagnostics] == ["E407"]
+    with pytest.raises(EmitError) as emitted:
+        emit(analyze(BCE_ON_MNIST), "pytorch")
+    assert [d.code for d in emitted.value.diagnostics] == ["E407"]
+
+
+def test_npz_targets_that_do_not_fit_a_binary_loss_are_refused_at_load_time(tmp_path: Path) -> None:
+    import numpy as np
+
+    from specc.errors import RunError
+
+    rng = np.random.default_rng(0)
+    np.savez(
+        tmp_path / "d.npz", x=rng.normal(size=(40, 6)).astype("float32"), y=rng.integers(0, 2, 40)
+    )
+    text = (
+        MLP.format(layers="    dense 3", optimizer="adam")
+        .replace("data synthetic features=6 samples=96", 'data npz "d.npz" task=binary')
+        .replace("sparse_categorical_crossentropy", "binary_crossentropy")
+    )
+    (tmp_path / "s.nn").write_text(text)
+    with pytest.raises(RunError) as err:
+        run(str(tmp_path / "s.nn"), RunOptions(out=str(tmp_path / "r"), quiet=True))
+    assert err.value.message == (
+        "error[E407]: `binary_crossentropy` scores each output against one target, "
+        "but the data has 1 per example and model `m` gives 3"
+    )
+    assert err.value.hint == "end with `dense 1 sigmoid`"
