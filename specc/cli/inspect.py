@@ -112,7 +112,7 @@ def capability_diagnostics(
     if backend:
         import importlib
 
-        from specc.errors import RunError
+        from specc.errors import PlanError, RunError
         from specc.executors import BACKENDS, canonical
         from specc.plan import RunOptions, make_plan
 
@@ -123,7 +123,9 @@ def capability_diagnostics(
             )
         try:
             plan = make_plan(analysis, RunOptions(backend=key))
-        except RunError:  # search spaces etc.: `specc run` reports them itself
+        except PlanError as err:  # search spaces (E601): what `specc run` will say
+            return out + list(err.diagnostics)
+        except RunError:
             return out
         out.extend(importlib.import_module(BACKENDS[key]).unsupported(plan))
     return out

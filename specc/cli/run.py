@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from specc.errors import PlanError, RunError
+
+if TYPE_CHECKING:
+    from specc.analysis import Analysis
 
 
 def _fail(message: str, hint: str | None, code: int) -> None:
@@ -50,6 +53,9 @@ def _fail(message: str, hint: str | None, code: int) -> None:
 @click.option("--no-download", is_flag=True, help="Never download data; fail if it is absent.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "json_output", is_flag=True, help="Print only one JSON object at the end.")
+@click.option(
+    "--strict", is_flag=True, help="Refuse a spec with warnings (as `specc check --strict`)."
+)
 def run(file: str | None, **flags: Any) -> None:
     """Train the model FILE declares, on its data, and record the run.
 
@@ -77,9 +83,13 @@ def run(file: str | None, **flags: Any) -> None:
         compile=flags["compile_mode"],
         precision=flags["precision"],
         download=not flags["no_download"],
+        strict=flags["strict"],
     )
     try:
-        result = run_spec(file, options)
+        source = (
+            _show_warnings(file) if file and not flags["resume"] and not flags["strict"] else None
+        )
+        result = run_spec(source or file, options)
     except PlanError as err:
         from specc.diagnostics import render
 
@@ -101,6 +111,29 @@ def run(file: str | None, **flags: Any) -> None:
     click.echo(
         f"{summary}\nrun directory: {result.run_dir}  ({result.train_seconds:.1f}s training)"
     )
+
+
+def _show_warnings(file: str) -> Analysis | None:
+    """The spec's lint warnings on stderr, rendered as `specc check` does, before training.
+
+    Returns the analysis for the run to reuse; None when the file cannot be read or has
+    errors (the run reports those itself).
+    """
+    from pathlib import Path
+
+    from specc.analysis import analyze_file
+    from specc.cli.inspect import print_diagnostics
+
+    if not Path(file).is_file():
+        return None
+    try:
+        analysis = analyze_file(file)
+    except OSError:
+        return None
+    if not analysis.ok:
+        return None
+    print_diagnostics(analysis)  # only warnings are left: errors returned above
+    return analysis
 
 
 def _spec_text(file: str | None, resume: str | None) -> str:

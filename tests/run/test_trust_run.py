@@ -144,3 +144,75 @@ def test_npz_targets_that_do_not_fit_a_binary_loss_are_refused_at_load_time(tmp_
         "but the data has 1 per example and model `m` gives 3"
     )
     assert err.value.hint == "end with `dense 1 sigmoid`"
+
+
+# ---- items 12 and 15: flags and warnings of `specc run` -------------------------------------
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+LR_10 = (
+    (SPECS / "quickstart.nn")
+    .read_text()
+    .replace("optimizer rmsprop lr=1e-3", "optimizer sgd lr=10")
+)
+W503 = "warning[W503]: learning rate 10 is outside the usual range 1e-06..1"
+
+
+def _cli(*args: str) -> object:
+    from click.testing import CliRunner
+
+    from specc.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"specc crashed: {result.exception!r}") from result.exception
+    return result
+
+
+def test_an_empty_device_is_a_usage_error(tmp_path: Path) -> None:
+    result = _cli("run", str(SPECS / "quickstart.nn"), "--device", "", "--out", str(tmp_path / "r"))
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert result.stderr == (  # type: ignore[attr-defined]
+        "error: --device is empty\n  hint: use auto, cpu, cuda, cuda:N or mps\n"
+    )
+    assert not (tmp_path / "r").exists()
+
+
+def test_run_shows_the_specs_warnings_before_training(tmp_path: Path) -> None:
+    spec_file = tmp_path / "lr10.nn"
+    spec_file.write_text(LR_10)
+    out = tmp_path / "r"
+    args = ("run", str(spec_file), "--epochs", "1", "--limit", "100", "--out", str(out), "-q")
+    result = _cli(*args)
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    stderr = result.stderr  # type: ignore[attr-defined]
+    assert stderr.startswith(W503 + f"\n   --> {spec_file}:16:19\n"), stderr
+    assert stderr.count("warning[") == 1
+    assert "run directory" in result.stdout  # type: ignore[attr-defined]
+
+
+def test_run_strict_refuses_warnings_and_trains_nothing(tmp_path: Path) -> None:
+    spec_file = tmp_path / "lr10.nn"
+    spec_file.write_text(LR_10)
+    out = tmp_path / "r"
+    result = _cli("run", str(spec_file), "--strict", "--out", str(out))
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    stderr = result.stderr  # type: ignore[attr-defined]
+    assert stderr.count(W503) == 1
+    assert stderr.rstrip().endswith(
+        f"error: {spec_file} has 1 warning(s) and --strict refuses them; nothing was trained\n"
+        "  hint: fix them, or run without --strict"
+    )
+    assert not out.exists()
+
+
+def test_check_with_a_backend_says_what_run_will_say() -> None:
+    search = str(SPECS / "search.nn")
+    checked = _cli("check", "--backend", "torch", search)
+    ran = _cli("run", search)
+    assert checked.exit_code == ran.exit_code == 1  # type: ignore[attr-defined]
+    errors = [line for line in checked.output.splitlines() if line.startswith("error[")]  # type: ignore[attr-defined]
+    assert errors == [
+        "error[E601]: `loguniform(...)` is a search space; `specc run` needs a number",
+        "error[E601]: `uniform(...)` is a search space; `specc run` needs a number",
+    ]
+    assert [line for line in ran.stderr.splitlines() if line.startswith("error[")] == errors  # type: ignore[attr-defined]
