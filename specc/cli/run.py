@@ -101,6 +101,14 @@ def run(file: str | None, **flags: Any) -> None:
         _fail(err.message, err.hint, err.exit_code)
     except DataError as err:
         _fail(err.message, err.hint, 1)
+    except OSError as err:  # a full disk, a read-only folder: files are written atomically
+        where = f" {err.filename}" if err.filename else ""
+        _fail(
+            f"cannot write{where}: {err.strerror or err}",
+            "free some space (or choose another --out) and run again; a run that saved a "
+            "checkpoint continues with `specc run --resume RUN_DIR`",
+            1,
+        )
     except KeyboardInterrupt:
         _fail("interrupted", "continue with --resume RUN_DIR (the last epoch's checkpoint)", 130)
     if options.json:

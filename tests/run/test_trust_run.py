@@ -216,3 +216,62 @@ def test_check_with_a_backend_says_what_run_will_say() -> None:
         "error[E601]: `uniform(...)` is a search space; `specc run` needs a number",
     ]
     assert [line for line in ran.stderr.splitlines() if line.startswith("error[")] == errors  # type: ignore[attr-defined]
+
+
+# ---- item 10: a full disk ---------------------------------------------------------------------
+
+ENOSPC = "Error while serializing: I/O error: No space left on device (os error 28)"
+
+
+def test_a_full_disk_during_a_run_is_a_clean_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import safetensors.numpy
+    from safetensors import SafetensorError
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise SafetensorError(ENOSPC)
+
+    monkeypatch.setattr(safetensors.numpy, "save_file", full)
+    out = tmp_path / "r"
+    result = _cli(
+        "run",
+        str(SPECS / "quickstart.nn"),
+        "--epochs",
+        "1",
+        "--limit",
+        "64",
+        "--out",
+        str(out),
+        "-q",
+    )
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    stderr = result.stderr  # type: ignore[attr-defined]
+    assert stderr.startswith(
+        f"error: cannot write {out / 'checkpoints' / 'last.safetensors'}: {ENOSPC}\n"
+    )
+    assert "  hint: free some space (or choose another --out) and run again" in stderr
+    assert not [p.name for p in out.rglob("*.tmp*")]  # no half-written file is left
+
+
+def test_a_full_disk_during_fmt_leaves_the_file_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    messy = "model m {\ninput 4\n   dense 2\n}\n"
+    path = tmp_path / "messy.nn"
+    path.write_text(messy)
+    monkeypatch.setattr(os, "fsync", full)
+    result = _cli("fmt", str(path))
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert result.stderr == (  # type: ignore[attr-defined]
+        f"error: cannot write {path}: No space left on device; the file is unchanged\n"
+        "0 files reformatted, 0 unchanged, 1 file that could not be written\n"
+    )
+    assert path.read_text() == messy
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["messy.nn"]
