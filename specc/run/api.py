@@ -119,6 +119,13 @@ def _check_fit(plan: Plan, data: Dataset) -> None:
         )
 
 
+def _class_outputs(plan: Plan) -> int | None:
+    """Outputs that class labels must fit (the loader names the file and line of one that
+    does not); None when the loss does not take class indices."""
+    flat = len(plan.shapes.output) == 1
+    return math.prod(plan.shapes.output) if plan.train.loss.target == "class" and flat else None
+
+
 def _environment(backend: Executor, plan: Plan, device: str) -> dict[str, Any]:
     return {
         "specc": __version__,
@@ -173,6 +180,7 @@ def run(
         limit=options.limit,
         download=options.download,
         progress=mode != "silent",
+        outputs=_class_outputs(plan),
     )
     _check_fit(plan, dataset)
     weights = initial_weights(plan.shapes, plan.seed)
