@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 from specc.diagnostics import Diagnostic, Related
 from specc.ir.base import Node
-from specc.ir.data import NPZ, OneHot
+from specc.ir.data import OneHot
 from specc.ir.layers import Dense, fmt_shape
 from specc.ir.losses import CategoricalCrossentropy
 from specc.ir.spec import Spec
@@ -130,8 +130,8 @@ def _last_units(info: ModelShapes) -> Span | None:
 def _loss_fits_output(spec: Spec, shapes: dict[str, ModelShapes], end: Span) -> list[Diagnostic]:
     """E407: a class loss needs one output per class (one output is always loss 0); a 0/1
     loss compares each output with one target value, so with one target per example
-    (every source but npz, whose `y` may hold several) it needs 1 output."""
-    if spec.train is None or spec.data is None or isinstance(spec.data, NPZ):
+    (`Data.one_target_per_example`) it needs 1 output."""
+    if spec.train is None or spec.data is None:
         return []
     loss = spec.train.loss
     model = spec.model_named(spec.train.model)
@@ -153,7 +153,9 @@ def _loss_fits_output(spec: Spec, shapes: dict[str, ModelShapes], end: Span) -> 
                 "with `dense 1 sigmoid` for a yes/no target",
             )
         ]
-    if loss.target != "binary" or any(isinstance(t, OneHot) for t in spec.data.transforms):
+    if loss.target != "binary" or not spec.data.one_target_per_example:
+        return []
+    if any(isinstance(t, OneHot) for t in spec.data.transforms):
         return []  # one-hot rows with a 0/1 loss are E406's business
     if info.output == (1,):
         return []

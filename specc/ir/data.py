@@ -100,6 +100,8 @@ class Data(Node):
     static_shape: ClassVar[tuple[int, ...] | None] = None
     static_classes: ClassVar[int | None] = None
     static_task: ClassVar[Task | None] = None
+    # One target value per example (a label or a number); None: only the file knows (npz).
+    one_target_per_example: ClassVar[bool | None] = True
 
     transforms: list[AnyTransform] = Field(default_factory=list)
     """Transforms, applied in the order written."""
@@ -176,6 +178,7 @@ class NPZ(Data):
 
     kind: Literal["npz"] = "npz"
     positional = ("path",)
+    one_target_per_example = None  # `y` may hold several values per example
 
     x: str = "x"
     """Name of the inputs array."""
