@@ -121,11 +121,17 @@ class WeightSlot:
 Builder = Callable[[LayerInfo], list[keras.layers.Layer]]
 
 
+def helper_name(layer: str, role: str) -> str:
+    """The name of a layer the spec did not write (`dense_1-activation`): the `-` keeps it
+    apart from every spec name, which is letters, digits and `_` (Keras needs unique names)."""
+    return f"{layer}-{role}"
+
+
 def _with_activation(info: LayerInfo, core: keras.layers.Layer) -> list[keras.layers.Layer]:
     act = getattr(info.layer, "activation", None)
     if act is None:
         return [core]
-    return [core, activation_layer(act, len(info.output), f"{info.name}_activation")]
+    return [core, activation_layer(act, len(info.output), helper_name(info.name, "activation"))]
 
 
 def _dense(info: LayerInfo) -> list[keras.layers.Layer]:
@@ -139,7 +145,9 @@ def _conv(info: LayerInfo) -> list[keras.layers.Layer]:
     out: list[keras.layers.Layer] = []
     padding = "same" if layer.padding == "same" else "valid"
     if isinstance(layer.padding, int) and layer.padding > 0:
-        out.append(keras.layers.ZeroPadding2D(int(layer.padding), name=f"{info.name}_pad"))
+        out.append(
+            keras.layers.ZeroPadding2D(int(layer.padding), name=helper_name(info.name, "pad"))
+        )
     # TF's "same" pads (k-1)//2 before and the rest after: exactly the semantics (stride 1).
     core = keras.layers.Conv2D(
         int(layer.filters),
@@ -170,14 +178,14 @@ def _reshape(info: LayerInfo) -> list[keras.layers.Layer]:
     layer: L.Reshape = info.layer  # type: ignore[assignment]
     out = [*_to_channels_first(info), keras.layers.Reshape(tuple(layer.shape), name=info.name)]
     if len(layer.shape) == 3:
-        out.append(keras.layers.Permute(TO_CHANNELS_LAST, name=f"{info.name}_to_last"))
+        out.append(keras.layers.Permute(TO_CHANNELS_LAST, name=helper_name(info.name, "to-last")))
     return out
 
 
 def _to_channels_first(info: LayerInfo) -> list[keras.layers.Layer]:
     if len(info.input) != 3:
         return []
-    return [keras.layers.Permute(TO_CHANNELS_FIRST, name=f"{info.name}_to_first")]
+    return [keras.layers.Permute(TO_CHANNELS_FIRST, name=helper_name(info.name, "to-first"))]
 
 
 def _dropout(seed: int) -> Builder:
@@ -275,7 +283,7 @@ def build_keras_model(
     layers = [layer for _, built in per_layer for layer in built]
     boundary: list[keras.layers.Layer] = []
     if len(shapes.input) == 3:
-        boundary = [keras.layers.Permute(TO_CHANNELS_LAST, name="to_channels_last")]
+        boundary = [keras.layers.Permute(TO_CHANNELS_LAST, name="to-channels-last")]
     layers = boundary + layers
     if precision == "bf16":
         for layer in layers:

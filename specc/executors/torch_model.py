@@ -2,7 +2,8 @@
 
 The network is an `nn.Sequential` whose children are named after the spec's layers, so its
 `state_dict` keys are exactly the neutral weight keys (`dense_1.weight`); activations given
-as a layer argument become an extra parameter-free child `<layer>__act`. Importing this
+as a layer argument become an extra parameter-free child `<layer>:act` (a colon no spec name
+holds, so a layer named `<layer>__act` cannot take its place). Importing this
 module imports torch: only `specc.executors.torch` does, lazily.
 """
 
@@ -20,7 +21,7 @@ from torch import nn
 from specc.ir import layers as L
 from specc.shapes import LayerInfo, ModelShapes
 
-ACT_SUFFIX = "__act"
+ACT_SUFFIX = ":act"
 # torch notes that an even `same` kernel pads a copy of the input: correct, only slower,
 # and the semantics ask for exactly that padding; not worth a warning on every run.
 warnings.filterwarnings(

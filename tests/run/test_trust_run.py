@@ -275,3 +275,46 @@ def test_a_full_disk_during_fmt_leaves_the_file_unchanged(
     )
     assert path.read_text() == messy
     assert sorted(p.name for p in tmp_path.iterdir()) == ["messy.nn"]
+
+
+# Names the executors give layers the spec did not write (an activation, padding, a
+# transpose) must not collide with a spec layer's name: they used to replace it silently
+# (torch: `a__act` took the place of `a`'s relu) or crash Keras (duplicate layer names).
+HELPER_NAMES = {
+    "activation": "    dense 4 relu name=a\n    dense 4 name=a__act\n    dense 3 name=a_activation",
+    "conv": (
+        "    conv2d 4 3 relu padding=1 name=c\n    conv2d 4 3 name=c_pad\n"
+        "    flatten name=to_channels_last\n    dense 3 name=c_to_last"
+    ),
+}
+
+
+def test_a_layer_named_like_another_layers_activation_keeps_that_activation() -> None:
+    from torch import nn
+
+    from specc.executors.torch_model import build_network
+
+    analysis = analyze(MLP.format(layers=HELPER_NAMES["activation"], optimizer="adam"))
+    children = list(build_network(analysis.shapes["m"]).named_children())
+    assert [(name, type(child)) for name, child in children] == [
+        ("a", nn.Linear),
+        ("a:act", nn.ReLU),
+        ("a__act", nn.Linear),
+        ("a_activation", nn.Linear),
+    ]
+
+
+@pytest.mark.parametrize("case", list(HELPER_NAMES))
+def test_spec_names_like_the_executors_helper_layers_train_alike_on_both_backends(
+    tmp_path: Path, case: str
+) -> None:
+    text = MLP.format(layers=HELPER_NAMES[case], optimizer="adam")
+    if case == "conv":
+        text = text.replace("input 6", "input 1x8x8").replace("features=6", "features=64 classes=3")
+    else:
+        text = text.replace("features=6", "features=6 classes=3")
+    losses = [
+        run(text, RunOptions(backend=b, out=str(tmp_path / b), quiet=True)).metrics["loss"]
+        for b in ("torch", "tensorflow")
+    ]
+    assert losses[1] == pytest.approx(losses[0], rel=1e-5)
