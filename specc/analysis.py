@@ -17,6 +17,10 @@ from specc.ir.spec import Spec
 from specc.lints import lint
 from specc.shapes import ModelShapes, infer
 
+# A file with thousands of problems has one or two real ones repeated: the first of them
+# are shown, and the rest are counted (`hidden`) so the output says how many were left out.
+MAX_DIAGNOSTICS = 100
+
 
 @dataclass
 class Analysis:
@@ -26,6 +30,9 @@ class Analysis:
     spec: Spec
     shapes: dict[str, ModelShapes] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Past MAX_DIAGNOSTICS: how many errors and warnings were found but not kept.
+    hidden_errors: int = 0
+    hidden_warnings: int = 0
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -33,7 +40,15 @@ class Analysis:
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.hidden_errors
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors) + self.hidden_errors
+
+    @property
+    def warning_count(self) -> int:
+        return len(self.diagnostics) - len(self.errors) + self.hidden_warnings
 
 
 def analyze(text: str, path: str = "<spec>") -> Analysis:
@@ -61,7 +76,18 @@ def analyze(text: str, path: str = "<spec>") -> Analysis:
         if not any(d.severity is Severity.ERROR for d in diagnostics):
             diagnostics.extend(lint(spec, shapes))
     diagnostics.sort(key=lambda d: (d.span.start, d.code))
-    return Analysis(text, path, document, spec, shapes, diagnostics)
+    hidden = diagnostics[MAX_DIAGNOSTICS:]
+    hidden_errors = sum(1 for d in hidden if d.severity is Severity.ERROR)
+    return Analysis(
+        text,
+        path,
+        document,
+        spec,
+        shapes,
+        diagnostics[:MAX_DIAGNOSTICS],
+        hidden_errors=hidden_errors,
+        hidden_warnings=len(hidden) - hidden_errors,
+    )
 
 
 def analyze_file(path: str | Path) -> Analysis:

@@ -546,6 +546,8 @@ def _translate(
         return "E302", f"`{word}` needs `{field}` (write `{example}`)"
     if kind.startswith("int_"):
         return "E300", f"`{field}` must be a whole number{found}"
+    if kind == "finite_number":
+        return "E301", f"`{field}` must be a finite number{found}"
     if kind.startswith("float_"):
         return "E300", f"`{field}` must be a number{found}"
     if kind.startswith("bool_"):
@@ -564,6 +566,8 @@ def _translate(
     }
     if kind in limits:
         bound = ctx.get("gt", ctx.get("ge", ctx.get("lt", ctx.get("le"))))
+        if isinstance(bound, float) and bound.is_integer() and abs(bound) < 1e16:
+            bound = int(bound)  # `<= 1000000`, not `<= 1000000.0`
         return "E301", f"`{field}` must be {limits[kind]} {bound}{found}"
     if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
         return "E301", f"`{field}` has the wrong length{found}"

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from specc.diagnostics import Diagnostic, Related
 from specc.ir.base import Node
 from specc.ir.data import OneHot
-from specc.ir.layers import fmt_shape
+from specc.ir.layers import Dense, fmt_shape
 from specc.ir.losses import CategoricalCrossentropy
 from specc.ir.spec import Spec
 from specc.shapes import ModelShapes
@@ -67,6 +67,7 @@ def check_spec(
                         fix=f"input {fmt_shape(data_shape)}",
                     )
                 )
+    out.extend(_loss_fits_output(spec, shapes, end))
     if spec.data is not None and spec.train is not None:
         has_one_hot = any(isinstance(t, OneHot) for t in spec.data.transforms)
         _, _, task = spec.data.sample_facts()
@@ -81,7 +82,23 @@ def check_spec(
                 )
             )
             return out
-        if isinstance(spec.train.loss, CategoricalCrossentropy) and not has_one_hot:
+        if spec.train.loss.target == "class" and task in ("regression", "binary"):
+            what = "real-valued" if task == "regression" else "0/1 values, not class numbers"
+            out.append(
+                Diagnostic(
+                    code="E406",
+                    message=(
+                        f"`{spec.train.loss.kind_name()}` needs class numbers 0..C-1, but the "
+                        f"data's target is {what}"
+                    ),
+                    span=spec.train.loss.span or end,
+                    related=_rel(spec.data, f"the data is declared here (task {task})"),
+                    help="use `mse`, `mae` or `huber` for real-valued targets"
+                    if task == "regression"
+                    else "use `binary_crossentropy` with `dense 1 sigmoid`, or `task=classification`",
+                )
+            )
+        elif isinstance(spec.train.loss, CategoricalCrossentropy) and not has_one_hot:
             out.append(
                 Diagnostic(
                     code="E406",
@@ -103,6 +120,60 @@ def check_spec(
                 )
             )
     return out
+
+
+def _last_units(info: ModelShapes) -> Span | None:
+    last = next((i.layer for i in reversed(info.layers) if isinstance(i.layer, Dense)), None)
+    return (last.where("units") if last is not None else None) or info.model.span
+
+
+def _loss_fits_output(spec: Spec, shapes: dict[str, ModelShapes], end: Span) -> list[Diagnostic]:
+    """E407: a class loss needs one output per class (one output is always loss 0); a 0/1
+    loss compares each output with one target value, so with one target per example
+    (`Data.one_target_per_example`) it needs 1 output."""
+    if spec.train is None or spec.data is None:
+        return []
+    loss = spec.train.loss
+    model = spec.model_named(spec.train.model)
+    info = shapes.get(model.name) if model is not None else None
+    if info is None:
+        return []
+    if loss.target in ("class", "onehot") and info.output == (1,):
+        # Softmax over one output is always 1: the loss is 0 and nothing is learned.
+        return [
+            Diagnostic(
+                code="E407",
+                message=(
+                    f"`{loss.kind_name()}` needs one output per class, but model "
+                    f"`{info.model.name}` gives 1"
+                ),
+                span=_last_units(info) or end,
+                related=_rel(loss, "the loss is declared here"),
+                help="give the last layer one unit per class, or use `binary_crossentropy` "
+                "with `dense 1 sigmoid` for a yes/no target",
+            )
+        ]
+    if loss.target != "binary" or not spec.data.one_target_per_example:
+        return []
+    if any(isinstance(t, OneHot) for t in spec.data.transforms):
+        return []  # one-hot rows with a 0/1 loss are E406's business
+    if info.output == (1,):
+        return []
+    span = _last_units(info) or end
+    _, classes, _ = spec.data.sample_facts()
+    other = "`sparse_categorical_crossentropy`" + (f" for {classes} classes" if classes else "")
+    return [
+        Diagnostic(
+            code="E407",
+            message=(
+                f"`{loss.kind_name()}` needs 1 output per example, but model `{info.model.name}` "
+                f"gives {fmt_shape(info.output)}"
+            ),
+            span=span,
+            related=_rel(loss, "the loss is declared here"),
+            help=f"end with `dense 1 sigmoid` for a yes/no target, or use {other}",
+        )
+    ]
 
 
 def _duplicate_models(spec: Spec) -> list[Diagnostic]:

@@ -53,8 +53,8 @@ closed on the same line: `init from "runs/mnist_mlp"`.
         "E103",
         "file too large or too deep",
         """
-Specs are limited to 1,000,000 characters and 64 levels of nested blocks, so the checker
-stays fast on any input. A real spec is a few dozen lines; data belongs in data files
+Specs are limited to 1,000,000 characters, about 40,000 words and symbols, and 64
+levels of nested blocks, so the checker answers any input within seconds. A real spec is a few dozen lines; data belongs in data files
 (`data csv "file.csv"`), and `repeat N { ... }` stacks layers without deep nesting.
 """,
     ),
@@ -235,6 +235,16 @@ tensor and far more than a spec of this kind should train. Make the largest laye
 `categorical_crossentropy` trains against one-hot rows: add `one_hot` to the data block
 (or use `sparse_categorical_crossentropy` with class numbers). `one_hot` with any other
 loss is an error too.
+""",
+    ),
+    Code(
+        "E407",
+        "loss does not fit the model's output",
+        """
+The loss cannot compare the model's output with the data's targets. `binary_crossentropy`
+scores each output against one 0/1 target, so with one target per example the model
+must end in 1 output (`dense 1 sigmoid`); for one-of-N classes use
+`sparse_categorical_crossentropy` with one output per class.
 """,
     ),
     Code(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable
 from enum import StrEnum
 
@@ -98,7 +99,12 @@ class SpecError(ValueError):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A help line naming the closest known word, or None when nothing is close."""
-    options = sorted(set(choices))
+    return _closest(word, tuple(sorted(set(choices))))
+
+
+@functools.lru_cache(maxsize=512)
+def _closest(word: str, options: tuple[str, ...]) -> str | None:
+    """Cached: a file with thousands of the same typo asks the same question each time."""
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if not close:
         lowered = {c.lower(): c for c in options}
@@ -109,7 +115,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
 def render(diag: Diagnostic, text: str, path: str) -> str:
     """rustc-style text: header, location, the source line with the span underlined, help."""
-    lines = text.splitlines()
+    lines = _lines(text)
     # Every gutter in one diagnostic has the width of its largest line number.
     width = len(str(max([diag.span.line] + [r.span.line for r in diag.related])))
     arrow = " " * (width + 1)
@@ -122,6 +128,12 @@ def render(diag: Diagnostic, text: str, path: str) -> str:
     if diag.help:
         out.append(f"{arrow} = help: {diag.help}")
     return "\n".join(out)
+
+
+@functools.lru_cache(maxsize=4)
+def _lines(text: str) -> list[str]:
+    """Split once per text, not once per diagnostic (a str caches its own hash)."""
+    return text.splitlines()
 
 
 def _excerpt(lines: list[str], span: Span, label: str, gutter_width: int) -> list[str]:

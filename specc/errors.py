@@ -34,8 +34,12 @@ class SpeccError(Exception):
         self.diagnostics = list(diagnostics)
         self.source = source
         """(path, text) of the spec the diagnostics point into, when there are any."""
-        if code is None:  # the diagnostics' code when they all share one
-            codes = {getattr(d, "code", None) for d in self.diagnostics}
+        if code is None:  # the errors' code when they all share one (warnings have none)
+            codes = {
+                getattr(d, "code", None)
+                for d in self.diagnostics
+                if getattr(getattr(d, "severity", None), "value", "error") == "error"
+            }
             code = codes.pop() if len(codes) == 1 else None
         self.code = code
         """A diagnostic code (`E400`) when the problem has one: `error[E400]: ...`."""

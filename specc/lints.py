@@ -147,7 +147,7 @@ def loss_vs_task(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
         return
     _, _, task = spec.data.sample_facts()
     loss: Loss = spec.train.loss
-    if task == "regression" and loss.target != "real":
+    if task == "regression" and loss.target == "binary":  # class-index losses: E406
         yield _warn(
             "W504",
             f"`{loss.kind_name()}` is a classification loss, but the data's target is real-valued",

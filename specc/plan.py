@@ -48,6 +48,7 @@ class RunOptions:
     compile: CompileMode | None = None
     precision: Precision | None = None
     download: bool = True
+    strict: bool = False  # refuse a spec with lint warnings, as `specc check --strict`
 
 
 @dataclass(frozen=True)
@@ -113,12 +114,20 @@ class RunPlan:
 
 def make_plan(analysis: Analysis, options: RunOptions) -> RunPlan:
     """Resolve `analysis` + `options` into a Plan, or raise PlanError/UsageError."""
-    if analysis.errors:
+    if not analysis.ok:
         raise PlanError(
-            f"{analysis.path} has {len(analysis.errors)} error(s); nothing was trained",
+            f"{analysis.path} has {analysis.error_count} error(s); nothing was trained",
             analysis.errors,
             "fix them (`specc check` shows the same list)",
             source=(analysis.path, analysis.text),
+        )
+    warnings = [d for d in analysis.diagnostics if d.severity is Severity.WARNING]
+    if options.strict and warnings:
+        raise PlanError(
+            f"{analysis.path} has {analysis.warning_count} warning(s) and --strict refuses "
+            "them; nothing was trained",
+            warnings,
+            "fix them, or run without --strict",
         )
     spec = analysis.spec
     model = spec.model_named(options.model)
@@ -209,6 +218,9 @@ def _positive(options: RunOptions) -> None:
         value = getattr(options, flag)
         if value is not None and value < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+    if options.device is not None and not options.device.strip():
+        # An empty `--device ''` (an unset shell variable) would silently mean the spec's.
+        raise UsageError("--device is empty", "use auto, cpu, cuda, cuda:N or mps")
     if options.seed is not None and not 0 <= options.seed <= 2**32 - 1:
         raise UsageError(f"--seed must be between 0 and 4294967295, got {options.seed}")
 

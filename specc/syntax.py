@@ -9,6 +9,7 @@ the later stages. Comments are kept beside the tree for the formatter.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,10 +23,18 @@ from specc.diagnostics import Diagnostic
 from specc.span import Span
 
 MAX_BYTES = 1_000_000
+# Parsing costs per token (~30 us), not per byte: a megabyte of one-word lines would take
+# half a minute. 40,000 tokens (a 10,000-layer model written out line by line) keeps any
+# file's check within a few seconds.
+MAX_TOKENS = 40_000
+_TOKEN_ESTIMATE = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|#[^\n]*|[\w.]+|[^\w\s]|\n")
 MAX_DEPTH = 64
 # Each recovery copies the parser state (~1 ms), so a megabyte of junk would take many
 # minutes; past this many bad tokens the parser stops and reports where it gave up.
 MAX_RECOVERIES = 500
+# Python refuses `int()` of more than 4,300 digits and a float ends near 1.8e308, so a
+# longer whole number (in a number, a fraction or a shape) is E301, never converted.
+MAX_DIGITS = 300
 
 # ---- CST nodes ---------------------------------------------------------------------
 
@@ -158,8 +167,25 @@ class _ToCST:
     cost a third of the conversion time; the language server converts on every edit.
     """
 
+    def __init__(self) -> None:
+        self.diagnostics: list[Diagnostic] = []
+
     def transform(self, tree: Tree[Token]) -> tuple[Statement, ...]:
         return self._walk(tree)  # type: ignore[return-value]
+
+    def _unrepresentable(self, text: str, span: Span) -> Bad:
+        """A number too long to hold: reported here, left out of the tree (an empty Bad)."""
+        longest = max(len(_digits(part)) for part in text.replace("/", "x").split("x"))
+        shown = text if len(text) <= 24 else text[:12] + "..." + text[-6:]
+        self.diagnostics.append(
+            Diagnostic(
+                code="E301",
+                message=f"`{shown}` has a number of {longest:,} digits; at most {MAX_DIGITS} fit",
+                span=span,
+                help="no setting needs a number this large; check the value",
+            )
+        )
+        return Bad("", span)
 
     def _walk(self, node: object) -> object:
         if isinstance(node, Tree):
@@ -187,19 +213,26 @@ class _ToCST:
         assert isinstance(key, Token)
         return Arg(Word(str(key), Span.of_token(key)), value, _span(meta))  # type: ignore[arg-type]
 
-    def number(self, meta: object, children: list[Token]) -> Number:
+    def number(self, meta: object, children: list[Token]) -> Number | Bad:
         text = str(children[0])
         is_int = not any(c in text for c in ".eE")
+        if is_int and len(_digits(text)) > MAX_DIGITS:
+            return self._unrepresentable(text, _span(meta))
         return Number(int(text) if is_int else float(text), text, _span(meta))
 
-    def fraction(self, meta: object, children: list[Token]) -> Fraction:
+    def fraction(self, meta: object, children: list[Token]) -> Fraction | Bad:
         text = str(children[0])
         num, den = text.split("/")
+        if max(len(_digits(num)), len(_digits(den))) > MAX_DIGITS:
+            return self._unrepresentable(text, _span(meta))
         return Fraction(int(num), int(den), text, _span(meta))
 
-    def shape(self, meta: object, children: list[Token]) -> Shape:
+    def shape(self, meta: object, children: list[Token]) -> Shape | Bad:
         text = str(children[0])
-        return Shape(tuple(int(d) for d in text.split("x")), text, _span(meta))
+        dims = text.split("x")
+        if any(len(_digits(d)) > MAX_DIGITS for d in dims):
+            return self._unrepresentable(text, _span(meta))
+        return Shape(tuple(int(d) for d in dims), text, _span(meta))
 
     def string(self, meta: object, children: list[Token]) -> String:
         text = str(children[0])
@@ -220,6 +253,11 @@ class _ToCST:
     # Defined last: inside the class body `list` names this method, not the builtin.
     def list(self, meta: object, children: list[object]) -> List:
         return List(tuple(c for c in children if c is not None), _span(meta))  # type: ignore[misc]
+
+
+def _digits(text: str) -> str:
+    """The significant digits of a whole number's text: `-0042` -> `42`."""
+    return text.lstrip("+-").lstrip("0")
 
 
 def _as_arg(node: object) -> Arg:
@@ -357,6 +395,19 @@ def parse(text: str) -> Document:
                     return False
                 if fix == "RBRACE":
                     _report_eof(text, diagnostics)
+                elif fix == "BAD" and Span.point(text, len(text)).line not in error_lines:
+                    # The file ends where a value was due (`features=`): say so, as a
+                    # new line there would (the empty placeholder is not a value).
+                    end = Span.point(text, len(text))
+                    error_lines.add(end.line)
+                    diagnostics.append(
+                        Diagnostic(
+                            code="E100",
+                            message="unexpected end of the file; expected a value",
+                            span=end,
+                            help="finish the value, or remove the unfinished argument",
+                        )
+                    )
                 ip.feed_token(_synthetic(fix, text))
             return False
         line = tok.line or 0
@@ -404,7 +455,12 @@ def parse(text: str) -> Document:
     finally:
         _comment_sink.tokens = None
     comments.extend(Comment(str(tok), Span.of_token(tok)) for tok in comment_tokens)
-    statements = _ToCST().transform(tree) if isinstance(tree, Tree) else ()
+    to_cst = _ToCST()
+    statements = to_cst.transform(tree) if isinstance(tree, Tree) else ()
+    for diag in to_cst.diagnostics:
+        if diag.span.line not in error_lines:
+            error_lines.add(diag.span.line)
+            diagnostics.append(diag)
     for bad in _bad_values(statements):
         if bad.text and bad.span.line not in error_lines:
             error_lines.add(bad.span.line)
@@ -504,6 +560,14 @@ def _reject_early(text: str) -> Diagnostic | None:
             message="the file holds NUL bytes: it looks binary, not a spec",
             span=Span.point(text, offset),
             help="check the file name; specs are UTF-8 text files ending in .nn",
+        )
+    tokens = len(_TOKEN_ESTIMATE.findall(text))
+    if tokens > MAX_TOKENS:
+        return Diagnostic(
+            code="E103",
+            message=f"the file holds about {tokens:,} words and symbols; specs are limited to {MAX_TOKENS:,}",
+            span=Span.point(text, 0),
+            help="`repeat N { ... }` stacks layers without writing each one out",
         )
     depth = 0
     brackets = 0  # ( and [ nest too; the tree transformer recurses once per level

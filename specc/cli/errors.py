@@ -31,8 +31,10 @@ def fail(
     exit_code: int,
     code: str | None = None,
     json_output: bool = False,
+    code_shown: bool = False,
 ) -> NoReturn:
-    click.echo(headline(message, code), err=True)
+    """`code_shown`: the code was already printed (with the diagnostics), not again."""
+    click.echo(headline(message, None if code_shown else code), err=True)
     if hint:
         click.echo(f"  hint: {hint}", err=True)
     if json_output:
@@ -50,7 +52,8 @@ def report(err: SpeccError, spec_path: str | None = None, json_output: bool = Fa
         path, text = err.source or (spec_path or "<spec>", _read(spec_path))
         for diag in err.diagnostics:
             click.echo(render(diag, text, path) + "\n", err=True)
-    fail(err.message, err.hint, err.exit_code, err.code, json_output)
+    shown = bool(err.diagnostics)
+    fail(err.message, err.hint, err.exit_code, err.code, json_output, code_shown=shown)
 
 
 def _read(path: str | None) -> str:
@@ -65,11 +68,19 @@ def guarded(
     spec_path: str | None = None,
     interrupted: str = "re-run the same command to continue",
     json_output: bool = False,
+    disk_full: str | None = None,
 ) -> Iterator[None]:
-    """Inside it, a SpeccError or Ctrl-C becomes a message and an exit code."""
+    """Inside it, a SpeccError or Ctrl-C becomes a message and an exit code; with
+    `disk_full` (the hint), so does a failed write (a full disk, a read-only folder:
+    files are written atomically, so nothing is half-written)."""
     try:
         yield
     except SpeccError as err:
         report(err, spec_path, json_output)
     except KeyboardInterrupt:
         fail("interrupted", interrupted, 130, None, json_output)
+    except OSError as err:
+        if disk_full is None:
+            raise
+        where = f" {err.filename}" if err.filename else ""
+        fail(f"cannot write{where}: {err.strerror or err}", disk_full, 1, None, json_output)

@@ -103,6 +103,7 @@ def fmt(files: tuple[str, ...], check: bool, diff: bool) -> None:
     results = [format_file(p) for p in spec_files(files)]
     failed = [r for r in results if r.after is None]
     changed = [r for r in results if r.changed]
+    unwritten: list[_Result] = []
     for result in failed:
         for diag in result.diagnostics:
             click.echo(render(diag, result.before, result.path) + "\n", err=True)
@@ -114,18 +115,32 @@ def fmt(files: tuple[str, ...], check: bool, diff: bool) -> None:
         elif check:
             click.echo(f"would reformat {result.path}")
         elif result.path != "-":
-            write_atomically(result.path, result.after or "")
+            try:
+                write_atomically(result.path, result.after or "")
+            except OSError as err:  # a full disk: the file keeps its old text
+                click.echo(
+                    f"error: cannot write {result.path}: {err.strerror or err}; "
+                    "the file is unchanged",
+                    err=True,
+                )
+                unwritten.append(result)
+                continue
             click.echo(f"reformatted {result.path}", err=True)
     if not (check or diff):
         for result in results:
             if result.path == "-" and result.after is not None:
                 click.echo(result.after, nl=False)
     verb = "would be reformatted" if check or diff else "reformatted"
-    summary = f"{_plural(len(changed), 'file')} {verb}, {len(results) - len(changed) - len(failed)} unchanged"
+    written = len(changed) - len(unwritten)
+    summary = (
+        f"{_plural(written, 'file')} {verb}, {len(results) - len(changed) - len(failed)} unchanged"
+    )
     if failed:
         summary += f", {_plural(len(failed), 'file')} that could not be formatted"
+    if unwritten:
+        summary += f", {_plural(len(unwritten), 'file')} that could not be written"
     click.echo(summary, err=True)
-    sys.exit(1 if failed or ((check or diff) and changed) else 0)
+    sys.exit(1 if failed or unwritten or ((check or diff) and changed) else 0)
 
 
 COMMANDS = [fmt]

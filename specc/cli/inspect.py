@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from specc.analysis import Analysis, analyze_file
+from specc.analysis import MAX_DIAGNOSTICS, Analysis, analyze_file
 from specc.codes import CODES
 from specc.codes import explain as explain_code
-from specc.diagnostics import Diagnostic, Severity, render
+from specc.diagnostics import Diagnostic, render
 
 
 def spec_files(paths: tuple[str, ...]) -> list[str]:
@@ -55,8 +55,24 @@ def load(path: str) -> Analysis:
 
 
 def print_diagnostics(analysis: Analysis, stream: object = None) -> None:
+    out = stream or sys.stderr
     for diag in analysis.diagnostics:
-        click.echo(render(diag, analysis.text, analysis.path) + "\n", file=stream or sys.stderr)  # type: ignore[arg-type]
+        click.echo(render(diag, analysis.text, analysis.path) + "\n", file=out)  # type: ignore[arg-type]
+    hidden = analysis.hidden_errors + analysis.hidden_warnings
+    if hidden:
+        click.echo(
+            f"note: {analysis.path} has {hidden:,} more problem{'s' if hidden != 1 else ''} "
+            f"({_counts(analysis.hidden_errors, analysis.hidden_warnings)}) not shown; "
+            f"at most {MAX_DIAGNOSTICS} are shown per file\n",
+            file=out,  # type: ignore[arg-type]
+        )
+
+
+def _counts(errors: int, warnings: int) -> str:
+    return (
+        f"{errors:,} error{'s' if errors != 1 else ''}, "
+        f"{warnings:,} warning{'s' if warnings != 1 else ''}"
+    )
 
 
 @click.command()
@@ -79,23 +95,17 @@ def check(
     for analysis in results:
         if analysis.ok and (target or backend):
             analysis.diagnostics.extend(capability_diagnostics(analysis, target, backend))
-    problems = sum(
-        1
-        for a in results
-        for d in a.diagnostics
-        if d.severity is Severity.ERROR or (strict and d.severity is Severity.WARNING)
-    )
+    problems = sum(a.error_count + (a.warning_count if strict else 0) for a in results)
     if fmt == "json":
         payload = [d.to_json(a.path) for a in results for d in a.diagnostics]
         click.echo(json.dumps(payload, indent=2))
     else:
         for analysis in results:
             print_diagnostics(analysis, sys.stdout)
-        errors = sum(len(a.errors) for a in results)
-        warnings = sum(len(a.diagnostics) - len(a.errors) for a in results)
+        errors = sum(a.error_count for a in results)
+        warnings = sum(a.warning_count for a in results)
         summary = f"{len(results)} file{'s' if len(results) != 1 else ''} checked: "
-        summary += f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
-        click.echo(summary, err=True)
+        click.echo(summary + _counts(errors, warnings), err=True)
     sys.exit(1 if problems else 0)
 
 
@@ -115,7 +125,7 @@ def capability_diagnostics(
     if backend:
         import importlib
 
-        from specc.errors import RunError
+        from specc.errors import PlanError, RunError
         from specc.executors import BACKENDS, canonical
         from specc.plan import RunOptions, make_plan
 
@@ -126,7 +136,9 @@ def capability_diagnostics(
             )
         try:
             plan = make_plan(analysis, RunOptions(backend=key))
-        except RunError:  # search spaces etc.: `specc run` reports them itself
+        except PlanError as err:  # search spaces (E601): what `specc run` will say
+            return out + list(err.diagnostics)
+        except RunError:
             return out
         out.extend(importlib.import_module(BACKENDS[key]).unsupported(plan))
     return out

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from specc.analysis import Analysis
 
 
 @click.command()
@@ -54,6 +57,9 @@ import click
 @click.option("--no-download", is_flag=True, help="Never download data; fail if it is absent.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "json_output", is_flag=True, help="Print only one JSON object at the end.")
+@click.option(
+    "--strict", is_flag=True, help="Refuse a spec with warnings (as `specc check --strict`)."
+)
 def run(file: str | None, **flags: Any) -> None:
     """Train the model FILE declares, on its data, and record the run.
 
@@ -81,11 +87,19 @@ def run(file: str | None, **flags: Any) -> None:
         compile=flags["compile_mode"],
         precision=flags["precision"],
         download=not flags["no_download"],
+        strict=flags["strict"],
     )
     # Ctrl-C before the run directory exists (after it, the run says how to resume it).
     waiting = "interrupted before training started: run the same command again"
-    with guarded(file, interrupted=waiting, json_output=options.json):
-        result = run_spec(file, options)
+    disk = (
+        "free some space (or choose another --out) and run again; a run that saved a "
+        "checkpoint continues with `specc run --resume RUN_DIR`"
+    )
+    with guarded(file, interrupted=waiting, json_output=options.json, disk_full=disk):
+        source = (
+            _show_warnings(file) if file and not flags["resume"] and not flags["strict"] else None
+        )
+        result = run_spec(source or file, options)
     if options.json:
         click.echo(json.dumps(result.to_json()))
         return
@@ -95,6 +109,29 @@ def run(file: str | None, **flags: Any) -> None:
     click.echo(
         f"{summary}\nrun directory: {result.run_dir}  ({result.train_seconds:.1f}s training{compiled})"
     )
+
+
+def _show_warnings(file: str) -> Analysis | None:
+    """The spec's lint warnings on stderr, rendered as `specc check` does, before training.
+
+    Returns the analysis for the run to reuse; None when the file cannot be read or has
+    errors (the run reports those itself).
+    """
+    from pathlib import Path
+
+    from specc.analysis import analyze_file
+    from specc.cli.inspect import print_diagnostics
+
+    if not Path(file).is_file():
+        return None
+    try:
+        analysis = analyze_file(file)
+    except OSError:
+        return None
+    if not analysis.ok:
+        return None
+    print_diagnostics(analysis)  # only warnings are left: errors returned above
+    return analysis
 
 
 COMMANDS = [run]

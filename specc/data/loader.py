@@ -43,12 +43,18 @@ def load(
     limit: int | None = None,
     download: bool = True,
     progress: bool = True,
+    outputs: int | None = None,
 ) -> Dataset:
-    """Read, split and transform the data a spec declares (see the module docstring)."""
+    """Read, split and transform the data a spec declares (see the module docstring).
+
+    `outputs`: the model's outputs when its loss takes class indices (labels must fit).
+    """
     if limit is not None and limit < 1:
         raise DataError(f"limit must be a positive number of examples, got {limit}")
     raw = _read(data, override, spec_dir or Path.cwd(), download, progress)
-    targets = encode(raw.task, raw.y_train, raw.y_test, raw.where, classes=raw.classes)
+    targets = encode(
+        raw.task, raw.y_train, raw.y_test, raw.where, classes=raw.classes, outputs=outputs
+    )
     x_train, y_train = raw.x_train[:limit], targets.y_train[:limit]
     if raw.x_test is not None and targets.y_test is not None:
         x_test, y_test = raw.x_test[:limit], targets.y_test[:limit]

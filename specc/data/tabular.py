@@ -56,7 +56,7 @@ def read_csv(path: Path, target: str, features: list[str] | None) -> Table:
                         "every row needs one value per column (quote values that contain commas)",
                     )
                 rows.append([_number(path, reader.line_num, header[i], row[i]) for i in columns])
-                labels.append(row[header.index(target)].strip())
+                labels.append(_target(path, reader.line_num, header, target, row))
                 lines.append(reader.line_num)
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
@@ -90,6 +90,19 @@ def _columns(path: Path, header: list[str], target: str, features: list[str] | N
     if not names:
         raise DataError(f"{path}: no feature columns besides the target `{target}`")
     return [header.index(name) for name in names]
+
+
+def _target(path: Path, line: int, header: list[str], target: str, row: list[str]) -> str:
+    """The target as text; an empty one is an error (read as a label `''` it would shift
+    every class number by one)."""
+    index = header.index(target)
+    value = row[index].strip()
+    if not value:
+        raise DataError(
+            f"{path}:{line}: the target column `{target}` (column {index + 1}) is empty",
+            "give every row a target, or delete the rows without one",
+        )
+    return value
 
 
 def _number(path: Path, line: int, column: str, text: str) -> float:

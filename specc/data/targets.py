@@ -33,12 +33,35 @@ def encode(
     where: Where,
     *,
     classes: int | None = None,
+    outputs: int | None = None,
 ) -> Targets:
-    """Targets for `task`; `classes` fixes the class count (MNIST: 10) instead of inferring it."""
+    """Targets for `task`; `classes` fixes the class count (MNIST: 10) instead of inferring it.
+
+    `outputs`: the model's outputs when its loss takes class indices; a label past them is
+    reported here, where the file and line of the example are still known.
+    """
     joined = y_train if y_test is None else np.concatenate([y_train, y_test])
     encoded, count, names = ENCODERS[task](joined, where, classes)
     n = len(y_train)
+    if task == "classification" and outputs is not None and encoded.size:
+        _fits(encoded, outputs, n, where, names)
     return Targets(encoded[:n], None if y_test is None else encoded[n:], count, names)
+
+
+def _fits(
+    labels: np.ndarray, outputs: int, n_train: int, where: Where, names: tuple[str, ...] | None
+) -> None:
+    i = int(np.argmax(labels))
+    top = int(labels[i])
+    if top < outputs:
+        return
+    at = where(i) if i < n_train else f"{where(-1)} (test targets, row {i - n_train})"
+    shown = f"label {names[top]!r} (class {top} of the sorted labels)" if names else f"class {top}"
+    raise DataError(
+        f"{at}: {shown}, but the model has {outputs} output{'s' if outputs != 1 else ''} "
+        f"(classes 0..{outputs - 1})",
+        f"make the last layer `dense {top + 1}` (one output per class)",
+    )
 
 
 def _numbers(y: np.ndarray, where: Where, what: str) -> np.ndarray:

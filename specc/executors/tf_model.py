@@ -119,10 +119,16 @@ class WeightSlot:
 LayerBuilder = Callable[[Step], list[keras.layers.Layer]]
 
 
+def helper_name(layer: str, role: str) -> str:
+    """The name of a layer the spec did not write (`dense_1-activation`): the `-` keeps it
+    apart from every spec name, which is letters, digits and `_` (Keras needs unique names)."""
+    return f"{layer}-{role}"
+
+
 def _with_activation(step: Step, core: keras.layers.Layer) -> list[keras.layers.Layer]:
     if step.activation is None:
         return [core]
-    return [core, activation_layer(step.activation, f"{step.name}_activation")]
+    return [core, activation_layer(step.activation, helper_name(step.name, "activation"))]
 
 
 def _dense(step: Step) -> list[keras.layers.Layer]:
@@ -137,7 +143,7 @@ def _conv(cls: type[keras.layers.Layer], pad: type[keras.layers.Layer]) -> Layer
         out: list[keras.layers.Layer] = []
         padding = "same" if layer.padding == "same" else "valid"
         if isinstance(layer.padding, int) and layer.padding > 0:
-            out.append(pad(int(layer.padding), name=f"{step.name}_pad"))
+            out.append(pad(int(layer.padding), name=helper_name(step.name, "pad")))
         # TF's "same" pads (k-1)//2 before and the rest after: the semantics (stride 1).
         core = cls(
             int(layer.filters),
@@ -263,7 +269,7 @@ def build_keras_model(
     if lowered.head is not None:
         last = shapes.layers[-1]
         fused = not isinstance(last.layer, L.Activation)
-        name = f"{last.name}_activation" if fused else last.name
+        name = helper_name(last.name, "activation") if fused else last.name
         layers.append(keras.layers.Activation(lowered.head, name=name))
     if precision == "bf16":
         for layer in layers:

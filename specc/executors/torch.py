@@ -148,8 +148,10 @@ def evaluate_loss(state: TorchState, data: Any) -> float:
 
 
 def get_weights(state: TorchState) -> dict[str, np.ndarray]:
+    from specc.executors.torch_model import neutral_key
+
     return {
-        key: value.detach().float().cpu().numpy().copy()
+        neutral_key(key): value.detach().float().cpu().numpy().copy()
         for key, value in state.network.state_dict().items()
         if not key.endswith("num_batches_tracked")
     }
@@ -158,8 +160,11 @@ def get_weights(state: TorchState) -> dict[str, np.ndarray]:
 def set_weights(state: TorchState, weights: dict[str, np.ndarray]) -> None:
     import torch
 
+    from specc.executors.torch_model import neutral_key
+
     own = state.network.state_dict()
-    for key, value in own.items():
+    for own_key, value in own.items():
+        key = neutral_key(own_key)
         if key.endswith("num_batches_tracked"):
             continue
         given = weights.get(key)

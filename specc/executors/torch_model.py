@@ -2,7 +2,8 @@
 
 The network is an `nn.Sequential` whose children are named after the spec's layers, so its
 `state_dict` keys are exactly the neutral weight keys (`dense_1.weight`); activations given
-as a layer argument become an extra parameter-free child `<layer>__act`. Importing this
+as a layer argument become an extra parameter-free child `<layer>:act` (a colon no spec name
+holds, so a layer named `<layer>__act` cannot take its place). Importing this
 module imports torch: only `specc.executors.torch` does, lazily.
 """
 
@@ -20,7 +21,7 @@ from torch import nn
 from specc.ir import layers as L
 from specc.shapes import LayerInfo, ModelShapes
 
-ACT_SUFFIX = "__act"
+ACT_SUFFIX = ":act"
 # torch notes that an even `same` kernel pads a copy of the input: correct, only slower,
 # and the semantics ask for exactly that padding; not worth a warning on every run.
 warnings.filterwarnings(
@@ -151,14 +152,31 @@ LAYERS: dict[type, Callable[[LayerInfo], nn.Module]] = {
 }
 
 
+# A layer named like an attribute every module has (`eval`, `training`, `__class__`) cannot
+# be a child under its own name (torch: "attribute 'eval' already exists"). Such children
+# get a prefix no spec name can hold, and `neutral_key` strips it again, so parameter and
+# weight keys are the spec's names (the emitters rename such layers the same way).
+CLASH_PREFIX = "spec:"
+_PLAIN_MODULE = nn.Sequential()
+
+
+def child_name(name: str) -> str:
+    return CLASH_PREFIX + name if hasattr(_PLAIN_MODULE, name) else name
+
+
+def neutral_key(key: str) -> str:
+    """A state_dict or parameter key as the weights file names it (`spec:eval.weight` -> `eval.weight`)."""
+    return key.removeprefix(CLASH_PREFIX)
+
+
 def build_network(shapes: ModelShapes) -> nn.Sequential:
     """The whole model, including its final activation (see `split_fused`)."""
     children: OrderedDict[str, nn.Module] = OrderedDict()
     for info in shapes.layers:
-        children[info.name] = LAYERS[type(info.layer)](info)
+        children[child_name(info.name)] = LAYERS[type(info.layer)](info)
         activation = info.layer.fused_activation()
         if activation is not None:
-            children[info.name + ACT_SUFFIX] = _activation(activation)
+            children[child_name(info.name + ACT_SUFFIX)] = _activation(activation)
     return nn.Sequential(children)
 
 

@@ -21,7 +21,7 @@ from torch import nn
 
 from specc.errors import RunError
 from specc.executors.policies import EVAL_CHUNK, compile_pays
-from specc.executors.torch_model import build_network, frozen_names, trunk
+from specc.executors.torch_model import build_network, frozen_names, neutral_key, trunk
 from specc.ir import losses as Lo
 from specc.ir import optimizers as O
 from specc.ir.data import Augment
@@ -208,10 +208,9 @@ def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> Torc
     state_placeholder = _Partial(network)
     backend.set_weights(state_placeholder, weights)  # type: ignore[arg-type]
     frozen = frozen_names(plan.shapes)
-    named = [
-        (name, p) for name, p in network.named_parameters() if name.split(".")[0] not in frozen
-    ]
-    for name, p in network.named_parameters():
+    everything = [(neutral_key(name), p) for name, p in network.named_parameters()]
+    named = [(name, p) for name, p in everything if name.split(".")[0] not in frozen]
+    for name, p in everything:
         p.requires_grad_(name.split(".")[0] not in frozen)
     node = plan.train.optimizer
     params = [p for _, p in named]  # never empty: make_plan refuses a model with nothing to train

@@ -24,7 +24,8 @@ class Node(BaseModel):
 
     # Field docs are the docstrings under each field, read lazily by specc.ir.docs (not
     # `use_attribute_docstrings`, which reads every class's source on import).
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # No setting means anything with inf or nan (`lr=1e400`, `uniform(nan, 1)`): E301.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     span: Span | None = Field(default=None, description="Where this was written in the spec.")
     field_spans: dict[str, Span] = Field(default_factory=dict, exclude=True, repr=False)

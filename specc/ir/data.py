@@ -115,6 +115,8 @@ class Data(Node):
     """Fetched from the network when not found (mirrors and checksums: specc/data/mnist.py)."""
     title: ClassVar[str] = ""
     """How people write its name in prose ("Fashion-MNIST")."""
+    # One target value per example (a label or a number); None: only the file knows (npz).
+    one_target_per_example: ClassVar[bool | None] = True
 
     transforms: list[AnyTransform] = Field(default_factory=list)
     """Transforms, applied in the order written."""
@@ -199,6 +201,7 @@ class NPZ(Data):
 
     kind: Literal["npz"] = "npz"
     positional = ("path",)
+    one_target_per_example = None  # `y` may hold several values per example
 
     x: str = "x"
     """Name of the inputs array."""

@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from specc.diagnostics import SpecError
 from specc.ir.base import Node
-from specc.ir.spaces import NonNegFloat, OpenUnitFloat, PositiveFloat, is_space
+from specc.ir.spaces import ClipThreshold, NonNegRate, OpenUnitFloat, Rate, is_space
 
 
 class Optimizer(Node):
@@ -21,13 +21,13 @@ class Optimizer(Node):
     arg_aliases = {"learning_rate": "lr", "epsilon": "eps"}
     decoupled_weight_decay: ClassVar[bool] = False
 
-    lr: PositiveFloat = 1e-3
+    lr: Rate = 1e-3
     """Learning rate (the peak rate when a schedule or warm-up is used)."""
-    weight_decay: NonNegFloat = 0.0
+    weight_decay: NonNegRate = 0.0
     """L2 penalty (coupled) or decoupled decay for adamw."""
-    clip_norm: PositiveFloat | None = None
+    clip_norm: ClipThreshold | None = None
     """Rescale gradients so their global L2 norm is at most this."""
-    clip_value: PositiveFloat | None = None
+    clip_value: ClipThreshold | None = None
     """Clamp every gradient value to [-clip_value, clip_value]."""
 
 
@@ -36,7 +36,7 @@ class SGD(Optimizer):
 
     kind: Literal["sgd"] = "sgd"
 
-    lr: PositiveFloat = 1e-2
+    lr: Rate = 1e-2
     """Learning rate."""
     momentum: OpenUnitFloat = 0.0
     """Momentum factor (PyTorch form: v = m*v + g; w -= lr*v)."""
@@ -65,7 +65,7 @@ class Adam(Optimizer):
     """Decay of the first-moment estimate."""
     beta2: OpenUnitFloat = 0.999
     """Decay of the second-moment estimate."""
-    eps: PositiveFloat = 1e-7
+    eps: Rate = 1e-7
     """Added to the denominator for stability."""
     amsgrad: bool = False
     """Use the AMSGrad variant."""
@@ -77,7 +77,7 @@ class AdamW(Adam):
     kind: Literal["adamw"] = "adamw"  # type: ignore[assignment]
     decoupled_weight_decay = True
 
-    weight_decay: NonNegFloat = 0.01
+    weight_decay: NonNegRate = 0.01
     """Decoupled decay: w -= lr * weight_decay * w each step."""
 
 
@@ -89,7 +89,7 @@ class RMSprop(Optimizer):
 
     rho: OpenUnitFloat = 0.9
     """Decay of the squared-gradient average (PyTorch calls it alpha)."""
-    eps: PositiveFloat = 1e-7
+    eps: Rate = 1e-7
     """Added outside the square root."""
     momentum: OpenUnitFloat = 0.0
     """Momentum factor."""
@@ -102,11 +102,11 @@ class Adagrad(Optimizer):
 
     kind: Literal["adagrad"] = "adagrad"
 
-    lr: PositiveFloat = 1e-2
+    lr: Rate = 1e-2
     """Learning rate."""
-    initial_accumulator: NonNegFloat = 0.1
+    initial_accumulator: NonNegRate = 0.1
     """Starting value of the accumulator (Keras's default)."""
-    eps: PositiveFloat = 1e-7
+    eps: Rate = 1e-7
     """Added to the denominator for stability."""
 
 

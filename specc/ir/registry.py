@@ -70,12 +70,17 @@ def members(annotation: Any) -> dict[str, type[Node]]:
     return table
 
 
+_CANONICAL: dict[int, tuple[Any, list[str]]] = {}
+
+
 def canonical(annotation: Any) -> list[str]:
-    """Canonical kinds only (no aliases), in declaration order."""
-    seen: list[str] = []
-    for cls in members(annotation).values():
-        if cls.kind_name() not in seen:
-            seen.append(cls.kind_name())
+    """Canonical kinds only (no aliases), in declaration order (memoised like `members`:
+    the builder asks once per statement; callers must not modify the list)."""
+    hit = _CANONICAL.get(id(annotation))
+    if hit is not None and hit[0] is annotation:
+        return hit[1]
+    seen = list(dict.fromkeys(cls.kind_name() for cls in members(annotation).values()))
+    _CANONICAL[id(annotation)] = (annotation, seen)
     return seen
 
 

@@ -6,6 +6,7 @@ still has one (there is nothing concrete to train).
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
@@ -95,6 +96,8 @@ class Choice(Node):
 
     @model_validator(mode="after")
     def _distinct(self) -> Choice:
+        if any(isinstance(o, float) and not math.isfinite(o) for o in self.options):
+            raise SpecError("E301", "choice(...) options must be finite numbers", self.span)
         if len(set(map(repr, self.options))) != len(self.options):
             raise SpecError("E304", "choice(...) lists the same value twice", self.span)
         return self
@@ -104,10 +107,17 @@ def _ordered(node: Node, low: float, high: float) -> None:
     if low >= high:
         raise SpecError(
             "E304",
-            f"a search range needs low < high, found low={low:g} and high={high:g}",
+            f"a search range needs low < high, found low={_show(low)} and high={_show(high)}",
             node.span,
             help="swap the bounds" if low > high else "use a plain number for a fixed value",
         )
+
+
+def _show(value: float) -> str:
+    """A bound as the message shows it; a whole number of any size never overflows."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if abs(value) < 10**15 else f"a {len(str(abs(value)))}-digit number"
+    return f"{value:g}"
 
 
 Space = Annotated[Union[LogUniform, Uniform, IntRange, Choice], Field(discriminator="kind")]
@@ -125,6 +135,14 @@ UnitFloat = _num(float, ge=0, le=1)  # a fraction in [0, 1]
 OpenUnitFloat = _num(float, ge=0, lt=1)  # dropout rate, momentum-like
 AnyFloat = _num(float)
 PositiveInt = _num(int, ge=1, le=1_000_000)
+# Optimizer settings reach float32 tensors, also as products (`1 - lr * weight_decay`);
+# torch refuses a scalar past float32's range ("cannot be converted to type float without
+# overflow"), so rates stop at a million and clipping thresholds at 1e30.
+MAX_RATE = 1e6
+MAX_CLIP = 1e30
+Rate = _num(float, gt=0, le=MAX_RATE)
+NonNegRate = _num(float, ge=0, le=MAX_RATE)
+ClipThreshold = _num(float, gt=0, le=MAX_CLIP)
 NonNegInt = _num(int, ge=0, le=1_000_000)
 
 

@@ -102,6 +102,13 @@ def _check_fit(plan: Plan, data: Dataset) -> None:
         )
     outputs = math.prod(plan.shapes.output)
     model = f"model `{plan.model.name}`"
+    per_example = math.prod(data.y_train.shape[1:])
+    if plan.train.loss.target == "binary" and per_example != outputs:  # E407, npz only
+        raise RunError(
+            f"error[E407]: `{plan.train.loss.kind_name()}` scores each output against one "
+            f"target, but the data has {per_example} per example and {model} gives {outputs}",
+            f"end with `dense {per_example} sigmoid`",
+        )
     if data.y_train.dtype.kind in "iu":  # class indices: one output per class, flat
         if len(plan.shapes.output) != 1:
             raise RunError(
@@ -121,6 +128,13 @@ def _check_fit(plan: Plan, data: Dataset) -> None:
             f"the targets have {per} value(s) per example but {model} gives {outputs}",
             f"make the last layer `dense {per}`",
         )
+
+
+def _class_outputs(plan: Plan) -> int | None:
+    """Outputs that class labels must fit (the loader names the file and line of one that
+    does not); None when the loss does not take class indices."""
+    flat = len(plan.shapes.output) == 1
+    return math.prod(plan.shapes.output) if plan.train.loss.target == "class" and flat else None
 
 
 def _environment(backend: Executor, plan: Plan, device: str) -> dict[str, Any]:
@@ -172,6 +186,7 @@ def run(
         limit=options.limit,
         download=options.download,
         progress=mode != "silent",
+        outputs=_class_outputs(plan),
     )
     _check_fit(plan, dataset)
     weights = initial_weights(plan.shapes, plan.seed)

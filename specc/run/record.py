@@ -18,6 +18,7 @@ killed run never leaves a half-written file. Nothing is written outside the run 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -57,7 +58,14 @@ def save_arrays(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, s
     from safetensors.numpy import save_file
 
     contiguous = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    _atomic(path, lambda tmp: save_file(contiguous, str(tmp), metadata=metadata))
+
+    def write(tmp: Path) -> None:
+        try:
+            save_file(contiguous, str(tmp), metadata=metadata)
+        except Exception as err:  # safetensors' own error, also for a full disk: an OSError
+            raise OSError(errno.EIO, str(err), str(path)) from None
+
+    _atomic(path, write)
 
 
 def load_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:

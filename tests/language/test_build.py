@@ -75,7 +75,7 @@ def test_errors_are_located_on_the_argument() -> None:
     assert by_code["E202"].message == "`dense` has no argument `activaton`"
     assert by_code["E202"].help == "did you mean `activation`?"
     assert by_code["E202"].span.line == 5 and by_code["E202"].span.column == 14
-    assert by_code["E301"].message == "`rate` must be < 1.0, found `1.5`"
+    assert by_code["E301"].message == "`rate` must be < 1, found `1.5`"
     assert by_code["E301"].span.line == 6
 
 

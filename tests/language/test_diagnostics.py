@@ -201,8 +201,9 @@ def _rejected(result: Result, code: str | None = None) -> None:
         (b"train { x=" + b"[" * 10_000 + b"]" * 10_000 + b" }", "E103"),  # deep brackets
         (b"model m { input 8; dense 10000000000 }", "E301"),
         (b"model m { input 8; repeat 1000 { repeat 1000 { repeat 1000 { dense 1 } } } }", "E405"),
-        ("@ é ✓ \u202e\n".encode() * 50_000, "E102"),  # 0.6 MB of characters no token starts with
-        (b"dense = 3\n" * 50_000, "E100"),  # 50,000 syntax errors
+        ("@ é ✓ \u202e\n".encode() * 7_000, "E102"),  # 35,000 characters no token starts with
+        (b"dense = 3\n" * 9_000, "E100"),  # 9,000 syntax errors
+        ("@ é ✓ \u202e\n".encode() * 50_000, "E103"),  # past the token limit: refused
     ],
     ids=[
         "binary",
@@ -214,6 +215,7 @@ def _rejected(result: Result, code: str | None = None) -> None:
         "nested-repeats",
         "junk-text",
         "many-errors",
+        "too-many-tokens",
     ],
 )
 def test_hostile_input_is_a_diagnostic(data: bytes, code: str) -> None:
