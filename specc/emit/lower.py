@@ -20,7 +20,7 @@ from typing import Any
 
 from specc.emit.names import Namer, class_name
 from specc.emit.target import Target
-from specc.ir.data import Data, OneHot
+from specc.ir.data import Augment, Data, OneHot
 from specc.ir.layers import Activation, BatchNorm, Conv2D, Dense, LayerNorm
 from specc.ir.losses import (
     BinaryCrossentropy,
@@ -102,6 +102,9 @@ class Plan:
     """True when the learning rate moves (a schedule or warm-up): the script computes it."""
     extras: dict[str, Any] = field(default_factory=dict)
     """Flags set by target rewrites, read by that target's templates."""
+    channels_last_data: bool = False
+    """The script's data loader gives images channels-last (N, H, W, C) and `input` is in
+    that layout (`channels_last_input`): the model starts without a transpose."""
 
     @property
     def weighted(self) -> tuple[LayerView, ...]:
@@ -252,3 +255,21 @@ def _permute(namer: Namer, name: str, shape: Shape, dims: Shape) -> LayerView:
         output=out,
         args={"dims": dims},
     )
+
+
+def channels_last_input(p: Plan) -> Plan:
+    """Give a channels-last framework its images channels-last from the data loader.
+
+    After `channels_last`, a model whose first layer is spatial starts by transposing
+    its input; the loader of an MNIST-format set can give (N, H, W, C) directly instead
+    (keras-io's `np.expand_dims(x, -1)`), which means the same. Not with `augment`, whose
+    random transforms read images channels-first.
+    """
+    data = p.data
+    first = p.layers[0] if p.layers else None
+    augmented = any(isinstance(t, Augment) for t in data.transforms)
+    if not type(data).image_set or augmented or first is None or first.kind != "permute":
+        return p
+    if first.args.get("dims") != (2, 3, 1):
+        return p
+    return p.replace(layers=p.layers[1:], input=first.output, channels_last_data=True)

@@ -7,7 +7,7 @@ what the script cannot express.
 
 from __future__ import annotations
 
-from specc.emit.lower import Plan, channels_last
+from specc.emit.lower import Plan, channels_last, channels_last_input
 from specc.emit.target import Target, words
 
 MODULE_NAMES = words(
@@ -51,7 +51,7 @@ TARGET = Target(
     template="keras/train.py.j2",
     weights_file="model.weights.h5",
     reserved=MODULE_NAMES,
-    rewrites=(channels_last,),
+    rewrites=(channels_last, channels_last_input),
     unsupported={
         "label_smoothing.sparse": "SparseCategoricalCrossentropy has no label smoothing in "
         "Keras 3; use one_hot + categorical_crossentropy",

@@ -11,7 +11,7 @@ which is the Keras one minus what a hand-written loop can do (skip the last batc
 
 from __future__ import annotations
 
-from specc.emit.lower import channels_last
+from specc.emit.lower import channels_last, channels_last_input
 from specc.emit.target import Target, words
 from specc.emit.targets.keras import TARGET as KERAS
 
@@ -38,7 +38,7 @@ TARGET = Target(
     template="tensorflow/train.py.j2",
     weights_file="model.weights.h5",
     reserved=MODULE_NAMES,
-    rewrites=(channels_last,),
+    rewrites=(channels_last, channels_last_input),
     unsupported={k: v for k, v in KERAS.unsupported.items() if k not in HANDLED_BY_THE_LOOP},
     requires=("tensorflow", "keras"),
     macros="keras",

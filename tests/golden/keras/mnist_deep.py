@@ -95,7 +95,7 @@ def read_source(data_dir):
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as err:  # no network, a damaged cache: say so, no traceback
         sys.exit(f"error: keras.datasets.mnist.load_data() failed ({err}); pass --data-dir")
-    return x_train[:, None], y_train, x_test[:, None], y_test  # channels first
+    return x_train[:, None], y_train, x_test[:, None], y_test  # images (N, 1, 28, 28)
 
 
 def hold_out(x, y, fraction):
