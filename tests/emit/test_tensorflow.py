@@ -16,10 +16,14 @@ import pytest
 from specc.analysis import analyze
 from specc.emit import EmitError, emit
 from tests.emit.conftest import (
+    AUGMENTED,
+    FROZEN_LR,
     GOLDEN,
     ROOT,
     RUFF,
     RUFF_SELECT,
+    SPEC_TEXT,
+    ZOO,
     assert_saved,
     assert_trained,
     history,
@@ -35,63 +39,6 @@ from tests.emit.test_safety import (
 
 TARGET = "tensorflow"
 SCRIPTS = sorted(p.stem for p in (GOLDEN / TARGET).glob("*.py"))
-SPEC_TEXT = (ROOT / "specs" / "mnist.nn").read_text(encoding="utf-8")
-# Every layer kind, activation and initialiser, on a small synthetic problem.
-ZOO = """
-model zoo {
-    input 64
-    reshape 1x8x8
-    conv2d 4 2 padding=same init=he_normal
-    batchnorm momentum=0.2
-    leaky_relu 0.1
-    conv2d 4 3 padding=1 init=uniform(-0.1, 0.2) bias_init=normal(0.01)
-    avgpool2d 2
-    elu 0.5
-    conv2d 8 1 init=glorot_normal bias_init=ones
-    maxpool2d 2 stride=1
-    global_avgpool
-    layernorm
-    dense 16 gelu init=he_uniform
-    batchnorm
-    dense 16 selu init=normal(0.1)
-    dropout 0.1
-    repeat 2 {
-        dense 16 silu
-    }
-    dense 8 tanh
-    dense 8 activation=elu(0.7)
-    dense 8 sigmoid
-    dense 3 relu
-    dense 3
-    log_softmax
-}
-data synthetic classification samples=600 features=64 classes=3 noise=0.5 {
-    batch 32 shuffle
-    test 0.2
-}
-train {
-    loss nll
-    optimizer adamw lr=3e-3 clip_norm=1.0
-    schedule one_cycle
-    epochs 3
-    metrics accuracy precision recall f1
-}
-"""
-# mnist.nn whose rate drops to ~0 after the first epoch: the next two epochs must train
-# nothing (same weights, same examples, no dropout: the same mean loss), which they only
-# do if the script really sets the rate before every step.
-FROZEN_LR = (
-    (ROOT / "specs" / "mnist.nn")
-    .read_text(encoding="utf-8")
-    .replace("epochs 5", "epochs 5\n    schedule multistep milestones=[1] gamma=1e-9")
-)
-# dropout.nn with random augmentation and a plateau schedule (no spec in specs/ has them)
-AUGMENTED = (
-    (ROOT / "specs" / "dropout.nn")
-    .read_text(encoding="utf-8")
-    .replace("scale 1/255", "scale 1/255\n    augment rotation=10 shift=0.1")
-    .replace("lr=1e-3", "lr=1e-3\n    schedule reduce_on_plateau monitor=val_loss patience=1")
-)
 
 
 def test_every_spec_but_the_search_space_is_emitted() -> None:

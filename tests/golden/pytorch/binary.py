@@ -127,6 +127,16 @@ class BinaryClassifier(nn.Module):
         return x  # logits: the sigmoid is fused into the loss
 
 
+def pick_device(name):
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 def predict(outputs):
     """Predictions from the model's outputs: the sigmoid the loss fuses, applied."""
     return torch.sigmoid(outputs)
@@ -151,16 +161,6 @@ def compute_metrics(outputs, targets):
         "precision": float(np.mean(precision)),
         "recall": float(np.mean(recall)),
     }
-
-
-def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 @torch.no_grad()

@@ -174,6 +174,16 @@ class MnistCnn(nn.Module):
         return x  # logits: the softmax is fused into the loss
 
 
+def pick_device(name):
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 def predict(outputs):
     """Predictions from the model's outputs: the softmax the loss fuses, applied."""
     return torch.softmax(outputs, dim=-1)
@@ -185,16 +195,6 @@ def compute_metrics(outputs, targets):
     pred = outputs.argmax(axis=1)
     true = targets.argmax(axis=1) if targets.ndim == 2 else targets
     return {"accuracy": float(np.mean(pred == true))}
-
-
-def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def learning_rate(step, base_lr, steps_per_epoch, total_steps):

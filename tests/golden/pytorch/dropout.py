@@ -177,6 +177,16 @@ class MnistDropout(nn.Module):
         return x  # logits: the softmax is fused into the loss
 
 
+def pick_device(name):
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 def predict(outputs):
     """Predictions from the model's outputs: the softmax the loss fuses, applied."""
     return torch.softmax(outputs, dim=-1)
@@ -188,16 +198,6 @@ def compute_metrics(outputs, targets):
     pred = outputs.argmax(axis=1)
     true = targets.argmax(axis=1) if targets.ndim == 2 else targets
     return {"accuracy": float(np.mean(pred == true))}
-
-
-def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 @torch.no_grad()

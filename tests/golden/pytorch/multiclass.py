@@ -137,6 +137,16 @@ class Multiclass(nn.Module):
         return x  # logits: the softmax is fused into the loss
 
 
+def pick_device(name):
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 def predict(outputs):
     """Predictions from the model's outputs: the softmax the loss fuses, applied."""
     return torch.softmax(outputs, dim=-1)
@@ -160,16 +170,6 @@ def compute_metrics(outputs, targets):
         "accuracy": float(np.mean(pred == true)),
         "f1": float(np.mean(ratio(2 * precision * recall, precision + recall))),
     }
-
-
-def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 @torch.no_grad()

@@ -125,6 +125,16 @@ class Regressor(nn.Module):
         return x
 
 
+def pick_device(name):
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 def predict(outputs):
     """Predictions from the model's outputs."""
     return outputs
@@ -134,16 +144,6 @@ def compute_metrics(outputs, targets):
     """The spec's metrics from predictions `outputs` (N, 1) and targets."""
     outputs = outputs.astype(np.float64)
     return {"mae": float(np.mean(np.abs(outputs - targets.reshape(outputs.shape))))}
-
-
-def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def learning_rate(step, base_lr, steps_per_epoch, total_steps):
