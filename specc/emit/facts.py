@@ -94,6 +94,20 @@ class ScriptFacts:
         return tuple(sorted(modules))
 
     @property
+    def validation(self) -> bool:
+        """The spec holds out a validation split (else the script never validates)."""
+        return self.plan.data.validation > 0
+
+    @property
+    def test(self) -> Literal["always", "maybe", "never"]:
+        """Whether the script has a test split: the source's own, the `test` fraction held
+        out, or (an .npz without `test`) whatever the file holds."""
+        d = self.plan.data
+        if d.own_test_split or d.test > 0:
+            return "always"
+        return "maybe" if d.own_test_split is None else "never"
+
+    @property
     def augment(self) -> Augment | None:
         """The `augment` transform (training batches only), or None."""
         found = [t for t in self.plan.data.transforms if isinstance(t, Augment)]

@@ -115,6 +115,9 @@ class Data(Node):
     """Fetched from the network when not found (mirrors and checksums: specc/data/mnist.py)."""
     title: ClassVar[str] = ""
     """How people write its name in prose ("Fashion-MNIST")."""
+    own_test_split: ClassVar[bool | None] = False
+    """Comes with its own test split: always (True), never (False: the `test` fraction is
+    held out instead), or only known when read (None: an .npz may hold `x_test`)."""
 
     transforms: list[AnyTransform] = Field(default_factory=list)
     """Transforms, applied in the order written."""
@@ -141,6 +144,7 @@ class MNIST(Data):
     static_task = "classification"
     image_set = True
     downloadable = True
+    own_test_split = True
     title = "MNIST"
 
 
@@ -154,6 +158,7 @@ class FashionMNIST(Data):
     static_task = "classification"
     image_set = True
     downloadable = True
+    own_test_split = True
     title = "Fashion-MNIST"
 
 
@@ -165,6 +170,7 @@ class MNISTSample(Data):
     static_classes = 10
     static_task = "classification"
     image_set = True
+    own_test_split = True
     title = "MNIST sample"
 
 
@@ -199,6 +205,7 @@ class NPZ(Data):
 
     kind: Literal["npz"] = "npz"
     positional = ("path",)
+    own_test_split = None
 
     x: str = "x"
     """Name of the inputs array."""

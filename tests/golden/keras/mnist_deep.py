@@ -34,7 +34,6 @@ LR = 0.01
 SEED = 0
 OUT = "runs/baseline"
 SHUFFLE = True
-DROP_LAST = False
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
 VALIDATION_SPLIT = 0.0
@@ -145,9 +144,8 @@ def main():
 
     data = load_data(args.data_dir, args.limit)
     x_train, y_train = data["train"]
-    x_val, y_val = data["val"]
     x_test, y_test = data["test"]
-    print(f"{len(x_train)} training, {len(x_val)} validation, {len(x_test)} test examples")
+    print(f"{len(x_train)} training, {len(x_test)} test examples")
 
     device = contextlib.nullcontext() if args.device == "auto" else keras.device(args.device)
     with device:
@@ -164,7 +162,6 @@ def main():
             batch_size=args.batch_size,
             epochs=args.epochs,
             shuffle=SHUFFLE,
-            validation_data=(x_val, y_val) if len(x_val) else None,
             callbacks=callbacks,
             verbose=2,
         )
@@ -172,10 +169,9 @@ def main():
         if not all(math.isfinite(v) for v in history["loss"]):
             sys.exit("error: the loss is not finite; try a lower --lr")
 
-        if len(x_test):
-            test = model.evaluate(x_test, y_test, args.batch_size, return_dict=True, verbose=0)
-            print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-            history.update({f"test_{k}": float(v) for k, v in test.items()})
+        test = model.evaluate(x_test, y_test, args.batch_size, return_dict=True, verbose=0)
+        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+        history.update({f"test_{k}": float(v) for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
     with open(os.path.join(args.out, "history.json"), "w") as handle:
