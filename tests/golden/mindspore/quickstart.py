@@ -40,7 +40,6 @@ OUT = "runs/mnist_mlp"
 SHUFFLE = True
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
-VALIDATION_SPLIT = 0.0
 MNIST_FILES = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -100,12 +99,6 @@ def read_source(data_dir):
     return read_mnist_folder(data_dir)
 
 
-def hold_out(x, y, fraction):
-    """Split off the last `fraction` of the rows (Keras' validation_split arithmetic)."""
-    at = int(np.floor(len(x) * (1.0 - fraction))) if fraction > 0 else len(x)
-    return x[:at], y[:at], x[at:], y[at:]
-
-
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
@@ -114,12 +107,11 @@ def transform(x, y):
 
 
 def load_data(data_dir, limit=None):
-    """Train/validation/test arrays: read, limit, split, then transform each split."""
+    """Train/test arrays: read, limit, then transform each split."""
     x, y, x_test, y_test = read_source(data_dir)  # MNIST sample has its own test split
     x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
     y, y_test = y.astype(np.int64), y_test.astype(np.int64)  # class indices
-    x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
-    splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
+    splits = {"train": (x, y), "test": (x_test, y_test)}
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
 
 
