@@ -119,6 +119,12 @@ class ScriptFacts:
         return self.plan.train.schedule.kind == "reduce_on_plateau"
 
     @property
+    def plateau_mode(self) -> Mode | None:
+        """Which way `reduce_on_plateau`'s monitored metric improves."""
+        monitor = getattr(self.plan.train.schedule, "monitor", None)
+        return _mode(monitor) if self.plateau and monitor is not None else None
+
+    @property
     def bf16(self) -> bool:
         return self.plan.train.precision == "bf16"
 
@@ -138,6 +144,11 @@ class ScriptFacts:
         spec's update), or None: the framework's own class."""
         decide = self.target.custom_optimizer
         return decide(self.plan) if decide is not None else None
+
+    @property
+    def metric_inputs(self) -> frozenset[str]:
+        """What the NumPy metrics compute before the metrics themselves (`Metric.reads`)."""
+        return frozenset().union(*(type(m).reads for m in self.plan.train.metrics))
 
     @property
     def macro_scores(self) -> bool:
