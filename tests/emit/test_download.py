@@ -17,7 +17,7 @@ import pytest
 
 from specc.data.mnist import CHECKSUMS, MIRRORS
 from specc.emit.targets import NAMES
-from tests.emit.conftest import emit_text
+from tests.emit.conftest import SAMPLE, emit_text
 
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens, the connection is refused
 FAILURE = {
@@ -76,3 +76,31 @@ def test_a_damaged_file_is_refused_by_its_md5(tmp_path: Path) -> None:
     assert done.returncode == 1
     damaged = f"error: {os.path.join('data/mnist', 'train-images-idx3-ubyte.gz')} is damaged"
     assert f"{damaged} (md5 mismatch); delete it and retry" in done.stderr
+
+
+def test_init_from_a_folder_without_weights_says_what_writes_them(tmp_path: Path) -> None:
+    (tmp_path / "empty_run").mkdir()
+    script = tmp_path / "finetune.py"
+    script.write_text(emit_text("finetune", "pytorch"), encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--init-from",
+            "empty_run",
+            "--out",
+            "out",
+            "--data-dir",
+            str(SAMPLE),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert (
+        "error: no weights.safetensors or weights.npz in empty_run (`specc run` writes it, "
+        "and scripts from `specc emit --interop`)"
+    ) in done.stderr

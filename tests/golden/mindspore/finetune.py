@@ -186,7 +186,8 @@ def read_weights(source):
         names = [os.path.join(source, n) for n in ("weights.safetensors", "weights.npz")]
         found = [name for name in names if os.path.exists(name)]
         if not found:
-            sys.exit(f"error: no weights.safetensors or weights.npz in {source}")
+            hint = "`specc run` writes it, and scripts from `specc emit --interop`"
+            sys.exit(f"error: no weights.safetensors or weights.npz in {source} ({hint})")
         path = found[0]
     order = []
     if path.endswith(".safetensors"):
