@@ -90,6 +90,37 @@ def assert_saved(folder: Path, spec: str, framework_file: str) -> None:
     assert (folder / "weights.safetensors").is_file() == neutral, (spec, neutral)
 
 
+# specs/cnn.nn's weights in the neutral file: the spec's names, PyTorch's layout.
+CNN_NEUTRAL_SHAPES = {
+    "conv2d_1.weight": (32, 1, 3, 3),
+    "conv2d_1.bias": (32,),
+    "conv2d_2.weight": (64, 32, 3, 3),
+    "conv2d_2.bias": (64,),
+    "dense_1.weight": (10, 1600),
+    "dense_1.bias": (10,),
+}
+
+
+def assert_cnn_neutral_weights(folder: Path) -> None:
+    """The cnn run's weights.safetensors: the spec's layer names in PyTorch's layout."""
+    from safetensors.numpy import load_file
+
+    weights = load_file(folder / "weights.safetensors")
+    assert {k: v.shape for k, v in weights.items()} == CNN_NEUTRAL_SHAPES
+
+
+def assert_finetuned(out: Path, output: str) -> None:
+    """finetune.nn started from the quickstart run: its frozen layer kept, a fresh head."""
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    assert f"initial weights from {out / 'quickstart' / 'weights.safetensors'}" in output
+    before = load_file(out / "quickstart" / "weights.safetensors")
+    after = load_file(out / "finetune" / "weights.safetensors")
+    assert set(after) == {"dense_1.weight", "dense_1.bias", "head.weight", "head.bias"}
+    assert np.array_equal(before["dense_1.weight"], after["dense_1.weight"])  # loaded, frozen
+
+
 def ruff(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ruff", *args],
