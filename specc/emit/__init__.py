@@ -10,34 +10,46 @@ docs/semantics.md says. The pipeline, one module per step:
    the target cannot express, pointing at the spec;
 3. `lower.plan` builds a `Plan` (layer list with Python names, the loss-fused prediction
    activation split off, data and training facts), then runs the target's rewrites;
-4. `env.render` renders the target's template with `plan`: templates only loop and
-   interpolate.
+4. `facts.ScriptFacts` decides everything else a template would otherwise compute (is the
+   source an image set, does the script download it, which modules it imports, which
+   optimizer class it defines, whether it writes the neutral weights file, ...);
+5. `env.render` renders the target's template with `plan`, `facts` and `target`: templates
+   only loop and interpolate; `tidy.tidy` then runs ruff's fixer (imports) and formatter
+   (every line break), so templates never fit lines into 100 columns.
 
 How to add a target (say `jax`):
 
 - `specc/emit/targets/jax.py` defines `TARGET = Target(name="jax", framework="JAX",
   template="jax/train.py.j2", weights_file=..., reserved=..., rewrites=(...),
   unsupported={feature: why, ...})` and holds only what differs from other targets
-  (extra rewrites as small functions). Add its name to `targets.NAMES`.
+  (extra rewrites as small functions; `device_help`, `dataset_helper`, `stdlib`,
+  `custom_optimizer` when they differ). Add its name to `targets.NAMES`.
 - Capability table: `unsupported` maps a feature key (`layer.conv2d`, `schedule.one_cycle`,
   `weight_decay`, ...; `specc targets` lists them, `capabilities.py` defines them) to a
   one-line reason shown as the E600 help. Anything not listed must work.
-- Templates in `templates/jax/`: `train.py.j2` (the one generated file) imports one
-  template per IR category with the same macro names as the other targets:
-  `layers.j2` (`layer_<kind>(layer)`: how a layer is built; `act_<kind>(...)`: an
-  activation; PyTorch adds `call_<kind>(layer)` for `forward`), `inits.j2`
-  (`init_<kind>(...)`), `losses.j2` (`loss_<kind>(loss)`), `optimizers.j2`
-  (`optimizer_<kind>(opt, ...)`), `metrics.j2` (`metric_<kind>(...)`). Look a macro up by
-  kind with `mod["layer_" ~ layer.kind](layer)`, or `kind_macro("transform_", t.kind)(t)`
-  inside the same template. Framework-free parts shared by every target live in
-  `templates/common/`: `docstring.j2`, `config.j2` (constants, the shared flags,
-  `improved()`), `data.j2` (NumPy loaders for every source, transforms, splits),
+- Templates in `templates/jax/`: `train.py.j2` extends the script skeleton
+  `templates/common/train.py.j2` (docstring, imports, constants, flags, data, schedule,
+  neutral weights, `main`), or `templates/common/loop.py.j2` for a hand-written epoch loop
+  (evaluation, checkpoints, early stopping, plateau, test, saves), and fills in only the
+  blocks its framework spells differently (`model`, `eval_batch`, `train_step`,
+  `save_best`, ...: each base template's comment lists them). It imports one macro file
+  per IR category with the same macro names as the other targets: `layers.j2`
+  (`layer_<kind>(layer)`: how a layer is built; `act_<kind>(...)`: an activation; PyTorch
+  adds `call_<kind>(layer)` for `forward`), `inits.j2` (`init_<kind>(...)`), `losses.j2`
+  (`loss_<kind>(loss)`), `optimizers.j2` (`optimizer_<kind>(opt, ...)`), `metrics.j2`
+  (`metric_<kind>(...)`). Look a macro up by kind with `mod["layer_" ~ layer.kind](layer)`,
+  or `kind_macro("transform_", t.kind)(t)` inside the same template. Framework-free parts
+  shared by every target live in `templates/common/`: `docstring.j2`, `config.j2`
+  (constants, the shared flags, `improved()`), `data.j2` (NumPy loaders for every source,
+  the MNIST download with specc.data's mirror and checksums, transforms, splits),
   `schedule.j2` (the exact learning-rate formula as a plain function, `Plateau`),
-  `metrics.j2` (NumPy metrics) and `weights.j2` (the neutral weights file and `init from`).
-  Filters: `py` (a Python literal: the only way spec values enter a script), `doc`
-  (docstring-safe text), `shape` (`(B, 28, 28)`), `block`/`tight` (whitespace).
+  `metrics.j2` (NumPy metrics) and `weights.j2` (the neutral weights file and `init
+  from`). Filters: `py` (a Python literal: the only way spec values enter a script), `doc`
+  (docstring-safe text), `wrap` (prose within 100 columns), `shape` (`(B, 28, 28)`),
+  `block`/`tight` (whitespace).
 - Rewrites: `lower.channels_last` (channels-first IR -> channels-last framework with
-  transposes) is one; add yours to `lower.py` when two targets share it.
+  transposes) and `lower.channels_last_input` (image data loaded channels-last instead of
+  a leading transpose) are two; add yours to `lower.py` when two targets share it.
 - Names: `Target.reserved` lists every name the template writes at module level (and
   attributes of the model class); spec names that would clash get renamed.
 - Tests: add the target to `tests/emit/` (executed runs) and regenerate goldens with

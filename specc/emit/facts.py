@@ -94,6 +94,20 @@ class ScriptFacts:
         return tuple(sorted(modules))
 
     @property
+    def validation(self) -> bool:
+        """The spec holds out a validation split (else the script never validates)."""
+        return self.plan.data.validation > 0
+
+    @property
+    def test(self) -> Literal["always", "maybe", "never"]:
+        """Whether the script has a test split: the source's own, the `test` fraction held
+        out, or (an .npz without `test`) whatever the file holds."""
+        d = self.plan.data
+        if d.own_test_split or d.test > 0:
+            return "always"
+        return "maybe" if d.own_test_split is None else "never"
+
+    @property
     def augment(self) -> Augment | None:
         """The `augment` transform (training batches only), or None."""
         found = [t for t in self.plan.data.transforms if isinstance(t, Augment)]
@@ -103,6 +117,12 @@ class ScriptFacts:
     def plateau(self) -> bool:
         """The schedule reacts to a monitored metric (`reduce_on_plateau`)."""
         return self.plan.train.schedule.kind == "reduce_on_plateau"
+
+    @property
+    def plateau_mode(self) -> Mode | None:
+        """Which way `reduce_on_plateau`'s monitored metric improves."""
+        monitor = getattr(self.plan.train.schedule, "monitor", None)
+        return _mode(monitor) if self.plateau and monitor is not None else None
 
     @property
     def bf16(self) -> bool:
@@ -125,6 +145,11 @@ class ScriptFacts:
         spec's update), or None: the framework's own class."""
         decide = self.target.custom_optimizer
         return decide(self.plan) if decide is not None else None
+
+    @property
+    def metric_inputs(self) -> frozenset[str]:
+        """What the NumPy metrics compute before the metrics themselves (`Metric.reads`)."""
+        return frozenset().union(*(type(m).reads for m in self.plan.train.metrics))
 
     @property
     def macro_scores(self) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 
 from specc.emit.names import Namer, class_name
 from specc.emit.target import Target
-from specc.ir.data import Data, OneHot
+from specc.ir.data import Augment, Data, OneHot
 from specc.ir.layer import Weight
 from specc.ir.layers import Activation
 from specc.ir.spec import Model, Spec
@@ -96,6 +96,9 @@ class ScriptPlan:
     # Facts that target rewrites fill in (each read by that target's templates only).
     weight_names: tuple[tuple[str, str], ...] = ()
     """MindSpore: (parameter name, the spec's weight key) pairs."""
+    channels_last_data: bool = False
+    """The script's data loader gives images channels-last (N, H, W, C) and `input` is in
+    that layout (`channels_last_input`): the model starts without a transpose."""
 
     @property
     def weighted(self) -> tuple[LayerView, ...]:
@@ -176,6 +179,24 @@ def _classes_from_output(shapes: ModelShapes, task: str | None) -> int | None:
         return None
     units = math.prod(shapes.output)
     return 2 if units == 1 else units
+
+
+def channels_last_input(p: ScriptPlan) -> ScriptPlan:
+    """Give a channels-last framework its images channels-last from the data loader.
+
+    After `channels_last`, a model whose first layer is spatial starts by transposing
+    its input; the loader of an MNIST-format set can give (N, H, W, C) directly instead
+    (keras-io's `np.expand_dims(x, -1)`), which means the same. Not with `augment`, whose
+    random transforms read images channels-first.
+    """
+    data = p.data
+    first = p.layers[0] if p.layers else None
+    augmented = any(isinstance(t, Augment) for t in data.transforms)
+    if not type(data).image_set or augmented or first is None or first.kind != "permute":
+        return p
+    if first.args.get("dims") != (2, 3, 1):
+        return p
+    return p.replace(layers=p.layers[1:], input=first.output, channels_last_data=True)
 
 
 Plan = ScriptPlan  # the former name, kept while callers move to `ScriptPlan`

@@ -73,7 +73,12 @@ def _ruff(*args: str, text: str) -> str:
 
 
 # A call the template wrote across lines with a trailing comma is joined when it fits.
-JOIN = ("--config", "format.skip-magic-trailing-comma = true")
+JOIN = (
+    "--config",
+    "format.skip-magic-trailing-comma = true",
+    "--config",
+    "lint.isort.split-on-trailing-comma = false",  # else ruff warns the two disagree
+)
 
 
 def tidy(text: str) -> str:

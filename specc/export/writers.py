@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from specc import DISTRIBUTION
 from specc.export.verify import ExportError
 from specc.lowering import probability_head
 
@@ -105,7 +106,7 @@ def write_onnx(state: Any, example: np.ndarray, path: Path, options: dict[str, A
         except ImportError as err:
             raise ExportError(
                 f"the ONNX exporter needs a package that is missing: {err.name or err}",
-                'install it: pip install "specc[export]" (or use --legacy-onnx)',
+                f'install it: pip install "{DISTRIBUTION}[export]" (or use --legacy-onnx)',
             ) from None
     why = "torch < 2.6" if old_torch else "--legacy-onnx"
     how = f"TorchScript-based (legacy, {why})" if legacy else "torch.export-based (dynamo)"

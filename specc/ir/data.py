@@ -117,6 +117,9 @@ class Data(Node):
     """How people write its name in prose ("Fashion-MNIST")."""
     # One target value per example (a label or a number); None: only the file knows (npz).
     one_target_per_example: ClassVar[bool | None] = True
+    own_test_split: ClassVar[bool | None] = False
+    """Comes with its own test split: always (True), never (False: the `test` fraction is
+    held out instead), or only known when read (None: an .npz may hold `x_test`)."""
 
     transforms: list[AnyTransform] = Field(default_factory=list)
     """Transforms, applied in the order written."""
@@ -143,6 +146,7 @@ class MNIST(Data):
     static_task = "classification"
     image_set = True
     downloadable = True
+    own_test_split = True
     title = "MNIST"
 
 
@@ -156,6 +160,7 @@ class FashionMNIST(Data):
     static_task = "classification"
     image_set = True
     downloadable = True
+    own_test_split = True
     title = "Fashion-MNIST"
 
 
@@ -167,6 +172,7 @@ class MNISTSample(Data):
     static_classes = 10
     static_task = "classification"
     image_set = True
+    own_test_split = True
     title = "MNIST sample"
 
 
@@ -202,6 +208,7 @@ class NPZ(Data):
     kind: Literal["npz"] = "npz"
     positional = ("path",)
     one_target_per_example = None  # `y` may hold several values per example
+    own_test_split = None
 
     x: str = "x"
     """Name of the inputs array."""

@@ -19,6 +19,10 @@ class Metric(Node):
     """Base of every metric; `task` says which kind of target it needs."""
 
     task: ClassVar[Literal["classification", "regression"]] = "classification"
+    reads: ClassVar[frozenset[str]] = frozenset()
+    """What it is computed from besides the outputs: `pred` (predicted classes), `ranked`
+    (classes by score), `precision`/`recall` (per-class ratios). Emitted NumPy metrics
+    compute only what some metric reads."""
 
 
 class Accuracy(Metric):
@@ -26,6 +30,7 @@ class Accuracy(Metric):
 
     kind: Literal["accuracy"] = "accuracy"
     aliases = ("acc",)
+    reads = frozenset({"pred"})
 
 
 class TopKAccuracy(Metric):
@@ -34,6 +39,7 @@ class TopKAccuracy(Metric):
     kind: Literal["top_k_accuracy"] = "top_k_accuracy"
     positional = ("k",)
     aliases = ("top_k", "topk")
+    reads = frozenset({"ranked"})
 
     k: int = Field(default=5, ge=1, le=1000)
     """How many of the highest scores count."""
@@ -43,12 +49,14 @@ class Precision(Metric):
     """Macro-averaged precision over classes (binary: of the positive class)."""
 
     kind: Literal["precision"] = "precision"
+    reads = frozenset({"pred", "precision"})
 
 
 class Recall(Metric):
     """Macro-averaged recall over classes (binary: of the positive class)."""
 
     kind: Literal["recall"] = "recall"
+    reads = frozenset({"pred", "recall"})
 
 
 class F1(Metric):
@@ -56,6 +64,7 @@ class F1(Metric):
 
     kind: Literal["f1"] = "f1"
     aliases = ("f1_score",)
+    reads = frozenset({"pred", "precision", "recall"})
 
 
 class MSEMetric(Metric):

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from specc import DISTRIBUTION
 from specc.errors import BackendError, UsageError
 
 MANIFEST = "export.json"
@@ -53,7 +54,7 @@ def need(module: str) -> Any:
             raise
         raise BackendError(
             f"this needs `{module}`, which is not installed",
-            'install it: pip install "specc[export]"',
+            f'install it: pip install "{DISTRIBUTION}[export]"',
         ) from None
 
 

@@ -90,6 +90,37 @@ def assert_saved(folder: Path, spec: str, framework_file: str) -> None:
     assert (folder / "weights.safetensors").is_file() == neutral, (spec, neutral)
 
 
+# specs/cnn.nn's weights in the neutral file: the spec's names, PyTorch's layout.
+CNN_NEUTRAL_SHAPES = {
+    "conv2d_1.weight": (32, 1, 3, 3),
+    "conv2d_1.bias": (32,),
+    "conv2d_2.weight": (64, 32, 3, 3),
+    "conv2d_2.bias": (64,),
+    "dense_1.weight": (10, 1600),
+    "dense_1.bias": (10,),
+}
+
+
+def assert_cnn_neutral_weights(folder: Path) -> None:
+    """The cnn run's weights.safetensors: the spec's layer names in PyTorch's layout."""
+    from safetensors.numpy import load_file
+
+    weights = load_file(folder / "weights.safetensors")
+    assert {k: v.shape for k, v in weights.items()} == CNN_NEUTRAL_SHAPES
+
+
+def assert_finetuned(out: Path, output: str) -> None:
+    """finetune.nn started from the quickstart run: its frozen layer kept, a fresh head."""
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    assert f"initial weights from {out / 'quickstart' / 'weights.safetensors'}" in output
+    before = load_file(out / "quickstart" / "weights.safetensors")
+    after = load_file(out / "finetune" / "weights.safetensors")
+    assert set(after) == {"dense_1.weight", "dense_1.bias", "head.weight", "head.bias"}
+    assert np.array_equal(before["dense_1.weight"], after["dense_1.weight"])  # loaded, frozen
+
+
 def ruff(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ruff", *args],
@@ -160,6 +191,66 @@ def assert_trained(spec: str, hist: dict[str, object]) -> None:
     if spec in ("regression", "arrays_npz"):
         assert isinstance(hist["test_loss"], float)
         assert hist["test_loss"] < losses[0], hist
+
+
+# Specs the hand-written-loop targets (tensorflow, mindspore) emit and run besides specs/.
+SPEC_TEXT = (ROOT / "specs" / "mnist.nn").read_text(encoding="utf-8")
+# Every layer kind, activation and initialiser, on a small synthetic problem.
+ZOO = """
+model zoo {
+    input 64
+    reshape 1x8x8
+    conv2d 4 2 padding=same init=he_normal
+    batchnorm momentum=0.2
+    leaky_relu 0.1
+    conv2d 4 3 padding=1 init=uniform(-0.1, 0.2) bias_init=normal(0.01)
+    avgpool2d 2
+    elu 0.5
+    conv2d 8 1 init=glorot_normal bias_init=ones
+    maxpool2d 2 stride=1
+    global_avgpool
+    layernorm
+    dense 16 gelu init=he_uniform
+    batchnorm
+    dense 16 selu init=normal(0.1)
+    dropout 0.1
+    repeat 2 {
+        dense 16 silu
+    }
+    dense 8 tanh
+    dense 8 activation=elu(0.7)
+    dense 8 sigmoid
+    dense 3 relu
+    dense 3
+    log_softmax
+}
+data synthetic classification samples=600 features=64 classes=3 noise=0.5 {
+    batch 32 shuffle
+    test 0.2
+}
+train {
+    loss nll
+    optimizer adamw lr=3e-3 clip_norm=1.0
+    schedule one_cycle
+    epochs 3
+    metrics accuracy precision recall f1
+}
+"""
+# mnist.nn whose rate drops to ~0 after the first epoch: the next two epochs must train
+# nothing (same weights, same examples, no dropout: the same mean loss), which they only
+# do if the script really sets the rate before every step.
+FROZEN_LR = (
+    (ROOT / "specs" / "mnist.nn")
+    .read_text(encoding="utf-8")
+    .replace("epochs 5", "epochs 5\n    schedule multistep milestones=[1] gamma=1e-9")
+)
+# dropout.nn with random augmentation and a plateau schedule (no spec in specs/ has them)
+AUGMENTED = (
+    (ROOT / "specs" / "dropout.nn")
+    .read_text(encoding="utf-8")
+    .replace("scale 1/255", "scale 1/255\n    augment rotation=10 shift=0.1")
+    .replace("lr=1e-3", "lr=1e-3\n    schedule reduce_on_plateau monitor=val_loss patience=1")
+)
 
 
 # Tabular sources no spec in specs/ uses: a CSV with label names, an .npz with its own

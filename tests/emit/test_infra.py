@@ -89,18 +89,34 @@ def test_no_fusion_without_cross_entropy():
     assert plan.prediction is None and plan.layers[-1].output == (1,)
 
 
-def test_keras_gets_channels_last_permutes_around_the_convolutions():
+def test_keras_gets_channels_last_data_and_a_permute_before_flatten():
+    """Images come channels-last from the loader (no leading transpose); the features go
+    back to channels-first before `flatten`, so a dense layer sees PyTorch's order."""
     plan = emit_plan(SPECS / "cnn.nn", "keras")
     kinds = [(layer.kind, layer.output) for layer in plan.layers]
-    assert kinds[0] == ("permute", (28, 28, 1))
-    assert kinds[1] == ("conv2d", (26, 26, 32))
-    assert ("permute", (64, 5, 5)) in kinds
+    assert plan.channels_last_data and plan.input == (28, 28, 1)
+    assert kinds[0] == ("conv2d", (26, 26, 32))
     assert kinds[kinds.index(("permute", (64, 5, 5))) + 1] == ("flatten", (1600,))
     assert [layer.args.get("dims") for layer in plan.layers if layer.kind == "permute"] == [
-        (2, 3, 1),
-        (3, 1, 2),
+        (3, 1, 2)
     ]
-    assert all(layer.kind != "permute" for layer in emit_plan(SPECS / "cnn.nn", "pytorch").layers)
+    script = emit(analyze((SPECS / "cnn.nn").read_text(), "specs/cnn.nn"), "keras")
+    assert "INPUT_SHAPE = (28, 28, 1)  # one example, channels last" in script
+    assert "x_train[..., None], y_train, x_test[..., None], y_test" in script
+    assert "to_channels_last" not in script
+    torch_plan = emit_plan(SPECS / "cnn.nn", "pytorch")
+    assert not torch_plan.channels_last_data
+    assert all(layer.kind != "permute" for layer in torch_plan.layers)
+
+
+def test_augment_keeps_channels_first_data_and_the_permute(tmp_path):
+    """`augment` transforms channels-first images, so the model transposes them itself."""
+    text = (SPECS / "cnn.nn").read_text().replace("scale 1/255", "scale 1/255\n    augment flip")
+    spec = tmp_path / "cnn.nn"
+    spec.write_text(text)
+    plan = emit_plan(spec, "keras")
+    assert not plan.channels_last_data and plan.input == (1, 28, 28)
+    assert (plan.layers[0].kind, plan.layers[0].args.get("dims")) == ("permute", (2, 3, 1))
 
 
 @pytest.mark.parametrize("target", NAMES)

@@ -6,13 +6,14 @@ All scripts of one backend run in one subprocess (see conftest.run_scripts).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from tests.emit.conftest import (
     GOLDEN,
     SINK_SPECS,
     TABULAR_SPECS,
+    assert_cnn_neutral_weights,
+    assert_finetuned,
     assert_saved,
     assert_sink,
     assert_trained,
@@ -75,23 +76,12 @@ def test_checkpoints_are_written(tf_runs):
 
 
 def test_neutral_weights_are_pytorch_layout(tf_runs):
-    from safetensors.numpy import load_file
-
-    out, _, _ = tf_runs
-    weights = load_file(out / "cnn" / "weights.safetensors")
-    assert weights["conv2d_1.weight"].shape == (32, 1, 3, 3)
-    assert weights["dense_1.weight"].shape == (10, 1600)
+    assert_cnn_neutral_weights(tf_runs[0] / "cnn")
 
 
 def test_finetune_keeps_the_frozen_layer(tf_runs):
-    from safetensors.numpy import load_file
-
     out, _, output = tf_runs
-    assert "initial weights from" in output
-    before = load_file(out / "quickstart" / "weights.safetensors")
-    after = load_file(out / "finetune" / "weights.safetensors")
-    assert np.array_equal(before["dense_1.weight"], after["dense_1.weight"])
-    assert "head.weight" in after and "dense_2.weight" not in after  # a fresh head
+    assert_finetuned(out, output)
 
 
 def test_a_nan_loss_exits_non_zero(tf_runs):

@@ -15,6 +15,8 @@ from tests.emit.conftest import (
     SINK,
     SINK_SPECS,
     TABULAR_SPECS,
+    assert_cnn_neutral_weights,
+    assert_finetuned,
     assert_saved,
     assert_sink,
     assert_trained,
@@ -91,31 +93,12 @@ def test_checkpoints_are_written(runs):
 
 
 def test_weights_use_the_spec_layer_names(runs):
-    from safetensors.numpy import load_file
-
-    out, _, _ = runs
-    weights = load_file(out / "cnn" / "weights.safetensors")
-    assert sorted(weights) == [
-        "conv2d_1.bias",
-        "conv2d_1.weight",
-        "conv2d_2.bias",
-        "conv2d_2.weight",
-        "dense_1.bias",
-        "dense_1.weight",
-    ]
-    assert weights["conv2d_1.weight"].shape == (32, 1, 3, 3)
-    assert weights["dense_1.weight"].shape == (10, 1600)
+    assert_cnn_neutral_weights(runs[0] / "cnn")
 
 
 def test_finetune_starts_from_quickstart_and_keeps_frozen_layer(runs):
-    from safetensors.numpy import load_file
-
     out, _, output = runs
-    assert f"initial weights from {out / 'quickstart' / 'weights.safetensors'}" in output
-    before = load_file(out / "quickstart" / "weights.safetensors")
-    after = load_file(out / "finetune" / "weights.safetensors")
-    assert (before["dense_1.weight"] == after["dense_1.weight"]).all()  # loaded, frozen
-    assert "head.weight" in after and "dense_2.weight" not in after  # a fresh head
+    assert_finetuned(out, output)
 
 
 def test_a_nan_loss_exits_non_zero(runs):

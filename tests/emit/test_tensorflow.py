@@ -8,24 +8,23 @@ same way (conftest.assert_trained): loss down, test accuracy above chance.
 
 from __future__ import annotations
 
-import ast
-
-import numpy as np
 import pytest
 
 from specc.analysis import analyze
 from specc.emit import EmitError, emit
 from tests.emit.conftest import (
+    AUGMENTED,
+    FROZEN_LR,
     GOLDEN,
-    ROOT,
-    RUFF,
-    RUFF_SELECT,
+    SPEC_TEXT,
+    ZOO,
+    assert_cnn_neutral_weights,
+    assert_finetuned,
     assert_saved,
     assert_trained,
     history,
     lint,
     quick_args,
-    ruff,
     run_scripts,
     script_for,
 )
@@ -35,79 +34,6 @@ from tests.emit.test_safety import (
 
 TARGET = "tensorflow"
 SCRIPTS = sorted(p.stem for p in (GOLDEN / TARGET).glob("*.py"))
-SPEC_TEXT = (ROOT / "specs" / "mnist.nn").read_text(encoding="utf-8")
-# Every layer kind, activation and initialiser, on a small synthetic problem.
-ZOO = """
-model zoo {
-    input 64
-    reshape 1x8x8
-    conv2d 4 2 padding=same init=he_normal
-    batchnorm momentum=0.2
-    leaky_relu 0.1
-    conv2d 4 3 padding=1 init=uniform(-0.1, 0.2) bias_init=normal(0.01)
-    avgpool2d 2
-    elu 0.5
-    conv2d 8 1 init=glorot_normal bias_init=ones
-    maxpool2d 2 stride=1
-    global_avgpool
-    layernorm
-    dense 16 gelu init=he_uniform
-    batchnorm
-    dense 16 selu init=normal(0.1)
-    dropout 0.1
-    repeat 2 {
-        dense 16 silu
-    }
-    dense 8 tanh
-    dense 8 activation=elu(0.7)
-    dense 8 sigmoid
-    dense 3 relu
-    dense 3
-    log_softmax
-}
-data synthetic classification samples=600 features=64 classes=3 noise=0.5 {
-    batch 32 shuffle
-    test 0.2
-}
-train {
-    loss nll
-    optimizer adamw lr=3e-3 clip_norm=1.0
-    schedule one_cycle
-    epochs 3
-    metrics accuracy precision recall f1
-}
-"""
-# mnist.nn whose rate drops to ~0 after the first epoch: the next two epochs must train
-# nothing (same weights, same examples, no dropout: the same mean loss), which they only
-# do if the script really sets the rate before every step.
-FROZEN_LR = (
-    (ROOT / "specs" / "mnist.nn")
-    .read_text(encoding="utf-8")
-    .replace("epochs 5", "epochs 5\n    schedule multistep milestones=[1] gamma=1e-9")
-)
-# dropout.nn with random augmentation and a plateau schedule (no spec in specs/ has them)
-AUGMENTED = (
-    (ROOT / "specs" / "dropout.nn")
-    .read_text(encoding="utf-8")
-    .replace("scale 1/255", "scale 1/255\n    augment rotation=10 shift=0.1")
-    .replace("lr=1e-3", "lr=1e-3\n    schedule reduce_on_plateau monitor=val_loss patience=1")
-)
-
-
-def test_every_spec_but_the_search_space_is_emitted() -> None:
-    specs = sorted(p.stem for p in (ROOT / "specs").glob("*.nn"))
-    assert [s for s in specs if s != "search"] == SCRIPTS
-    assert (GOLDEN / TARGET / "search.err").read_text().count(" E601 ") == 2
-
-
-def test_goldens_are_clean_python() -> None:
-    files = [GOLDEN / TARGET / f"{name}.py" for name in SCRIPTS]
-    for path in files:
-        ast.parse(path.read_text(encoding="utf-8"))
-    checked = ruff("check", *RUFF, *RUFF_SELECT, *map(str, files))
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    formatted = ruff("format", "--check", *RUFF, *map(str, files))
-    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
 
 
 def test_the_loop_is_a_tape_in_a_tf_function() -> None:
@@ -131,7 +57,7 @@ def test_the_loop_does_what_compile_and_fit_cannot() -> None:
     text = SPEC_TEXT.replace("batch 128 shuffle", "batch 128 shuffle drop_last=true")
     text = text.replace("epochs 5", "epochs 5\n    compile on")
     script = emit(analyze(text, "specs/mnist.nn"), TARGET)
-    assert "DROP_LAST = True" in script
+    assert "steps_per_epoch = n // args.batch_size  # drop_last" in script
     assert "@tf.function(jit_compile=True)" in script
 
 
@@ -208,30 +134,14 @@ def test_script_trains(runs: tuple[object, dict[str, int], str], name: str) -> N
 
 
 def test_saved_weights_use_the_spec_names_in_pytorch_layout(runs: tuple[object, ...]) -> None:
-    from safetensors.numpy import load_file
-
-    weights = load_file(runs[0] / "cnn" / "weights.safetensors")  # type: ignore[operator]
-    assert {k: v.shape for k, v in weights.items()} == {
-        "conv2d_1.weight": (32, 1, 3, 3),
-        "conv2d_1.bias": (32,),
-        "conv2d_2.weight": (64, 32, 3, 3),
-        "conv2d_2.bias": (64,),
-        "dense_1.weight": (10, 1600),
-        "dense_1.bias": (10,),
-    }
+    assert_cnn_neutral_weights(runs[0] / "cnn")  # type: ignore[operator]
 
 
 def test_finetune_starts_from_quickstart_and_keeps_the_frozen_layer(
     runs: tuple[object, dict[str, int], str],
 ) -> None:
-    from safetensors.numpy import load_file
-
     out, _, output = runs
-    assert "initial weights from" in output
-    before = load_file(out / "quickstart" / "weights.safetensors")  # type: ignore[operator]
-    after = load_file(out / "finetune" / "weights.safetensors")  # type: ignore[operator]
-    assert set(after) == {"dense_1.weight", "dense_1.bias", "head.weight", "head.bias"}
-    assert np.array_equal(before["dense_1.weight"], after["dense_1.weight"])  # frozen
+    assert_finetuned(out, output)  # type: ignore[arg-type]
 
 
 def test_a_nan_loss_exits_non_zero(runs: tuple[object, dict[str, int], str]) -> None:

@@ -7,7 +7,7 @@ what the script cannot express.
 
 from __future__ import annotations
 
-from specc.emit.lower import ScriptPlan
+from specc.emit.lower import ScriptPlan, channels_last_input
 from specc.emit.target import Target, words
 from specc.lowering.layout import channels_last
 
@@ -54,6 +54,7 @@ TARGET = Target(
     reserved=MODULE_NAMES,
     layout=channels_last,
     weights="keras",
+    rewrites=(channels_last_input,),
     unsupported={
         "label_smoothing.sparse": "SparseCategoricalCrossentropy has no label smoothing in "
         "Keras 3; use one_hot + categorical_crossentropy",

@@ -11,6 +11,7 @@ which is the Keras one minus what a hand-written loop can do (skip the last batc
 
 from __future__ import annotations
 
+from specc.emit.lower import channels_last_input
 from specc.emit.target import Target, words
 from specc.emit.targets.keras import TARGET as KERAS
 from specc.lowering.layout import channels_last
@@ -40,6 +41,7 @@ TARGET = Target(
     reserved=MODULE_NAMES,
     layout=channels_last,
     weights="keras",
+    rewrites=(channels_last_input,),
     unsupported={k: v for k, v in KERAS.unsupported.items() if k not in HANDLED_BY_THE_LOOP},
     requires=("tensorflow", "keras"),
     macros="keras",

@@ -33,7 +33,6 @@ LR = 0.001
 SEED = 0
 OUT = "runs/binary_classifier"
 SHUFFLE = True
-DROP_LAST = False
 INPUT_SHAPE = (8,)  # one example, channels first
 CLASSES = 2
 VALIDATION_SPLIT = 0.2
@@ -147,7 +146,7 @@ def main():
             batch_size=args.batch_size,
             epochs=args.epochs,
             shuffle=SHUFFLE,
-            validation_data=(x_val, y_val) if len(x_val) else None,
+            validation_data=(x_val, y_val),
             callbacks=callbacks,
             verbose=2,
         )
@@ -155,10 +154,9 @@ def main():
         if not all(math.isfinite(v) for v in history["loss"]):
             sys.exit("error: the loss is not finite; try a lower --lr")
 
-        if len(x_test):
-            test = model.evaluate(x_test, y_test, args.batch_size, return_dict=True, verbose=0)
-            print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-            history.update({f"test_{k}": float(v) for k, v in test.items()})
+        test = model.evaluate(x_test, y_test, args.batch_size, return_dict=True, verbose=0)
+        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+        history.update({f"test_{k}": float(v) for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
     with open(os.path.join(args.out, "history.json"), "w") as handle:

@@ -34,8 +34,7 @@ LR = 0.001
 SEED = 0
 OUT = "runs/mnist_cnn"
 SHUFFLE = True
-DROP_LAST = False
-INPUT_SHAPE = (1, 28, 28)  # one example, channels first
+INPUT_SHAPE = (28, 28, 1)  # one example, channels last
 CLASSES = 10
 VALIDATION_SPLIT = 0.1
 MNIST_FILES = [
@@ -84,7 +83,7 @@ def read_mnist_folder(folder):
             sys.exit(f"error: {path}[.gz] not found; --data-dir must hold the four MNIST files")
         arrays.append(read_idx(path))
     x_train, y_train, x_test, y_test = arrays
-    return x_train[:, None], y_train, x_test[:, None], y_test  # images (N, 1, 28, 28)
+    return x_train[..., None], y_train, x_test[..., None], y_test  # images (N, 28, 28, 1)
 
 
 def read_source(data_dir):
@@ -95,7 +94,7 @@ def read_source(data_dir):
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as err:  # no network, a damaged cache: say so, no traceback
         sys.exit(f"error: keras.datasets.mnist.load_data() failed ({err}); pass --data-dir")
-    return x_train[:, None], y_train, x_test[:, None], y_test  # channels first
+    return x_train[..., None], y_train, x_test[..., None], y_test  # images (N, 28, 28, 1)
 
 
 def hold_out(x, y, fraction):
@@ -127,7 +126,6 @@ def build_model():
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE),
-            layers.Permute((2, 3, 1), name="to_channels_last"),  # (B, 28, 28, 1)
             layers.Conv2D(32, kernel_size=3, activation="relu", name="conv2d_1"),  # (B, 26, 26, 32)
             layers.MaxPooling2D(2, name="maxpool2d_1"),  # (B, 13, 13, 32)
             layers.Conv2D(64, kernel_size=3, activation="relu", name="conv2d_2"),  # (B, 11, 11, 64)
@@ -193,7 +191,7 @@ def main():
             batch_size=args.batch_size,
             epochs=args.epochs,
             shuffle=SHUFFLE,
-            validation_data=(x_val, y_val) if len(x_val) else None,
+            validation_data=(x_val, y_val),
             callbacks=callbacks,
             verbose=2,
         )
@@ -201,10 +199,9 @@ def main():
         if not all(math.isfinite(v) for v in history["loss"]):
             sys.exit("error: the loss is not finite; try a lower --lr")
 
-        if len(x_test):
-            test = model.evaluate(x_test, y_test, args.batch_size, return_dict=True, verbose=0)
-            print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-            history.update({f"test_{k}": float(v) for k, v in test.items()})
+        test = model.evaluate(x_test, y_test, args.batch_size, return_dict=True, verbose=0)
+        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+        history.update({f"test_{k}": float(v) for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
     with open(os.path.join(args.out, "history.json"), "w") as handle:

@@ -34,7 +34,6 @@ LR = 0.001
 SEED = 0
 OUT = "runs/mnist_dropout"
 SHUFFLE = True
-DROP_LAST = False
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
 VALIDATION_SPLIT = 0.1
@@ -100,7 +99,7 @@ def read_source(data_dir):
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as err:  # no network, a damaged cache: say so, no traceback
         sys.exit(f"error: keras.datasets.mnist.load_data() failed ({err}); pass --data-dir")
-    return x_train[:, None], y_train, x_test[:, None], y_test  # channels first
+    return x_train[:, None], y_train, x_test[:, None], y_test  # images (N, 1, 28, 28)
 
 
 def hold_out(x, y, fraction):
@@ -212,7 +211,7 @@ def main():
             batch_size=args.batch_size,
             epochs=args.epochs,
             shuffle=SHUFFLE,
-            validation_data=(x_val, y_val) if len(x_val) else None,
+            validation_data=(x_val, y_val),
             callbacks=callbacks,
             verbose=2,
         )
@@ -220,10 +219,9 @@ def main():
         if not all(math.isfinite(v) for v in history["loss"]):
             sys.exit("error: the loss is not finite; try a lower --lr")
 
-        if len(x_test):
-            test = model.evaluate(x_test, y_test, args.batch_size, return_dict=True, verbose=0)
-            print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-            history.update({f"test_{k}": float(v) for k, v in test.items()})
+        test = model.evaluate(x_test, y_test, args.batch_size, return_dict=True, verbose=0)
+        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+        history.update({f"test_{k}": float(v) for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
     with open(os.path.join(args.out, "history.json"), "w") as handle:

@@ -43,7 +43,6 @@ LR = 0.0001
 SEED = 0
 OUT = "runs/finetuned"
 SHUFFLE = True
-DROP_LAST = False
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
 VALIDATION_SPLIT = 0.1
@@ -177,7 +176,8 @@ def read_weights(source):
         names = [os.path.join(source, n) for n in ("weights.safetensors", "weights.npz")]
         found = [name for name in names if os.path.exists(name)]
         if not found:
-            sys.exit(f"error: no weights.safetensors or weights.npz in {source}")
+            hint = "`specc run` writes it, and scripts from `specc emit --interop`"
+            sys.exit(f"error: no weights.safetensors or weights.npz in {source} ({hint})")
         path = found[0]
     order = []
     if path.endswith(".safetensors"):
@@ -273,7 +273,7 @@ def main():
             batch_size=args.batch_size,
             epochs=args.epochs,
             shuffle=SHUFFLE,
-            validation_data=(x_val, y_val) if len(x_val) else None,
+            validation_data=(x_val, y_val),
             callbacks=callbacks,
             verbose=2,
         )
@@ -281,10 +281,9 @@ def main():
         if not all(math.isfinite(v) for v in history["loss"]):
             sys.exit("error: the loss is not finite; try a lower --lr")
 
-        if len(x_test):
-            test = model.evaluate(x_test, y_test, args.batch_size, return_dict=True, verbose=0)
-            print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-            history.update({f"test_{k}": float(v) for k, v in test.items()})
+        test = model.evaluate(x_test, y_test, args.batch_size, return_dict=True, verbose=0)
+        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+        history.update({f"test_{k}": float(v) for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
     save_weights(neutral_weights(model), args.out)

@@ -36,10 +36,8 @@ LR = 0.001
 SEED = 42
 OUT = "runs/mnist_mlp"
 SHUFFLE = True
-DROP_LAST = False
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
-VALIDATION_SPLIT = 0.0
 MNIST_FILES = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -99,12 +97,6 @@ def read_source(data_dir):
     return read_mnist_folder(data_dir)
 
 
-def hold_out(x, y, fraction):
-    """Split off the last `fraction` of the rows (Keras' validation_split arithmetic)."""
-    at = int(np.floor(len(x) * (1.0 - fraction))) if fraction > 0 else len(x)
-    return x[:at], y[:at], x[at:], y[at:]
-
-
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
@@ -113,12 +105,11 @@ def transform(x, y):
 
 
 def load_data(data_dir, limit=None):
-    """Train/validation/test arrays: read, limit, split, then transform each split."""
+    """Train/test arrays: read, limit, then transform each split."""
     x, y, x_test, y_test = read_source(data_dir)  # MNIST sample has its own test split
     x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
     y, y_test = y.astype(np.int64), y_test.astype(np.int64)  # class indices
-    x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
-    splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
+    splits = {"train": (x, y), "test": (x_test, y_test)}
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
 
 
@@ -168,9 +159,8 @@ def main():
 
     data = load_data(args.data_dir, args.limit)
     x_train, y_train = data["train"]
-    x_val, y_val = data["val"]
     x_test, y_test = data["test"]
-    print(f"{len(x_train)} training, {len(x_val)} validation, {len(x_test)} test examples")
+    print(f"{len(x_train)} training, {len(x_test)} test examples")
 
     device = contextlib.nullcontext() if args.device == "auto" else keras.device(args.device)
     with device:
@@ -187,7 +177,6 @@ def main():
             batch_size=args.batch_size,
             epochs=args.epochs,
             shuffle=SHUFFLE,
-            validation_data=(x_val, y_val) if len(x_val) else None,
             callbacks=callbacks,
             verbose=2,
         )
@@ -195,10 +184,9 @@ def main():
         if not all(math.isfinite(v) for v in history["loss"]):
             sys.exit("error: the loss is not finite; try a lower --lr")
 
-        if len(x_test):
-            test = model.evaluate(x_test, y_test, args.batch_size, return_dict=True, verbose=0)
-            print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-            history.update({f"test_{k}": float(v) for k, v in test.items()})
+        test = model.evaluate(x_test, y_test, args.batch_size, return_dict=True, verbose=0)
+        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+        history.update({f"test_{k}": float(v) for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
     with open(os.path.join(args.out, "history.json"), "w") as handle:

@@ -38,10 +38,8 @@ LR = 0.001
 SEED = 0
 OUT = "runs/mnist_mlp"
 SHUFFLE = True
-DROP_LAST = False
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
-VALIDATION_SPLIT = 0.0
 MNIST_FILES = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -121,12 +119,6 @@ def read_source(data_dir):
     return read_mnist_folder(data_dir or download("data/mnist"))
 
 
-def hold_out(x, y, fraction):
-    """Split off the last `fraction` of the rows (Keras' validation_split arithmetic)."""
-    at = int(np.floor(len(x) * (1.0 - fraction))) if fraction > 0 else len(x)
-    return x[:at], y[:at], x[at:], y[at:]
-
-
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
@@ -135,12 +127,11 @@ def transform(x, y):
 
 
 def load_data(data_dir, limit=None):
-    """Train/validation/test arrays: read, limit, split, then transform each split."""
+    """Train/test arrays: read, limit, then transform each split."""
     x, y, x_test, y_test = read_source(data_dir)  # MNIST has its own test split
     x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
     y, y_test = y.astype(np.int64), y_test.astype(np.int64)  # class indices
-    x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
-    splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
+    splits = {"train": (x, y), "test": (x_test, y_test)}
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
 
 
@@ -203,10 +194,9 @@ def main():
     # MindSpore's classification losses take int32 class indices.
     data = {name: (x, y.astype(np.int32)) for name, (x, y) in data.items()}
     x_train, y_train = data["train"]
-    x_val, y_val = data["val"]
     x_test, y_test = data["test"]
+    print(f"{len(x_train)} training, {len(x_test)} test examples")
     n = len(x_train)
-    print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
     model = MnistMlp()
     loss_fn = nn.CrossEntropyLoss()
@@ -219,7 +209,7 @@ def main():
         centered=False,
         weight_decay=0.0,
     )
-    steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
+    steps_per_epoch = math.ceil(n / args.batch_size)
 
     def forward_fn(xb, yb):
         logits = model(xb)
@@ -243,8 +233,7 @@ def main():
         total, outputs = 0.0, []
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            xb = x_train[batch]
-            loss, predicted = train_step(xb, y_train[batch])
+            loss, predicted = train_step(x_train[batch], y_train[batch])
             total += loss * len(batch)
             outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
@@ -252,21 +241,15 @@ def main():
         logs = {"loss": total / seen, **compute_metrics(np.concatenate(outputs), targets)}
         if not math.isfinite(logs["loss"]):
             sys.exit(f"error: the loss is {logs['loss']} in epoch {epoch + 1}; try a lower --lr")
-
-        # -- validate --
-        if len(x_val):
-            val = evaluate(model, loss_fn, x_val, y_val, args.batch_size)
-            logs.update({f"val_{k}": v for k, v in val.items()})
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
         shown = ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
         print(f"epoch {epoch + 1}/{args.epochs}: {shown}")
 
     # -- test --
-    if len(x_test):
-        test = evaluate(model, loss_fn, x_test, y_test, args.batch_size)
-        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-        history.update({f"test_{k}": v for k, v in test.items()})
+    test = evaluate(model, loss_fn, x_test, y_test, args.batch_size)
+    print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+    history.update({f"test_{k}": v for k, v in test.items()})
 
     ms.save_checkpoint(model, os.path.join(args.out, "model.ckpt"))
     with open(os.path.join(args.out, "history.json"), "w") as handle:

@@ -35,7 +35,6 @@ LR = 0.01
 SEED = 0
 OUT = "runs/regressor"
 SHUFFLE = True
-DROP_LAST = False
 INPUT_SHAPE = (13,)  # one example, channels first
 VALIDATION_SPLIT = 0.2
 TEST_SPLIT = 0.2
@@ -169,15 +168,15 @@ def main():
     x_train, y_train = data["train"]
     x_val, y_val = data["val"]
     x_test, y_test = data["test"]
+    print(f"{len(x_train)} training, {len(x_val)} validation, {len(x_test)} test examples")
     n = len(x_train)
-    print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
     model = Regressor()
     loss_fn = nn.MSELoss()
     optimizer = optim.SGD(
         model.trainable_params(), lr=args.lr, momentum=0.9, nesterov=False, weight_decay=0.0
     )
-    steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
+    steps_per_epoch = math.ceil(n / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
 
     def forward_fn(xb, yb):
@@ -205,8 +204,7 @@ def main():
             t = epoch * steps_per_epoch + step  # the spec's rate for this step, set before it
             rate = learning_rate(t, args.lr, steps_per_epoch, total_steps)
             ops.assign(optimizer.param_groups[0]["lr"], ms.Tensor(rate, ms.float32))
-            xb = x_train[batch]
-            loss, predicted = train_step(xb, y_train[batch])
+            loss, predicted = train_step(x_train[batch], y_train[batch])
             total += loss * len(batch)
             outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
@@ -216,19 +214,17 @@ def main():
             sys.exit(f"error: the loss is {logs['loss']} in epoch {epoch + 1}; try a lower --lr")
 
         # -- validate --
-        if len(x_val):
-            val = evaluate(model, loss_fn, x_val, y_val, args.batch_size)
-            logs.update({f"val_{k}": v for k, v in val.items()})
+        val = evaluate(model, loss_fn, x_val, y_val, args.batch_size)
+        logs.update({f"val_{k}": v for k, v in val.items()})
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
         shown = ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
         print(f"epoch {epoch + 1}/{args.epochs}: {shown}")
 
     # -- test --
-    if len(x_test):
-        test = evaluate(model, loss_fn, x_test, y_test, args.batch_size)
-        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-        history.update({f"test_{k}": v for k, v in test.items()})
+    test = evaluate(model, loss_fn, x_test, y_test, args.batch_size)
+    print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+    history.update({f"test_{k}": v for k, v in test.items()})
 
     ms.save_checkpoint(model, os.path.join(args.out, "model.ckpt"))
     with open(os.path.join(args.out, "history.json"), "w") as handle:

@@ -42,7 +42,6 @@ LR = 0.0001
 SEED = 0
 OUT = "runs/finetuned"
 SHUFFLE = True
-DROP_LAST = False
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
 VALIDATION_SPLIT = 0.1
@@ -158,6 +157,16 @@ class Finetuned(nn.Module):
         return x  # logits: the softmax is fused into the loss
 
 
+def pick_device(name):
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 def predict(outputs):
     """Predictions from the model's outputs: the softmax the loss fuses, applied."""
     return torch.softmax(outputs, dim=-1)
@@ -169,16 +178,6 @@ def compute_metrics(outputs, targets):
     pred = outputs.argmax(axis=1)
     true = targets.argmax(axis=1) if targets.ndim == 2 else targets
     return {"accuracy": float(np.mean(pred == true))}
-
-
-def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 # ---- weights shared with `specc run` (the spec's layer names, PyTorch layout) ----------
@@ -199,7 +198,8 @@ def read_weights(source):
         names = [os.path.join(source, n) for n in ("weights.safetensors", "weights.npz")]
         found = [name for name in names if os.path.exists(name)]
         if not found:
-            sys.exit(f"error: no weights.safetensors or weights.npz in {source}")
+            hint = "`specc run` writes it, and scripts from `specc emit --interop`"
+            sys.exit(f"error: no weights.safetensors or weights.npz in {source} ({hint})")
         path = found[0]
     order = []
     if path.endswith(".safetensors"):
@@ -294,8 +294,8 @@ def main():
     x_train, y_train = data["train"]
     x_val, y_val = data["val"]
     x_test, y_test = data["test"]
+    print(f"{len(x_train)} training, {len(x_val)} validation, {len(x_test)} test examples")
     n = len(x_train)
-    print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
     model = Finetuned().to(device)
     load_initial_weights(model, args.init_from)
@@ -303,7 +303,7 @@ def main():
     optimizer = torch.optim.Adam(
         [p for p in model.parameters() if p.requires_grad], lr=args.lr, eps=1e-07
     )
-    steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
+    steps_per_epoch = math.ceil(n / args.batch_size)
 
     def train_step(xb, yb):
         """One optimizer step on a batch: (its loss, its predictions)."""
@@ -324,8 +324,7 @@ def main():
         total, outputs = 0.0, []
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            xb = x_train[batch]
-            loss, predicted = train_step(xb, y_train[batch])
+            loss, predicted = train_step(x_train[batch], y_train[batch])
             total += loss * len(batch)
             outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
@@ -335,19 +334,17 @@ def main():
             sys.exit(f"error: the loss is {logs['loss']} in epoch {epoch + 1}; try a lower --lr")
 
         # -- validate --
-        if len(x_val):
-            val = evaluate(model, loss_fn, x_val, y_val, args.batch_size, device)
-            logs.update({f"val_{k}": v for k, v in val.items()})
+        val = evaluate(model, loss_fn, x_val, y_val, args.batch_size, device)
+        logs.update({f"val_{k}": v for k, v in val.items()})
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
         shown = ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
         print(f"epoch {epoch + 1}/{args.epochs}: {shown}")
 
     # -- test --
-    if len(x_test):
-        test = evaluate(model, loss_fn, x_test, y_test, args.batch_size, device)
-        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-        history.update({f"test_{k}": v for k, v in test.items()})
+    test = evaluate(model, loss_fn, x_test, y_test, args.batch_size, device)
+    print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+    history.update({f"test_{k}": v for k, v in test.items()})
 
     torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
     save_weights(neutral_weights(model), args.out)

@@ -35,10 +35,8 @@ LR = 0.001
 SEED = 0
 OUT = "runs/mnist_mlp"
 SHUFFLE = True
-DROP_LAST = False
 INPUT_SHAPE = (28, 28)  # one example, channels first
 CLASSES = 10
-VALIDATION_SPLIT = 0.0
 MNIST_FILES = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -118,12 +116,6 @@ def read_source(data_dir):
     return read_mnist_folder(data_dir or download("data/mnist"))
 
 
-def hold_out(x, y, fraction):
-    """Split off the last `fraction` of the rows (Keras' validation_split arithmetic)."""
-    at = int(np.floor(len(x) * (1.0 - fraction))) if fraction > 0 else len(x)
-    return x[:at], y[:at], x[at:], y[at:]
-
-
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
@@ -132,12 +124,11 @@ def transform(x, y):
 
 
 def load_data(data_dir, limit=None):
-    """Train/validation/test arrays: read, limit, split, then transform each split."""
+    """Train/test arrays: read, limit, then transform each split."""
     x, y, x_test, y_test = read_source(data_dir)  # MNIST has its own test split
     x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
     y, y_test = y.astype(np.int64), y_test.astype(np.int64)  # class indices
-    x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
-    splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
+    splits = {"train": (x, y), "test": (x_test, y_test)}
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
 
 
@@ -164,6 +155,16 @@ class MnistMlp(nn.Module):
         return x  # logits: the softmax is fused into the loss
 
 
+def pick_device(name):
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 def predict(outputs):
     """Predictions from the model's outputs: the softmax the loss fuses, applied."""
     return torch.softmax(outputs, dim=-1)
@@ -175,16 +176,6 @@ def compute_metrics(outputs, targets):
     pred = outputs.argmax(axis=1)
     true = targets.argmax(axis=1) if targets.ndim == 2 else targets
     return {"accuracy": float(np.mean(pred == true))}
-
-
-def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 @torch.no_grad()
@@ -211,10 +202,9 @@ def main():
 
     data = load_data(args.data_dir, args.limit)
     x_train, y_train = data["train"]
-    x_val, y_val = data["val"]
     x_test, y_test = data["test"]
+    print(f"{len(x_train)} training, {len(x_test)} test examples")
     n = len(x_train)
-    print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
     model = MnistMlp().to(device)
     loss_fn = nn.CrossEntropyLoss()
@@ -224,7 +214,7 @@ def main():
         alpha=0.9,  # the spec's rho (PyTorch's default: 0.99)
         eps=1e-07,
     )
-    steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
+    steps_per_epoch = math.ceil(n / args.batch_size)
 
     def train_step(xb, yb):
         """One optimizer step on a batch: (its loss, its predictions)."""
@@ -245,8 +235,7 @@ def main():
         total, outputs = 0.0, []
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            xb = x_train[batch]
-            loss, predicted = train_step(xb, y_train[batch])
+            loss, predicted = train_step(x_train[batch], y_train[batch])
             total += loss * len(batch)
             outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
@@ -254,21 +243,15 @@ def main():
         logs = {"loss": total / seen, **compute_metrics(np.concatenate(outputs), targets)}
         if not math.isfinite(logs["loss"]):
             sys.exit(f"error: the loss is {logs['loss']} in epoch {epoch + 1}; try a lower --lr")
-
-        # -- validate --
-        if len(x_val):
-            val = evaluate(model, loss_fn, x_val, y_val, args.batch_size, device)
-            logs.update({f"val_{k}": v for k, v in val.items()})
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
         shown = ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
         print(f"epoch {epoch + 1}/{args.epochs}: {shown}")
 
     # -- test --
-    if len(x_test):
-        test = evaluate(model, loss_fn, x_test, y_test, args.batch_size, device)
-        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-        history.update({f"test_{k}": v for k, v in test.items()})
+    test = evaluate(model, loss_fn, x_test, y_test, args.batch_size, device)
+    print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+    history.update({f"test_{k}": v for k, v in test.items()})
 
     torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
     with open(os.path.join(args.out, "history.json"), "w") as handle:

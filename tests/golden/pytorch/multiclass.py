@@ -32,7 +32,6 @@ LR = 0.001
 SEED = 0
 OUT = "runs/multiclass"
 SHUFFLE = True
-DROP_LAST = False
 INPUT_SHAPE = (11,)  # one example, channels first
 CLASSES = 4
 VALIDATION_SPLIT = 0.2
@@ -137,6 +136,16 @@ class Multiclass(nn.Module):
         return x  # logits: the softmax is fused into the loss
 
 
+def pick_device(name):
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 def predict(outputs):
     """Predictions from the model's outputs: the softmax the loss fuses, applied."""
     return torch.softmax(outputs, dim=-1)
@@ -160,16 +169,6 @@ def compute_metrics(outputs, targets):
         "accuracy": float(np.mean(pred == true)),
         "f1": float(np.mean(ratio(2 * precision * recall, precision + recall))),
     }
-
-
-def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 @torch.no_grad()
@@ -207,13 +206,13 @@ def main():
     x_train, y_train = data["train"]
     x_val, y_val = data["val"]
     x_test, y_test = data["test"]
+    print(f"{len(x_train)} training, {len(x_val)} validation, {len(x_test)} test examples")
     n = len(x_train)
-    print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
     model = Multiclass().to(device)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, eps=1e-07)
-    steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
+    steps_per_epoch = math.ceil(n / args.batch_size)
 
     def train_step(xb, yb):
         """One optimizer step on a batch: (its loss, its predictions)."""
@@ -235,8 +234,7 @@ def main():
         total, outputs = 0.0, []
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            xb = x_train[batch]
-            loss, predicted = train_step(xb, y_train[batch])
+            loss, predicted = train_step(x_train[batch], y_train[batch])
             total += loss * len(batch)
             outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
@@ -246,9 +244,8 @@ def main():
             sys.exit(f"error: the loss is {logs['loss']} in epoch {epoch + 1}; try a lower --lr")
 
         # -- validate --
-        if len(x_val):
-            val = evaluate(model, loss_fn, x_val, y_val, args.batch_size, device)
-            logs.update({f"val_{k}": v for k, v in val.items()})
+        val = evaluate(model, loss_fn, x_val, y_val, args.batch_size, device)
+        logs.update({f"val_{k}": v for k, v in val.items()})
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
         shown = ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
@@ -267,10 +264,9 @@ def main():
         model.load_state_dict(best_state)
 
     # -- test --
-    if len(x_test):
-        test = evaluate(model, loss_fn, x_test, y_test, args.batch_size, device)
-        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-        history.update({f"test_{k}": v for k, v in test.items()})
+    test = evaluate(model, loss_fn, x_test, y_test, args.batch_size, device)
+    print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+    history.update({f"test_{k}": v for k, v in test.items()})
 
     torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
     with open(os.path.join(args.out, "history.json"), "w") as handle:

@@ -34,8 +34,7 @@ LR = 0.001
 SEED = 0
 OUT = "runs/mnist_cnn"
 SHUFFLE = True
-DROP_LAST = False
-INPUT_SHAPE = (1, 28, 28)  # one example, channels first
+INPUT_SHAPE = (28, 28, 1)  # one example, channels last
 CLASSES = 10
 VALIDATION_SPLIT = 0.1
 MNIST_FILES = [
@@ -84,7 +83,7 @@ def read_mnist_folder(folder):
             sys.exit(f"error: {path}[.gz] not found; --data-dir must hold the four MNIST files")
         arrays.append(read_idx(path))
     x_train, y_train, x_test, y_test = arrays
-    return x_train[:, None], y_train, x_test[:, None], y_test  # images (N, 1, 28, 28)
+    return x_train[..., None], y_train, x_test[..., None], y_test  # images (N, 28, 28, 1)
 
 
 def read_source(data_dir):
@@ -95,7 +94,7 @@ def read_source(data_dir):
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as err:  # no network, a damaged cache: say so, no traceback
         sys.exit(f"error: keras.datasets.mnist.load_data() failed ({err}); pass --data-dir")
-    return x_train[:, None], y_train, x_test[:, None], y_test  # channels first
+    return x_train[..., None], y_train, x_test[..., None], y_test  # images (N, 28, 28, 1)
 
 
 def hold_out(x, y, fraction):
@@ -127,7 +126,6 @@ def build_model():
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE),
-            layers.Permute((2, 3, 1), name="to_channels_last"),  # (B, 28, 28, 1)
             layers.Conv2D(32, kernel_size=3, activation="relu", name="conv2d_1"),  # (B, 26, 26, 32)
             layers.MaxPooling2D(2, name="maxpool2d_1"),  # (B, 13, 13, 32)
             layers.Conv2D(64, kernel_size=3, activation="relu", name="conv2d_2"),  # (B, 11, 11, 64)
@@ -189,13 +187,13 @@ def main():
     x_train, y_train = data["train"]
     x_val, y_val = data["val"]
     x_test, y_test = data["test"]
+    print(f"{len(x_train)} training, {len(x_val)} validation, {len(x_test)} test examples")
     n = len(x_train)
-    print(f"{n} training, {len(x_val)} validation, {len(x_test)} test examples")
 
     model = build_model()
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     optimizer = keras.optimizers.Adam(learning_rate=args.lr)
-    steps_per_epoch = n // args.batch_size if DROP_LAST else math.ceil(n / args.batch_size)
+    steps_per_epoch = math.ceil(n / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
 
     # One compiled step: forward under the tape, gradients, update.
@@ -224,8 +222,7 @@ def main():
             t = epoch * steps_per_epoch + step  # the spec's rate for this step, set before it
             rate = learning_rate(t, args.lr, steps_per_epoch, total_steps)
             optimizer.learning_rate.assign(rate)
-            xb = x_train[batch]
-            loss, predicted = train_step(xb, y_train[batch])
+            loss, predicted = train_step(x_train[batch], y_train[batch])
             total += loss * len(batch)
             outputs.append(predicted)
         seen = min(n, steps_per_epoch * args.batch_size)
@@ -235,19 +232,17 @@ def main():
             sys.exit(f"error: the loss is {logs['loss']} in epoch {epoch + 1}; try a lower --lr")
 
         # -- validate --
-        if len(x_val):
-            val = evaluate(model, loss_fn, x_val, y_val, args.batch_size)
-            logs.update({f"val_{k}": v for k, v in val.items()})
+        val = evaluate(model, loss_fn, x_val, y_val, args.batch_size)
+        logs.update({f"val_{k}": v for k, v in val.items()})
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
         shown = ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
         print(f"epoch {epoch + 1}/{args.epochs}: {shown}")
 
     # -- test --
-    if len(x_test):
-        test = evaluate(model, loss_fn, x_test, y_test, args.batch_size)
-        print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-        history.update({f"test_{k}": v for k, v in test.items()})
+    test = evaluate(model, loss_fn, x_test, y_test, args.batch_size)
+    print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+    history.update({f"test_{k}": v for k, v in test.items()})
 
     model.save_weights(os.path.join(args.out, "model.weights.h5"))
     with open(os.path.join(args.out, "history.json"), "w") as handle:

@@ -1,0 +1,73 @@
+"""The typed facts templates read (specc/emit/facts.py), asked of the IR where they live."""
+
+from __future__ import annotations
+
+import pytest
+
+from specc.emit import emit_plan
+from specc.emit.facts import ScriptFacts
+from specc.emit.targets import get_target
+from specc.ir.data import CSV, MNIST, NPZ, FashionMNIST, MNISTSample, Scale, Synthetic
+from tests.emit.conftest import SPECS
+
+
+def facts(spec: str, target: str, **kwargs: bool) -> ScriptFacts:
+    return ScriptFacts(emit_plan(SPECS / f"{spec}.nn", target), get_target(target), **kwargs)
+
+
+def test_image_sets_say_so_on_their_class():
+    assert [c.image_set for c in (MNIST, FashionMNIST, MNISTSample, CSV, NPZ, Synthetic)] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert [c.downloadable for c in (MNIST, FashionMNIST, MNISTSample)] == [True, True, False]
+    assert [c.own_test_split for c in (MNIST, CSV, NPZ, Synthetic)] == [True, False, None, False]
+
+
+@pytest.mark.parametrize(
+    ("factor", "divisor"), [(1 / 255, 255), (0.5, 2), (0.3, None), (2.0, None), (1.0, None)]
+)
+def test_scale_divisor_only_for_an_exact_reciprocal(factor, divisor):
+    assert Scale(factor=factor).divisor == divisor
+
+
+def test_pytorch_downloads_mnist_itself_keras_asks_keras_datasets():
+    torch_facts, keras_facts = facts("cnn", "pytorch"), facts("cnn", "keras")
+    assert torch_facts.download is not None and torch_facts.download.folder == "data/mnist"
+    assert torch_facts.dataset_helper is None
+    assert keras_facts.download is None
+    assert keras_facts.dataset_helper == "keras.datasets.mnist"
+    assert torch_facts.stdlib == (
+        "argparse",
+        "gzip",
+        "hashlib",
+        "json",
+        "math",
+        "os",
+        "sys",
+        "urllib.request",
+    )
+    assert keras_facts.stdlib == ("argparse", "contextlib", "gzip", "json", "math", "os", "sys")
+
+
+def test_splits_and_interop():
+    cnn, quickstart, regression = (
+        facts("cnn", "pytorch"),
+        facts("quickstart", "pytorch"),
+        facts("regression", "pytorch"),
+    )
+    assert (cnn.validation, cnn.test) == (True, "always")
+    assert (quickstart.validation, quickstart.test) == (False, "always")
+    assert regression.test == "always"  # synthetic data with a `test` fraction
+    assert not cnn.neutral_weights and facts("cnn", "pytorch", interop=True).neutral_weights
+    assert facts("finetune", "pytorch").neutral_weights  # `init from` reads the file
+
+
+def test_keras_keeps_a_custom_optimizer_only_where_its_own_would_change_the_update():
+    assert facts("cnn", "keras").custom_optimizer is None  # adam: keras.optimizers.Adam
+    assert facts("quickstart", "keras").custom_optimizer == "rmsprop"  # eps inside the root
+    assert facts("quickstart", "pytorch").custom_optimizer is None
