@@ -62,22 +62,16 @@ def _backend_tables(backend: str) -> dict[str, set[type]]:
         "data": set(loader.READERS),
         "metric": {c for c in CATEGORIES["metric"] if _metric_known(c)},
     }
-    if backend == "torch":
-        from specc.executors import torch_model, torch_train
-
-        own = {
-            "layer": set(torch_model.LAYERS),
-            "loss": set(torch_train.LOSSES),
-            "optimizer": set(torch_train.OPTIMIZERS),
-        }
-    else:
-        from specc.executors import tf_model, tf_optim
-
-        own = {
-            "layer": set(tf_model._builders(0)),
-            "loss": set(tf_optim._LOSSES),
-            "optimizer": set(tf_optim._OPTIMIZERS),
-        }
+    # Every backend package has the same modules with the same tables.
+    model, losses, optimizers = (
+        importlib.import_module(f"{BACKENDS[backend]}.{name}")
+        for name in ("model", "losses", "optimizers")
+    )
+    own = {
+        "layer": set(model.LAYERS),
+        "loss": set(losses.LOSSES),
+        "optimizer": set(optimizers.OPTIMIZERS),
+    }
     return {**shared, **own}
 
 

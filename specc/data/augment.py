@@ -53,7 +53,7 @@ def _affine(x: np.ndarray, angles: np.ndarray, shifts: np.ndarray) -> np.ndarray
     dx = cols[None] - cx - shifts[:, 0, None, None].astype(np.float32)
     dy = rows[None] - cy - shifts[:, 1, None, None].astype(np.float32)
     # Positive angles turn the picture clockwise as displayed (rows grow downwards); the
-    # TensorFlow executor's tf_augment.py mirrors this exactly, so keep the two in step.
+    # TensorFlow executor's augment.py mirrors this exactly, so keep the two in step.
     src_x = np.clip(cos * dx + sin * dy + cx, 0, w - 1)
     src_y = np.clip(-sin * dx + cos * dy + cy, 0, h - 1)
     x0 = np.floor(src_x).astype(np.intp)

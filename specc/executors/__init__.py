@@ -1,8 +1,12 @@
-"""Backends that train a plan: the contract every executor module follows, and the table.
+"""Backends that train a plan: the contract every executor package follows, and the table.
 
-Each backend is one module exposing the same functions (see `Executor`); the shared loop in
-`specc.run.loop` only calls these, so the framework is imported inside the module, lazily,
-when a run actually needs it. `specc check`, `fmt` and `lsp` never import a framework.
+Each backend is a package with the same module names: `__init__` (the functions of the
+contract, `Executor` below, and `UNSUPPORTED`, its capability table), `model` (`LAYERS`:
+one builder per IR layer kind), `losses` (`LOSSES`), `optimizers` (`OPTIMIZERS`),
+`augment` and `train` (state, the epoch, evaluation). Policies they share live in
+`policies`. The shared loop in `specc.run.loop` only calls the contract, so the framework
+is imported inside the package's functions, lazily, when a run actually needs it.
+`specc check`, `fmt` and `lsp` never import a framework.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from specc.cli import main
-from specc.executors import tf_model
+from specc.executors.tensorflow import model as tf_model
 from tests.parity.conftest import mlp
 
 ROOT = Path(__file__).resolve().parents[2]

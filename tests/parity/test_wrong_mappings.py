@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from specc.executors import tf_model, tf_optim
+from specc.executors.tensorflow import model as tf_model
+from specc.executors.tensorflow import optimizers as tf_optimizers
 from tests.parity.conftest import mlp
 from tests.parity.test_parity import CONV_BN, run
 
@@ -35,7 +36,7 @@ def test_square_dense_kernel_not_transposed_is_caught(monkeypatch: pytest.Monkey
 
 
 def test_rmsprop_eps_inside_the_root_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    def keras_placement(self: tf_optim.RMSprop, grads: list[Any], lr: Any) -> None:
+    def keras_placement(self: tf_optimizers.RMSprop, grads: list[Any], lr: Any) -> None:
         rho, eps = float(self.ir.rho), float(self.ir.eps)  # type: ignore[attr-defined]
         for i, (g, w) in enumerate(zip(grads, self.variables, strict=True)):
             a = self.slots["square_avg"][i]
@@ -44,7 +45,7 @@ def test_rmsprop_eps_inside_the_root_is_caught(monkeypatch: pytest.MonkeyPatch) 
 
     text = mlp("rmsprop lr=1e-3 eps=1e-4")
     assert run(text, steps=20).passed
-    monkeypatch.setattr(tf_optim.RMSprop, "update", keras_placement)
+    monkeypatch.setattr(tf_optimizers.RMSprop, "update", keras_placement)
     result = run(text, steps=20)
     assert not result.passed
     assert result.max_relative > 10 * result.tolerance

@@ -174,7 +174,7 @@ def test_early_stopping_restores_best(tmp_path: Path) -> None:
 def test_augmented_training_runs_and_flip_is_exact() -> None:
     import torch
 
-    from specc.executors.torch_train import augment_batch
+    from specc.executors.torch.augment import augment_batch
     from specc.ir.data import Augment
 
     x = torch.arange(2 * 1 * 4 * 6, dtype=torch.float32).reshape(2, 1, 4, 6)

@@ -17,7 +17,7 @@ from run_helpers import plan_for
 
 from specc.analysis import analyze_file
 from specc.executors import torch as backend
-from specc.executors.torch_model import build_network
+from specc.executors.torch.model import build_network
 from specc.init_weights import initial_weights
 from specc.plan import Plan
 

@@ -292,7 +292,7 @@ HELPER_NAMES = {
 def test_a_layer_named_like_another_layers_activation_keeps_that_activation() -> None:
     from torch import nn
 
-    from specc.executors.torch_model import build_network
+    from specc.executors.torch.model import build_network
 
     analysis = analyze(MLP.format(layers=HELPER_NAMES["activation"], optimizer="adam"))
     children = list(build_network(analysis.shapes["m"]).named_children())

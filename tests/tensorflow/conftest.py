@@ -29,7 +29,7 @@ def spec(model: str, features: int, train: str = "loss sparse_categorical_crosse
 
 @pytest.fixture(scope="session")
 def tfb() -> ModuleType:
-    from specc.executors import tensorflow
+    from specc.executors import tensorflow as tensorflow
 
     tensorflow._tf()  # import once per session (about 5 s)
     return tensorflow
@@ -37,6 +37,6 @@ def tfb() -> ModuleType:
 
 @pytest.fixture(scope="session")
 def tob() -> ModuleType:
-    from specc.executors import torch
+    from specc.executors import torch as torch
 
     return torch

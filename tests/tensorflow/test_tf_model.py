@@ -108,7 +108,7 @@ def test_set_weights_refuses_a_wrong_shape(tfb: ModuleType) -> None:
 def test_native_keras_file_loads_and_predicts_the_same(tfb: ModuleType, tmp_path: Path) -> None:
     import keras
 
-    import specc.executors.tf_model  # noqa: F401  (registers SpecBatchNorm for loading)
+    import specc.executors.tensorflow.model  # noqa: F401  (registers SpecBatchNorm for loading)
 
     plan = plan_of(spec(IMAGE_MODELS["norms_and_activations_on_images"], 162, "loss mse"))
     state = tfb.build(plan, initial_weights(plan.shapes, seed=2), "cpu")

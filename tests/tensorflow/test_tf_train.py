@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from specc.data.augment import augment_batch
 from specc.errors import DeviceError
-from specc.executors.tf_augment import augment_images, draw_params
+from specc.executors.tensorflow.augment import augment_images, draw_params
 from specc.init_weights import initial_weights
 from specc.ir.data import Augment
 from tests.tensorflow.conftest import plan_of, spec
@@ -115,7 +115,7 @@ def test_devices(tfb: ModuleType) -> None:
 
 
 def test_unsupported_is_located_and_needs_no_tensorflow() -> None:
-    from specc.executors import tensorflow
+    from specc.executors import tensorflow as tensorflow
 
     text = spec(MLP, 6, "loss sparse_categorical_crossentropy\n precision fp16")
     diags = tensorflow.unsupported(plan_of(text))
@@ -127,7 +127,7 @@ def test_unsupported_is_located_and_needs_no_tensorflow() -> None:
 
 
 def test_xla_only_where_it_was_measured_to_pay(tfb: ModuleType) -> None:
-    from specc.executors.tf_train import use_xla
+    from specc.executors.tensorflow.train import use_xla
 
     mlp = plan_of(spec(MLP, 6))  # conftest plans say `compile off`
     assert not use_xla(mlp, 10_000, "/CPU:0")

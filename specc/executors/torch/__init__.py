@@ -19,7 +19,7 @@ from specc.errors import DeviceError
 from specc.executors.policies import check_fits
 
 if TYPE_CHECKING:
-    from specc.executors.torch_train import TorchState
+    from specc.executors.torch.train import TorchState
     from specc.plan import Plan
 
 NAME = "torch"
@@ -88,7 +88,7 @@ def unsupported(plan: Plan) -> list[Diagnostic]:
 
 
 def build(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TorchState:
-    from specc.executors.torch_train import build_state
+    from specc.executors.torch.train import build_state
 
     return build_state(plan, weights, device)
 
@@ -118,14 +118,14 @@ def train_epoch(
 
     `keep_outputs`: also return the training forward passes' outputs (probabilities).
     """
-    from specc.executors.torch_train import run_epoch
+    from specc.executors.torch.train import run_epoch
 
     return run_epoch(state, data, order, batch_size, lrs, augment, rng_seed, progress, keep_outputs)
 
 
 def will_compile(state: TorchState, steps_per_epoch: int) -> str | None:
     """The compiler the first epoch will run (`compile on`, or `auto` on a long CUDA run)."""
-    from specc.executors.torch_train import will_compile as decide
+    from specc.executors.torch.train import will_compile as decide
 
     return decide(state, steps_per_epoch)
 
@@ -136,19 +136,19 @@ def compile_seconds(state: TorchState) -> float:
 
 
 def predict(state: TorchState, data: Any) -> np.ndarray:
-    from specc.executors.torch_train import outputs
+    from specc.executors.torch.train import outputs
 
     return outputs(state, data[0], probabilities=True).float().cpu().numpy()
 
 
 def evaluate_loss(state: TorchState, data: Any) -> float:
-    from specc.executors.torch_train import mean_loss
+    from specc.executors.torch.train import mean_loss
 
     return mean_loss(state, data)
 
 
 def get_weights(state: TorchState) -> dict[str, np.ndarray]:
-    from specc.executors.torch_model import neutral_key
+    from specc.executors.torch.model import neutral_key
 
     return {
         neutral_key(key): value.detach().float().cpu().numpy().copy()
@@ -160,7 +160,7 @@ def get_weights(state: TorchState) -> dict[str, np.ndarray]:
 def set_weights(state: TorchState, weights: dict[str, np.ndarray]) -> None:
     import torch
 
-    from specc.executors.torch_model import neutral_key
+    from specc.executors.torch.model import neutral_key
 
     own = state.network.state_dict()
     for own_key, value in own.items():
@@ -175,13 +175,13 @@ def set_weights(state: TorchState, weights: dict[str, np.ndarray]) -> None:
 
 
 def optimizer_state(state: TorchState) -> dict[str, np.ndarray]:
-    from specc.executors.torch_train import optimizer_arrays
+    from specc.executors.torch.optimizers import optimizer_arrays
 
     return optimizer_arrays(state)
 
 
 def load_optimizer_state(state: TorchState, blob: dict[str, np.ndarray]) -> None:
-    from specc.executors.torch_train import load_optimizer_arrays
+    from specc.executors.torch.optimizers import load_optimizer_arrays
 
     load_optimizer_arrays(state, blob)
 

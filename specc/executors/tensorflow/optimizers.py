@@ -1,10 +1,5 @@
-"""Losses and optimizers in plain TensorFlow ops, written to docs/semantics.md exactly.
-
-Keras 3's optimizers differ from the semantics in ways that change the numbers: weight
-decay is always decoupled, Adam adds eps to the un-corrected sqrt(v), SGD momentum uses
-`v = m*v - lr*g` (which differs when the rate changes), RMSprop puts eps inside the root.
-So each update here is the PyTorch formula, on `tf.Variable`s, inside the compiled step;
-the learning rate is a tensor fed per step by the shared loop's schedule.
+"""TensorFlow optimizers with the spec's exact update rules (docs/semantics.md#optimizers):
+Keras's own differ (epsilon placement, momentum form, coupled weight decay).
 """
 
 from __future__ import annotations
@@ -15,98 +10,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from specc.ir import losses as LS
 from specc.ir import optimizers as O
 
 # ---- losses (mean over the batch; cross-entropies from logits) -------------------------
-
-LossFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
-
-
-def _smooth(onehot: tf.Tensor, s: float) -> tf.Tensor:
-    classes = tf.cast(tf.shape(onehot)[-1], onehot.dtype)
-    return onehot * (1.0 - s) + s / classes
-
-
-def _sparse_ce(loss: LS.SparseCategoricalCrossentropy) -> LossFn:
-    s = float(loss.label_smoothing)
-
-    def fn(z: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-        labels = tf.cast(tf.reshape(y, [-1]), tf.int32)
-        if s == 0.0:
-            per = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=z)
-            return tf.reduce_mean(per)
-        target = _smooth(tf.one_hot(labels, tf.shape(z)[-1], dtype=z.dtype), s)
-        return tf.reduce_mean(-tf.reduce_sum(target * tf.nn.log_softmax(z), axis=-1))
-
-    return fn
-
-
-def _categorical_ce(loss: LS.CategoricalCrossentropy) -> LossFn:
-    s = float(loss.label_smoothing)
-
-    def fn(z: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-        target = _smooth(tf.cast(y, z.dtype), s) if s else tf.cast(y, z.dtype)
-        return tf.reduce_mean(-tf.reduce_sum(target * tf.nn.log_softmax(z), axis=-1))
-
-    return fn
-
-
-def _binary_ce(loss: LS.BinaryCrossentropy) -> LossFn:
-    s = float(loss.label_smoothing)
-
-    def fn(z: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-        target = tf.reshape(tf.cast(y, z.dtype), tf.shape(z))
-        if s:
-            target = target * (1.0 - s) + s / 2.0
-        return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=z))
-
-    return fn
-
-
-def _nll(loss: LS.NLL) -> LossFn:
-    def fn(z: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-        labels = tf.cast(tf.reshape(y, [-1]), tf.int32)
-        picked = tf.gather(z, labels, axis=1, batch_dims=1)
-        return -tf.reduce_mean(picked)
-
-    return fn
-
-
-def _regression(error: Callable[[tf.Tensor], tf.Tensor]) -> Callable[[Any], LossFn]:
-    def make(loss: Any) -> LossFn:
-        def fn(z: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-            return tf.reduce_mean(error(z - tf.reshape(tf.cast(y, z.dtype), tf.shape(z))))
-
-        return fn
-
-    return make
-
-
-def _huber(loss: LS.Huber) -> LossFn:
-    delta = float(loss.delta)
-
-    def fn(z: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-        e = tf.abs(z - tf.reshape(tf.cast(y, z.dtype), tf.shape(z)))
-        return tf.reduce_mean(tf.where(e <= delta, 0.5 * e * e, delta * (e - 0.5 * delta)))
-
-    return fn
-
-
-_LOSSES: dict[type, Callable[[Any], LossFn]] = {
-    LS.SparseCategoricalCrossentropy: _sparse_ce,
-    LS.CategoricalCrossentropy: _categorical_ce,
-    LS.BinaryCrossentropy: _binary_ce,
-    LS.NLL: _nll,
-    LS.MSE: _regression(tf.square),
-    LS.MAE: _regression(tf.abs),
-    LS.Huber: _huber,
-}
-
-
-def loss_function(loss: LS.Loss) -> LossFn:
-    """`fn(outputs, targets) -> scalar`; outputs are logits when the activation was fused."""
-    return _LOSSES[type(loss)](loss)
 
 
 # ---- optimizers ------------------------------------------------------------------------
@@ -279,7 +185,7 @@ class Adagrad(Optimizer):
             w.assign_sub(lr * (g / (tf.sqrt(acc) + eps)))
 
 
-_OPTIMIZERS: dict[type, Callable[[Any, list[tf.Variable]], Optimizer]] = {
+OPTIMIZERS: dict[type, Callable[[Any, list[tf.Variable]], Optimizer]] = {
     O.SGD: SGD,
     O.Adam: Adam,
     O.AdamW: Adam,
@@ -289,4 +195,4 @@ _OPTIMIZERS: dict[type, Callable[[Any, list[tf.Variable]], Optimizer]] = {
 
 
 def make_optimizer(ir: O.Optimizer, variables: list[tf.Variable]) -> Optimizer:
-    return _OPTIMIZERS[type(ir)](ir, variables)
+    return OPTIMIZERS[type(ir)](ir, variables)

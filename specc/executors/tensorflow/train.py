@@ -19,9 +19,10 @@ import numpy as np
 import tensorflow as tf
 
 from specc.executors.policies import EVAL_CHUNK, check_fits, compile_pays
-from specc.executors.tf_augment import augment_images, draw_params
-from specc.executors.tf_model import KerasModel, build_keras_model
-from specc.executors.tf_optim import LossFn, Optimizer, loss_function, make_optimizer
+from specc.executors.tensorflow.augment import augment_images, draw_params
+from specc.executors.tensorflow.losses import LossFn, loss_function
+from specc.executors.tensorflow.model import KerasModel, build_keras_model
+from specc.executors.tensorflow.optimizers import Optimizer, make_optimizer
 from specc.ir import losses as LS
 from specc.ir.data import Augment
 from specc.lowering import probability_head
@@ -59,7 +60,7 @@ class TFState:
 def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFState:
     tf_device = "/GPU:" + device.partition(":")[2] if device.startswith("gpu") else "/CPU:0"
     with tf.device(tf_device):
-        km = build_keras_model(plan.shapes, plan.lowered, plan.seed, plan.precision)
+        km = build_keras_model(plan.shapes, plan.lowered, plan.precision)
         set_weights(km, weights)
         # never empty: make_plan refuses a model with nothing to train
         trainable = [slot.variable.value for slot in km.slots if slot.trainable]
@@ -127,7 +128,7 @@ def _epoch_function(state: TFState, augment: Augment | None, keep: bool = False)
     key = f"epoch:{augment is not None}:{keep}"
     if key in state._functions:
         return state._functions[key]
-    head = _probability_head(state.plan.train.loss)
+    head = probability_fn(state.plan.train.loss)
 
     def run(x: tf.Tensor, y: tf.Tensor, idx: tf.Tensor, lrs: tf.Tensor, *params: tf.Tensor):  # type: ignore[no-untyped-def]
         steps = tf.shape(idx)[0]
@@ -202,7 +203,7 @@ def _seed_dropout(state: TFState, rng_seed: int) -> None:
 def _eval_function(state: TFState, what: str) -> Any:
     key = f"eval:{what}"
     if key not in state._functions:
-        head = _probability_head(state.plan.train.loss)
+        head = probability_fn(state.plan.train.loss)
 
         def outputs(x: tf.Tensor) -> tf.Tensor:
             return head(tf.cast(state.keras.forward(x, training=False, logits=True), tf.float32))
@@ -220,7 +221,7 @@ def _eval_function(state: TFState, what: str) -> Any:
 _HEADS: dict[str | None, Any] = {"sigmoid": tf.sigmoid, "softmax": tf.nn.softmax, None: tf.identity}
 
 
-def _probability_head(loss: LS.Loss) -> Any:
+def probability_fn(loss: LS.Loss) -> Any:
     """What `predict` applies to the training outputs (specc.lowering.probability_head)."""
     return _HEADS[probability_head(loss)]
 

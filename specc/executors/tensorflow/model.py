@@ -174,12 +174,11 @@ def _pool(cls: type[keras.layers.Layer]) -> LayerBuilder:
     return build
 
 
-def _dropout(seed: int) -> LayerBuilder:
-    def build(step: Step) -> list[keras.layers.Layer]:
-        rate = float(step.ir.rate)  # type: ignore[union-attr]
-        return [keras.layers.Dropout(rate, seed=seed, name=step.name)]
-
-    return build
+def _dropout(step: Step) -> list[keras.layers.Layer]:
+    # The construction seed does not matter: train._seed_dropout sets every dropout
+    # layer's generator from the loop's seed at the start of each epoch.
+    rate = float(step.ir.rate)  # type: ignore[union-attr]
+    return [keras.layers.Dropout(rate, seed=0, name=step.name)]
 
 
 def _batchnorm(step: Step) -> list[keras.layers.Layer]:
@@ -199,32 +198,35 @@ def _layernorm(step: Step) -> list[keras.layers.Layer]:
     return [keras.layers.LayerNormalization(axis=axes, epsilon=float(layer.eps), name=step.name)]
 
 
-def _builders(seed: int) -> dict[type[L.Layer], LayerBuilder]:
-    table: dict[type[L.Layer], LayerBuilder] = {
-        L.Dense: _dense,
-        L.Conv2D: _conv(keras.layers.Conv2D, keras.layers.ZeroPadding2D),
-        L.Conv1D: _conv(keras.layers.Conv1D, keras.layers.ZeroPadding1D),
-        L.MaxPool2D: _pool(keras.layers.MaxPooling2D),
-        L.AvgPool2D: _pool(keras.layers.AveragePooling2D),
-        L.MaxPool1D: _pool(keras.layers.MaxPooling1D),
-        L.AvgPool1D: _pool(keras.layers.AveragePooling1D),
-        L.GlobalAvgPool: _global_avgpool,
-        L.Flatten: lambda step: [keras.layers.Flatten(name=step.name)],
-        L.Reshape: lambda step: [keras.layers.Reshape(tuple(step.output), name=step.name)],
-        L.Dropout: _dropout(seed),
-        L.BatchNorm: _batchnorm,
-        L.LayerNorm: _layernorm,
-    }
-    for act in set(members(L.ActivationKind).values()):  # every activation, as a layer
-        table[act] = lambda step: [activation_layer(step.ir, step.name)]  # type: ignore[index,arg-type]
-    return table
+def _activation(step: Step) -> list[keras.layers.Layer]:
+    return [activation_layer(step.ir, step.name)]  # type: ignore[arg-type]
 
 
-def build_step(step: Step, table: dict[type[L.Layer], LayerBuilder]) -> list[keras.layers.Layer]:
+# One builder per IR layer kind (the same table as the torch backend's `model.LAYERS`).
+LAYERS: dict[type[L.Layer], LayerBuilder] = {
+    L.Dense: _dense,
+    L.Conv2D: _conv(keras.layers.Conv2D, keras.layers.ZeroPadding2D),
+    L.Conv1D: _conv(keras.layers.Conv1D, keras.layers.ZeroPadding1D),
+    L.MaxPool2D: _pool(keras.layers.MaxPooling2D),
+    L.AvgPool2D: _pool(keras.layers.AveragePooling2D),
+    L.MaxPool1D: _pool(keras.layers.MaxPooling1D),
+    L.AvgPool1D: _pool(keras.layers.AveragePooling1D),
+    L.GlobalAvgPool: _global_avgpool,
+    L.Flatten: lambda step: [keras.layers.Flatten(name=step.name)],
+    L.Reshape: lambda step: [keras.layers.Reshape(tuple(step.output), name=step.name)],
+    L.Dropout: _dropout,
+    L.BatchNorm: _batchnorm,
+    L.LayerNorm: _layernorm,
+    # every activation, as a layer of its own
+    **{act: _activation for act in members(L.ActivationKind).values()},  # type: ignore[misc]
+}
+
+
+def build_step(step: Step) -> list[keras.layers.Layer]:
     """Keras layers for one lowered step (`permute` steps are lowering's own)."""
     if step.ir is None:
         return [keras.layers.Permute(step.dims, name=step.name)]
-    return table[type(step.ir)](step)
+    return LAYERS[type(step.ir)](step)
 
 
 # ---- the whole model -------------------------------------------------------------------
@@ -247,9 +249,7 @@ class KerasModel:
         return x
 
 
-def build_keras_model(
-    shapes: ModelShapes, lowered: Lowered, seed: int, precision: str = "fp32"
-) -> KerasModel:
+def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "fp32") -> KerasModel:
     """Keras layers for every lowered step, the Sequential around them, and the weight slots.
 
     A prediction head (the softmax/sigmoid the loss takes logits for) is the last layer of
@@ -257,9 +257,8 @@ def build_keras_model(
     `precision bf16`: Keras's `mixed_bfloat16` policy (bfloat16 compute, float32 weights)
     on every layer but the normalisations, which stay float32 like under torch's autocast.
     """
-    table = _builders(seed)
     steps = channels_last(lowered).steps
-    per_step = [(step, build_step(step, table)) for step in steps]
+    per_step = [(step, build_step(step)) for step in steps]
     for step, built in per_step:
         if step.frozen:
             for layer in built:

@@ -1,7 +1,7 @@
 """The TensorFlow backend: the functions of the executor contract (`specc.executors.Executor`).
 
 Same names as `specc.executors.torch`; the shared loop only calls these. TensorFlow is
-imported inside the functions (via `specc.executors.tf_train`), so importing this module
+imported inside the functions (via `specc.executors.tensorflow.train`), so importing this module
 for `unsupported` (from `specc check`/`make_plan`) stays cheap. The model is Keras 3 layers
 (channels last inside, transposed at the input boundary); the train step, loss and
 optimizer updates are our own TensorFlow ops compiled with `tf.function` (XLA when the
@@ -25,7 +25,7 @@ from specc.diagnostics import Diagnostic
 from specc.errors import DeviceError
 
 if TYPE_CHECKING:
-    from specc.executors.tf_train import TFData, TFState
+    from specc.executors.tensorflow.train import TFData, TFState
     from specc.plan import Plan
 
 NAME = "tensorflow"
@@ -111,7 +111,7 @@ def unsupported(plan: Plan) -> list[Diagnostic]:
 
 def build(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFState:
     _tf()
-    from specc.executors.tf_train import build_state
+    from specc.executors.tensorflow.train import build_state
 
     return build_state(plan, weights, device)
 
@@ -119,7 +119,7 @@ def build(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFState:
 def load_data(state: TFState, x: np.ndarray, y: np.ndarray) -> TFData:
     """One split as device tensors, inputs reshaped (row-major) to the model's input shape."""
     tf = _tf()
-    from specc.executors.tf_train import TFData
+    from specc.executors.tensorflow.train import TFData
 
     x = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), *state.plan.shapes.input)
     with tf.device(state.device):
@@ -139,7 +139,7 @@ def train_epoch(
 ) -> Any:
     """The epoch is one compiled call: `progress` hears of it once, at the end.
     `keep_outputs`: also return the training forward passes' outputs (probabilities)."""
-    from specc.executors.tf_train import run_epoch
+    from specc.executors.tensorflow.train import run_epoch
 
     result = run_epoch(state, data, order, batch_size, lrs, augment, rng_seed, keep_outputs)
     losses = result[0] if keep_outputs else result
@@ -154,7 +154,7 @@ def will_compile(state: TFState, steps_per_epoch: int) -> str | None:
     (TensorFlow compiles a whole epoch's loop in the first call, so its compile time
     cannot be taken apart from that epoch's steps: it stays in epoch 1's seconds.)
     """
-    from specc.executors.tf_train import use_xla
+    from specc.executors.tensorflow.train import use_xla
 
     if state.jit is None and use_xla(state.plan, steps_per_epoch, state.device):
         return "XLA (jit_compile)"
@@ -162,25 +162,25 @@ def will_compile(state: TFState, steps_per_epoch: int) -> str | None:
 
 
 def predict(state: TFState, data: TFData) -> np.ndarray:
-    from specc.executors.tf_train import predict as run_predict
+    from specc.executors.tensorflow.train import predict as run_predict
 
     return run_predict(state, data)
 
 
 def evaluate_loss(state: TFState, data: TFData) -> float:
-    from specc.executors.tf_train import mean_loss
+    from specc.executors.tensorflow.train import mean_loss
 
     return mean_loss(state, data)
 
 
 def get_weights(state: TFState) -> dict[str, np.ndarray]:
-    from specc.executors.tf_train import get_weights as read
+    from specc.executors.tensorflow.train import get_weights as read
 
     return read(state.keras)
 
 
 def set_weights(state: TFState, weights: dict[str, np.ndarray]) -> None:
-    from specc.executors.tf_train import set_weights as write
+    from specc.executors.tensorflow.train import set_weights as write
 
     write(state.keras, weights)
 
@@ -220,10 +220,10 @@ def load_optimizer_state(state: TFState, blob: dict[str, np.ndarray]) -> None:
 def save_native(state: TFState, directory: Path) -> list[Path]:
     """`model.keras`: the whole Keras model (channels-first input, like the spec).
 
-    Stock Keras layers only (`tf_portable`), so `keras.saving.load_model` loads it without
+    Stock Keras layers only (`portable`), so `keras.saving.load_model` loads it without
     specc installed.
     """
-    from specc.executors.tf_portable import stock_model
+    from specc.executors.tensorflow.portable import stock_model
 
     path = Path(directory) / "model.keras"
     tmp = Path(directory) / "model.tmp.keras"  # Keras insists on the .keras suffix

@@ -1,6 +1,6 @@
 """The trained Keras model as stock Keras layers only, for files other programs load.
 
-Training uses `SpecBatchNorm` (PyTorch's running-statistics convention, see `tf_model`), a
+Training uses `SpecBatchNorm` (PyTorch's running-statistics convention, see `model`), a
 layer plain Keras does not know, so a `.keras` file holding it needs specc to load. For
 inference a batchnorm only reads its running statistics, and there Keras's own
 `BatchNormalization` computes the same `(x - mean) / sqrt(var + eps) * gamma + beta`; so
@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import keras
 
-from specc.executors.tf_model import KerasModel, SpecBatchNorm
+from specc.executors.tensorflow.model import KerasModel, SpecBatchNorm
 
-# Probability heads `predict` puts on a model whose loss takes logits (as in tf_train).
+# Probability heads `predict` puts on a model whose loss takes logits (as in `train`).
 HEADS: dict[str, str] = {"softmax": "softmax", "sigmoid": "sigmoid"}
 
 

@@ -16,19 +16,16 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from specc.errors import RunError
 from specc.executors.policies import EVAL_CHUNK, compile_pays
-from specc.executors.torch_model import build_network, frozen_names, neutral_key, trunk
-from specc.ir import losses as Lo
-from specc.ir import optimizers as O
+from specc.executors.torch.augment import augment_batch
+from specc.executors.torch.losses import LOSSES, LossFn, probability_fn
+from specc.executors.torch.model import build_network, frozen_names, neutral_key, trunk
+from specc.executors.torch.optimizers import OPTIMIZERS
 from specc.ir.data import Augment
-from specc.lowering import probability_head
 from specc.plan import Plan
-
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -48,131 +45,6 @@ class TorchState:
     # steps are timed apart, so compiling is not counted as training
     compile_seconds: float = 0.0
     compiled_sizes: set[int] = field(default_factory=set)
-
-
-# ---- losses (docs/semantics.md#losses): every loss is a mean over the batch -------------
-
-
-def _sparse_ce(node: Lo.SparseCategoricalCrossentropy) -> LossFn:
-    s = float(node.label_smoothing)
-    return lambda out, y: F.cross_entropy(out, y, label_smoothing=s)
-
-
-def _categorical_ce(node: Lo.CategoricalCrossentropy) -> LossFn:
-    # torch smooths probability targets as (1 - s) * y + s / C, the semantics' formula.
-    s = float(node.label_smoothing)
-    return lambda out, y: F.cross_entropy(out, y, label_smoothing=s)
-
-
-def _binary_ce(node: Lo.BinaryCrossentropy) -> LossFn:
-    s = float(node.label_smoothing)
-
-    def loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        target = y.reshape(out.shape).to(out.dtype)
-        if s:
-            target = target * (1.0 - s) + s / 2.0
-        return F.binary_cross_entropy_with_logits(out, target)
-
-    return loss
-
-
-def _regression(fn: Callable[..., torch.Tensor], **kw: float) -> LossFn:
-    return lambda out, y: fn(out, y.reshape(out.shape).to(out.dtype), **kw)
-
-
-LOSSES: dict[type, Callable[[Any], LossFn]] = {
-    Lo.SparseCategoricalCrossentropy: _sparse_ce,
-    Lo.CategoricalCrossentropy: _categorical_ce,
-    Lo.BinaryCrossentropy: _binary_ce,
-    Lo.NLL: lambda node: lambda out, y: F.nll_loss(out, y),
-    Lo.MSE: lambda node: _regression(F.mse_loss),
-    Lo.MAE: lambda node: _regression(F.l1_loss),
-    Lo.Huber: lambda node: _regression(F.huber_loss, delta=float(node.delta)),
-}
-
-
-_HEADS: dict[str | None, Callable[[torch.Tensor], torch.Tensor]] = {
-    "sigmoid": torch.sigmoid,
-    "softmax": lambda out: torch.softmax(out, dim=-1),
-    None: lambda out: out,
-}
-
-
-def _probability_head(loss: Lo.Loss) -> Callable[[torch.Tensor], torch.Tensor]:
-    """What `predict` applies to the training outputs (specc.lowering.probability_head)."""
-    return _HEADS[probability_head(loss)]
-
-
-# ---- optimizers (docs/semantics.md#optimizers): torch's formulas, IR defaults -----------
-
-
-def _kernels(device: str, fused_on: tuple[str, ...]) -> dict[str, bool]:
-    """The fused kernel where torch has one for this device (Adam's is ~4x faster on CPU
-    too), else the multi-tensor (foreach) path on accelerators, else torch's default."""
-    kind = device.split(":")[0]
-    if kind in fused_on:
-        return {"fused": True}
-    return {"foreach": True} if kind in ("cuda", "mps") else {}
-
-
-FUSED_CPU_CUDA = ("cpu", "cuda")
-
-
-def _sgd(node: O.SGD, params: list[Any], device: str) -> torch.optim.Optimizer:
-    return torch.optim.SGD(
-        params,
-        lr=float(node.lr),
-        momentum=float(node.momentum),
-        nesterov=bool(node.nesterov),
-        weight_decay=float(node.weight_decay),
-        **_kernels(device, FUSED_CPU_CUDA),
-    )
-
-
-def _adam(node: O.Adam, params: list[Any], device: str) -> torch.optim.Optimizer:
-    kind = torch.optim.AdamW if isinstance(node, O.AdamW) else torch.optim.Adam
-    return kind(
-        params,
-        lr=float(node.lr),
-        betas=(float(node.beta1), float(node.beta2)),
-        eps=float(node.eps),
-        weight_decay=float(node.weight_decay),
-        amsgrad=bool(node.amsgrad),
-        **_kernels(device, FUSED_CPU_CUDA),
-    )
-
-
-def _rmsprop(node: O.RMSprop, params: list[Any], device: str) -> torch.optim.Optimizer:
-    return torch.optim.RMSprop(
-        params,
-        lr=float(node.lr),
-        alpha=float(node.rho),
-        eps=float(node.eps),
-        momentum=float(node.momentum),
-        centered=bool(node.centered),
-        weight_decay=float(node.weight_decay),
-        **_kernels(device, ()),  # torch has no fused RMSprop
-    )
-
-
-def _adagrad(node: O.Adagrad, params: list[Any], device: str) -> torch.optim.Optimizer:
-    return torch.optim.Adagrad(
-        params,
-        lr=float(node.lr),
-        initial_accumulator_value=float(node.initial_accumulator),
-        eps=float(node.eps),
-        weight_decay=float(node.weight_decay),
-        **_kernels(device, ("cpu",)),  # torch's fused Adagrad is CPU-only
-    )
-
-
-OPTIMIZERS: dict[type, Callable[[Any, list[Any], str], torch.optim.Optimizer]] = {
-    O.SGD: _sgd,
-    O.Adam: _adam,
-    O.AdamW: _adam,
-    O.RMSprop: _rmsprop,
-    O.Adagrad: _adagrad,
-}
 
 
 # ---- building ----------------------------------------------------------------------------
@@ -227,7 +99,7 @@ def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> Torc
         optimizer=optimizer,
         param_names=[n for n, _ in named],
         loss_fn=LOSSES[type(plan.train.loss)](plan.train.loss),
-        head=_probability_head(plan.train.loss),
+        head=probability_fn(plan.train.loss),
         autocast_dtype=dtype,
         scaler=scaler,
     )
@@ -353,32 +225,6 @@ def will_compile(state: TorchState, steps_per_epoch: int) -> str | None:
     return None
 
 
-def augment_batch(xb: torch.Tensor, node: Augment, generator: torch.Generator) -> torch.Tensor:
-    """Random flips, shifts and rotations of a batch of images, on the device (bilinear)."""
-    if xb.dim() not in (3, 4) or not (node.flip or node.shift or node.rotation):
-        return xb
-    images = xb if xb.dim() == 4 else xb.unsqueeze(1)  # (B, C, H, W)
-    n = images.shape[0]
-
-    def uniform(scale: float) -> torch.Tensor:
-        draw = torch.rand(n, generator=generator, device=xb.device) * 2.0 - 1.0
-        return draw * scale
-
-    angle = uniform(math.radians(float(node.rotation)))
-    flip = torch.ones(n, device=xb.device)
-    if node.flip:
-        flip = torch.where(torch.rand(n, generator=generator, device=xb.device) < 0.5, -1.0, 1.0)
-    # affine_grid works in [-1, 1] coordinates: a shift of f of the width is 2f there.
-    tx, ty = uniform(2.0 * float(node.shift)), uniform(2.0 * float(node.shift))
-    cos, sin = torch.cos(angle), torch.sin(angle)
-    theta = torch.stack(
-        [torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1
-    )
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    moved = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    return moved if xb.dim() == 4 else moved.squeeze(1)
-
-
 # ---- evaluation --------------------------------------------------------------------------
 
 
@@ -410,35 +256,3 @@ def mean_loss(state: TorchState, data: tuple[torch.Tensor, torch.Tensor]) -> flo
         part = y[start : start + EVAL_CHUNK]
         total += state.loss_fn(out, part).to(wide) * len(part)
     return float(total.item() / len(x))
-
-
-# ---- optimizer state for --resume ---------------------------------------------------------
-
-
-def optimizer_arrays(state: TorchState) -> dict[str, np.ndarray]:
-    """Per-parameter slots keyed `<weight key>/<slot>` (e.g. `dense_1.weight/square_avg`)."""
-    saved = state.optimizer.state_dict()["state"]
-    out: dict[str, np.ndarray] = {}
-    for index, name in enumerate(state.param_names):
-        for slot, value in saved.get(index, {}).items():
-            if isinstance(value, torch.Tensor):
-                out[f"{name}/{slot}"] = value.detach().cpu().numpy().copy()
-            elif value is not None:
-                out[f"{name}/{slot}"] = np.asarray(value)
-    if state.scaler is not None:
-        out["__scaler__/scale"] = np.asarray(state.scaler.get_scale(), dtype=np.float64)
-    return out
-
-
-def load_optimizer_arrays(state: TorchState, blob: dict[str, np.ndarray]) -> None:
-    current = state.optimizer.state_dict()
-    slots: dict[int, dict[str, torch.Tensor]] = {}
-    for index, name in enumerate(state.param_names):
-        prefix = f"{name}/"
-        found = {k[len(prefix) :]: v for k, v in blob.items() if k.startswith(prefix)}
-        if found:
-            slots[index] = {k: torch.from_numpy(np.array(v)) for k, v in found.items()}
-    current["state"] = slots
-    state.optimizer.load_state_dict(current)
-    if state.scaler is not None and "__scaler__/scale" in blob:
-        state.scaler.update(float(blob["__scaler__/scale"]))
