@@ -21,7 +21,7 @@ import numpy as np
 
 from specc.analysis import Analysis, analyze_file
 from specc.ir import layers as L
-from specc.plan import Plan, RunOptions, check_backend, make_plan
+from specc.plan import RunOptions, RunPlan, check_backend, make_plan
 from specc.schedule import Schedule
 from specc.shapes import ModelShapes
 
@@ -125,7 +125,7 @@ def default_tolerance(shapes: ModelShapes, precision: str = "fp32") -> float:
     return max(worst, BF16_TOLERANCE) if precision == "bf16" else worst
 
 
-def without_dropout(plan: Plan) -> tuple[Plan, list[str]]:
+def without_dropout(plan: RunPlan) -> tuple[RunPlan, list[str]]:
     """The plan with every dropout rate set to 0 (an identity), and notes saying so."""
     infos = []
     notes: list[str] = []
@@ -220,7 +220,7 @@ class _Batches:
     rates it produces are recorded so the second backend replays exactly the same ones.
     """
 
-    def __init__(self, plan: Plan, examples: int, steps: int) -> None:
+    def __init__(self, plan: RunPlan, examples: int, steps: int) -> None:
         self.batch = plan.batch_size
         batch_node = plan.data.batch
         per_epoch = (
@@ -263,7 +263,7 @@ class _Batches:
 
 def _train(
     module: Any,
-    plan: Plan,
+    plan: RunPlan,
     weights: dict[str, np.ndarray],
     dataset: Any,
     batches: _Batches,

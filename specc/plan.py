@@ -113,7 +113,7 @@ class RunPlan:
 
 
 def make_plan(analysis: Analysis, options: RunOptions) -> RunPlan:
-    """Resolve `analysis` + `options` into a Plan, or raise PlanError/UsageError."""
+    """Resolve `analysis` + `options` into a RunPlan, or raise PlanError/UsageError."""
     if not analysis.ok:
         raise PlanError(
             f"{analysis.path} has {analysis.error_count} error(s); nothing was trained",
@@ -223,6 +223,3 @@ def _positive(options: RunOptions) -> None:
         raise UsageError("--device is empty", "use auto, cpu, cuda, cuda:N or mps")
     if options.seed is not None and not 0 <= options.seed <= 2**32 - 1:
         raise UsageError(f"--seed must be between 0 and 4294967295, got {options.seed}")
-
-
-Plan = RunPlan  # the former name, kept while callers move to `RunPlan`

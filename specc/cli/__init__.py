@@ -14,9 +14,9 @@ from specc import __version__
 # in: `specc lsp` then imports only the server (not the checker's command modules, which
 # pull in the whole IR before the server could answer), `specc check` only its module.
 # Every other name, and `--help`, loads all command modules.
-_FAST = {"check": "inspect", "lsp": "lsp", "fmt": "fmt"}
+_FAST = {"check": "check", "lsp": "lsp", "fmt": "fmt"}
 _MODULES = (
-    *("inspect", "fmt", "run", "predict", "export", "emit"),
+    *("check", "fmt", "run", "predict", "export", "emit"),
     *("lsp", "sweep", "report", "parity"),
 )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from specc.cli.inspect import load, one_spec, print_diagnostics
+from specc.cli.check import load, one_spec, print_diagnostics
 
 
 @click.command()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import click
 
 from specc import syntax
-from specc.cli.inspect import spec_files
+from specc.cli.check import spec_files
 from specc.diagnostics import Diagnostic, render
 from specc.fmt import FormatError, format_text
 

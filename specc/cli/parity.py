@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from specc.cli.inspect import spec_files
+from specc.cli.check import spec_files
 
 
 @click.command()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from specc.cli.inspect import load, one_spec, print_diagnostics
+from specc.cli.check import load, one_spec, print_diagnostics
 
 if TYPE_CHECKING:
     from specc.summary import ModelSummary

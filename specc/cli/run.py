@@ -120,7 +120,7 @@ def _show_warnings(file: str) -> Analysis | None:
     from pathlib import Path
 
     from specc.analysis import analyze_file
-    from specc.cli.inspect import print_diagnostics
+    from specc.cli.check import print_diagnostics
 
     if not Path(file).is_file():
         return None

@@ -6,10 +6,11 @@ A script depends only on its framework and numpy (never on specc) and means exac
 docs/semantics.md says. The pipeline, one module per step:
 
 1. `specc.analysis.analyze` checks the spec (errors stop here: `EmitError`);
-2. `capabilities.search_spaces` (E601) and `capabilities.unsupported` (E600) refuse what
-   the target cannot express, pointing at the spec;
-3. `lower.plan` builds a `Plan` (layer list with Python names, the loss-fused prediction
-   activation split off, data and training facts), then runs the target's rewrites;
+2. the shared capability gate (`specc.lowering.capabilities`: `search_spaces`, E601, and
+   `unsupported`, E600) refuses what the target cannot express, pointing at the spec;
+3. `lower.plan` builds a `ScriptPlan` from the shared lowering (`specc.lowering`: named
+   steps with their weights, the prediction head split off, the target's layout pass),
+   with Python names and data and training facts, then runs the target's rewrites;
 4. `facts.ScriptFacts` decides everything else a template would otherwise compute (is the
    source an image set, does the script download it, which modules it imports, which
    optimizer class it defines, whether it writes the neutral weights file, ...);
@@ -25,7 +26,8 @@ How to add a target (say `jax`):
   (extra rewrites as small functions; `device_help`, `dataset_helper`, `stdlib`,
   `custom_optimizer` when they differ). Add its name to `targets.NAMES`.
 - Capability table: `unsupported` maps a feature key (`layer.conv2d`, `schedule.one_cycle`,
-  `weight_decay`, ...; `specc targets` lists them, `capabilities.py` defines them) to a
+  `weight_decay`, ...; `specc targets` lists them, specc/lowering/capabilities.py defines
+  them; backends declare theirs the same way) to a
   one-line reason shown as the E600 help. Anything not listed must work.
 - Templates in `templates/jax/`: `train.py.j2` extends the script skeleton
   `templates/common/train.py.j2` (docstring, imports, constants, flags, data, schedule,
@@ -47,9 +49,12 @@ How to add a target (say `jax`):
   from`). Filters: `py` (a Python literal: the only way spec values enter a script), `doc`
   (docstring-safe text), `wrap` (prose within 100 columns), `shape` (`(B, 28, 28)`),
   `block`/`tight` (whitespace).
-- Rewrites: `lower.channels_last` (channels-first IR -> channels-last framework with
-  transposes) and `lower.channels_last_input` (image data loaded channels-last instead of
-  a leading transpose) are two; add yours to `lower.py` when two targets share it.
+- Layout and rewrites: `Target.layout` names the shared lowering's layout pass
+  (`specc.lowering.layout.channels_last`, the one the TensorFlow executor uses too);
+  `Target.rewrites` run on the script plan, e.g. `lower.channels_last_input` (image data
+  loaded channels-last instead of a leading transpose); add yours to `lower.py` when two
+  targets share it. Weight names and axis orders come from `Target.weights`, a framework
+  of specc/lowering/weights.py.
 - Names: `Target.reserved` lists every name the template writes at module level (and
   attributes of the model class); spec names that would clash get renamed.
 - Tests: add the target to `tests/emit/` (executed runs) and regenerate goldens with

@@ -197,6 +197,3 @@ def channels_last_input(p: ScriptPlan) -> ScriptPlan:
     if first.args.get("dims") != (2, 3, 1):
         return p
     return p.replace(layers=p.layers[1:], input=first.output, channels_last_data=True)
-
-
-Plan = ScriptPlan  # the former name, kept while callers move to `ScriptPlan`

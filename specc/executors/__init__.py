@@ -23,7 +23,7 @@ from specc.errors import BackendError
 
 if TYPE_CHECKING:
     from specc.diagnostics import Diagnostic
-    from specc.plan import Plan
+    from specc.plan import RunPlan
 
 # name -> module path; imported only when asked for.
 BACKENDS: dict[str, str] = {
@@ -58,11 +58,11 @@ class Executor(Protocol):
         """
         ...
 
-    def unsupported(self, plan: Plan) -> list[Diagnostic]:
+    def unsupported(self, plan: RunPlan) -> list[Diagnostic]:
         """E600 diagnostics for IR features this backend cannot do."""
         ...
 
-    def build(self, plan: Plan, weights: dict[str, np.ndarray], device: str) -> Any:
+    def build(self, plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> Any:
         """The model (and optimizer) with these initial weights, on `device`."""
         ...
 
@@ -131,7 +131,7 @@ class Executor(Protocol):
 #   compile_seconds(state) -> float: seconds spent compiling, kept out of train_seconds.
 
 
-def canonical(name: str) -> str:
+def backend_name(name: str) -> str:
     """The table name for a user-typed backend name (`pytorch` -> `torch`)."""
     lowered = name.strip().lower()
     return ALIASES.get(lowered, lowered)
@@ -139,7 +139,7 @@ def canonical(name: str) -> str:
 
 def get(name: str) -> Executor:
     """The backend module for `name`; `BackendError` when unknown or not installed."""
-    key = canonical(name)
+    key = backend_name(name)
     if key not in BACKENDS:
         known = ", ".join(sorted(BACKENDS))
         raise BackendError(f"unknown backend `{name}`", f"choose one of: {known}")

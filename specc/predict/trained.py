@@ -22,7 +22,7 @@ import numpy as np
 from specc.errors import UsageError
 from specc.ir import strip_spans
 from specc.ir.data import CSV
-from specc.plan import Plan, RunOptions
+from specc.plan import RunOptions, RunPlan
 
 WEIGHTS = "weights.safetensors"
 SPLITS = ("test", "val", "train")
@@ -32,7 +32,7 @@ SPLITS = ("test", "val", "train")
 class TrainedRun:
     path: Path
     info: dict[str, Any]
-    plan: Plan
+    plan: RunPlan
 
     @property
     def backend(self) -> str:
@@ -86,7 +86,7 @@ class TrainedRun:
         }[name]
         return x, y
 
-    def fp32_plan(self) -> Plan:
+    def fp32_plan(self) -> RunPlan:
         """The plan in float32: exported models and their references run in float32."""
         return dataclasses.replace(self.plan, precision="fp32")
 

@@ -24,7 +24,7 @@ from specc.errors import InterruptedRun, RunError, UsageError
 from specc.executors import Executor, get
 from specc.init_weights import initial_weights
 from specc.ir import strip_spans
-from specc.plan import Plan, RunOptions, check_backend, make_plan
+from specc.plan import RunOptions, RunPlan, check_backend, make_plan
 from specc.run import plots
 from specc.run.loop import EpochHook, train
 from specc.run.progress import Progress, choose_mode
@@ -43,7 +43,7 @@ class RunResult:
     metrics: dict[str, float]
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped_early: bool = False
-    plan: Plan | None = None
+    plan: RunPlan | None = None
     train_cpu_seconds: float = 0.0
     compile_seconds: float = 0.0
 
@@ -89,7 +89,7 @@ def _analysis(path_or_text: str | Path | Analysis) -> Analysis:
     return analyze(path_or_text)
 
 
-def _check_fit(plan: Plan, data: Dataset) -> None:
+def _check_fit(plan: RunPlan, data: Dataset) -> None:
     """The data's examples must fill the model's input; labels must fit its outputs."""
     need, have = math.prod(plan.shapes.input), math.prod(data.sample_shape)
     if need != have:
@@ -130,14 +130,14 @@ def _check_fit(plan: Plan, data: Dataset) -> None:
         )
 
 
-def _class_outputs(plan: Plan) -> int | None:
+def _class_outputs(plan: RunPlan) -> int | None:
     """Outputs that class labels must fit (the loader names the file and line of one that
     does not); None when the loss does not take class indices."""
     flat = len(plan.shapes.output) == 1
     return math.prod(plan.shapes.output) if plan.train.loss.target == "class" and flat else None
 
 
-def _environment(backend: Executor, plan: Plan, device: str) -> dict[str, Any]:
+def _environment(backend: Executor, plan: RunPlan, device: str) -> dict[str, Any]:
     return {
         "specc": __version__,
         "python": sys.version.split()[0],
@@ -271,7 +271,7 @@ def run(
 
 def _start_record(
     run_dir: RunDir,
-    plan: Plan,
+    plan: RunPlan,
     options: RunOptions,
     dataset: Dataset,
     backend: Executor,

@@ -22,7 +22,7 @@ from specc import metrics as M
 from specc.data import Dataset
 from specc.errors import DivergenceError
 from specc.executors import Executor
-from specc.plan import Plan
+from specc.plan import RunPlan
 from specc.run.progress import BAR_EVERY, Progress
 from specc.run.record import RunDir
 from specc.schedule import Schedule
@@ -98,7 +98,7 @@ def _batch_sizes(n: int, batch_size: int, steps: int) -> np.ndarray:
 
 
 def _evaluate(
-    backend: Executor, state: Any, plan: Plan, data: Any, y: np.ndarray, prefix: str
+    backend: Executor, state: Any, plan: RunPlan, data: Any, y: np.ndarray, prefix: str
 ) -> dict[str, float]:
     out = {f"{prefix}loss": backend.evaluate_loss(state, data)}
     out.update(M.compute(list(plan.train.metrics), backend.predict(state, data), y, prefix))
@@ -106,7 +106,7 @@ def _evaluate(
 
 
 def train(
-    plan: Plan,
+    plan: RunPlan,
     backend: Executor,
     dataset: Dataset,
     run: RunDir,
@@ -307,7 +307,7 @@ def _rate(update: Any) -> Any:
     return on_step
 
 
-def _diverged(plan: Plan, run: RunDir, step: int, epoch: int, lr: float) -> None:
+def _diverged(plan: RunPlan, run: RunDir, step: int, epoch: int, lr: float) -> None:
     lower = f"{lr / 10:.0e}" if lr > 0 else "a smaller value"
     kept = (
         "the last good checkpoint is kept in checkpoints/"

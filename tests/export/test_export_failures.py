@@ -141,7 +141,7 @@ def test_a_missing_runtime_says_what_to_install(
     result = CliRunner().invoke(main, ["export", str(run_dir), "--format", "onnx", "-o", str(out)])
     assert result.exit_code == 2
     assert "error: this needs `onnxruntime`, which is not installed" in result.output
-    assert 'pip install "specc[export]"' in result.output
+    assert 'pip install "specc-nn[export]"' in result.output
     assert not out.exists()
     np.savez(tmp_path / "x.npz", x=np.zeros((1, 28, 28), np.float32))
     used = CliRunner().invoke(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from specc.analysis import analyze
-from specc.plan import Plan, RunOptions, make_plan
+from specc.plan import RunOptions, RunPlan, make_plan
 
 
-def plan_for(text: str, **options: object) -> Plan:
+def plan_for(text: str, **options: object) -> RunPlan:
     analysis = analyze(text, "<test>")
     assert analysis.ok, [d.message for d in analysis.errors]
     return make_plan(analysis, RunOptions(**options))  # type: ignore[arg-type]

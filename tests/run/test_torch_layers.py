@@ -19,7 +19,7 @@ from specc.analysis import analyze_file
 from specc.executors import torch as backend
 from specc.executors.torch.model import build_network
 from specc.init_weights import initial_weights
-from specc.plan import Plan
+from specc.plan import RunPlan
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 X_IMG = np.random.default_rng(0).normal(size=(4, 2, 7, 8)).astype(np.float32)
@@ -34,7 +34,7 @@ def _spec(input_shape: str, layers: str, loss: str = "mse") -> str:
     )
 
 
-def _outputs(plan: Plan, x: np.ndarray) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
+def _outputs(plan: RunPlan, x: np.ndarray) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
     weights = initial_weights(plan.shapes, plan.seed)
     tensors = {k: torch.from_numpy(v) for k, v in weights.items()}
     if not weights:  # nothing to train, so no backend state: the module it would build
@@ -116,7 +116,7 @@ def test_activation_layer_and_argument(act: str) -> None:
         np.testing.assert_allclose(out_arg, expected, rtol=1e-5, atol=1e-6)
 
 
-def _one_step(plan: Plan, x: np.ndarray) -> dict[str, np.ndarray]:
+def _one_step(plan: RunPlan, x: np.ndarray) -> dict[str, np.ndarray]:
     state = backend.build(plan, initial_weights(plan.shapes, plan.seed), "cpu")
     y = np.zeros((len(x), *plan.shapes.output), np.float32)
     backend.train_epoch(

@@ -8,14 +8,14 @@ from types import ModuleType
 import pytest
 
 from specc.analysis import analyze
-from specc.plan import Plan, RunOptions, make_plan
+from specc.plan import RunOptions, RunPlan, make_plan
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DATA = "data synthetic classification samples=64 features={features} classes=3 {{ batch 16 }}"
 
 
-def plan_of(text: str, backend: str = "tensorflow", **options: object) -> Plan:
+def plan_of(text: str, backend: str = "tensorflow", **options: object) -> RunPlan:
     """A plan from spec text; the text must have no errors."""
     analysis = analyze(text, "test.nn")
     assert analysis.ok, [d.message for d in analysis.errors]

@@ -26,7 +26,7 @@ from specc.errors import DeviceError
 
 if TYPE_CHECKING:
     from specc.executors.tensorflow.train import TFData, TFState
-    from specc.plan import Plan
+    from specc.plan import RunPlan
 
 NAME = "tensorflow"
 
@@ -102,14 +102,14 @@ UNSUPPORTED: dict[str, str] = {
 }
 
 
-def unsupported(plan: Plan) -> list[Diagnostic]:
+def unsupported(plan: RunPlan) -> list[Diagnostic]:
     """E600 for what this backend cannot do as the spec says; decided without importing TF."""
     from specc.plan import unsupported as gate
 
     return gate(plan, UNSUPPORTED)
 
 
-def build(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFState:
+def build(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> TFState:
     _tf()
     from specc.executors.tensorflow.train import build_state
 

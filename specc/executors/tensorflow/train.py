@@ -26,7 +26,7 @@ from specc.executors.tensorflow.optimizers import Optimizer, make_optimizer
 from specc.ir import losses as LS
 from specc.ir.data import Augment
 from specc.lowering import probability_head
-from specc.plan import Plan
+from specc.plan import RunPlan
 
 # `compile auto`: XLA's extra compile time (~5 s on 2 CPU cores) is repaid after about 700
 # steps of the MNIST MLP (7 ms saved per step); measured in docs/parity.md#performance.
@@ -47,7 +47,7 @@ class TFData:
 
 @dataclass
 class TFState:
-    plan: Plan
+    plan: RunPlan
     device: str  # a TensorFlow device string: "/CPU:0", "/GPU:1"
     keras: KerasModel
     optimizer: Optimizer
@@ -57,7 +57,7 @@ class TFState:
     _functions: dict[str, Any] = field(default_factory=dict)
 
 
-def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFState:
+def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> TFState:
     tf_device = "/GPU:" + device.partition(":")[2] if device.startswith("gpu") else "/CPU:0"
     with tf.device(tf_device):
         km = build_keras_model(plan.shapes, plan.lowered, plan.precision)
@@ -75,7 +75,7 @@ def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFSt
     )
 
 
-def use_xla(plan: Plan, steps_per_epoch: int, device: str) -> bool:
+def use_xla(plan: RunPlan, steps_per_epoch: int, device: str) -> bool:
     """`compile on|off` as written; `auto`: XLA once the run is long enough to repay it.
 
     Never automatically for convolutions on the CPU: XLA's CPU convolution gradients ran

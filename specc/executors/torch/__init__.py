@@ -20,7 +20,7 @@ from specc.executors.policies import check_fits
 
 if TYPE_CHECKING:
     from specc.executors.torch.train import TorchState
-    from specc.plan import Plan
+    from specc.plan import RunPlan
 
 NAME = "torch"
 
@@ -80,14 +80,14 @@ UNSUPPORTED: dict[str, str] = {
 }
 
 
-def unsupported(plan: Plan) -> list[Diagnostic]:
+def unsupported(plan: RunPlan) -> list[Diagnostic]:
     """E600 for what PyTorch cannot do as the spec says; decided without importing torch."""
     from specc.plan import unsupported as gate
 
     return gate(plan, UNSUPPORTED)
 
 
-def build(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TorchState:
+def build(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> TorchState:
     from specc.executors.torch.train import build_state
 
     return build_state(plan, weights, device)

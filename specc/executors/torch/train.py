@@ -25,12 +25,12 @@ from specc.executors.torch.losses import LOSSES, LossFn, probability_fn
 from specc.executors.torch.model import build_network, frozen_names, neutral_key, trunk
 from specc.executors.torch.optimizers import OPTIMIZERS
 from specc.ir.data import Augment
-from specc.plan import Plan
+from specc.plan import RunPlan
 
 
 @dataclass
 class TorchState:
-    plan: Plan
+    plan: RunPlan
     device: str
     network: nn.Sequential  # every layer, named as in the spec (state_dict = neutral keys)
     body: nn.Module  # the network minus a final activation fused into the loss
@@ -53,7 +53,7 @@ class TorchState:
 COMPILE_MIN_STEPS = 2000  # below this, torch.compile's start-up costs more than it saves
 
 
-def _should_compile(plan: Plan, device: str, steps_per_epoch: int) -> bool:
+def _should_compile(plan: RunPlan, device: str, steps_per_epoch: int) -> bool:
     """`compile auto`: only on CUDA and only for runs long enough to repay the compile."""
     if plan.compile == "auto" and not device.startswith("cuda"):
         return False
@@ -63,7 +63,7 @@ def _should_compile(plan: Plan, device: str, steps_per_epoch: int) -> bool:
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def build_state(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TorchState:
+def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> TorchState:
     from specc.executors import torch as backend
 
     if plan.precision == "fp16" and not device.startswith("cuda"):

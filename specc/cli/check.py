@@ -126,10 +126,10 @@ def capability_diagnostics(
         import importlib
 
         from specc.errors import PlanError, RunError
-        from specc.executors import BACKENDS, canonical
+        from specc.executors import BACKENDS, backend_name
         from specc.plan import RunOptions, make_plan
 
-        key = canonical(backend)
+        key = backend_name(backend)
         if key not in BACKENDS:
             raise click.BadParameter(
                 f"choose one of: {', '.join(sorted(BACKENDS))}", param_hint="--backend"
