@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from specc import syntax
+from specc import cst, syntax
 from specc.build import build
 from specc.checks import check_spec
 from specc.diagnostics import Diagnostic, Severity
@@ -26,7 +26,7 @@ MAX_DIAGNOSTICS = 100
 class Analysis:
     text: str
     path: str
-    document: syntax.Document
+    document: cst.Document
     spec: Spec
     shapes: dict[str, ModelShapes] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -102,5 +102,5 @@ def analyze_file(path: str | Path) -> Analysis:
             data = handle.read(syntax.MAX_BYTES * 4 + 1)
     text, bad = syntax.decode(data)
     if bad is not None:
-        return Analysis(text, name, syntax.Document((), ()), Spec(), {}, [bad])
+        return Analysis(text, name, cst.Document((), ()), Spec(), {}, [bad])
     return analyze(text, name)

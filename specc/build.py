@@ -18,13 +18,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from specc import syntax as cst
-from specc.diagnostics import Diagnostic, Related, SpecError, did_you_mean
+from specc import cst
+from specc.build_messages import Failed, Messages, quote
+from specc.diagnostics import Diagnostic, Related, did_you_mean
 from specc.ir.base import Node
 from specc.ir.registry import (
     accepts,
     admits_plain,
-    block_words,
     canonical,
     collector_members,
     is_bool_field,
@@ -38,11 +38,7 @@ from specc.ir.spec import Spec
 from specc.span import Span
 
 
-class _Failed(Exception):
-    """A value could not be converted; its diagnostic is already recorded."""
-
-
-class Builder:
+class Builder(Messages):
     def __init__(self, text: str) -> None:
         self.text = text
         self.diagnostics: list[Diagnostic] = []
@@ -120,7 +116,7 @@ class Builder:
                     data[name] = [self.value(v, item, name) for v in data[name]]
                 else:
                     data[name] = self.value(data[name], annotation, name)
-            except _Failed:
+            except Failed:
                 del data[name]
                 failed = True
         if body is not None:
@@ -196,7 +192,7 @@ class Builder:
                 annotation = fields[field].annotation
                 try:
                     value = self.statement_value(stmt, annotation, kw)
-                except _Failed:
+                except Failed:
                     failed = True
                     continue
                 if list_item(annotation) is not None:
@@ -235,7 +231,7 @@ class Builder:
                 # One statement, one element: `model a { ... }` appends to `models`.
                 node = self.node(item, stmt.args, stmt.body, stmt.span, kw)
                 if node is None:
-                    raise _Failed
+                    raise Failed
                 return [node]
             if not stmt.args:
                 self._error(
@@ -244,7 +240,7 @@ class Builder:
                     stmt.span,
                     help=f"for example `{kw} {canonical(item)[0]}`" if canonical(item) else None,
                 )
-                raise _Failed
+                raise Failed
             out: list[Any] = []
             for arg in stmt.args:
                 if arg.key is not None:
@@ -259,7 +255,7 @@ class Builder:
                         if owner
                         else "in a list, a kind's arguments go in parentheses after it: `kind(...)`",
                     )
-                    raise _Failed
+                    raise Failed
                 if not isinstance(arg.value, (cst.Word, cst.Call)) and not admits_plain(item):
                     # `metrics top_k_accuracy 2`: a bare value between kinds has no owner.
                     choices = canonical(item)
@@ -269,9 +265,9 @@ class Builder:
                         f"`{self.text[arg.span.start : arg.span.end]}` is not one",
                         arg.span,
                         help=f"give a kind its arguments in parentheses, e.g. "
-                        f"`{choices[0]}(...)`; kinds here: {_quote(choices)}",
+                        f"`{choices[0]}(...)`; kinds here: {quote(choices)}",
                     )
-                    raise _Failed
+                    raise Failed
                 out.append(self.value(arg.value, item, kw))
             return out
         kinds = {k: c for k, c in members(annotation).items() if c not in SPACE_TYPES}
@@ -281,7 +277,7 @@ class Builder:
         if len(classes) == 1:
             node = self.node(next(iter(classes)), stmt.args, stmt.body, stmt.span, kw)
             if node is None:
-                raise _Failed
+                raise Failed
             return node
         # A plain scalar statement: `epochs 5`, `seed 42`, `validation 0.1`.
         if len(stmt.args) != 1 or stmt.args[0].key is not None or stmt.body is not None:
@@ -291,7 +287,7 @@ class Builder:
                 stmt.span,
                 help=f"write it as `{kw} <value>`",
             )
-            raise _Failed
+            raise Failed
         return self.value(stmt.args[0].value, annotation, kw)
 
     def _dispatch(
@@ -302,11 +298,11 @@ class Builder:
         if first is None or first.key is not None or not isinstance(first.value, cst.Word):
             self._error(
                 "E302",
-                f"`{kw}` needs a kind first: one of {_quote(choices)}",
+                f"`{kw}` needs a kind first: one of {quote(choices)}",
                 stmt.keyword.span,
                 help=f"for example `{kw} {choices[0]}`",
             )
-            raise _Failed
+            raise Failed
         name = first.value.name
         if name not in kinds:
             guess = did_you_mean(name, kinds)
@@ -314,13 +310,13 @@ class Builder:
                 "E201",
                 f"unknown {kw} `{name}`",
                 first.span,
-                help=f"did you mean `{guess}`?" if guess else f"known: {_quote(choices)}",
+                help=f"did you mean `{guess}`?" if guess else f"known: {quote(choices)}",
                 fix=guess,
             )
-            raise _Failed
+            raise Failed
         node = self.node(kinds[name], stmt.args[1:], stmt.body, stmt.span, name)
         if node is None:
-            raise _Failed
+            raise Failed
         return node
 
     # ---- values ------------------------------------------------------------------------
@@ -342,7 +338,7 @@ class Builder:
             return value  # already converted (a nested node)
         kinds = members(annotation)
         if isinstance(value, cst.Bad):
-            raise _Failed
+            raise Failed
         if isinstance(value, cst.Number):
             if (
                 isinstance(value.value, int)
@@ -354,7 +350,7 @@ class Builder:
         if isinstance(value, cst.Fraction):
             if value.denominator == 0:
                 self._error("E301", f"`{value.text}` divides by zero", value.span)
-                raise _Failed
+                raise Failed
             return value.value
         if isinstance(value, cst.Shape):
             return value.dims
@@ -369,20 +365,20 @@ class Builder:
             if value.name in kinds:
                 node = self.node(kinds[value.name], (), None, value.span, value.name)
                 if node is None:
-                    raise _Failed
+                    raise Failed
                 return node
             if kinds and not (accepts(annotation, str) or literal_values(annotation)):
                 if all(c in SPACE_TYPES for c in kinds.values()):  # a number field
                     self._not_a_number(field, value, annotation)
                 self._unknown_choice(field, value, canonical(annotation))
-                raise _Failed
+                raise Failed
             return value.name
         # A call: a search space in a numeric field, or a parametrised kind (`normal(0.02)`).
         name = value.name.name
         if name in kinds:
             node = self.node(kinds[name], value.args, None, value.span, name)
             if node is None:
-                raise _Failed
+                raise Failed
             return node
         spaces = [c.kind_name() for c in SPACE_TYPES]
         expected = canonical(annotation) or spaces
@@ -391,200 +387,10 @@ class Builder:
             "E305",
             f"`{name}(...)` is not allowed for `{field}`",
             value.name.span,
-            help=(f"did you mean `{guess}`?" if guess else f"expected one of {_quote(expected)}"),
+            help=(f"did you mean `{guess}`?" if guess else f"expected one of {quote(expected)}"),
             fix=guess,
         )
-        raise _Failed
-
-    # ---- errors ------------------------------------------------------------------------
-
-    def _error(
-        self,
-        code: str,
-        message: str,
-        span: Span,
-        help: str | None = None,
-        related: Sequence[Related] = (),
-        fix: str | None = None,
-    ) -> None:
-        self.diagnostics.append(
-            Diagnostic(
-                code=code, message=message, span=span, help=help, related=tuple(related), fix=fix
-            )
-        )
-
-    def _unknown_statement(self, cls: type[Node], stmt: cst.Statement) -> None:
-        word = stmt.keyword.name
-        valid = block_words(cls)
-        guess = did_you_mean(word, valid)
-        where = {"spec": "at the top level", "model": "in a model"}.get(
-            cls.kind_name(), f"in `{cls.kind_name()}`"
-        )
-        if cls is Spec:
-            message = f"unknown block `{word}`"
-            code = "E200"
-            hint = (
-                "a spec has `model NAME { ... }`, `data SOURCE { ... }` and `train { ... }` blocks"
-            )
-        else:
-            what = "layer" if cls.collector == "layers" else "statement"
-            message = f"unknown {what} `{word}` {where}"
-            code = "E201"
-            hint = f"known here: {_quote(sorted(set(valid)))}"
-        self._error(
-            code,
-            message,
-            stmt.keyword.span,
-            help=f"did you mean `{guess}`?" if guess else hint,
-            fix=guess,
-        )
-
-    def _unknown_arg(self, cls: type[Node], word: str, key: cst.Word) -> None:
-        names = list(user_fields(cls)) + list(cls.arg_aliases)
-        guess = did_you_mean(key.name, names)
-        known = _quote(list(user_fields(cls))) if user_fields(cls) else "none"
-        self._error(
-            "E202",
-            f"`{word}` has no argument `{key.name}`",
-            key.span,
-            help=f"did you mean `{guess}`?" if guess else f"its arguments: {known}",
-            fix=guess,
-        )
-
-    def _too_many(self, cls: type[Node], word: str, arg: cst.Arg, has_positional: bool) -> None:
-        named = [f for f in user_fields(cls) if f not in cls.positional]
-        self._error(
-            "E303",
-            f"too many values for `{word}`: `{self.text[arg.span.start : arg.span.end]}` has no place",
-            arg.span,
-            help=(
-                f"other arguments are named: {_quote([n + '=' for n in named])}"
-                if named
-                else f"`{word}` takes no arguments"
-            )
-            if has_positional or named
-            else f"`{word}` takes no arguments",
-        )
-
-    def _not_a_number(self, field: str, value: cst.Word, annotation: Any) -> None:
-        """`epochs five`: the field wants digits (search spaces are for `specc sweep`)."""
-        what = "a whole number" if accepts(annotation, int) else "a number"
-        self._error(
-            "E300",
-            f"`{value.name}` is not {what}: `{field}` takes {what}",
-            value.span,
-            help=f"write it in digits (`{field} 5`); `specc sweep` also takes a search space "
-            "such as `int(2, 10)`",
-        )
-        raise _Failed
-
-    def _unknown_choice(self, field: str, value: cst.Word, choices: list[str]) -> None:
-        guess = did_you_mean(value.name, choices)
-        self._error(
-            "E305",
-            f"`{value.name}` is not a valid `{field}`",
-            value.span,
-            help=f"did you mean `{guess}`?" if guess else f"expected one of {_quote(choices)}",
-            fix=guess,
-        )
-
-    def _report(
-        self,
-        cls: type[Node],
-        err: ValidationError,
-        spans: dict[str, Span],
-        span: Span,
-        word: str,
-        failed: bool,
-    ) -> bool:
-        """Turn pydantic's errors into located diagnostics; one per field."""
-        seen: set[str] = set()
-        reported = False
-        for item in err.errors(include_url=False):
-            loc = item["loc"]
-            field = str(loc[0]) if loc else ""
-            inner = item.get("ctx", {}).get("error") if item.get("ctx") else None
-            if isinstance(inner, SpecError):
-                self.diagnostics.append(inner.diagnostic(spans.get(field, span)))
-                reported = True
-                continue
-            if field in seen or _is_branch_noise(item):
-                continue
-            if item["type"] == "missing" and failed:
-                continue  # the value was given but broken: already reported
-            seen.add(field)
-            where = spans.get(field, span)
-            shown = self.text[where.start : where.end] if field in spans else None
-            self._error(*_translate(cls, item, field, word, shown), where)  # type: ignore[misc]
-            reported = True
-        return reported
-
-
-_BRANCH_NOISE = {
-    "model_type",
-    "model_attributes_type",
-    "union_tag_invalid",
-    "is_instance_of",
-    "dict_type",
-}
-
-
-def _is_branch_noise(item: Any) -> bool:
-    return item["type"] in _BRANCH_NOISE or any(
-        isinstance(p, str) and p.startswith(("tagged-union", "function-")) for p in item["loc"][1:]
-    )
-
-
-def _translate(
-    cls: type[Node], item: Any, field: str, word: str, shown: str | None
-) -> tuple[str, str]:
-    kind = item["type"]
-    ctx = item.get("ctx") or {}
-    found = f", found `{_value_text(shown)}`" if shown else ""
-    if kind == "missing":
-        example = f"{word} <{field}>" if field in cls.positional else f"{word} {field}=<value>"
-        return "E302", f"`{word}` needs `{field}` (write `{example}`)"
-    if kind.startswith("int_"):
-        return "E300", f"`{field}` must be a whole number{found}"
-    if kind == "finite_number":
-        return "E301", f"`{field}` must be a finite number{found}"
-    if kind.startswith("float_"):
-        return "E300", f"`{field}` must be a number{found}"
-    if kind.startswith("bool_"):
-        return "E300", f"`{field}` must be true or false{found}"
-    if kind in ("string_type",):
-        return "E300", f"`{field}` must be text or a name{found}"
-    if kind in ("tuple_type", "list_type"):
-        return "E300", f"`{field}` must be a list or shape{found}"
-    if kind == "string_pattern_mismatch":
-        return "E300", f"`{field}` must be a name of letters, digits and `_`{found}"
-    limits = {
-        "greater_than": ">",
-        "greater_than_equal": ">=",
-        "less_than": "<",
-        "less_than_equal": "<=",
-    }
-    if kind in limits:
-        bound = ctx.get("gt", ctx.get("ge", ctx.get("lt", ctx.get("le"))))
-        if isinstance(bound, float) and bound.is_integer() and abs(bound) < 1e16:
-            bound = int(bound)  # `<= 1000000`, not `<= 1000000.0`
-        return "E301", f"`{field}` must be {limits[kind]} {bound}{found}"
-    if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
-        return "E301", f"`{field}` has the wrong length{found}"
-    if kind == "literal_error":
-        return "E305", f"`{field}` must be one of {ctx.get('expected', '?')}{found}"
-    return "E300", f"`{field}` is not valid: {item['msg']}{found}"
-
-
-def _value_text(shown: str) -> str:
-    value = shown.split("=", 1)[1] if "=" in shown and not shown.startswith(("'", '"')) else shown
-    return value if len(value) <= 40 else value[:37] + "..."
-
-
-def _quote(words: Sequence[str]) -> str:
-    shown = [f"`{w}`" for w in words[:12]]
-    more = ", ..." if len(words) > 12 else ""
-    return ", ".join(shown) + more
+        raise Failed
 
 
 def build(document: cst.Document, text: str) -> tuple[Spec, list[Diagnostic], set[int]]:

@@ -23,7 +23,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from specc import syntax as cst
+from specc import cst, syntax
 from specc.diagnostics import Diagnostic
 
 INDENT = "    "
@@ -64,7 +64,7 @@ def format_text(text: str) -> str:
     Raises FormatError (with the parser's diagnostics) when `text` has syntax errors, and
     RuntimeError if the self-check finds that the output would read differently (a bug).
     """
-    document = cst.parse(text)
+    document = syntax.parse(text)
     if document.diagnostics:
         raise FormatError(document.diagnostics)
     out = layout(document.statements, _attach(document, text))
@@ -250,7 +250,7 @@ def _signature(statements: Sequence[cst.Statement]) -> tuple[object, ...]:
 
 def _verify(before: cst.Document, out: str) -> None:
     """Refuse to return text that reads differently: a formatter bug must not eat a spec."""
-    after = cst.parse(out)
+    after = syntax.parse(out)
     same = (
         not after.diagnostics
         and _signature(after.statements) == _signature(before.statements)

@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from specc import syntax as cst
+from specc import cst
 from specc.build import Builder
 from specc.fmt import layout
 from specc.ir.base import Node, strip_spans

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
-from specc import syntax as cst
+from specc import cst
 from specc.ir.base import Node
 from specc.ir.registry import collector_members, list_item, members, user_fields
 from specc.ir.spaces import SPACE_TYPES

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from specc import syntax as cst
+from specc import cst
 from specc.analysis import Analysis, analyze
 from specc.diagnostics import SpecError
 from specc.ir.layers import Layer, Repeat

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from specc import syntax as cst
+from specc import cst
 from specc.ir.layers import fmt_shape
 from specc.ir.registry import collector_members, list_item, literal_values, user_fields
 from specc.ir.spec import Model

@@ -16,7 +16,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
-from specc import syntax as cst
+from specc import cst
 from specc.ir.spec import Spec
 from specc.lsp.context import Frame
 from specc.lsp.documents import DocState

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from lsprotocol import types
 from pydantic.fields import FieldInfo
 
-from specc import syntax as cst
+from specc import cst
 from specc.ir.base import Node
 from specc.ir.registry import is_bool_field, user_fields
 from specc.lsp.context import Frame, dispatches, first_word, statement_at

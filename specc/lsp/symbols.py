@@ -6,7 +6,7 @@ from __future__ import annotations
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from specc import syntax as cst
+from specc import cst
 from specc.ir.layers import fmt_shape
 from specc.ir.spec import Model, Spec
 from specc.lsp.context import Frame, first_word, is_layer_statement, statement_at, target_at

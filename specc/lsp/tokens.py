@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from specc import syntax as cst
+from specc import cst
 from specc.ir.base import Node
 from specc.ir.layers import AnyLayer
 from specc.ir.registry import collector_members, members

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from specc import syntax
-from specc.syntax import Call, Fraction, List, Number, Shape, String, Word
+from specc.cst import Call, Fraction, List, Number, Shape, String, Word
 
 
 def _args(text: str) -> list[object]:
