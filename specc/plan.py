@@ -48,6 +48,7 @@ class RunOptions:
     compile: CompileMode | None = None
     precision: Precision | None = None
     download: bool = True
+    sync_batchnorm: bool = False  # distributed: batch statistics over every rank's slice
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -48,6 +49,17 @@ def _fail(message: str, hint: str | None, code: int) -> None:
 )
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default=None)
 @click.option("--no-download", is_flag=True, help="Never download data; fail if it is absent.")
+@click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Train data-parallel on N local processes (starts torchrun; docs/distributed.md).",
+)
+@click.option(
+    "--sync-batchnorm",
+    is_flag=True,
+    help="Distributed: batchnorm statistics over the global batch (default: per rank).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "json_output", is_flag=True, help="Print only one JSON object at the end.")
 def run(file: str | None, **flags: Any) -> None:
@@ -57,10 +69,11 @@ def run(file: str | None, **flags: Any) -> None:
     """
     from specc.data import DataError
     from specc.plan import RunOptions
-    from specc.run import run as run_spec
 
     if file is None and not flags["resume"]:
         raise click.UsageError("give a spec FILE (or --resume RUN_DIR)")
+    if flags["nproc"] and flags["nproc"] > 1 and "WORLD_SIZE" not in os.environ:
+        _launch(file, flags)
     options = RunOptions(
         backend=flags["backend"],
         device=flags["device"],
@@ -77,9 +90,10 @@ def run(file: str | None, **flags: Any) -> None:
         compile=flags["compile_mode"],
         precision=flags["precision"],
         download=not flags["no_download"],
+        sync_batchnorm=flags["sync_batchnorm"],
     )
     try:
-        result = run_spec(file, options)
+        result = _run_this_rank(file, options)
     except PlanError as err:
         from specc.diagnostics import render
 
@@ -101,6 +115,44 @@ def run(file: str | None, **flags: Any) -> None:
     click.echo(
         f"{summary}\nrun directory: {result.run_dir}  ({result.train_seconds:.1f}s training)"
     )
+
+
+def _run_this_rank(file: str | None, options: Any) -> Any:
+    """`specc.run`; in a distributed run, a rank other than 0 exits quietly after training
+    and on an error every rank meets (rank 0 reports it once: distributed.speaks)."""
+    from specc.data import DataError
+    from specc.run import run as run_spec
+    from specc.run.distributed import World, speaks
+
+    try:
+        result = run_spec(file, options)
+    except (RunError, DataError) as err:
+        if not speaks(err):
+            sys.exit(getattr(err, "exit_code", 1))
+        raise
+    if not World.from_env().main:
+        sys.exit(0)  # rank 0 prints the result
+    return result
+
+
+def _launch(file: str | None, flags: dict[str, Any]) -> None:
+    """`--nproc N`: the same command on N ranks under torchrun's launcher; exits."""
+    from specc.run.launch import launch
+
+    context = click.get_current_context()
+    args: list[str] = []
+    for param in context.command.params:
+        value = flags.get(param.name or "")
+        if not isinstance(param, click.Option) or param.name == "nproc":
+            continue
+        if value is None or value is False or value == param.default:
+            continue
+        args += [param.opts[0]] if param.is_flag else [param.opts[0], str(value)]
+    try:
+        code = launch(int(flags["nproc"]), [*args, *([file] if file else [])])
+    except RunError as err:
+        _fail(err.message, err.hint, err.exit_code)
+    sys.exit(code)
 
 
 def _spec_text(file: str | None, resume: str | None) -> str:

@@ -25,7 +25,7 @@ from specc.executors import Executor, get
 from specc.init_weights import initial_weights
 from specc.ir import strip_spans
 from specc.plan import Plan, RunOptions, check_backend, make_plan
-from specc.run import plots
+from specc.run import distributed, plots
 from specc.run.loop import EpochHook, train
 from specc.run.progress import Progress, choose_mode
 from specc.run.record import RunDir
@@ -135,9 +135,24 @@ def run(
     `on_epoch_end(epoch, record) -> stop?` is called after every epoch (sweeps prune with it).
     """
     options = options or RunOptions()
+    world = distributed.World.from_env()
+    try:
+        return _run(path_or_text, options, on_epoch_end, world)
+    finally:
+        if world.active:
+            world.stop()
+
+
+def _run(
+    path_or_text: str | Path | Analysis | None,
+    options: RunOptions,
+    on_epoch_end: EpochHook | None,
+    world: distributed.World,
+) -> RunResult:
+    opener = RunDir if world.main else distributed.MirrorRunDir
     resumed: RunDir | None = None
     if options.resume:
-        resumed = RunDir.open(options.resume)
+        resumed = opener.open(options.resume)
         info = resumed.read_json("run.json")
         saved = {k: v for k, v in info["options"].items() if k in RunOptions.__dataclass_fields__}
         options = dataclasses.replace(
@@ -157,8 +172,11 @@ def run(
     plan = make_plan(analysis, options)
     backend = get(plan.backend)
     check_backend(plan, backend.unsupported(plan))
-    mode = choose_mode(options.quiet, options.json)
+    distributed.check_backend(world, backend)
+    mode = choose_mode(options.quiet, options.json) if world.main else "silent"
     device = backend.resolve_device(plan.device)
+    if world.active:
+        device = world.start(device)
     dataset = load(
         plan.data,
         override=options.data,
@@ -168,6 +186,7 @@ def run(
         progress=mode != "silent",
     )
     _check_fit(plan, dataset)
+    distributed.check_batch(plan, world, len(dataset.x_train))
     weights = initial_weights(plan.shapes, plan.seed)
     layer_names = [info.name for info in plan.shapes.layers]
     if plan.model.init is not None and resumed is None:
@@ -175,6 +194,9 @@ def run(
     progress = Progress(mode, plan.epochs)
     how = " (auto: the best device present)" if plan.device == "auto" else ""
     progress.info(f"training `{plan.model.name}` on {plan.backend}, device {device}{how}")
+    if world.active:
+        per = plan.batch_size // world.size
+        progress.info(f"global batch {plan.batch_size} = {world.size} ranks x {per}")
     resume_state = None
     if resumed is not None:
         run_dir = resumed
@@ -182,21 +204,49 @@ def run(
         run_dir.truncate_records(int(loop_state["epoch"]))
         resume_state = (optimizer_blob, loop_state)
         progress.info(f"resuming {run_dir.path} after epoch {loop_state['epoch']}")
+    elif world.main:
+        try:
+            run_dir = RunDir.create(options.out, plan.model.name)
+            _start_record(run_dir, plan, options, dataset, backend, device, world)
+        except RunError as err:
+            world.broadcast(("error", err.message, err.hint))  # the others stop with it
+            raise
+        world.broadcast(("path", str(run_dir.path), None))
     else:
-        run_dir = RunDir.create(options.out, plan.model.name)
-        _start_record(run_dir, plan, options, dataset, backend, device)
+        what, text, hint = world.broadcast(None)  # rank 0 chooses the run path
+        if what == "error":
+            raise UsageError(text, hint)
+        run_dir = distributed.MirrorRunDir(Path(text))
+    if world.main:
+        distributed.announce(run_dir.path)
     try:
         result = train(
-            plan, backend, dataset, run_dir, progress, device, weights, resume_state, on_epoch_end
+            plan,
+            backend,
+            dataset,
+            run_dir,
+            progress,
+            device,
+            weights,
+            resume_state,
+            on_epoch_end,
+            world,
         )
     except RunError:
-        _status(run_dir, "failed")
+        if world.main:
+            _status(run_dir, "failed")
         raise
+    except Exception as err:
+        lost = distributed.peer_lost(world, err, run_dir.path) if world.active else None
+        if lost is None:
+            raise
+        raise lost from None
     finally:
         progress.close()
     final = backend.get_weights(result.state)
     run_dir.save_weights("weights.safetensors", final, layer_names)
-    backend.save_native(result.state, run_dir.path)
+    if world.main:
+        backend.save_native(result.state, run_dir.path)
     run_dir.write_json(
         "metrics.json",
         {
@@ -208,8 +258,10 @@ def run(
             "best_epoch": result.best_epoch,
         },
     )
-    plots.write_plots(run_dir.path, run_dir.records)
-    _status(run_dir, "finished")
+    if world.main:
+        plots.write_plots(run_dir.path, run_dir.records)
+        _status(run_dir, "finished")
+    world.barrier()  # every file is written before any rank returns
     return RunResult(
         run_dir=run_dir.path,
         backend=plan.backend,
@@ -231,6 +283,7 @@ def _start_record(
     dataset: Dataset,
     backend: Executor,
     device: str,
+    world: distributed.World = distributed.SINGLE,
 ) -> None:
     run_dir.write_text("spec.nn", plan.text)
     run_dir.write_json("ir.json", strip_spans(plan.spec.model_dump(mode="json")))
@@ -250,6 +303,7 @@ def _start_record(
                 "task": dataset.task,
             },
             "params": plan.shapes.params,
+            "ranks": world.size,
             "options": {
                 k: v
                 for k, v in dataclasses.asdict(options).items()

@@ -1,0 +1,266 @@
+"""Data-parallel training over torch.distributed ranks (docs/distributed.md).
+
+A run started by `torchrun` (or `specc run --nproc N`, which starts torchrun itself) finds
+RANK, WORLD_SIZE and LOCAL_RANK in its environment; `World.from_env()` reads them. The
+shared loop then keeps the single-process meaning by construction:
+
+- `batch B` is the global batch: each epoch's one permutation (from the seed and the epoch)
+  is cut step by step into N equal rank slices (`rank_order`), so no sampler needs a
+  `set_epoch`; a B that N does not divide is E602.
+- per-step losses and evaluation sums are reduced over ranks (`mean`, `evaluate_split`),
+  evaluation over disjoint shards of the unpadded split;
+- decisions (early stopping, NaN abort, a sweep's pruning) are taken by rank 0 and
+  broadcast (`agree`), so no rank leaves the loop alone;
+- only rank 0 writes: the other ranks hold a `MirrorRunDir` that keeps records in memory.
+
+Collectives go through torch.distributed (gloo on CPU, NCCL on CUDA); torch is imported
+only when the world has more than one rank.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from specc.diagnostics import Diagnostic
+from specc.errors import PlanError, RunError, UsageError
+from specc.run.record import RunDir
+
+if TYPE_CHECKING:
+    from specc.executors import Executor
+    from specc.plan import Plan
+
+RANK_SEED_STRIDE = 1_000_003  # dropout/augmentation streams: seed + rank * this
+LAUNCH_INFO_ENV = "SPECC_LAUNCH_INFO"  # `--nproc`: rank 0 writes the run directory here
+LAUNCHED_ENV = "SPECC_LAUNCHED"  # set by `--nproc`: its launcher reports a lost rank
+
+
+class PeerLost(RunError):
+    """Another rank stopped answering (killed, or failed on its own)."""
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place among the ranks; `World()` is one process alone."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @classmethod
+    def from_env(cls) -> World:
+        """torchrun's variables; absent (or WORLD_SIZE 1) means a single process."""
+        size = int(os.environ.get("WORLD_SIZE", "1") or 1)
+        if size <= 1:
+            return cls()
+        return cls(int(os.environ.get("RANK", "0")), size, int(os.environ.get("LOCAL_RANK", "0")))
+
+    @property
+    def active(self) -> bool:
+        return self.size > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    # ---- the process group ---------------------------------------------------------------
+
+    def start(self, device: str) -> str:
+        """Join the process group; the device this rank trains on (LOCAL_RANK's GPU)."""
+        import torch
+        import torch.distributed as dist
+
+        if device.startswith("cuda"):
+            device = f"cuda:{self.local_rank}"
+            torch.cuda.set_device(self.local_rank)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+        return device
+
+    def stop(self) -> None:
+        if "torch.distributed" not in sys.modules:
+            return  # refused before joining (another backend)
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+    def barrier(self) -> None:
+        if self.active:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    # ---- collectives ---------------------------------------------------------------------
+
+    def broadcast(self, value: Any) -> Any:
+        """Rank 0's `value` on every rank (any picklable object)."""
+        if not self.active:
+            return value
+        import torch.distributed as dist
+
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def agree(self, decision: bool) -> bool:
+        """Rank 0's decision, taken once and obeyed by every rank."""
+        return bool(self.broadcast(bool(decision)))
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """Element-wise sum over ranks, in float64."""
+        if not self.active:
+            return np.asarray(values, dtype=np.float64)
+        import torch
+        import torch.distributed as dist
+
+        tensor = torch.from_numpy(np.array(values, dtype=np.float64))
+        dist.all_reduce(tensor)
+        return tensor.numpy()
+
+    def mean(self, values: np.ndarray) -> np.ndarray:
+        return self.sum(values) / self.size
+
+    def gather(self, array: np.ndarray) -> np.ndarray:
+        """Every rank's array concatenated in rank order (shards back into the whole)."""
+        if not self.active:
+            return array
+        import torch.distributed as dist
+
+        parts: list[Any] = [None] * self.size
+        dist.all_gather_object(parts, np.asarray(array))
+        return np.concatenate(parts)
+
+    # ---- data ----------------------------------------------------------------------------
+
+    def rank_order(self, order: np.ndarray, batch: int, steps: int) -> np.ndarray:
+        """This rank's slice of every step's global batch, step after step."""
+        if not self.active:
+            return order
+        per = batch // self.size
+        grid = np.asarray(order[: steps * batch]).reshape(steps, self.size, per)
+        return grid[:, self.rank, :].reshape(-1)
+
+    def shard(self, n: int) -> slice:
+        """This rank's contiguous part of an evaluation split of n examples (unpadded)."""
+        bounds = np.linspace(0, n, self.size + 1).astype(int)
+        return slice(int(bounds[self.rank]), int(bounds[self.rank + 1]))
+
+    def seed(self, seed: int) -> int:
+        """Dropout and augmentation streams differ per rank (rank 0 keeps the seed)."""
+        return (seed + self.rank * RANK_SEED_STRIDE) % (2**31 - 1)
+
+
+SINGLE = World()
+
+
+def check_batch(plan: Plan, world: World, n_train: int) -> None:
+    """E602 at the spec's `batch` when the global batch does not split into equal slices."""
+    if not world.active:
+        return
+    batch, node = plan.batch_size, plan.data.batch
+    full = bool(node.drop_last) or n_train % batch == 0
+    if batch % world.size == 0 and full:
+        return
+    if batch % world.size:
+        message = f"batch {batch} cannot be split over {world.size} ranks"
+        fix = f"use a batch that {world.size} divides (e.g. {batch - batch % world.size or world.size})"
+    else:
+        message = (
+            f"the last batch of each epoch has {n_train % batch} examples, which {world.size} "
+            "ranks cannot share equally"
+        )
+        fix = "add `drop_last` to the batch line (or make the training set a multiple of it)"
+    span = node.where("size") or plan.data.span
+    diagnostics = (
+        [] if span is None else [Diagnostic(code="E602", message=message, span=span, help=fix)]
+    )
+    raise PlanError(message, diagnostics, fix, source=(plan.path, plan.text))
+
+
+def evaluate_split(
+    world: World, backend: Executor, state: Any, data: Any, count: int
+) -> tuple[float, np.ndarray]:
+    """(mean loss, outputs) over a split sharded across ranks: exact sums and counts."""
+    loss = backend.evaluate_loss(state, data) if count else 0.0
+    outputs = backend.predict(state, data)
+    if not world.active:
+        return loss, outputs
+    total, examples = world.sum(np.array([loss * count, count], dtype=np.float64))
+    return float(total / examples) if examples else float("nan"), world.gather(outputs)
+
+
+class MirrorRunDir(RunDir):
+    """The run directory as a rank other than 0 sees it: records in memory, no writes
+    (`add_records` and `truncate_records` write through `write_text`)."""
+
+    def write_text(self, name: str, text: str) -> Path:
+        return self.path / name
+
+    def write_json(self, name: str, value: Any) -> Path:
+        return self.path / name
+
+    def save_weights(self, name: str, weights: dict[str, np.ndarray], layers: list[str]) -> Path:
+        return self.path / name
+
+    def save_checkpoint(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def announce(path: Path) -> None:
+    """Tell `specc run --nproc`'s launcher where the run is (for its resume hint)."""
+    target = os.environ.get(LAUNCH_INFO_ENV)
+    if target:
+        Path(target).write_text(str(path), encoding="utf-8")
+
+
+def speaks(err: Exception) -> bool:
+    """Whether this rank reports `err`: rank 0 always; the others only for errors that are
+    their own (every rank meets a spec, usage or data error alike, so rank 0 says it once)."""
+    from specc.data import DataError
+
+    if isinstance(err, PeerLost) and os.environ.get(LAUNCHED_ENV):
+        return False  # the launcher names the rank that was lost
+    world = World.from_env()
+    return world.main or not isinstance(err, (PlanError, UsageError, DataError))
+
+
+def peer_lost(world: World, err: Exception, run_dir: Path) -> PeerLost | None:
+    """A collective that failed because another rank is gone, as a message (else None)."""
+    import torch.distributed as dist
+
+    text = str(err)
+    known = isinstance(err, dist.DistError) or (
+        isinstance(err, RuntimeError)
+        and any(word in text for word in ("gloo", "Gloo", "NCCL", "Connection closed"))
+    )
+    if not known:
+        return None
+    return PeerLost(
+        f"rank {world.rank}: another rank stopped answering ({text.splitlines()[0][:120]})",
+        f"continue from the last checkpoint: specc run --resume {run_dir} --nproc {world.size}",
+    )
+
+
+def check_backend(world: World, backend: Executor) -> None:
+    """Refuse, before any rank trains, a distributed run on a backend without `distribute`,
+    and a TF_CONFIG (a tf.distribute multi-worker cluster) given to the tensorflow backend:
+    its epoch is one compiled loop with specc's own optimizer update, and reducing gradients
+    across workers inside it is not written yet (docs/distributed.md#tensorflow)."""
+    name = backend.NAME
+    why = None
+    if world.active and not hasattr(backend, "distribute"):
+        why = f"WORLD_SIZE={world.size} (torchrun): data-parallel training runs on torch only"
+    elif name == "tensorflow" and os.environ.get("TF_CONFIG"):
+        why = "TF_CONFIG is set: multi-worker training is not implemented for tensorflow"
+    if why is not None:
+        raise UsageError(
+            f"{why}, not on the `{name}` backend",
+            "use --backend torch (torchrun / --nproc), or unset TF_CONFIG and train on one "
+            "process; docs/distributed.md#tensorflow",
+        )
