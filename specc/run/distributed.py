@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from specc.diagnostics import Diagnostic
-from specc.errors import PlanError, RunError, UsageError
+from specc.errors import DivergenceError, PlanError, RunError, UsageError
 from specc.run.record import RunDir
 
 if TYPE_CHECKING:
@@ -227,7 +227,8 @@ def speaks(err: Exception) -> bool:
     if isinstance(err, PeerLost) and os.environ.get(LAUNCHED_ENV):
         return False  # the launcher names the rank that was lost
     world = World.from_env()
-    return world.main or not isinstance(err, (PlanError, UsageError, DataError))
+    agreed = (PlanError, UsageError, DataError, DivergenceError)  # NaN: the reduced losses
+    return world.main or not isinstance(err, agreed)
 
 
 def peer_lost(world: World, err: Exception, run_dir: Path) -> PeerLost | None:

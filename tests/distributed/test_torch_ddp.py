@@ -89,3 +89,21 @@ def test_a_killed_rank_is_one_message_and_the_run_resumes_on_one_process(
     assert json.loads(resumed.stdout)["epochs"] == 3
     weights, _ = _reference(tmp_path, path.read_text())
     _close(weights, load_arrays(run_dir / "weights.safetensors")[0])
+
+
+def test_a_single_process_run_resumes_on_two_ranks(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.nn"
+    path.write_text(spec())
+    run_dir = tmp_path / "one"
+    killed = specc("run", str(path), "--out", str(run_dir), "-q", SPECC_TEST_STOP_AFTER_EPOCH="1")
+    assert killed.returncode == -9
+    resumed = specc("run", "--resume", str(run_dir), "--nproc", "2")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "global batch 32 = 2 ranks x 16" in resumed.stderr
+    assert f"resuming {run_dir} after epoch 1" in resumed.stderr
+    assert resumed.stderr.count("epoch 3/3") == 1 and "epoch 1/3" not in resumed.stderr
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert (
+        metrics["epochs"] == 3
+        and json.loads((run_dir / "run.json").read_text())["status"] == "finished"
+    )

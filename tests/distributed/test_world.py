@@ -74,3 +74,11 @@ def test_tensorflow_refuses_a_distributed_run_with_the_reason(
     with pytest.raises(UsageError, match=r"WORLD_SIZE=2 \(torchrun\): data-parallel training"):
         run_spec(spec(), options)
     assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
+def test_a_sweep_refuses_to_run_under_torchrun(monkeypatch: pytest.MonkeyPatch) -> None:
+    from specc.sweep import sweep
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(UsageError, match="specc sweep does not run under torchrun"):
+        sweep("no-such.nn")
