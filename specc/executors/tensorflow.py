@@ -116,6 +116,13 @@ def build(plan: Plan, weights: dict[str, np.ndarray], device: str) -> TFState:
     return build_state(plan, weights, device)
 
 
+def distribute(state: TFState, sync_batchnorm: bool) -> None:
+    """Data-parallel training across TF_CONFIG's workers (specc.run.distributed)."""
+    from specc.executors.tf_distributed import wrap
+
+    wrap(state, sync_batchnorm)
+
+
 def load_data(state: TFState, x: np.ndarray, y: np.ndarray) -> TFData:
     """One split as device tensors, inputs reshaped (row-major) to the model's input shape."""
     tf = _tf()
@@ -137,9 +144,10 @@ def train_epoch(
     progress: Any = None,
 ) -> np.ndarray:
     """The epoch is one compiled call: `progress` hears of it once, at the end."""
-    from specc.executors.tf_train import run_epoch
+    from specc.executors import tf_distributed, tf_train
 
-    losses = run_epoch(state, data, order, batch_size, lrs, augment, rng_seed)
+    run = tf_train.run_epoch if state.replicas is None else tf_distributed.run_epoch
+    losses = run(state, data, order, batch_size, lrs, augment, rng_seed)
     if progress is not None and len(losses):
         progress(len(losses), float(losses[-1]))
     return losses

@@ -172,11 +172,13 @@ def _run(
     plan = make_plan(analysis, options)
     backend = get(plan.backend)
     check_backend(plan, backend.unsupported(plan))
-    distributed.check_backend(world, backend)
+    distributed.check_backend(world, backend, plan.options.sync_batchnorm)
     mode = choose_mode(options.quiet, options.json) if world.main else "silent"
-    device = backend.resolve_device(plan.device)
-    if world.active:
-        device = world.start(device)
+    device = (
+        world.start(plan.device, backend.resolve_device)
+        if world.active
+        else backend.resolve_device(plan.device)
+    )
     dataset = load(
         plan.data,
         override=options.data,

@@ -19,8 +19,11 @@ only when the world has more than one rank.
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,21 +47,36 @@ class PeerLost(RunError):
     """Another rank stopped answering (killed, or failed on its own)."""
 
 
+# kind -> the module with that engine's collectives (start, stop, barrier, broadcast,
+# sum_arrays, gather, lost_peer); imported only when a run has several ranks.
+COMMS: dict[str, str] = {
+    "torch": "specc.executors.torch_comm",
+    "tensorflow": "specc.executors.tf_comm",
+}
+
+
 @dataclass(frozen=True)
 class World:
-    """This process's place among the ranks; `World()` is one process alone."""
+    """This process's place among the ranks; `World()` is one process alone. `kind`: the
+    engine that started the ranks (torchrun: torch; TF_CONFIG: tensorflow)."""
 
     rank: int = 0
     size: int = 1
     local_rank: int = 0
+    kind: str = "torch"
 
     @classmethod
     def from_env(cls) -> World:
-        """torchrun's variables; absent (or WORLD_SIZE 1) means a single process."""
+        """torchrun's variables, else TF_CONFIG's workers; neither means one process."""
         size = int(os.environ.get("WORLD_SIZE", "1") or 1)
-        if size <= 1:
-            return cls()
-        return cls(int(os.environ.get("RANK", "0")), size, int(os.environ.get("LOCAL_RANK", "0")))
+        if size > 1:
+            rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+            return cls(rank, size, local)
+        config = _tf_config()
+        workers = config.get("cluster", {}).get("worker", [])
+        if len(workers) > 1:
+            return cls(int(config.get("task", {}).get("index", 0)), len(workers), 0, "tensorflow")
+        return cls()
 
     @property
     def active(self) -> bool:
@@ -68,45 +86,29 @@ class World:
     def main(self) -> bool:
         return self.rank == 0
 
+    def _comm(self) -> Any:
+        return importlib.import_module(COMMS[self.kind])
+
     # ---- the process group ---------------------------------------------------------------
 
-    def start(self, device: str) -> str:
-        """Join the process group; the device this rank trains on (LOCAL_RANK's GPU)."""
-        import torch
-        import torch.distributed as dist
-
-        if device.startswith("cuda"):
-            device = f"cuda:{self.local_rank}"
-            torch.cuda.set_device(self.local_rank)
-        if not dist.is_initialized():
-            dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-        return device
+    def start(self, requested: str, resolve: Callable[[str], str]) -> str:
+        """Join the other ranks (before the framework does anything else); the device this
+        rank trains on (`resolve` turns the requested one into a concrete device)."""
+        return str(self._comm().start(self, requested, resolve))
 
     def stop(self) -> None:
-        if "torch.distributed" not in sys.modules:
-            return  # refused before joining (another backend)
-        import torch.distributed as dist
-
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        if self.active and COMMS[self.kind] in sys.modules:  # not when refused before joining
+            self._comm().stop()
 
     def barrier(self) -> None:
         if self.active:
-            import torch.distributed as dist
-
-            dist.barrier()
+            self._comm().barrier(self)
 
     # ---- collectives ---------------------------------------------------------------------
 
     def broadcast(self, value: Any) -> Any:
         """Rank 0's `value` on every rank (any picklable object)."""
-        if not self.active:
-            return value
-        import torch.distributed as dist
-
-        box = [value]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
+        return self._comm().broadcast(self, value) if self.active else value
 
     def agree(self, decision: bool) -> bool:
         """Rank 0's decision, taken once and obeyed by every rank."""
@@ -116,25 +118,14 @@ class World:
         """Element-wise sum over ranks, in float64."""
         if not self.active:
             return np.asarray(values, dtype=np.float64)
-        import torch
-        import torch.distributed as dist
-
-        tensor = torch.from_numpy(np.array(values, dtype=np.float64))
-        dist.all_reduce(tensor)
-        return tensor.numpy()
+        return np.asarray(self._comm().sum_arrays(self, values), dtype=np.float64)
 
     def mean(self, values: np.ndarray) -> np.ndarray:
         return self.sum(values) / self.size
 
     def gather(self, array: np.ndarray) -> np.ndarray:
         """Every rank's array concatenated in rank order (shards back into the whole)."""
-        if not self.active:
-            return array
-        import torch.distributed as dist
-
-        parts: list[Any] = [None] * self.size
-        dist.all_gather_object(parts, np.asarray(array))
-        return np.concatenate(parts)
+        return np.asarray(self._comm().gather(self, array)) if self.active else array
 
     # ---- data ----------------------------------------------------------------------------
 
@@ -157,6 +148,16 @@ class World:
 
 
 SINGLE = World()
+
+
+def _tf_config() -> dict[str, Any]:
+    try:
+        found = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    except json.JSONDecodeError:
+        raise UsageError(
+            "TF_CONFIG is not valid JSON", "see docs/distributed.md#tensorflow"
+        ) from None
+    return found if isinstance(found, dict) else {}
 
 
 def check_batch(plan: Plan, world: World, n_train: int) -> None:
@@ -233,35 +234,33 @@ def speaks(err: Exception) -> bool:
 
 def peer_lost(world: World, err: Exception, run_dir: Path) -> PeerLost | None:
     """A collective that failed because another rank is gone, as a message (else None)."""
-    import torch.distributed as dist
-
-    text = str(err)
-    known = isinstance(err, dist.DistError) or (
-        isinstance(err, RuntimeError)
-        and any(word in text for word in ("gloo", "Gloo", "NCCL", "Connection closed"))
-    )
-    if not known:
+    if not world._comm().lost_peer(err):
         return None
+    first = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
     return PeerLost(
-        f"rank {world.rank}: another rank stopped answering ({text.splitlines()[0][:120]})",
+        f"rank {world.rank}: another rank stopped answering ({first})",
         f"continue from the last checkpoint: specc run --resume {run_dir} --nproc {world.size}",
     )
 
 
-def check_backend(world: World, backend: Executor) -> None:
-    """Refuse, before any rank trains, a distributed run on a backend without `distribute`,
-    and a TF_CONFIG (a tf.distribute multi-worker cluster) given to the tensorflow backend:
-    its epoch is one compiled loop with specc's own optimizer update, and reducing gradients
-    across workers inside it is not written yet (docs/distributed.md#tensorflow)."""
+def check_backend(world: World, backend: Executor, sync_batchnorm: bool = False) -> None:
+    """Refuse, before any rank trains, ranks started for another engine (torchrun for the
+    tensorflow backend, TF_CONFIG for torch) or a backend without `distribute`."""
+    if not world.active:
+        return
     name = backend.NAME
-    why = None
-    if world.active and not hasattr(backend, "distribute"):
-        why = f"WORLD_SIZE={world.size} (torchrun): data-parallel training runs on torch only"
-    elif name == "tensorflow" and os.environ.get("TF_CONFIG"):
-        why = "TF_CONFIG is set: multi-worker training is not implemented for tensorflow"
-    if why is not None:
+    if sync_batchnorm and name != "torch":
         raise UsageError(
-            f"{why}, not on the `{name}` backend",
-            "use --backend torch (torchrun / --nproc), or unset TF_CONFIG and train on one "
-            "process; docs/distributed.md#tensorflow",
+            f"--sync-batchnorm is for the torch backend; `{name}` workers normalise per worker",
+            "drop --sync-batchnorm, or train with --backend torch",
+        )
+    if world.kind != name or not hasattr(backend, "distribute"):
+        how = {
+            "torch": f"torchrun (WORLD_SIZE={world.size})",
+            "tensorflow": f"TF_CONFIG ({world.size} workers)",
+        }[world.kind]
+        raise UsageError(
+            f"{how} starts ranks for the `{world.kind}` backend, not `{name}`",
+            "torch trains under torchrun or --nproc, tensorflow under TF_CONFIG "
+            "(MultiWorkerMirroredStrategy); docs/distributed.md",
         )

@@ -62,17 +62,26 @@ def test_a_batch_the_ranks_cannot_share_is_e602_at_the_batch(
     check_batch(plan, World(), 102)  # one process: any batch
 
 
-def test_tensorflow_refuses_a_distributed_run_with_the_reason(
+def test_ranks_started_for_another_engine_are_refused_with_the_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    options = RunOptions(backend="tensorflow", out=str(tmp_path / "r"), quiet=True)
-    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["127.0.0.1:1"]}}')
-    with pytest.raises(UsageError, match="TF_CONFIG is set: multi-worker training"):
-        run_spec(spec(), options)
+    out = str(tmp_path / "r")
+    workers = '{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"index": 1}}'
+    monkeypatch.setenv("TF_CONFIG", workers)
+    assert World.from_env() == World(1, 2, 0, "tensorflow")
+    with pytest.raises(
+        UsageError,
+        match=r"TF_CONFIG \(2 workers\) starts ranks for the `tensorflow` backend, not `torch`",
+    ):
+        run_spec(spec(), RunOptions(out=out, quiet=True))
     monkeypatch.delenv("TF_CONFIG")
     monkeypatch.setenv("WORLD_SIZE", "2")
-    with pytest.raises(UsageError, match=r"WORLD_SIZE=2 \(torchrun\): data-parallel training"):
-        run_spec(spec(), options)
+    tf = RunOptions(backend="tensorflow", out=out, quiet=True)
+    with pytest.raises(UsageError, match=r"torchrun \(WORLD_SIZE=2\) starts ranks for the `torch`"):
+        run_spec(spec(), tf)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["127.0.0.1:1"]}}')  # one worker
+    assert not World.from_env().active
     assert not (tmp_path / "r").exists()  # refused before anything was written
 
 
