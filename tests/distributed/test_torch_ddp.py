@@ -107,3 +107,17 @@ def test_a_single_process_run_resumes_on_two_ranks(tmp_path: Path) -> None:
         metrics["epochs"] == 3
         and json.loads((run_dir / "run.json").read_text())["status"] == "finished"
     )
+
+
+def test_a_nan_loss_ends_both_ranks_with_one_message(tmp_path: Path) -> None:
+    path = tmp_path / "nan.nn"
+    path.write_text(spec().replace("lr=0.1", "lr=1e30"))
+    done = specc("run", str(path), "--nproc", "2", "--out", str(tmp_path / "nan"))
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: the loss became NaN or infinite at step 2 (epoch 1); training stopped "
+        "(no epoch finished, so no checkpoint was kept)"
+    ]
+    assert "Traceback" not in done.stderr
+    assert json.loads((tmp_path / "nan/run.json").read_text())["status"] == "failed"
