@@ -1,8 +1,9 @@
-"""Data-parallel training over torch.distributed ranks (docs/distributed.md).
+"""Data-parallel training over several ranks (docs/distributed.md).
 
 A run started by `torchrun` (or `specc run --nproc N`, which starts torchrun itself) finds
-RANK, WORLD_SIZE and LOCAL_RANK in its environment; `World.from_env()` reads them. The
-shared loop then keeps the single-process meaning by construction:
+RANK, WORLD_SIZE and LOCAL_RANK in its environment; a tensorflow worker finds TF_CONFIG.
+`World.from_env()` reads them. The shared loop then keeps the single-process meaning by
+construction:
 
 - `batch B` is the global batch: each epoch's one permutation (from the seed and the epoch)
   is cut step by step into N equal rank slices (`rank_order`), so no sampler needs a
@@ -13,8 +14,9 @@ shared loop then keeps the single-process meaning by construction:
   broadcast (`agree`), so no rank leaves the loop alone;
 - only rank 0 writes: the other ranks hold a `MirrorRunDir` that keeps records in memory.
 
-Collectives go through torch.distributed (gloo on CPU, NCCL on CUDA); torch is imported
-only when the world has more than one rank.
+Collectives go through the engine that started the ranks (`COMMS`: torch.distributed with
+gloo on CPU and NCCL on CUDA, or TensorFlow's MultiWorkerMirroredStrategy), imported only
+when the world has more than one rank.
 """
 
 from __future__ import annotations
@@ -239,7 +241,8 @@ def peer_lost(world: World, err: Exception, run_dir: Path) -> PeerLost | None:
     first = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
     return PeerLost(
         f"rank {world.rank}: another rank stopped answering ({first})",
-        f"continue from the last checkpoint: specc run --resume {run_dir} --nproc {world.size}",
+        f"continue from the last checkpoint: specc run --resume {run_dir}"
+        + (f" --nproc {world.size}" if world.kind == "torch" else " (on every worker)"),
     )
 
 
