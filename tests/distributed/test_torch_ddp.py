@@ -121,3 +121,16 @@ def test_a_nan_loss_ends_both_ranks_with_one_message(tmp_path: Path) -> None:
     ]
     assert "Traceback" not in done.stderr
     assert json.loads((tmp_path / "nan/run.json").read_text())["status"] == "failed"
+
+
+def test_a_batch_two_ranks_cannot_share_is_reported_once_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "odd.nn"
+    path.write_text(spec(batch="batch 31 shuffle drop_last"))
+    done = specc("run", str(path), "--nproc", "2", "--out", str(tmp_path / "odd"))
+    assert done.returncode == 1
+    assert done.stderr.count("error[E602]: batch 31 cannot be split over 2 ranks") == 1
+    assert f"--> {path}:10:11" in done.stderr
+    assert done.stderr.count("error: batch 31 cannot be split over 2 ranks") == 1
+    assert "Traceback" not in done.stderr and not (tmp_path / "odd").exists()
