@@ -94,7 +94,7 @@ class ScriptFacts:
         if self.download is not None:
             modules |= {"hashlib", "urllib.request"}
         if self.ddp:
-            modules.add("io")
+            modules |= {"gc", "io"}
         return tuple(sorted(modules))
 
     @property

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +27,13 @@ def start(world: World, requested: str, resolve: Callable[[str], str]) -> str:
 
 
 def stop() -> None:
+    """Leave the group while the interpreter is fully alive: DDP's reducer (freed by the
+    collector: it sits in reference cycles) and the group itself go before exit, or gloo's
+    threads may be torn down by the C++ runtime at exit (an abort)."""
+    gc.collect()
     if dist.is_initialized():
         dist.destroy_process_group()
+    gc.collect()
 
 
 def barrier(world: World) -> None:
