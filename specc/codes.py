@@ -265,6 +265,17 @@ needs concrete numbers. Use `specc sweep` to search, or write a number.
 """,
     ),
     Code(
+        "E602",
+        "batch does not split over the ranks",
+        """
+A distributed run (`torchrun --nproc-per-node N`, `specc run --nproc N`, N TF_CONFIG
+workers) keeps `batch B` as the global batch, the single-process meaning: each of the N
+ranks takes B / N examples per step. B must be a multiple of N, and every step's batch must be full (the training set
+a multiple of B, or `drop_last`). Change the batch size or the number of processes;
+docs/distributed.md.
+""",
+    ),
+    Code(
         "W500",
         "softmax applied twice",
         """

@@ -49,6 +49,7 @@ class RunOptions:
     precision: Precision | None = None
     download: bool = True
     strict: bool = False  # refuse a spec with lint warnings, as `specc check --strict`
+    sync_batchnorm: bool = False  # distributed: batch statistics over every rank's slice
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,11 @@ from specc.cli.check import load, one_spec, print_diagnostics
     help="Also save (and read, for `init from`) weights.safetensors, the weights file of "
     "`specc run`; without it only a spec with `init from` has that code.",
 )
+@click.option(
+    "--ddp",
+    is_flag=True,
+    help="pytorch: train data-parallel when started by torchrun (docs/distributed.md).",
+)
 def emit(
     file: str,
     target: str | None,
@@ -36,6 +41,7 @@ def emit(
     output: str | None,
     model: str | None,
     interop: bool,
+    ddp: bool,
 ) -> None:
     """Write a standalone training script for FILE (- reads standard input).
 
@@ -64,7 +70,14 @@ def emit(
         out = _destination(output, all_targets, stem, name)
         try:
             script = out.name if out else None
-            text = emit_script(analysis, name, model=model, script=script, interop=interop)
+            text = emit_script(
+                analysis,
+                name,
+                model=model,
+                script=script,
+                interop=interop,
+                ddp=ddp and (name == "pytorch" or not all_targets),
+            )
         except TargetUnavailable as err:
             if not all_targets:
                 raise click.UsageError(str(err)) from err

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -55,6 +57,17 @@ if TYPE_CHECKING:
     "only) (default: the spec's, fp32).",
 )
 @click.option("--no-download", is_flag=True, help="Never download data; fail if it is absent.")
+@click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Train data-parallel on N local processes (starts torchrun; docs/distributed.md).",
+)
+@click.option(
+    "--sync-batchnorm",
+    is_flag=True,
+    help="Distributed: batchnorm statistics over the global batch (default: per rank).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "json_output", is_flag=True, help="Print only one JSON object at the end.")
 @click.option(
@@ -67,10 +80,11 @@ def run(file: str | None, **flags: Any) -> None:
     """
     from specc.cli.errors import guarded
     from specc.plan import RunOptions
-    from specc.run import run as run_spec
 
     if file is None and not flags["resume"]:
         raise click.UsageError("give a spec FILE (or --resume RUN_DIR)")
+    if flags["nproc"] and flags["nproc"] > 1 and "WORLD_SIZE" not in os.environ:
+        _launch(file, flags)
     options = RunOptions(
         backend=flags["backend"],
         device=flags["device"],
@@ -88,6 +102,7 @@ def run(file: str | None, **flags: Any) -> None:
         precision=flags["precision"],
         download=not flags["no_download"],
         strict=flags["strict"],
+        sync_batchnorm=flags["sync_batchnorm"],
     )
     # Ctrl-C before the run directory exists (after it, the run says how to resume it).
     waiting = "interrupted before training started: run the same command again"
@@ -96,10 +111,9 @@ def run(file: str | None, **flags: Any) -> None:
         "checkpoint continues with `specc run --resume RUN_DIR`"
     )
     with guarded(file, interrupted=waiting, json_output=options.json, disk_full=disk):
-        source = (
-            _show_warnings(file) if file and not flags["resume"] and not flags["strict"] else None
-        )
-        result = run_spec(source or file, options)
+        warn = file is not None and not flags["resume"] and not flags["strict"]
+        source = _show_warnings(file) if file is not None and warn and _main_rank() else None
+        result = _run_this_rank(source or file, options)
     if options.json:
         click.echo(json.dumps(result.to_json()))
         return
@@ -109,6 +123,50 @@ def run(file: str | None, **flags: Any) -> None:
     click.echo(
         f"{summary}\nrun directory: {result.run_dir}  ({result.train_seconds:.1f}s training{compiled})"
     )
+
+
+def _run_this_rank(file: str | Analysis | None, options: Any) -> Any:
+    """`specc.run`; in a distributed run, a rank other than 0 exits quietly after training
+    and on an error every rank meets (rank 0 reports it once: distributed.speaks)."""
+    from specc.errors import SpeccError
+    from specc.run import run as run_spec
+    from specc.run.distributed import World, speaks
+
+    try:
+        result = run_spec(file, options)
+    except SpeccError as err:
+        if not speaks(err):
+            sys.exit(getattr(err, "exit_code", 1))
+        raise
+    if not World.from_env().main:
+        sys.exit(0)  # rank 0 prints the result
+    return result
+
+
+def _launch(file: str | None, flags: dict[str, Any]) -> None:
+    """`--nproc N`: the same command on N ranks under torchrun's launcher; exits."""
+    from specc.run.launch import launch
+
+    context = click.get_current_context()
+    args: list[str] = []
+    for param in context.command.params:
+        value = flags.get(param.name or "")
+        if not isinstance(param, click.Option) or param.name == "nproc":
+            continue
+        if value is None or value is False or value == param.default:
+            continue
+        args += [param.opts[0]] if param.is_flag else [param.opts[0], str(value)]
+    from specc.cli.errors import guarded
+
+    with guarded(file):
+        code = launch(int(flags["nproc"]), [*args, *([file] if file else [])])
+    sys.exit(code)
+
+
+def _main_rank() -> bool:
+    from specc.run.distributed import World
+
+    return World.from_env().main
 
 
 def _show_warnings(file: str) -> Analysis | None:

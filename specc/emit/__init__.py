@@ -130,15 +130,20 @@ def emit(
     model: str | None = None,
     script: str | None = None,
     interop: bool = False,
+    ddp: bool = False,
 ) -> str:
     """The training script for `source` (an Analysis or a spec file path) on `target`.
 
     `script` is the file name the docstring's run command uses (default
     `<model>_<target>.py`). `interop`: also write (and read, for `init from`) the neutral
-    weights file `specc run` uses; without it only a spec with `init from` has it. Raises EmitError (spec problems, with diagnostics) or
-    UnknownTarget (bad target or model name).
+    weights file `specc run` uses; without it only a spec with `init from` has it. `ddp`:
+    the script trains data-parallel when started by torchrun (pytorch only). Raises
+    EmitError (spec problems, with diagnostics) or UnknownTarget (bad target or model
+    name, or `ddp` for another target).
     """
+    if ddp and target != "pytorch":
+        raise UnknownTarget(f"--ddp is for --target pytorch only, not {target}")
     p = emit_plan(source, target, model=model, script=script)
     tgt = get_target(target)
-    facts = ScriptFacts(p, tgt, interop=interop)
+    facts = ScriptFacts(p, tgt, interop=interop, ddp=ddp)
     return tidy(render(tgt.template, plan=p, facts=facts, target=tgt))

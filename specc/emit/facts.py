@@ -49,6 +49,8 @@ class ScriptFacts:
     target: Target
     interop: bool = False
     """Write the neutral weights file (weights.safetensors) even without `init from`."""
+    ddp: bool = False
+    """Data-parallel under torchrun (`specc emit --ddp`, pytorch): docs/distributed.md."""
 
     @property
     def macros(self) -> str:
@@ -91,6 +93,8 @@ class ScriptFacts:
             modules.add("csv")
         if self.download is not None:
             modules |= {"hashlib", "urllib.request"}
+        if self.ddp:
+            modules |= {"gc", "io"}
         return tuple(sorted(modules))
 
     @property

@@ -25,7 +25,7 @@ from specc.executors import Executor, get
 from specc.init_weights import initial_weights
 from specc.ir import strip_spans
 from specc.plan import RunOptions, RunPlan, check_backend, make_plan
-from specc.run import plots
+from specc.run import distributed, plots
 from specc.run.loop import EpochHook, train
 from specc.run.progress import Progress, choose_mode
 from specc.run.record import RunDir
@@ -158,8 +158,23 @@ def run(
     """Train the spec (a file path, spec text or an `Analysis`); `options.resume` continues.
 
     `on_epoch_end(epoch, record) -> stop?` is called after every epoch (sweeps prune with it).
+    Under torchrun (or a multi-worker TF_CONFIG) every rank calls this; rank 0 writes.
     """
     options = options or RunOptions()
+    world = distributed.World.from_env()
+    try:
+        return _run(path_or_text, options, on_epoch_end, world)
+    finally:
+        if world.active:
+            world.stop()
+
+
+def _run(
+    path_or_text: str | Path | Analysis | None,
+    options: RunOptions,
+    on_epoch_end: EpochHook | None,
+    world: distributed.World,
+) -> RunResult:
     resumed: Reopened | None = None
     if options.resume:
         resumed = reopen(options)
@@ -177,8 +192,13 @@ def run(
     plan = make_plan(analysis, options)
     backend = get(plan.backend)
     check_backend(plan, backend.unsupported(plan))
-    mode = choose_mode(options.quiet, options.json)
-    device = backend.resolve_device(plan.device)
+    distributed.check_backend(world, backend, plan.options.sync_batchnorm)
+    mode = choose_mode(options.quiet, options.json) if world.main else "silent"
+    device = (
+        world.start(plan.device, backend.resolve_device)
+        if world.active
+        else backend.resolve_device(plan.device)
+    )
     dataset = load(
         plan.data,
         override=options.data,
@@ -189,6 +209,7 @@ def run(
         outputs=_class_outputs(plan),
     )
     _check_fit(plan, dataset)
+    distributed.check_batch(plan, world, len(dataset.x_train))
     weights = initial_weights(plan.shapes, plan.seed)
     layer_names = [info.name for info in plan.shapes.layers]
     if plan.model.init is not None and resumed is None:
@@ -196,9 +217,12 @@ def run(
     progress = Progress(mode, plan.epochs)
     how = " (auto: the best device present)" if plan.device == "auto" else ""
     progress.info(f"training `{plan.model.name}` on {plan.backend}, device {device}{how}")
+    if world.active:
+        per = plan.batch_size // world.size
+        progress.info(f"global batch {plan.batch_size} = {world.size} ranks x {per}")
     resume_state = None
     if resumed is not None:
-        run_dir = resumed.run_dir
+        run_dir = resumed.run_dir if world.main else distributed.MirrorRunDir(resumed.run_dir.path)
         for note in resumed.notes:
             progress.info(note)
         if resumed.checkpoint is not None:
@@ -219,25 +243,54 @@ def run(
             if plan.model.init is not None:
                 weights = transfer(plan.model.init, plan.spec_dir, weights, layer_names)
         run_dir.truncate_records(done)
-        _start_record(run_dir, plan, options, dataset, backend, device)
+        _start_record(run_dir, plan, options, dataset, backend, device, world)
+    elif world.main:
+        try:
+            run_dir = RunDir.create(options.out, plan.model.name)
+            _start_record(run_dir, plan, options, dataset, backend, device, world)
+        except RunError as err:
+            world.broadcast(("error", err.message, err.hint))  # the others stop with it
+            raise
+        world.broadcast(("path", str(run_dir.path), None))
     else:
-        run_dir = RunDir.create(options.out, plan.model.name)
-        _start_record(run_dir, plan, options, dataset, backend, device)
+        what, text, hint = world.broadcast(None)  # rank 0 chooses the run path
+        if what == "error":
+            raise UsageError(text, hint)
+        run_dir = distributed.MirrorRunDir(Path(text))
+    if world.main:
+        distributed.announce(run_dir.path)
     try:
         result = train(
-            plan, backend, dataset, run_dir, progress, device, weights, resume_state, on_epoch_end
+            plan,
+            backend,
+            dataset,
+            run_dir,
+            progress,
+            device,
+            weights,
+            resume_state,
+            on_epoch_end,
+            world,
         )
     except RunError:
-        _status(run_dir, "failed")
+        if world.main:
+            _status(run_dir, "failed")
         raise
     except KeyboardInterrupt:
-        _status(run_dir, "interrupted")
+        if world.main:
+            _status(run_dir, "interrupted")
         raise interrupted(run_dir) from None
+    except Exception as err:
+        lost = distributed.peer_lost(world, err, run_dir.path) if world.active else None
+        if lost is None:
+            raise
+        raise lost from None
     finally:
         progress.close()
     final = backend.get_weights(result.state)
     run_dir.save_weights("weights.safetensors", final, layer_names)
-    backend.save_native(result.state, run_dir.path)
+    if world.main:
+        backend.save_native(result.state, run_dir.path)
     run_dir.write_json(
         "metrics.json",
         {
@@ -251,9 +304,11 @@ def run(
             "restored_epoch": result.restored_epoch,  # restore_best: whose weights were kept
         },
     )
-    title = f"model {plan.model.name}, run {run_dir.path.name}"
-    plots.write_plots(run_dir.path, run_dir.records, title)
-    _status(run_dir, "finished")
+    if world.main:
+        title = f"model {plan.model.name}, run {run_dir.path.name}"
+        plots.write_plots(run_dir.path, run_dir.records, title)
+        _status(run_dir, "finished")
+    world.barrier()  # every file is written before any rank returns
     return RunResult(
         run_dir=run_dir.path,
         backend=plan.backend,
@@ -276,6 +331,7 @@ def _start_record(
     dataset: Dataset,
     backend: Executor,
     device: str,
+    world: distributed.World = distributed.SINGLE,
 ) -> None:
     run_dir.write_text("spec.nn", plan.text)
     run_dir.write_json("ir.json", strip_spans(plan.spec.model_dump(mode="json")))
@@ -295,6 +351,7 @@ def _start_record(
                 "task": dataset.task,
             },
             "params": plan.shapes.params,
+            "ranks": world.size,
             "options": {
                 k: v
                 for k, v in dataclasses.asdict(options).items()

@@ -23,12 +23,14 @@ from specc.data import Dataset
 from specc.errors import DivergenceError
 from specc.executors import Executor
 from specc.plan import RunPlan
+from specc.run.distributed import SINGLE, World, evaluate_split
 from specc.run.progress import BAR_EVERY, Progress
 from specc.run.record import RunDir
 from specc.schedule import Schedule
 
 STOP_AFTER_EPOCH_ENV = "SPECC_TEST_STOP_AFTER_EPOCH"  # tests: SIGKILL after this epoch's checkpoint
 INTERRUPT_AT_EPOCH_ENV = "SPECC_TEST_INTERRUPT_AT_EPOCH"  # tests: Ctrl-C once N epochs are done
+STOP_RANK_ENV = "SPECC_TEST_STOP_RANK"  # distributed tests: only this rank kills itself
 SHUFFLE_STREAM = 0x5EED  # the permutation generator is seeded with (seed, this)
 EpochHook = Callable[[int, dict[str, Any]], bool]  # (epoch, record) -> stop training?
 
@@ -98,11 +100,24 @@ def _batch_sizes(n: int, batch_size: int, steps: int) -> np.ndarray:
 
 
 def _evaluate(
-    backend: Executor, state: Any, plan: RunPlan, data: Any, y: np.ndarray, prefix: str
+    backend: Executor,
+    state: Any,
+    plan: RunPlan,
+    data: Any,
+    y: np.ndarray,
+    prefix: str,
+    world: World = SINGLE,
 ) -> dict[str, float]:
-    out = {f"{prefix}loss": backend.evaluate_loss(state, data)}
-    out.update(M.compute(list(plan.train.metrics), backend.predict(state, data), y, prefix))
+    """Loss and metrics over a split (sharded over ranks in a distributed run: `y` whole)."""
+    loss, predicted = evaluate_split(world, backend, state, data, len(y[world.shard(len(y))]))
+    out = {f"{prefix}loss": loss}
+    out.update(M.compute(list(plan.train.metrics), predicted, y, prefix))
     return out
+
+
+def _load_shard(backend: Executor, state: Any, x: np.ndarray, y: np.ndarray, world: World) -> Any:
+    part = world.shard(len(x))
+    return backend.load_data(state, x[part], y[part])
 
 
 def train(
@@ -115,16 +130,23 @@ def train(
     weights: dict[str, np.ndarray],
     resume: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None,
     on_epoch_end: EpochHook | None = None,
+    world: World = SINGLE,
 ) -> LoopResult:
     """Train `plan` from `weights` (or a checkpoint's `resume` state) and evaluate on test.
 
     `on_epoch_end(epoch, record)` sees each epoch's record; returning True ends training
     there (a sweep's pruner stopping a hopeless trial), and the run still finishes normally.
+    In a distributed `world` (specc.run.distributed) each rank trains its slice of every
+    global batch; rank 0 takes the decisions and broadcasts them.
     """
     state = backend.build(plan, weights, device)
+    if world.active:  # the backend has it: specc.run.api refuses a run without it
+        backend.distribute(state, plan.options.sync_batchnorm)  # type: ignore[attr-defined]
     train_data = backend.load_data(state, dataset.x_train, dataset.y_train)
     val_data = (
-        backend.load_data(state, dataset.x_val, dataset.y_val) if len(dataset.x_val) else None
+        _load_shard(backend, state, dataset.x_val, dataset.y_val, world)
+        if len(dataset.x_val)
+        else None
     )
     n, batch = len(dataset.x_train), plan.batch_size
     drop_last = bool(plan.data.batch.drop_last) and n >= batch
@@ -151,6 +173,8 @@ def train(
             start = plan.epochs  # it had already finished by early stopping
     on_step = progress.step_callback()
     stop_after = int(os.environ.get(STOP_AFTER_EPOCH_ENV, "0") or 0)
+    if os.environ.get(STOP_RANK_ENV, str(world.rank)) != str(world.rank):
+        stop_after = 0
     stopped_early = bool(resume and resume[1].get("stopped_early"))
     began, began_cpu = time.perf_counter(), time.process_time()
     compiler = backend.will_compile(state, steps) if hasattr(backend, "will_compile") else None
@@ -172,19 +196,26 @@ def train(
         losses = backend.train_epoch(
             state,
             train_data,
-            order,
-            batch,
+            world.rank_order(order, batch, steps),
+            batch // world.size,
             lrs,
             plan.augment,
-            rng_seed,
+            world.seed(rng_seed),
             progress=_rate(on_step) if on_step else None,
             keep_outputs=bool(plan.train.metrics),
         )
         outputs = None
         if plan.train.metrics:
             losses, outputs = losses
+        if world.active:  # each rank's loss is its slice's mean: the global mean is theirs
+            losses = world.mean(losses)
+        seen = order
+        if outputs is not None and world.active:  # every rank's slices, in rank order
+            outputs, seen = world.gather(outputs), world.gathered_order(order, batch, steps)
         first = epoch * steps
         bad = np.flatnonzero(~np.isfinite(losses))
+        if world.active and not world.agree(bool(len(bad))):
+            bad = bad[:0]
         step_records = [
             {"step": first + i + 1, "epoch": epoch + 1, "loss": float(losses[i])}
             for i in range(len(losses) if not len(bad) else int(bad[0]))
@@ -197,9 +228,9 @@ def train(
             "loss": float(np.dot(losses, sizes) / sizes.sum()),
         }
         if outputs is not None:  # the training passes' own outputs, as the steps saw them
-            record.update(M.compute(list(plan.train.metrics), outputs, dataset.y_train[order]))
+            record.update(M.compute(list(plan.train.metrics), outputs, dataset.y_train[seen]))
         if val_data is not None:
-            record.update(_evaluate(backend, state, plan, val_data, dataset.y_val, "val_"))
+            record.update(_evaluate(backend, state, plan, val_data, dataset.y_val, "val_", world))
         record["lr"] = float(lrs[-1])
         record["seconds"] = time.perf_counter() - t0
         schedule.after_epoch(record)
@@ -217,8 +248,8 @@ def train(
         run.add_records([*step_records, record])
         if plan.train.checkpoint and plan.train.checkpoint.save == "last":
             run.save_weights("last.safetensors", backend.get_weights(state), layer_names)
-        stopped_early = bool(
-            stopper and es and stopper.wait >= int(es.patience) and stopper.best is not None
+        stopped_early = world.agree(
+            bool(stopper and es and stopper.wait >= int(es.patience) and stopper.best is not None)
         )
         loop_state = {
             "epoch": epoch + 1,
@@ -234,6 +265,7 @@ def train(
             "stopped_early": stopped_early,
         }
         run.save_checkpoint(backend.get_weights(state), backend.optimizer_state(state), loop_state)
+        world.barrier()  # the checkpoint is on disk before any rank goes on
         progress.end_epoch(record)
         if compiler and epoch == start and _compiled(backend, state):
             progress.info(
@@ -246,7 +278,7 @@ def train(
                 f"early stopping: `{es.monitor}` did not improve for {es.patience} epoch(s)"
             )
             break
-        if on_epoch_end is not None and on_epoch_end(epoch + 1, record):
+        if on_epoch_end is not None and world.agree(on_epoch_end(epoch + 1, record)):
             break
     compile_seconds = _compiled(backend, state)
     train_seconds = seconds_before + time.perf_counter() - began - compile_seconds
@@ -258,13 +290,17 @@ def train(
         stopper
         and es
         and es.restore_best
-        and (run.path / "checkpoints/restore_best.safetensors").exists()
+        and world.agree((run.path / "checkpoints/restore_best.safetensors").exists())
         and stopper.best_epoch != len(history)
     ):
         from specc.run.record import load_arrays
 
-        best, _ = load_arrays(run.path / "checkpoints/restore_best.safetensors")
-        backend.set_weights(state, best)
+        best = (
+            load_arrays(run.path / "checkpoints/restore_best.safetensors")[0]
+            if world.main
+            else None
+        )
+        backend.set_weights(state, world.broadcast(best))
         restored = stopper.best_epoch
         reported = next((r for r in history if r["epoch"] == restored), reported)
         progress.info(
@@ -274,8 +310,8 @@ def train(
     # the metrics of the weights kept: the restored epoch's, else the last epoch's
     final: dict[str, float] = {k: v for k, v in reported.items() if k not in ("epoch", "seconds")}
     if len(dataset.x_test):
-        test_data = backend.load_data(state, dataset.x_test, dataset.y_test)
-        final.update(_evaluate(backend, state, plan, test_data, dataset.y_test, "test_"))
+        test_data = _load_shard(backend, state, dataset.x_test, dataset.y_test, world)
+        final.update(_evaluate(backend, state, plan, test_data, dataset.y_test, "test_", world))
     return LoopResult(
         device=device,
         epochs=len(history),

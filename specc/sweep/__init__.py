@@ -26,6 +26,7 @@ def sweep(path: str, options: SweepOptions | None = None) -> SweepResult:
     from specc.sweep import report, study
 
     options = options or SweepOptions()
+    _not_under_torchrun()
     say = _say(options.quiet)
     found, analysis, params, notes = study.setup(path, options)
     opened = study.open_study(found, params)
@@ -39,6 +40,21 @@ def sweep(path: str, options: SweepOptions | None = None) -> SweepResult:
     finally:
         result = report.write(opened, found, analysis, params, notes)
     return result
+
+
+def _not_under_torchrun() -> None:
+    """Every rank would ask Optuna for a trial of its own (docs/distributed.md#sweeps)."""
+    from specc.errors import UsageError
+    from specc.run.distributed import World
+
+    world = World.from_env()
+    if world.active:
+        raise UsageError(
+            f"specc sweep does not run under torchrun (WORLD_SIZE={world.size}): each rank "
+            "would run trials of its own",
+            "run one sweep worker per GPU or machine with --storage; train a chosen trial "
+            "distributed with torchrun -m specc run (docs/distributed.md#sweeps)",
+        )
 
 
 def _say(quiet: bool) -> Callable[[str], None]:

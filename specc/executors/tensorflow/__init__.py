@@ -116,6 +116,13 @@ def build(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> TFState
     return build_state(plan, weights, device)
 
 
+def distribute(state: TFState, sync_batchnorm: bool) -> None:
+    """Data-parallel training across TF_CONFIG's workers (specc.run.distributed)."""
+    from specc.executors.tensorflow.distributed import wrap
+
+    wrap(state, sync_batchnorm)
+
+
 def load_data(state: TFState, x: np.ndarray, y: np.ndarray) -> TFData:
     """One split as device tensors, inputs reshaped (row-major) to the model's input shape."""
     tf = _tf()
@@ -139,9 +146,10 @@ def train_epoch(
 ) -> Any:
     """The epoch is one compiled call: `progress` hears of it once, at the end.
     `keep_outputs`: also return the training forward passes' outputs (probabilities)."""
-    from specc.executors.tensorflow.train import run_epoch
+    from specc.executors.tensorflow import distributed, train
 
-    result = run_epoch(state, data, order, batch_size, lrs, augment, rng_seed, keep_outputs)
+    run = train.run_epoch if state.replicas is None else distributed.run_epoch
+    result = run(state, data, order, batch_size, lrs, augment, rng_seed, keep_outputs)
     losses = result[0] if keep_outputs else result
     if progress is not None and len(losses):
         progress(len(losses), float(losses[-1]))

@@ -54,6 +54,7 @@ class TFState:
     loss: LossFn
     trainable: list[tf.Variable]
     jit: bool | None = None  # decided by the first epoch (it knows the steps per epoch)
+    replicas: Any = None  # MultiWorkerMirroredStrategy in a distributed run (`distributed`)
     _functions: dict[str, Any] = field(default_factory=dict)
 
 

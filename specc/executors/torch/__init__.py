@@ -93,6 +93,14 @@ def build(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> TorchSt
     return build_state(plan, weights, device)
 
 
+def distribute(state: TorchState, sync_batchnorm: bool) -> None:
+    """Data-parallel training over the process group (specc.run.distributed): DDP, and
+    batch statistics over every rank's slice when `sync_batchnorm`."""
+    from specc.executors.torch.distributed import wrap
+
+    wrap(state, sync_batchnorm)
+
+
 def load_data(state: TorchState, x: np.ndarray, y: np.ndarray) -> Any:
     """One split as device tensors, inputs reshaped (row-major) to the model's input shape."""
     import torch

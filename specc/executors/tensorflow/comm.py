@@ -1,0 +1,85 @@
+"""Collectives for a distributed run on TensorFlow's MultiWorkerMirroredStrategy: what
+`specc.run.distributed.World` calls when TF_CONFIG names the workers.
+
+The strategy is created first thing (TensorFlow configures its collective ops at start-up);
+the executor's training steps all-reduce their gradients through it. The loop's own
+collectives (sums, a broadcast object, gathered shards) are sums of tensors: each worker
+contributes its part in its own slot and zeros elsewhere, so the sum is exact.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import tensorflow as tf
+
+if TYPE_CHECKING:
+    from specc.run.distributed import World
+
+_STRATEGY: list[Any] = []  # the one strategy of this process
+_SUM: dict[str, Any] = {}
+
+
+def start(world: World, requested: str, resolve: Callable[[str], str]) -> str:
+    if not _STRATEGY:
+        _STRATEGY.append(tf.distribute.MultiWorkerMirroredStrategy())
+    return resolve(requested)
+
+
+def strategy() -> Any:
+    return _STRATEGY[0]
+
+
+def stop() -> None:
+    return None  # the strategy lives as long as the process
+
+
+def _sum(tensor: np.ndarray) -> np.ndarray:
+    if "fn" not in _SUM:
+
+        def reduce(v: tf.Tensor) -> tf.Tensor:  # an input has no device yet: identity places it
+            return tf.distribute.get_replica_context().all_reduce("sum", tf.identity(v))
+
+        _SUM["fn"] = tf.function(lambda v: strategy().run(reduce, args=(v,)), reduce_retracing=True)
+    out = _SUM["fn"](tf.constant(tensor))
+    return np.asarray(strategy().experimental_local_results(out)[0])
+
+
+def barrier(world: World) -> None:
+    _sum(np.zeros(1, np.float32))
+
+
+def sum_arrays(world: World, values: np.ndarray) -> np.ndarray:
+    return _sum(np.array(values, dtype=np.float64))
+
+
+def _sizes(world: World, size: int) -> np.ndarray:
+    mine = np.zeros(world.size, np.int64)
+    mine[world.rank] = size
+    return _sum(mine)
+
+
+def broadcast(world: World, value: Any) -> Any:
+    payload = np.frombuffer(pickle.dumps(value), dtype=np.uint8) if world.main else None
+    length = int(_sizes(world, 0 if payload is None else len(payload))[0])
+    box = np.zeros(length, np.int32)
+    if payload is not None:
+        box[:] = payload
+    return pickle.loads(_sum(box).astype(np.uint8).tobytes())
+
+
+def gather(world: World, array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array)
+    rows = _sizes(world, len(array))
+    slots = np.zeros((world.size, int(rows.max()), *array.shape[1:]), dtype=np.float64)
+    slots[world.rank, : len(array)] = array
+    summed = _sum(slots)
+    parts = [summed[r, : int(rows[r])] for r in range(world.size)]
+    return np.concatenate(parts).astype(array.dtype)
+
+
+def lost_peer(err: Exception) -> bool:
+    return isinstance(err, tf.errors.UnavailableError | tf.errors.DeadlineExceededError)

@@ -1,0 +1,83 @@
+"""`specc run --backend tensorflow` on two workers named by TF_CONFIG (MultiWorkerMirrored-
+Strategy, loopback): the single-process model, one run directory, rank 0 reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dist_helpers import TIMEOUT, env, free_port, spec
+
+from specc.run.record import load_arrays
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def _workers(path: Path, out: Path) -> list[subprocess.CompletedProcess[str]]:
+    ports = [free_port(), free_port()]
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    command = [sys.executable, "-m", "specc", "run", str(path), "--backend", "tensorflow"]
+    command += ["--out", str(out)]
+    processes = [
+        subprocess.Popen(
+            command,
+            env=env(
+                TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        for i in range(2)
+    ]
+    done = []
+    try:
+        for process in processes:
+            out_text, err_text = process.communicate(timeout=TIMEOUT)
+            done.append(
+                subprocess.CompletedProcess(command, process.returncode, out_text, err_text)
+            )
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    return done
+
+
+def test_two_tensorflow_workers_train_the_single_process_model(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.nn"
+    path.write_text(spec().replace("    batchnorm\n", ""))  # batchnorm: per worker in tf
+    runs = tmp_path / "runs"
+    rank0, rank1 = _workers(path, runs / "two")
+    assert rank0.returncode == 0, rank0.stderr
+    assert rank1.returncode == 0, rank1.stderr
+    assert rank1.stdout == ""  # rank 0 reports
+    assert "global batch 32 = 2 ranks x 16" in rank0.stderr
+    assert rank0.stdout.count("run directory:") == 1 and "epoch 3/3" in rank0.stderr
+    assert [p.name for p in runs.iterdir()] == ["two"]
+
+    command = [sys.executable, "-m", "specc", "run", str(path), "--backend", "tensorflow"]
+    single = subprocess.run(
+        [*command, "--out", str(tmp_path / "one")],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert single.returncode == 0, single.stderr
+    a = load_arrays(tmp_path / "one/weights.safetensors")[0]
+    b = load_arrays(runs / "two/weights.safetensors")[0]
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], atol=1e-5, rtol=0, err_msg=key)
+    one = json.loads((tmp_path / "one/metrics.json").read_text())
+    two = json.loads((runs / "two/metrics.json").read_text())
+    for key in ("loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy"):
+        assert two[key] == pytest.approx(one[key], abs=1e-5), key
