@@ -69,16 +69,27 @@ class ScriptFacts:
     def dataset_helper(self) -> str | None:
         """`keras.datasets.mnist`: the framework's loader used without --data-dir."""
         d = self.plan.data
-        if not d.downloadable or self.target.dataset_helper is None:
+        if not d.downloadable or self.target.dataset_helper is None or d.path:
             return None
         return f"{self.target.dataset_helper}.{d.kind_name()}"
+
+    @property
+    def data_path(self) -> str | None:
+        """An image set's `path` (a folder of IDX files or a Keras-style .npz), as written:
+        the script's default --data-dir, relative to the folder it runs in."""
+        return self.plan.data.path if self.images else None
+
+    @property
+    def data_path_npz(self) -> bool:
+        """The image set's `path` names a Keras-style .npz (x_train, y_train, x_test, y_test)."""
+        return (self.data_path or "").endswith(".npz")
 
     @cached_property
     def download(self) -> Download | None:
         """Mirror and checksums when the script downloads the files itself."""
         d = self.plan.data
-        if not d.downloadable or self.target.dataset_helper is not None:
-            return None
+        if not d.downloadable or self.target.dataset_helper is not None or d.path:
+            return None  # a spec's `path` is used instead of any download
         return download_for(d.kind_name())
 
     @property
@@ -86,7 +97,7 @@ class ScriptFacts:
         """Standard-library modules the script imports, sorted."""
         modules = set(STDLIB) | set(self.target.stdlib)
         if self.images:
-            modules.add("gzip")
+            modules |= {"gzip", "zlib"}
         if self.plan.data.kind_name() == "csv":
             modules.add("csv")
         if self.download is not None:

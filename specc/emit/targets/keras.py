@@ -13,12 +13,12 @@ from specc.lowering.layout import channels_last
 
 MODULE_NAMES = words(
     """
-    argparse contextlib csv gzip json math os sys keras np layers ops
+    argparse contextlib csv gzip zlib json math os sys keras np layers ops
     EPOCHS BATCH_SIZE LR SEED OUT SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
-    TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE TARGET_COLUMN FEATURE_COLUMNS
+    TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE DATA_PATH TARGET_COLUMN FEATURE_COLUMNS
     X_NAME Y_NAME MNIST_FILES EARLY_STOPPING PATIENCE MIN_DELTA RESTORE_BEST CHECKPOINT
     INIT_FROM INIT_STRICT
-    parse_args read_idx read_mnist_folder read_source hold_out transform load_data encode
+    parse_args whole_number positive_number check_labels read_idx_files read_idx read_mnist_folder read_source hold_out transform load_data encode
     build_model SpecSGD SpecAdam SpecRMSprop SpecAdagrad MacroScore learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches
     StepLearningRate neutral_weights load_initial_weights save_weights main read_weights transfer
     """

@@ -44,16 +44,34 @@ NOISE = 0.1
 DATA_SEED = 0
 
 
+def whole_number(text):
+    """A flag's type: an integer of at least 1 (--epochs, --batch-size, --limit)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def positive_number(text):
+    """A flag's type: a finite number above 0 (--lr)."""
+    value = float(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, not {text}")
+    return value
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--lr", type=float, default=LR, help="(peak) learning rate")
+    parser.add_argument("--epochs", type=whole_number, default=EPOCHS)
+    parser.add_argument("--batch-size", type=whole_number, default=BATCH_SIZE)
+    parser.add_argument("--lr", type=positive_number, default=LR, help="(peak) learning rate")
     parser.add_argument("--device", default="auto", help="auto (the CPU), cpu, gpu or ascend")
     parser.add_argument("--data-dir", default=None, help="folder with the data files")
     parser.add_argument("--out", default=OUT, help="where to save weights and history")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--limit", type=int, default=None, help="use the first N examples only")
+    parser.add_argument(
+        "--limit", type=whole_number, default=None, help="use the first N examples only"
+    )
     return parser.parse_args()
 
 
@@ -159,7 +177,10 @@ def main():
     devices = {"auto": "CPU", "cpu": "CPU", "gpu": "GPU", "ascend": "Ascend"}
     if args.device not in devices:
         sys.exit(f"error: --device must be one of {', '.join(devices)}, not {args.device!r}")
-    ms.set_device(devices[args.device])
+    try:
+        ms.set_device(devices[args.device])
+    except RuntimeError as err:  # a build without that device (MindSpore logs the details)
+        sys.exit(f"error: --device {args.device} is not usable here: {str(err).splitlines()[0]}")
     ms.set_seed(args.seed)  # initial weights and dropout
     rng = np.random.default_rng(args.seed)  # the order of training examples
     os.makedirs(args.out, exist_ok=True)

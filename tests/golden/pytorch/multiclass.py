@@ -46,16 +46,34 @@ MIN_DELTA = 0.0
 RESTORE_BEST = True
 
 
+def whole_number(text):
+    """A flag's type: an integer of at least 1 (--epochs, --batch-size, --limit)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def positive_number(text):
+    """A flag's type: a finite number above 0 (--lr)."""
+    value = float(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, not {text}")
+    return value
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--lr", type=float, default=LR, help="(peak) learning rate")
+    parser.add_argument("--epochs", type=whole_number, default=EPOCHS)
+    parser.add_argument("--batch-size", type=whole_number, default=BATCH_SIZE)
+    parser.add_argument("--lr", type=positive_number, default=LR, help="(peak) learning rate")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--data-dir", default=None, help="folder with the data files")
     parser.add_argument("--out", default=OUT, help="where to save weights and history")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--limit", type=int, default=None, help="use the first N examples only")
+    parser.add_argument(
+        "--limit", type=whole_number, default=None, help="use the first N examples only"
+    )
     return parser.parse_args()
 
 
@@ -84,11 +102,21 @@ def transform(x, y):
     return x.reshape((len(x), *INPUT_SHAPE)), y
 
 
+def check_labels(y):
+    """Class indices as int64, each one of the model's CLASSES outputs."""
+    y = np.asarray(y).astype(np.int64)
+    if len(y) and (y.min() < 0 or y.max() >= CLASSES):
+        found = f"labels run from {y.min()} to {y.max()}"
+        sys.exit(f"error: {found}; the model has {CLASSES} classes, 0 to {CLASSES - 1}")
+    return y
+
+
 def load_data(data_dir, limit=None):
     """Train/validation/test arrays: read, limit, split, then transform each split."""
     x, y, x_test, y_test = read_source(data_dir)
     y = encode(y)
     y_test = None if y_test is None else encode(y_test)
+    y, y_test = check_labels(y), None if y_test is None else check_labels(y_test)
     if x_test is None:  # no test split of its own: the last TEST_SPLIT of the rows
         x, y = x[:limit], y[:limit]
         x, y, x_test, y_test = hold_out(x, y, TEST_SPLIT)
@@ -138,7 +166,12 @@ class Multiclass(nn.Module):
 
 def pick_device(name):
     if name != "auto":
-        return torch.device(name)
+        try:  # fail here, in one line, when this machine or build lacks the device
+            device = torch.device(name)
+            torch.empty(0, device=device)
+        except (RuntimeError, AssertionError) as err:
+            sys.exit(f"error: --device {name} is not usable here: {str(err).splitlines()[0]}")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():

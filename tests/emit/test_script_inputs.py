@@ -1,0 +1,206 @@
+"""Emitted scripts check what they are given: the spec's data `path`, flags, data files.
+
+Every bad input ends the script with one `error: ...` line and exit 1 (argparse's usage
+error and exit 2 for flags), never a traceback. The PyTorch scripts stand for all targets:
+these checks live in templates/common/ (config.j2, data.j2), shared by every target.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specc.analysis import analyze
+from specc.emit import NAMES, emit
+from tests.emit.conftest import run_scripts
+
+IMAGES = """
+model digits {{
+    input 28x28
+    flatten
+    dense 16 relu
+    dense 10 softmax
+}}
+data mnist {path}{{
+    scale 1/255
+    batch 16 shuffle
+}}
+train {{
+    loss sparse_categorical_crossentropy
+    optimizer adam lr=1e-3
+    epochs 1
+    metrics accuracy
+}}
+"""
+
+TABLE = """
+model table {
+    input 2
+    dense 8 relu
+    dense 3 softmax
+}
+data csv "t.csv" target="label" {
+    batch 8
+}
+train {
+    loss sparse_categorical_crossentropy
+    optimizer adam lr=1e-2
+    epochs 1
+}
+"""
+
+
+def write_idx(path: Path, array: np.ndarray, *, gz: bool = True, dims=None) -> None:
+    """An IDX file of bytes; `dims` overrides the header's sizes (a lying header)."""
+    dims = array.shape if dims is None else dims
+    header = bytes([0, 0, 8, len(dims)]) + np.asarray(dims, dtype=">u4").tobytes()
+    data = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(data) if gz else data)
+
+
+def image_set(folder: Path, n_train: int = 64, n_labels: int | None = None) -> Path:
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    labels = rng.integers(0, 10, n_train if n_labels is None else n_labels)
+    write_idx(folder / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (n_train, 28, 28)))
+    write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (16, 28, 28)))
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", rng.integers(0, 10, 16))
+    return folder
+
+
+def script(folder: Path, name: str, text: str, target: str = "pytorch") -> str:
+    path = folder / name
+    path.write_text(emit(analyze(text, f"{name}.nn"), target), encoding="utf-8")
+    return str(path)
+
+
+# (case, the data folder it gets, the message it must print)
+BAD_IMAGES = {
+    "truncated_gz": "is damaged (Compressed file ended before the end-of-stream marker",
+    "wrong_idx_size": "its header says [64, 28, 28], 50176 bytes; it holds 49392",
+    "not_idx": "t10k-labels-idx1-ubyte.gz is not an IDX file of bytes",
+    "more_images": "holds (64, 28, 28) images, ",
+    "label_range": "error: labels run from 0 to 12; the model has 10 classes, 0 to 9",
+}
+BAD_TABLES = {
+    "header_only": ("a,b,label\n", "has no data rows under its header"),
+    "ragged": ("a,b,label\n1,2,x\n3,y\n", "t.csv:3: 2 values, the header names 3"),
+    "not_a_number": ("a,b,label\n1,2,x\n3,oops,y\n", "a feature value is not a number"),
+    "no_target": ("a,b,kind\n1,2,x\n", "has no column 'label'"),
+}
+BAD_FLAGS = {
+    "epochs": (["--epochs", "-1"], "argument --epochs: must be at least 1, not -1"),
+    "batch": (["--batch-size", "0"], "argument --batch-size: must be at least 1, not 0"),
+    "limit": (["--limit", "0"], "argument --limit: must be at least 1, not 0"),
+    "lr": (["--lr", "-0.1"], "argument --lr: must be a finite number above 0, not -0.1"),
+    "lr_nan": (["--lr", "nan"], "argument --lr: must be a finite number above 0, not nan"),
+    "device": (["--device", "cuda:99"], "error: --device cuda:99 is not usable here: "),
+    "device_name": (["--device", "nonsense"], "error: --device nonsense is not usable here: "),
+}
+
+
+def _bad_image_folders(root: Path) -> dict[str, Path]:
+    folders = {case: image_set(root / case) for case in BAD_IMAGES if case != "more_images"}
+    folders["more_images"] = image_set(root / "more_images", n_labels=56)
+    gz = folders["truncated_gz"] / "train-images-idx3-ubyte.gz"
+    gz.write_bytes(gz.read_bytes()[: len(gz.read_bytes()) // 2])
+    rng = np.random.default_rng(1)
+    write_idx(
+        folders["wrong_idx_size"] / "train-images-idx3-ubyte.gz",
+        rng.integers(0, 256, (63, 28, 28)),
+        dims=(64, 28, 28),
+    )
+    (folders["not_idx"] / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"hello"))
+    write_idx(folders["label_range"] / "t10k-labels-idx1-ubyte.gz", np.r_[np.arange(15) % 10, 12])
+    return folders
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("script_inputs")
+    image_set(root / "digits")
+    sample = image_set(root / "for_npz")
+    arrays = {}
+    for key, name in zip(
+        ("x_train", "y_train", "x_test", "y_test"),
+        (
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte",
+        ),
+        strict=True,
+    ):
+        raw = gzip.decompress((sample / f"{name}.gz").read_bytes())
+        arrays[key] = np.frombuffer(raw, np.uint8, offset=4 + 4 * raw[3]).reshape(
+            [int(d) for d in np.frombuffer(raw, ">u4", count=raw[3], offset=4)]
+        )
+    np.savez(root / "digits.npz", **arrays)
+    shutil.rmtree(sample)
+    by_path = script(root, "by_path.py", IMAGES.format(path='path="digits" '))
+    by_npz = script(root, "by_npz.py", IMAGES.format(path='path="digits.npz" '))
+    plain = script(root, "plain.py", IMAGES.format(path=""))
+    table = script(root, "table.py", TABLE)
+    out = ["--out", str(root / "out")]
+    argv = {
+        "path": [by_path, "--epochs", "1", "--out", str(root / "path")],
+        "npz": [by_npz, "--epochs", "1", "--out", str(root / "npz")],
+    }
+    for case, folder in _bad_image_folders(root / "bad").items():
+        argv[case] = [plain, "--data-dir", str(folder), *out]
+    for case, (text, _) in BAD_TABLES.items():
+        (root / case).mkdir()
+        (root / case / "t.csv").write_text(text, encoding="utf-8")
+        argv[case] = [table, "--data-dir", str(root / case), *out]
+    for case, (flags, _) in BAD_FLAGS.items():
+        argv[case] = [by_path, *flags, *out]
+    codes, output = run_scripts(list(argv.values()), cwd=root)  # relative paths: from root
+    return root, dict(zip(argv, codes, strict=True)), output
+
+
+@pytest.mark.parametrize("case", ["path", "npz"])
+def test_the_spec_path_is_read_from_the_folder_the_script_runs_in(runs, case):
+    root, codes, output = runs
+    assert codes[case] == 0, output[-3000:]
+    assert "64 training, 16 test examples" in output
+    assert (root / case / "history.json").is_file()
+
+
+@pytest.mark.parametrize("target", NAMES)
+def test_a_spec_path_replaces_every_download(target):
+    text = emit(analyze(IMAGES.format(path='path="digits" '), "p.nn"), target)
+    assert 'DATA_PATH = "digits"' in text
+    assert 'parser.add_argument("--data-dir", default=DATA_PATH' in text
+    for download in ("load_data()", "DOWNLOAD_URL", "urllib"):
+        assert download not in text, download
+
+
+@pytest.mark.parametrize("case", BAD_IMAGES)
+def test_damaged_image_files_are_one_line_errors(runs, case):
+    _, codes, output = runs
+    assert codes[case] == 1, output[-3000:]
+    assert BAD_IMAGES[case] in output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("case", BAD_TABLES)
+def test_damaged_csv_files_are_one_line_errors(runs, case):
+    _, codes, output = runs
+    assert codes[case] == 1, output[-3000:]
+    assert BAD_TABLES[case][1] in output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("case", BAD_FLAGS)
+def test_bad_flags_are_one_line_errors(runs, case):
+    root, codes, output = runs
+    expected = 1 if case.startswith("device") else 2  # argparse: a usage error
+    assert codes[case] == expected, output[-3000:]
+    assert BAD_FLAGS[case][1] in output
+    assert "Traceback" not in output
+    assert not (root / "out" / "model.pt").exists()  # nothing trained, nothing saved
