@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -204,3 +205,33 @@ def test_bad_flags_are_one_line_errors(runs, case):
     assert BAD_FLAGS[case][1] in output
     assert "Traceback" not in output
     assert not (root / "out" / "model.pt").exists()  # nothing trained, nothing saved
+
+
+# --device on the other targets: a device this machine lacks (CUDA hidden from the
+# frameworks) is one line and exit 1 before any training.
+DEVICES = {
+    "keras": ("cuda", "error: --device cuda is not here; choose auto or one of ['cpu:0'"),
+    "tensorflow": ("gpu", "error: --device gpu: TensorFlow sees no GPU on this machine"),
+    "mindspore": ("gpu", "error: --device gpu is not usable here: "),
+}
+
+
+@pytest.mark.parametrize("framework", ["tensorflow", "mindspore"])
+def test_a_missing_device_is_one_line_on_every_target(tmp_path, framework):
+    from tests.emit.mindspore_env import mindspore_python
+
+    image_set(tmp_path / "digits")
+    targets = ["keras", "tensorflow"] if framework == "tensorflow" else ["mindspore"]
+    text = IMAGES.format(path='path="digits" ')
+    argv = [
+        [script(tmp_path, f"{t}_train.py", text, t), "--device", DEVICES[t][0], "--out", "o"]
+        for t in targets
+    ]
+    env = {"CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": "tensorflow", "GLOG_v": "3"}
+    python = mindspore_python() if framework == "mindspore" else sys.executable
+    codes, output = run_scripts(argv, env=env, python=python, cwd=tmp_path)
+    assert codes == [1] * len(targets), output[-3000:]
+    for t in targets:
+        assert DEVICES[t][1] in output
+    assert "Traceback" not in output
+    assert not list(tmp_path.glob("o/*model*")) and not list(tmp_path.glob("o/*.json"))
