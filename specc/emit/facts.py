@@ -158,6 +158,12 @@ class ScriptFacts:
         return decide(self.plan) if decide is not None else None
 
     @property
+    def sparse_smoothing(self) -> bool:
+        """Class-index targets with label smoothing: Keras scripts define their own loss."""
+        loss = self.plan.train.loss
+        return loss.kind == "sparse_categorical_crossentropy" and bool(loss.label_smoothing)
+
+    @property
     def metric_inputs(self) -> frozenset[str]:
         """What the NumPy metrics compute before the metrics themselves (`Metric.reads`)."""
         return frozenset().union(*(type(m).reads for m in self.plan.train.metrics))

@@ -39,7 +39,7 @@ data synthetic classification samples=256 features=10 classes=3 noise=0.5 {{
     batch 16
 }}
 train {{
-    loss sparse_categorical_crossentropy
+    loss {loss}
     optimizer {optimizer}
     schedule step every=1 gamma=0.5
     epochs 3
@@ -60,6 +60,10 @@ OPTIMIZERS = {
     "rmsprop_l2_clipnorm": "rmsprop lr=1e-2 weight_decay=1e-2 clip_norm=0.5",
     "adagrad_l2_clipvalue": "adagrad lr=0.1 weight_decay=1e-2 clip_value=0.1",
 }
+# Losses other than the plain one, each case with one optimizer: label smoothing of class
+# indices, which Keras has no class for (the scripts' SmoothedSparseCrossentropy).
+LOSSES = {"adam_sparse_smoothing": "sparse_categorical_crossentropy label_smoothing=0.1"}
+OPTIMIZERS["adam_sparse_smoothing"] = "adam lr=1e-2"
 TARGETS = ("pytorch", "keras", "tensorflow")
 
 
@@ -88,7 +92,8 @@ def losses(tmp_path_factory) -> dict[tuple[str, str], list[float]]:
     by_framework: dict[str, list[tuple[str, str, list[str]]]] = {}
     for case, optimizer in OPTIMIZERS.items():
         spec = root / f"{case}.nn"
-        text = SPEC.format(optimizer=optimizer)
+        loss = LOSSES.get(case, "sparse_categorical_crossentropy")
+        text = SPEC.format(optimizer=optimizer, loss=loss)
         spec.write_text(text, encoding="utf-8")
         run = CliRunner().invoke(
             main, ["run", str(spec), "--out", str(root / case / "run"), "-q", "--compile", "off"]

@@ -210,7 +210,7 @@ def test_bad_flags_are_one_line_errors(runs, case):
 # --device on the other targets: a device this machine lacks (CUDA hidden from the
 # frameworks) is one line and exit 1 before any training.
 DEVICES = {
-    "keras": ("cuda", "error: --device cuda is not here; choose auto or one of ['cpu:0'"),
+    "keras": ("gpu", "error: --device gpu is not on this machine (Keras placed a tensor on "),
     "tensorflow": ("gpu", "error: --device gpu: TensorFlow sees no GPU on this machine"),
     "mindspore": ("gpu", "error: --device gpu is not usable here: "),
 }

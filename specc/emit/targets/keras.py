@@ -19,7 +19,7 @@ MODULE_NAMES = words(
     X_NAME Y_NAME MNIST_FILES EARLY_STOPPING PATIENCE MIN_DELTA RESTORE_BEST CHECKPOINT
     INIT_FROM INIT_STRICT
     parse_args whole_number positive_number check_labels read_idx_files read_idx read_mnist_folder read_source hold_out transform load_data encode
-    build_model SpecSGD SpecAdam SpecRMSprop SpecAdagrad MacroScore learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches
+    build_model use_device SmoothedSparseCrossentropy SpecSGD SpecAdam SpecRMSprop SpecAdagrad MacroScore learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches
     StepLearningRate neutral_weights load_initial_weights save_weights main read_weights transfer
     """
 )
@@ -57,8 +57,6 @@ TARGET = Target(
     weights="keras",
     rewrites=(channels_last_input,),
     unsupported={
-        "label_smoothing.sparse": "SparseCategoricalCrossentropy has no label smoothing in "
-        "Keras 3; use one_hot + categorical_crossentropy",
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "
         "(the spec: batch statistics); use `specc run`",
         "drop_last": "model.fit always trains on the last, smaller batch",

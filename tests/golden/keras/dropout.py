@@ -185,6 +185,22 @@ def build_model():
     )
 
 
+def use_device(name):
+    """keras.device(name), once a tensor really lands there (a missing GPU is one line)."""
+    if name == "auto":
+        return contextlib.nullcontext()
+    try:
+        with keras.device(name):
+            placed = str(ops.zeros(1).device).lower().replace("cuda", "gpu")
+    except (ValueError, RuntimeError, AssertionError) as err:
+        sys.exit(f"error: --device {name} is not usable here: {err}")
+    if name.split(":")[0].lower().replace("cuda", "gpu") not in placed:
+        sys.exit(
+            f"error: --device {name} is not on this machine (Keras placed a tensor on {placed})"
+        )
+    return keras.device(name)
+
+
 class SpecRMSprop(keras.optimizers.Optimizer):
     """RMSprop with eps outside the root: a = rho*a + (1-rho)*g^2; w -= lr*g / (sqrt(a) + eps).
 
@@ -221,11 +237,7 @@ def main():
     x_test, y_test = data["test"]
     print(f"{len(x_train)} training, {len(x_val)} validation, {len(x_test)} test examples")
 
-    devices = keras.distribution.list_devices()  # what this machine offers: ["cpu:0", ...]
-    if args.device != "auto" and args.device not in {*devices, *(d.split(":")[0] for d in devices)}:
-        sys.exit(f"error: --device {args.device} is not here; choose auto or one of {devices}")
-    device = contextlib.nullcontext() if args.device == "auto" else keras.device(args.device)
-    with device:
+    with use_device(args.device):
         model = build_model()
         model.compile(
             optimizer=SpecRMSprop(learning_rate=args.lr, rho=0.9, eps=1e-07, l2=0.0),

@@ -26,7 +26,7 @@ import zlib
 
 import keras
 import numpy as np
-from keras import layers
+from keras import layers, ops
 
 # ---- configuration (from the spec; flags override the first ones) --------------------
 EPOCHS = 3
@@ -172,6 +172,22 @@ def build_model():
     )
 
 
+def use_device(name):
+    """keras.device(name), once a tensor really lands there (a missing GPU is one line)."""
+    if name == "auto":
+        return contextlib.nullcontext()
+    try:
+        with keras.device(name):
+            placed = str(ops.zeros(1).device).lower().replace("cuda", "gpu")
+    except (ValueError, RuntimeError, AssertionError) as err:
+        sys.exit(f"error: --device {name} is not usable here: {err}")
+    if name.split(":")[0].lower().replace("cuda", "gpu") not in placed:
+        sys.exit(
+            f"error: --device {name} is not on this machine (Keras placed a tensor on {placed})"
+        )
+    return keras.device(name)
+
+
 def main():
     args = parse_args()
     keras.utils.set_random_seed(args.seed)
@@ -182,11 +198,7 @@ def main():
     x_test, y_test = data["test"]
     print(f"{len(x_train)} training, {len(x_test)} test examples")
 
-    devices = keras.distribution.list_devices()  # what this machine offers: ["cpu:0", ...]
-    if args.device != "auto" and args.device not in {*devices, *(d.split(":")[0] for d in devices)}:
-        sys.exit(f"error: --device {args.device} is not here; choose auto or one of {devices}")
-    device = contextlib.nullcontext() if args.device == "auto" else keras.device(args.device)
-    with device:
+    with use_device(args.device):
         model = build_model()
         model.compile(
             optimizer=keras.optimizers.SGD(learning_rate=args.lr, momentum=0.0, nesterov=False),

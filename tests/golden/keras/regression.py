@@ -132,6 +132,22 @@ def build_model():
     )
 
 
+def use_device(name):
+    """keras.device(name), once a tensor really lands there (a missing GPU is one line)."""
+    if name == "auto":
+        return contextlib.nullcontext()
+    try:
+        with keras.device(name):
+            placed = str(ops.zeros(1).device).lower().replace("cuda", "gpu")
+    except (ValueError, RuntimeError, AssertionError) as err:
+        sys.exit(f"error: --device {name} is not usable here: {err}")
+    if name.split(":")[0].lower().replace("cuda", "gpu") not in placed:
+        sys.exit(
+            f"error: --device {name} is not on this machine (Keras placed a tensor on {placed})"
+        )
+    return keras.device(name)
+
+
 class SpecSGD(keras.optimizers.Optimizer):
     """SGD with momentum in PyTorch's form: v = m*v + g; w -= lr*v (Nesterov: lr*(g + m*v)).
 
@@ -189,11 +205,7 @@ def main():
     x_test, y_test = data["test"]
     print(f"{len(x_train)} training, {len(x_val)} validation, {len(x_test)} test examples")
 
-    devices = keras.distribution.list_devices()  # what this machine offers: ["cpu:0", ...]
-    if args.device != "auto" and args.device not in {*devices, *(d.split(":")[0] for d in devices)}:
-        sys.exit(f"error: --device {args.device} is not here; choose auto or one of {devices}")
-    device = contextlib.nullcontext() if args.device == "auto" else keras.device(args.device)
-    with device:
+    with use_device(args.device):
         model = build_model()
         model.compile(
             optimizer=SpecSGD(learning_rate=args.lr, momentum=0.9, nesterov=False, l2=0.0),
