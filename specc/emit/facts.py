@@ -212,6 +212,12 @@ class ScriptFacts:
         return self.plan.model.init is not None
 
     @property
+    def init_flag(self) -> bool:
+        """The script takes --init-from: for `init from`, and with `--interop` to start from
+        a run's weights.safetensors (the same initial weights as that run)."""
+        return self.interop or self.init_from
+
+    @property
     def neutral_weights(self) -> bool:
         """The script writes/reads the framework-neutral weights file (specc interop):
         only for `init from` or when asked (`specc emit --interop`)."""

@@ -243,7 +243,7 @@ def test_interop_code_only_when_asked_or_used(tmp_path):
     for name in ("def neutral_weights(", "def save_weights(", "LAYER_NAMES = {"):
         assert name not in plain and name in asked, name
     assert "save_weights(neutral_weights(model), args.out)" in asked
-    assert "def transfer(" not in asked  # reading weights: only for `init from`
+    assert "def transfer(" not in plain and "def transfer(" in asked  # --init-from RUN
     finetune = invoke("emit", str(SPECS / "finetune.nn"), "-t", "keras").output
     assert "def load_initial_weights(" in finetune and "def save_weights(" in finetune
 

@@ -235,3 +235,71 @@ def test_a_missing_device_is_one_line_on_every_target(tmp_path, framework):
         assert DEVICES[t][1] in output
     assert "Traceback" not in output
     assert not list(tmp_path.glob("o/*model*")) and not list(tmp_path.glob("o/*.json"))
+
+
+SEEDED = """
+model mlp {
+    input 10
+    dense 16 relu
+    dense 3 softmax
+}
+data synthetic classification samples=128 features=10 classes=3 {
+    batch 16 shuffle
+}
+train {
+    loss sparse_categorical_crossentropy
+    optimizer adam lr=1e-2
+    epochs 1
+    seed 7
+}
+"""
+
+
+def test_interop_scripts_start_from_a_runs_weights(tmp_path):
+    """`specc emit --interop` scripts take --init-from RUN: the run's weights, exactly (a
+    negligible --lr keeps them); without it the script draws its own."""
+    from click.testing import CliRunner
+    from safetensors.numpy import load_file
+
+    from specc.cli import main
+
+    spec = tmp_path / "seeded.nn"
+    spec.write_text(SEEDED, encoding="utf-8")
+    run = CliRunner().invoke(main, ["run", str(spec), "--out", str(tmp_path / "run"), "-q"])
+    assert run.exit_code == 0, run.output
+    path = tmp_path / "seeded_pytorch.py"
+    path.write_text(emit(analyze(SEEDED, str(spec)), "pytorch", interop=True), encoding="utf-8")
+    argv = [
+        [str(path), "--init-from", str(tmp_path / "run"), "--lr", "1e-30", "--out", "from_run"],
+        [str(path), "--lr", "1e-30", "--out", "own"],
+    ]
+    codes, output = run_scripts(argv, cwd=tmp_path)
+    assert codes == [0, 0], output[-3000:]
+    assert f"initial weights from {tmp_path / 'run' / 'weights.safetensors'}" in output
+    ran = load_file(tmp_path / "run" / "weights.safetensors")
+    started = load_file(tmp_path / "from_run" / "weights.safetensors")
+    own = load_file(tmp_path / "own" / "weights.safetensors")
+    assert (
+        set(ran)
+        == set(started)
+        == set(own)
+        == {"dense_1.weight", "dense_1.bias", "dense_2.weight", "dense_2.bias"}
+    )
+    for key in ran:
+        np.testing.assert_allclose(started[key], ran[key], rtol=0, atol=1e-6)
+    assert not np.allclose(own["dense_1.weight"], ran["dense_1.weight"])
+
+
+@pytest.mark.parametrize("target", NAMES)
+def test_scripts_say_what_the_seed_does_and_does_not_share(target):
+    plain = emit(analyze(SEEDED, "seeded.nn"), target)
+    interop = emit(analyze(SEEDED, "seeded.nn"), target, interop=True)
+    for text in (plain, interop):
+        said = " ".join(text.split('"""')[1].split())  # the docstring, on one line
+        assert "--seed (default 7, the spec's `seed`) seeds this script's own random draws" in said
+        assert "`specc run --seed S` and this script with --seed S train differently" in said
+    assert 'add_argument("--init-from"' not in plain and "def transfer(" not in plain
+    said = " ".join(plain.split('"""')[1].split())
+    assert "emit with `specc emit --interop` and pass --init-from RUN_DIR" in said
+    assert 'parser.add_argument("--init-from", default=INIT_FROM' in interop
+    assert "INIT_FROM = None" in interop and "if args.init_from:" in interop

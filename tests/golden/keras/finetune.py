@@ -17,6 +17,13 @@ weights.safetensors (read with the safetensors package) or weights.npz, or such 
 matched by layer name (by position when no name is shared);
 layers not found keep their fresh initialisation.
 
+Seed: --seed (default 0, the spec's `seed`) seeds this script's own random draws: the initial
+weights (Keras 3's generator), the order of training examples and dropout. The data and its splits
+are the same as `specc run`'s, but these draws are not, so `specc run --seed S` and this script with
+--seed S train differently.
+To start from the same weights as a run, emit with `specc emit --interop` and pass --init-from
+RUN_DIR.
+
 Saves under --out: model.weights.h5 (Keras) and history.json.
 Also weights.safetensors (or .npz without the safetensors package): the spec's layer
 names in PyTorch's layout, the file `specc run` writes and `init from` reads.
@@ -354,7 +361,8 @@ def main():
 
     with use_device(args.device):
         model = build_model()
-        load_initial_weights(model, args.init_from)
+        if args.init_from:
+            load_initial_weights(model, args.init_from)
         model.compile(
             optimizer=SpecAdam(learning_rate=args.lr, beta_1=0.9, beta_2=0.999, eps=1e-07, l2=0.0),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -10,6 +10,13 @@ Run:
 Data: MNIST in its IDX files (train-images-idx3-ubyte[.gz], ...) from
 --data-dir; without it, keras.datasets.mnist.load_data() downloads it.
 
+Seed: --seed (default 0, the spec's `seed`) seeds this script's own random draws: the initial
+weights (Keras 3's generator), the order of training examples and dropout. The data and its splits
+are the same as `specc run`'s, but these draws are not, so `specc run --seed S` and this script with
+--seed S train differently.
+To start from the same weights as a run, emit with `specc emit --interop` and pass --init-from
+RUN_DIR.
+
 Saves under --out: model.weights.h5 (Keras) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
