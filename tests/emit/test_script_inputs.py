@@ -94,6 +94,16 @@ BAD_TABLES = {
     "not_a_number": ("a,b,label\n1,2,x\n3,oops,y\n", "a feature value is not a number"),
     "no_target": ("a,b,kind\n1,2,x\n", "has no column 'label'"),
 }
+ARRAYS = TABLE.replace('data csv "t.csv" target="label"', 'data npz "a.npz"')
+# (arrays in a.npz, the message)
+BAD_ARRAYS = {
+    "npz_rows": ({"x": np.zeros((10, 2)), "y": np.zeros(9)}, "a.npz: x has 10 rows, its targets 9"),
+    "npz_test_rows": (
+        {"x": np.zeros((10, 2)), "y": np.zeros(10), "x_test": np.zeros((4, 2)), "y_test": [0]},
+        "a.npz: x_test has 4 rows, its targets 1",
+    ),
+    "npz_names": ({"inputs": np.zeros((10, 2))}, "has no arrays 'x' and 'y' (it has ['inputs'])"),
+}
 BAD_FLAGS = {
     "epochs": (["--epochs", "-1"], "argument --epochs: must be at least 1, not -1"),
     "batch": (["--batch-size", "0"], "argument --batch-size: must be at least 1, not 0"),
@@ -158,6 +168,11 @@ def runs(tmp_path_factory):
         (root / case).mkdir()
         (root / case / "t.csv").write_text(text, encoding="utf-8")
         argv[case] = [table, "--data-dir", str(root / case), *out]
+    arrays = script(root, "arrays.py", ARRAYS)
+    for case, (content, _) in BAD_ARRAYS.items():
+        (root / case).mkdir()
+        np.savez(root / case / "a.npz", **content)
+        argv[case] = [arrays, "--data-dir", str(root / case), *out]
     for case, (flags, _) in BAD_FLAGS.items():
         argv[case] = [by_path, *flags, *out]
     codes, output = run_scripts(list(argv.values()), cwd=root)  # relative paths: from root
@@ -194,6 +209,14 @@ def test_damaged_csv_files_are_one_line_errors(runs, case):
     _, codes, output = runs
     assert codes[case] == 1, output[-3000:]
     assert BAD_TABLES[case][1] in output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("case", BAD_ARRAYS)
+def test_damaged_npz_files_are_one_line_errors(runs, case):
+    _, codes, output = runs
+    assert codes[case] == 1, output[-3000:]
+    assert BAD_ARRAYS[case][1] in output
     assert "Traceback" not in output
 
 
