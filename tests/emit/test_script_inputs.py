@@ -88,6 +88,11 @@ BAD_IMAGES = {
     "more_images": "holds (64, 28, 28) images, ",
     "label_range": "error: labels run from 0 to 12; the model has 10 classes, 0 to 9",
 }
+BINARY = (
+    TABLE.replace("dense 3 softmax", "dense 1 sigmoid")
+    .replace('target="label"', 'target="label" task=binary')
+    .replace("sparse_categorical_crossentropy", "binary_crossentropy")
+)
 BAD_TABLES = {
     "header_only": ("a,b,label\n", "has no data rows under its header"),
     "ragged": ("a,b,label\n1,2,x\n3,y\n", "t.csv:3: 2 values, the header names 3"),
@@ -168,6 +173,10 @@ def runs(tmp_path_factory):
         (root / case).mkdir()
         (root / case / "t.csv").write_text(text, encoding="utf-8")
         argv[case] = [table, "--data-dir", str(root / case), *out]
+    binary = script(root, "binary.py", BINARY)
+    (root / "three_names").mkdir()
+    (root / "three_names" / "t.csv").write_text("a,b,label\n1,2,x\n3,4,y\n5,6,z\n")
+    argv["three_names"] = [binary, "--data-dir", str(root / "three_names"), *out]
     arrays = script(root, "arrays.py", ARRAYS)
     for case, (content, _) in BAD_ARRAYS.items():
         (root / case).mkdir()
@@ -210,6 +219,12 @@ def test_damaged_csv_files_are_one_line_errors(runs, case):
     assert codes[case] == 1, output[-3000:]
     assert BAD_TABLES[case][1] in output
     assert "Traceback" not in output
+
+
+def test_binary_targets_beyond_0_and_1_are_one_line(runs):
+    _, codes, output = runs
+    assert codes["three_names"] == 1, output[-3000:]
+    assert "error: binary targets must be 0 and 1 (or two label names), not [0 1 2]" in output
 
 
 @pytest.mark.parametrize("case", BAD_ARRAYS)

@@ -122,6 +122,10 @@ def encode(y):
     """Targets as the loss wants them (binary)."""
     if y.dtype.kind in "US":  # label names: the sorted first is 0
         y = np.unique(y, return_inverse=True)[1]
+    if not np.isin(y, (0, 1)).all():
+        sys.exit(
+            f"error: binary targets must be 0 and 1 (or two label names), not {np.unique(y)[:5]}"
+        )
     y = y.astype(np.float32).reshape(-1, 1)
     return y
 
