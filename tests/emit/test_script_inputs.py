@@ -17,7 +17,7 @@ import pytest
 
 from specc.analysis import analyze
 from specc.emit import NAMES, emit
-from tests.emit.conftest import run_scripts
+from tests.emit.conftest import history, run_scripts
 
 IMAGES = """
 model digits {{
@@ -177,6 +177,11 @@ def runs(tmp_path_factory):
     (root / "three_names").mkdir()
     (root / "three_names" / "t.csv").write_text("a,b,label\n1,2,x\n3,4,y\n5,6,z\n")
     argv["three_names"] = [binary, "--data-dir", str(root / "three_names"), *out]
+    odd = script(root, "odd.py", TABLE.replace('target="label"', 'target="la\u2028bel"'))
+    (root / "odd_names").mkdir()
+    rows = "".join(f"{i % 3}.5,{i},{'xyz'[i % 3]}\n" for i in range(30))
+    (root / "odd_names" / "t.csv").write_text("a\u2028b,c,la\u2028bel\n" + rows)
+    argv["odd_names"] = [odd, "--data-dir", str(root / "odd_names"), "--out", "odd"]
     arrays = script(root, "arrays.py", ARRAYS)
     for case, (content, _) in BAD_ARRAYS.items():
         (root / case).mkdir()
@@ -219,6 +224,14 @@ def test_damaged_csv_files_are_one_line_errors(runs, case):
     assert codes[case] == 1, output[-3000:]
     assert BAD_TABLES[case][1] in output
     assert "Traceback" not in output
+
+
+def test_csv_column_names_may_hold_a_line_separator(runs):
+    """U+2028 in a column name: the script's constants, docstring and reader keep it whole."""
+    root, codes, output = runs
+    assert codes["odd_names"] == 0, output[-3000:]
+    assert "30 training examples" in output
+    assert len(history(root / "odd")["loss"]) == 1
 
 
 def test_binary_targets_beyond_0_and_1_are_one_line(runs):
