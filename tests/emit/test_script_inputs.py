@@ -182,6 +182,10 @@ def runs(tmp_path_factory):
     rows = "".join(f"{i % 3}.5,{i},{'xyz'[i % 3]}\n" for i in range(30))
     (root / "odd_names" / "t.csv").write_text("a\u2028b,c,la\u2028bel\n" + rows)
     argv["odd_names"] = [odd, "--data-dir", str(root / "odd_names"), "--out", "odd"]
+    held_out = script(root, "held_out.py", TABLE.replace("batch 8", "batch 8\n    validation 0.5"))
+    (root / "valid").mkdir()
+    (root / "valid" / "t.csv").write_text("a,b,label\n" + rows.replace("\u2028", ""))
+    argv["empty_train"] = [held_out, "--data-dir", str(root / "valid"), "--limit", "1", *out]
     arrays = script(root, "arrays.py", ARRAYS)
     for case, (content, _) in BAD_ARRAYS.items():
         (root / case).mkdir()
@@ -232,6 +236,12 @@ def test_csv_column_names_may_hold_a_line_separator(runs):
     assert codes["odd_names"] == 0, output[-3000:]
     assert "30 training examples" in output
     assert len(history(root / "odd")["loss"]) == 1
+
+
+def test_a_limit_that_leaves_no_training_example_is_one_line(runs):
+    _, codes, output = runs
+    assert codes["empty_train"] == 1, output[-3000:]
+    assert "error: no train examples are left after --limit and the held-out splits" in output
 
 
 def test_binary_targets_beyond_0_and_1_are_one_line(runs):

@@ -17,7 +17,7 @@ MODULE_NAMES = words(
     TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE DATA_PATH TARGET_COLUMN FEATURE_COLUMNS
     X_NAME Y_NAME MNIST_FILES DOWNLOAD_URL DOWNLOAD_MD5 EARLY_STOPPING PATIENCE MIN_DELTA
     RESTORE_BEST CHECKPOINT INIT_FROM INIT_STRICT LAYER_NAMES
-    parse_args whole_number positive_number check_labels read_idx_files read_idx read_mnist_folder download read_source hold_out transform load_data
+    parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder download read_source hold_out transform load_data
     encode predict ratio compute_metrics learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches load_initial_weights save_weights OUT
     neutral_weights read_weights transfer
     evaluate improved pick_device main x y self

@@ -98,6 +98,13 @@ def hold_out(x, y, fraction):
     return x[:at], y[:at], x[at:], y[at:]
 
 
+def check_splits(splits, fractions):
+    """Every split the spec asks for (a fraction above 0) holds at least one example."""
+    for name, fraction in fractions.items():
+        if fraction > 0 and len(splits[name][0]) == 0:
+            sys.exit(f"error: no {name} examples are left after --limit and the held-out splits")
+
+
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
@@ -116,6 +123,7 @@ def load_data(data_dir, limit=None):
         x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
     x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
     splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
+    check_splits(splits, {"train": 1.0, "val": VALIDATION_SPLIT, "test": TEST_SPLIT})
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
 
 

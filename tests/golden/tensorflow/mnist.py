@@ -137,6 +137,13 @@ def read_source(data_dir):
     return x_train[:, None], y_train, x_test[:, None], y_test  # images (N, 1, 28, 28)
 
 
+def check_splits(splits, fractions):
+    """Every split the spec asks for (a fraction above 0) holds at least one example."""
+    for name, fraction in fractions.items():
+        if fraction > 0 and len(splits[name][0]) == 0:
+            sys.exit(f"error: no {name} examples are left after --limit and the held-out splits")
+
+
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
@@ -159,6 +166,7 @@ def load_data(data_dir, limit=None):
     x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
     y, y_test = check_labels(y), check_labels(y_test)  # class indices
     splits = {"train": (x, y), "test": (x_test, y_test)}
+    check_splits(splits, {"train": 1.0})
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
 
 
