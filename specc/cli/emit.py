@@ -96,6 +96,7 @@ def emit(
         if out is None:
             click.echo(text, nl=False)
         else:
+            _refuse_shadowing(out, text, stem, name)
             _write(out, text)
             click.echo(f"wrote {out}", err=True)
     sys.exit(1 if failed else 0)
@@ -107,6 +108,19 @@ def _destination(output: str | None, all_targets: bool, stem: str, target: str) 
     if all_targets:
         return Path(output) / f"{stem}_{target}.py"
     return Path(output)
+
+
+def _refuse_shadowing(out: Path, text: str, stem: str, target: str) -> None:
+    """A script named after a module it imports would import itself: a usage error."""
+    from specc.emit.script_name import shadowed, suggested
+
+    module = shadowed(out, text)
+    if module is not None:
+        better = out.with_name(suggested(stem, target, text))
+        raise click.UsageError(
+            f"-o {out}: a script named {out.name} would shadow the `{module}` module "
+            f"(Python imports from the script's own folder first); use e.g. -o {better}"
+        )
 
 
 def _write(path: Path, text: str) -> None:

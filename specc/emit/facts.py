@@ -71,16 +71,27 @@ class ScriptFacts:
     def dataset_helper(self) -> str | None:
         """`keras.datasets.mnist`: the framework's loader used without --data-dir."""
         d = self.plan.data
-        if not d.downloadable or self.target.dataset_helper is None:
+        if not d.downloadable or self.target.dataset_helper is None or d.path:
             return None
         return f"{self.target.dataset_helper}.{d.kind_name()}"
+
+    @property
+    def data_path(self) -> str | None:
+        """An image set's `path` (a folder of IDX files or a Keras-style .npz), as written:
+        the script's default --data-dir, relative to the folder it runs in."""
+        return self.plan.data.path if self.images else None
+
+    @property
+    def data_path_npz(self) -> bool:
+        """The image set's `path` names a Keras-style .npz (x_train, y_train, x_test, y_test)."""
+        return (self.data_path or "").endswith(".npz")
 
     @cached_property
     def download(self) -> Download | None:
         """Mirror and checksums when the script downloads the files itself."""
         d = self.plan.data
-        if not d.downloadable or self.target.dataset_helper is not None:
-            return None
+        if not d.downloadable or self.target.dataset_helper is not None or d.path:
+            return None  # a spec's `path` is used instead of any download
         return download_for(d.kind_name())
 
     @property
@@ -88,7 +99,7 @@ class ScriptFacts:
         """Standard-library modules the script imports, sorted."""
         modules = set(STDLIB) | set(self.target.stdlib)
         if self.images:
-            modules.add("gzip")
+            modules |= {"gzip", "zlib"}
         if self.plan.data.kind_name() == "csv":
             modules.add("csv")
         if self.download is not None:
@@ -151,6 +162,12 @@ class ScriptFacts:
         return decide(self.plan) if decide is not None else None
 
     @property
+    def sparse_smoothing(self) -> bool:
+        """Class-index targets with label smoothing: Keras scripts define their own loss."""
+        loss = self.plan.train.loss
+        return loss.kind == "sparse_categorical_crossentropy" and bool(loss.label_smoothing)
+
+    @property
     def metric_inputs(self) -> frozenset[str]:
         """What the NumPy metrics compute before the metrics themselves (`Metric.reads`)."""
         return frozenset().union(*(type(m).reads for m in self.plan.train.metrics))
@@ -197,6 +214,12 @@ class ScriptFacts:
     def init_from(self) -> bool:
         """The model starts from saved weights (`init from`)."""
         return self.plan.model.init is not None
+
+    @property
+    def init_flag(self) -> bool:
+        """The script takes --init-from: for `init from`, and with `--interop` to start from
+        a run's weights.safetensors (the same initial weights as that run)."""
+        return self.interop or self.init_from
 
     @property
     def neutral_weights(self) -> bool:

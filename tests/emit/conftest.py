@@ -148,6 +148,7 @@ def run_scripts(
     env: dict[str, str] | None = None,
     timeout: float = 600,
     python: str | Path = sys.executable,
+    cwd: Path | None = None,
 ) -> tuple[list[int], str]:
     """Run each `[script, *args]` as __main__ in one subprocess of `python`: (exit codes,
     output). MindSpore's scripts run in their own venv (tests/emit/mindspore_env.py)."""
@@ -159,6 +160,7 @@ def run_scripts(
         timeout=timeout,
         env=environment,
         check=False,
+        cwd=cwd,
     )
     output = done.stdout + done.stderr
     marker = [line for line in done.stdout.splitlines() if line.startswith("EXIT CODES ")]

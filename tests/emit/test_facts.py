@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from specc.analysis import analyze
 from specc.emit import emit_plan
 from specc.emit.facts import ScriptFacts
 from specc.emit.targets import get_target
@@ -50,8 +51,18 @@ def test_pytorch_downloads_mnist_itself_keras_asks_keras_datasets():
         "os",
         "sys",
         "urllib.request",
+        "zlib",
     )
-    assert keras_facts.stdlib == ("argparse", "contextlib", "gzip", "json", "math", "os", "sys")
+    assert keras_facts.stdlib == (
+        "argparse",
+        "contextlib",
+        "gzip",
+        "json",
+        "math",
+        "os",
+        "sys",
+        "zlib",
+    )
 
 
 def test_splits_and_interop():
@@ -68,6 +79,10 @@ def test_splits_and_interop():
 
 
 def test_keras_keeps_a_custom_optimizer_only_where_its_own_would_change_the_update():
-    assert facts("cnn", "keras").custom_optimizer is None  # adam: keras.optimizers.Adam
+    assert facts("cnn", "keras").custom_optimizer == "adam"  # eps after the bias correction
+    assert facts("regression", "keras").custom_optimizer == "sgd"  # momentum, rate changes
+    constant = (SPECS / "regression.nn").read_text().replace("schedule step", "# schedule step")
+    plan = emit_plan(analyze(constant, "constant.nn"), "keras")
+    assert ScriptFacts(plan, get_target("keras")).custom_optimizer is None  # keras' own SGD
     assert facts("quickstart", "keras").custom_optimizer == "rmsprop"  # eps inside the root
     assert facts("quickstart", "pytorch").custom_optimizer is None

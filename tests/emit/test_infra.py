@@ -6,6 +6,7 @@ import ast
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -242,7 +243,7 @@ def test_interop_code_only_when_asked_or_used(tmp_path):
     for name in ("def neutral_weights(", "def save_weights(", "LAYER_NAMES = {"):
         assert name not in plain and name in asked, name
     assert "save_weights(neutral_weights(model), args.out)" in asked
-    assert "def transfer(" not in asked  # reading weights: only for `init from`
+    assert "def transfer(" not in plain and "def transfer(" in asked  # --init-from RUN
     finetune = invoke("emit", str(SPECS / "finetune.nn"), "-t", "keras").output
     assert "def load_initial_weights(" in finetune and "def save_weights(" in finetune
 
@@ -400,3 +401,36 @@ def test_keras_scripts_kernel_rule_is_the_weight_role_table(shape):
     assert held.name == "kernel"
     np.testing.assert_array_equal(np.moveaxis(keras_array, (-1, -2), (0, 1)), neutral)
     np.testing.assert_array_equal(np.moveaxis(neutral, (0, 1), (-1, -2)), keras_array)
+
+
+@pytest.mark.parametrize(
+    ("target", "name"),
+    [
+        ("keras", "keras.py"),
+        ("tensorflow", "tensorflow.py"),
+        ("mindspore", "mindspore.py"),
+        ("pytorch", "torch.py"),
+        ("keras", "torch.py"),
+        ("pytorch", "numpy.py"),
+        ("pytorch", "argparse.py"),
+    ],
+)
+def test_cli_emit_refuses_a_name_that_shadows_an_import(tmp_path, target, name):
+    out = invoke("emit", str(SPECS / "mnist.nn"), "-t", target, "-o", str(tmp_path / name))
+    assert out.exit_code == 2 and not (tmp_path / name).exists()
+    module = name.removesuffix(".py")
+    assert f"a script named {name} would shadow the `{module}` module" in out.output
+    suggestion = tmp_path / f"mnist_mlp_{target}.py"
+    assert f"use e.g. -o {suggestion}" in out.output
+    assert (
+        invoke("emit", str(SPECS / "mnist.nn"), "-t", target, "-o", str(suggestion)).exit_code == 0
+    )
+
+
+def test_suggested_names_never_shadow():
+    from specc.emit.script_name import shadowed, suggested
+
+    script = "import keras\nimport keras_keras\n"
+    assert suggested("keras", "keras", script) == "keras_keras_train.py"
+    assert shadowed(Path("csv.py"), "import csv.sub\n") == "csv"
+    assert shadowed(Path("model.py"), script) is None

@@ -82,7 +82,6 @@ def test_capability_table_is_the_reviewed_one() -> None:
         "amsgrad",
         "clip_both",
         "frozen_batchnorm",
-        "label_smoothing.sparse",
         "precision.bf16",
         "precision.fp16",
         "rmsprop.centered",

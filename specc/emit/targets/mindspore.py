@@ -21,13 +21,13 @@ from specc.lowering.weights import native
 # (a layer called `construct` or `training` would break the model: it gets renamed).
 MODULE_NAMES = words(
     """
-    argparse csv gzip hashlib json math os sys urllib np ms nn ops optim
+    argparse csv gzip zlib hashlib json math os sys urllib np ms nn ops optim
     Normal Uniform initializer
     EPOCHS BATCH_SIZE LR SEED OUT SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
-    TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE TARGET_COLUMN FEATURE_COLUMNS
+    TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE DATA_PATH TARGET_COLUMN FEATURE_COLUMNS
     X_NAME Y_NAME MNIST_FILES DOWNLOAD_URL DOWNLOAD_MD5 EARLY_STOPPING PATIENCE MIN_DELTA
     RESTORE_BEST CHECKPOINT INIT_FROM INIT_STRICT WEIGHT_NAMES
-    parse_args read_idx read_mnist_folder download read_source hold_out transform load_data
+    parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder download read_source hold_out transform load_data
     encode predict ratio compute_metrics learning_rate load_initial_weights save_weights
     neutral_weights read_weights transfer
     snapshot restore evaluate improved augment Plateau IMAGE_SHAPE main x y self

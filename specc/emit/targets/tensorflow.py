@@ -18,13 +18,13 @@ from specc.lowering.layout import channels_last
 
 MODULE_NAMES = words(
     """
-    argparse csv gzip json math os sys keras np tf layers ops
+    argparse csv gzip zlib json math os sys keras np tf layers ops
     EPOCHS BATCH_SIZE LR SEED OUT SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
-    TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE TARGET_COLUMN FEATURE_COLUMNS
+    TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE DATA_PATH TARGET_COLUMN FEATURE_COLUMNS
     X_NAME Y_NAME MNIST_FILES EARLY_STOPPING PATIENCE MIN_DELTA RESTORE_BEST CHECKPOINT
     INIT_FROM INIT_STRICT
-    parse_args read_idx read_mnist_folder read_source hold_out transform load_data encode
-    build_model SpecSGD SpecAdam SpecRMSprop SpecAdagrad predict ratio compute_metrics
+    parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder read_source hold_out transform load_data encode
+    build_model SmoothedSparseCrossentropy SpecSGD SpecAdam SpecRMSprop SpecAdagrad predict ratio compute_metrics
     learning_rate neutral_weights load_initial_weights save_weights evaluate improved main
     augment Plateau IMAGE_SHAPE read_weights transfer
     """

@@ -10,6 +10,13 @@ Run:
 Data: generated here with NumPy (binary, 2000 samples, 8 features,
 data seed 0): the same numbers `specc run` trains on.
 
+Seed: --seed (default 0, the spec's `seed`) seeds this script's own random draws: the initial
+weights (PyTorch's generator), the order of training examples and dropout. The data and its splits
+are the same as `specc run`'s, but these draws are not, so `specc run --seed S` and this script with
+--seed S train differently.
+To start from the same weights as a run, emit with `specc emit --interop` and pass --init-from
+RUN_DIR.
+
 Saves under --out: model.pt (the state dict) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
@@ -42,16 +49,34 @@ NOISE = 1.5
 DATA_SEED = 0
 
 
+def whole_number(text):
+    """A flag's type: an integer of at least 1 (--epochs, --batch-size, --limit)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def positive_number(text):
+    """A flag's type: a finite number above 0 (--lr)."""
+    value = float(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, not {text}")
+    return value
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--lr", type=float, default=LR, help="(peak) learning rate")
+    parser.add_argument("--epochs", type=whole_number, default=EPOCHS)
+    parser.add_argument("--batch-size", type=whole_number, default=BATCH_SIZE)
+    parser.add_argument("--lr", type=positive_number, default=LR, help="(peak) learning rate")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--data-dir", default=None, help="folder with the data files")
     parser.add_argument("--out", default=OUT, help="where to save weights and history")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--limit", type=int, default=None, help="use the first N examples only")
+    parser.add_argument(
+        "--limit", type=whole_number, default=None, help="use the first N examples only"
+    )
     return parser.parse_args()
 
 
@@ -72,6 +97,13 @@ def hold_out(x, y, fraction):
     return x[:at], y[:at], x[at:], y[at:]
 
 
+def check_splits(splits, fractions):
+    """Every split the spec asks for (a fraction above 0) holds at least one example."""
+    for name, fraction in fractions.items():
+        if fraction > 0 and len(splits[name][0]) == 0:
+            sys.exit(f"error: no {name} examples are left after --limit and the held-out splits")
+
+
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
@@ -90,6 +122,7 @@ def load_data(data_dir, limit=None):
         x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
     x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
     splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
+    check_splits(splits, {"train": 1.0, "val": VALIDATION_SPLIT, "test": TEST_SPLIT})
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
 
 
@@ -97,6 +130,10 @@ def encode(y):
     """Targets as the loss wants them (binary)."""
     if y.dtype.kind in "US":  # label names: the sorted first is 0
         y = np.unique(y, return_inverse=True)[1]
+    if not np.isin(y, (0, 1)).all():
+        sys.exit(
+            f"error: binary targets must be 0 and 1 (or two label names), not {np.unique(y)[:5]}"
+        )
     y = y.astype(np.float32).reshape(-1, 1)
     return y
 
@@ -128,7 +165,12 @@ class BinaryClassifier(nn.Module):
 
 def pick_device(name):
     if name != "auto":
-        return torch.device(name)
+        try:  # fail here, in one line, when this machine or build lacks the device
+            device = torch.device(name)
+            torch.empty(0, device=device)
+        except (RuntimeError, AssertionError) as err:
+            sys.exit(f"error: --device {name} is not usable here: {str(err).splitlines()[0]}")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():

@@ -10,6 +10,13 @@ Run:
 Data: MNIST in its IDX files (train-images-idx3-ubyte[.gz], ...) from
 --data-dir; without it, they are downloaded to data/mnist (checked against their md5).
 
+Seed: --seed (default 0, the spec's `seed`) seeds this script's own random draws: the initial
+weights (PyTorch's generator), the order of training examples and dropout. The data and its splits
+are the same as `specc run`'s, but these draws are not, so `specc run --seed S` and this script with
+--seed S train differently.
+To start from the same weights as a run, emit with `specc emit --interop` and pass --init-from
+RUN_DIR.
+
 Saves under --out: model.pt (the state dict) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
@@ -23,6 +30,7 @@ import math
 import os
 import sys
 import urllib.request
+import zlib
 
 import numpy as np
 import torch
@@ -52,16 +60,34 @@ DOWNLOAD_MD5 = [
 ]
 
 
+def whole_number(text):
+    """A flag's type: an integer of at least 1 (--epochs, --batch-size, --limit)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def positive_number(text):
+    """A flag's type: a finite number above 0 (--lr)."""
+    value = float(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, not {text}")
+    return value
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--lr", type=float, default=LR, help="(peak) learning rate")
+    parser.add_argument("--epochs", type=whole_number, default=EPOCHS)
+    parser.add_argument("--batch-size", type=whole_number, default=BATCH_SIZE)
+    parser.add_argument("--lr", type=positive_number, default=LR, help="(peak) learning rate")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--data-dir", default=None, help="folder with the data files")
     parser.add_argument("--out", default=OUT, help="where to save weights and history")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--limit", type=int, default=None, help="use the first N examples only")
+    parser.add_argument(
+        "--limit", type=whole_number, default=None, help="use the first N examples only"
+    )
     return parser.parse_args()
 
 
@@ -70,27 +96,42 @@ def read_idx(path):
     """One IDX file (MNIST's format), gzipped or not, as a NumPy array."""
     with open(path, "rb") as raw:
         data = raw.read()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    if len(data) < 4 or data[:2] != b"\0\0" or data[2] != 0x08:
-        raise ValueError(f"{path} is not an IDX file of bytes")
+    try:
+        data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    except (OSError, EOFError, zlib.error) as err:  # a truncated or damaged .gz
+        sys.exit(f"error: {path} is damaged ({err})")
+    if len(data) < 4 or data[:3] != b"\0\0\x08" or len(data) < 4 + 4 * data[3]:
+        sys.exit(f"error: {path} is not an IDX file of bytes")
     ndim = data[3]
-    dims = np.frombuffer(data, dtype=">u4", count=ndim, offset=4)
+    dims = [int(n) for n in np.frombuffer(data, dtype=">u4", count=ndim, offset=4)]
+    held, size = len(data) - 4 - 4 * ndim, math.prod(dims)
+    if held != size:
+        sys.exit(f"error: {path}: its header says {dims}, {size} bytes; it holds {held}")
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 def read_mnist_folder(folder):
     """The four MNIST-format files of `folder`: (x_train, y_train, x_test, y_test)."""
-    arrays = []
+    names, found = read_idx_files(folder)
+    x_train, y_train, x_test, y_test = found
+    for x, y, xname, yname in ((x_train, y_train, *names[:2]), (x_test, y_test, *names[2:])):
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+            shapes = f"{xname} holds {x.shape} images, {yname} {y.shape} labels"
+            sys.exit(f"error: {shapes}; the two must match, one label per image")
+    return x_train[:, None], y_train, x_test[:, None], y_test  # images (N, 1, 28, 28)
+
+
+def read_idx_files(folder):
+    """The four IDX files' paths (plain or .gz) and arrays, in MNIST_FILES order."""
+    paths = []
     for name in MNIST_FILES:
         path = os.path.join(folder, name)
         if not os.path.exists(path) and os.path.exists(path + ".gz"):
             path += ".gz"
         if not os.path.exists(path):
             sys.exit(f"error: {path}[.gz] not found; --data-dir must hold the four MNIST files")
-        arrays.append(read_idx(path))
-    x_train, y_train, x_test, y_test = arrays
-    return x_train[:, None], y_train, x_test[:, None], y_test  # images (N, 1, 28, 28)
+        paths.append(path)
+    return paths, [read_idx(path) for path in paths]
 
 
 def download(folder):
@@ -116,6 +157,13 @@ def read_source(data_dir):
     return read_mnist_folder(data_dir or download("data/mnist"))
 
 
+def check_splits(splits, fractions):
+    """Every split the spec asks for (a fraction above 0) holds at least one example."""
+    for name, fraction in fractions.items():
+        if fraction > 0 and len(splits[name][0]) == 0:
+            sys.exit(f"error: no {name} examples are left after --limit and the held-out splits")
+
+
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
@@ -125,12 +173,22 @@ def transform(x, y):
     return x.reshape((len(x), *INPUT_SHAPE)), y
 
 
+def check_labels(y):
+    """Class indices as int64, each one of the model's CLASSES outputs."""
+    y = np.asarray(y).astype(np.int64)
+    if len(y) and (y.min() < 0 or y.max() >= CLASSES):
+        found = f"labels run from {y.min()} to {y.max()}"
+        sys.exit(f"error: {found}; the model has {CLASSES} classes, 0 to {CLASSES - 1}")
+    return y
+
+
 def load_data(data_dir, limit=None):
     """Train/test arrays: read, limit, then transform each split."""
     x, y, x_test, y_test = read_source(data_dir)  # MNIST has its own test split
     x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
-    y, y_test = y.astype(np.int64), y_test.astype(np.int64)  # class indices
+    y, y_test = check_labels(y), check_labels(y_test)  # class indices
     splits = {"train": (x, y), "test": (x_test, y_test)}
+    check_splits(splits, {"train": 1.0})
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
 
 
@@ -163,7 +221,12 @@ class Baseline(nn.Module):
 
 def pick_device(name):
     if name != "auto":
-        return torch.device(name)
+        try:  # fail here, in one line, when this machine or build lacks the device
+            device = torch.device(name)
+            torch.empty(0, device=device)
+        except (RuntimeError, AssertionError) as err:
+            sys.exit(f"error: --device {name} is not usable here: {str(err).splitlines()[0]}")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():

@@ -10,6 +10,13 @@ Run:
 Data: generated here with NumPy (classification, 2000 samples, 11 features,
 data seed 0): the same numbers `specc run` trains on.
 
+Seed: --seed (default 0, the spec's `seed`) seeds this script's own random draws: the initial
+weights (PyTorch's generator), the order of training examples and dropout. The data and its splits
+are the same as `specc run`'s, but these draws are not, so `specc run --seed S` and this script with
+--seed S train differently.
+To start from the same weights as a run, emit with `specc emit --interop` and pass --init-from
+RUN_DIR.
+
 Saves under --out: model.pt (the state dict) and history.json.
 Every script from `specc emit` takes --epochs --batch-size --lr --device --data-dir
 --out --seed and --limit (use only the first N examples, for a quick try).
@@ -46,16 +53,34 @@ MIN_DELTA = 0.0
 RESTORE_BEST = True
 
 
+def whole_number(text):
+    """A flag's type: an integer of at least 1 (--epochs, --batch-size, --limit)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def positive_number(text):
+    """A flag's type: a finite number above 0 (--lr)."""
+    value = float(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, not {text}")
+    return value
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--lr", type=float, default=LR, help="(peak) learning rate")
+    parser.add_argument("--epochs", type=whole_number, default=EPOCHS)
+    parser.add_argument("--batch-size", type=whole_number, default=BATCH_SIZE)
+    parser.add_argument("--lr", type=positive_number, default=LR, help="(peak) learning rate")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--data-dir", default=None, help="folder with the data files")
     parser.add_argument("--out", default=OUT, help="where to save weights and history")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--limit", type=int, default=None, help="use the first N examples only")
+    parser.add_argument(
+        "--limit", type=whole_number, default=None, help="use the first N examples only"
+    )
     return parser.parse_args()
 
 
@@ -76,6 +101,13 @@ def hold_out(x, y, fraction):
     return x[:at], y[:at], x[at:], y[at:]
 
 
+def check_splits(splits, fractions):
+    """Every split the spec asks for (a fraction above 0) holds at least one example."""
+    for name, fraction in fractions.items():
+        if fraction > 0 and len(splits[name][0]) == 0:
+            sys.exit(f"error: no {name} examples are left after --limit and the held-out splits")
+
+
 def transform(x, y):
     """The data block's transforms, in the order written."""
     x = x.astype(np.float32)
@@ -84,11 +116,21 @@ def transform(x, y):
     return x.reshape((len(x), *INPUT_SHAPE)), y
 
 
+def check_labels(y):
+    """Class indices as int64, each one of the model's CLASSES outputs."""
+    y = np.asarray(y).astype(np.int64)
+    if len(y) and (y.min() < 0 or y.max() >= CLASSES):
+        found = f"labels run from {y.min()} to {y.max()}"
+        sys.exit(f"error: {found}; the model has {CLASSES} classes, 0 to {CLASSES - 1}")
+    return y
+
+
 def load_data(data_dir, limit=None):
     """Train/validation/test arrays: read, limit, split, then transform each split."""
     x, y, x_test, y_test = read_source(data_dir)
     y = encode(y)
     y_test = None if y_test is None else encode(y_test)
+    y, y_test = check_labels(y), None if y_test is None else check_labels(y_test)
     if x_test is None:  # no test split of its own: the last TEST_SPLIT of the rows
         x, y = x[:limit], y[:limit]
         x, y, x_test, y_test = hold_out(x, y, TEST_SPLIT)
@@ -96,6 +138,7 @@ def load_data(data_dir, limit=None):
         x, y, x_test, y_test = x[:limit], y[:limit], x_test[:limit], y_test[:limit]
     x, y, x_val, y_val = hold_out(x, y, VALIDATION_SPLIT)
     splits = {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
+    check_splits(splits, {"train": 1.0, "val": VALIDATION_SPLIT, "test": TEST_SPLIT})
     return {name: transform(xs, ys) for name, (xs, ys) in splits.items()}
 
 
@@ -138,7 +181,12 @@ class Multiclass(nn.Module):
 
 def pick_device(name):
     if name != "auto":
-        return torch.device(name)
+        try:  # fail here, in one line, when this machine or build lacks the device
+            device = torch.device(name)
+            torch.empty(0, device=device)
+        except (RuntimeError, AssertionError) as err:
+            sys.exit(f"error: --device {name} is not usable here: {str(err).splitlines()[0]}")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
