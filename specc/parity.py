@@ -22,6 +22,7 @@ import numpy as np
 from specc.analysis import Analysis, analyze_file
 from specc.ir import layers as L
 from specc.plan import RunOptions, RunPlan, check_backend, make_plan
+from specc.run.order import ExampleOrder
 from specc.schedule import Schedule
 from specc.shapes import ModelShapes
 
@@ -236,11 +237,12 @@ class _Batches:
             self.notes.append(
                 f"the spec has only {total} steps ({plan.epochs} epochs); compared {total}"
             )
-        rng = np.random.default_rng(plan.seed)
+        # the run's own order (specc.run.order): parity replays the batches a run uses
+        draws = ExampleOrder(plan.seed, examples, bool(batch_node.shuffle))
         self.epochs: list[tuple[np.ndarray, int]] = []  # (order, steps) per epoch
         left, e = total, 0
         while left > 0:
-            order = rng.permutation(examples) if batch_node.shuffle else np.arange(examples)
+            order, _ = draws.next_epoch()
             count = min(left, self.per_epoch)
             self.epochs.append((order[: count * self.batch], count))
             left -= count

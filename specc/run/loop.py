@@ -24,6 +24,7 @@ from specc.errors import DivergenceError
 from specc.executors import Executor
 from specc.plan import RunPlan
 from specc.run.distributed import SINGLE, World, evaluate_split
+from specc.run.order import ExampleOrder
 from specc.run.progress import BAR_EVERY, Progress
 from specc.run.record import RunDir
 from specc.schedule import Schedule
@@ -31,7 +32,6 @@ from specc.schedule import Schedule
 STOP_AFTER_EPOCH_ENV = "SPECC_TEST_STOP_AFTER_EPOCH"  # tests: SIGKILL after this epoch's checkpoint
 INTERRUPT_AT_EPOCH_ENV = "SPECC_TEST_INTERRUPT_AT_EPOCH"  # tests: Ctrl-C once N epochs are done
 STOP_RANK_ENV = "SPECC_TEST_STOP_RANK"  # distributed tests: only this rank kills itself
-SHUFFLE_STREAM = 0x5EED  # the permutation generator is seeded with (seed, this)
 EpochHook = Callable[[int, dict[str, Any]], bool]  # (epoch, record) -> stop training?
 
 
@@ -153,7 +153,7 @@ def train(
     steps = steps_per_epoch(n, batch, drop_last)
     sizes = _batch_sizes(steps * batch if drop_last else n, batch, steps)
     schedule = Schedule(plan.train, float(plan.train.optimizer.lr), steps, plan.epochs)
-    rng = np.random.default_rng((plan.seed, SHUFFLE_STREAM))
+    examples = ExampleOrder(plan.seed, n, bool(plan.data.batch.shuffle))
     es = plan.train.early_stopping
     stopper = Tracker(es.monitor, float(es.min_delta)) if es else None
     keeper = Tracker(plan.train.checkpoint.monitor) if plan.train.checkpoint else None
@@ -163,7 +163,7 @@ def train(
         optimizer_blob, loop_state = resume
         backend.load_optimizer_state(state, optimizer_blob)
         schedule.load_state_dict(loop_state["schedule"])
-        rng.bit_generator.state = loop_state["rng"]
+        examples.load(loop_state["order"])
         if stopper and loop_state.get("stopper"):
             stopper.load(loop_state["stopper"])
         if keeper and loop_state.get("keeper"):
@@ -188,9 +188,8 @@ def train(
         if interrupt_at is not None and epoch == int(interrupt_at):
             os.kill(os.getpid(), signal.SIGINT)  # a test's stand-in for Ctrl-C
         t0 = time.perf_counter()
-        order = rng.permutation(n) if plan.data.batch.shuffle else np.arange(n)
+        order, rng_seed = examples.next_epoch()
         order = order[: steps * batch] if drop_last else order
-        rng_seed = int(rng.integers(0, 2**31 - 1))
         lrs = schedule.epoch_lrs(epoch)
         progress.start_epoch(epoch, steps)
         losses = backend.train_epoch(
@@ -255,7 +254,7 @@ def train(
             "epoch": epoch + 1,
             "epochs": plan.epochs,  # the length its schedule was computed for
             "schedule": schedule.state_dict(),
-            "rng": rng.bit_generator.state,
+            "order": examples.state(),
             "stopper": stopper.state() if stopper else None,
             "keeper": keeper.state() if keeper else None,
             "train_seconds": seconds_before

@@ -34,7 +34,7 @@ FIXED: dict[str, str] = {
     "out": "a resumed run stays in its own directory",
 }
 CHANGEABLE = ("device", "compile")  # the numbers stay the same (or nearly)
-LOOP_STATE_KEYS = ("epoch", "schedule", "rng", "train_seconds")
+LOOP_STATE_KEYS = ("epoch", "schedule", "order", "train_seconds")
 LEFTOVER = re.compile(r"^\..+\.tmp\d+$")
 
 
