@@ -113,6 +113,8 @@ class Data(Node):
     """MNIST-format images: four IDX files, uint8 (N, 28, 28), integer labels, a test split."""
     downloadable: ClassVar[bool] = False
     """Fetched from the network when not found (mirrors and checksums: specc/data/mnist.py)."""
+    reads_files: ClassVar[bool] = True
+    """Read from files (False: generated from the spec's numbers)."""
     title: ClassVar[str] = ""
     """How people write its name in prose ("Fashion-MNIST")."""
     # One target value per example (a label or a number); None: only the file knows (npz).
@@ -232,6 +234,7 @@ class Synthetic(Data):
 
     kind: Literal["synthetic"] = "synthetic"
     positional = ("task",)
+    reads_files = False
 
     task: Task = "classification"
     """classification, binary or regression."""
