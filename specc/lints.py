@@ -18,14 +18,14 @@ from specc.span import Span
 LR_RANGE = (1e-6, 1.0)
 
 
-def _activations(shapes: ModelShapes) -> list[tuple[str, Span | None, LayerInfo]]:
-    """(kind, where, layer) for every activation, standalone or as an argument, in order."""
+def _activations(shapes: ModelShapes) -> list[Activation]:
+    """Every activation, standalone or as an argument, in order."""
     out = []
     for info in shapes.layers:
         layer = info.layer
         act = layer if isinstance(layer, Activation) else layer.fused_activation()
-        if act is not None:
-            out.append((act.kind_name(), act.span, info))
+        if isinstance(act, Activation):
+            out.append(act)
     return out
 
 
@@ -49,9 +49,7 @@ def _warn(
 
 
 def softmax_twice(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
-    seen = [
-        (kind, span) for kind, span, _ in _activations(shapes) if kind in ("softmax", "log_softmax")
-    ]
+    seen = [(a.kind_name(), a.span) for a in _activations(shapes) if type(a).normalizes]
     for (_, first), (kind, span) in itertools.pairwise(seen):
         yield _warn(
             "W500",

@@ -53,8 +53,8 @@ How to add a target (say `jax`):
   (`specc.lowering.layout.channels_last`, the one the TensorFlow executor uses too);
   `Target.rewrites` run on the script plan, e.g. `lower.channels_last_input` (image data
   loaded channels-last instead of a leading transpose); add yours to `lower.py` when two
-  targets share it. Weight names and axis orders come from `Target.weights`, a framework
-  of specc/lowering/weights.py.
+  targets share it. Weight names and axis orders come from the
+  framework tables of specc/lowering/weights.py.
 - Names: `Target.reserved` lists every name the template writes at module level (and
   attributes of the model class); spec names that would clash get renamed.
 - Tests: add the target to `tests/emit/` (executed runs) and regenerate goldens with

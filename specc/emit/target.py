@@ -40,8 +40,6 @@ class Target:
     """The shared lowering's layout pass this framework needs (`channels_last`), if any."""
     rewrites: tuple[Rewrite, ...] = ()
     """Passes run on the script plan, in order, before rendering (typed template facts)."""
-    weights: str = "torch"
-    """Whose names and axis orders the script's layers use (specc/lowering/weights.py)."""
     unsupported: Mapping[str, str] = field(default_factory=dict)
     """Capability table: feature key (see specc/lowering/capabilities.py) -> why not."""
     requires: tuple[str, ...] = ()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field
 
@@ -12,6 +12,9 @@ from specc.ir.spaces import AnyFloat, PositiveFloat
 
 class Activation(Layer):
     """Base of the element-wise activations."""
+
+    normalizes: ClassVar[bool] = False
+    """Turns its input into a distribution over the last axis (softmax, log_softmax)."""
 
     def flops(self, shape: Shape, out: Shape) -> int:
         return size(out)
@@ -51,7 +54,8 @@ class Softmax(Activation):
     """exp(x) / sum(exp(x)) over the last axis. Before cross-entropy it is fused into the loss."""
 
     kind: Literal["softmax"] = "softmax"
-    layout = "ordered"  # "the last axis" is the IR's: W of a CxHxW image
+    layout = "ordered"
+    normalizes = True  # "the last axis" is the IR's: W of a CxHxW image
 
 
 class LogSoftmax(Activation):
@@ -60,6 +64,7 @@ class LogSoftmax(Activation):
     kind: Literal["log_softmax"] = "log_softmax"
     aliases = ("logsoftmax",)
     layout = "ordered"
+    normalizes = True
 
 
 class GELU(Activation):

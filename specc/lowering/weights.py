@@ -27,13 +27,6 @@ class Native:
     perm: Shape | None
     """numpy axes: native = neutral.transpose(perm); None when the layouts agree."""
 
-    @property
-    def inverse(self) -> Shape | None:
-        """Axes taking the native layout back to the neutral one."""
-        if self.perm is None:
-            return None
-        return tuple(int(i) for i in sorted(range(len(self.perm)), key=self.perm.__getitem__))
-
 
 Rule = Callable[[Weight, bool], Native]
 """(weight, computed channels-last?) -> how the framework holds it."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from specc.emit.lower import ScriptPlan, channels_last_input
 from specc.emit.target import Target, words
+from specc.ir import optimizers as O
 from specc.lowering.layout import channels_last
 
 MODULE_NAMES = words(
@@ -42,7 +43,7 @@ def optimizer_class(p: ScriptPlan) -> str | None:
     coupled = not o.decoupled_weight_decay and bool(o.weight_decay)
     if o.kind == "sgd":
         return "sgd" if coupled or (o.momentum and p.changing_lr) else None
-    if o.kind in ("adam", "adamw"):
+    if isinstance(o, O.Adam):  # AdamW too
         return "adam"
     return str(o.kind)
 
@@ -54,7 +55,6 @@ TARGET = Target(
     weights_file="model.weights.h5",
     reserved=MODULE_NAMES,
     layout=channels_last,
-    weights="keras",
     rewrites=(channels_last_input,),
     unsupported={
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "

@@ -115,7 +115,6 @@ TARGET = Target(
     weights_file="model.ckpt",
     reserved=MODULE_NAMES | NN_CELL_ATTRIBUTES,
     rewrites=(layer_args, weight_names),
-    weights="mindspore",
     unsupported={
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",

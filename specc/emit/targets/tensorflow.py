@@ -40,7 +40,6 @@ TARGET = Target(
     weights_file="model.weights.h5",
     reserved=MODULE_NAMES,
     layout=channels_last,
-    weights="keras",
     rewrites=(channels_last_input,),
     unsupported={k: v for k, v in KERAS.unsupported.items() if k not in HANDLED_BY_THE_LOOP},
     requires=("tensorflow", "keras"),
