@@ -36,6 +36,9 @@ other spellings and one example. What each construct *means* is in docs/semantic
   (`[10, 20]`), and search spaces for `specc sweep` (`loguniform(1e-4, 1e-2)`).
 - Comments start with `#` and run to the end of the line (`//` is not a comment).
 - `repeat N { ... }` inside a model repeats the layers it holds N times.
+- Models may branch and merge: `residual { ... }`, `parallel concat { branch { ... } ... }`,
+  `branch NAME from=VALUE { ... }` and the merges `add`, `concat`, `multiply`, `average`
+  name earlier values (docs/semantics.md#graphs).
 """
 
 TITLES = {
@@ -56,7 +59,7 @@ def _setup() -> None:
 
 
 # Modules whose kinds are documented together: every layer kind under "layers".
-_FAMILY = {"layer": "layers", "activations": "layers", "conv": "layers"}
+_FAMILY = {"layer": "layers", "activations": "layers", "conv": "layers", "graph": "layers"}
 
 
 def _module(cls: type) -> str:
@@ -143,6 +146,20 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("layers", "selu"): "selu",
     ("layers", "silu"): "silu",
     ("layers", "repeat"): "repeat 3 { dense 64 relu }",
+    (
+        "layers",
+        "residual",
+    ): "residual { conv2d 64 3 padding=same; batchnorm; relu; conv2d 64 3 padding=same }",
+    ("layers", "shortcut"): "shortcut { conv2d 128 1 stride=2; batchnorm }",
+    (
+        "layers",
+        "parallel",
+    ): "parallel concat { branch { conv2d 32 1 relu }; branch { conv2d 32 3 padding=same relu } }",
+    ("layers", "branch"): "branch img from=image { conv2d 32 3 relu; global_avgpool }",
+    ("layers", "add"): "add skip",
+    ("layers", "concat"): "concat img tab",
+    ("layers", "multiply"): "multiply features gate",
+    ("layers", "average"): "average a b",
     ("spaces", "loguniform"): "optimizer adam lr=loguniform(1e-4, 1e-2)",
     ("spaces", "uniform"): "dropout uniform(0.1, 0.5)",
     ("spaces", "int"): "dense int(32, 256) relu",

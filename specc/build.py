@@ -31,6 +31,7 @@ from specc.ir.registry import (
     list_item,
     literal_values,
     members,
+    only_text,
     user_fields,
 )
 from specc.ir.spaces import SPACE_TYPES
@@ -78,7 +79,9 @@ class Builder(Messages):
                 name = self._positional_target(cls, arg.value, pending, data)
                 if name is None:
                     if cls.variadic:
-                        data.setdefault(cls.variadic, []).append(arg.value)
+                        items = data.setdefault(cls.variadic, [])
+                        spans[f"{cls.variadic}.{len(items)}"] = arg.span  # each item's place
+                        items.append(arg.value)
                         spans.setdefault(cls.variadic, arg.span)
                         continue
                     self._too_many(cls, word, arg, bool(cls.positional))
@@ -147,8 +150,18 @@ class Builder(Messages):
                     return name
         else:
             # A number, shape, text or list never fills a slot that only takes a kind
-            # (`conv2d 32 3 2`: the 2 is not an activation, it has no place).
-            return next((n for n in pending if admits_plain(fields[n].annotation)), None)
+            # (`conv2d 32 3 2`: the 2 is not an activation, it has no place), and a number
+            # or shape never fills a name (`input 28x28`: not `input NAME SHAPE`).
+            numeric = isinstance(value, (cst.Number, cst.Shape))
+            return next(
+                (
+                    n
+                    for n in pending
+                    if admits_plain(fields[n].annotation)
+                    and not (numeric and only_text(fields[n].annotation))
+                ),
+                None,
+            )
         return pending[0] if pending else None
 
     def _validate(

@@ -128,6 +128,43 @@ Only `model`, `data`, `train` and `repeat` take a `{ ... }` block.
 """,
     ),
     Code(
+        "E207",
+        "unknown value name",
+        """
+A merge (`add`, `concat`, `multiply`, `average`) or a branch's `from=` names a value that
+is not defined before it. Values are the model's inputs, named branches and layers with
+`name=`; a name refers to an earlier statement only, so a model cannot loop.
+
+    branch img from=image { conv2d 32 3 relu; global_avgpool }
+    concat img tab            # error: no `tab` yet; define `branch tab ...` above
+""",
+    ),
+    Code(
+        "E208",
+        "no current tensor",
+        """
+A model with several inputs has no single "current tensor" until they are merged, so a
+layer at model level does not know what to read. Start from one input in a branch, or
+merge the inputs first:
+
+    input image 1x28x28
+    input meta 12
+    branch img from=image { conv2d 32 3 relu; global_avgpool }
+    branch tab from=meta { dense 32 relu }
+    concat img tab            # now there is one current tensor
+    dense 10
+""",
+    ),
+    Code(
+        "E209",
+        "graph structure",
+        """
+A graph construct is incomplete: `parallel` needs at least two branches, a merge needs
+the names of what it merges, and a model with several inputs must bring them together
+before its output.
+""",
+    ),
+    Code(
         "E300",
         "wrong type",
         """
@@ -248,6 +285,21 @@ must end in 1 output (`dense 1 sigmoid`); for one-of-N classes use
 """,
     ),
     Code(
+        "E408",
+        "merged shapes do not fit",
+        """
+`add`, `multiply`, `average` and a `residual` block need operands of one shape; `concat`
+joins the channel/feature axis, so every other axis must agree. A residual body that
+changes the shape (more channels, a stride) needs a shortcut that makes the same change:
+
+    residual {
+        conv2d 128 3 stride=2 padding=1; batchnorm; relu
+        conv2d 128 3 padding=same; batchnorm
+        shortcut { conv2d 128 1 stride=2; batchnorm }
+    }
+""",
+    ),
+    Code(
         "E600",
         "not supported by this backend or target",
         """
@@ -332,6 +384,15 @@ before a regression loss squashes the outputs.
 `early_stopping`, `checkpoint` or `reduce_on_plateau` watch a metric that is never
 computed: `val_*` metrics need `validation FRACTION` in the data block, and other
 metrics must be listed in `metrics`.
+""",
+    ),
+    Code(
+        "W507",
+        "unused input or branch",
+        """
+An input or a named branch is computed but nothing reads it: no merge names it and it is
+not the model's output. Its weights would never learn. Merge it (`concat a b`) or remove
+it.
 """,
     ),
 ]

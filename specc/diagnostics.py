@@ -78,6 +78,7 @@ class SpecError(ValueError):
         span: Span | None = None,
         help: str | None = None,
         related: Iterable[Related] = (),
+        fix: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -85,6 +86,7 @@ class SpecError(ValueError):
         self.span = span
         self.help = help
         self.related = tuple(related)
+        self.fix = fix
 
     def diagnostic(self, fallback: Span, severity: Severity = Severity.ERROR) -> Diagnostic:
         return Diagnostic(
@@ -94,6 +96,7 @@ class SpecError(ValueError):
             span=self.span or fallback,
             help=self.help,
             related=self.related,
+            fix=self.fix,
         )
 
 

@@ -79,7 +79,8 @@ def units_vs_classes(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
     _, classes, task = spec.data.sample_facts()
     one_target = isinstance(spec.data, (CSV, Synthetic))
     loss = spec.train.loss
-    last = shapes.layers[-1]
+    last = shapes.last
+    assert last is not None
     span = _units_span(shapes)
     units = shapes.output[-1] if shapes.output else 0
     if isinstance(loss, BinaryCrossentropy) and units != 1:
@@ -116,7 +117,7 @@ def _units_span(shapes: ModelShapes) -> Span | None:
     for info in reversed(shapes.layers):
         if info.layer.takes_activation:  # dense or a convolution: its width argument
             return info.layer.where(type(info.layer).positional[0])
-    return shapes.layers[-1].layer.span if shapes.layers else None
+    return shapes.last.layer.span if shapes.last is not None else None
 
 
 def _units_arg_span(info: LayerInfo) -> Span | None:
@@ -217,6 +218,16 @@ def monitored_metric(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
             )
 
 
+def unused_values(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
+    for unused in shapes.unused:
+        yield _warn(
+            "W507",
+            f"{unused.what} is never used",
+            unused.where,
+            "merge it (`concat a b`, `add a b`) or remove it; its weights would never learn",
+        )
+
+
 LINTS: tuple[Callable[[Spec, ModelShapes], Iterator[Diagnostic]], ...] = (
     softmax_twice,
     sigmoid_multiclass,
@@ -225,6 +236,7 @@ LINTS: tuple[Callable[[Spec, ModelShapes], Iterator[Diagnostic]], ...] = (
     loss_vs_task,
     loss_vs_activation,
     monitored_metric,
+    unused_values,
 )
 
 

@@ -10,8 +10,7 @@ import math
 from dataclasses import dataclass
 
 from specc.diagnostics import Diagnostic, Related, SpecError
-from specc.ir.layers import Dense, Layer, Repeat, fmt_shape
-from specc.ir.spaces import is_space
+from specc.ir.layers import Dense, Layer, Repeat
 from specc.ir.spec import Model
 from specc.span import Span
 
@@ -33,6 +32,33 @@ class LayerInfo:
     params: int
     trainable: bool
     flops: int
+    sources: tuple[str, ...] = ()
+    """The values it reads, by name (an input's or an earlier layer's): one for a layer,
+    several for a merge."""
+    block: Layer | None = None
+    """The residual or parallel block a merge closes, if any."""
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        layer: Layer,
+        input: Shape,
+        output: Shape,
+        sources: tuple[str, ...],
+        block: Layer | None = None,
+    ) -> LayerInfo:
+        return cls(
+            name=name,
+            layer=layer,
+            input=input,
+            output=output,
+            params=layer.params(input),
+            trainable=not layer.frozen,
+            flops=layer.flops(input, output),
+            sources=sources,
+            block=block,
+        )
 
     @property
     def activation_bytes(self) -> int:
@@ -40,14 +66,49 @@ class LayerInfo:
 
 
 @dataclass(frozen=True)
+class Unused:
+    """An input or branch nothing reads (W507)."""
+
+    what: str
+    where: Span | None
+
+
+@dataclass(frozen=True)
 class ModelShapes:
     model: Model
     input: Shape
+    """The first (usually only) input's shape."""
     layers: tuple[LayerInfo, ...]
+    inputs: tuple[tuple[str, Shape], ...] = ()
+    """Every input: (name, shape); `input` for a model's single unnamed one."""
+    output_name: str = ""
+    """The value the model outputs (the last layer's, unless a dead branch follows it)."""
+    unused: tuple[Unused, ...] = ()
+
+    @property
+    def last(self) -> LayerInfo | None:
+        """The layer computing the model's output (None for a model without layers)."""
+        for info in reversed(self.layers):
+            if info.name == self.output_name or not self.output_name:
+                return info
+        return None
 
     @property
     def output(self) -> Shape:
-        return self.layers[-1].output if self.layers else self.input
+        last = self.last
+        return last.output if last is not None else self.input
+
+    @property
+    def is_chain(self) -> bool:
+        """One input, and every layer reads the one before it: an `nn.Sequential`."""
+        if len(self.inputs) > 1:
+            return False
+        previous = self.inputs[0][0] if self.inputs else None
+        for info in self.layers:
+            if info.sources != (previous,):
+                return False
+            previous = info.name
+        return self.last is None or self.last is self.layers[-1]
 
     @property
     def params(self) -> int:
@@ -62,31 +123,33 @@ class ModelShapes:
         return sum(info.flops for info in self.layers)
 
 
-def unroll(model: Model) -> list[tuple[str, Layer]]:
-    """Layers in order with `repeat` expanded and every layer named.
+def walk(model: Model, stop: int | None = None) -> ModelShapes:
+    """Shapes through `model` (SpecError at the first statement that does not fit). With
+    `stop`, only the layers written before that offset, and whatever inference reached."""
+    from specc.flow import Flow, Stop
 
-    `repeat N frozen { ... }` freezes every layer inside it.
-    """
-    counts: dict[str, int] = {}
-    out: list[tuple[str, Layer]] = []
-
-    def walk(layers: list[Layer], suffix: str, frozen: bool) -> None:
-        for layer in layers:
-            if isinstance(layer, Repeat):
-                for copy in range(1, layer.times + 1):
-                    walk(list(layer.layers), f"{suffix}_{copy}", frozen or layer.frozen)
-                continue
-            if frozen and not layer.frozen:
-                layer = layer.model_copy(update={"frozen": True})
-            if layer.name:
-                out.append((layer.name + suffix, layer))
-            else:
-                kind = layer.kind_name()
-                counts[kind] = counts.get(kind, 0) + 1
-                out.append((f"{kind}_{counts[kind]}", layer))
-
-    walk(list(model.layers), "", False)
-    return out
+    assert model.input is not None
+    flow = Flow(model, stop=stop)
+    output = ""
+    unused: list[Unused] = []
+    try:
+        output = flow.run() or ""
+        unused = flow.unused()
+    except Stop:
+        output = flow.infos[-1].name if flow.infos else ""
+    except SpecError:
+        if stop is None:
+            raise
+        output = flow.infos[-1].name if flow.infos else ""
+    inputs = tuple((i.value_name, tuple(i.shape)) for i in model.inputs)
+    return ModelShapes(
+        model=model,
+        input=tuple(model.input.shape),
+        layers=tuple(flow.infos),
+        inputs=inputs,
+        output_name=output,
+        unused=tuple(unused),
+    )
 
 
 def infer(model: Model) -> tuple[ModelShapes | None, list[Diagnostic]]:
@@ -111,41 +174,31 @@ def infer(model: Model) -> tuple[ModelShapes | None, list[Diagnostic]]:
             )
         ]
     diagnostics: list[Diagnostic] = _duplicate_names(model)
-    shape: Shape = tuple(model.input.shape)
-    infos: list[LayerInfo] = []
-    previous: tuple[str, Span | None] = ("the input", model.input.span)
-    for name, layer in unroll(model):
-        if any(is_space(getattr(layer, f)) for f in type(layer).model_fields):
-            return None, diagnostics  # `units=choice(...)`: shapes exist only per sweep trial
-        try:
-            out = layer.infer(shape)
-        except SpecError as err:
-            where = previous[1]  # None for IR made in code (sweep trials, tests)
-            gives = f"{previous[0]} gives {fmt_shape(shape)}"
-            err.related = (Related(span=where, message=gives),) if where else ()
-            diagnostics.append(err.diagnostic(layer.span or _nowhere()))
-            return None, diagnostics
-        params = layer.params(shape)
-        infos.append(
-            LayerInfo(
-                name=name,
-                layer=layer,
-                input=shape,
-                output=out,
-                params=params,
-                trainable=not layer.frozen,
-                flops=layer.flops(shape, out),
-            )
-        )
-        previous = (f"`{name}`", layer.span)
-        shape = out
-    result = ModelShapes(model=model, input=tuple(model.input.shape), layers=tuple(infos))
+    from specc.flow import Flow, Stop
+
+    flow = Flow(model)
+    try:
+        output = flow.run()
+    except Stop:
+        return None, diagnostics
+    except SpecError as err:
+        diagnostics.append(err.diagnostic(err.span or model.span or _nowhere()))
+        return None, diagnostics
+    inputs = tuple((i.value_name, tuple(i.shape)) for i in model.inputs)
+    result = ModelShapes(
+        model=model,
+        input=tuple(model.input.shape),
+        layers=tuple(flow.infos),
+        inputs=inputs,
+        output_name=output or "",
+        unused=tuple(flow.unused()),
+    )
     if result.params > MAX_PARAMS:
         diagnostics.append(
             Diagnostic(
                 code="E405",
                 message=f"model `{model.name}` has {result.params:,} parameters; the limit is {MAX_PARAMS:,}",
-                span=_biggest(infos).layer.span or _nowhere(),
+                span=_biggest(list(result.layers)).layer.span or _nowhere(),
                 help="this layer holds the most weights; make it smaller",
             )
         )
@@ -155,7 +208,9 @@ def infer(model: Model) -> tuple[ModelShapes | None, list[Diagnostic]]:
 def layer_count(layers: list[Layer]) -> int:
     """How many layers `unroll` would produce, without producing them."""
     return sum(
-        layer.times * layer_count(list(layer.layers)) if isinstance(layer, Repeat) else 1
+        layer.times * layer_count(list(layer.layers))
+        if isinstance(layer, Repeat)
+        else 1 + layer_count(layer.nested())
         for layer in layers
     )
 

@@ -26,6 +26,8 @@ class LayerRow:
     frozen_params: int
     flops: int
     activation_bytes: int
+    reads: tuple[str, ...] = ()
+    """The values it reads (a graph model's merges read several)."""
 
     @property
     def params(self) -> int:
@@ -53,12 +55,16 @@ class ModelSummary:
     output: Shape
     layers: tuple[LayerRow, ...]
     totals: Totals
+    inputs: tuple[tuple[str, Shape], ...] = ()
+    graph: bool = False
+    """Branches or merges: the table shows what each layer reads."""
 
     def to_json(self) -> dict[str, object]:
         """The `specc summary --json` shape of one model; shapes are lists of ints."""
         return {
             "name": self.name,
             "input": list(self.input),
+            "inputs": {name: list(shape) for name, shape in self.inputs},
             "output": list(self.output),
             "layers": [
                 {
@@ -66,6 +72,7 @@ class ModelSummary:
                     "input": list(row.input),
                     "output": list(row.output),
                     "params": row.params,
+                    "reads": list(row.reads),
                 }
                 for row in self.layers
             ],
@@ -74,15 +81,19 @@ class ModelSummary:
 
 
 def _row(info: LayerInfo) -> LayerRow:
+    kind = info.layer.kind_name()
+    if info.block is not None:  # the sum closing a residual block: `add (residual)`
+        kind = f"{kind} ({info.block.kind_name()})"
     return LayerRow(
         name=info.name,
-        kind=info.layer.kind_name(),
+        kind=kind,
         input=info.input,
         output=info.output,
         trainable_params=info.params if info.trainable else 0,
         frozen_params=0 if info.trainable else info.params,
         flops=info.flops,
         activation_bytes=info.activation_bytes,
+        reads=info.sources,
     )
 
 
@@ -102,6 +113,8 @@ def summarize(shapes: ModelShapes) -> ModelSummary:
         output=shapes.output,
         layers=rows,
         totals=totals,
+        inputs=shapes.inputs,
+        graph=not shapes.is_chain,
     )
 
 

@@ -29,7 +29,7 @@ from specc.ir import training as T
 from specc.ir.registry import members
 from specc.resources import templates_dir
 
-LAYER_KINDS = [c for c in set(members(L.AnyLayer).values()) if c is not L.Repeat]  # unrolled
+LAYER_KINDS = [c for c in set(members(L.AnyLayer).values()) if not c.structural]  # lowered away
 ACTIVATIONS = set(members(L.ActivationKind).values())
 CATEGORIES = {
     "layer": LAYER_KINDS,

@@ -46,23 +46,30 @@ def _print_tables(summaries: list[ModelSummary]) -> None:
     # Piped output gets a fixed width so the table never wraps differently per terminal.
     console = Console(width=None if sys.stdout.isatty() else 110, highlight=False)
     for summary in summaries:
+        source = _shape(summary.input)
+        if len(summary.inputs) > 1:
+            source = ", ".join(f"{name} {_shape(shape)}" for name, shape in summary.inputs)
         table = Table(
-            title=f"model {summary.name}: {_shape(summary.input)} -> {_shape(summary.output)}",
+            title=f"model {summary.name}: {source} -> {_shape(summary.output)}",
             title_justify="left",
             show_footer=True,
         )
         totals = summary.totals
         table.add_column("layer", footer="total")
         table.add_column("kind")
+        if summary.graph:
+            table.add_column("reads")
         table.add_column("output", justify="right")
         table.add_column("params", justify="right", footer=f"{totals.params:,}")
         table.add_column("frozen", justify="right", footer=f"{totals.frozen_params:,}")
         table.add_column("FLOPs", justify="right", footer=_si(totals.flops))
         table.add_column("activations", justify="right", footer=_bytes(totals.activation_bytes))
         for row in summary.layers:
+            reads = [", ".join(row.reads)] if summary.graph else []
             table.add_row(
                 row.name,
                 row.kind,
+                *reads,
                 _shape(row.output),
                 f"{row.params:,}",
                 f"{row.frozen_params:,}" if row.frozen_params else "",

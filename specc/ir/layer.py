@@ -79,6 +79,9 @@ class Layer(Node):
     takes_activation: ClassVar[bool] = False
     """Takes `activation=`, `init=` and `bias_init=` arguments (dense, convolutions)."""
     parity_group: ClassVar[ParityGroup] = "dense"
+    structural: ClassVar[bool] = False
+    """Holds layers and computes nothing itself (repeat, residual, parallel, branch): the
+    flow (specc/flow.py) lowers it away, so backends and targets never build it."""
 
     def infer(self, shape: Shape) -> Shape:
         """Output shape for one example of input `shape`."""
@@ -95,6 +98,10 @@ class Layer(Node):
     def flops(self, shape: Shape, out: Shape) -> int:
         """Floating-point operations for one example (a multiply-add counts as 2)."""
         return 0
+
+    def nested(self) -> list[Layer]:
+        """The layers written inside this one's block (repeat, residual, branches), in order."""
+        return []
 
     def fused_activation(self) -> Layer | None:
         """The activation given as an argument (`dense 10 relu`), if any."""

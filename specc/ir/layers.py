@@ -43,6 +43,17 @@ from specc.ir.conv import (
     pair,
     window_out,
 )
+from specc.ir.graph import (
+    Add,
+    Average,
+    Branch,
+    Concat,
+    Merge,
+    Multiply,
+    Parallel,
+    Residual,
+    Shortcut,
+)
 from specc.ir.inits import GlorotUniform, Init, Zeros
 from specc.ir.layer import Affine, Layer, Shape, Weight, fmt_shape, size
 from specc.ir.spaces import OpenUnitFloat, PositiveFloat, PositiveInt
@@ -53,11 +64,15 @@ __all__ = [
     "SELU",
     "Activation",
     "ActivationKind",
+    "Add",
     "Affine",
     "AnyLayer",
+    "Average",
     "AvgPool1D",
     "AvgPool2D",
     "BatchNorm",
+    "Branch",
+    "Concat",
     "Conv",
     "Conv1D",
     "Conv2D",
@@ -71,13 +86,18 @@ __all__ = [
     "LogSoftmax",
     "MaxPool1D",
     "MaxPool2D",
+    "Merge",
+    "Multiply",
+    "Parallel",
     "Pool",
     "Pool1D",
     "Pool2D",
     "ReLU",
     "Repeat",
     "Reshape",
+    "Residual",
     "Shape",
+    "Shortcut",
     "SiLU",
     "Sigmoid",
     "Softmax",
@@ -234,6 +254,7 @@ class Repeat(Layer):
     """Repeats a stack of layers: `repeat 3 { dense 64 relu }`."""
 
     kind: Literal["repeat"] = "repeat"
+    structural = True
     positional = ("times",)
     collector = "layers"
 
@@ -241,6 +262,9 @@ class Repeat(Layer):
     """How many copies."""
     layers: list[AnyLayer] = Field(default_factory=list)
     """The layers of one copy."""
+
+    def nested(self) -> list[Layer]:
+        return list(self.layers)
 
 
 AnyLayer = Annotated[
@@ -269,7 +293,16 @@ AnyLayer = Annotated[
         SELU,
         SiLU,
         Repeat,
+        Residual,
+        Parallel,
+        Branch,
+        Add,
+        Concat,
+        Multiply,
+        Average,
     ],
     Field(discriminator="kind"),
 ]
 Repeat.model_rebuild()
+for _block in (Shortcut, Residual, Branch, Parallel):
+    _block.model_rebuild(_types_namespace={"AnyLayer": AnyLayer})

@@ -120,6 +120,12 @@ def admits_plain(annotation: Any) -> bool:
     )
 
 
+def only_text(annotation: Any) -> bool:
+    """Whether only a name or text can stand here (`Identifier | None`)."""
+    args = [a for a in _union_args(annotation) if a is not type(None)]
+    return bool(args) and all(a is str for a in args)
+
+
 def is_bool_field(info: FieldInfo) -> bool:
     return any(arg is bool for arg in _union_args(info.annotation))
 

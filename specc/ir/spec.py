@@ -9,18 +9,27 @@ from pydantic import Field, model_validator
 from specc.diagnostics import SpecError
 from specc.ir.base import Identifier, Node
 from specc.ir.data import AnyData
-from specc.ir.layers import AnyLayer, Layer, Repeat
+from specc.ir.layers import AnyLayer, Branch, Layer, Merge, Parallel, Repeat, Residual
 from specc.ir.training import Train
 
 
 class Input(Node):
-    """The shape of one example, without the batch axis: `input 28x28`, `input 1x28x28`, `input 8`."""
+    """The shape of one example, without the batch axis: `input 28x28`, `input 1x28x28`,
+    `input 8`. A model with several inputs names each: `input image 1x28x28`, `input meta
+    12`; the names bind to the data's arrays or column groups (docs/data.md)."""
 
     kind: Literal["input"] = "input"
-    positional = ("shape",)
+    positional = ("name", "shape")
 
+    name: Identifier | None = None
+    """The input's name (needed when a model has several; default `input`)."""
     shape: tuple[int, ...] = Field(min_length=1, max_length=4)
     """Sizes of each axis; images are channels-first (CxHxW)."""
+
+    @property
+    def value_name(self) -> str:
+        """What merges and `from=` call it."""
+        return self.name or "input"
 
     @model_validator(mode="after")
     def _positive(self) -> Input:
@@ -47,21 +56,34 @@ class InitFrom(Node):
 
 
 class Model(Node):
-    """A network: an input shape and layers applied in order."""
+    """A network: its inputs and layers applied in order (a graph where it merges)."""
 
     kind: Literal["model"] = "model"
     positional = ("name",)
     collector = "layers"
-    keywords = {"input": "input", "init": "init"}
+    keywords = {"input": "inputs", "init": "init"}
 
     name: Identifier
     """The model's name (used for run directories and `--model`)."""
-    input: Input | None = None
-    """Shape of one example."""
+    inputs: list[Input] = Field(default_factory=list)
+    """Shape of one example, per input (usually one)."""
     layers: list[AnyLayer] = Field(default_factory=list)
     """The layers, in order."""
     init: InitFrom | None = None
     """Weights to start from (transfer learning)."""
+
+    @property
+    def input(self) -> Input | None:
+        """The first (usually the only) input."""
+        return self.inputs[0] if self.inputs else None
+
+    @property
+    def is_graph(self) -> bool:
+        """More than a chain: several inputs, or a merge or branch somewhere."""
+        return len(self.inputs) > 1 or any(
+            isinstance(layer, Merge | Residual | Parallel | Branch)
+            for layer in flat_layers(list(self.layers), blocks=True)
+        )
 
 
 class Spec(Node):
@@ -85,13 +107,17 @@ class Spec(Node):
         return next((m for m in self.models if m.name == wanted), None)
 
 
-def flat_layers(layers: list[Layer]) -> list[Layer]:
-    """Layers with `repeat` blocks unrolled (names not yet assigned)."""
+def flat_layers(layers: list[Layer], blocks: bool = False) -> list[Layer]:
+    """Every layer written, with `repeat` blocks unrolled and the layers inside residual,
+    parallel and branch blocks (after their block when `blocks`; names not yet assigned)."""
     out: list[Layer] = []
     for layer in layers:
         if isinstance(layer, Repeat):
             for _ in range(layer.times):
-                out.extend(flat_layers(list(layer.layers)))
-        else:
+                out.extend(flat_layers(list(layer.layers), blocks))
+            continue
+        inner = layer.nested()
+        if not inner or blocks:
             out.append(layer)
+        out.extend(flat_layers(inner, blocks))
     return out

@@ -65,6 +65,8 @@ OPTIONS: dict[str, str] = {
     "precision.fp16": "`precision fp16` (fp16 mixed precision)",
     "precision.fp16.cpu": "`precision fp16` on the CPU (it needs a GPU)",
     "compile.on": "forced graph compilation",
+    "graph": "models that branch or merge (residual, parallel, merges)",
+    "inputs.several": "models with several inputs",
 }
 
 Use = tuple[str, Node, str | None]  # (feature key, node that wrote it, field name or None)
@@ -88,7 +90,11 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
     """Every feature `spec` uses when training `model`."""
     if model.init is not None:
         yield "init_from", model.init, None
-    for layer in flat_layers(list(model.layers)):
+    if model.is_graph:
+        yield "graph", model, None
+    if len(model.inputs) > 1:
+        yield "inputs.several", model.inputs[1], None
+    for layer in flat_layers(list(model.layers), blocks=True):
         yield f"layer.{layer.kind_name()}", layer, None
         if layer.takes_activation:
             activation = layer.fused_activation()

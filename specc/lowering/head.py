@@ -20,9 +20,10 @@ Head = Literal["softmax", "sigmoid"]
 def final_activation_node(shapes: ModelShapes) -> Layer | None:
     """The activation producing the model's output (a layer or a `dense ... act` argument),
     if its last layer is or has one."""
-    if not shapes.layers:
+    info = shapes.last
+    if info is None:
         return None
-    last = shapes.layers[-1].layer
+    last = info.layer
     return last if isinstance(last, Activation) else last.fused_activation()
 
 

@@ -40,31 +40,52 @@ def _ordered(step: Step) -> bool:
 
 def channels_last(lowered: Lowered) -> Lowered:
     """`lowered` with transposes so spatial steps run channels-last and the rest keep the
-    IR's meaning; a model ending on an image gives it back channels-first."""
-    namer = Namer({step.name for step in lowered.steps})
-    out: list[Step] = []
-    last = False  # is the current (rank >= 2) tensor channels-last?
+    IR's meaning; a model ending on an image gives it back channels-first.
 
-    def permute(name: str, shape: Shape, dims: Shape) -> Step:
-        return Step(
-            name=namer.take(name),
+    Works value by value, so a graph is rewritten like a chain: each value remembers its
+    layout, a step reading a value in the wrong layout reads a `permute` of it (made once
+    per value and direction), and a merge (spatial: its operands share one layout, and
+    `concat` joins the channel axis, last in a channels-last framework) gets all its
+    operands channels-last."""
+    namer = Namer({step.name for step in lowered.steps} | {n for n, _ in lowered.inputs})
+    out: list[Step] = []
+    last: dict[str, bool] = {name: False for name, _ in lowered.inputs}
+    shapes: dict[str, Shape] = dict(lowered.inputs)
+    moved: dict[tuple[str, bool], str] = {}  # (value, to last?) -> the permute's name
+    alias: dict[str, str] = {}  # a step split in two -> the step now giving its value
+
+    def permute(source: str, to_last: bool) -> str:
+        if (source, to_last) in moved:
+            return moved[(source, to_last)]
+        shape = shapes[source]
+        dims = to_last_dims(len(shape)) if to_last else to_first_dims(len(shape))
+        step = Step(
+            name=namer.take("to_channels_last" if to_last else "to_channels_first"),
             kind="permute",
             ir=None,
             input=shape,
             output=tuple(shape[d - 1] for d in dims),
             dims=dims,
+            sources=(source,),
         )
+        out.append(step)
+        shapes[step.name], last[step.name] = step.output, to_last
+        moved[(source, to_last)] = step.name
+        return step.name
+
+    def read(source: str, want_last: bool | None) -> str:
+        """`source` in the layout wanted (None: as it is)."""
+        if want_last is None or len(shapes[source]) < 2 or last[source] == want_last:
+            return source
+        return permute(source, want_last)
 
     for step in lowered.steps:
-        multi = len(step.input) >= 2
-        if multi and not last and step.spatial:
-            out.append(permute("to_channels_last", step.input, to_last_dims(len(step.input))))
-            last = True
-        elif multi and last and _ordered(step):
-            shape = last_shape(step.input)
-            out.append(permute("to_channels_first", shape, to_first_dims(len(shape))))
-            last = False
-        if last:
+        layout = None if step.ir is None else type(step.ir).layout
+        want: bool | None = {"spatial": True, "ordered": False}.get(layout or "pointwise")
+        sources = tuple(read(alias.get(s, s), want) for s in step.sources)
+        here = any(last[s] for s in sources if len(shapes[s]) >= 2)
+        step = dataclasses.replace(step, sources=sources)
+        if here:
             step = dataclasses.replace(
                 step,
                 input=last_shape(step.input),
@@ -72,26 +93,26 @@ def channels_last(lowered: Lowered) -> Lowered:
                 channels_last=True,
             )
         act = step.activation
-        if last and len(step.output) >= 2 and act is not None and type(act).layout == "ordered":
+        if here and len(step.output) >= 2 and act is not None and type(act).layout == "ordered":
             out.append(dataclasses.replace(step, activation=None))
-            shape = step.output
-            out.append(permute("to_channels_first", shape, to_first_dims(len(shape))))
-            first = (shape[-1], *shape[:-1])
-            out.append(
-                Step(
-                    name=namer.take(f"{step.name}_activation"),
-                    kind=act.kind_name(),
-                    ir=act,
-                    input=first,
-                    output=first,
-                )
+            shapes[step.name], last[step.name] = step.output, True
+            first = permute(step.name, False)
+            split = Step(
+                name=namer.take(f"{step.name}_activation"),
+                kind=act.kind_name(),
+                ir=act,
+                input=shapes[first],
+                output=shapes[first],
+                sources=(first,),
             )
-            last = False
+            out.append(split)
+            shapes[split.name], last[split.name] = split.output, False
+            alias[step.name] = split.name
             continue
         out.append(step)
-        if len(step.output) < 2:
-            last = False
-    if last and out:
-        shape = out[-1].output
-        out.append(permute("to_channels_first", shape, to_first_dims(len(shape))))
-    return lowered.replace(steps=tuple(out))
+        shapes[step.name] = step.output
+        last[step.name] = here and len(step.output) >= 2
+    output = alias.get(lowered.output_name, lowered.output_name)
+    if last.get(output):
+        output = permute(output, False)
+    return lowered.replace(steps=tuple(out), output_name=output)

@@ -39,6 +39,9 @@ class Step:
     """For `permute`: Keras-style 1-based axis order of the output."""
     weights: tuple[Weight, ...] = ()
     """The arrays this step owns, in the neutral layout and drawing order."""
+    sources: tuple[str, ...] = ()
+    """The values it reads by name: an input's or an earlier step's (several for a merge).
+    A chain's steps each read the step before (`Lowered.is_chain`)."""
 
     @property
     def frozen(self) -> bool:
@@ -58,6 +61,22 @@ class Lowered:
     steps: tuple[Step, ...]
     head: Head | None
     """`softmax`/`sigmoid` the loss takes logits for: applied for predictions only."""
+    inputs: tuple[tuple[str, Shape], ...] = ()
+    """(name, shape) of every input, in the order written."""
+    output_name: str = ""
+    """The value the model outputs: the name of its last step, or of an input."""
+
+    @property
+    def is_chain(self) -> bool:
+        """One input, each step reading the one before, the last one the output."""
+        if len(self.inputs) != 1:
+            return False
+        previous = self.inputs[0][0]
+        for step in self.steps:
+            if step.sources != (previous,):
+                return False
+            previous = step.name
+        return previous == self.output_name
 
     @property
     def weighted(self) -> tuple[Step, ...]:
@@ -78,14 +97,25 @@ def lower(shapes: ModelShapes, loss: Loss) -> Lowered:
             output=info.output,
             activation=info.layer.fused_activation(),
             weights=info.layer.weights(info.input),
+            sources=info.sources,
         )
         for info in shapes.layers
     ]
+    output = shapes.output_name or (steps[-1].name if steps else shapes.inputs[0][0])
     head = prediction_head(shapes, loss)
     if head is not None:
-        last = steps[-1]
+        at = next(i for i, step in enumerate(steps) if step.name == output)
+        last = steps[at]
         if last.kind == head:
-            steps = steps[:-1]
+            del steps[at]
+            output = last.sources[0]
         else:
-            steps[-1] = dataclasses.replace(last, activation=None)
-    return Lowered(input=shapes.input, output=shapes.output, steps=tuple(steps), head=head)
+            steps[at] = dataclasses.replace(last, activation=None)
+    return Lowered(
+        input=shapes.input,
+        output=shapes.output,
+        steps=tuple(steps),
+        head=head,
+        inputs=shapes.inputs,
+        output_name=output,
+    )

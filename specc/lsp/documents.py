@@ -17,11 +17,10 @@ from specc import cst
 from specc.analysis import Analysis, analyze
 from specc.diagnostics import SpecError
 from specc.ir.layers import Layer, Repeat
-from specc.ir.spaces import is_space
 from specc.ir.spec import Model
 from specc.lsp.context import is_layer_statement, model_name
 from specc.lsp.positions import LineIndex
-from specc.shapes import LayerInfo, ModelShapes, layer_count, unroll
+from specc.shapes import LayerInfo, ModelShapes, layer_count, walk
 
 Shape = tuple[int, ...]
 LayerKey = tuple[str, tuple[int, ...]]
@@ -99,23 +98,11 @@ def partial_shapes(model: Model, stop: int) -> ModelShapes | None:
     shapes of every layer before a mistake, so it keeps whatever inference reached."""
     if model.input is None:
         return None
-    shape: Shape = tuple(model.input.shape)
-    infos: list[LayerInfo] = []
     try:
-        for name, layer in unroll(model):
-            if layer.span is None or layer.span.start >= stop:
-                break
-            if any(is_space(getattr(layer, f)) for f in type(layer).model_fields):
-                break
-            out = layer.infer(shape)
-            params = layer.params(shape)
-            infos.append(LayerInfo(name, layer, shape, out, params, not layer.frozen, flops=0))
-            shape = out
+        shapes = walk(model, stop)
     except (SpecError, ValueError, ArithmeticError):
-        pass  # inference stops at the first layer that cannot take its input
-    if not infos:
         return None
-    return ModelShapes(model=model, input=tuple(model.input.shape), layers=tuple(infos))
+    return shapes if shapes.layers else None
 
 
 def _first_error(analysis: Analysis, stmt: cst.Statement) -> int:

@@ -132,7 +132,7 @@ def test_ir_output() -> None:
     assert result.exit_code == 0
     ir = json.loads(result.output)
     (model,) = ir["models"]
-    assert model["name"] == "mnist_mlp" and model["input"]["shape"] == [28, 28]
+    assert model["name"] == "mnist_mlp" and model["inputs"][0]["shape"] == [28, 28]
     assert [layer["kind"] for layer in model["layers"]] == ["flatten", "dense", "dense"]
     assert model["layers"][1]["units"] == 512
     assert model["layers"][1]["activation"]["kind"] == "relu"

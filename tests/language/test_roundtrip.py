@@ -202,7 +202,7 @@ LAYER = list_item(Model.model_fields["layers"].annotation)
 @st.composite
 def models(draw: st.DrawFn, name: str, shape: tuple[int, ...]) -> Model:
     base = draw(nodes(Model))
-    model = base.model_copy(update={"name": name, "input": Input(shape=shape), "layers": []})
+    model = base.model_copy(update={"name": name, "inputs": [Input(shape=shape)], "layers": []})
     for _ in range(draw(st.integers(0, 4))):
         for _ in range(6):  # layers that don't fit the current shape are drawn again
             layer = draw(nodes(LAYER, 1))
@@ -360,7 +360,9 @@ def test_values_that_would_read_differently_are_keyed_or_quoted() -> None:
     # words (`from` is filler), so the source is keyed.
     spec = Spec(
         models=[
-            Model(name="true", input=Input(shape=(8,)), init=InitFrom(source="from", strict=False))
+            Model(
+                name="true", inputs=[Input(shape=(8,))], init=InitFrom(source="from", strict=False)
+            )
         ]
     )
     text = to_text(spec)
