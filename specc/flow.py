@@ -122,7 +122,9 @@ class Flow:
         self._add(LayerInfo.of(name, layer, value.shape, out, (value.step,)))
         return name
 
-    def branch(self, layer: Branch, suffix: str, frozen: bool, current: str | None) -> str:
+    def branch(
+        self, layer: Branch, suffix: str, frozen: bool, current: str | None, merged: bool = False
+    ) -> str:
         start = self._resolve(layer.source, layer, "source") if layer.source else None
         start = self._need(start or current, layer)
         out = self.walk(list(layer.layers), suffix, frozen, start)
@@ -134,7 +136,8 @@ class Flow:
             self._define(
                 name, Value(value.shape, value.step, layer.span, label), layer.where("name")
             )
-            self.branches.append((name, layer.where("name")))
+            if not merged:  # a parallel block's branches are always read by its merge
+                self.branches.append((name, layer.where("name")))
         return out
 
     def residual(self, layer: Residual, suffix: str, frozen: bool, source: str) -> str:
@@ -159,7 +162,7 @@ class Flow:
                 layer.span,
                 help="add `branch { ... }` blocks, or write the layers without `parallel`",
             )
-        outs = [self.branch(b, suffix, frozen, source) for b in layer.branches]
+        outs = [self.branch(b, suffix, frozen, source, merged=True) for b in layer.branches]
         node = layer.merge_node()
         labels = [
             f"branch `{b.name}`" if b.name else f"branch {i} (`{self.values[o].step}`)"

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from specc.diagnostics import Diagnostic, Related, SpecError
-from specc.ir.layers import Dense, Layer, Repeat
+from specc.ir.layers import Branch, Dense, Layer, Repeat
 from specc.ir.spec import Model
 from specc.span import Span
 
@@ -207,12 +207,16 @@ def infer(model: Model) -> tuple[ModelShapes | None, list[Diagnostic]]:
 
 def layer_count(layers: list[Layer]) -> int:
     """How many layers `unroll` would produce, without producing them."""
-    return sum(
-        layer.times * layer_count(list(layer.layers))
-        if isinstance(layer, Repeat)
-        else 1 + layer_count(layer.nested())
-        for layer in layers
-    )
+    return sum(_count(layer) for layer in layers)
+
+
+def _count(layer: Layer) -> int:
+    if isinstance(layer, Repeat):
+        return layer.times * layer_count(list(layer.layers))
+    if isinstance(layer, Branch):  # only its layers; the merge reading it counts once
+        return layer_count(layer.nested())
+    # a residual or parallel block adds the merge that closes it
+    return layer_count(layer.nested()) + 1 if layer.structural else 1
 
 
 def _biggest(infos: list[LayerInfo]) -> LayerInfo:

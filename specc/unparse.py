@@ -157,7 +157,8 @@ def _args(node: Node, names: Sequence[str]) -> list[cst.Arg]:
         value = getattr(node, name)
         if value is None:
             raise UnparseError(f"`{cls.kind_name()}.{name}` is None but its default is not")
-        keyed.append(cst.Arg(_word(name), _value(value, fields[name].annotation, name), _NOWHERE))
+        key = cls.spelled.get(name, name)
+        keyed.append(cst.Arg(_word(key), _value(value, fields[name].annotation, name), _NOWHERE))
     return [*positional, *flags, *extra, *keyed]
 
 

@@ -35,6 +35,12 @@ class Node(BaseModel):
     variadic: ClassVar[str | None] = None
     aliases: ClassVar[tuple[str, ...]] = ()
     arg_aliases: ClassVar[dict[str, str]] = {}
+    refers: ClassVar[tuple[str, ...]] = ()
+    """Fields whose words name earlier values of the model (a merge's operands, a
+    branch's `from=`): editors complete them with those names."""
+    spelled: ClassVar[dict[str, str]] = {}
+    """Field -> the key a spec writes for it, where the field cannot be named so
+    (`from=` is a Python keyword: Branch.source). Each is also in `arg_aliases`."""
     filler_words: ClassVar[tuple[str, ...]] = ()
     # Blocks: statement keyword -> field name, and the list field that collects
     # statements naming a member of its union (layers in a model, transforms in data).

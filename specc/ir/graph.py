@@ -35,6 +35,7 @@ class Merge(Layer):
     """Base of the merges: combine several values of the model into one."""
 
     variadic = "operands"
+    refers = ("operands",)
     layout = "spatial"  # operands must share a layout; concat joins the channel axis
 
     operands: list[Identifier] = Field(default_factory=list)
@@ -168,6 +169,8 @@ class Branch(Layer):
     positional = ("name",)
     collector = "layers"
     arg_aliases = {"from": "source"}
+    spelled = {"source": "from"}
+    refers = ("source",)
 
     source: Identifier | None = None
     """The value it starts from (`from=`): an input, a branch or a named layer."""
@@ -188,7 +191,7 @@ class Parallel(Layer):
     positional = ("merge",)
     keywords = {"branch": "branches"}
 
-    merge: MergeKind = "concat"
+    merge: MergeKind
     """How the branches' outputs are combined."""
     branches: list[Branch] = Field(default_factory=list)
     """The branches, in order (at least two)."""

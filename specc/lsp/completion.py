@@ -201,11 +201,11 @@ def complete(state: DocState, position: types.Position) -> list[types.Completion
         return []
     if not words:
         return statement_keywords(block)
-    return _in_statement(state, block, words, partial)
+    return _in_statement(state, block, words, partial, offset)
 
 
 def _in_statement(
-    state: DocState, block: type[Node], words: list[str], partial: str
+    state: DocState, block: type[Node], words: list[str], partial: str, offset: int
 ) -> list[types.CompletionItem]:
     keyword = words[0]
     table = dispatches(block, keyword)
@@ -222,5 +222,36 @@ def _in_statement(
     args = words[2:] if table else words[1:]
     if "=" in partial:
         found = user_field(cls, partial.split("=", 1)[0])
+        if found is not None and found[0] in cls.refers:
+            return value_names(state, offset)
         return _value_items(found[1]) if found else []
-    return _argument_items(cls, args)
+    items = _argument_items(cls, args)
+    if cls.variadic is not None and cls.variadic in cls.refers:
+        items = value_names(state, offset) + items  # `concat img tab`: the names come first
+    return items
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def value_names(state: DocState, offset: int) -> list[types.CompletionItem]:
+    """Names a merge or `from=` may use at the cursor: inputs, branches and named layers
+    written earlier in the same model (read from the text, which may be mid-edit)."""
+    text = state.analysis.text
+    start = text.rfind("model", 0, offset)
+    if start < 0:
+        return []
+    names: dict[str, str] = {}
+    for statement in re.split(r"[;{}\n]", text[start:offset]):
+        words = statement.split("#", 1)[0].split()
+        if len(words) >= 2 and words[0] in ("input", "branch") and _IDENT.match(words[1]):
+            names.setdefault(words[1], words[0])
+        for word in words[1:]:
+            if word.startswith("name=") and _IDENT.match(word[5:]):
+                names.setdefault(word[5:], "named layer")
+    if "input" not in names.values():
+        names = {"input": "input", **names}
+    return [
+        types.CompletionItem(label=n, kind=Kind.Variable, detail=role, sort_text="0" + n)
+        for n, role in names.items()
+    ]

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from specc import cst
 from specc.analysis import Analysis, analyze
 from specc.diagnostics import SpecError
-from specc.ir.layers import Layer, Repeat
+from specc.ir.base import Node
+from specc.ir.layers import Branch, Layer, Repeat
 from specc.ir.spec import Model
 from specc.lsp.context import is_layer_statement, model_name
 from specc.lsp.positions import LineIndex
@@ -39,45 +40,69 @@ class LayerSummary:
 
 
 def layer_statements(
-    stmt: cst.Statement, parent: type[Layer] | type[Model], path: tuple[int, ...] = ()
+    stmt: cst.Statement, parent: type[Node], path: tuple[int, ...] = ()
 ) -> list[tuple[tuple[int, ...], cst.Statement]]:
-    """(path, statement) for every layer statement in a model (or repeat) body, nested."""
+    """(path, statement) for every layer statement in a model's body, nested: inside
+    `repeat`, `residual` (and its `shortcut`), `parallel` and its branches."""
     out: list[tuple[tuple[int, ...], cst.Statement]] = []
     if stmt.body is None:
         return out
     index = 0
     for inner in stmt.body.statements:
-        if not is_layer_statement(parent, inner.keyword.name):
+        cls = _container(parent, inner.keyword.name)
+        layer = is_layer_statement(parent, inner.keyword.name)
+        if not layer and cls is None:
             continue
         here = (*path, index)
-        out.append((here, inner))
-        if inner.keyword.name == "repeat":
-            out.extend(layer_statements(inner, Repeat, here))
+        if layer or cls is Branch:
+            out.append((here, inner))
+        if cls is not None:
+            out.extend(layer_statements(inner, cls, here))
         index += 1
     return out
 
 
+def _container(parent: type[Node], keyword: str) -> type[Node] | None:
+    """The class of a statement that holds layers (`repeat`, `residual`, `shortcut`, a
+    `branch`), else None."""
+    from specc.ir.registry import collector_members, list_item, members
+
+    field = parent.keywords.get(keyword)
+    if field is not None:
+        annotation = parent.model_fields[field].annotation
+        kinds = members(list_item(annotation) or annotation)
+        cls = next(iter(kinds.values()), None)
+    else:
+        cls = collector_members(parent).get(keyword)
+    if cls is None or not (cls.collector == "layers" or cls.keywords):
+        return None
+    return cls
+
+
 def _summaries(shapes: ModelShapes) -> dict[int, LayerSummary]:
-    """Summary per IR layer start offset (the layer's span is its statement's span)."""
+    """Summary per IR layer start offset (the layer's span is its statement's span); a
+    block's summary covers every layer inside it and the merge that closes it."""
     infos: dict[int, list[LayerInfo]] = {}
     for info in shapes.layers:
-        infos.setdefault(id(info.layer), []).append(info)
+        infos.setdefault(id(info.block if info.block is not None else info.layer), []).append(info)
     out: dict[int, LayerSummary] = {}
 
     def walk(layers: list[Layer]) -> list[LayerInfo]:
         seen: list[LayerInfo] = []
         for layer in layers:
-            if isinstance(layer, Repeat):
-                ids = {id(i) for i in walk(list(layer.layers))}
+            if layer.structural:
+                ids = {id(i) for i in walk(layer.nested())} | {
+                    id(i) for i in infos.get(id(layer), [])
+                }
                 mine = [i for i in shapes.layers if id(i) in ids]  # in model order
                 if len(mine) != layer_count([layer]):
-                    mine = []  # inference stopped inside the repeat: no summary
+                    mine = []  # inference stopped inside the block: no summary
             else:
                 mine = infos.get(id(layer), [])
             if mine and layer.span is not None:
                 out[layer.span.start] = LayerSummary(
                     keyword=layer.kind_name(),
-                    name=mine[0].name,
+                    name=layer.name or (mine[-1].name if layer.structural else mine[0].name),
                     input=mine[0].input,
                     output=mine[-1].output,
                     params=sum(i.params for i in mine),

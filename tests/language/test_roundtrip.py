@@ -31,6 +31,7 @@ from specc.fmt import format_text
 from specc.ir import strip_spans
 from specc.ir.base import Node
 from specc.ir.data import MNIST, Normalize, OneHot, Scale
+from specc.ir.graph import MERGES, Branch, Parallel, Residual
 from specc.ir.registry import list_item, members, user_fields
 from specc.ir.spaces import SPACE_TYPES
 from specc.ir.spec import InitFrom, Input, Model, Spec
@@ -200,13 +201,31 @@ LAYER = list_item(Model.model_fields["layers"].annotation)
 
 
 @st.composite
+def graph_blocks(draw: st.DrawFn) -> list[Any]:
+    """Graph constructs whose names resolve (a random operand name never does): a named
+    branch and a merge reading it, a residual block, a parallel block; their inner layers
+    are drawn like any other and kept only when shapes still fit."""
+    inner = st.lists(nodes(LAYER, 2), max_size=2)
+    merge = draw(st.sampled_from(sorted(MERGES)))
+    choice = draw(st.integers(0, 2))
+    if choice == 0:
+        name = draw(IDENTIFIER.filter(lambda n: n != "input"))
+        branch = Branch(name=name, layers=draw(inner))
+        return [branch, MERGES[merge](operands=[name])]
+    if choice == 1:
+        return [Residual(layers=draw(inner))]
+    branches = [Branch(layers=draw(inner)) for _ in range(draw(st.integers(2, 3)))]
+    return [Parallel(merge=merge, branches=branches)]
+
+
+@st.composite
 def models(draw: st.DrawFn, name: str, shape: tuple[int, ...]) -> Model:
     base = draw(nodes(Model))
     model = base.model_copy(update={"name": name, "inputs": [Input(shape=shape)], "layers": []})
     for _ in range(draw(st.integers(0, 4))):
         for _ in range(6):  # layers that don't fit the current shape are drawn again
-            layer = draw(nodes(LAYER, 1))
-            trial = model.model_copy(update={"layers": [*model.layers, layer]})
+            layers = draw(st.one_of(nodes(LAYER, 1).map(lambda layer: [layer]), graph_blocks()))
+            trial = model.model_copy(update={"layers": [*model.layers, *layers]})
             _, problems = infer(trial)
             if not any(d.severity is Severity.ERROR for d in problems):
                 model = trial
