@@ -57,6 +57,8 @@ class Flow:
     used: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
     branches: list[tuple[str, Span | None]] = field(default_factory=list)
+    nameless: list[Span | None] = field(default_factory=list)
+    """Branches outside `parallel` without a name: nothing can read them."""
 
     # ---- the walk ----------------------------------------------------------------------
 
@@ -138,6 +140,8 @@ class Flow:
             )
             if not merged:  # a parallel block's branches are always read by its merge
                 self.branches.append((name, layer.where("name")))
+        elif not merged:
+            self.nameless.append(layer.span)
         return out
 
     def residual(self, layer: Residual, suffix: str, frozen: bool, source: str) -> str:

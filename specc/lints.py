@@ -80,7 +80,8 @@ def units_vs_classes(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
     one_target = isinstance(spec.data, (CSV, Synthetic))
     loss = spec.train.loss
     last = shapes.last
-    assert last is not None
+    if last is None:
+        return
     span = _units_span(shapes)
     units = shapes.output[-1] if shapes.output else 0
     if isinstance(loss, BinaryCrossentropy) and units != 1:

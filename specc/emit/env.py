@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import functools
 import math
-import unicodedata
 from typing import Any
 
 import jinja2
 
-from specc.emit.tidy import LINE_LENGTH
+from specc.emit.tidy import LINE_LENGTH, width
 from specc.resources import templates_dir
 
 
@@ -64,11 +63,6 @@ def block(value: Any) -> str:
 def tight(value: Any) -> str:
     """Drop whitespace-only lines (left by optional arguments inside a call)."""
     return "\n".join(line for line in str(value).split("\n") if line.strip())
-
-
-def width(text: str) -> int:
-    """Columns `text` takes as ruff measures lines (wide East Asian characters: two)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def wrap(text: str) -> str:

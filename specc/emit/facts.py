@@ -211,6 +211,12 @@ class ScriptFacts:
         return self.plan.task == "classification" and not self.plan.one_hot
 
     @property
+    def checks_labels(self) -> bool:
+        """Targets are read as class indices (a `one_hot` transform turns them into rows
+        later), so the script checks each fits the model's classes."""
+        return self.plan.task == "classification" and self.plan.classes is not None
+
+    @property
     def init_from(self) -> bool:
         """The model starts from saved weights (`init from`)."""
         return self.plan.model.init is not None

@@ -7,7 +7,8 @@ unused; ruff (a dependency of specc) then does what a person would do before com
    unused imports removed (a template may import `ops` for a branch the spec does not use);
 2. `ruff format`: every line fitted into 100 columns exactly as the project's own code is;
    a call the template wrote one argument a line is joined when it fits (ruff's
-   `skip-magic-trailing-comma`), so templates can always write the long form.
+   `skip-magic-trailing-comma`), so templates can always write the long form;
+3. comment lines still over 100 columns (a long spec value inside one) are broken at spaces.
 
 Both run on the text through stdin, with `--isolated` settings (the scripts' own line
 length and Python version), so a user's ruff configuration never changes what specc emits.
@@ -20,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 LINE_LENGTH = 100
@@ -82,5 +84,32 @@ JOIN = (
 
 
 def tidy(text: str) -> str:
-    """`text` (a Python script) with imports fixed and lines laid out by ruff."""
-    return _ruff("format", *JOIN, text=_ruff("check", *FIXES, text=text))
+    """`text` (a Python script) with imports fixed and lines laid out by ruff, and
+    comment lines that ruff leaves long wrapped."""
+    return comments(_ruff("format", *JOIN, text=_ruff("check", *FIXES, text=text)))
+
+
+def comments(text: str) -> str:
+    """Code whose `#` comment lines over 100 columns are broken at spaces, each
+    continuation a comment at the same indentation (a spec value inside a comment has
+    any length); code lines are left to ruff."""
+    out = []
+    for line in str(text).split("\n"):
+        body = line.lstrip(" ")
+        if not body.startswith("# ") or width(line) <= LINE_LENGTH:
+            out.append(line)
+            continue
+        prefix = line[: len(line) - len(body)] + "#"
+        current = prefix
+        for word in body[2:].split():
+            if current != prefix and width(f"{current} {word}") > LINE_LENGTH:
+                out.append(current)
+                current = prefix
+            current = f"{current} {word}"
+        out.append(current)
+    return "\n".join(out)
+
+
+def width(text: str) -> int:
+    """Columns `text` takes as ruff measures lines (wide East Asian characters: two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

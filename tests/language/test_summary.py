@@ -200,7 +200,9 @@ def test_json_output() -> None:
         "params": 401_920,
         "flops": 2 * 784 * 512 + 512,
         "activation_bytes": 2048,
+        "reads": ["flatten_1"],
     }
+    assert model["inputs"] == {"input": [28, 28]}
     assert model["totals"] == {
         "params": 407_050,
         "trainable_params": 5_130,
@@ -236,3 +238,45 @@ def test_spec_with_errors_shows_diagnostics(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "error[E402]: `dense` needs a flat input" in result.output
     assert invoke(str(tmp_path / "missing.nn")).exit_code == 2
+
+
+GRAPH = """model resnet {
+    input 3x8x8
+    conv2d 4 3 padding=same
+    residual {
+        conv2d 8 3 stride=2 padding=1; batchnorm; relu
+        conv2d 8 3 padding=same
+        shortcut { conv2d 8 1 stride=2 }
+    }
+    relu
+    parallel concat {
+        branch { conv2d 2 1 }
+        branch { maxpool2d 3 stride=1; conv2d 3 3 padding=2 }
+    }
+    global_avgpool
+    dense 2
+}
+""" + TAIL.replace("mnist_sample", 'npz "x.npz"')
+
+
+def test_graph_summary_counts_blocks_and_shows_what_each_layer_reads(tmp_path: Path) -> None:
+    spec = tmp_path / "graph.nn"
+    spec.write_text(GRAPH)
+    result = invoke(str(spec), "--json")
+    assert result.exit_code == 0, result.output
+    (model,) = json.loads(result.output)["models"]
+    rows = {row["name"]: row for row in model["layers"]}
+    # conv 3->4 (3x3), body conv 4->8 (3x3), batchnorm 8, conv 8->8 (3x3), shortcut 4->8 (1x1),
+    # branch convs 8->2 (1x1) and 8->3 (3x3), dense 5->2
+    expected = (4 * 3 * 9 + 4) + (8 * 4 * 9 + 8) + 16 + (8 * 8 * 9 + 8) + (8 * 4 + 8)
+    expected += (2 * 8 + 2) + (3 * 8 * 9 + 3) + (2 * 5 + 2)
+    assert model["totals"]["params"] == expected
+    assert rows["residual_1"]["kind"] == "add (residual)"
+    assert rows["residual_1"]["reads"] == ["conv2d_3", "conv2d_4"]
+    assert rows["conv2d_4"]["reads"] == ["conv2d_1"]  # the shortcut reads the block's input
+    assert rows["parallel_1"]["kind"] == "concat (parallel)"
+    assert rows["parallel_1"]["reads"] == ["conv2d_5", "conv2d_6"]
+    assert rows["parallel_1"]["output"] == [5, 4, 4]
+    assert rows["maxpool2d_1"]["reads"] == ["relu_2"]
+    table = invoke(str(spec)).output
+    assert "reads" in table and "add (residual)" in table
