@@ -345,3 +345,87 @@ def test_input_fix_fits_the_data_and_is_not_automatic(push: Session, uri: str) -
     assert action.title == "Change the input to `input 1x28x28` to fit the data"
     assert action.is_preferred is False
     assert analyze(_apply(text, action.edit.changes[uri])).diagnostics == []
+
+
+GRAPH = """model two {
+    input image 1x8x8
+    input meta 4
+    branch img from=image {
+        conv2d 4 3 padding=same relu
+        residual {
+            conv2d 4 3 padding=same; batchnorm
+        }
+        parallel concat {
+            branch { conv2d 2 1 }
+            branch { maxpool2d 3 stride=1; conv2d 3 3 padding=2 }
+        }
+        global_avgpool
+    }
+    branch tab from=meta { dense 3 relu }
+    concat img tab
+    dense 2
+}
+data npz "x.npz"
+train { loss sparse_categorical_crossentropy }
+"""
+
+
+@pytest.mark.parametrize(
+    ("marked", "present", "absent"),
+    [
+        (GRAPH.replace("concat img tab", "concat img |"), ["image", "meta", "img", "tab"], []),
+        (GRAPH.replace("branch tab from=meta", "branch tab from=|"), ["image", "meta", "img"], []),
+        (GRAPH.replace("    concat img tab\n", "    |\n"), ["residual", "parallel", "branch"], []),
+    ],
+)
+def test_completion_offers_value_names_and_graph_blocks(
+    push: Session, uri: str, marked: str, present: list[str], absent: list[str]
+) -> None:
+    labels = _labels(push, uri, marked)
+    assert set(present) <= set(labels), labels
+
+
+def test_inlay_hints_inside_blocks_and_at_merges(push: Session, uri: str) -> None:
+    push.open(uri, GRAPH)
+    hints = {(line, label) for line, _, label in _hints(push, uri, GRAPH)}
+    assert {
+        (4, "→ 4x8x8"),  # conv2d inside the branch
+        (6, "→ 4x8x8"),  # batchnorm inside the residual body
+        (7, "→ 4x8x8"),  # the residual block as a whole (after its closing brace)
+        (9, "→ 2x8x8"),  # first parallel branch
+        (10, "→ 3x8x8"),  # second parallel branch (pool 6x6, padded conv back to 8x8)
+        (11, "→ 5x8x8"),  # the concat closing the parallel block
+        (13, "→ 5"),  # global_avgpool
+        (14, "→ 3"),  # the tab branch
+        (15, "→ 8"),  # concat img tab
+        (16, "→ 2"),
+    } <= hints, sorted(hints)
+
+
+def test_outline_nests_blocks_and_names_merges(push: Session, uri: str) -> None:
+    push.open(uri, GRAPH)
+    symbols = push.call(
+        push.client.text_document_document_symbol_async,
+        types.DocumentSymbolParams(text_document=_doc(uri)),
+    )
+    model = symbols[0]
+    assert [c.name for c in model.children] == [
+        "input",
+        "input",
+        "img",
+        "tab",
+        "concat_1",
+        "dense_2",
+    ]
+    img = model.children[2]
+    assert [c.name for c in img.children] == [
+        "conv2d_1",
+        "residual_1",
+        "parallel_1",
+        "global_avgpool_1",
+    ]
+    residual, parallel = img.children[1], img.children[2]
+    assert [c.name for c in residual.children] == ["conv2d_2", "batchnorm_1"]
+    assert residual.detail == "residual → 4x8x8"
+    assert parallel.detail == "parallel concat → 5x8x8"
+    assert [len(b.children) for b in parallel.children] == [1, 2]
