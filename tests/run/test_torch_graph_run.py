@@ -157,3 +157,12 @@ def test_export_onnx_and_predict(folder: Path, whole: Path) -> None:
     shown = _cli("predict", str(whole / "export/onnx"), str(folder / "new.npz"))
     assert shown.exit_code == 0, shown.output
     assert "Traceback" not in shown.output
+
+
+def test_export_torch_program(whole: Path) -> None:
+    done = _cli("export", str(whole), "--format", "torch", "-o", str(whole.parent / "pt2"))
+    assert done.exit_code == 0, done.output
+    manifest = json.loads((whole.parent / "pt2/export.json").read_text())
+    checks = manifest["verification"]["checks"]
+    assert [c["batch"] for c in checks] == [1, 64] and all(c["ok"] for c in checks)
+    assert all(c["max_abs_diff"] <= 1e-5 for c in checks)
