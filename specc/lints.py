@@ -74,12 +74,14 @@ def sigmoid_multiclass(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
 
 
 def units_vs_classes(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
-    last = shapes.last  # None also when the output is an input (only a dead branch computes)
-    if spec.data is None or spec.train is None or last is None:
+    if spec.data is None or spec.train is None or not shapes.layers:
         return
     _, classes, task = spec.data.sample_facts()
     one_target = isinstance(spec.data, (CSV, Synthetic))
     loss = spec.train.loss
+    last = shapes.last
+    if last is None:
+        return
     span = _units_span(shapes)
     units = shapes.output[-1] if shapes.output else 0
     if isinstance(loss, BinaryCrossentropy) and units != 1:
