@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,10 +168,10 @@ def test_graph_forward_matches_functional(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_parameters_and_keys_are_the_summary(name: str, tmp_path: object) -> None:
+def test_parameters_and_keys_are_the_summary(name: str, tmp_path: Path) -> None:
     shape, layers, _ = CASES[name]
     text = _spec(shape, layers)
-    path = tmp_path / "m.nn"  # type: ignore[operator]
+    path = tmp_path / "m.nn"
     path.write_text(text)
     done = CliRunner().invoke(main, ["summary", "--json", str(path)])
     assert done.exit_code == 0, done.output
