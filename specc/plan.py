@@ -202,7 +202,16 @@ def _something_to_train(plan: RunPlan) -> None:
     """A model whose weights are all frozen (or that has none) cannot train: say so first."""
     shapes = plan.shapes
     if shapes.trainable_params > 0:
-        return
+        if _reaches_output(shapes):
+            return
+        raise PlanError(
+            f"the output of model `{shapes.model.name}` reads no layer with trainable weights: "
+            "there is nothing to train",
+            [],
+            "merge the branches into the model's output (`add NAME`, `concat NAME`), or "
+            "write the layers after them",
+            source=(plan.path, plan.text),
+        )
     frozen = shapes.params > 0
     raise PlanError(
         "every layer with weights is `frozen`: there is nothing to train"
@@ -212,6 +221,18 @@ def _something_to_train(plan: RunPlan) -> None:
         "unfreeze a layer" if frozen else "add a layer with weights (`dense`, `conv2d`)",
         source=(plan.path, plan.text),
     )
+
+
+def _reaches_output(shapes: ModelShapes) -> bool:
+    """Whether the model's output reads a layer with trainable weights (a graph whose only
+    weights are in a branch nothing reads has none to train)."""
+    needed = {shapes.output_name}
+    for info in reversed(shapes.layers):
+        if info.name in needed or not shapes.output_name:
+            if info.params and info.trainable:
+                return True
+            needed.update(info.sources)
+    return False
 
 
 def _positive(options: RunOptions) -> None:

@@ -26,6 +26,17 @@ train { loss sparse_categorical_crossentropy; optimizer sgd; epochs 1 }
             "unfreeze a layer",
         ),
         ("input 4\n relu\n softmax", "model `m` has no weights", "add a layer with weights"),
+        (
+            # the only weights are in a branch nothing reads: the output is the input
+            "input 4\n branch b { dense 2 }",
+            "the output of model `m` reads no layer with trainable weights",
+            "merge the branches into the model's output",
+        ),
+        (
+            "input 4\n branch b { dense 4 }\n dense 4 frozen\n relu",
+            "the output of model `m` reads no layer with trainable weights",
+            "merge the branches into the model's output",
+        ),
     ],
 )
 def test_a_model_with_nothing_to_train_is_refused(model: str, message: str, hint: str) -> None:

@@ -76,19 +76,9 @@ def _fix() -> str:
 # What this backend cannot run, as the shared gate's feature -> reason
 # (specc/lowering/capabilities.py); everything else in the vocabulary must work.
 UNSUPPORTED: dict[str, str] = {
-    # Graph models (docs/semantics.md#graphs) are checked and summarised; building them
-    # here comes next.
-    **{
-        key: "graph models are not built here yet; `specc check` and `specc summary` read them"
-        for key in (
-            "graph",
-            "inputs.several",
-            "layer.add",
-            "layer.concat",
-            "layer.multiply",
-            "layer.average",
-        )
-    },
+    # Graph models with one input are built (specc/executors/torch/graph.py); reading
+    # several arrays from the data is separate work.
+    "inputs.several": "models with several inputs are checked and summarised, not trained yet",
     "precision.fp16.cpu": "use `precision bf16` (works on CPU) or run with --device cuda",
 }
 
@@ -208,7 +198,8 @@ def load_optimizer_state(state: TorchState, blob: dict[str, np.ndarray]) -> None
 
 
 def save_native(state: TorchState, directory: Path) -> list[Path]:
-    """`model.pt`: the module's state_dict (load it into the same nn.Sequential)."""
+    """`model.pt`: the module's state_dict (load it into the same module: an nn.Sequential
+    for a chain, `specc.executors.torch.graph.GraphNetwork` for a graph)."""
     import torch
 
     path = Path(directory) / "model.pt"

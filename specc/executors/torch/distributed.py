@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from specc.executors.torch.graph import GraphNetwork
 from specc.executors.torch.model import trunk
 
 if TYPE_CHECKING:
@@ -94,6 +95,10 @@ def wrap(state: TorchState, sync_batchnorm: bool) -> None:
         state.body = trunk(state.network, state.plan.fused_activation is not None)
     on_gpu = state.device.startswith("cuda")
     index = torch.device(state.device).index if on_gpu else None
+    # A graph's dead branch (W507) has weights no step reads: DDP must not wait for them.
+    idle = isinstance(state.body, GraphNetwork) and state.body.idle_parameters()
     state.step_body = DistributedDataParallel(
-        state.body, device_ids=None if index is None else [index]
+        state.body,
+        device_ids=None if index is None else [index],
+        find_unused_parameters=idle,
     )

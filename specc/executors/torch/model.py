@@ -1,10 +1,12 @@
 """The IR as a `torch.nn.Module`: one small builder per layer kind, looked up in a table.
 
-The network is an `nn.Sequential` whose children are named after the spec's layers, so its
+A chain is an `nn.Sequential` whose children are named after the spec's layers, so its
 `state_dict` keys are exactly the neutral weight keys (`dense_1.weight`); activations given
 as a layer argument become an extra parameter-free child `<layer>:act` (a colon no spec name
-holds, so a layer named `<layer>__act` cannot take its place). Importing this
-module imports torch: only `specc.executors.torch` does, lazily.
+holds, so a layer named `<layer>__act` cannot take its place). A model that branches or
+merges is a `GraphNetwork` (specc/executors/torch/graph.py) with the same children under
+the same names. Importing this module imports torch: only `specc.executors.torch` does,
+lazily.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from specc.executors.torch.graph import Concat, GraphNetwork, Mean, Product, Sum, Wire
 from specc.ir import layers as L
 from specc.shapes import LayerInfo, ModelShapes
 
@@ -149,19 +152,27 @@ LAYERS: dict[type, Callable[[LayerInfo], nn.Module]] = {
     L.BatchNorm: _batchnorm,
     L.LayerNorm: _layernorm,
     **{kind: (lambda info: _activation(info.layer)) for kind in ACTIVATIONS},
+    # merges: operands in the order `LayerInfo.sources` names them (docs/semantics.md#graphs)
+    L.Add: lambda info: Sum(),
+    L.Multiply: lambda info: Product(),
+    L.Average: lambda info: Mean(),
+    L.Concat: lambda info: Concat(),
 }
 
 
-# A layer named like an attribute every module has (`eval`, `training`, `__class__`) cannot
-# be a child under its own name (torch: "attribute 'eval' already exists"). Such children
-# get a prefix no spec name can hold, and `neutral_key` strips it again, so parameter and
-# weight keys are the spec's names (the emitters rename such layers the same way).
+# A layer named like an attribute every module has (`eval`, `training`, `__class__`, or a
+# graph network's `wires`) cannot be a child under its own name (torch: "attribute 'eval'
+# already exists"). Such children get a prefix no spec name can hold, and `neutral_key`
+# strips it again, so parameter and weight keys are the spec's names (the emitters rename
+# such layers the same way).
 CLASH_PREFIX = "spec:"
-_PLAIN_MODULE = nn.Sequential()
+_PLAIN_CHAIN = nn.Sequential()
+_PLAIN_GRAPH = GraphNetwork(OrderedDict(), (), "input", "input")
 
 
-def child_name(name: str) -> str:
-    return CLASH_PREFIX + name if hasattr(_PLAIN_MODULE, name) else name
+def child_name(name: str, parent: nn.Module = _PLAIN_CHAIN) -> str:
+    """The child's name for layer `name` in a module like `parent`."""
+    return CLASH_PREFIX + name if hasattr(parent, name) else name
 
 
 def neutral_key(key: str) -> str:
@@ -169,21 +180,38 @@ def neutral_key(key: str) -> str:
     return key.removeprefix(CLASH_PREFIX)
 
 
-def build_network(shapes: ModelShapes) -> nn.Sequential:
-    """The whole model, including its final activation (see `split_fused`)."""
+Network = nn.Sequential | GraphNetwork
+
+
+def build_network(shapes: ModelShapes) -> Network:
+    """The whole model, including its final activation (see `trunk`): an `nn.Sequential`
+    for a chain, else a `GraphNetwork` (one input; several are refused before this)."""
+    parent = _PLAIN_CHAIN if shapes.is_chain else _PLAIN_GRAPH
     children: OrderedDict[str, nn.Module] = OrderedDict()
+    wires: list[Wire] = []
     for info in shapes.layers:
-        children[child_name(info.name)] = LAYERS[type(info.layer)](info)
+        key = child_name(info.name, parent)
+        children[key] = LAYERS[type(info.layer)](info)
         activation = info.layer.fused_activation()
+        act = None
         if activation is not None:
-            children[child_name(info.name + ACT_SUFFIX)] = _activation(activation)
-    return nn.Sequential(children)
+            act = child_name(info.name + ACT_SUFFIX, parent)
+            children[act] = _activation(activation)
+        wires.append(Wire(info.name, info.sources, key, act))
+    if shapes.is_chain:
+        return nn.Sequential(children)
+    (input_name, _), *others = shapes.inputs
+    assert not others, "several inputs are refused (E600) before a network is built"
+    return GraphNetwork(children, wires, input_name, shapes.output_name or input_name)
 
 
-def trunk(network: nn.Sequential, fused: bool) -> nn.Module:
-    """The network without its last child when the loss absorbs that final activation."""
+def trunk(network: Network, fused: bool) -> nn.Module:
+    """The network without its final activation when the loss absorbs it: a chain's last
+    child, a graph's last step computing the output."""
     if not fused:
         return network
+    if isinstance(network, GraphNetwork):
+        return network.without_head()
     return network[:-1]
 
 

@@ -22,7 +22,7 @@ from specc.errors import RunError
 from specc.executors.policies import EVAL_CHUNK, compile_pays
 from specc.executors.torch.augment import augment_batch
 from specc.executors.torch.losses import LOSSES, LossFn, probability_fn
-from specc.executors.torch.model import build_network, frozen_names, neutral_key, trunk
+from specc.executors.torch.model import Network, build_network, frozen_names, neutral_key, trunk
 from specc.executors.torch.optimizers import OPTIMIZERS
 from specc.ir.data import Augment
 from specc.plan import RunPlan
@@ -32,7 +32,7 @@ from specc.plan import RunPlan
 class TorchState:
     plan: RunPlan
     device: str
-    network: nn.Sequential  # every layer, named as in the spec (state_dict = neutral keys)
+    network: Network  # every layer, named as in the spec (state_dict = neutral keys)
     body: nn.Module  # the network minus a final activation fused into the loss
     step_body: Any  # `body`, possibly torch.compile'd, for training steps (set on first epoch)
     optimizer: torch.optim.Optimizer
@@ -109,7 +109,7 @@ def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> T
 class _Partial:
     """Enough of a state for `set_weights` while the state is being built."""
 
-    network: nn.Sequential
+    network: Network
 
 
 # ---- training ----------------------------------------------------------------------------
