@@ -326,3 +326,22 @@ def test_dropout_in_a_branch_follows_the_seed_and_an_unread_branch_never_learns(
         "dense_4.weight",
         "dense_4.bias",
     }
+
+
+def test_bf16_computes_merges_in_bfloat16_and_norms_in_float32(tfb: ModuleType) -> None:
+    import tensorflow as tf
+
+    text, reference = CASES["residual_conv_batchnorm_shortcut_stride_2"]
+    plan = plan_of(spec(text, 192), precision="bf16")
+    weights = _weights(plan, seed=3)
+    state = tfb.build(plan, weights, "cpu")
+    policies = {layer.name: layer.dtype_policy.name for layer in state.keras.layers}
+    assert policies["residual_1"] == policies["conv2d_3"] == "mixed_bfloat16"
+    assert policies["batchnorm_3"] == "float32"
+    x = _inputs(plan)
+    out = state.keras.forward(tf.constant(x), training=False, logits=True)
+    assert out.dtype == tf.bfloat16
+    expected = reference(Ref(weights), torch.from_numpy(x).double()).numpy()
+    # bfloat16 keeps 8 bits of mantissa: about 2 significant digits.
+    np.testing.assert_allclose(tf.cast(out, tf.float32).numpy(), expected, rtol=0.05, atol=0.05)
+    assert not np.allclose(tf.cast(out, tf.float32).numpy(), expected, rtol=1e-6, atol=1e-6)
