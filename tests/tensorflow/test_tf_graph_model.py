@@ -213,6 +213,8 @@ def test_forward_equals_the_hand_written_reference(name: str, tfb: ModuleType) -
     probs = head(torch.from_numpy(expected), dim=1).numpy()
     saved = np.asarray(state.keras.model(x, training=False))
     np.testing.assert_allclose(saved, probs, rtol=1e-5, atol=1e-5)
+    headed = state.keras.forward(tf.constant(x), training=False, logits=False).numpy()
+    np.testing.assert_allclose(headed, probs, rtol=1e-5, atol=1e-5)
     predicted = tfb.predict(state, tfb.load_data(state, x.reshape(5, -1), np.zeros(5)))
     np.testing.assert_allclose(predicted, torch.softmax(torch.from_numpy(expected), 1), atol=1e-5)
 
