@@ -221,7 +221,8 @@ def load_optimizer_state(state: TFState, blob: dict[str, np.ndarray]) -> None:
                 arrays[(i, key[len(prefix) :])] = slot.to_keras(np.asarray(value))
     steps = [blob[f"{s.key}/step"] for s in slots if f"{s.key}/step" in blob]
     try:
-        state.optimizer.load_state(int(np.asarray(steps[0])) if steps else 0, arrays)
+        # a scalar comes back from a .safetensors checkpoint with shape (1,)
+        state.optimizer.load_state(int(np.asarray(steps[0]).item()) if steps else 0, arrays)
     except (KeyError, ValueError) as err:
         raise WeightsError(
             "the saved optimizer state does not fit this model and optimizer",
