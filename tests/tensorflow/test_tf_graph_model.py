@@ -201,6 +201,7 @@ def test_forward_equals_the_hand_written_reference(name: str, tfb: ModuleType) -
     text, reference = CASES[name]
     plan = _plan(text)
     assert not plan.lowered.is_chain
+    assert (plan.lowered.head == "softmax") == (name == "branch_add_and_multiply_gate")
     weights = _weights(plan, seed=3)
     state = tfb.build(plan, weights, "cpu")
     x = _inputs(plan)
