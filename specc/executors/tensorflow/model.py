@@ -6,7 +6,9 @@ and tensorflow emit targets use): `permute` steps move between layouts, and each
 weight array (PyTorch layout) maps to its Keras variable by its role
 (specc/lowering/weights.py). Only what Keras computes exactly as the semantics say is a
 stock layer; batchnorm is our own (`SpecBatchNorm`) because Keras's running-statistics
-update differs (momentum convention, biased variance).
+update differs (momentum convention, biased variance). A chain is a `keras.Sequential`; a
+graph model (docs/semantics.md#graphs) is a functional `keras.Model` of the same layers,
+each step's layers reading the values its `sources` name (specc/executors/tensorflow/graph.py).
 
 Importing this module imports TensorFlow/Keras: only the TensorFlow executor does.
 """
