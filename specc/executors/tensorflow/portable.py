@@ -43,14 +43,14 @@ def stock_model(km: KerasModel, head: str | None = None, logits: bool = False) -
     `softmax`/`sigmoid`: the outputs `specc predict` reports (what `specc export` writes).
     """
     count = km.train_layers if logits else len(km.layers)
-    replaced: dict[int, tuple[keras.layers.BatchNormalization, SpecBatchNorm]] = {}
+    replaced: list[tuple[keras.layers.BatchNormalization, SpecBatchNorm]] = []
 
     def stock(layer: keras.layers.Layer) -> keras.layers.Layer:
+        """The layer itself, or a stock copy of a batchnorm (each is called once)."""
         if not isinstance(layer, SpecBatchNorm):
             return layer
-        if id(layer) not in replaced:
-            replaced[id(layer)] = (_stock_batchnorm(layer), layer)
-        return replaced[id(layer)][0]
+        replaced.append((_stock_batchnorm(layer), layer))
+        return replaced[-1][0]
 
     tail = [] if head is None else [keras.layers.Activation(HEADS[head], name=f"predict_{head}")]
     source = km.model
@@ -64,7 +64,7 @@ def stock_model(km: KerasModel, head: str | None = None, logits: bool = False) -
         for layer in [*km.layers[km.train_layers : count], *tail]:
             out = layer(out)
         model = keras.Model(x, out, name=source.name)
-    for stock_layer, spec in replaced.values():
+    for stock_layer, spec in replaced:
         stock_layer.set_weights(
             [v.numpy() for v in (spec.gamma, spec.beta, spec.moving_mean, spec.moving_variance)]
         )
