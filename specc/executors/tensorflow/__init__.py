@@ -97,19 +97,10 @@ def resolve_device(requested: str) -> str:
 # What this backend cannot run, as the shared gate's feature -> reason
 # (specc/lowering/capabilities.py); everything else in the vocabulary must work.
 UNSUPPORTED: dict[str, str] = {
-    # Graph models (docs/semantics.md#graphs) are checked and summarised; building them
-    # here comes next.
-    **{
-        key: "graph models are not built here yet; `specc check` and `specc summary` read them"
-        for key in (
-            "graph",
-            "inputs.several",
-            "layer.add",
-            "layer.concat",
-            "layer.multiply",
-            "layer.average",
-        )
-    },
+    # Graph models with one input are built (a functional Keras model, `graph`); several
+    # inputs need data with several arrays, which `load_data` does not read yet.
+    "inputs.several": "models with several inputs are not built here yet; "
+    "`specc check` and `specc summary` read them",
     "precision.fp16": "fp16 needs loss scaling, which this backend does not implement; use "
     "`precision bf16` (no loss scaling needed) or `precision fp32`",
 }
@@ -230,7 +221,8 @@ def load_optimizer_state(state: TFState, blob: dict[str, np.ndarray]) -> None:
                 arrays[(i, key[len(prefix) :])] = slot.to_keras(np.asarray(value))
     steps = [blob[f"{s.key}/step"] for s in slots if f"{s.key}/step" in blob]
     try:
-        state.optimizer.load_state(int(np.asarray(steps[0])) if steps else 0, arrays)
+        # a scalar comes back from a .safetensors checkpoint with shape (1,)
+        state.optimizer.load_state(int(np.asarray(steps[0]).item()) if steps else 0, arrays)
     except (KeyError, ValueError) as err:
         raise WeightsError(
             "the saved optimizer state does not fit this model and optimizer",

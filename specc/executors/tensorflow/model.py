@@ -6,7 +6,9 @@ and tensorflow emit targets use): `permute` steps move between layouts, and each
 weight array (PyTorch layout) maps to its Keras variable by its role
 (specc/lowering/weights.py). Only what Keras computes exactly as the semantics say is a
 stock layer; batchnorm is our own (`SpecBatchNorm`) because Keras's running-statistics
-update differs (momentum convention, biased variance).
+update differs (momentum convention, biased variance). A chain is a `keras.Sequential`; a
+graph model (docs/semantics.md#graphs) is a functional `keras.Model` of the same layers,
+each step's layers reading the values its `sources` name (specc/executors/tensorflow/graph.py).
 
 Importing this module imports TensorFlow/Keras: only the TensorFlow executor does.
 """
@@ -21,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from specc.executors.tensorflow.graph import Node, Wiring, plain_call
 from specc.ir import layers as L
 from specc.ir.registry import members
 from specc.lowering import Lowered, Step
@@ -202,6 +205,18 @@ def _activation(step: Step) -> list[keras.layers.Layer]:
     return [activation_layer(step.ir, step.name)]  # type: ignore[arg-type]
 
 
+def _merge(cls: type[keras.layers.Layer]) -> LayerBuilder:
+    """An element-wise merge: Keras's layer computes exactly the sum, product or mean."""
+    return lambda step: [cls(name=step.name)]
+
+
+def _concat(step: Step) -> list[keras.layers.Layer]:
+    """Joins the channel/feature axis: last on a channels-last step, else the first axis
+    after the batch of a channels-first image or sequence, or a vector's only axis."""
+    axis = -1 if step.channels_last or len(step.output) < 2 else 1
+    return [keras.layers.Concatenate(axis=axis, name=step.name)]
+
+
 # One builder per IR layer kind (the same table as the torch backend's `model.LAYERS`).
 LAYERS: dict[type[L.Layer], LayerBuilder] = {
     L.Dense: _dense,
@@ -217,6 +232,10 @@ LAYERS: dict[type[L.Layer], LayerBuilder] = {
     L.Dropout: _dropout,
     L.BatchNorm: _batchnorm,
     L.LayerNorm: _layernorm,
+    L.Add: _merge(keras.layers.Add),
+    L.Multiply: _merge(keras.layers.Multiply),
+    L.Average: _merge(keras.layers.Average),
+    L.Concat: _concat,
     # every activation, as a layer of its own
     **{act: _activation for act in members(L.ActivationKind).values()},  # type: ignore[misc]
 }
@@ -236,29 +255,38 @@ def build_step(step: Step) -> list[keras.layers.Layer]:
 class KerasModel:
     """The Keras model plus what the executor needs to train it exactly."""
 
-    model: keras.Sequential
+    model: keras.Model  # a Sequential for a chain, a functional model for a graph
     layers: list[keras.layers.Layer]  # in order
     train_layers: int  # how many of `layers` the training forward runs (the head off)
     slots: list[WeightSlot]
     dropouts: list[keras.layers.Dropout]
+    wiring: Wiring | None = None
+    """A graph model's wiring (which layers read which values); None for a chain."""
 
     def forward(self, x: tf.Tensor, training: bool, logits: bool) -> tf.Tensor:
-        count = self.train_layers if logits else len(self.layers)
-        for layer in self.layers[:count]:
+        if self.wiring is None:
+            count = self.train_layers if logits else len(self.layers)
+            for layer in self.layers[:count]:
+                x = layer(x, training=training)
+            return x
+        x = self.wiring.run(x, lambda layer, y: layer(y, training=training))
+        for layer in () if logits else self.layers[self.train_layers :]:
             x = layer(x, training=training)
         return x
 
 
 def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "fp32") -> KerasModel:
-    """Keras layers for every lowered step, the Sequential around them, and the weight slots.
+    """Keras layers for every lowered step, the model around them, and the weight slots.
 
+    A chain is a `keras.Sequential`; a graph (`Lowered.is_chain` false) is a functional
+    `keras.Model` whose layers read the values their step's `sources` name (`graph`).
     A prediction head (the softmax/sigmoid the loss takes logits for) is the last layer of
     the saved model, skipped by the training forward.
     `precision bf16`: Keras's `mixed_bfloat16` policy (bfloat16 compute, float32 weights)
     on every layer but the normalisations, which stay float32 like under torch's autocast.
     """
-    steps = channels_last(lowered).steps
-    per_step = [(step, build_step(step)) for step in steps]
+    rewritten = channels_last(lowered)
+    per_step = [(step, build_step(step)) for step in rewritten.steps]
     for step, built in per_step:
         if step.frozen:
             for layer in built:
@@ -266,7 +294,8 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
     layers = [layer for _, built in per_step for layer in built]
     train_layers = len(layers)
     if lowered.head is not None:
-        last = shapes.layers[-1]
+        last = shapes.last
+        assert last is not None  # a head is a layer's activation
         fused = not isinstance(last.layer, L.Activation)
         name = helper_name(last.name, "activation") if fused else last.name
         layers.append(keras.layers.Activation(lowered.head, name=name))
@@ -274,23 +303,49 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
         for layer in layers:
             if not isinstance(layer, (SpecBatchNorm, keras.layers.LayerNormalization)):
                 layer.dtype_policy = keras.DTypePolicy("mixed_bfloat16")
-    model = keras.Sequential(
-        [keras.Input(shape=tuple(shapes.input)), *layers], name=shapes.model.name
-    )
-    slots = [slot for step, built in per_step for slot in _slots(step, built)]
+    wiring = None
+    if lowered.is_chain:
+        model: keras.Model = keras.Sequential(
+            [keras.Input(shape=tuple(shapes.input)), *layers], name=shapes.model.name
+        )
+        learning = {step.name for step, _ in per_step}
+    else:
+        wiring = _wiring(rewritten, per_step)
+        model = _functional(shapes, wiring, layers[train_layers:])
+        learning = {node.name for node in wiring.live}
+    slots = [slot for step, built in per_step for slot in _slots(step, built, learning)]
     dropouts = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]
-    return KerasModel(model, layers, train_layers, slots, dropouts)
+    return KerasModel(model, layers, train_layers, slots, dropouts, wiring)
 
 
-def _slots(step: Step, built: list[keras.layers.Layer]) -> list[WeightSlot]:
-    """Neutral key -> Keras variable for one step, by each weight's role."""
+def _wiring(rewritten: Lowered, per_step: list[tuple[Step, list[keras.layers.Layer]]]) -> Wiring:
+    # Several inputs are refused before building (`inputs.several` in UNSUPPORTED).
+    ((name, _),) = rewritten.inputs
+    nodes = tuple(Node(step.name, step.sources, tuple(built)) for step, built in per_step)
+    return Wiring(name, nodes, rewritten.output_name)
+
+
+def _functional(shapes: ModelShapes, wiring: Wiring, head: list[keras.layers.Layer]) -> keras.Model:
+    """The functional Keras model: the input, every node called symbolically (so every
+    layer has its weights, read by the output or not), then the head."""
+    x = keras.Input(shape=tuple(shapes.input), name=wiring.input)
+    out = wiring.run(x, plain_call, everything=True)
+    for layer in head:
+        out = layer(out)
+    return keras.Model(x, out, name=shapes.model.name)
+
+
+def _slots(step: Step, built: list[keras.layers.Layer], learning: set[str]) -> list[WeightSlot]:
+    """Neutral key -> Keras variable for one step, by each weight's role. A step the
+    output does not read (`learning`) gets no gradient, so the optimizer skips it, as
+    PyTorch's skips a parameter without one."""
     if not step.weights:
         return []
     core = next(layer for layer in built if layer.name == step.name)
     out = []
     for weight in step.weights:
         held = native("keras", weight, step.channels_last)
-        trainable = weight.trainable and not step.frozen
+        trainable = weight.trainable and not step.frozen and step.name in learning
         variable = getattr(core, held.name)
         out.append(WeightSlot(f"{step.name}.{weight.name}", variable, held.perm, trainable))
     return out

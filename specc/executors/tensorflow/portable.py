@@ -35,7 +35,8 @@ def _stock_batchnorm(layer: SpecBatchNorm) -> keras.layers.BatchNormalization:
 
 
 def stock_model(km: KerasModel, head: str | None = None, logits: bool = False) -> keras.Model:
-    """A `keras.Sequential` of stock layers with the trained weights.
+    """The model with stock layers only and the trained weights: a `keras.Sequential` for
+    a chain, a functional `keras.Model` wired like `km.model` for a graph.
 
     Default: every layer, the same outputs as `km.model` (the file `specc run` writes).
     `logits=True` stops before a final activation fused into the loss, and `head` then adds
@@ -43,20 +44,28 @@ def stock_model(km: KerasModel, head: str | None = None, logits: bool = False) -
     """
     count = km.train_layers if logits else len(km.layers)
     replaced: list[tuple[keras.layers.BatchNormalization, SpecBatchNorm]] = []
-    layers: list[keras.layers.Layer] = []
-    for layer in km.layers[:count]:
-        if isinstance(layer, SpecBatchNorm):
-            stock = _stock_batchnorm(layer)
-            replaced.append((stock, layer))
-            layers.append(stock)
-        else:
-            layers.append(layer)
-    if head is not None:
-        layers.append(keras.layers.Activation(HEADS[head], name=f"predict_{head}"))
+
+    def stock(layer: keras.layers.Layer) -> keras.layers.Layer:
+        """The layer itself, or a stock copy of a batchnorm (each is called once)."""
+        if not isinstance(layer, SpecBatchNorm):
+            return layer
+        replaced.append((_stock_batchnorm(layer), layer))
+        return replaced[-1][0]
+
+    tail = [] if head is None else [keras.layers.Activation(HEADS[head], name=f"predict_{head}")]
     source = km.model
-    model = keras.Sequential([keras.Input(shape=source.input_shape[1:]), *layers], name=source.name)
-    for stock, spec in replaced:
-        stock.set_weights(
+    if km.wiring is None:
+        layers = [stock(layer) for layer in km.layers[:count]]
+        shape = source.input_shape[1:]
+        model = keras.Sequential([keras.Input(shape=shape), *layers, *tail], name=source.name)
+    else:
+        x = keras.Input(shape=source.inputs[0].shape[1:], name=km.wiring.input)
+        out = km.wiring.run(x, lambda layer, y: stock(layer)(y))
+        for layer in [*km.layers[km.train_layers : count], *tail]:
+            out = layer(out)
+        model = keras.Model(x, out, name=source.name)
+    for stock_layer, spec in replaced:
+        stock_layer.set_weights(
             [v.numpy() for v in (spec.gamma, spec.beta, spec.moving_mean, spec.moving_variance)]
         )
     return model
