@@ -157,16 +157,19 @@ def train_epoch(
 
 
 def will_compile(state: TFState, steps_per_epoch: int) -> str | None:
-    """XLA when the first epoch will compile the epoch function with `jit_compile`.
-
-    (TensorFlow compiles a whole epoch's loop in the first call, so its compile time
-    cannot be taken apart from that epoch's steps: it stays in epoch 1's seconds.)
-    """
+    """XLA when the first epoch will compile the epoch function with `jit_compile`."""
     from specc.executors.tensorflow.train import use_xla
 
     if state.jit is None and use_xla(state.plan, steps_per_epoch, state.device):
         return "XLA (jit_compile)"
     return None
+
+
+def compile_seconds(state: TFState) -> float:
+    """Seconds XLA spent compiling so far, kept out of the training time: each epoch
+    function shape is compiled by a call that runs no step, and each evaluation chunk
+    shape's first call is counted whole (specc.executors.tensorflow.train)."""
+    return float(state.compile_seconds)
 
 
 def predict(state: TFState, data: TFData) -> np.ndarray:
