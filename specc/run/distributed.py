@@ -170,21 +170,24 @@ def _tf_config() -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def check_batch(plan: RunPlan, world: World, n_train: int) -> None:
-    """E602 at the spec's `batch` when the global batch does not split into equal slices."""
-    if not world.active:
+def check_batch(plan: RunPlan, world: World, n_train: int, replicas: int = 1) -> None:
+    """E602 at the spec's `batch` when the global batch does not split into equal slices
+    (one per rank, or per replica where a process trains `replicas` local devices)."""
+    parts = world.size * replicas
+    if parts == 1:
         return
+    who = "ranks" if replicas == 1 else "replicas"
     batch, node = plan.batch_size, plan.data.batch
     full = bool(node.drop_last) or n_train % batch == 0
-    if batch % world.size == 0 and full:
+    if batch % parts == 0 and full:
         return
-    if batch % world.size:
-        message = f"batch {batch} cannot be split over {world.size} ranks"
-        fix = f"use a batch that {world.size} divides (e.g. {batch - batch % world.size or world.size})"
+    if batch % parts:
+        message = f"batch {batch} cannot be split over {parts} {who}"
+        fix = f"use a batch that {parts} divides (e.g. {batch - batch % parts or parts})"
     else:
         message = (
-            f"the last batch of each epoch has {n_train % batch} examples, which {world.size} "
-            "ranks cannot share equally"
+            f"the last batch of each epoch has {n_train % batch} examples, which {parts} "
+            f"{who} cannot share equally"
         )
         fix = "add `drop_last` to the batch line (or make the training set a multiple of it)"
     span = node.where("size") or plan.data.span

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import tensorflow as tf
 
+from specc.errors import UsageError
+
 if TYPE_CHECKING:
     from specc.run.distributed import World
 
@@ -24,9 +26,18 @@ _SUM: dict[str, Any] = {}
 
 
 def start(world: World, requested: str, resolve: Callable[[str], str]) -> str:
+    """Join the workers; the one device this worker trains on."""
     if not _STRATEGY:
         _STRATEGY.append(tf.distribute.MultiWorkerMirroredStrategy())
-    return resolve(requested)
+    device = resolve(requested)
+    if "," in device:
+        raise UsageError(
+            f"a TF_CONFIG worker trains on one device, and `--device {requested}` gives "
+            f"several here ({device})",
+            "start one worker per device, each with --device gpu:N (and without "
+            "SPECC_TF_CPU_REPLICAS); docs/distributed.md#tensorflow",
+        )
+    return device
 
 
 def strategy() -> Any:

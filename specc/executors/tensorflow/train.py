@@ -13,8 +13,10 @@ Importing this module imports TensorFlow: only `specc.executors.tensorflow` does
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,7 @@ import tensorflow as tf
 
 from specc.executors.policies import EVAL_CHUNK, check_fits, compile_pays
 from specc.executors.tensorflow.augment import augment_images, draw_params
+from specc.executors.tensorflow.devices import tf_devices
 from specc.executors.tensorflow.losses import LossFn, loss_function
 from specc.executors.tensorflow.model import KerasModel, build_keras_model
 from specc.executors.tensorflow.optimizers import Optimizer, make_optimizer
@@ -57,7 +60,10 @@ class TFState:
     loss: LossFn
     trainable: list[tf.Variable]
     jit: bool | None = None  # decided by the first epoch (it knows the steps per epoch)
-    replicas: Any = None  # MultiWorkerMirroredStrategy in a distributed run (`distributed`)
+    # the strategy of a run on several replicas (`distributed`): MultiWorkerMirroredStrategy
+    # for TF_CONFIG's workers, MirroredStrategy for several local devices
+    replicas: Any = None
+    replica_data: dict[int, Any] = field(default_factory=dict)  # per-replica copies of splits
     # XLA's compile time: warm-up calls of the epoch function (zero steps) and the first
     # evaluation call of each chunk shape; kept out of the training time
     compile_seconds: float = 0.0
@@ -66,8 +72,11 @@ class TFState:
 
 
 def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> TFState:
-    tf_device = "/GPU:" + device.partition(":")[2] if device.startswith("gpu") else "/CPU:0"
-    with tf.device(tf_device):
+    """The model and optimizer on `device`; on several local devices (`gpu:0,1`), mirrored on
+    each under a MirroredStrategy (trained by `distributed.run_epoch`, without XLA)."""
+    devices = tf_devices(device)
+    replicas = tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else None
+    with _building(devices[0], replicas):
         km = build_keras_model(plan.shapes, plan.lowered, plan.precision)
         set_weights(km, weights)
         # never empty: make_plan refuses a model with nothing to train
@@ -75,12 +84,33 @@ def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> T
         optimizer = make_optimizer(plan.train.optimizer, trainable)
     return TFState(
         plan=plan,
-        device=tf_device,
+        device=devices[0],  # evaluation runs here (on the first replica's copy)
         keras=km,
         optimizer=optimizer,
         loss=loss_function(plan.train.loss),
         trainable=trainable,
+        jit=None if replicas is None else False,  # no XLA around the collectives
+        replicas=replicas,
     )
+
+
+@contextlib.contextmanager
+def _building(device: str, replicas: Any) -> Iterator[None]:
+    """Variables made here live on `device`, or under `replicas` are mirrored on each of its
+    devices. A mirrored variable updated inside a replica takes the first replica's value:
+    every replica computes the same update (the gradients are all-reduced first); batchnorm's
+    running statistics and the dropout generator's state are the first replica's."""
+    if replicas is None:
+        with tf.device(device):
+            yield
+        return
+
+    def first_replica(next_creator: Any, **kwargs: Any) -> Any:
+        kwargs["aggregation"] = tf.VariableAggregation.ONLY_FIRST_REPLICA
+        return next_creator(**kwargs)
+
+    with replicas.scope(), tf.variable_creator_scope(first_replica):
+        yield
 
 
 def use_xla(plan: RunPlan, steps_per_epoch: int, device: str) -> bool:
