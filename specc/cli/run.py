@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -61,7 +62,8 @@ if TYPE_CHECKING:
     "--nproc",
     type=click.IntRange(min=1),
     default=None,
-    help="Train data-parallel on N local processes (starts torchrun; docs/distributed.md).",
+    help="Train data-parallel on N local processes (torch: starts torchrun; tensorflow: "
+    "starts N TF_CONFIG workers on loopback; docs/distributed.md).",
 )
 @click.option(
     "--sync-batchnorm",
@@ -144,8 +146,9 @@ def _run_this_rank(file: str | Analysis | None, options: Any) -> Any:
 
 
 def _launch(file: str | None, flags: dict[str, Any]) -> None:
-    """`--nproc N`: the same command on N ranks under torchrun's launcher; exits."""
-    from specc.run.launch import launch
+    """`--nproc N`: the same command on N local ranks (torchrun's launcher for torch, TF_CONFIG
+    workers for tensorflow: specc.run.launch); exits."""
+    from specc.run.launch import LAUNCHERS, launch
 
     context = click.get_current_context()
     args: list[str] = []
@@ -158,9 +161,25 @@ def _launch(file: str | None, flags: dict[str, Any]) -> None:
         args += [param.opts[0]] if param.is_flag else [param.opts[0], str(value)]
     from specc.cli.errors import guarded
 
+    backend = _launched_backend(flags)
+    if backend not in LAUNCHERS:
+        return  # not a backend `specc run` trains on: the run itself says so
     with guarded(file):
-        code = launch(int(flags["nproc"]), [*args, *([file] if file else [])])
+        code = launch(int(flags["nproc"]), [*args, *([file] if file else [])], backend)
     sys.exit(code)
+
+
+def _launched_backend(flags: dict[str, Any]) -> str:
+    """The backend the ranks will train on: `--backend`, or the resumed run's own."""
+    from pathlib import Path
+
+    from specc.executors import backend_name
+
+    if flags["resume"]:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            saved = json.loads((Path(flags["resume"]) / "run.json").read_text(encoding="utf-8"))
+            return backend_name(str(saved["resolved"]["backend"]))
+    return backend_name(str(flags["backend"]))
 
 
 def _main_rank() -> bool:

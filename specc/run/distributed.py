@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -249,7 +250,8 @@ def peer_lost(world: World, err: Exception, run_dir: Path) -> PeerLost | None:
     """A collective that failed because another rank is gone, as a message (else None)."""
     if not world._comm().lost_peer(err):
         return None
-    first = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", str(err))  # tensorflow's prefix
+    first = text.splitlines()[0][:120] if text.strip() else type(err).__name__
     return PeerLost(
         f"rank {world.rank}: another rank stopped answering ({first})",
         f"continue from the last checkpoint: specc run --resume {run_dir}"
