@@ -356,6 +356,8 @@ def _start_record(
             },
             "params": plan.shapes.params,
             "ranks": world.size,
+            # local replicas per rank (tensorflow's MirroredStrategy on several devices)
+            "replicas": backend.replicas(device) if hasattr(backend, "replicas") else 1,
             "options": {
                 k: v
                 for k, v in dataclasses.asdict(options).items()

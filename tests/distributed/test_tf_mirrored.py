@@ -33,7 +33,7 @@ def test_two_replicas_train_the_single_device_model(tmp_path: Path) -> None:
     assert "global batch 32 = 2 replicas x 16" in two.stderr
     assert two.stdout.count("run directory:") == 1 and "epoch 3/3" in two.stderr
     run = json.loads((tmp_path / "two/run.json").read_text())
-    assert run["resolved"]["device"] == "cpu:0,1"
+    assert run["resolved"]["device"] == "cpu:0,1" and run["replicas"] == 2 and run["ranks"] == 1
 
     one = specc(*args, str(tmp_path / "one"))
     assert one.returncode == 0, one.stderr
