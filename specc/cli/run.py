@@ -132,13 +132,17 @@ def _run_this_rank(file: str | Analysis | None, options: Any) -> Any:
     and on an error every rank meets (rank 0 reports it once: distributed.speaks)."""
     from specc.errors import SpeccError
     from specc.run import run as run_spec
-    from specc.run.distributed import World, speaks
+    from specc.run.distributed import LAUNCHED_ENV, World, speaks
 
     try:
         result = run_spec(file, options)
     except SpeccError as err:
         if not speaks(err):
             sys.exit(getattr(err, "exit_code", 1))
+        raise
+    except KeyboardInterrupt:  # before the run directory exists
+        if os.environ.get(LAUNCHED_ENV) and not World.from_env().main:
+            sys.exit(130)  # Ctrl-C reached every rank of `--nproc`: rank 0 says it once
         raise
     if not World.from_env().main:
         sys.exit(0)  # rank 0 prints the result

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from specc.diagnostics import Diagnostic
-from specc.errors import DivergenceError, PlanError, RunError, UsageError
+from specc.errors import DivergenceError, InterruptedRun, PlanError, RunError, UsageError
 from specc.run.record import RunDir
 
 if TYPE_CHECKING:
@@ -239,9 +239,12 @@ def speaks(err: Exception) -> bool:
     their own (every rank meets a spec, usage or data error alike, so rank 0 says it once)."""
     from specc.data import DataError
 
-    if isinstance(err, PeerLost) and os.environ.get(LAUNCHED_ENV):
-        return False  # the launcher names the rank that was lost
     world = World.from_env()
+    if os.environ.get(LAUNCHED_ENV):  # `--nproc`: every rank is on this terminal
+        if isinstance(err, PeerLost):
+            return False  # the launcher names the rank that was lost
+        if isinstance(err, InterruptedRun):
+            return world.main  # Ctrl-C reached every rank: rank 0 says how to resume
     agreed = (PlanError, UsageError, DataError, DivergenceError)  # NaN: the reduced losses
     return world.main or not isinstance(err, agreed)
 

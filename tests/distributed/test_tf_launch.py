@@ -119,3 +119,18 @@ def test_a_spec_error_is_reported_once(tmp_path: Path) -> None:
     assert f"--> {tmp_path / 'odd.nn'}:9:11" in result.stderr
     assert result.stderr.count("error: batch 31 cannot be split over 2 ranks") == 1
     assert "Traceback" not in result.stderr and not (tmp_path / "r").exists()
+
+
+def test_ctrl_c_on_every_worker_is_one_message(tmp_path: Path) -> None:
+    path = _spec(tmp_path)
+    run_dir = tmp_path / "stopped"
+    # each worker sends itself SIGINT when epoch 2 starts, as a terminal's Ctrl-C reaches all
+    done = specc(
+        *("run", str(path), *TF, "--nproc", "2", "--out", str(run_dir)),
+        SPECC_TEST_INTERRUPT_AT_EPOCH="1",
+    )
+    assert done.returncode == 130, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: interrupted after epoch 1"], done.stderr
+    assert done.stderr.count(f"hint: continue it: specc run --resume {run_dir}") == 1
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
