@@ -106,3 +106,17 @@ def test_a_killed_worker_makes_the_other_exit_with_a_message(tmp_path: Path) -> 
     )
     assert "Traceback" not in rank0.stderr and "epoch 2/20" not in rank0.stderr
     assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
+
+
+def test_a_worker_on_several_local_devices_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.nn"
+    path.write_text(spec().replace("    batchnorm\n", ""))
+    rank0, rank1 = _workers(path, tmp_path / "runs/r", SPECC_TF_CPU_REPLICAS="2")
+    assert rank0.returncode == rank1.returncode == 2, rank0.stderr
+    assert (
+        "error: a TF_CONFIG worker trains on one device, and `--device auto` gives several "
+        "here (cpu:0,1)"
+    ) in rank0.stderr
+    assert "start one worker per device, each with --device gpu:N" in rank0.stderr
+    assert "error:" not in rank1.stderr  # rank 0 says it once
+    assert not (tmp_path / "runs").exists()
