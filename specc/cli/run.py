@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 @click.option(
     "--device",
     default=None,
-    help="auto, cpu, gpu, cuda, cuda:N, gpu:N or mps (default: the spec's, else auto).",
+    help="auto, cpu, gpu, cuda, cuda:N, gpu:N or mps (default: the spec's, else auto); "
+    "tensorflow: auto or gpu with several GPUs trains on all of them (MirroredStrategy).",
 )
 @click.option("--epochs", type=int, default=None, help="Override the spec's epochs.")
 @click.option("--batch-size", type=int, default=None, help="Override the spec's batch size.")
