@@ -78,7 +78,6 @@ def _tf_workers(nproc: int, args: list[str], info: Path) -> int:
     """N worker processes under one TF_CONFIG cluster on 127.0.0.1."""
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(nproc)]}
     workers: list[subprocess.Popen[bytes]] = []
-    stopped: set[int] = set()  # workers this launcher signalled
     try:
         for index in range(nproc):
             task = {"cluster": cluster, "task": {"type": "worker", "index": index}}
@@ -90,7 +89,7 @@ def _tf_workers(nproc: int, args: list[str], info: Path) -> int:
         if first is None:
             return 0
         _wait(workers, GRACE_SECONDS)  # a shared error: rank 0 is still saying it
-        stopped = _stop(workers)
+        stopped = _stop(workers)  # the workers this launcher killed
         codes = [w.returncode for w in workers]
         killed = [i for i, code in enumerate(codes) if code < 0 and i not in stopped]
         if killed:
