@@ -2,6 +2,11 @@
 
     python benchmarks/ddp_overhead.py                    # 2 ranks, 3 runs of each
     python benchmarks/ddp_overhead.py --nproc 2 --runs 5 --samples 8192 --batch 128
+    python benchmarks/ddp_overhead.py --backend tensorflow   # also N MirroredStrategy replicas
+
+With `--backend tensorflow` the N ranks are TF_CONFIG workers (MultiWorkerMirroredStrategy,
+loopback) and a third setting trains N MirroredStrategy replicas in one process on the CPU
+split by SPECC_TF_CPU_REPLICAS=N (docs/distributed.md#tensorflow).
 
 The same spec (an MLP on synthetic data, batchnorm per rank) trains at the same global
 batch on one process and on N gloo ranks on the CPU (loopback). Printed per setting: the
@@ -38,12 +43,15 @@ def _spec(samples: int, batch: int, epochs: int) -> str:
     )
 
 
-def _once(spec: Path, out: Path, nproc: int) -> tuple[float, float]:
-    """(wall seconds, training seconds per step) of one run."""
+def _once(spec: Path, out: Path, setting: str, n: int, backend: str) -> tuple[float, float]:
+    """(wall seconds, training seconds per step) of one run of `setting` (see SETTINGS)."""
     command = [sys.executable, "-m", "specc", "run", str(spec), "--out", str(out), "--json"]
-    if nproc > 1:
-        command += ["--nproc", str(nproc)]
+    command += ["--backend", backend]
     env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
+    if setting == "ranks":
+        command += ["--nproc", str(n)]
+    if setting == "replicas":
+        env["SPECC_TF_CPU_REPLICAS"] = str(n)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     began = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
@@ -62,26 +70,41 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=4096)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--backend", choices=["torch", "tensorflow"], default="torch")
     args = parser.parse_args()
+    n, tf = args.nproc, args.backend == "tensorflow"
+    labels = {
+        "single": "1 process",
+        "ranks": f"{n} workers (TF_CONFIG)" if tf else f"{n} ranks (DDP, gloo)",
+    }
+    if tf:
+        labels["replicas"] = f"{n} replicas (Mirrored)"
     with tempfile.TemporaryDirectory() as scratch:
         spec = Path(scratch) / "bench.nn"
         spec.write_text(_spec(args.samples, args.batch, args.epochs))
-        per: dict[int, list[tuple[float, float]]] = {1: [], args.nproc: []}
+        per: dict[str, list[tuple[float, float]]] = {setting: [] for setting in labels}
         for run in range(args.runs):
-            for nproc in per:  # interleaved, so a busy moment hits both
-                per[nproc].append(_once(spec, Path(scratch) / f"r{nproc}-{run}", nproc))
+            for setting in per:  # interleaved, so a busy moment hits every setting
+                out = Path(scratch) / f"{setting}-{run}"
+                per[setting].append(_once(spec, out, setting, n, args.backend))
     medians = {
-        n: (statistics.median(w for w, _ in r), statistics.median(s for _, s in r))
-        for n, r in per.items()
+        k: (statistics.median(w for w, _ in r), statistics.median(s for _, s in r))
+        for k, r in per.items()
     }
     print(
-        f"global batch {args.batch}, {args.samples} examples, {args.epochs} epochs, {args.runs} runs"
+        ("tensorflow: " if tf else "")
+        + f"global batch {args.batch}, {args.samples} examples, {args.epochs} epochs, "
+        f"{args.runs} runs"
     )
-    for nproc, (wall, step) in medians.items():
-        label = "1 process" if nproc == 1 else f"{nproc} ranks (DDP, gloo)"
-        print(f"{label:>22}: wall {wall:6.2f} s   training {step * 1e3:7.3f} ms/step")
-    extra = medians[args.nproc][1] - medians[1][1]
-    print(f"DDP overhead per step: {extra * 1e3:+.3f} ms ({extra / medians[1][1]:+.0%})")
+    width = 24 if tf else 22
+    for setting, (wall, step) in medians.items():
+        label = labels[setting]
+        print(f"{label:>{width}}: wall {wall:6.2f} s   training {step * 1e3:7.3f} ms/step")
+    names = {"ranks": "TF_CONFIG workers'" if tf else "DDP", "replicas": "MirroredStrategy"}
+    for setting in list(labels)[1:]:
+        extra = medians[setting][1] - medians["single"][1]
+        ratio = extra / medians["single"][1]
+        print(f"{names[setting]} overhead per step: {extra * 1e3:+.3f} ms ({ratio:+.0%})")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 @click.option(
     "--device",
     default=None,
-    help="auto, cpu, gpu, cuda, cuda:N, gpu:N or mps (default: the spec's, else auto).",
+    help="auto, cpu, gpu, cuda, cuda:N, gpu:N or mps (default: the spec's, else auto); "
+    "tensorflow: auto or gpu with several GPUs trains on all of them (MirroredStrategy).",
 )
 @click.option("--epochs", type=int, default=None, help="Override the spec's epochs.")
 @click.option("--batch-size", type=int, default=None, help="Override the spec's batch size.")
@@ -61,7 +63,8 @@ if TYPE_CHECKING:
     "--nproc",
     type=click.IntRange(min=1),
     default=None,
-    help="Train data-parallel on N local processes (starts torchrun; docs/distributed.md).",
+    help="Train data-parallel on N local processes (torch: starts torchrun; tensorflow: "
+    "starts N TF_CONFIG workers on loopback; docs/distributed.md).",
 )
 @click.option(
     "--sync-batchnorm",
@@ -130,7 +133,7 @@ def _run_this_rank(file: str | Analysis | None, options: Any) -> Any:
     and on an error every rank meets (rank 0 reports it once: distributed.speaks)."""
     from specc.errors import SpeccError
     from specc.run import run as run_spec
-    from specc.run.distributed import World, speaks
+    from specc.run.distributed import LAUNCHED_ENV, World, speaks
 
     try:
         result = run_spec(file, options)
@@ -138,14 +141,19 @@ def _run_this_rank(file: str | Analysis | None, options: Any) -> Any:
         if not speaks(err):
             sys.exit(getattr(err, "exit_code", 1))
         raise
+    except KeyboardInterrupt:  # before the run directory exists
+        if os.environ.get(LAUNCHED_ENV) and not World.from_env().main:
+            sys.exit(130)  # Ctrl-C reached every rank of `--nproc`: rank 0 says it once
+        raise
     if not World.from_env().main:
         sys.exit(0)  # rank 0 prints the result
     return result
 
 
 def _launch(file: str | None, flags: dict[str, Any]) -> None:
-    """`--nproc N`: the same command on N ranks under torchrun's launcher; exits."""
-    from specc.run.launch import launch
+    """`--nproc N`: the same command on N local ranks (torchrun's launcher for torch, TF_CONFIG
+    workers for tensorflow: specc.run.launch); exits."""
+    from specc.run.launch import LAUNCHERS, launch
 
     context = click.get_current_context()
     args: list[str] = []
@@ -158,9 +166,25 @@ def _launch(file: str | None, flags: dict[str, Any]) -> None:
         args += [param.opts[0]] if param.is_flag else [param.opts[0], str(value)]
     from specc.cli.errors import guarded
 
+    backend = _launched_backend(flags)
+    if backend not in LAUNCHERS:
+        return  # not a backend `specc run` trains on: the run itself says so
     with guarded(file):
-        code = launch(int(flags["nproc"]), [*args, *([file] if file else [])])
+        code = launch(int(flags["nproc"]), [*args, *([file] if file else [])], backend)
     sys.exit(code)
+
+
+def _launched_backend(flags: dict[str, Any]) -> str:
+    """The backend the ranks will train on: `--backend`, or the resumed run's own."""
+    from pathlib import Path
+
+    from specc.executors import backend_name
+
+    if flags["resume"]:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            saved = json.loads((Path(flags["resume"]) / "run.json").read_text(encoding="utf-8"))
+            return backend_name(str(saved["resolved"]["backend"]))
+    return backend_name(str(flags["backend"]))
 
 
 def _main_rank() -> bool:

@@ -128,7 +128,9 @@ class Executor(Protocol):
 # Optional, asked with hasattr by the loop:
 #   will_compile(state, steps_per_epoch) -> str | None: the compiler the next epoch runs
 #       (the loop announces it: compiling is silent and can take a minute);
-#   compile_seconds(state) -> float: seconds spent compiling, kept out of train_seconds.
+#   compile_seconds(state) -> float: seconds spent compiling, kept out of train_seconds;
+#   replicas(device) -> int: local replicas one process trains on `device` (tensorflow's
+#       MirroredStrategy); the global batch must split over them (1 when absent).
 
 
 def backend_name(name: str) -> str:

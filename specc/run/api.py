@@ -209,7 +209,8 @@ def _run(
         outputs=_class_outputs(plan),
     )
     _check_fit(plan, dataset)
-    distributed.check_batch(plan, world, len(dataset.x_train))
+    replicas = backend.replicas(device) if hasattr(backend, "replicas") else 1
+    distributed.check_batch(plan, world, len(dataset.x_train), replicas)
     weights = initial_weights(plan.shapes, plan.seed)
     layer_names = [info.name for info in plan.shapes.layers]
     if plan.model.init is not None and resumed is None:
@@ -220,6 +221,9 @@ def _run(
     if world.active:
         per = plan.batch_size // world.size
         progress.info(f"global batch {plan.batch_size} = {world.size} ranks x {per}")
+    elif replicas > 1:  # several local devices in this process (tensorflow's MirroredStrategy)
+        per = plan.batch_size // replicas
+        progress.info(f"global batch {plan.batch_size} = {replicas} replicas x {per}")
     resume_state = None
     if resumed is not None:
         run_dir = resumed.run_dir if world.main else distributed.MirrorRunDir(resumed.run_dir.path)
@@ -352,6 +356,8 @@ def _start_record(
             },
             "params": plan.shapes.params,
             "ranks": world.size,
+            # local replicas per rank (tensorflow's MirroredStrategy on several devices)
+            "replicas": backend.replicas(device) if hasattr(backend, "replicas") else 1,
             "options": {
                 k: v
                 for k, v in dataclasses.asdict(options).items()

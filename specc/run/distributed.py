@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from specc.diagnostics import Diagnostic
-from specc.errors import DivergenceError, PlanError, RunError, UsageError
+from specc.errors import DivergenceError, InterruptedRun, PlanError, RunError, UsageError
 from specc.run.record import RunDir
 
 if TYPE_CHECKING:
@@ -170,21 +171,24 @@ def _tf_config() -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def check_batch(plan: RunPlan, world: World, n_train: int) -> None:
-    """E602 at the spec's `batch` when the global batch does not split into equal slices."""
-    if not world.active:
+def check_batch(plan: RunPlan, world: World, n_train: int, replicas: int = 1) -> None:
+    """E602 at the spec's `batch` when the global batch does not split into equal slices
+    (one per rank, or per replica where a process trains `replicas` local devices)."""
+    parts = world.size * replicas
+    if parts == 1:
         return
+    who = "ranks" if replicas == 1 else "replicas"
     batch, node = plan.batch_size, plan.data.batch
     full = bool(node.drop_last) or n_train % batch == 0
-    if batch % world.size == 0 and full:
+    if batch % parts == 0 and full:
         return
-    if batch % world.size:
-        message = f"batch {batch} cannot be split over {world.size} ranks"
-        fix = f"use a batch that {world.size} divides (e.g. {batch - batch % world.size or world.size})"
+    if batch % parts:
+        message = f"batch {batch} cannot be split over {parts} {who}"
+        fix = f"use a batch that {parts} divides (e.g. {batch - batch % parts or parts})"
     else:
         message = (
-            f"the last batch of each epoch has {n_train % batch} examples, which {world.size} "
-            "ranks cannot share equally"
+            f"the last batch of each epoch has {n_train % batch} examples, which {parts} "
+            f"{who} cannot share equally"
         )
         fix = "add `drop_last` to the batch line (or make the training set a multiple of it)"
     span = node.where("size") or plan.data.span
@@ -235,9 +239,12 @@ def speaks(err: Exception) -> bool:
     their own (every rank meets a spec, usage or data error alike, so rank 0 says it once)."""
     from specc.data import DataError
 
-    if isinstance(err, PeerLost) and os.environ.get(LAUNCHED_ENV):
-        return False  # the launcher names the rank that was lost
     world = World.from_env()
+    if os.environ.get(LAUNCHED_ENV):  # `--nproc`: every rank is on this terminal
+        if isinstance(err, PeerLost):
+            return False  # the launcher names the rank that was lost
+        if isinstance(err, InterruptedRun):
+            return world.main  # Ctrl-C reached every rank: rank 0 says how to resume
     agreed = (PlanError, UsageError, DataError, DivergenceError)  # NaN: the reduced losses
     return world.main or not isinstance(err, agreed)
 
@@ -246,7 +253,8 @@ def peer_lost(world: World, err: Exception, run_dir: Path) -> PeerLost | None:
     """A collective that failed because another rank is gone, as a message (else None)."""
     if not world._comm().lost_peer(err):
         return None
-    first = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", str(err))  # tensorflow's prefix
+    first = text.splitlines()[0][:120] if text.strip() else type(err).__name__
     return PeerLost(
         f"rank {world.rank}: another rank stopped answering ({first})",
         f"continue from the last checkpoint: specc run --resume {run_dir}"

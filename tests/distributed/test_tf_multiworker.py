@@ -1,5 +1,6 @@
 """`specc run --backend tensorflow` on two workers named by TF_CONFIG (MultiWorkerMirrored-
-Strategy, loopback): the single-process model, one run directory, rank 0 reports."""
+Strategy, loopback), started by hand: the single-process model, one run directory, rank 0
+reports; a worker killed with SIGKILL makes the other exit with a message, not hang."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from specc.run.record import load_arrays
 pytestmark = pytest.mark.timeout(600)
 
 
-def _workers(path: Path, out: Path) -> list[subprocess.CompletedProcess[str]]:
+def _workers(path: Path, out: Path, **extra: str) -> list[subprocess.CompletedProcess[str]]:
+    """Two workers started by hand (no launcher), each bounded by TIMEOUT."""
     ports = [free_port(), free_port()]
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     command = [sys.executable, "-m", "specc", "run", str(path), "--backend", "tensorflow"]
@@ -28,7 +30,8 @@ def _workers(path: Path, out: Path) -> list[subprocess.CompletedProcess[str]]:
         subprocess.Popen(
             command,
             env=env(
-                TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
+                TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+                **extra,
             ),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -81,3 +84,39 @@ def test_two_tensorflow_workers_train_the_single_process_model(tmp_path: Path) -
     two = json.loads((runs / "two/metrics.json").read_text())
     for key in ("loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy"):
         assert two[key] == pytest.approx(one[key], abs=1e-5), key
+
+
+def test_a_killed_worker_makes_the_other_exit_with_a_message(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.nn"
+    path.write_text(spec(epochs=20).replace("    batchnorm\n", ""))
+    run_dir = tmp_path / "runs/killed"
+    rank0, rank1 = _workers(
+        path, run_dir, SPECC_TEST_STOP_AFTER_EPOCH="1", SPECC_TEST_STOP_RANK="1"
+    )  # each would fail the test after TIMEOUT seconds: a hang is a failure
+    assert rank1.returncode == -signal.SIGKILL
+    assert rank0.returncode == 1, rank0.stderr
+    errors = [line for line in rank0.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(
+        "error: rank 0: another rank stopped answering ("
+    ), rank0.stderr
+    assert "function_node" not in errors[0]
+    assert (
+        f"hint: continue from the last checkpoint: specc run --resume {run_dir} (on every worker)"
+        in rank0.stderr
+    )
+    assert "Traceback" not in rank0.stderr and "epoch 2/20" not in rank0.stderr
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
+
+
+def test_a_worker_on_several_local_devices_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.nn"
+    path.write_text(spec().replace("    batchnorm\n", ""))
+    rank0, rank1 = _workers(path, tmp_path / "runs/r", SPECC_TF_CPU_REPLICAS="2")
+    assert rank0.returncode == rank1.returncode == 2, rank0.stderr
+    assert (
+        "error: a TF_CONFIG worker trains on one device, and `--device auto` gives several "
+        "here (cpu:0,1)"
+    ) in rank0.stderr
+    assert "start one worker per device, each with --device gpu:N" in rank0.stderr
+    assert "error:" not in rank1.stderr  # rank 0 says it once
+    assert not (tmp_path / "runs").exists()

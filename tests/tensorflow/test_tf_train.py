@@ -100,10 +100,11 @@ def test_augmentation_is_the_reference_augmentation() -> None:
 def test_devices(tfb: ModuleType) -> None:
     assert tfb.resolve_device("cpu") == "cpu"
     gpus = tf.config.list_physical_devices("GPU")
-    assert tfb.resolve_device("auto") == ("gpu:0" if gpus else "cpu")
+    every = "gpu:" + ",".join(str(i) for i in range(len(gpus)))  # several: MirroredStrategy
+    assert tfb.resolve_device("auto") == (every if gpus else "cpu")
     for name in ("gpu", "cuda", "gpu:0", "cuda:0"):
         if gpus:
-            assert tfb.resolve_device(name) == "gpu:0"
+            assert tfb.resolve_device(name) == (every if name in ("gpu", "cuda") else "gpu:0")
         else:
             with pytest.raises(DeviceError, match="TensorFlow sees no GPU") as err:
                 tfb.resolve_device(name)
@@ -155,3 +156,19 @@ def test_check_backend_tensorflow_refuses_fp16_without_importing_tensorflow(tmp_
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1", "True", "False", "False"]
+
+
+def test_several_gpus_mean_a_mirrored_device(
+    tfb: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from specc.executors.tensorflow.devices import tf_devices
+
+    two = [object(), object()]  # what list_physical_devices("GPU") gives on a 2-GPU machine
+    monkeypatch.setattr(
+        tf.config, "list_physical_devices", lambda kind=None: two if kind == "GPU" else []
+    )
+    assert tfb.resolve_device("auto") == tfb.resolve_device("gpu") == "gpu:0,1"
+    assert tfb.resolve_device("cuda:1") == "gpu:1"  # one GPU asked for: no strategy
+    assert tfb.replicas("gpu:0,1") == 2 and tfb.replicas("gpu:1") == tfb.replicas("cpu") == 1
+    assert tf_devices("gpu:0,1") == ["/GPU:0", "/GPU:1"]
+    assert tf_devices("cpu:0,1") == ["/CPU:0", "/CPU:1"] and tf_devices("cpu") == ["/CPU:0"]

@@ -23,6 +23,7 @@ import numpy as np
 
 from specc.diagnostics import Diagnostic
 from specc.errors import DeviceError
+from specc.executors.tensorflow.devices import cpu_replicas, several, split_cpu, tf_devices
 
 if TYPE_CHECKING:
     from specc.executors.tensorflow.train import TFData, TFState
@@ -40,6 +41,8 @@ def _tf() -> Any:
         with _native_stderr_silenced():
             import tensorflow  # noqa: F401
     import tensorflow as tf
+
+    split_cpu(tf)  # SPECC_TF_CPU_REPLICAS: logical CPU devices, before TensorFlow starts
 
     # Each build makes fresh tf.functions; TF's "retracing" hint about that is noise here.
     tf.get_logger().setLevel("ERROR")
@@ -66,7 +69,11 @@ def available() -> bool:
 
 
 def resolve_device(requested: str) -> str:
-    """`cpu` or `gpu:N` (`cuda` is a synonym of `gpu`); absent devices raise DeviceError."""
+    """`cpu` or `gpu:N` (`cuda` is a synonym of `gpu`); absent devices raise DeviceError.
+
+    Several local devices (`auto` or `gpu` on a machine with several GPUs, `cpu` under
+    SPECC_TF_CPU_REPLICAS) give `gpu:0,1,...`: a MirroredStrategy run (`devices`).
+    """
     wanted = (requested or "auto").strip().lower()
     if wanted == "cuda" or wanted.startswith("cuda:"):
         wanted = "gpu" + wanted[4:]
@@ -76,10 +83,13 @@ def resolve_device(requested: str) -> str:
             "use auto, cpu, gpu or gpu:N",
         )
     if wanted == "cpu":
-        return "cpu"
+        _tf()  # splits the CPU when SPECC_TF_CPU_REPLICAS asks
+        return several("cpu", cpu_replicas())
     gpus = _tf().config.list_physical_devices("GPU")
+    if wanted in ("auto", "gpu") and len(gpus) > 1:
+        return several("gpu", len(gpus))
     if wanted == "auto":
-        return "gpu:0" if gpus else "cpu"
+        return "gpu:0" if gpus else resolve_device("cpu")
     if not gpus:
         raise DeviceError(
             f"--device {requested}: TensorFlow sees no GPU here",
@@ -104,6 +114,11 @@ UNSUPPORTED: dict[str, str] = {
     "precision.fp16": "fp16 needs loss scaling, which this backend does not implement; use "
     "`precision bf16` (no loss scaling needed) or `precision fp32`",
 }
+
+
+def replicas(device: str) -> int:
+    """The local replicas a run on `device` trains (several: MirroredStrategy)."""
+    return len(tf_devices(device))
 
 
 def unsupported(plan: RunPlan) -> list[Diagnostic]:
@@ -161,16 +176,19 @@ def train_epoch(
 
 
 def will_compile(state: TFState, steps_per_epoch: int) -> str | None:
-    """XLA when the first epoch will compile the epoch function with `jit_compile`.
-
-    (TensorFlow compiles a whole epoch's loop in the first call, so its compile time
-    cannot be taken apart from that epoch's steps: it stays in epoch 1's seconds.)
-    """
+    """XLA when the first epoch will compile the epoch function with `jit_compile`."""
     from specc.executors.tensorflow.train import use_xla
 
     if state.jit is None and use_xla(state.plan, steps_per_epoch, state.device):
         return "XLA (jit_compile)"
     return None
+
+
+def compile_seconds(state: TFState) -> float:
+    """Seconds XLA spent compiling so far, kept out of the training time: each epoch
+    function shape is compiled by a call that runs no step, and each evaluation chunk
+    shape's first call is counted whole (specc.executors.tensorflow.train)."""
+    return float(state.compile_seconds)
 
 
 def predict(state: TFState, data: TFData) -> np.ndarray:

@@ -14,7 +14,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import tensorflow as tf
+
+from specc.errors import UsageError
+from specc.executors.tensorflow import _native_stderr_silenced, _tf
+
+_tf()  # import quietly: TensorFlow's native start-up lines are noise on a user's terminal
+import tensorflow as tf  # noqa: E402
 
 if TYPE_CHECKING:
     from specc.run.distributed import World
@@ -24,9 +29,19 @@ _SUM: dict[str, Any] = {}
 
 
 def start(world: World, requested: str, resolve: Callable[[str], str]) -> str:
+    """Join the workers; the one device this worker trains on."""
     if not _STRATEGY:
-        _STRATEGY.append(tf.distribute.MultiWorkerMirroredStrategy())
-    return resolve(requested)
+        with _native_stderr_silenced():  # its gRPC server logs its start-up to fd 2
+            _STRATEGY.append(tf.distribute.MultiWorkerMirroredStrategy())
+    device = resolve(requested)
+    if "," in device:
+        raise UsageError(
+            f"a TF_CONFIG worker trains on one device, and `--device {requested}` gives "
+            f"several here ({device})",
+            "start one worker per device, each with --device gpu:N (and without "
+            "SPECC_TF_CPU_REPLICAS); docs/distributed.md#tensorflow",
+        )
+    return device
 
 
 def strategy() -> Any:

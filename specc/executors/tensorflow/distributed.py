@@ -1,11 +1,14 @@
-"""TensorFlow data parallelism for a distributed run (TF_CONFIG workers, docs/distributed.md).
+"""TensorFlow data parallelism (docs/distributed.md#tensorflow): TF_CONFIG's workers under
+`MultiWorkerMirroredStrategy`, or several local devices under `MirroredStrategy`.
 
-Under `MultiWorkerMirroredStrategy` a step runs through `strategy.run`: each worker's loss
-is the mean over its slice of the global batch, the gradients are all-reduced to their
-mean across workers (the mean over the global batch) and specc's optimizer applies them,
-so a step equals the single-process step. TensorFlow cannot all-reduce inside the compiled
-epoch loop, so a distributed epoch is one compiled call per step. Batchnorm normalises per
-worker.
+A step runs through `strategy.run`: each replica's loss is the mean over its slice of the
+global batch, the gradients are all-reduced to their mean across replicas (the mean over
+the global batch) and specc's optimizer applies them, so a step equals the single-process
+step. A worker's slice of each step is cut again into equal slices for its local replicas
+(one per worker under TF_CONFIG; one per device under MirroredStrategy), and the training
+data is copied once to every local replica's device. TensorFlow cannot all-reduce inside
+the compiled epoch loop, so a replicated epoch is one compiled call per step. Batchnorm
+normalises per replica.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from specc.ir.data import Augment
 
 
 def wrap(state: TFState, sync_batchnorm: bool) -> None:
+    """Train across TF_CONFIG's workers (one device each: `comm.start` refuses several)."""
     if sync_batchnorm:
         raise UsageError(
             "--sync-batchnorm is for the torch backend; tensorflow workers normalise per worker",
@@ -56,6 +60,37 @@ def _step_function(state: TFState, augment: Augment | None) -> Any:
     return fn
 
 
+def _local_replicas(state: TFState) -> int:
+    return len(state.replicas.extended.worker_devices)
+
+
+def _per_replica(state: TFState, array: Any, parts: int) -> Any:
+    """`array` cut into `parts` equal slices along its first axis, slice r on local replica r."""
+    if parts == 1:
+        return array
+    slices = np.split(np.asarray(array), parts)
+
+    def value(context: Any) -> tf.Tensor:  # called under each replica's device
+        return tf.constant(slices[context.replica_id_in_sync_group % parts])
+
+    return state.replicas.experimental_distribute_values_from_function(value)
+
+
+def _replica_data(state: TFState, data: TFData, parts: int) -> tuple[Any, Any]:
+    """The split's tensors on every local replica's device (copied once per split)."""
+    if parts == 1:
+        return data.x, data.y
+    if id(data) not in state.replica_data:
+
+        def copy(tensor: tf.Tensor) -> Any:
+            return state.replicas.experimental_distribute_values_from_function(
+                lambda _: tf.identity(tensor)
+            )
+
+        state.replica_data[id(data)] = (data, copy(data.x), copy(data.y))  # data: keeps the id
+    return state.replica_data[id(data)][1:]  # type: ignore[no-any-return]
+
+
 def run_epoch(
     state: TFState,
     data: TFData,
@@ -66,7 +101,8 @@ def run_epoch(
     rng_seed: int,
     keep_outputs: bool = False,
 ) -> Any:
-    """`len(lrs)` steps of this worker's slices (`order`, `batch_size` per step);
+    """`len(lrs)` steps of this worker's slices (`order`, `batch_size` per step); the losses
+    are the means over this worker's slices (over its local replicas' equal slices);
     `keep_outputs`: also the training passes' outputs (probabilities), as `train.run_epoch`."""
     steps = len(lrs)
     order = np.asarray(order, dtype=np.int32)
@@ -76,12 +112,16 @@ def run_epoch(
     rates = np.asarray(lrs, dtype=np.float32)
     losses, outputs = [], []
     local = state.replicas.experimental_local_results
+    parts = _local_replicas(state)
+    x, y = _replica_data(state, data, parts)
     with tf.device(state.device):
         for i in range(steps):
-            idx = order[i * batch_size : (i + 1) * batch_size]
-            loss, probs = fn(data.x, data.y, idx, rates[i], *(p[i] for p in params))
-            losses.append(float(local(loss)[0]))
-            if keep_outputs:
-                outputs.append(np.asarray(local(probs)[0]))
+            idx = _per_replica(state, order[i * batch_size : (i + 1) * batch_size], parts)
+            loss, probs = fn(
+                x, y, idx, rates[i], *(_per_replica(state, p[i], parts) for p in params)
+            )
+            losses.append(float(np.mean([float(v) for v in local(loss)])))
+            if keep_outputs:  # the replicas' slices in order: the step's batch in order
+                outputs.append(np.concatenate([np.asarray(v) for v in local(probs)]))
     result = np.asarray(losses, dtype=np.float64)
     return (result, np.concatenate(outputs)) if keep_outputs else result

@@ -4,14 +4,19 @@ Whole splits live on the device as tensors; an epoch's full batches run inside a
 compiled function (a graph `while` loop: gather the batch by index, forward, loss,
 gradients, our own optimizer update, store the loss), the short last batch in a second
 call, and the per-step losses come back once at the end: no host round trip per step.
-`jit_compile` (XLA) is decided once per run from the plan's `compile` mode.
+`jit_compile` (XLA) is decided once per run from the plan's `compile` mode. XLA compiles
+an epoch function once per batch-grid shape; a warm-up call that runs zero steps (`n` is a
+run-time argument) compiles it before the real call, and is timed as `compile_seconds`.
 
 Importing this module imports TensorFlow: only `specc.executors.tensorflow` does, lazily.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +25,7 @@ import tensorflow as tf
 
 from specc.executors.policies import EVAL_CHUNK, check_fits, compile_pays
 from specc.executors.tensorflow.augment import augment_images, draw_params
+from specc.executors.tensorflow.devices import tf_devices
 from specc.executors.tensorflow.losses import LossFn, loss_function
 from specc.executors.tensorflow.model import KerasModel, build_keras_model
 from specc.executors.tensorflow.optimizers import Optimizer, make_optimizer
@@ -54,13 +60,23 @@ class TFState:
     loss: LossFn
     trainable: list[tf.Variable]
     jit: bool | None = None  # decided by the first epoch (it knows the steps per epoch)
-    replicas: Any = None  # MultiWorkerMirroredStrategy in a distributed run (`distributed`)
+    # the strategy of a run on several replicas (`distributed`): MultiWorkerMirroredStrategy
+    # for TF_CONFIG's workers, MirroredStrategy for several local devices
+    replicas: Any = None
+    replica_data: dict[int, Any] = field(default_factory=dict)  # per-replica copies of splits
+    # XLA's compile time: warm-up calls of the epoch function (zero steps) and the first
+    # evaluation call of each chunk shape; kept out of the training time
+    compile_seconds: float = 0.0
+    compiled: set[tuple[Any, ...]] = field(default_factory=set)  # (function, shapes) done
     _functions: dict[str, Any] = field(default_factory=dict)
 
 
 def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> TFState:
-    tf_device = "/GPU:" + device.partition(":")[2] if device.startswith("gpu") else "/CPU:0"
-    with tf.device(tf_device):
+    """The model and optimizer on `device`; on several local devices (`gpu:0,1`), mirrored on
+    each under a MirroredStrategy (trained by `distributed.run_epoch`, without XLA)."""
+    devices = tf_devices(device)
+    replicas = tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else None
+    with _building(devices[0], replicas):
         km = build_keras_model(plan.shapes, plan.lowered, plan.precision)
         set_weights(km, weights)
         # never empty: make_plan refuses a model with nothing to train
@@ -68,12 +84,33 @@ def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> T
         optimizer = make_optimizer(plan.train.optimizer, trainable)
     return TFState(
         plan=plan,
-        device=tf_device,
+        device=devices[0],  # evaluation runs here (on the first replica's copy)
         keras=km,
         optimizer=optimizer,
         loss=loss_function(plan.train.loss),
         trainable=trainable,
+        jit=None if replicas is None else False,  # no XLA around the collectives
+        replicas=replicas,
     )
+
+
+@contextlib.contextmanager
+def _building(device: str, replicas: Any) -> Iterator[None]:
+    """Variables made here live on `device`, or under `replicas` are mirrored on each of its
+    devices. A mirrored variable updated inside a replica takes the first replica's value:
+    every replica computes the same update (the gradients are all-reduced first); batchnorm's
+    running statistics and the dropout generator's state are the first replica's."""
+    if replicas is None:
+        with tf.device(device):
+            yield
+        return
+
+    def first_replica(next_creator: Any, **kwargs: Any) -> Any:
+        kwargs["aggregation"] = tf.VariableAggregation.ONLY_FIRST_REPLICA
+        return next_creator(**kwargs)
+
+    with replicas.scope(), tf.variable_creator_scope(first_replica):
+        yield
 
 
 def use_xla(plan: RunPlan, steps_per_epoch: int, device: str) -> bool:
@@ -121,7 +158,8 @@ def _train_step(
 
 
 def _epoch_function(state: TFState, augment: Augment | None, keep: bool = False) -> Any:
-    """`fn(x, y, idx (S, B), lrs (S,), *augment params) -> losses (S,)`, compiled once.
+    """`fn(x, y, idx (S, B), lrs (S,), n, *augment params) -> losses (S,)`, compiled once
+    per shape; it runs the first `n` of the S steps (n = 0: compile only, no update).
 
     With `keep`, `-> (losses (S,), outputs (S, B, ...))`: the training passes' own
     probabilities, for the train metrics (no second pass over the data).
@@ -131,11 +169,16 @@ def _epoch_function(state: TFState, augment: Augment | None, keep: bool = False)
         return state._functions[key]
     head = probability_fn(state.plan.train.loss)
 
-    def run(x: tf.Tensor, y: tf.Tensor, idx: tf.Tensor, lrs: tf.Tensor, *params: tf.Tensor):  # type: ignore[no-untyped-def]
+    def run(  # type: ignore[no-untyped-def]
+        x: tf.Tensor, y: tf.Tensor, idx: tf.Tensor, lrs: tf.Tensor, n: tf.Tensor, *params: tf.Tensor
+    ):
         steps = tf.shape(idx)[0]
         losses = tf.TensorArray(tf.float32, size=steps)
         outs = tf.TensorArray(tf.float32, size=steps if keep else 0)
-        for i in tf.range(steps):
+        # a `while` on a run-time bound: `for i in tf.range(n)` would make XLA take n as a
+        # compile-time constant (one compile per n); this way n = 0 compiles the epoch
+        i = tf.constant(0)
+        while i < n:
             xb = tf.gather(x, idx[i])
             if augment is not None:
                 xb = augment_images(xb, augment, *(p[i] for p in params))
@@ -143,6 +186,7 @@ def _epoch_function(state: TFState, augment: Augment | None, keep: bool = False)
             losses = losses.write(i, loss)
             if keep:
                 outs = outs.write(i, head(out))
+            i += 1
         return (losses.stack(), outs.stack()) if keep else losses.stack()
 
     fn = tf.function(run, jit_compile=bool(state.jit), reduce_retracing=True)
@@ -178,19 +222,42 @@ def run_epoch(
     if state.jit is None:
         state.jit = use_xla(state.plan, steps, state.device)
     fn = _epoch_function(state, augment, keep_outputs)
+    calls = [(np.stack(full), slice(0, len(full)))] if full else []
+    calls += [(batch[None], slice(j, j + 1)) for j, batch in enumerate(tail, start=len(full))]
     out: list[Any] = []
     with tf.device(state.device):
-        if full:
-            sel = slice(0, len(full))
-            out.append(fn(data.x, data.y, np.stack(full), rates[sel], *(p[sel] for p in params)))
-        for j, batch in enumerate(tail, start=len(full)):
-            sel = slice(j, j + 1)
-            out.append(fn(data.x, data.y, batch[None], rates[sel], *(p[sel] for p in params)))
+        for idx, sel in calls:
+            args = (data.x, data.y, idx, rates[sel])
+            if state.jit:  # XLA compiles each new shape: apart, with a call of zero steps
+                shapes = (id(fn), idx.shape, *(np.shape(p[sel]) for p in params))
+                _compile_once(state, shapes, fn, *args, _steps(0), *(p[sel] for p in params))
+            out.append(fn(*args, _steps(len(idx)), *(p[sel] for p in params)))
     if not keep_outputs:
         return np.concatenate([t.numpy() for t in out]).astype(np.float64)
     losses = np.concatenate([t[0].numpy() for t in out]).astype(np.float64)
     outputs = [t[1].numpy() for t in out]  # (steps, batch, ...) per call
     return losses, np.concatenate([o.reshape(-1, *o.shape[2:]) for o in outputs])
+
+
+def _steps(n: int) -> tf.Tensor:
+    return tf.constant(n, tf.int32)  # a tensor, not a Python int: no retrace per value
+
+
+def _compile_once(state: TFState, shapes: tuple[Any, ...], fn: Any, *args: Any) -> Any:
+    """`fn(*args)`, timed as compile time the first time `shapes` is seen (else not called).
+
+    For the epoch function `args` asks for zero steps, so the call only compiles; for an
+    evaluation function it is that chunk's first evaluation (as torch times the first step
+    of each batch size), and its result is returned for use.
+    """
+    if shapes in state.compiled:
+        return None
+    began = time.perf_counter()
+    result = fn(*args)
+    _ = tf.nest.map_structure(lambda t: t.numpy(), result)  # wait for the device
+    state.compile_seconds += time.perf_counter() - began
+    state.compiled.add(shapes)
+    return result
 
 
 def _seed_dropout(state: TFState, rng_seed: int) -> None:
@@ -231,10 +298,20 @@ def _chunks(data: TFData) -> list[tuple[int, int]]:
     return [(s, min(s + EVAL_CHUNK, data.size)) for s in range(0, data.size, EVAL_CHUNK)]
 
 
+def _evaluate(state: TFState, fn: Any, *args: tf.Tensor) -> tf.Tensor:
+    """`fn(*args)`; under XLA a chunk shape's first call is counted as compile time."""
+    if state.jit:
+        shapes = (id(fn), *(tuple(a.shape) for a in args))
+        first = _compile_once(state, shapes, fn, *args)
+        if first is not None:
+            return first
+    return fn(*args)
+
+
 def predict(state: TFState, data: TFData) -> np.ndarray:
     fn = _eval_function(state, "outputs")
     with tf.device(state.device):
-        parts = [fn(data.x[a:b]).numpy() for a, b in _chunks(data)]
+        parts = [_evaluate(state, fn, data.x[a:b]).numpy() for a, b in _chunks(data)]
     if not parts:
         return np.zeros((0, *state.plan.shapes.output), np.float32)
     return np.concatenate(parts)
@@ -248,5 +325,5 @@ def mean_loss(state: TFState, data: TFData) -> float:
     total = 0.0
     with tf.device(state.device):
         for a, b in _chunks(data):
-            total += float(fn(data.x[a:b], data.y[a:b]).numpy()) * (b - a)
+            total += float(_evaluate(state, fn, data.x[a:b], data.y[a:b]).numpy()) * (b - a)
     return total / max(data.size, 1)
