@@ -150,7 +150,10 @@ EXAMPLES: dict[tuple[str, str], str] = {
         "layers",
         "residual",
     ): "residual { conv2d 64 3 padding=same; batchnorm; relu; conv2d 64 3 padding=same }",
-    ("layers", "shortcut"): "residual { conv2d 8 3 stride=2 padding=1; shortcut { conv2d 8 1 stride=2 } }",
+    (
+        "layers",
+        "shortcut",
+    ): "residual { conv2d 8 3 stride=2 padding=1; shortcut { conv2d 8 1 stride=2 } }",
     (
         "layers",
         "parallel",
