@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specc.data import mnist
+from specc.data import mnist, search
 from specc.data.idx import write_idx
 
 # A port nothing listens on: any download attempted by mistake fails fast, locally.
@@ -27,7 +27,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("SPECC_FASHION_MNIST_MIRRORS", raising=False)
     monkeypatch.setattr(mnist, "MIRRORS", {"mnist": [UNREACHABLE], "fashion_mnist": [UNREACHABLE]})
-    monkeypatch.setattr(mnist, "cache_dir", lambda: tmp_path / "cache" / "specc" / "datasets")
+    monkeypatch.setattr(search, "cache_dir", lambda: tmp_path / "cache" / "specc" / "datasets")
     monkeypatch.chdir(work)
     return tmp_path
 
