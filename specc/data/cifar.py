@@ -101,6 +101,7 @@ def extract(archive: Path, into: Path) -> Path:
     so a failed extraction leaves nothing that a later search would trust.
     """
     final = into / batches.PYTHON.folder
+    into.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{batches.PYTHON.folder}.", dir=into))
     try:
         with batches.open_archive(archive) as tar:

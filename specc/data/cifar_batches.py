@@ -103,7 +103,8 @@ def unpickle(raw: bytes, where: str) -> dict[str, Any]:
     try:
         found = _ArraysOnly(io.BytesIO(raw), encoding="bytes").load()
     except _UNREADABLE as err:
-        raise DataError(f"{where}: not a CIFAR-10 python batch ({err})", _REPLACE) from None
+        why = "the file ends inside it: truncated" if isinstance(err, EOFError) else err
+        raise DataError(f"{where}: not a CIFAR-10 python batch ({why})", _REPLACE) from None
     if not isinstance(found, dict):
         raise DataError(f"{where}: holds a {type(found).__name__}, not a CIFAR-10 batch", _REPLACE)
     return {(k.decode("latin-1") if isinstance(k, bytes) else str(k)): v for k, v in found.items()}

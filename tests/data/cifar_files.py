@@ -86,7 +86,11 @@ def expected(arrays: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarr
 def python_files(arrays: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, bytes]:
     files = {name: python_batch(x, y, name) for name, (x, y) in arrays.items()}
     files["batches.meta"] = python2_pickle(
-        {b"label_names": [n.encode() for n in NAMES], b"num_vis": 3072, b"num_cases_per_batch": 10000}
+        {
+            b"label_names": [n.encode() for n in NAMES],
+            b"num_vis": 3072,
+            b"num_cases_per_batch": 10000,
+        }
     )
     return files
 

@@ -7,9 +7,6 @@ from an http.server on 127.0.0.1 serving small fake files.
 from __future__ import annotations
 
 import hashlib
-import http.server
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -195,37 +192,6 @@ def test_labels_beyond_ten_classes_in_an_mnist_spec(tmp_path: Path) -> None:
 
 
 # ---- downloads ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """An http.server on 127.0.0.1 serving files from a folder: (base URL, folder)."""
-    root = tmp_path / "served"
-    root.mkdir()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            if self.path.endswith("cut-off.gz"):  # promises 1000 bytes, sends 10, hangs up
-                self.send_response(200)
-                self.send_header("Content-Length", "1000")
-                self.end_headers()
-                self.wfile.write(b"\x1f\x8b" + bytes(8))
-                self.close_connection = True
-                return
-            super().do_GET()
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/", root
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def served_set(root: Path, make_mnist, monkeypatch: pytest.MonkeyPatch) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
