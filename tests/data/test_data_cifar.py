@@ -16,7 +16,7 @@ import pytest
 
 from specc.data import DataError, cifar, load, search
 from specc.ir import data as ir
-from tests.data import cifar_files as files
+from tests import cifar_files as files
 
 
 def assert_set(data, arrays: tuple[np.ndarray, ...]) -> None:  # type: ignore[no-untyped-def]

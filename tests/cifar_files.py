@@ -69,10 +69,24 @@ def binary_batch(x: np.ndarray, y: np.ndarray) -> bytes:
     return records.tobytes()
 
 
-def cifar_arrays(per_batch: int = 4, n_test: int = 6) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def learnable_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images a small network tells apart in a few steps: each class has its own colour
+    (a mean per channel) under noise; labels 0..9 in turn."""
+    rng = np.random.default_rng(seed)
+    labels = (np.arange(n) + seed) % 10
+    colours = np.random.default_rng(99).integers(40, 216, (10, 3))
+    noise = rng.normal(0, 30, (n, 3, 32, 32))
+    x = np.clip(colours[labels][:, :, None, None] + noise, 0, 255).astype(np.uint8)
+    return x, labels
+
+
+def cifar_arrays(
+    per_batch: int = 4, n_test: int = 6, learnable: bool = False
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each batch's (images, labels): five training batches and the test batch."""
-    arrays = {name: images(per_batch, seed) for seed, name in enumerate(TRAIN)}
-    arrays["test_batch"] = images(n_test, 7)
+    make = learnable_images if learnable else images
+    arrays = {name: make(per_batch, seed) for seed, name in enumerate(TRAIN)}
+    arrays["test_batch"] = make(n_test, 7)
     return arrays
 
 
@@ -108,15 +122,19 @@ def write_folder(folder: Path, files: dict[str, bytes]) -> Path:
     return folder
 
 
-def write_python(folder: Path, per_batch: int = 4, n_test: int = 6) -> tuple[np.ndarray, ...]:
+def write_python(
+    folder: Path, per_batch: int = 4, n_test: int = 6, learnable: bool = False
+) -> tuple[np.ndarray, ...]:
     """A python-version folder (`folder` is the cifar-10-batches-py itself); the arrays."""
-    arrays = cifar_arrays(per_batch, n_test)
+    arrays = cifar_arrays(per_batch, n_test, learnable)
     write_folder(folder, python_files(arrays))
     return expected(arrays)
 
 
-def write_binary(folder: Path, per_batch: int = 4, n_test: int = 6) -> tuple[np.ndarray, ...]:
-    arrays = cifar_arrays(per_batch, n_test)
+def write_binary(
+    folder: Path, per_batch: int = 4, n_test: int = 6, learnable: bool = False
+) -> tuple[np.ndarray, ...]:
+    arrays = cifar_arrays(per_batch, n_test, learnable)
     write_folder(folder, binary_files(arrays))
     return expected(arrays)
 
