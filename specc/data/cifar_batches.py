@@ -103,7 +103,8 @@ def unpickle(raw: bytes, where: str) -> dict[str, Any]:
     try:
         found = _ArraysOnly(io.BytesIO(raw), encoding="bytes").load()
     except _UNREADABLE as err:
-        why = "the file ends inside it: truncated" if isinstance(err, EOFError) else err
+        cut = isinstance(err, EOFError) or "truncated" in str(err)
+        why = "the file ends inside it: truncated" if cut else err
         raise DataError(f"{where}: not a CIFAR-10 python batch ({why})", _REPLACE) from None
     if not isinstance(found, dict):
         raise DataError(f"{where}: holds a {type(found).__name__}, not a CIFAR-10 batch", _REPLACE)
