@@ -122,19 +122,17 @@ def write_folder(folder: Path, files: dict[str, bytes]) -> Path:
     return folder
 
 
-def write_python(
-    folder: Path, per_batch: int = 4, n_test: int = 6, learnable: bool = False
-) -> tuple[np.ndarray, ...]:
-    """A python-version folder (`folder` is the cifar-10-batches-py itself); the arrays."""
-    arrays = cifar_arrays(per_batch, n_test, learnable)
+def write_python(folder: Path, **sizes: Any) -> tuple[np.ndarray, ...]:
+    """A python-version folder (`folder` is the cifar-10-batches-py itself), of
+    `cifar_arrays(**sizes)`; (x_train, y_train, x_test, y_test) as written."""
+    arrays = cifar_arrays(**sizes)
     write_folder(folder, python_files(arrays))
     return expected(arrays)
 
 
-def write_binary(
-    folder: Path, per_batch: int = 4, n_test: int = 6, learnable: bool = False
-) -> tuple[np.ndarray, ...]:
-    arrays = cifar_arrays(per_batch, n_test, learnable)
+def write_binary(folder: Path, **sizes: Any) -> tuple[np.ndarray, ...]:
+    """The same for the binary version (`folder` is the cifar-10-batches-bin)."""
+    arrays = cifar_arrays(**sizes)
     write_folder(folder, binary_files(arrays))
     return expected(arrays)
 
