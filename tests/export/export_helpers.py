@@ -60,8 +60,10 @@ def train(root: Path, spec: str, backend: str, model: str | None, data: str | No
             run(
                 SPECS / "quickstart.nn", _options(root / "runs" / "quickstart", backend, None, None)
             )
-        if data == CIFAR and not (root / CIFAR).is_dir():
-            write_python(root / CIFAR, per_batch=LIMIT // 5, learnable=True)
+        if data == CIFAR:  # named absolutely: `split("test")` reads it from elsewhere
+            if not (root / CIFAR).is_dir():
+                write_python(root / CIFAR, per_batch=LIMIT // 5, learnable=True)
+            data = str(root / CIFAR)
         run(SPECS / spec, _options(out, backend, model, data))
     finally:
         os.chdir(before)
