@@ -142,3 +142,16 @@ def test_bad_batches_are_one_error_line(runs) -> None:  # type: ignore[no-untype
     )
     assert damaged in output and tampered in output
     assert "Traceback" not in output and not list(out.rglob("pwned"))
+
+
+@pytest.mark.parametrize("target", ["pytorch", "mindspore", "keras", "tensorflow"])
+@pytest.mark.parametrize("source", ["mnist", "cifar10"])
+def test_one_hot_on_an_image_set_checks_its_labels_first(target: str, source: str) -> None:
+    shape = "1x28x28" if source == "mnist" else "3x32x32"
+    text = (
+        f"model m {{\n    input {shape}\n    flatten\n    dense 10 softmax\n}}\n"
+        f"data {source} {{\n    one_hot\n}}\ntrain {{\n    loss categorical_crossentropy\n}}\n"
+    )
+    script = emit(analyze(text, "m.nn"), target)
+    assert "y, y_test = check_labels(y), check_labels(y_test)  # class indices" in script
+    assert "def check_labels(y):" in script and lint(script) == []
