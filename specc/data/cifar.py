@@ -51,11 +51,6 @@ def holds_set(path: Path) -> bool:
     return path.is_file()
 
 
-def looks_like(folder: Path) -> bool:
-    """`folder` holds some batch of either version (so a missing one is worth naming)."""
-    return any((folder / name).is_file() for v in batches.VERSIONS for name in v.batches())
-
-
 def read(path: Path, source: str) -> batches.Batches:
     """A folder of batches (either version) or the python version's .tar.gz."""
     return (
@@ -115,7 +110,7 @@ def extract(archive: Path, into: Path) -> Path:
                 with source, open(staging / name, "wb") as out:
                     shutil.copyfileobj(source, out)
         if final.exists():
-            shutil.rmtree(final)  # an incomplete earlier copy (a complete one was found)
+            shutil.rmtree(final)  # incomplete: a complete copy would have been found first
         os.replace(staging, final)
     except (OSError, tarfile.TarError, EOFError, zlib.error) as err:
         why = err.strerror if isinstance(err, OSError) else None
@@ -126,8 +121,5 @@ def extract(archive: Path, into: Path) -> Path:
 
 
 def _why_not(path: Path) -> str:
-    if not path.exists():
-        return "does not exist"
-    if path.is_dir():
-        return "missing " + ", ".join(batches.missing(path))
-    return "not a folder"
+    """Why a place searched holds no set (a file there is read as an archive, so none)."""
+    return "missing " + ", ".join(batches.missing(path)) if path.is_dir() else "does not exist"

@@ -186,8 +186,9 @@ VERSIONS = (PYTHON, BINARY)
 
 
 def version_of(folder: Path) -> Version | None:
-    """The version whose test batch `folder` holds, or None."""
-    return next((v for v in VERSIONS if (folder / v.batches()[-1]).is_file()), None)
+    """The version of the batch files in `folder` (some may be missing), or None."""
+    found = (v for v in VERSIONS if any((folder / n).is_file() for n in v.batches()))
+    return next(found, None)
 
 
 def missing(folder: Path) -> list[str]:

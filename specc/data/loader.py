@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specc.data import cifar, mnist, synthetic, tabular
+from specc.data import cifar, cifar_batches, mnist, synthetic, tabular
 from specc.data.cifar_batches import Batches
 from specc.data.dataset import Dataset, Task, fingerprint, hold_out
 from specc.data.errors import DataError
@@ -116,7 +116,7 @@ def _read_override(data: ir.Data, override: str, download: bool, progress: bool)
         kind = SOURCE_NAMES[override]
         return READERS[kind](kind(), Path.cwd(), download, progress)
     path = Path(override).expanduser().absolute()
-    if path.is_dir() and cifar.looks_like(path):
+    if path.is_dir() and cifar_batches.version_of(path) is not None:  # a batch is there
         return _from_images(cifar.read(path, f"CIFAR-10 batches in {path}"), None)
     if path.is_dir():
         return _from_images(mnist.read_folder(path, f"MNIST-format files in {path}"), None)
