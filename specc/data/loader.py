@@ -182,8 +182,7 @@ def _image_reader(data: ir.Data, spec_dir: Path, download: bool, progress: bool)
 def _cifar10(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
     if not data.path:
         return _from_images(cifar.locate(download=download, progress=progress), 10)
-    path = Path(data.path).expanduser()
-    path = (path if path.is_absolute() else spec_dir / path).absolute()
+    path = _file(data, spec_dir)
     if not path.exists():
         raise DataError(
             f"`path` of `data cifar10`: {path} does not exist",

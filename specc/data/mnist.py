@@ -2,9 +2,8 @@
 
 `mnist` and `fashion_mnist` are looked for along specc.data.search's path: in
 `$SPECC_DATA_DIR/<name>/` and specc's user cache, as Keras' cached file or folder, and in
-torchvision's layout (`<root>/MNIST/raw`). Nothing found and
-downloading allowed: the four files are fetched once into specc's user cache from the
-mirrors below, checksums verified. The mirrors and checksums are the ones torchvision
+torchvision's layout (`<root>/MNIST/raw`). Nothing found and downloading allowed: the four
+files are fetched once into specc's user cache from the mirrors below, checksums verified. The mirrors and checksums are the ones torchvision
 uses (torchvision/datasets/mnist.py); both tables are module-level so tests and
 air-gapped sites can replace them (or set `SPECC_MNIST_MIRRORS`).
 """
