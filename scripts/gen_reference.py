@@ -105,6 +105,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("data", "mnist"): "mnist",
     ("data", "fashion_mnist"): "fashion_mnist",
     ("data", "mnist_sample"): "mnist_sample",
+    ("data", "cifar10"): "cifar10",
     ("data", "csv"): 'csv "houses.csv" target=price task=regression',
     ("data", "npz"): 'npz "digits.npz" x=images y=labels',
     ("data", "synthetic"): "synthetic classification samples=2000 features=11 classes=4 noise=1.2",

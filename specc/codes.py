@@ -222,6 +222,7 @@ a padding mode, ...). The help line suggests the closest.
 The model's `input` has a different number of values than one example of the data.
 MNIST-like sources give 1x28x28 images; `input 28x28` or `input 1x28x28` both fit (the
 data is reshaped to the input shape), `input 784` fits too, `input 32x32` does not.
+CIFAR-10 gives 3x32x32 colour images, channels first: `input 3x32x32`.
 """,
     ),
     Code(

@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     "--data",
     default=None,
     metavar="NAME_OR_PATH",
-    help="Another data source: a name (mnist, fashion_mnist, mnist_sample), a folder of "
-    "MNIST-format files, or a .csv or .npz file (docs/data.md).",
+    help="Another data source: a name (mnist, fashion_mnist, mnist_sample, cifar10), a "
+    "folder of MNIST-format files or CIFAR-10 batches, or a .csv, .npz or CIFAR-10 .tar.gz "
+    "file (docs/data.md).",
 )
 @click.option("--model", default=None, help="Which model of the file to train.")
 @click.option(

@@ -19,6 +19,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from specc.data.errors import DataError
+
 CHUNK = 1 << 16
 MAX_DOWNLOAD = 512 << 20  # no file we fetch is this big; a mirror sending more is broken
 TIMEOUT = 30.0
@@ -98,6 +100,49 @@ def fetch(
         finally:
             part.unlink(missing_ok=True)
     raise DownloadFailed(filename, attempts)
+
+
+def mirrors_from(env: str, default: list[str]) -> list[str]:
+    """The mirrors in `$env` (base URLs separated by spaces or commas), else `default`."""
+    override = os.environ.get(env)
+    return override.replace(",", " ").split() if override else default
+
+
+def fetch_for_set(
+    name: str,
+    filename: str,
+    checksum: str,
+    folder: Path,
+    *,
+    mirrors_env: str,
+    default_mirrors: list[str],
+    searched: str,
+    offline_hint: str,
+    progress: bool,
+) -> Path:
+    """`fetch` one file of the data set `name`, a failure being the `DataError` a user
+    reads: every place `searched` and every mirror tried, and what to do about it."""
+    try:
+        mirrors = mirrors_from(mirrors_env, default_mirrors)
+        return fetch(filename, mirrors, checksum, folder, progress=progress)
+    except DownloadFailed as failed:
+        tried = "\n".join(f"  - {url}: {reason}" for url, reason in failed.attempts)
+        why = (
+            "cannot be downloaded (offline?)"
+            if failed.offline
+            else f"downloading {filename} failed"
+        )
+        raise DataError(
+            f"{name} is not on this machine and {why}. Searched:\n{searched}\nTried:\n{tried}",
+            offline_hint
+            if failed.offline
+            else f"try again later, or set ${mirrors_env} to a working mirror",
+        ) from None
+    except OSError as err:
+        raise DataError(
+            f"cannot write {name} into {folder}: {err.strerror or err}",
+            "set $SPECC_DATA_DIR to a writable folder holding the files",
+        ) from err
 
 
 class _TooBig(Exception):

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from specc.data import mnist, synthetic, tabular
+from specc.data import cifar, cifar_batches, mnist, synthetic, tabular
+from specc.data.cifar_batches import Batches
 from specc.data.dataset import Dataset, Task, fingerprint, hold_out
 from specc.data.errors import DataError
 from specc.data.targets import Where, encode
@@ -33,6 +34,7 @@ class Raw:
     source: str
     where: Where
     classes: int | None = None  # fixed by the source (MNIST: 10) rather than inferred
+    class_names: tuple[str, ...] | None = None  # named by the source (CIFAR-10's meta file)
 
 
 def load(
@@ -83,7 +85,7 @@ def load(
         sample_shape=tuple(int(d) for d in xt.shape[1:]),
         source=raw.source,
         fingerprint=fingerprint([xt, yt, xv, yv, xs, ys]),
-        class_names=targets.class_names,
+        class_names=targets.class_names or raw.class_names,
     )
 
 
@@ -91,7 +93,7 @@ def load(
 
 SOURCE_NAMES: dict[str, type[ir.Data]] = {
     name: cls
-    for cls in (ir.MNIST, ir.FashionMNIST, ir.MNISTSample)
+    for cls in (ir.MNIST, ir.FashionMNIST, ir.MNISTSample, ir.CIFAR10)
     for name in (cls.kind_name(), *cls.aliases)
 }
 
@@ -108,22 +110,27 @@ def _read(
 
 
 def _read_override(data: ir.Data, override: str, download: bool, progress: bool) -> Raw:
-    """`--data NAME_OR_PATH`: another named source, an IDX folder, or a .csv/.npz file."""
+    """`--data NAME_OR_PATH`: another named source, a folder of IDX files or CIFAR batches,
+    CIFAR-10's archive, or a .csv/.npz file."""
     if override in SOURCE_NAMES:
         kind = SOURCE_NAMES[override]
-        return _images(kind.kind_name(), None, Path.cwd(), download, progress)
-    path = Path(override).expanduser()
+        return READERS[kind](kind(), Path.cwd(), download, progress)
+    path = Path(override).expanduser().absolute()
+    if path.is_dir() and cifar_batches.version_of(path) is not None:  # a batch is there
+        return _from_images(cifar.read(path, f"CIFAR-10 batches in {path}"), None)
     if path.is_dir():
-        folder = path.absolute()
-        return _from_images(mnist.read_folder(folder, f"MNIST-format files in {folder}"), None)
+        return _from_images(mnist.read_folder(path, f"MNIST-format files in {path}"), None)
+    if path.name.endswith(".tar.gz") and path.is_file():
+        return _from_images(cifar.read(path, f"CIFAR-10 batches in {path}"), None)
     suffix = path.suffix.lower()
     if suffix in FILE_READERS and path.is_file():
-        return FILE_READERS[suffix](data, path.absolute())
+        return FILE_READERS[suffix](data, path)
     names = ", ".join(sorted({cls.kind_name() for cls in SOURCE_NAMES.values()}))
     state = "does not exist" if not path.exists() else "is neither a folder nor a .csv/.npz file"
     raise DataError(
-        f"--data {override}: not a data set name and {path} {state}",
-        f"use one of {names}, a folder of MNIST-format IDX files, or a .csv/.npz file",
+        f"--data {override}: not a data set name and {Path(override)} {state}",
+        f"use one of {names}, a folder of MNIST-format IDX files or of CIFAR-10 batches, "
+        "CIFAR-10's .tar.gz, or a .csv/.npz file",
     )
 
 
@@ -143,17 +150,22 @@ def _images(name: str, path: Path | None, spec_dir: Path, download: bool, progre
     return _from_images(mnist.locate(name, download=download, progress=progress), 10)
 
 
-def _from_images(images: mnist.Images, classes: int | None) -> Raw:
-    """Channels-first images (N, 1, H, W) with integer labels."""
+def _from_images(images: mnist.Images | Batches, classes: int | None) -> Raw:
+    """Channels-first images (N, C, H, W) with integer labels; MNIST's (N, H, W) get C=1."""
+    if isinstance(images, mnist.Images):
+        x_train, x_test, names = images.x_train[:, None], images.x_test[:, None], None
+    else:
+        x_train, x_test, names = images.x_train, images.x_test, images.class_names
     return Raw(
-        images.x_train[:, None],
+        x_train,
         images.y_train,
-        images.x_test[:, None],
+        x_test,
         images.y_test,
         "classification",
         images.source,
         lambda i: f"{images.source}: label #{i}",
         classes,
+        names,
     )
 
 
@@ -165,6 +177,19 @@ def _image_reader(data: ir.Data, spec_dir: Path, download: bool, progress: bool)
         download,
         progress,
     )
+
+
+def _cifar10(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
+    if not data.path:
+        return _from_images(cifar.locate(download=download, progress=progress), 10)
+    path = _file(data, spec_dir)
+    if not path.exists():
+        raise DataError(
+            f"`path` of `data cifar10`: {path} does not exist",
+            f"point `path=` at a folder of CIFAR-10 batches or at {cifar.ARCHIVE}, or remove "
+            "it to search the usual places",
+        )
+    return _from_images(cifar.read(path, f"cifar10 from {path}"), 10)
 
 
 def _file(data: ir.Data, spec_dir: Path) -> Path:
@@ -216,6 +241,7 @@ READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
     ir.MNIST: _image_reader,
     ir.FashionMNIST: _image_reader,
     ir.MNISTSample: _image_reader,
+    ir.CIFAR10: _cifar10,
     ir.CSV: lambda data, spec_dir, *_: _csv(data, _file(data, spec_dir)),
     ir.NPZ: lambda data, spec_dir, *_: _npz(data, _file(data, spec_dir)),
     ir.Synthetic: _synthetic,

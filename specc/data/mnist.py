@@ -1,24 +1,22 @@
 """MNIST-format image sets: finding them on disk, downloading them, reading them.
 
-`mnist` and `fashion_mnist` are looked for, in order, in: `$SPECC_DATA_DIR/<name>/`,
-specc's user cache, Keras' cache (`~/.keras/datasets`), and torchvision's layout
-(`<root>/MNIST/raw` for root in ./data, ~/data, $TORCHVISION_ROOT). Nothing found and
-downloading allowed: the four files are fetched once into specc's user cache from the
-mirrors below, checksums verified. The mirrors and checksums are the ones torchvision
+`mnist` and `fashion_mnist` are looked for along specc.data.search's path: in
+`$SPECC_DATA_DIR/<name>/` and specc's user cache, as Keras' cached file or folder, and in
+torchvision's layout (`<root>/MNIST/raw`). Nothing found and downloading allowed: the four
+files are fetched once into specc's user cache from the mirrors below, checksums verified. The mirrors and checksums are the ones torchvision
 uses (torchvision/datasets/mnist.py); both tables are module-level so tests and
 air-gapped sites can replace them (or set `SPECC_MNIST_MIRRORS`).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 
-from specc.data.download import DownloadFailed, fetch
+from specc.data import search
+from specc.data.download import fetch_for_set
 from specc.data.errors import DataError
 from specc.data.idx import read_idx
 from specc.data.tabular import read_arrays
@@ -72,37 +70,11 @@ class Images:
     source: str
 
 
-@dataclass(frozen=True)
-class Place:
-    """One place searched: a folder of IDX files or a Keras .npz."""
-
-    path: Path
-    what: str  # who keeps data there, for the "searched" list
-
-
-def cache_dir() -> Path:
-    """specc's own download folder (`platformdirs.user_cache_dir("specc")/datasets`)."""
-    return Path(platformdirs.user_cache_dir("specc")) / "datasets"
-
-
-def places(name: str) -> list[Place]:
-    """Every place `name` is looked for, in search order, without duplicates."""
-    found: list[Place] = []
-    data_dir = os.environ.get("SPECC_DATA_DIR")
-    if data_dir:
-        found.append(Place(Path(data_dir).expanduser() / name, "$SPECC_DATA_DIR"))
-    found.append(Place(cache_dir() / name, "specc's cache"))
-    keras_homes = [os.environ.get("KERAS_HOME"), "~/.keras"]
-    for home in filter(None, keras_homes):
-        found.append(Place(Path(home).expanduser() / "datasets" / KERAS_ENTRY[name], "Keras"))
-    roots = ["data", "~/data", os.environ.get("TORCHVISION_ROOT")]
-    for root in filter(None, roots):
-        folder = Path(root).expanduser() / TORCHVISION_FOLDER[name] / "raw"
-        found.append(Place(folder, "torchvision"))
-    unique: dict[Path, Place] = {}
-    for place in found:  # absolute: the source description goes into run records
-        unique.setdefault(place.path.absolute(), Place(place.path.absolute(), place.what))
-    return list(unique.values())
+def places(name: str) -> list[search.Place]:
+    """Every place `name` is looked for, in search order (specc/data/search.py)."""
+    return search.search_path(
+        name, keras=[KERAS_ENTRY[name]], torchvision=[f"{TORCHVISION_FOLDER[name]}/raw"]
+    )
 
 
 def load_bundled() -> Images:
@@ -126,39 +98,27 @@ def locate(name: str, *, download: bool = True, progress: bool = True) -> Images
             "allow downloading (no --no-download), put the files in one of these places, "
             "or use `data mnist_sample`",
         )
-    target = cache_dir() / name
+    target = search.cache_dir() / name
     _download(name, target, listing, progress)
     return read_folder(target, f"{name} from {target} (downloaded)")
 
 
 def _download(name: str, target: Path, listing: str, progress: bool) -> None:
-    mirrors = MIRRORS[name]
-    override = os.environ.get(MIRRORS_ENV[name])
-    if override:
-        mirrors = override.replace(",", " ").split()
     for filename, checksum in CHECKSUMS[name].items():
         if (target / filename).is_file():
             continue  # an earlier, interrupted run already verified this one
-        try:
-            fetch(filename, mirrors, checksum, target, progress=progress)
-        except DownloadFailed as failed:
-            tried = "\n".join(f"  - {url}: {reason}" for url, reason in failed.attempts)
-            offline = failed.offline
-            why = "cannot be downloaded (offline?)" if offline else f"downloading {filename} failed"
-            raise DataError(
-                f"{name} is not on this machine and {why}. Searched:\n{listing}\nTried:\n{tried}",
-                "use the bundled sample (`data mnist_sample`, or `--data mnist_sample`), "
-                + (
-                    f"or copy the four {name} files into {target}"
-                    if offline
-                    else f"try again later, or set ${MIRRORS_ENV[name]} to a working mirror"
-                ),
-            ) from None
-        except OSError as err:
-            raise DataError(
-                f"cannot write {name} into {target}: {err.strerror or err}",
-                "set $SPECC_DATA_DIR to a writable folder holding the files",
-            ) from err
+        fetch_for_set(
+            name,
+            filename,
+            checksum,
+            target,
+            mirrors_env=MIRRORS_ENV[name],
+            default_mirrors=MIRRORS[name],
+            searched=listing,
+            offline_hint="use the bundled sample (`data mnist_sample`, or `--data mnist_sample`), "
+            f"or copy the four {name} files into {target}",
+            progress=progress,
+        )
 
 
 def _why_not(path: Path) -> str:

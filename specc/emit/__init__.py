@@ -40,10 +40,12 @@ How to add a target (say `jax`):
   adds `call_<kind>(layer)` for `forward`), `inits.j2` (`init_<kind>(...)`), `losses.j2`
   (`loss_<kind>(loss)`), `optimizers.j2` (`optimizer_<kind>(opt, ...)`), `metrics.j2`
   (`metric_<kind>(...)`). Look a macro up by kind with `mod["layer_" ~ layer.kind](layer)`,
-  or `kind_macro("transform_", t.kind)(t)` inside the same template. Framework-free parts
+  or `kind_macro("transform_", t.kind)(t, plan)` inside the same template. Framework-free parts
   shared by every target live in `templates/common/`: `docstring.j2`, `config.j2`
   (constants, the shared flags, `improved()`), `data.j2` (NumPy loaders for every source,
-  the MNIST download with specc.data's mirror and checksums, transforms, splits),
+  transforms, splits), `idx.j2` and `cifar.j2` (an image set's readers and its download
+  with specc.data's mirror and checksums: the same macro names, picked by the data
+  class's `file_format`),
   `schedule.j2` (the exact learning-rate formula as a plain function, `Plateau`),
   `metrics.j2` (NumPy metrics) and `weights.j2` (the neutral weights file and `init
   from`). Filters: `py` (a Python literal: the only way spec values enter a script), `doc`

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
+from specc.data import cifar, cifar_batches
 from specc.data.mnist import CHECKSUMS, FILES, MIRRORS
 from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import Target
-from specc.ir.data import Augment
+from specc.ir.data import Augment, Data
 from specc.metrics import is_minimised
 
 Mode = Literal["min", "max"]
@@ -26,19 +27,44 @@ STDLIB = ("argparse", "json", "math", "os", "sys")
 
 @dataclass(frozen=True)
 class Download:
-    """Where a script fetches an MNIST-format set from: specc.data's first mirror."""
+    """Where a script fetches an image set from: specc.data's first mirror and checksums."""
 
     url: str
+    """MNIST: the mirror the four files are under; CIFAR-10: the archive's own URL."""
     md5: tuple[str, ...]
-    """One per file of `specc.data.mnist.FILES`, in that order."""
+    """One per file of `specc.data.mnist.FILES`, in that order; CIFAR-10: the archive's."""
     folder: str
     """Where the script keeps the files, relative to the working folder."""
 
+    @property
+    def md5_value(self) -> str | list[str]:
+        """The script's DOWNLOAD_MD5: the one file's md5, or a list of them."""
+        return self.md5[0] if len(self.md5) == 1 else list(self.md5)
 
-def download_for(kind: str) -> Download:
+
+def _idx_download(kind: str) -> Download:
     sums = CHECKSUMS[kind]
     md5 = tuple(sums[f"{name}.gz"].removeprefix("md5:") for name in FILES)
     return Download(url=MIRRORS[kind][0], md5=md5, folder=f"data/{kind}")
+
+
+def _cifar_download(kind: str) -> Download:
+    url = cifar.MIRRORS[0].rstrip("/") + "/" + cifar.ARCHIVE
+    return Download(url=url, md5=(cifar.CHECKSUM.removeprefix("md5:"),), folder=f"data/{kind}")
+
+
+# By the data class's `file_format`: what each kind of image set downloads, and the
+# standard-library modules its readers (and its download) import.
+DOWNLOADS = {"idx": _idx_download, "cifar": _cifar_download}
+READER_MODULES = {"idx": {"gzip", "zlib"}, "cifar": {"pickle"}}
+DOWNLOAD_MODULES = {"idx": {"hashlib", "urllib.request"}, "cifar": {"hashlib", "urllib.request"}}
+
+
+def download_for(data: Data) -> Download:
+    """How a script downloads `data`, an image set whose class is `downloadable`."""
+    fmt = type(data).file_format
+    assert fmt is not None, data
+    return DOWNLOADS[fmt](data.kind_name())
 
 
 @dataclass(frozen=True)
@@ -63,9 +89,19 @@ class ScriptFacts:
         return type(self.plan.data).image_set
 
     @property
+    def file_format(self) -> str | None:
+        """How an image set is stored ("idx", "cifar"): which common/<format>.j2 reads it."""
+        return type(self.plan.data).file_format
+
+    @property
     def mnist_files(self) -> tuple[str, ...]:
         """The four IDX files of an MNIST-format set (specc.data.mnist.FILES)."""
         return FILES
+
+    @property
+    def pickle_globals(self) -> tuple[tuple[str, str], ...]:
+        """All a CIFAR-10 batch's pickle may build (specc.data.cifar_batches)."""
+        return tuple(sorted(cifar_batches.PICKLE_GLOBALS))
 
     @property
     def dataset_helper(self) -> str | None:
@@ -86,24 +122,33 @@ class ScriptFacts:
         """The image set's `path` names a Keras-style .npz (x_train, y_train, x_test, y_test)."""
         return (self.data_path or "").endswith(".npz")
 
+    @property
+    def extracts(self) -> bool:
+        """The script extracts CIFAR-10's archive: one it downloads, or the spec's `path`."""
+        archive_path = (self.data_path or "").endswith(".tar.gz")
+        return self.file_format == "cifar" and (self.download is not None or archive_path)
+
     @cached_property
     def download(self) -> Download | None:
         """Mirror and checksums when the script downloads the files itself."""
         d = self.plan.data
         if not d.downloadable or self.target.dataset_helper is not None or d.path:
             return None  # a spec's `path` is used instead of any download
-        return download_for(d.kind_name())
+        return download_for(d)
 
     @property
     def stdlib(self) -> tuple[str, ...]:
         """Standard-library modules the script imports, sorted."""
         modules = set(STDLIB) | set(self.target.stdlib)
-        if self.images:
-            modules |= {"gzip", "zlib"}
+        fmt = self.file_format
+        if fmt is not None:
+            modules |= READER_MODULES[fmt]
         if self.plan.data.kind_name() == "csv":
             modules.add("csv")
-        if self.download is not None:
-            modules |= {"hashlib", "urllib.request"}
+        if fmt is not None and self.download is not None:
+            modules |= DOWNLOAD_MODULES[fmt]
+        if self.extracts:
+            modules.add("tarfile")
         if self.ddp:
             modules |= {"gc", "io"}
         return tuple(sorted(modules))

@@ -48,8 +48,9 @@ class Target:
     """The folder of its per-kind macro files (layers.j2, ...): default the target's name;
     `tensorflow` builds the same Keras model as `keras`."""
     dataset_helper: str | None = None
-    """How the script gets MNIST/Fashion-MNIST without --data-dir: the framework's own helper
-    (`keras.datasets`), or None to download the files itself (from specc.data's mirrors)."""
+    """How the script gets a downloadable image set (MNIST, CIFAR-10, ...) without
+    --data-dir: the framework's own helper (`keras.datasets`), or None to download the files
+    itself (from specc.data's mirrors)."""
     device_help: str = "auto, cpu, cuda or mps"
     """The help text of the script's --device flag."""
     stdlib: tuple[str, ...] = ()

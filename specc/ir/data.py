@@ -1,7 +1,7 @@
 """The `data` block: where examples come from and what happens to them before the model.
 
-Images come out channels-first with a leading channel of 1 (1x28x28 for MNIST) as raw
-uint8 values turned to float; transforms then apply in the order written.
+Images come out channels-first (1x28x28 for MNIST, 3x32x32 for CIFAR-10) as raw uint8
+values turned to float; transforms then apply in the order written.
 """
 
 from __future__ import annotations
@@ -110,9 +110,14 @@ class Data(Node):
     static_task: ClassVar[Task | None] = None
     # What kind of source it is (emitted scripts specialise their data code by these).
     image_set: ClassVar[bool] = False
-    """MNIST-format images: four IDX files, uint8 (N, 28, 28), integer labels, a test split."""
+    """A set of uint8 images with integer labels and its own test split, stored in the
+    files `file_format` names."""
+    file_format: ClassVar[Literal["idx", "cifar"] | None] = None
+    """How an image set is stored: "idx" (MNIST's four IDX files, images (N, 28, 28)) or
+    "cifar" (CIFAR-10's batches, images (N, 3, 32, 32)); None for other sources."""
     downloadable: ClassVar[bool] = False
-    """Fetched from the network when not found (mirrors and checksums: specc/data/mnist.py)."""
+    """Fetched from the network when not found (mirrors and checksums: specc/data/mnist.py,
+    specc/data/cifar.py)."""
     reads_files: ClassVar[bool] = True
     """Read from files (False: generated from the spec's numbers)."""
     title: ClassVar[str] = ""
@@ -147,6 +152,7 @@ class MNIST(Data):
     static_classes = 10
     static_task = "classification"
     image_set = True
+    file_format = "idx"
     downloadable = True
     own_test_split = True
     title = "MNIST"
@@ -161,6 +167,7 @@ class FashionMNIST(Data):
     static_classes = 10
     static_task = "classification"
     image_set = True
+    file_format = "idx"
     downloadable = True
     own_test_split = True
     title = "Fashion-MNIST"
@@ -174,8 +181,23 @@ class MNISTSample(Data):
     static_classes = 10
     static_task = "classification"
     image_set = True
+    file_format = "idx"
     own_test_split = True
     title = "MNIST sample"
+
+
+class CIFAR10(Data):
+    """CIFAR-10: 50,000 training and 10,000 test colour photos, 3x32x32, in 10 classes."""
+
+    kind: Literal["cifar10"] = "cifar10"
+    static_shape = (3, 32, 32)
+    static_classes = 10
+    static_task = "classification"
+    image_set = True
+    file_format = "cifar"
+    downloadable = True
+    own_test_split = True
+    title = "CIFAR-10"
 
 
 class CSV(Data):
@@ -257,5 +279,6 @@ class Synthetic(Data):
 
 
 AnyData = Annotated[
-    Union[MNIST, FashionMNIST, MNISTSample, CSV, NPZ, Synthetic], Field(discriminator="kind")
+    Union[MNIST, FashionMNIST, MNISTSample, CIFAR10, CSV, NPZ, Synthetic],
+    Field(discriminator="kind"),
 ]

@@ -351,7 +351,7 @@ def _start_record(
                 "fingerprint": dataset.fingerprint,
                 "sizes": dataset.sizes(),
                 "classes": dataset.classes,
-                "class_names": dataset.class_names,  # CSV label names, for `specc predict`
+                "class_names": dataset.class_names,  # CSV labels, CIFAR-10 classes: `specc predict`
                 "task": dataset.task,
             },
             "params": plan.shapes.params,

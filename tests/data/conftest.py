@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from specc.data import mnist
+from specc.data import cifar, mnist, search
 from specc.data.idx import write_idx
 
 # A port nothing listens on: any download attempted by mistake fails fast, locally.
@@ -26,8 +29,10 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("SPECC_DATA_DIR", "KERAS_HOME", "TORCHVISION_ROOT", "SPECC_MNIST_MIRRORS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("SPECC_FASHION_MNIST_MIRRORS", raising=False)
+    monkeypatch.delenv("SPECC_CIFAR10_MIRRORS", raising=False)
+    monkeypatch.setattr(cifar, "MIRRORS", [UNREACHABLE])
     monkeypatch.setattr(mnist, "MIRRORS", {"mnist": [UNREACHABLE], "fashion_mnist": [UNREACHABLE]})
-    monkeypatch.setattr(mnist, "cache_dir", lambda: tmp_path / "cache" / "specc" / "datasets")
+    monkeypatch.setattr(search, "cache_dir", lambda: tmp_path / "cache" / "specc" / "datasets")
     monkeypatch.chdir(work)
     return tmp_path
 
@@ -63,3 +68,34 @@ def write_mnist_folder(
 def make_mnist() -> object:
     """`make_mnist(folder, n_train=30, n_test=10, gz=True, seed=0)` -> the arrays written."""
     return write_mnist_folder
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An http.server on 127.0.0.1 serving files from a folder: (base URL, folder)."""
+    root = tmp_path / "served"
+    root.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path.endswith("cut-off.gz"):  # promises 1000 bytes, sends 10, hangs up
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                self.wfile.write(b"\x1f\x8b" + bytes(8))
+                self.close_connection = True
+                return
+            super().do_GET()
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", root
+    httpd.shutdown()
+    httpd.server_close()

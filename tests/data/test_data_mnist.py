@@ -7,15 +7,12 @@ from an http.server on 127.0.0.1 serving small fake files.
 from __future__ import annotations
 
 import hashlib
-import http.server
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from specc.data import DataError, load, mnist
+from specc.data import DataError, load, mnist, search
 from specc.ir import data as ir
 
 
@@ -60,7 +57,7 @@ def test_search_order(isolated: Path, make_mnist, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("KERAS_HOME", str(isolated / "kh"))
     keras_npz(isolated / "kh" / "datasets" / "mnist.npz", n_train=9)
     assert len(load(ir.MNIST()).x_train) == 9
-    cache = mnist.cache_dir() / "mnist"
+    cache = search.cache_dir() / "mnist"
     make_mnist(cache, n_train=10)
     assert load(ir.MNIST()).source == f"mnist from {cache}"
     monkeypatch.setenv("SPECC_DATA_DIR", str(isolated / "mine"))
@@ -85,7 +82,7 @@ def test_fashion_mnist_keras_and_torchvision_layouts(isolated: Path, make_mnist)
 def test_a_corrupt_file_in_the_search_path_is_reported_not_skipped(
     isolated: Path, make_mnist
 ) -> None:  # type: ignore[no-untyped-def]
-    cache = mnist.cache_dir() / "mnist"
+    cache = search.cache_dir() / "mnist"
     make_mnist(cache)
     make_mnist(isolated / "work" / "data" / "MNIST" / "raw")
     (cache / "train-labels-idx1-ubyte.gz").write_bytes(b"junk")
@@ -197,37 +194,6 @@ def test_labels_beyond_ten_classes_in_an_mnist_spec(tmp_path: Path) -> None:
 # ---- downloads ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """An http.server on 127.0.0.1 serving files from a folder: (base URL, folder)."""
-    root = tmp_path / "served"
-    root.mkdir()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            if self.path.endswith("cut-off.gz"):  # promises 1000 bytes, sends 10, hangs up
-                self.send_response(200)
-                self.send_header("Content-Length", "1000")
-                self.end_headers()
-                self.wfile.write(b"\x1f\x8b" + bytes(8))
-                self.close_connection = True
-                return
-            super().do_GET()
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/", root
-    httpd.shutdown()
-    httpd.server_close()
-
-
 def served_set(root: Path, make_mnist, monkeypatch: pytest.MonkeyPatch) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
     arrays = make_mnist(root, n_train=20)
     files = [root / f"{stem}.gz" for stem in mnist.FILES]  # download order: the table's order
@@ -241,7 +207,7 @@ def test_download_once_into_the_cache(server, make_mnist, monkeypatch: pytest.Mo
     arrays = served_set(root, make_mnist, monkeypatch)
     monkeypatch.setitem(mnist.MIRRORS, "mnist", ["http://127.0.0.1:9/", url])  # first one is down
     data = load(ir.MNIST(), progress=False)
-    cache = mnist.cache_dir() / "mnist"
+    cache = search.cache_dir() / "mnist"
     assert data.source == f"mnist from {cache} (downloaded)"
     expect_arrays(data, arrays)
     assert sorted(p.name for p in cache.iterdir()) == sorted(mnist.CHECKSUMS["mnist"])
@@ -284,7 +250,7 @@ def test_checksum_mismatch_leaves_no_file(
     )
     assert "SPECC_MNIST_MIRRORS" in (caught.value.hint or "")
     assert f"{url}train-labels-idx1-ubyte.gz: checksum mismatch: sha256 " in caught.value.message
-    cache = mnist.cache_dir() / "mnist"
+    cache = search.cache_dir() / "mnist"
     # The verified file before it stays; the bad one and any .part file are gone.
     assert sorted(p.name for p in cache.iterdir()) == ["train-images-idx3-ubyte.gz"]
 
@@ -307,14 +273,14 @@ def test_offline_lists_every_place_and_suggests_the_sample() -> None:
         assert f"  - {place.path} ({place.what}): " in message
     assert "http://127.0.0.1:9/train-images-idx3-ubyte.gz: unreachable" in message
     assert "`data mnist_sample`" in (caught.value.hint or "")
-    assert not any((mnist.cache_dir() / "fashion_mnist").glob("*"))
+    assert not any((search.cache_dir() / "fashion_mnist").glob("*"))
 
 
 def test_interrupted_transfer_leaves_no_partial_file(server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from specc.data.download import DownloadFailed, fetch
 
     url, _ = server
-    folder = mnist.cache_dir() / "x"
+    folder = search.cache_dir() / "x"
     with pytest.raises(DownloadFailed) as caught:
         fetch("cut-off.gz", [url], "sha256:" + "0" * 64, folder, progress=False)
     [(tried, reason)] = caught.value.attempts

@@ -24,6 +24,8 @@ GOLDEN = ROOT / "tests" / "golden"
 SAMPLE = ROOT / "specc" / "datasets" / "mnist_sample"
 # Specs whose data is MNIST-shaped: run on the bundled sample with --data-dir.
 IMAGE_SPECS = ("cnn", "dropout", "finetune", "mnist", "mnist_deep", "quickstart")
+# Specs on CIFAR-10: run on a small set in its upstream format (`cifar_data`).
+CIFAR_SPECS = ("cifar_cnn",)
 # The same lint settings as the repository, without reading its pyproject (the goldens
 # folder is excluded there so that `ruff format .` never rewrites them).
 RUFF = [
@@ -172,8 +174,23 @@ def history(out: Path) -> dict[str, object]:
     return json.loads((out / "history.json").read_text())
 
 
-def quick_args(spec: str) -> list[str]:
-    """A short run: 2 epochs on 640 digits for image specs; 5 epochs of synthetic data."""
+def cifar_data(folder: Path) -> Path:
+    """A small CIFAR-10 in the upstream python format (tests/cifar_files.py), 200 training
+    and 50 test images a network learns from in a few steps, written once into `folder`."""
+    from tests.cifar_files import write_python
+
+    batches = folder / "cifar-10-batches-py"
+    if not (batches / "test_batch").is_file():
+        write_python(batches, per_batch=40, n_test=50, learnable=True)
+    return batches
+
+
+def quick_args(spec: str, out: Path | None = None) -> list[str]:
+    """A short run: 2 epochs on 640 digits for image specs, on 200 small CIFAR-10 images
+    (written into `out`) for CIFAR_SPECS; 5 epochs of synthetic data."""
+    if spec in CIFAR_SPECS:
+        assert out is not None, "CIFAR-10 specs run on data written into `out`"
+        return ["--epochs", "2", "--batch-size", "32", "--data-dir", str(cifar_data(out))]
     if spec in IMAGE_SPECS:
         args = ["--epochs", "2", "--limit", "640", "--batch-size", "32", "--data-dir", str(SAMPLE)]
         # finetune's fresh head at its spec's lr=1e-4 needs more than 2 short epochs

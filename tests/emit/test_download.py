@@ -45,15 +45,27 @@ def run(script: Path, folder: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+CIFAR_FAILURE = {
+    "pytorch": "error: cannot download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+    "mindspore": "error: cannot download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+    "keras": "error: keras.datasets.cifar10.load_data() failed",
+    "tensorflow": "error: keras.datasets.cifar10.load_data() failed",
+}
+
+
 @pytest.mark.parametrize("target", NAMES)
-def test_no_network_is_a_located_error_not_a_traceback(tmp_path: Path, target: str) -> None:
-    script = tmp_path / "cnn.py"
-    script.write_text(emit_text("cnn", target), encoding="utf-8")
+@pytest.mark.parametrize("spec", ["cnn", "cifar_cnn"])
+def test_no_network_is_a_located_error_not_a_traceback(
+    tmp_path: Path, target: str, spec: str
+) -> None:
+    script = tmp_path / f"{spec}.py"
+    script.write_text(emit_text(spec, target), encoding="utf-8")
     done = run(script, tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert FAILURE[target] in done.stderr
+    assert (FAILURE if spec == "cnn" else CIFAR_FAILURE)[target] in done.stderr
     assert "pass --data-dir" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "data" / "mnist" / "train-images-idx3-ubyte.gz").exists()
+    assert not (tmp_path / "data" / "cifar10" / "cifar-10-python.tar.gz").exists()
 
 
 @pytest.mark.parametrize("target", ["pytorch", "mindspore"])

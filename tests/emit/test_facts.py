@@ -8,7 +8,7 @@ from specc.analysis import analyze
 from specc.emit import emit_plan
 from specc.emit.facts import ScriptFacts
 from specc.emit.targets import get_target
-from specc.ir.data import CSV, MNIST, NPZ, FashionMNIST, MNISTSample, Scale, Synthetic
+from specc.ir.data import CIFAR10, CSV, MNIST, NPZ, FashionMNIST, MNISTSample, Scale, Synthetic
 from tests.emit.conftest import SPECS
 
 
@@ -27,6 +27,21 @@ def test_image_sets_say_so_on_their_class():
     ]
     assert [c.downloadable for c in (MNIST, FashionMNIST, MNISTSample)] == [True, True, False]
     assert [c.own_test_split for c in (MNIST, CSV, NPZ, Synthetic)] == [True, False, None, False]
+    assert CIFAR10.image_set and CIFAR10.downloadable and CIFAR10.own_test_split
+    sources = (MNIST, FashionMNIST, MNISTSample, CIFAR10, CSV, NPZ, Synthetic)
+    assert [c.file_format for c in sources] == ["idx", "idx", "idx", "cifar", None, None, None]
+
+
+def test_cifar_scripts_download_the_archive_or_ask_keras():
+    torch_facts, keras_facts = facts("cifar_cnn", "pytorch"), facts("cifar_cnn", "keras")
+    assert torch_facts.download is not None
+    assert torch_facts.download.url == "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+    assert torch_facts.download.md5_value == "c58f30108f718f92721af3b95e74349a"
+    assert torch_facts.download.folder == "data/cifar10" and torch_facts.extracts
+    assert keras_facts.dataset_helper == "keras.datasets.cifar10" and not keras_facts.extracts
+    reader = ("argparse", "json", "math", "os", "pickle", "sys")
+    assert torch_facts.stdlib == tuple(sorted((*reader, "hashlib", "tarfile", "urllib.request")))
+    assert keras_facts.stdlib == tuple(sorted((*reader, "contextlib")))
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ def _argv(out, specs):
     for spec in sorted(specs, key=lambda s: s == "finetune"):  # after quickstart
         extra = ["--init-from", str(out / "quickstart")] if spec == "finetune" else []
         script = script_for(spec, "keras", out)
-        argv.append([script, *quick_args(spec), "--out", str(out / spec), *extra])
+        argv.append([script, *quick_args(spec, out), "--out", str(out / spec), *extra])
     return argv
 
 

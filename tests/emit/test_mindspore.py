@@ -17,6 +17,7 @@ from specc.analysis import analyze
 from specc.emit import EmitError, emit
 from tests.emit.conftest import (
     AUGMENTED,
+    CIFAR_SPECS,
     FROZEN_LR,
     GOLDEN,
     SAMPLE,
@@ -26,6 +27,7 @@ from tests.emit.conftest import (
     assert_cnn_neutral_weights,
     assert_finetuned,
     assert_saved,
+    cifar_data,
     history,
     lint,
     run_scripts,
@@ -53,6 +55,12 @@ RUNS: dict[str, tuple[list[str], str, float | None]] = {
     # a fresh head (strict=false) at the spec's lr=1e-4 is too slow for 16 steps: raised
     "finetune": ([*DIGITS, "--lr", "3e-3"], "test_accuracy", 0.3),
     "cnn": ([*TINY_DIGITS, "--lr", "0.005"], "accuracy", 0.2),
+    # 64 small CIFAR-10 images from `cifar_data`, --data-dir added by `runs`
+    "cifar_cnn": (
+        ["--limit", "64", "--batch-size", "16", "--epochs", "2", "--lr", "0.005"],
+        "accuracy",
+        0.2,
+    ),
     "binary": (["--limit", "800", "--epochs", "2", "--lr", "0.01"], "test_accuracy", 0.6),
     "multiclass": (["--limit", "800", "--epochs", "2"], "test_accuracy", 0.35),
     "regression": (["--limit", "800", "--epochs", "2"], "mae", None),
@@ -166,6 +174,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
     for name in sorted(SCRIPTS, key=lambda n: n == "finetune"):  # finetune starts from quickstart
         extra = ["--init-from", str(out / "quickstart")] if name == "finetune" else []
         script = script_for(name, TARGET, out)
+        if name in CIFAR_SPECS:
+            extra += ["--data-dir", str(cifar_data(out))]
         argv.append([script, *RUNS[name][0], "--out", str(out / name), *extra])
         names.append(name)
     augmented = out / "augmented.py"

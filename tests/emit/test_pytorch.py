@@ -50,7 +50,7 @@ def runs(tmp_path_factory):
     for spec in order:
         extra = ["--init-from", str(out / "quickstart")] if spec == "finetune" else []
         script = script_for(spec, "pytorch", out)
-        argv.append([script, *quick_args(spec), "--out", str(out / spec), *extra])
+        argv.append([script, *quick_args(spec, out), "--out", str(out / spec), *extra])
     argv += tabular_runs(out, "pytorch")  # a CSV and an .npz source
     argv += sink_runs(out, "pytorch")  # the rest of the vocabulary
     argv.append(_bf16_run(out))

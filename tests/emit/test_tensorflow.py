@@ -100,7 +100,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
             ["--init-from", str(out / "quickstart"), "--lr", "1e-3"] if name == "finetune" else []
         )
         script = script_for(name, TARGET, out)
-        argv.append([script, *quick_args(name), "--out", str(out / name), *extra])
+        argv.append([script, *quick_args(name, out), "--out", str(out / name), *extra])
         names.append(name)
     augmented = out / "augmented.py"
     augmented.write_text(emit(analyze(AUGMENTED, "specs/dropout.nn"), TARGET), encoding="utf-8")

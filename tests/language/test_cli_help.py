@@ -31,7 +31,9 @@ def test_top_level_help_shows_whole_first_sentences() -> None:
 def test_run_help_names_every_device_data_kind_and_precision() -> None:
     text = " ".join(_invoke("run", "--help").output.split())  # type: ignore[attr-defined]
     assert "auto, cpu, gpu, cuda, cuda:N, gpu:N or mps" in text
-    assert "a .csv or .npz file" in text and "MNIST-format files" in text
+    assert "a name (mnist, fashion_mnist, mnist_sample, cifar10)" in text
+    assert "a folder of MNIST-format files or CIFAR-10 batches" in text
+    assert "a .csv, .npz or CIFAR-10 .tar.gz file" in text
     assert "--precision [fp32|bf16|fp16] Number format of training" in text
     assert "fp16 (mixed, CUDA only)" in text
 
@@ -51,7 +53,7 @@ def test_a_folder_is_a_usage_error_for_one_spec_commands(
     result = _invoke(*args)
     assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
     assert (
-        f"specs is a folder; `specc {command}` reads one spec file: one of binary.nn, cnn.nn"
+        f"specs is a folder; `specc {command}` reads one spec file: one of binary.nn, cifar_cnn.nn, cnn.nn"
         in result.output  # type: ignore[attr-defined]
     )
     assert result.stdout.count("{") == 0  # type: ignore[attr-defined]  # no JSON, no script

@@ -12,6 +12,7 @@ from specc.errors import DivergenceError, PlanError
 from specc.plan import RunOptions
 from specc.run import run
 from specc.run.record import load_arrays
+from tests.cifar_files import write_python
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 MNIST_LIKE = ("data mnist", "data fashion_mnist")
@@ -49,6 +50,9 @@ def test_quickstart_reaches_90_percent(tmp_path: Path) -> None:
 def _short_options(path: Path, tmp: Path, **kw: object) -> RunOptions:
     text = path.read_text()
     data = "mnist_sample" if any(m in text for m in MNIST_LIKE) else None
+    if "data cifar10" in text:  # a small CIFAR-10 in its upstream format, not the download
+        write_python(tmp / "cifar-10-batches-py", per_batch=20, learnable=True)
+        data = str(tmp / "cifar-10-batches-py")
     return _quiet(tmp, path.stem, epochs=1, limit=400, data=data, **kw)
 
 

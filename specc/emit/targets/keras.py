@@ -14,6 +14,8 @@ from specc.lowering.layout import channels_last
 
 MODULE_NAMES = words(
     """
+    pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
+    read_cifar_folder extract
     argparse contextlib csv gzip zlib json math os sys keras np layers ops
     EPOCHS BATCH_SIZE LR SEED OUT SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
     TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE DATA_PATH TARGET_COLUMN FEATURE_COLUMNS

@@ -21,6 +21,8 @@ from specc.lowering.weights import native
 # (a layer called `construct` or `training` would break the model: it gets renamed).
 MODULE_NAMES = words(
     """
+    pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
+    read_cifar_folder extract
     argparse csv gzip zlib hashlib json math os sys urllib np ms nn ops optim
     Normal Uniform initializer
     EPOCHS BATCH_SIZE LR SEED OUT SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT

@@ -12,6 +12,8 @@ from specc.emit.target import Target, words
 # (a layer called `train` or `forward` would break the model: it gets renamed).
 MODULE_NAMES = words(
     """
+    pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
+    read_cifar_folder extract
     argparse csv gzip zlib hashlib json math os sys urllib np torch nn
     EPOCHS BATCH_SIZE LR SEED SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
     TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE DATA_PATH TARGET_COLUMN FEATURE_COLUMNS
