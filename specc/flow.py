@@ -160,6 +160,7 @@ class Flow:
                 help="add `branch { ... }` blocks, or write the layers without `parallel`",
             )
         outs = [self.branch(b, suffix, frozen, source) for b in layer.branches]
+        self.used.update(b.name + suffix for b in layer.branches if b.name)  # merged here
         node = layer.merge_node()
         labels = [
             f"branch `{b.name}`" if b.name else f"branch {i} (`{self.values[o].step}`)"
