@@ -33,6 +33,4 @@ def test_a_named_parallel_branch_is_used_by_its_merge() -> None:
 
 
 def test_a_model_level_branch_nothing_reads_is_still_reported() -> None:
-    assert _warnings(SPEC.format(side="branch side { dense 3 }")) == [
-        "branch `side` is never used"
-    ]
+    assert _warnings(SPEC.format(side="branch side { dense 3 }")) == ["branch `side` is never used"]
