@@ -9,7 +9,9 @@ Templates only loop and interpolate, so every decision lives in passes:
   same rewrite the TensorFlow executor uses);
 - `plan()` gives each step a Python identifier that is valid and clashes with nothing the
   template writes (specc/emit/names.py) and the script-level facts;
-- per-target rewrites (`Target.rewrites`) then fill in that target's typed facts.
+- per-target rewrites (`Target.rewrites`) then fill in that target's typed facts;
+- `variables()` (specc/emit/graph.py) gives each layer the script variables it reads and
+  writes, so a graph model's `forward` or functional-API model is only interpolated.
 """
 
 from __future__ import annotations

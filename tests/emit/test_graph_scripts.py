@@ -1,0 +1,248 @@
+"""Graph models in emitted scripts: the variables read the way people write these models,
+and the PyTorch, Keras and TensorFlow scripts compute the same model.
+
+The wiring (which variable each layer reads and writes) is decided once by
+specc/emit/graph.py; here it is checked on the rendered scripts, then executed: from one
+initial weights file (`init from`, the spec's names in PyTorch's layout) the three
+scripts train one 32-digit batch per epoch of tests/emit/graphs/resnet.nn (residual
+blocks with identity and projection shortcuts, a parallel concat block: channels-last
+inside the Keras model), and their losses agree to float32 round-off. The PyTorch model's
+parameter count is `specc summary`'s.
+"""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specc.analysis import analyze, analyze_file
+from specc.emit import emit
+from specc.emit.targets import NAMES
+from tests.emit.conftest import GOLDEN, ROOT, SAMPLE, history, lint, run_scripts
+
+RESNET = ROOT / "tests" / "emit" / "graphs" / "resnet.nn"
+TOLERANCE = 1e-5  # relative, per epoch (measured: see test_the_frameworks_agree)
+
+
+def golden(target: str) -> str:
+    return (GOLDEN / target / "graph_resnet.py").read_text(encoding="utf-8")
+
+
+def body(script: str, start: str, end: str) -> list[str]:
+    """The stripped lines of `script` from the line starting with `start` to `end`."""
+    lines = [line.strip() for line in script.splitlines()]
+    first = next(i for i, line in enumerate(lines) if line.startswith(start))
+    last = next(i for i in range(first, len(lines)) if lines[i].startswith(end))
+    return [line.split("  #")[0] for line in lines[first + 1 : last + 1] if line]
+
+
+# ---- how the scripts read ----------------------------------------------------------------
+
+
+def test_pytorch_forward_reads_like_a_resnet() -> None:
+    forward = body(golden("pytorch"), "def forward(self, x):", "return")
+    assert forward == [
+        "x = self.conv2d_1(x)",
+        "x = self.batchnorm_1(x)",
+        "x = torch.relu(x)",
+        "skip = x",
+        "x = self.conv2d_2(x)",
+        "x = self.batchnorm_2(x)",
+        "x = torch.relu(x)",
+        "x = self.conv2d_3(x)",
+        "x = self.batchnorm_3(x)",
+        "x = x + skip",
+        "x = torch.relu(x)",
+        "skip = x",
+        "x = self.conv2d_4(x)",
+        "x = self.batchnorm_4(x)",
+        "x = torch.relu(x)",
+        "x = self.conv2d_5(x)",
+        "x = self.batchnorm_5(x)",
+        "skip = self.conv2d_6(skip)",
+        "skip = self.batchnorm_6(skip)",
+        "x = x + skip",
+        "x = torch.relu(x)",
+        "b1 = torch.relu(self.conv2d_7(x))",
+        "b2 = torch.relu(self.conv2d_8(x))",
+        "pool = self.maxpool2d_1(x)",
+        "pool = torch.relu(self.conv2d_9(pool))",
+        "x = torch.cat([b1, b2, pool], dim=1)",
+        "x = self.maxpool2d_2(x)",
+        "x = self.flatten_1(x)",
+        "x = self.dense_1(x)",
+        "return x",
+    ]
+
+
+def test_keras_builds_the_graph_with_the_functional_api() -> None:
+    for target in ("keras", "tensorflow"):
+        model = body(golden(target), "def build_model():", "return keras.Model")
+        assert model[1] == "inputs = keras.Input(shape=INPUT_SHAPE)"
+        assert (
+            model[2]
+            == 'x = layers.Conv2D(8, kernel_size=3, padding="same", name="conv2d_1")(inputs)'
+        )
+        for line in (
+            "skip = x",
+            'x = layers.Add(name="residual_1")([x, skip])',
+            'skip = layers.Conv2D(16, kernel_size=1, strides=2, name="conv2d_6")(skip)',
+            'x = layers.Add(name="residual_2")([x, skip])',
+            'pool = layers.MaxPooling2D(3, strides=1, name="maxpool2d_1")(x)',
+            'pool = layers.ZeroPadding2D(1, name="conv2d_9_padding")(pool)',
+            'x = layers.Concatenate(axis=-1, name="parallel_1")([b1, b2, pool])',
+            'return keras.Model(inputs, x, name="mnist_resnet")',
+        ):
+            assert line in model, (target, line)
+        assert "keras.Sequential" not in golden(target)
+
+
+def test_mindspore_construct_uses_the_same_variables() -> None:
+    construct = body(golden("mindspore"), "def construct(self, x):", "return")
+    assert "skip = x" in construct and construct.count("x = x + skip") == 2
+    assert "skip = self.conv2d_6(skip)" in construct
+    assert "x = ops.cat([b1, b2, pool], axis=1)" in construct
+
+
+MERGES = """model m {{
+    input 16
+    dense 16 relu
+    branch left {{ dense 8 relu }}
+    branch right {{ dense 8 tanh }}
+    {merge} left right
+    dense 8 relu name=h
+    dense 8
+    add h
+    parallel {block} {{
+        branch {{ dense 8 }}
+        branch {{ }}
+    }}
+    dense 3
+}}
+data synthetic classification samples=64 features=16 classes=3
+train {{
+    loss sparse_categorical_crossentropy
+    epochs 1
+}}
+"""
+# merge -> (PyTorch's line for `merge left right`, the parallel block's, Keras's layer)
+MERGE_LINES = {
+    "add": ("x = left + right", "x = b1 + x", "Add"),
+    "multiply": ("x = left * right", "x = b1 * x", "Multiply"),
+    "average": ("x = (left + right) / 2", "x = (b1 + x) / 2", "Average"),
+    "concat": ("x = torch.cat([left, right], dim=1)", None, "Concatenate"),
+}
+
+
+@pytest.mark.parametrize("merge", sorted(MERGE_LINES))
+def test_every_merge_and_named_branches(merge: str) -> None:
+    block = "add" if merge == "concat" else merge  # a parallel block keeps the 8 features
+    text = MERGES.format(merge=merge, block=block)
+    analysis = analyze(text, "m.nn")
+    assert analysis.ok, [d.message for d in analysis.errors]
+    torch_line, block_line, keras_layer = MERGE_LINES[merge]
+    forward = body(emit(analysis, "pytorch"), "def forward(self, x):", "return")
+    assert forward[:4] == [
+        "x = torch.relu(self.dense_1(x))",
+        "left = torch.relu(self.dense_2(x))",
+        "right = torch.tanh(self.dense_3(x))",
+        torch_line,
+    ]
+    assert forward[4:8] == [
+        "x = torch.relu(self.h(x))",
+        "h = x",
+        "x = self.dense_4(x)",
+        "x = x + h",
+    ]
+    if block_line is not None:
+        assert forward[8:10] == ["b1 = self.dense_5(x)", block_line]
+    keras = emit(analysis, "keras")
+    assert f"x = layers.{keras_layer}(" in keras and "([left, right])" in keras
+    for target in NAMES:
+        assert lint(emit(analysis, target)) == [], target
+
+
+def test_a_branch_named_like_a_module_is_renamed() -> None:
+    text = MERGES.format(merge="add", block="add").replace("left", "torch")
+    forward = body(emit(analyze(text, "m.nn"), "pytorch"), "def forward(self, x):", "return")
+    assert "torch_ = torch.relu(self.dense_2(x))" in forward
+    assert "x = torch_ + right" in forward
+
+
+def test_chains_keep_x_and_the_sequential_model() -> None:
+    """A chain renders as before graphs existed (its goldens are unchanged)."""
+    assert "keras.Sequential(" in (GOLDEN / "keras" / "cnn.py").read_text()
+    forward = body((GOLDEN / "pytorch" / "cnn.py").read_text(), "def forward(self, x):", "return")
+    assert all(line.startswith("x = ") or line == "return x" for line in forward), forward
+
+
+# ---- the scripts compute the same model ---------------------------------------------------
+
+
+def test_pytorch_parameter_count_is_the_summarys(tmp_path: Path) -> None:
+    summary = analyze_file(RESNET).shapes["mnist_resnet"].params
+    module = runpy.run_path(str(GOLDEN / "pytorch" / "graph_resnet.py"), run_name="graph_resnet")
+    model = module["MnistResnet"]()
+    assert sum(p.numel() for p in model.parameters()) == summary == 18_226
+
+
+def _initial_weights(path: Path) -> None:
+    from safetensors.numpy import save_file
+
+    from specc.emit import emit_plan
+
+    rng = np.random.default_rng(5)
+    arrays = {}
+    for layer in emit_plan(RESNET, "pytorch").weighted:
+        for w in layer.weights:
+            key = f"{layer.weights_name}.{w.name}"
+            if w.name == "running_var":
+                arrays[key] = np.ones(w.shape, np.float32)
+            elif w.name == "running_mean":
+                arrays[key] = np.zeros(w.shape, np.float32)
+            else:
+                arrays[key] = rng.normal(0, 0.2, w.shape).astype(np.float32)
+    save_file(arrays, str(path))
+
+
+@pytest.fixture(scope="module")
+def losses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[float]]:
+    """Per-epoch training losses of each script: 3 epochs of one 32-digit batch, plain
+    SGD, all from init.safetensors."""
+    root = tmp_path_factory.mktemp("graph_parity")
+    _initial_weights(root / "init.safetensors")
+    text = RESNET.read_text(encoding="utf-8")
+    text = text.replace(
+        "model mnist_resnet {", 'model mnist_resnet {\n    init from "init.safetensors"'
+    )
+    text = text.replace("adam lr=3e-3", "sgd lr=0.1").replace("batch 64 shuffle", "batch 32")
+    analysis = analyze(text, str(root / "resnet.nn"))
+    assert analysis.ok, [d.message for d in analysis.errors]
+    found: dict[str, list[float]] = {}
+    runs: dict[str, list[tuple[str, list[str]]]] = {"torch": [], "tensorflow": []}
+    for target in ("pytorch", "keras", "tensorflow"):
+        script = root / f"{target}.py"
+        script.write_text(emit(analysis, target), encoding="utf-8")
+        argv = [str(script), "--data-dir", str(SAMPLE), "--limit", "32", "--epochs", "3"]
+        framework = "torch" if target == "pytorch" else "tensorflow"
+        runs[framework].append((target, [*argv, "--out", str(root / target)]))
+    for group in runs.values():
+        codes, output = run_scripts([argv for _, argv in group], cwd=root)
+        assert codes == [0] * len(group), output[-3000:]
+        for target, _ in group:
+            hist = history(root / target)["loss"]
+            assert isinstance(hist, list)
+            found[target] = hist
+    return found
+
+
+@pytest.mark.parametrize("target", ["keras", "tensorflow"])
+def test_the_frameworks_agree(losses: dict[str, list[float]], target: str) -> None:
+    expected, got = np.array(losses["pytorch"]), np.array(losses[target])
+    assert len(expected) == len(got) == 3
+    assert expected[-1] < expected[0]  # it trained
+    relative = np.abs(got - expected) / np.abs(expected)
+    assert relative.max() < TOLERANCE, (target, expected, got, relative)
