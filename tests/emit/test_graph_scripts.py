@@ -4,10 +4,12 @@ and the PyTorch, Keras and TensorFlow scripts compute the same model.
 The wiring (which variable each layer reads and writes) is decided once by
 specc/emit/graph.py; here it is checked on the rendered scripts, then executed: from one
 initial weights file (`init from`, the spec's names in PyTorch's layout) the three
-scripts train one 32-digit batch per epoch of tests/emit/graphs/resnet.nn (residual
-blocks with identity and projection shortcuts, a parallel concat block: channels-last
-inside the Keras model), and their losses agree to float32 round-off. The PyTorch model's
-parameter count is `specc summary`'s.
+scripts train on one 32-digit batch of tests/emit/graphs/resnet.nn (residual blocks with
+identity and projection shortcuts, a parallel concat block: channels-last inside the Keras
+model). Their first-batch losses agree within 1e-5, and without batchnorm every epoch's
+loss agrees to float32 round-off. The PyTorch model's parameter count is `specc
+summary`'s. (`specc run` cannot train graphs on this branch yet; when the torch runner
+can, its first-batch loss belongs beside these.)
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specc.analysis import analyze, analyze_file
-from specc.emit import emit
+from specc.analysis import Analysis, analyze, analyze_file
+from specc.emit import emit, emit_plan
 from specc.emit.targets import NAMES
 from tests.emit.conftest import GOLDEN, ROOT, SAMPLE, history, lint, run_scripts
 
 RESNET = ROOT / "tests" / "emit" / "graphs" / "resnet.nn"
-TOLERANCE = 1e-5  # relative, per epoch (measured: see test_the_frameworks_agree)
+TOLERANCE = 1e-6  # relative, per epoch of the graph without batchnorm (measured 1.1e-7)
 
 
 def golden(target: str) -> str:
@@ -189,60 +191,83 @@ def test_pytorch_parameter_count_is_the_summarys(tmp_path: Path) -> None:
     assert sum(p.numel() for p in model.parameters()) == summary == 18_226
 
 
-def _initial_weights(path: Path) -> None:
+def _initial_weights(analysis: Analysis, path: Path) -> None:
+    """Random kernels and biases by the spec's names in PyTorch's layout; batchnorm's
+    scale 1, shift 0 and running statistics."""
     from safetensors.numpy import save_file
-
-    from specc.emit import emit_plan
 
     rng = np.random.default_rng(5)
     arrays = {}
-    for layer in emit_plan(RESNET, "pytorch").weighted:
+    for layer in emit_plan(analysis, "pytorch").weighted:
         for w in layer.weights:
             key = f"{layer.weights_name}.{w.name}"
-            if w.name == "running_var":
-                arrays[key] = np.ones(w.shape, np.float32)
-            elif w.name == "running_mean":
-                arrays[key] = np.zeros(w.shape, np.float32)
+            if w.init is None:
+                arrays[key] = np.full(w.shape, w.constant, np.float32)
             else:
-                arrays[key] = rng.normal(0, 0.2, w.shape).astype(np.float32)
+                arrays[key] = rng.normal(0, 0.1, w.shape).astype(np.float32)
     save_file(arrays, str(path))
 
 
+# The golden's spec from one weights file, on one 32-digit batch per epoch with plain SGD
+# (so epoch 1's loss is the first batch's, before any update); and the same graph without
+# its batchnorm layers, whose training must agree step after step. (With batchnorm the
+# per-batch standard deviation amplifies float32 round-off after each update, 4e-3 after
+# one step here, as docs/parity.md#tolerances measures for the runners.)
+CASES = {"resnet": "", "resnet_no_bn": "; batchnorm"}
+
+
 @pytest.fixture(scope="module")
-def losses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[float]]:
-    """Per-epoch training losses of each script: 3 epochs of one 32-digit batch, plain
-    SGD, all from init.safetensors."""
+def losses(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], list[float]]:
+    """Per-epoch training losses of each (case, target) script, from init.safetensors."""
     root = tmp_path_factory.mktemp("graph_parity")
-    _initial_weights(root / "init.safetensors")
-    text = RESNET.read_text(encoding="utf-8")
-    text = text.replace(
-        "model mnist_resnet {", 'model mnist_resnet {\n    init from "init.safetensors"'
-    )
-    text = text.replace("adam lr=3e-3", "sgd lr=0.1").replace("batch 64 shuffle", "batch 32")
-    analysis = analyze(text, str(root / "resnet.nn"))
-    assert analysis.ok, [d.message for d in analysis.errors]
-    found: dict[str, list[float]] = {}
-    runs: dict[str, list[tuple[str, list[str]]]] = {"torch": [], "tensorflow": []}
-    for target in ("pytorch", "keras", "tensorflow"):
-        script = root / f"{target}.py"
-        script.write_text(emit(analysis, target), encoding="utf-8")
-        argv = [str(script), "--data-dir", str(SAMPLE), "--limit", "32", "--epochs", "3"]
-        framework = "torch" if target == "pytorch" else "tensorflow"
-        runs[framework].append((target, [*argv, "--out", str(root / target)]))
+    found: dict[tuple[str, str], list[float]] = {}
+    runs: dict[str, list[tuple[tuple[str, str], list[str]]]] = {"torch": [], "tensorflow": []}
+    for case, removed in CASES.items():
+        (root / case).mkdir()
+        text = RESNET.read_text(encoding="utf-8")
+        if removed:
+            text = text.replace(removed, "")
+        text = text.replace("mnist_resnet {", 'mnist_resnet {\n    init from "init.safetensors"')
+        text = text.replace("adam lr=3e-3", "sgd lr=0.05").replace("batch 64 shuffle", "batch 32")
+        # Max-pooling a ReLU's zeros ties; PyTorch and TensorFlow route a tie's gradient
+        # to different elements (both valid), so the weights would part after one step.
+        text = text.replace("maxpool2d", "avgpool2d")
+        analysis = analyze(text, str(root / case / "resnet.nn"))
+        assert analysis.ok, [d.message for d in analysis.errors]
+        _initial_weights(analysis, root / case / "init.safetensors")
+        for target in ("pytorch", "keras", "tensorflow"):
+            script = root / case / f"resnet_{target}.py"
+            script.write_text(emit(analysis, target), encoding="utf-8")
+            argv = [str(script), "--data-dir", str(SAMPLE), "--limit", "32", "--epochs", "3"]
+            framework = "torch" if target == "pytorch" else "tensorflow"
+            runs[framework].append(((case, target), [*argv, "--out", str(root / case / target)]))
     for group in runs.values():
-        codes, output = run_scripts([argv for _, argv in group], cwd=root)
+        codes, output = run_scripts([argv for _, argv in group], cwd=root / "resnet")
         assert codes == [0] * len(group), output[-3000:]
-        for target, _ in group:
-            hist = history(root / target)["loss"]
-            assert isinstance(hist, list)
-            found[target] = hist
+        for (case, target), _ in group:
+            hist = history(root / case / target)["loss"]
+            assert isinstance(hist, list) and len(hist) == 3
+            found[(case, target)] = hist
     return found
 
 
 @pytest.mark.parametrize("target", ["keras", "tensorflow"])
-def test_the_frameworks_agree(losses: dict[str, list[float]], target: str) -> None:
-    expected, got = np.array(losses["pytorch"]), np.array(losses[target])
-    assert len(expected) == len(got) == 3
+def test_the_first_batch_loss_is_pytorchs(
+    losses: dict[tuple[str, str], list[float]], target: str
+) -> None:
+    """The golden's model (batchnorm, residual blocks, concat) from the same weights:
+    measured 4.7e-6 relative."""
+    expected, got = losses[("resnet", "pytorch")][0], losses[("resnet", target)][0]
+    assert abs(got - expected) / expected < 1e-5, (target, expected, got)
+
+
+@pytest.mark.parametrize("target", ["keras", "tensorflow"])
+def test_the_graph_trains_as_in_pytorch(
+    losses: dict[tuple[str, str], list[float]], target: str
+) -> None:
+    """Without batchnorm, every epoch's loss: measured within 1.1e-7 relative."""
+    expected = np.array(losses[("resnet_no_bn", "pytorch")])
+    got = np.array(losses[("resnet_no_bn", target)])
     assert expected[-1] < expected[0]  # it trained
     relative = np.abs(got - expected) / np.abs(expected)
     assert relative.max() < TOLERANCE, (target, expected, got, relative)
