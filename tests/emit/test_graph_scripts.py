@@ -14,6 +14,7 @@ can, its first-batch loss belongs beside these.)
 
 from __future__ import annotations
 
+import ast
 import runpy
 from pathlib import Path
 
@@ -295,3 +296,28 @@ def test_several_inputs_are_refused_at_the_second_input(target: str) -> None:
     [diagnostic] = err.value.diagnostics
     assert diagnostic.code == "E600" and "several inputs" in diagnostic.message
     assert (diagnostic.span.line, diagnostic.span.column) == (3, 5)
+
+
+def _module_dict(script: str, name: str) -> dict[str, str]:
+    """The literal dict `name = {...}` a script defines at module level."""
+    tree = ast.parse(script)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == [name]:  # type: ignore[attr-defined]
+            return ast.literal_eval(node.value)  # type: ignore[no-any-return]
+    raise AssertionError(f"no {name} in the script")
+
+
+def test_neutral_weight_names_are_the_specs() -> None:
+    """`--init-from RUN` matches arrays by the spec's names: every target saves under them."""
+    analysis = analyze_file(RESNET)
+    shapes = analysis.shapes["mnist_resnet"]
+    spec_keys = {f"{i.name}.{w.name}" for i in shapes.layers for w in i.layer.weights(i.input)}
+    assert "conv2d_6.weight" in spec_keys and "batchnorm_6.running_var" in spec_keys
+    torch_names = _module_dict(emit(analysis, "pytorch", interop=True), "LAYER_NAMES")
+    assert {f"{torch_names[k.split('.')[0]]}.{k.split('.')[1]}" for k in spec_keys} == spec_keys
+    assert set(torch_names) == set(torch_names.values())  # no layer renamed
+    ms_names = _module_dict(emit(analysis, "mindspore", interop=True), "WEIGHT_NAMES")
+    assert set(ms_names.values()) == spec_keys
+    keras = golden("keras")
+    for layer in {k.split(".")[0] for k in spec_keys}:
+        assert f'name="{layer}"' in keras, layer
