@@ -10,7 +10,9 @@ docs/semantics.md says. The pipeline, one module per step:
    `unsupported`, E600) refuses what the target cannot express, pointing at the spec;
 3. `lower.plan` builds a `ScriptPlan` from the shared lowering (`specc.lowering`: named
    steps with their weights, the prediction head split off, the target's layout pass),
-   with Python names and data and training facts, then runs the target's rewrites;
+   with Python names and data and training facts, then runs the target's rewrites and,
+   last, `graph.assign`: the script variables each layer reads and writes (`x` throughout
+   a chain; `skip = x`, `b1`/`b2` or a branch's name in a graph model);
 4. `facts.ScriptFacts` decides everything else a template would otherwise compute (is the
    source an image set, does the script download it, which modules it imports, which
    optimizer class it defines, whether it writes the neutral weights file, ...);

@@ -9,7 +9,9 @@ Templates only loop and interpolate, so every decision lives in passes:
   same rewrite the TensorFlow executor uses);
 - `plan()` gives each step a Python identifier that is valid and clashes with nothing the
   template writes (specc/emit/names.py) and the script-level facts;
-- per-target rewrites (`Target.rewrites`) then fill in that target's typed facts.
+- per-target rewrites (`Target.rewrites`) then fill in that target's typed facts;
+- `variables()` (specc/emit/graph.py) gives each layer the script variables it reads and
+  writes, so a graph model's `forward` or functional-API model is only interpolated.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from specc.emit.graph import MAIN, assign
 from specc.emit.names import Namer, class_name
 from specc.emit.target import Target
 from specc.ir.data import Augment, Data, OneHot
@@ -53,10 +56,25 @@ class LayerView:
     """Extra arguments computed by lowering (e.g. `dims` of a permute)."""
     weights: tuple[Weight, ...] = ()
     """The arrays the layer owns (neutral layout), from `Layer.weights`."""
+    sources: tuple[str, ...] = ()
+    """The values it reads, by the spec's names (an input's or an earlier layer's)."""
+    block: Any = None
+    """The residual or parallel block a merge closes (IR), else None."""
+    reads: tuple[str, ...] = (MAIN,)
+    """The script variables it reads (specc/emit/graph.py): `("x",)` in a chain."""
+    writes: str = MAIN
+    """The script variable it assigns."""
+    copies: tuple[tuple[str, str], ...] = ()
+    """`(to, from)` assignments written just before it (`skip = x`)."""
 
     @property
     def has_weights(self) -> bool:
         return bool(self.weights)
+
+    @property
+    def operand(self) -> str:
+        """What a functional-API call takes: its variable, or a list of them for a merge."""
+        return self.reads[0] if len(self.reads) == 1 else "[" + ", ".join(self.reads) + "]"
 
     @property
     def is_activation(self) -> bool:
@@ -99,6 +117,23 @@ class ScriptPlan:
     channels_last_data: bool = False
     """The script's data loader gives images channels-last (N, H, W, C) and `input` is in
     that layout (`channels_last_input`): the model starts without a transpose."""
+    input_name: str = "input"
+    """The value the model's input gives, as steps' `sources` name it."""
+    output_name: str = ""
+    """The value the model outputs (a step's name, or `input_name`)."""
+    output_var: str = MAIN
+    """The script variable holding the model's output (`return x`)."""
+
+    @property
+    def is_chain(self) -> bool:
+        """Each layer reads the one before and the last one is the output: the script
+        writes the model as a list (Keras's `Sequential`), or `x = f(x)` lines."""
+        previous = self.input_name
+        for layer in self.layers:
+            if layer.sources != (previous,):
+                return False
+            previous = layer.weights_name
+        return previous == self.output_name
 
     @property
     def weighted(self) -> tuple[LayerView, ...]:
@@ -128,7 +163,10 @@ def plan(
     if target.layout is not None:
         lowered = target.layout(lowered)
     namer = Namer(target.reserved)
-    views = tuple(_view(step, namer.take(step.name)) for step in lowered.steps)
+    blocks = {info.name: info.block for info in shapes.layers if info.block is not None}
+    views = tuple(
+        _view(step, namer.take(step.name), blocks.get(step.name)) for step in lowered.steps
+    )
     _, classes, task = spec.data.sample_facts()
     result = ScriptPlan(
         target=target.name,
@@ -149,13 +187,27 @@ def plan(
         task=task or "classification",
         one_hot=any(isinstance(t, OneHot) for t in spec.data.transforms),
         changing_lr=spec.train.schedule.kind != "constant" or spec.train.warmup is not None,
+        input_name=lowered.inputs[0][0],
+        output_name=lowered.output_name,
     )
     for rewrite in target.rewrites:
         result = rewrite(result)
-    return result
+    return variables(result, target)
 
 
-def _view(step: Step, name: str) -> LayerView:
+def variables(p: ScriptPlan, target: Target) -> ScriptPlan:
+    """Each layer's script variables (specc/emit/graph.py): `x` throughout for a chain."""
+    found, output = assign(
+        p.layers, p.input_name, p.output_name, input_var=target.input_var, reserved=target.reserved
+    )
+    layers = tuple(
+        dataclasses.replace(layer, reads=v.reads, writes=v.writes, copies=v.copies)
+        for layer, v in zip(p.layers, found, strict=True)
+    )
+    return p.replace(layers=layers, output_var=output)
+
+
+def _view(step: Step, name: str, block: Any = None) -> LayerView:
     args: dict[str, Any] = {}
     if step.kind == "permute":
         args["dims"] = step.dims
@@ -171,6 +223,8 @@ def _view(step: Step, name: str) -> LayerView:
         activation=step.activation,
         args=args,
         weights=step.weights,
+        sources=step.sources,
+        block=block,
     )
 
 
@@ -187,13 +241,24 @@ def channels_last_input(p: ScriptPlan) -> ScriptPlan:
     After `channels_last`, a model whose first layer is spatial starts by transposing
     its input; the loader of an MNIST-format set can give (N, H, W, C) directly instead
     (keras-io's `np.expand_dims(x, -1)`), which means the same. Not with `augment`, whose
-    random transforms read images channels-first.
+    random transforms read images channels-first, nor when a layer also reads the input
+    channels-first.
     """
     data = p.data
     first = p.layers[0] if p.layers else None
     augmented = any(isinstance(t, Augment) for t in data.transforms)
     if not type(data).image_set or augmented or first is None or first.kind != "permute":
         return p
-    if first.args.get("dims") != (2, 3, 1):
+    if first.args.get("dims") != (2, 3, 1) or first.sources != (p.input_name,):
         return p
-    return p.replace(layers=p.layers[1:], input=first.output, channels_last_data=True)
+    if any(p.input_name in layer.sources for layer in p.layers[1:]):
+        return p
+    moved = first.weights_name  # its readers now read the input itself
+    layers = tuple(
+        dataclasses.replace(
+            layer, sources=tuple(p.input_name if s == moved else s for s in layer.sources)
+        )
+        for layer in p.layers[1:]
+    )
+    output = p.input_name if p.output_name == moved else p.output_name
+    return p.replace(layers=layers, input=first.output, channels_last_data=True, output_name=output)

@@ -59,6 +59,10 @@ class Target:
     """Which optimizer class of its own the script must define (the framework's class would
     change the spec's update), e.g. `"rmsprop"`; None (or no function): the framework's."""
 
+    input_var: str = "x"
+    """The variable the model's input arrives in: `forward(self, x)`; Keras's functional
+    API keeps `inputs` for `keras.Model(inputs, x)`."""
+
     @property
     def macro_folder(self) -> str:
         return self.macros or self.name

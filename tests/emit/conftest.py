@@ -23,7 +23,7 @@ SPECS = ROOT / "specs"
 GOLDEN = ROOT / "tests" / "golden"
 SAMPLE = ROOT / "specc" / "datasets" / "mnist_sample"
 # Specs whose data is MNIST-shaped: run on the bundled sample with --data-dir.
-IMAGE_SPECS = ("cnn", "dropout", "finetune", "mnist", "mnist_deep", "quickstart")
+IMAGE_SPECS = ("cnn", "dropout", "finetune", "mnist", "mnist_deep", "quickstart", "graph_resnet")
 # Specs on CIFAR-10: run on a small set in its upstream format (`cifar_data`).
 CIFAR_SPECS = ("cifar_cnn",)
 # The same lint settings as the repository, without reading its pyproject (the goldens
@@ -36,6 +36,24 @@ RUFF = [
     "py310",
 ]
 RUFF_SELECT = ["--select", "E,F,W,I,UP,B,SIM,RUF", "--ignore", "RUF001,RUF002,RUF003"]
+
+
+def _regen_module():  # scripts/ is not a package: load it by path
+    import importlib.util
+
+    found = importlib.util.spec_from_file_location(
+        "regen_goldens", ROOT / "scripts" / "regen_goldens.py"
+    )
+    assert found is not None and found.loader is not None
+    module = importlib.util.module_from_spec(found)
+    found.loader.exec_module(module)
+    return module
+
+
+regen = _regen_module()
+"""scripts/regen_goldens.py, which decides which spec each golden renders."""
+GOLDEN_SPECS: dict[str, Path] = regen.golden_specs()
+"""Golden name -> its spec (relative to ROOT): specs/<name>.nn, tests/emit/graphs/<g>.nn."""
 
 _DRIVER = r"""
 import json, runpy, sys, traceback

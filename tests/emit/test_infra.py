@@ -18,7 +18,7 @@ from specc.emit.env import py
 from specc.emit.names import Namer, class_name
 from specc.emit.targets import get_target
 from specc.lowering.capabilities import all_features, unsupported
-from tests.emit.conftest import GOLDEN, ROOT, SPECS
+from tests.emit.conftest import GOLDEN, GOLDEN_SPECS, ROOT, SPECS
 
 UNSUPPORTED = """model m {
     input 1x28x28
@@ -135,7 +135,8 @@ def test_template_names_are_reserved(target):
                 defined |= {t.id for t in node.targets if isinstance(t, ast.Name)}
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        model_class = class_name(emit_plan(SPECS / f"{path.stem}.nn", target).model_name)
+        spec = ROOT / GOLDEN_SPECS[path.stem]
+        model_class = class_name(emit_plan(spec, target).model_name)
         assert defined - {model_class} <= reserved, (path, defined - reserved)
 
 

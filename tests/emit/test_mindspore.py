@@ -64,6 +64,8 @@ RUNS: dict[str, tuple[list[str], str, float | None]] = {
     "binary": (["--limit", "800", "--epochs", "2", "--lr", "0.01"], "test_accuracy", 0.6),
     "multiclass": (["--limit", "800", "--epochs", "2"], "test_accuracy", 0.35),
     "regression": (["--limit", "800", "--epochs", "2"], "mae", None),
+    # residual and parallel blocks (tests/emit/graphs/resnet.nn): convolutions, so tiny too
+    "graph_resnet": (TINY_DIGITS, "accuracy", 0.2),
 }
 
 
@@ -161,6 +163,7 @@ def test_capability_table_is_the_reviewed_one() -> None:
 
     assert sorted(get_target(TARGET).unsupported) == [
         "compile.on",
+        "inputs.several",
         "label_smoothing.binary",
         "precision.bf16",
         "precision.fp16",

@@ -82,6 +82,7 @@ def test_capability_table_is_the_reviewed_one() -> None:
         "amsgrad",
         "clip_both",
         "frozen_batchnorm",
+        "inputs.several",
         "precision.bf16",
         "precision.fp16",
         "rmsprop.centered",

@@ -43,6 +43,7 @@ TARGET = Target(
     reserved=MODULE_NAMES,
     layout=channels_last,
     rewrites=(channels_last_input,),
+    input_var=KERAS.input_var,
     unsupported={k: v for k, v in KERAS.unsupported.items() if k not in HANDLED_BY_THE_LOOP},
     requires=("tensorflow", "keras"),
     macros="keras",
