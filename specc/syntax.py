@@ -85,7 +85,6 @@ def _parser() -> Lark:
         resources.grammar_text(),
         parser="lalr",
         lexer="basic",
-        propagate_positions=True,
         maybe_placeholders=False,
         postlex=_BracketNewlines(),
         lexer_callbacks={"COMMENT": _keep_comment},
