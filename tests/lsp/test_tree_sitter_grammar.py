@@ -250,3 +250,17 @@ def test_the_documented_helix_config_points_at_the_grammar() -> None:
         in helix
     )
     assert (path / "queries" / "highlights.scm").is_file()
+
+
+def test_the_generated_parser_is_of_this_grammar_js() -> None:
+    """`src/` must be regenerated after grammar.js changes (`tree-sitter generate`): the
+    rules grammar.js defines are the rules of the generated src/grammar.json, in order."""
+    import json
+    import re
+
+    source = (GRAMMAR / "grammar.js").read_text()
+    defined = re.findall(r"^    (\w+): (?:\$|_) =>", source, re.M)
+    generated = json.loads((GRAMMAR / "src" / "grammar.json").read_text())
+    assert generated["name"] == "specc"
+    assert list(generated["rules"]) == defined
+    assert '#include "tree_sitter/parser.h"' in (GRAMMAR / "src" / "parser.c").read_text()
