@@ -12,7 +12,12 @@ core, CPU time only the work. Commands timed:
 - `python -c "import specc.analysis"`: importing the checker (lark, pydantic, the IR);
 - `specc check SPEC`: the whole command, through the `specc` entry point of this venv.
 
-Profile the imports with `python -X importtime -c "import specc.cli" 2> imports.txt`.
+Each command runs once untimed first: that run writes the bytecode and the parser's tables
+(specc/parser_cache.py), as a user's first `specc check` after installing does.
+
+Profile the imports with `python -X importtime -m specc check specs/mnist.nn 2> imports.txt`
+(the heaviest are the IR's pydantic classes, specc.ir.*), and the whole command with
+`python -m cProfile -s cumulative -m specc check specs/mnist.nn`.
 """
 
 from __future__ import annotations

@@ -123,9 +123,35 @@ class Document:
 # ---- Lark tree to CST ----------------------------------------------------------------
 
 
-def _span(meta: object) -> Span:
-    """Lark's tree metadata has the same position fields as its tokens."""
-    return Span.of_token(meta)
+def _covering(children: list[object]) -> Span:
+    """A rule's span: from its first child's start to its last child's end.
+
+    Every rule begins and ends with a token or a node that has a span (brackets are
+    named terminals so they stay among the children), so this is what Lark's
+    `propagate_positions` would give, without its cost on every reduction.
+    """
+    first = children[0]
+    last = children[-1]
+    if first is last and isinstance(first, Token):
+        return Span.of_token(first)
+    if isinstance(first, Token):
+        line, column, start = first.line, first.column, first.start_pos
+    else:
+        begin: Span = first.span  # type: ignore[attr-defined]
+        line, column, start = begin.line, begin.column, begin.start
+    if isinstance(last, Token):
+        end_line, end_column, end = last.end_line, last.end_column, last.end_pos
+    else:
+        finish: Span = last.span  # type: ignore[attr-defined]
+        end_line, end_column, end = finish.end_line, finish.end_column, finish.end
+    return Span(
+        line=line,
+        column=column,
+        end_line=end_line,
+        end_column=end_column,
+        start=start,
+        end=end,
+    )
 
 
 def _unescape(text: str) -> str:
@@ -142,7 +168,7 @@ def _unescape(text: str) -> str:
 
 
 class _ToCST:
-    """Lark tree to CST: one method per grammar rule, called as `rule(meta, children)`.
+    """Lark tree to CST: one method per grammar rule, called as `rule(span, children)`.
 
     A plain recursive walk rather than lark's Transformer, whose per-node wrapper objects
     cost a third of the conversion time; the language server converts on every edit.
@@ -152,7 +178,8 @@ class _ToCST:
         self.diagnostics: list[Diagnostic] = []
 
     def transform(self, tree: Tree[Token]) -> tuple[Statement, ...]:
-        return self._walk(tree)  # type: ignore[return-value]
+        """The statements of the `start` rule (the file's own span is never asked)."""
+        return tuple(self._walk(c) for c in tree.children)  # type: ignore[misc]
 
     def _unrepresentable(self, text: str, span: Span) -> Bad:
         """A number too long to hold: reported here, left out of the tree (an empty Bad)."""
@@ -170,70 +197,68 @@ class _ToCST:
 
     def _walk(self, node: object) -> object:
         if isinstance(node, Tree):
-            return getattr(self, node.data)(node.meta, [self._walk(c) for c in node.children])
+            children = [self._walk(c) for c in node.children]
+            return getattr(self, node.data)(_covering(children), children)
         return node
 
-    def start(self, meta: object, children: list[Statement]) -> tuple[Statement, ...]:
-        return tuple(children)
-
-    def statement(self, meta: object, children: list[object]) -> Statement:
+    def statement(self, span: Span, children: list[object]) -> Statement:
         name = children[0]
         assert isinstance(name, Token)
         rest = children[1:]
         body = rest[-1] if rest and isinstance(rest[-1], Block) else None
         args = tuple(_as_arg(c) for c in (rest[:-1] if body else rest))
-        return Statement(Word(str(name), Span.of_token(name)), args, body, _span(meta))
+        return Statement(Word(str(name), Span.of_token(name)), args, body, span)
 
-    def body(self, meta: object, children: list[object]) -> Block:
+    def body(self, span: Span, children: list[object]) -> Block:
         stmts = tuple(c for c in children if isinstance(c, Statement))
         closed = any(isinstance(c, Token) and c.type == "RBRACE" and c.value for c in children)
-        return Block(stmts, _span(meta), closed)
+        return Block(stmts, span, closed)
 
-    def kwarg(self, meta: object, children: list[object]) -> Arg:
+    def kwarg(self, span: Span, children: list[object]) -> Arg:
         key, value = children
         assert isinstance(key, Token)
-        return Arg(Word(str(key), Span.of_token(key)), value, _span(meta))  # type: ignore[arg-type]
+        return Arg(Word(str(key), Span.of_token(key)), value, span)  # type: ignore[arg-type]
 
-    def number(self, meta: object, children: list[Token]) -> Number | Bad:
+    def number(self, span: Span, children: list[Token]) -> Number | Bad:
         text = str(children[0])
         is_int = not any(c in text for c in ".eE")
         if is_int and len(_digits(text)) > MAX_DIGITS:
-            return self._unrepresentable(text, _span(meta))
-        return Number(int(text) if is_int else float(text), text, _span(meta))
+            return self._unrepresentable(text, span)
+        return Number(int(text) if is_int else float(text), text, span)
 
-    def fraction(self, meta: object, children: list[Token]) -> Fraction | Bad:
+    def fraction(self, span: Span, children: list[Token]) -> Fraction | Bad:
         text = str(children[0])
         num, den = text.split("/")
         if max(len(_digits(num)), len(_digits(den))) > MAX_DIGITS:
-            return self._unrepresentable(text, _span(meta))
-        return Fraction(int(num), int(den), text, _span(meta))
+            return self._unrepresentable(text, span)
+        return Fraction(int(num), int(den), text, span)
 
-    def shape(self, meta: object, children: list[Token]) -> Shape | Bad:
+    def shape(self, span: Span, children: list[Token]) -> Shape | Bad:
         text = str(children[0])
         dims = text.split("x")
         if any(len(_digits(d)) > MAX_DIGITS for d in dims):
-            return self._unrepresentable(text, _span(meta))
-        return Shape(tuple(int(d) for d in dims), text, _span(meta))
+            return self._unrepresentable(text, span)
+        return Shape(tuple(int(d) for d in dims), text, span)
 
-    def string(self, meta: object, children: list[Token]) -> String:
+    def string(self, span: Span, children: list[Token]) -> String:
         text = str(children[0])
-        return String(_unescape(text), text, _span(meta))
+        return String(_unescape(text), text, span)
 
-    def word(self, meta: object, children: list[Token]) -> Word:
-        return Word(str(children[0]), _span(meta))
+    def word(self, span: Span, children: list[Token]) -> Word:
+        return Word(str(children[0]), span)
 
-    def bad(self, meta: object, children: list[Token]) -> Bad:
-        return Bad(str(children[0]), _span(meta))
+    def bad(self, span: Span, children: list[Token]) -> Bad:
+        return Bad(str(children[0]), span)
 
-    def call(self, meta: object, children: list[object]) -> Call:
+    def call(self, span: Span, children: list[object]) -> Call:
         name = children[0]
         assert isinstance(name, Token)
-        args = tuple(_as_arg(c) for c in children[1:] if c is not None)
-        return Call(Word(str(name), Span.of_token(name)), args, _span(meta))
+        args = tuple(_as_arg(c) for c in children[2:-1])  # between `(` and `)`
+        return Call(Word(str(name), Span.of_token(name)), args, span)
 
     # Defined last: inside the class body `list` names this method, not the builtin.
-    def list(self, meta: object, children: list[object]) -> List:
-        return List(tuple(c for c in children if c is not None), _span(meta))  # type: ignore[misc]
+    def list(self, span: Span, children: list[object]) -> List:
+        return List(tuple(children[1:-1]), span)  # type: ignore[arg-type]  # between `[` and `]`
 
 
 def _digits(text: str) -> str:

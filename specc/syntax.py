@@ -1,6 +1,7 @@
 """Text to concrete syntax tree (CST): statements, blocks and literals with spans.
 
-The parser is Lark LALR, built once per process. It recovers from errors (one
+The parser is Lark LALR, built once per process (its tables kept on disk between
+processes, specc.parser_cache). It recovers from errors (one
 diagnostic per bad line, missing `}` closed at end of file) so `specc check` and the
 language server can report several problems at once and still hand a partial tree to
 the later stages. Comments are kept beside the tree for the formatter.
@@ -28,6 +29,7 @@ from specc.cst import (
     _ToCST,
 )
 from specc.diagnostics import Diagnostic
+from specc.parser_cache import cached_lark
 from specc.span import Span
 
 MAX_BYTES = 1_000_000
@@ -79,11 +81,10 @@ def _keep_comment(tok: Token) -> Token:
 
 @functools.cache
 def _parser() -> Lark:
-    return Lark(
+    return cached_lark(
         resources.grammar_text(),
         parser="lalr",
         lexer="basic",
-        propagate_positions=True,
         maybe_placeholders=False,
         postlex=_BracketNewlines(),
         lexer_callbacks={"COMMENT": _keep_comment},

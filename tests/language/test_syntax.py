@@ -36,6 +36,46 @@ def test_spans_are_one_based_with_exclusive_end() -> None:
     assert (units.span.column, units.span.end_column) == (11, 14)
 
 
+def test_every_node_spans_its_text_brackets_and_blocks_included() -> None:
+    """Spans come from each rule's first and last tokens (specc.cst._covering)."""
+    text = 'model m {\n    dense 10 init=f(1, k=[2,\n    3])  # c\n    s "x" [ ]\n}\n'
+    doc = syntax.parse(text)
+    assert doc.diagnostics == []
+    model = doc.statements[0]
+    assert text[model.span.start : model.span.end] == text.rstrip("\n")
+    assert model.body is not None
+    assert (
+        text[model.body.span.start : model.body.span.end]
+        == text[text.index("{") : text.rindex("}") + 1]
+    )
+    dense, s = model.body.statements
+    assert text[dense.span.start : dense.span.end] == "dense 10 init=f(1, k=[2,\n    3])"
+    assert (dense.span.line, dense.span.column, dense.span.end_line, dense.span.end_column) == (
+        2,
+        5,
+        3,
+        8,
+    )
+    init = dense.args[1]
+    assert text[init.span.start : init.span.end] == "init=f(1, k=[2,\n    3])"
+    call = init.value
+    assert isinstance(call, Call) and text[call.span.start : call.span.end] == "f(1, k=[2,\n    3])"
+    inner = call.args[1].value
+    assert isinstance(inner, List) and text[inner.span.start : inner.span.end] == "[2,\n    3]"
+    assert (inner.span.line, inner.span.column, inner.span.end_line, inner.span.end_column) == (
+        2,
+        26,
+        3,
+        7,
+    )
+    empty = s.args[1].value
+    assert (
+        isinstance(empty, List)
+        and empty.items == ()
+        and text[empty.span.start : empty.span.end] == "[ ]"
+    )
+
+
 def test_comments_are_kept_with_positions_and_strings_are_not_comments() -> None:
     doc = syntax.parse('# head\nx "a # not a comment"  # tail\n')
     assert [c.text for c in doc.comments] == ["# head", "# tail"]
