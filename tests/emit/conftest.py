@@ -23,9 +23,19 @@ SPECS = ROOT / "specs"
 GOLDEN = ROOT / "tests" / "golden"
 SAMPLE = ROOT / "specc" / "datasets" / "mnist_sample"
 # Specs whose data is MNIST-shaped: run on the bundled sample with --data-dir.
-IMAGE_SPECS = ("cnn", "dropout", "finetune", "mnist", "mnist_deep", "quickstart", "graph_resnet")
+IMAGE_SPECS = (
+    "cnn",
+    "dropout",
+    "finetune",
+    "mnist",
+    "mnist_deep",
+    "quickstart",
+    "graph_resnet",
+    "resnet_mnist",
+    "inception_mnist",
+)
 # Specs on CIFAR-10: run on a small set in its upstream format (`cifar_data`).
-CIFAR_SPECS = ("cifar_cnn",)
+CIFAR_SPECS = ("cifar_cnn", "resnet_cifar")
 # The same lint settings as the repository, without reading its pyproject (the goldens
 # folder is excluded there so that `ruff format .` never rewrites them).
 RUFF = [

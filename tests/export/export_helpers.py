@@ -36,6 +36,9 @@ EXAMPLES: list[tuple[str, str | None, str | None]] = [
     ("mnist_deep.nn", "baseline", "mnist_sample"),
     ("mnist_deep.nn", "deeper", "mnist_sample"),
     ("cifar_cnn.nn", None, CIFAR),
+    ("resnet_mnist.nn", None, None),
+    ("inception_mnist.nn", None, None),
+    ("resnet_cifar.nn", None, CIFAR),
 ]
 NOT_RUN = {"search.nn": "a search space: `specc sweep` trains it, `specc run` refuses it"}
 BACKENDS = ("torch", "tensorflow")
