@@ -36,6 +36,8 @@ IMAGE_SPECS = (
 )
 # Specs on CIFAR-10: run on a small set in its upstream format (`cifar_data`).
 CIFAR_SPECS = ("cifar_cnn", "resnet_cifar")
+# The graph examples on the digits: a ResNet and an Inception-style net train longer.
+GRAPH_EXAMPLES = ("resnet_mnist", "inception_mnist")
 # The same lint settings as the repository, without reading its pyproject (the goldens
 # folder is excluded there so that `ruff format .` never rewrites them).
 RUFF = [
@@ -219,6 +221,9 @@ def quick_args(spec: str, out: Path | None = None) -> list[str]:
     if spec in CIFAR_SPECS:
         assert out is not None, "CIFAR-10 specs run on data written into `out`"
         return ["--epochs", "2", "--batch-size", "32", "--data-dir", str(cifar_data(out))]
+    if spec in GRAPH_EXAMPLES:  # deeper nets: 40 steps of 640 digits leave them at chance
+        quick = ["--epochs", "3", "--limit", "1280", "--batch-size", "32", "--lr", "5e-3"]
+        return [*quick, "--data-dir", str(SAMPLE)]
     if spec in IMAGE_SPECS:
         args = ["--epochs", "2", "--limit", "640", "--batch-size", "32", "--data-dir", str(SAMPLE)]
         # finetune's fresh head at its spec's lr=1e-4 needs more than 2 short epochs

@@ -67,7 +67,7 @@ RUNS: dict[str, tuple[list[str], str, float | None]] = {
     # residual and parallel blocks (tests/emit/graphs/resnet.nn): convolutions, so tiny too
     "graph_resnet": (TINY_DIGITS, "accuracy", 0.2),
     "resnet_mnist": ([*TINY_DIGITS, "--lr", "0.005"], "accuracy", 0.2),
-    "inception_mnist": ([*TINY_DIGITS, "--lr", "0.005"], "accuracy", 0.2),
+    "inception_mnist": ([*DIGITS, "--lr", "0.01"], "accuracy", 0.2),
     "resnet_cifar": (
         ["--limit", "64", "--batch-size", "16", "--epochs", "2", "--lr", "0.02"],
         "accuracy",

@@ -133,11 +133,13 @@ def test_spec_selection_is_what_the_docs_say() -> None:
         "binary.nn",
         "cnn.nn",
         "dropout.nn",
+        "inception_mnist.nn",
         "mnist.nn",
         "mnist_deep.nn",
         "multiclass.nn",
         "quickstart.nn",
         "regression.nn",
+        "resnet_mnist.nn",
     ]
 
 
