@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from specc.diagnostics import Diagnostic, Related, SpecError
 from specc.ir.layers import Dense, Layer, Repeat, fmt_shape
+from specc.ir.sequence import check_input
 from specc.ir.spaces import is_space
 from specc.ir.spec import Model
 from specc.span import Span
@@ -112,12 +113,14 @@ def infer(model: Model) -> tuple[ModelShapes | None, list[Diagnostic]]:
         ]
     diagnostics: list[Diagnostic] = _duplicate_names(model)
     shape: Shape = tuple(model.input.shape)
+    dtype: str = model.input.dtype  # token ids stop at the first layer (an embedding)
     infos: list[LayerInfo] = []
     previous: tuple[str, Span | None] = ("the input", model.input.span)
     for name, layer in unroll(model):
         if any(is_space(getattr(layer, f)) for f in type(layer).model_fields):
             return None, diagnostics  # `units=choice(...)`: shapes exist only per sweep trial
         try:
+            check_input(layer, shape, dtype)
             out = layer.infer(shape)
         except SpecError as err:
             where = previous[1]  # None for IR made in code (sweep trials, tests)
@@ -138,7 +141,7 @@ def infer(model: Model) -> tuple[ModelShapes | None, list[Diagnostic]]:
             )
         )
         previous = (f"`{name}`", layer.span)
-        shape = out
+        shape, dtype = out, "float"
     result = ModelShapes(model=model, input=tuple(model.input.shape), layers=tuple(infos))
     if result.params > MAX_PARAMS:
         diagnostics.append(

@@ -45,16 +45,20 @@ from specc.ir.conv import (
 )
 from specc.ir.inits import GlorotUniform, Init, Zeros
 from specc.ir.layer import Affine, Layer, Shape, Weight, fmt_shape, size
+from specc.ir.sequence import GRU, LSTM, Attention, Embedding, GlobalMaxPool, PositionEmbedding
 from specc.ir.spaces import OpenUnitFloat, PositiveFloat, PositiveInt
 
 __all__ = [
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
     "SELU",
     "Activation",
     "ActivationKind",
     "Affine",
     "AnyLayer",
+    "Attention",
     "AvgPool1D",
     "AvgPool2D",
     "BatchNorm",
@@ -63,8 +67,10 @@ __all__ = [
     "Conv2D",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
     "GlobalAvgPool",
+    "GlobalMaxPool",
     "Layer",
     "LayerNorm",
     "LeakyReLU",
@@ -74,6 +80,7 @@ __all__ = [
     "Pool",
     "Pool1D",
     "Pool2D",
+    "PositionEmbedding",
     "ReLU",
     "Repeat",
     "Reshape",
@@ -253,6 +260,12 @@ AnyLayer = Annotated[
         MaxPool1D,
         AvgPool1D,
         GlobalAvgPool,
+        GlobalMaxPool,
+        Embedding,
+        PositionEmbedding,
+        LSTM,
+        GRU,
+        Attention,
         Flatten,
         Reshape,
         Dropout,

@@ -14,13 +14,16 @@ from specc.ir.training import Train
 
 
 class Input(Node):
-    """The shape of one example, without the batch axis: `input 28x28`, `input 1x28x28`, `input 8`."""
+    """The shape of one example, without the batch axis: `input 28x28`, `input 1x28x28`,
+    `input 8`; `input 200 int` for token ids (docs/semantics.md#sequences)."""
 
     kind: Literal["input"] = "input"
-    positional = ("shape",)
+    positional = ("shape", "dtype")
 
     shape: tuple[int, ...] = Field(min_length=1, max_length=4)
     """Sizes of each axis; images are channels-first (CxHxW)."""
+    dtype: Literal["float", "int"] = "float"
+    """`int`: token ids, read by an `embedding` (the data keeps them as int64)."""
 
     @model_validator(mode="after")
     def _positive(self) -> Input:
