@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 from specc.emit.names import Namer
+from specc.ir.sequence import is_sequence
 from specc.lowering.steps import Lowered, Shape, Step
 
 
@@ -56,7 +57,8 @@ def channels_last(lowered: Lowered) -> Lowered:
         )
 
     for step in lowered.steps:
-        multi = len(step.input) >= 2
+        # an (L, D) token sequence already is features-last: no kind moves its axes
+        multi = len(step.input) >= 2 and not is_sequence(step.input)
         if multi and not last and step.spatial:
             out.append(permute("to_channels_last", step.input, to_last_dims(len(step.input))))
             last = True

@@ -21,8 +21,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from specc.executors.tensorflow import sequence
 from specc.ir import layers as L
 from specc.ir.registry import members
+from specc.ir.sequence import mask_reaches
 from specc.lowering import Lowered, Step
 from specc.lowering.layout import channels_last
 from specc.lowering.weights import native
@@ -108,12 +110,20 @@ class WeightSlot:
     variable: keras.Variable
     perm: tuple[int, ...] | None
     trainable: bool
+    blocks: tuple[int, ...] | None = None
+    """Gate blocks of the neutral axis 0 in Keras's order (`Native.blocks`)."""
 
     def to_keras(self, array: np.ndarray) -> np.ndarray:
+        if self.blocks:
+            array = np.concatenate([np.split(array, len(self.blocks))[b] for b in self.blocks])
         return np.transpose(array, self.perm) if self.perm else array
 
     def to_neutral(self, array: np.ndarray) -> np.ndarray:
-        return np.transpose(array, np.argsort(self.perm)) if self.perm else array
+        array = np.transpose(array, np.argsort(self.perm)) if self.perm else array
+        if self.blocks:
+            parts = np.split(array, len(self.blocks))
+            array = np.concatenate([parts[i] for i in np.argsort(self.blocks)])
+        return array
 
 
 LayerBuilder = Callable[[Step], list[keras.layers.Layer]]
@@ -156,13 +166,6 @@ def _conv(cls: type[keras.layers.Layer], pad: type[keras.layers.Layer]) -> Layer
         return out + _with_activation(step, core)
 
     return build
-
-
-def _global_avgpool(step: Step) -> list[keras.layers.Layer]:
-    cls = keras.layers.GlobalAveragePooling1D
-    if len(step.input) == 3:
-        cls = keras.layers.GlobalAveragePooling2D
-    return [cls(name=step.name)]
 
 
 def _pool(cls: type[keras.layers.Layer]) -> LayerBuilder:
@@ -211,7 +214,7 @@ LAYERS: dict[type[L.Layer], LayerBuilder] = {
     L.AvgPool2D: _pool(keras.layers.AveragePooling2D),
     L.MaxPool1D: _pool(keras.layers.MaxPooling1D),
     L.AvgPool1D: _pool(keras.layers.AveragePooling1D),
-    L.GlobalAvgPool: _global_avgpool,
+    L.GlobalAvgPool: sequence.global_pool("avg"),  # also over an (L, D) sequence, masked
     L.Flatten: lambda step: [keras.layers.Flatten(name=step.name)],
     L.Reshape: lambda step: [keras.layers.Reshape(tuple(step.output), name=step.name)],
     L.Dropout: _dropout,
@@ -219,6 +222,7 @@ LAYERS: dict[type[L.Layer], LayerBuilder] = {
     L.LayerNorm: _layernorm,
     # every activation, as a layer of its own
     **{act: _activation for act in members(L.ActivationKind).values()},  # type: ignore[misc]
+    **sequence.LAYERS,  # embedding, lstm, gru, attention, ... (specc/ir/sequence.py)
 }
 
 
@@ -241,11 +245,21 @@ class KerasModel:
     train_layers: int  # how many of `layers` the training forward runs (the head off)
     slots: list[WeightSlot]
     dropouts: list[keras.layers.Dropout]
+    input_dtype: str = "float32"
 
     def forward(self, x: tf.Tensor, training: bool, logits: bool) -> tf.Tensor:
+        """The layers in order; from an `embedding` with a pad id, the mask (ids != pad) is
+        passed to the layers marked `takes_mask` (docs/semantics.md#masking)."""
         count = self.train_layers if logits else len(self.layers)
+        mask = None
         for layer in self.layers[:count]:
-            x = layer(x, training=training)
+            pad = getattr(layer, "spec_pad", None)
+            if pad is not None:
+                mask = tf.not_equal(x, tf.constant(pad, x.dtype))
+            if getattr(layer, "takes_mask", False):
+                x = layer(x, training=training, mask=mask)
+            else:
+                x = layer(x, training=training)
         return x
 
 
@@ -259,10 +273,14 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
     """
     steps = channels_last(lowered).steps
     per_step = [(step, build_step(step)) for step in steps]
+    reaches = mask_reaches([info.layer for info in shapes.layers])
+    masked = {info.name for info, takes in zip(shapes.layers, reaches, strict=True) if takes}
     for step, built in per_step:
         if step.frozen:
             for layer in built:
                 layer.trainable = False
+        if step.name in masked:
+            built[0].takes_mask = True
     layers = [layer for _, built in per_step for layer in built]
     train_layers = len(layers)
     if lowered.head is not None:
@@ -274,12 +292,13 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
         for layer in layers:
             if not isinstance(layer, (SpecBatchNorm, keras.layers.LayerNormalization)):
                 layer.dtype_policy = keras.DTypePolicy("mixed_bfloat16")
+    dtype = "int64" if shapes.model.input and shapes.model.input.dtype == "int" else "float32"
     model = keras.Sequential(
-        [keras.Input(shape=tuple(shapes.input)), *layers], name=shapes.model.name
+        [keras.Input(shape=tuple(shapes.input), dtype=dtype), *layers], name=shapes.model.name
     )
     slots = [slot for step, built in per_step for slot in _slots(step, built)]
     dropouts = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]
-    return KerasModel(model, layers, train_layers, slots, dropouts)
+    return KerasModel(model, layers, train_layers, slots, dropouts, dtype)
 
 
 def _slots(step: Step, built: list[keras.layers.Layer]) -> list[WeightSlot]:
@@ -292,5 +311,6 @@ def _slots(step: Step, built: list[keras.layers.Layer]) -> list[WeightSlot]:
         held = native("keras", weight, step.channels_last)
         trainable = weight.trainable and not step.frozen
         variable = getattr(core, held.name)
-        out.append(WeightSlot(f"{step.name}.{weight.name}", variable, held.perm, trainable))
+        key = f"{step.name}.{weight.name}"
+        out.append(WeightSlot(key, variable, held.perm, trainable, held.blocks))
     return out

@@ -54,7 +54,8 @@ def stock_model(km: KerasModel, head: str | None = None, logits: bool = False) -
     if head is not None:
         layers.append(keras.layers.Activation(HEADS[head], name=f"predict_{head}"))
     source = km.model
-    model = keras.Sequential([keras.Input(shape=source.input_shape[1:]), *layers], name=source.name)
+    given = keras.Input(shape=source.input_shape[1:], dtype=km.input_dtype)
+    model = keras.Sequential([given, *layers], name=source.name)
     for stock, spec in replaced:
         stock.set_weights(
             [v.numpy() for v in (spec.gamma, spec.beta, spec.moving_mean, spec.moving_variance)]

@@ -18,7 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from specc.executors.torch import sequence
 from specc.ir import layers as L
+from specc.ir.sequence import mask_reaches
 from specc.shapes import LayerInfo, ModelShapes
 
 ACT_SUFFIX = ":act"
@@ -36,17 +38,6 @@ class Reshape(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(x.shape[0], *self.shape)
-
-
-class GlobalAvgPool(nn.Module):
-    """Mean over every position after the channels: (N, C, *S) -> (N, C)."""
-
-    def __init__(self, rank: int) -> None:
-        super().__init__()
-        self.dims = tuple(range(2, rank + 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=self.dims)
 
 
 class FrozenBatchNorm(nn.modules.batchnorm._BatchNorm):
@@ -142,13 +133,14 @@ LAYERS: dict[type, Callable[[LayerInfo], nn.Module]] = {
     L.AvgPool2D: _pool(nn.AvgPool2d),
     L.MaxPool1D: _pool(nn.MaxPool1d),
     L.AvgPool1D: _pool(nn.AvgPool1d),
-    L.GlobalAvgPool: lambda info: GlobalAvgPool(len(info.input)),
+    L.GlobalAvgPool: sequence.global_pool("avg"),  # also over an (L, D) sequence, masked
     L.Flatten: lambda info: nn.Flatten(),
     L.Reshape: lambda info: Reshape(tuple(info.output)),
     L.Dropout: lambda info: nn.Dropout(float(info.layer.rate)),  # type: ignore[attr-defined]
     L.BatchNorm: _batchnorm,
     L.LayerNorm: _layernorm,
     **{kind: (lambda info: _activation(info.layer)) for kind in ACTIVATIONS},
+    **sequence.LAYERS,  # embedding, lstm, gru, attention, ... (specc/ir/sequence.py)
 }
 
 
@@ -170,14 +162,19 @@ def neutral_key(key: str) -> str:
 
 
 def build_network(shapes: ModelShapes) -> nn.Sequential:
-    """The whole model, including its final activation (see `split_fused`)."""
+    """The whole model, including its final activation (see `split_fused`); the children
+    the padding mask reaches are marked `takes_mask` (`sequence.MaskedSequential`)."""
     children: OrderedDict[str, nn.Module] = OrderedDict()
-    for info in shapes.layers:
-        children[child_name(info.name)] = LAYERS[type(info.layer)](info)
+    masked = mask_reaches([info.layer for info in shapes.layers])
+    for info, takes_mask in zip(shapes.layers, masked, strict=True):
+        module = LAYERS[type(info.layer)](info)
+        if takes_mask:
+            setattr(module, "takes_mask", True)  # noqa: B010 (nn.Module's typed __setattr__)
+        children[child_name(info.name)] = module
         activation = info.layer.fused_activation()
         if activation is not None:
             children[child_name(info.name + ACT_SUFFIX)] = _activation(activation)
-    return nn.Sequential(children)
+    return sequence.MaskedSequential(children)
 
 
 def trunk(network: nn.Sequential, fused: bool) -> nn.Module:
