@@ -19,6 +19,14 @@ Rewrite = Callable[["ScriptPlan"], "ScriptPlan"]
 LayoutPass = Callable[["Lowered"], "Lowered"]
 
 
+def sequences_not_emitted() -> dict[str, str]:
+    """The sequence kinds (specc/ir/sequence.py) no target writes yet: E600 at check time."""
+    from specc.ir.sequence import KINDS
+
+    why = "sequence layers are not emitted yet; train with `specc run`"
+    return {f"layer.{kind.kind_name()}": why for kind in KINDS}
+
+
 def words(text: str) -> frozenset[str]:
     """A whitespace-separated list of names (for `Target.reserved`)."""
     return frozenset(text.split())

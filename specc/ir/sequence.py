@@ -16,7 +16,7 @@ positions; `mask_reaches` is the one place that decides which layers get it.
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -24,6 +24,9 @@ from specc.diagnostics import SpecError
 from specc.ir.inits import GlorotUniform, Init, UniformInit, Zeros
 from specc.ir.layer import Layer, Shape, Weight, fmt_shape, size
 from specc.ir.spaces import OpenUnitFloat, PositiveInt
+
+if TYPE_CHECKING:
+    from specc.shapes import ModelShapes
 
 
 class TimeMajor(tuple[int, ...]):
@@ -322,6 +325,16 @@ class GlobalMaxPool(Layer):
         return size(shape)
 
 
+def vocabulary(shapes: ModelShapes) -> int | None:
+    """The vocabulary size of a model reading token ids (its first layer, an `embedding`);
+    None for a float input. The data loader checks every id against it."""
+    model_input = shapes.model.input
+    first = shapes.layers[0].layer if shapes.layers else None
+    if model_input is None or model_input.dtype != "int" or not isinstance(first, Embedding):
+        return None
+    return int(first.vocab)
+
+
 def check_input(layer: Layer, shape: Shape, dtype: str) -> None:
     """What an input's type allows, before `layer.infer`: token ids (`input N int`) go into
     an `embedding` and only there; an (L, D) sequence is not a channels-first one."""
@@ -350,3 +363,14 @@ def check_input(layer: Layer, shape: Shape, dtype: str) -> None:
             help="pool over time with `global_avgpool`/`global_maxpool`, or use `lstm`, "
             "`gru` or `attention`",
         )
+
+
+KINDS: tuple[type[Layer], ...] = (
+    Embedding,
+    PositionEmbedding,
+    LSTM,
+    GRU,
+    Attention,
+    GlobalMaxPool,
+)
+"""The kinds this module adds (the emit targets refuse them until they write them)."""

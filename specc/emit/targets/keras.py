@@ -8,7 +8,7 @@ what the script cannot express.
 from __future__ import annotations
 
 from specc.emit.lower import ScriptPlan, channels_last_input
-from specc.emit.target import Target, words
+from specc.emit.target import Target, sequences_not_emitted, words
 from specc.ir import optimizers as O
 from specc.lowering.layout import channels_last
 
@@ -57,6 +57,7 @@ TARGET = Target(
     layout=channels_last,
     rewrites=(channels_last_input,),
     unsupported={
+        **sequences_not_emitted(),
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "
         "(the spec: batch statistics); use `specc run`",
         "drop_last": "model.fit always trains on the last, smaller batch",
