@@ -56,7 +56,7 @@ def _setup() -> None:
 
 
 # Modules whose kinds are documented together: every layer kind under "layers".
-_FAMILY = {"layer": "layers", "activations": "layers", "conv": "layers"}
+_FAMILY = {"layer": "layers", "activations": "layers", "conv": "layers", "sequence": "layers"}
 
 
 def _module(cls: type) -> str:
@@ -127,6 +127,12 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("layers", "maxpool2d"): "maxpool2d 2",
     ("layers", "avgpool2d"): "avgpool2d 2 stride=1",
     ("layers", "global_avgpool"): "global_avgpool",
+    ("layers", "global_maxpool"): "global_maxpool",
+    ("layers", "embedding"): "embedding 20000 32 pad=0",
+    ("layers", "position_embedding"): "position_embedding",
+    ("layers", "lstm"): "lstm 64 sequences=true bidirectional",
+    ("layers", "gru"): "gru 64",
+    ("layers", "attention"): "attention heads=2 causal",
     ("layers", "flatten"): "flatten",
     ("layers", "reshape"): "reshape 1x28x28",
     ("layers", "dropout"): "dropout 0.5",
