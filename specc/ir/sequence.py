@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 from specc.diagnostics import SpecError
 from specc.ir.inits import GlorotUniform, Init, UniformInit, Zeros
 from specc.ir.layer import Layer, Shape, Weight, fmt_shape, size
-from specc.ir.spaces import OpenUnitFloat, PositiveInt
+from specc.ir.spaces import OpenUnitFloat, PositiveInt, is_space
 
 if TYPE_CHECKING:
     from specc.shapes import ModelShapes
@@ -116,6 +116,8 @@ class Embedding(Sequential):
 
     @model_validator(mode="after")
     def _pad_in_vocab(self) -> Embedding:
+        if is_space(self.vocab):
+            return self  # `vocab=choice(...)`: checked per sweep trial
         if self.pad is not None and not 0 <= self.pad < int(self.vocab):
             raise SpecError(
                 "E301",
