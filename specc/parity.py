@@ -137,6 +137,12 @@ def without_dropout(plan: RunPlan) -> tuple[RunPlan, list[str]]:
                 f"dropout `{info.name}` (rate {info.layer.rate:g}) disabled: rate set to 0"
             )
             info = dataclasses.replace(info, layer=info.layer.model_copy(update={"rate": 0.0}))
+        for name in getattr(type(info.layer), "dropout_fields", ()):  # attention, transformers
+            rate = getattr(info.layer, name)
+            if rate > 0:
+                notes.append(f"`{info.name}` {name} {rate:g} disabled: set to 0")
+                update = {name: 0.0}
+                info = dataclasses.replace(info, layer=info.layer.model_copy(update=update))
         infos.append(info)
     shapes = dataclasses.replace(plan.shapes, layers=tuple(infos))
     return dataclasses.replace(plan, shapes=shapes), notes

@@ -238,6 +238,16 @@ def _synthetic(data: ir.Data, spec_dir: Path, download: bool, progress: bool) ->
     return Raw(table.x, table.y, None, None, data.task, source, lambda i: source)
 
 
+def _synthetic_text(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
+    assert isinstance(data, ir.SyntheticText)
+    table = synthetic.generate_text(data)
+    source = (
+        f"synthetic text ({data.samples} samples of {data.length} token ids, "
+        f"vocabulary {data.vocab}, seed {data.data_seed})"
+    )
+    return Raw(table.x, table.y, None, None, "classification", source, lambda i: source, None)
+
+
 FILE_READERS: dict[str, Callable[[ir.Data, Path], Raw]] = {".csv": _csv, ".npz": _npz}
 
 READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
@@ -247,4 +257,5 @@ READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
     ir.CSV: lambda data, spec_dir, *_: _csv(data, _file(data, spec_dir)),
     ir.NPZ: lambda data, spec_dir, *_: _npz(data, _file(data, spec_dir)),
     ir.Synthetic: _synthetic,
+    ir.SyntheticText: _synthetic_text,
 }

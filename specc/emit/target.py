@@ -20,11 +20,19 @@ LayoutPass = Callable[["Lowered"], "Lowered"]
 
 
 def sequences_not_emitted() -> dict[str, str]:
-    """The sequence kinds (specc/ir/sequence.py) no target writes yet: E600 at check time."""
-    from specc.ir.sequence import KINDS
+    """The sequence kinds (specc/ir/sequence.py) and the generated token data no target
+    writes yet: E600 at check time."""
+    from specc.ir.layers import AnyLayer
+    from specc.ir.registry import canonical, members
 
     why = "sequence layers are not emitted yet; train with `specc run`"
-    return {f"layer.{kind.kind_name()}": why for kind in KINDS}
+    table = members(AnyLayer)
+    modules = ("specc.ir.sequence", "specc.ir.attention")
+    refused = {
+        f"layer.{kind}": why for kind in canonical(AnyLayer) if table[kind].__module__ in modules
+    }
+    refused["data.synthetic_text"] = "generated token data is not emitted yet; use `specc run`"
+    return refused
 
 
 def words(text: str) -> frozenset[str]:

@@ -46,13 +46,15 @@ WeightRole = Literal[
     "gate_recurrent",
     "gate_bias",
     "gate_recurrent_bias",
-    "projection",
-    "projection_bias",
+    "matrix",
+    "vector",
 ]
 """What an array is for; each framework maps a role to its own name and axis order
 (specc/lowering/weights.py). A `kernel` is (out, in, *window) in the neutral layout; an
 `embedding` (rows, D); `gate_*` arrays stack their gates' blocks along axis 0 in the
-kind's `gates` order (PyTorch's); a `projection` is an (out, in) matrix."""
+kind's `gates` order (PyTorch's); a `matrix` is an (out, in) array and a `vector` any other
+array of a kind with several of each (attention, a transformer block), each kept under its
+own name by a framework that does not share PyTorch's names."""
 
 ParityGroup = Literal["dense", "conv", "norm"]
 """Which parity tolerance a kind needs (docs/parity.md#tolerances)."""

@@ -28,6 +28,7 @@ from specc.ir.activations import (
     Softmax,
     Tanh,
 )
+from specc.ir.attention import Attention, TransformerEncoder
 from specc.ir.conv import (
     AvgPool1D,
     AvgPool2D,
@@ -45,7 +46,7 @@ from specc.ir.conv import (
 )
 from specc.ir.inits import GlorotUniform, Init, Zeros
 from specc.ir.layer import Affine, Layer, Shape, Weight, fmt_shape, size
-from specc.ir.sequence import GRU, LSTM, Attention, Embedding, GlobalMaxPool, PositionEmbedding
+from specc.ir.sequence import GRU, LSTM, Embedding, GlobalMaxPool, PositionEmbedding
 from specc.ir.spaces import OpenUnitFloat, PositiveFloat, PositiveInt
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "TransformerEncoder",
     "Weight",
     "fmt_shape",
     "pair",
@@ -266,6 +268,7 @@ AnyLayer = Annotated[
         LSTM,
         GRU,
         Attention,
+        TransformerEncoder,
         Flatten,
         Reshape,
         Dropout,

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from specc.diagnostics import SpecError
-from specc.ir.inits import GlorotUniform, Init, UniformInit, Zeros
+from specc.ir.inits import Init, UniformInit
 from specc.ir.layer import Layer, Shape, Weight, fmt_shape, size
-from specc.ir.spaces import OpenUnitFloat, PositiveInt, is_space
+from specc.ir.spaces import PositiveInt, is_space
 
 if TYPE_CHECKING:
     from specc.shapes import ModelShapes
@@ -83,6 +83,8 @@ class Sequential(Layer):
     layout = "ordered"
     keeps_mask: ClassVar[bool] = False
     honours_mask: ClassVar[bool] = False
+    dropout_fields: ClassVar[tuple[str, ...]] = ()
+    """Fields holding a dropout rate (`specc parity` sets them to 0)."""
 
 
 class Embedding(Sequential):
@@ -250,55 +252,6 @@ class GRU(Recurrent):
     """Also run backwards and concatenate (forward first)."""
 
 
-class Attention(Sequential):
-    """Multi-head self-attention over (L, D) (PyTorch nn.MultiheadAttention, batch first).
-
-    D is the total width, split into `heads` heads of D/heads each (PyTorch's convention;
-    Keras's `key_dim` is per head). Arrays: `in_proj_weight` (3D, D) and `in_proj_bias`
-    (3D,) for query, key and value in that order, `out_proj.weight` (D, D), `out_proj.bias`.
-    Padded keys get no attention; `causal` hides later positions.
-    """
-
-    kind: Literal["attention"] = "attention"
-    positional = ("heads",)
-    aliases = ("self_attention", "multihead_attention", "multi_head_attention")
-    arg_aliases = {"num_heads": "heads"}
-    keeps_mask = True
-    honours_mask = True
-
-    heads: PositiveInt = 1
-    """Number of heads; must divide the width D."""
-    causal: bool = False
-    """Each position attends only to itself and earlier ones."""
-    dropout: OpenUnitFloat = 0.0
-    """Dropout on the attention weights while training."""
-
-    def infer(self, shape: Shape) -> Shape:
-        need_sequence(self, shape)
-        if shape[-1] % int(self.heads):
-            raise SpecError(
-                "E402",
-                f"`attention` splits the width {shape[-1]} into {int(self.heads)} heads, "
-                "which does not divide it",
-                self.where("heads"),
-                help=f"use a number of heads that divides {shape[-1]}",
-            )
-        return shape
-
-    def weights(self, shape: Shape) -> tuple[Weight, ...]:
-        d = shape[-1]
-        return (
-            Weight("in_proj_weight", (3 * d, d), "projection", GlorotUniform()),
-            Weight("in_proj_bias", (3 * d,), "projection_bias", Zeros()),
-            Weight("out_proj.weight", (d, d), "projection", GlorotUniform()),
-            Weight("out_proj.bias", (d,), "projection_bias", Zeros()),
-        )
-
-    def flops(self, shape: Shape, out: Shape) -> int:
-        length, d = shape
-        return 2 * length * 4 * d * d + 4 * length * length * d
-
-
 class GlobalMaxPool(Layer):
     """Max over every position: (C, H, W) -> (C,), (C, L) -> (C,), and an (L, D) token
     sequence -> (D,) over its L axis, ignoring padded positions."""
@@ -363,16 +316,5 @@ def check_input(layer: Layer, shape: Shape, dtype: str) -> None:
             f"{fmt_shape(shape)} time first (LxD)",
             layer.span,
             help="pool over time with `global_avgpool`/`global_maxpool`, or use `lstm`, "
-            "`gru` or `attention`",
+            "`gru`, `attention` or `transformer_encoder`",
         )
-
-
-KINDS: tuple[type[Layer], ...] = (
-    Embedding,
-    PositionEmbedding,
-    LSTM,
-    GRU,
-    Attention,
-    GlobalMaxPool,
-)
-"""The kinds this module adds (the emit targets refuse them until they write them)."""

@@ -69,8 +69,9 @@ def _keras_gates(weight: Weight, channels_last: bool) -> Native:
     return Native(_KERAS_GATE_NAMES[weight.role] + suffix, perm, blocks)
 
 
-def _keras_projection(weight: Weight, channels_last: bool) -> Native:
-    """`in_proj_weight` (out, in) -> our Keras layer's `in_proj_weight` (in, out)."""
+def _keras_own(weight: Weight, channels_last: bool) -> Native:
+    """A `matrix` (out, in) -> (in, out), a `vector` as is, named after the neutral name
+    (`self_attn.in_proj_weight` -> `self_attn_in_proj_weight` in our Keras layer)."""
     perm = (1, 0) if len(weight.shape) == 2 else None
     return Native(weight.name.replace(".", "_"), perm)
 
@@ -92,8 +93,8 @@ TORCH: dict[WeightRole, Rule] = {
             "gate_recurrent",
             "gate_bias",
             "gate_recurrent_bias",
-            "projection",
-            "projection_bias",
+            "matrix",
+            "vector",
         ),
         _own_name,
     ),
@@ -111,8 +112,8 @@ KERAS: dict[WeightRole, Rule] = {
     "gate_recurrent": _keras_gates,
     "gate_bias": _keras_gates,
     "gate_recurrent_bias": _keras_gates,
-    "projection": _keras_projection,
-    "projection_bias": _keras_projection,
+    "matrix": _keras_own,
+    "vector": _keras_own,
 }
 MINDSPORE: dict[WeightRole, Rule] = {
     "kernel": _same("weight"),

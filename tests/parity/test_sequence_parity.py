@@ -42,6 +42,10 @@ BODIES = {
     "lstm_sequences": "embedding 30 8 pad=0\n lstm 5 sequences=true bidirectional\n global_avgpool",
     "gru_last": "embedding 30 8 pad=0\n gru 4\n dense 3",
     "gru_bidirectional": "embedding 30 8 pad=0\n gru 4 bidirectional sequences=true\n flatten",
+    "transformer_post": "embedding 30 8 pad=0\n transformer_encoder heads=2 ff=16\n global_avgpool",
+    "transformer_pre": "embedding 30 8 pad=0\n position_embedding\n"
+    " transformer_encoder heads=4 ff=12 norm=pre causal activation=gelu eps=1e-6\n"
+    " global_maxpool\n dense 3",
     "stack": "embedding 30 8 pad=0\n position_embedding\n attention heads=2 causal\n"
     " dropout 0.1\n lstm 6 sequences=true\n gru 3 sequences=true\n global_maxpool\n dense 3",
 }
@@ -121,9 +125,11 @@ def test_summary_counts_what_each_framework_counts(name: str) -> None:
 
 def test_parameter_counts_by_hand() -> None:
     """The formulas, written out: LSTM 4H(I+H) + 8H per direction (PyTorch's two biases),
-    GRU 3H(I+H) + 6H, attention 4D^2 + 4D, embedding V*D, position embedding L*D."""
+    GRU 3H(I+H) + 6H, attention 4D^2 + 4D, a transformer block that plus 2 D F + F + D
+    (feed-forward) + 4D (two norms), embedding V*D, position embedding L*D."""
     body = (
         "embedding 30 8 pad=0\n position_embedding\n attention heads=2\n"
+        " transformer_encoder heads=2 ff=16\n"
         " lstm 5 sequences=true bidirectional\n gru 4\n dense 3"
     )
     layers = plan_for(spec(body), "torch").shapes.layers
@@ -131,6 +137,7 @@ def test_parameter_counts_by_hand() -> None:
         30 * 8,
         LENGTH * 8,
         4 * 8 * 8 + 4 * 8,
+        4 * 8 * 8 + 4 * 8 + 2 * 8 * 16 + 16 + 8 + 4 * 8,
         2 * (4 * 5 * (8 + 5) + 8 * 5),
         3 * 4 * (10 + 4) + 6 * 4,
         4 * 3 + 3,
@@ -180,6 +187,32 @@ def test_torch_attention_is_pytorchs_multihead_attention(causal: bool) -> None:
         causal_mask = torch.ones(6, 6, dtype=torch.bool).triu(1) if causal else None
         want, _ = stock(x, x, x, key_padding_mask=~keep, attn_mask=causal_mask, need_weights=False)
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("norm", ["post", "pre"])
+def test_torch_block_is_pytorchs_transformer_encoder_layer(norm: str) -> None:
+    """Our block against `nn.TransformerEncoderLayer` with the same state_dict (evaluation
+    mode, a key padding mask that leaves every query a key)."""
+    import torch
+
+    from specc.executors.torch.sequence import TransformerEncoder
+    from specc.ir.attention import TransformerEncoder as Block
+
+    torch.manual_seed(0)
+    layer = Block(heads=2, ff=12, norm=norm, dropout=0.1, activation="gelu")  # type: ignore[arg-type]
+    ours = TransformerEncoder(8, layer).eval()
+    stock = torch.nn.TransformerEncoderLayer(
+        8, 2, 12, 0.1, activation="gelu", batch_first=True, norm_first=norm == "pre"
+    ).eval()
+    missing, unexpected = stock.load_state_dict(ours.state_dict(), strict=True)
+    assert not missing and not unexpected
+    x = torch.randn(3, 6, 8)
+    keep = torch.ones(3, 6, dtype=torch.bool)
+    keep[0, 4:] = False
+    with torch.no_grad():
+        got = ours(x, keep)
+        want = stock(x, src_key_padding_mask=~keep)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

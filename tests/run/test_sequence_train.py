@@ -19,7 +19,8 @@ from specc.run import run
 LENGTH, VOCAB = 12, 30
 
 MODELS = {
-    "attention": "embedding 30 8 pad=0\n position_embedding\n attention heads=2\n global_avgpool",
+    "transformer": "embedding 30 8 pad=0\n position_embedding\n"
+    " transformer_encoder heads=2 ff=16 dropout=0.1\n global_avgpool",
     "bilstm": "embedding 30 8 pad=0\n lstm 8 sequences=true bidirectional\n lstm 8",
     "gru_maxpool": "embedding 30 8 pad=0\n gru 8 sequences=true\n global_maxpool",
 }

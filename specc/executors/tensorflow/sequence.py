@@ -21,18 +21,10 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from specc.executors.tensorflow import attention
+from specc.executors.tensorflow.attention import TakesMask
 from specc.ir import sequence as S
 from specc.lowering import Step
-
-HIDDEN = -1e9  # the score of a key a query may not see (as the torch backend: no NaN)
-
-
-class TakesMask(keras.layers.Layer):
-    """A layer given the mask explicitly: it attaches none to its output (Keras's implicit
-    mask propagation stays off, so no stock layer acts on a mask the IR did not give it)."""
-
-    def compute_mask(self, inputs: Any, previous_mask: Any = None) -> None:
-        return None
 
 
 @keras.saving.register_keras_serializable(package="specc")
@@ -145,54 +137,6 @@ class Recurrent(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="specc")
-class SelfAttention(TakesMask):
-    """Multi-head self-attention with PyTorch's arrays (transposed for `x @ W`):
-    `in_proj_weight` (D, 3D) for query, key, value; `out_proj_weight` (D, D); biases."""
-
-    def __init__(self, heads: int, causal: bool, dropout: float, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.heads, self.causal, self.rate = int(heads), bool(causal), float(dropout)
-        self.dropout = keras.layers.Dropout(self.rate, seed=0)
-
-    def build(self, input_shape: tuple[int | None, ...]) -> None:
-        d = int(input_shape[-1])  # type: ignore[arg-type]
-        add = self.add_weight
-        self.in_proj_weight = add(shape=(d, 3 * d), initializer="zeros", name="in_proj_weight")
-        self.in_proj_bias = add(shape=(3 * d,), initializer="zeros", name="in_proj_bias")
-        self.out_proj_weight = add(shape=(d, d), initializer="zeros", name="out_proj_weight")
-        self.out_proj_bias = add(shape=(d,), initializer="zeros", name="out_proj_bias")
-
-    def call(
-        self, x: tf.Tensor, mask: tf.Tensor | None = None, training: bool = False
-    ) -> tf.Tensor:
-        n, length, d = tf.shape(x)[0], tf.shape(x)[1], int(x.shape[-1])
-        head = d // self.heads
-
-        def split(t: tf.Tensor) -> tf.Tensor:  # (N, L, D) -> (N, heads, L, D/heads)
-            return tf.transpose(tf.reshape(t, (n, length, self.heads, head)), (0, 2, 1, 3))
-
-        qkv = tf.matmul(x, self.in_proj_weight.value) + self.in_proj_bias.value
-        q, k, v = (split(t) for t in tf.split(qkv, 3, axis=-1))
-        scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(head)  # (N, heads, L, L)
-        visible = None
-        if mask is not None:
-            visible = tf.cast(mask, tf.bool)[:, None, None, :]
-        if self.causal:
-            lower = tf.linalg.band_part(tf.ones((length, length), tf.bool), -1, 0)[None, None]
-            visible = lower if visible is None else tf.logical_and(visible, lower)
-        if visible is not None:
-            scores = tf.where(visible, scores, tf.constant(HIDDEN, scores.dtype))
-        weights = self.dropout(tf.nn.softmax(scores, axis=-1), training=training)
-        out = tf.reshape(tf.transpose(tf.matmul(weights, v), (0, 2, 1, 3)), (n, length, d))
-        return tf.matmul(out, self.out_proj_weight.value) + self.out_proj_bias.value
-
-    def get_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = super().get_config()
-        config.update(heads=self.heads, causal=self.causal, dropout=self.rate)
-        return config
-
-
-@keras.saving.register_keras_serializable(package="specc")
 class SequencePool(TakesMask):
     """Mean or max over L of (N, L, D), without the padded positions (none left: 0)."""
 
@@ -250,16 +194,11 @@ def _recurrent(step: Step) -> list[keras.layers.Layer]:
     return [Recurrent(cell, units, layer.sequences, layer.bidirectional, name=step.name)]  # type: ignore[attr-defined]
 
 
-def _attention(step: Step) -> list[keras.layers.Layer]:
-    layer: S.Attention = step.ir  # type: ignore[assignment]
-    return [SelfAttention(int(layer.heads), layer.causal, float(layer.dropout), name=step.name)]
-
-
 LAYERS: dict[type, Callable[[Step], list[keras.layers.Layer]]] = {
     S.Embedding: _embedding,
     S.PositionEmbedding: lambda step: [PositionEmbedding(name=step.name)],
     S.LSTM: _recurrent,
     S.GRU: _recurrent,
-    S.Attention: _attention,
+    **attention.LAYERS,
     S.GlobalMaxPool: global_pool("max"),
 }

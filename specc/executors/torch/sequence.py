@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from specc.ir import attention as A
 from specc.ir import sequence as S
 from specc.shapes import LayerInfo
 
@@ -126,6 +127,35 @@ def attention_visible(
     return visible
 
 
+class TransformerEncoder(nn.Module):
+    """nn.TransformerEncoderLayer's children and parameter names (`self_attn`, `linear1`,
+    `linear2`, `norm1`, `norm2`), computed with our attention (docs/semantics.md#masking)."""
+
+    def __init__(self, dim: int, layer: A.TransformerEncoder) -> None:
+        super().__init__()
+        rate = float(layer.dropout)
+        self.self_attn = SelfAttention(dim, int(layer.heads), layer.causal, rate)
+        self.linear1 = nn.Linear(dim, int(layer.ff))
+        self.dropout = nn.Dropout(rate)
+        self.linear2 = nn.Linear(int(layer.ff), dim)
+        self.norm1 = nn.LayerNorm(dim, eps=float(layer.eps))
+        self.norm2 = nn.LayerNorm(dim, eps=float(layer.eps))
+        self.dropout1 = nn.Dropout(rate)
+        self.dropout2 = nn.Dropout(rate)
+        self.activation = nn.ReLU() if layer.activation == "relu" else nn.GELU()
+        self.pre = layer.norm == "pre"
+
+    def _ff(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if self.pre:
+            x = x + self.dropout1(self.self_attn(self.norm1(x), mask))
+            return x + self._ff(self.norm2(x))
+        x = self.norm1(x + self.dropout1(self.self_attn(x, mask)))
+        return self.norm2(x + self._ff(x))
+
+
 class GlobalPool(nn.Module):
     """Mean or max over positions: (N, C, *S) -> (N, C), or over L of (N, L, D) -> (N, D),
     there without the padded positions (none left: 0)."""
@@ -166,8 +196,14 @@ def _embedding(info: LayerInfo) -> nn.Module:
 
 def _attention(info: LayerInfo) -> nn.Module:
     layer = info.layer
-    assert isinstance(layer, S.Attention)
+    assert isinstance(layer, A.Attention)
     return SelfAttention(info.input[-1], int(layer.heads), layer.causal, float(layer.dropout))
+
+
+def _transformer(info: LayerInfo) -> nn.Module:
+    layer = info.layer
+    assert isinstance(layer, A.TransformerEncoder)
+    return TransformerEncoder(info.input[-1], layer)
 
 
 LAYERS: dict[type, Callable[[LayerInfo], nn.Module]] = {
@@ -175,6 +211,7 @@ LAYERS: dict[type, Callable[[LayerInfo], nn.Module]] = {
     S.PositionEmbedding: lambda info: PositionEmbedding(*info.input),
     S.LSTM: _recurrent(LSTM),
     S.GRU: _recurrent(GRU),
-    S.Attention: _attention,
+    A.Attention: _attention,
+    A.TransformerEncoder: _transformer,
     S.GlobalMaxPool: global_pool("max"),
 }
