@@ -56,7 +56,13 @@ def _setup() -> None:
 
 
 # Modules whose kinds are documented together: every layer kind under "layers".
-_FAMILY = {"layer": "layers", "activations": "layers", "conv": "layers", "sequence": "layers"}
+_FAMILY = {
+    "layer": "layers",
+    "activations": "layers",
+    "conv": "layers",
+    "sequence": "layers",
+    "attention": "layers",
+}
 
 
 def _module(cls: type) -> str:
@@ -105,6 +111,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("data", "csv"): 'csv "houses.csv" target=price task=regression',
     ("data", "npz"): 'npz "digits.npz" x=images y=labels',
     ("data", "synthetic"): "synthetic classification samples=2000 features=11 classes=4 noise=1.2",
+    ("data", "synthetic_text"): "synthetic_text binary samples=2000 length=200 vocab=20000",
     ("data", "scale"): "scale 1/255",
     ("data", "normalize"): "normalize mean=0.1307 std=0.3081",
     ("data", "one_hot"): "one_hot",
@@ -133,6 +140,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("layers", "lstm"): "lstm 64 sequences=true bidirectional",
     ("layers", "gru"): "gru 64",
     ("layers", "attention"): "attention heads=2 causal",
+    ("layers", "transformer_encoder"): "transformer_encoder heads=2 ff=32 norm=pre dropout=0.1",
     ("layers", "flatten"): "flatten",
     ("layers", "reshape"): "reshape 1x28x28",
     ("layers", "dropout"): "dropout 0.5",

@@ -245,7 +245,7 @@ def _synthetic_text(data: ir.Data, spec_dir: Path, download: bool, progress: boo
         f"synthetic text ({data.samples} samples of {data.length} token ids, "
         f"vocabulary {data.vocab}, seed {data.data_seed})"
     )
-    return Raw(table.x, table.y, None, None, "classification", source, lambda i: source, None)
+    return Raw(table.x, table.y, None, None, data.task, source, lambda i: source, None)
 
 
 FILE_READERS: dict[str, Callable[[ir.Data, Path], Raw]] = {".csv": _csv, ".npz": _npz}

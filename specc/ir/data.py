@@ -263,10 +263,12 @@ class SyntheticText(Data):
     reads the sequence learns fully and one that ignores it cannot."""
 
     kind: Literal["synthetic_text"] = "synthetic_text"
+    positional = ("task",)
     aliases = ("synthetic_tokens",)
     reads_files = False
-    static_task = "classification"
 
+    task: Literal["classification", "binary"] = "classification"
+    """Class labels, or 0/1 targets (`binary`: two classes)."""
     samples: PositiveInt = 1000
     """Number of examples (train and test together)."""
     length: PositiveInt = 200
@@ -293,9 +295,10 @@ class SyntheticText(Data):
         return self
 
     def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
-        if is_space(self.length) or is_space(self.classes):
-            return None, None, "classification"
-        return (int(self.length),), int(self.classes), "classification"
+        classes = int(self.classes) if self.task == "classification" else 2
+        if is_space(self.length):  # `length=choice(...)`: known only per sweep trial
+            return None, classes, self.task
+        return (int(self.length),), classes, self.task
 
 
 AnyData = Annotated[

@@ -65,7 +65,9 @@ def test_ids_stay_int64_through_loader_and_both_backends(tmp_path: Path) -> None
 
 def test_a_float_model_still_gets_float32_from_an_integer_npz(tmp_path: Path) -> None:
     spec = write(tmp_path, ids())
-    text = spec.read_text().replace("input 6 int\n    embedding 50 4 pad=0\n    global_avgpool", "input 6")
+    text = spec.read_text().replace(
+        "input 6 int\n    embedding 50 4 pad=0\n    global_avgpool", "input 6"
+    )
     spec.write_text(text)
     analysis = analyze_file(spec)
     assert analysis.ok, [d.message for d in analysis.errors]
@@ -101,3 +103,36 @@ def test_an_id_beyond_the_vocabulary_names_its_row(tmp_path: Path) -> None:
 def test_input_transforms_on_token_ids_are_refused(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="`scale` would change token ids"):
         _load(tmp_path, ids(), transforms="    scale 1/255\n")
+
+
+def test_synthetic_text_plants_one_signal_token_per_example() -> None:
+    from specc.data.synthetic import generate_text
+    from specc.ir.data import SyntheticText
+
+    node = SyntheticText(samples=300, length=20, vocab=50, classes=3, data_seed=4)
+    table = generate_text(node)
+    x, y = table.x, table.y
+    assert x.dtype == np.int64 and x.shape == (300, 20) and y.dtype == np.int64
+    assert np.bincount(y).tolist() == [100, 100, 100]
+    for row, label in zip(x, y, strict=True):
+        signals = row[(row >= 1) & (row <= 3)]
+        assert signals.tolist() == [1 + label]  # exactly one signal token: the label's
+        real = np.flatnonzero(row)
+        assert real.size >= 5 and (row[real[0] :] != 0).all()  # pre-padded, then no zeros
+    np.testing.assert_array_equal(generate_text(node).x, x)  # the seed decides everything
+
+
+def test_synthetic_text_binary_loads_as_0_1_targets(tmp_path: Path) -> None:
+    spec = tmp_path / "text.nn"
+    spec.write_text(
+        "model m {\n input 10 int\n embedding 30 4 pad=0\n global_maxpool\n dense 1 sigmoid\n}\n"
+        "data synthetic_text binary samples=40 length=10 vocab=30 { batch 8; test 0.25 }\n"
+        "train { loss binary_crossentropy; epochs 1 }\n"
+    )
+    analysis = analyze_file(spec)
+    assert analysis.ok, [d.message for d in analysis.errors]
+    plan = make_plan(analysis, RunOptions())
+    data = load(plan.data, spec_dir=tmp_path, vocab=vocabulary(plan.shapes))
+    assert data.x_train.dtype == np.int64 and data.x_train.shape == (30, 10)
+    assert data.y_train.shape == (30, 1) and set(np.unique(data.y_train)) == {0.0, 1.0}
+    assert len(data.x_test) == 10

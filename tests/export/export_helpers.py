@@ -32,7 +32,12 @@ EXAMPLES: list[tuple[str, str | None, str | None]] = [
     ("mnist_deep.nn", "baseline", "mnist_sample"),
     ("mnist_deep.nn", "deeper", "mnist_sample"),
 ]
-NOT_RUN = {"search.nn": "a search space: `specc sweep` trains it, `specc run` refuses it"}
+NOT_RUN = {
+    "search.nn": "a search space: `specc sweep` trains it, `specc run` refuses it",
+    # tests/export/test_export_failures.py: `specc export` refuses token-id models
+    "imdb_bilstm.nn": "reads token ids: not exported yet",
+    "imdb_transformer.nn": "reads token ids: not exported yet",
+}
 BACKENDS = ("torch", "tensorflow")
 
 

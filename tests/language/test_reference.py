@@ -11,8 +11,8 @@ from types import ModuleType
 import pytest
 
 from specc.analysis import analyze
-from specc.ir.data import Data
-from specc.ir.registry import collector_members
+from specc.ir.data import AnyData, Data
+from specc.ir.registry import collector_members, members
 from specc.ir.training import Train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +56,7 @@ def test_every_kind_has_a_section_and_an_example() -> None:
 
 
 DATA_WORDS = {*Data.keywords, *(w for w in collector_members(Data))}
+SOURCES = set(members(AnyData))  # every data source's word
 
 
 def _spec_with(statement: str) -> str:
@@ -63,8 +64,7 @@ def _spec_with(statement: str) -> str:
     model = ["input 1x28x28", "flatten", "dense 10"]
     header, data, train = "mnist_sample", ["scale 1/255"], ["loss sparse_categorical_crossentropy"]
     word = statement.split(" ")[0]
-    sources = {"mnist", "fashion_mnist", "mnist_sample", "csv", "npz", "synthetic"}
-    if word in sources:
+    if word in SOURCES:
         header = statement
     elif word in DATA_WORDS:
         data.append(statement)
