@@ -58,3 +58,22 @@ def test_planted_signal_is_learned(name: str, backend: str, tmp_path: Path) -> N
     assert result.metrics["test_accuracy"] >= 0.95, result.metrics
     assert result.history[-1]["loss"] < 0.5 * result.history[0]["loss"]
     assert (result.run_dir / "weights.safetensors").exists()
+
+
+def test_bf16_runs_the_sequence_kinds_on_both_backends(tmp_path: Path) -> None:
+    """`precision bf16`: our Keras sequence layers stay float32 (like the norms) under the
+    mixed policy, so TensorFlow trains them; both backends land close together."""
+    body = (
+        "embedding 30 8 pad=0\n position_embedding\n transformer_encoder heads=2 ff=16 dropout=0\n"
+        " lstm 4 sequences=true\n gru 4 sequences=true\n attention heads=2\n global_maxpool"
+    )
+    spec = write_task(tmp_path, body)
+    spec.write_text(spec.read_text().replace(" seed 1\n", " seed 1\n precision bf16\n"))
+    losses = []
+    for backend in ("torch", "tensorflow"):
+        out = str(tmp_path / backend)
+        result = run(spec, RunOptions(backend=backend, out=out, quiet=True, epochs=1))
+        assert result.plan.precision == "bf16"
+        losses.append(result.history[-1]["loss"])
+    assert np.isfinite(losses).all()
+    assert abs(losses[0] - losses[1]) < 0.05 * losses[0], losses

@@ -269,7 +269,8 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
     A prediction head (the softmax/sigmoid the loss takes logits for) is the last layer of
     the saved model, skipped by the training forward.
     `precision bf16`: Keras's `mixed_bfloat16` policy (bfloat16 compute, float32 weights)
-    on every layer but the normalisations, which stay float32 like under torch's autocast.
+    on every layer but the normalisations, which stay float32 like under torch's autocast,
+    and our own sequence layers (`sequence.FLOAT32`), which compute in float32.
     """
     steps = channels_last(lowered).steps
     per_step = [(step, build_step(step)) for step in steps]
@@ -290,7 +291,8 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
         layers.append(keras.layers.Activation(lowered.head, name=name))
     if precision == "bf16":
         for layer in layers:
-            if not isinstance(layer, (SpecBatchNorm, keras.layers.LayerNormalization)):
+            float32 = (SpecBatchNorm, keras.layers.LayerNormalization, *sequence.FLOAT32)
+            if not isinstance(layer, float32):
                 layer.dtype_policy = keras.DTypePolicy("mixed_bfloat16")
     dtype = "int64" if shapes.model.input and shapes.model.input.dtype == "int" else "float32"
     model = keras.Sequential(

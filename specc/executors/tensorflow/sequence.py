@@ -194,6 +194,16 @@ def _recurrent(step: Step) -> list[keras.layers.Layer]:
     return [Recurrent(cell, units, layer.sequences, layer.bidirectional, name=step.name)]  # type: ignore[attr-defined]
 
 
+# Our layers read their variables' values directly: under `precision bf16` they stay
+# float32 (Keras casts their inputs), like the normalisations.
+FLOAT32 = (
+    PositionEmbedding,
+    Recurrent,
+    SequencePool,
+    attention.SelfAttention,
+    attention.TransformerEncoder,
+)
+
 LAYERS: dict[type, Callable[[Step], list[keras.layers.Layer]]] = {
     S.Embedding: _embedding,
     S.PositionEmbedding: lambda step: [PositionEmbedding(name=step.name)],
