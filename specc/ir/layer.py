@@ -7,7 +7,8 @@ it reads its input's axes (`layout`), and which parity tolerance it needs
 (`parity_group`). Nothing outside specc/ir keeps a list of kinds: it asks the class.
 
 Shapes exclude the batch dimension; images are channels-first (C, H, W) and sequences
-(C, L): see docs/semantics.md#shapes.
+(C, L): see docs/semantics.md#shapes. Token sequences from an `embedding` are (L, D),
+marked as such (`TimeMajor`, specc/ir/sequence.py).
 """
 
 from __future__ import annotations
