@@ -46,6 +46,13 @@ BODIES = {
     "transformer_pre": "embedding 30 8 pad=0\n position_embedding\n"
     " transformer_encoder heads=4 ff=12 norm=pre causal activation=gelu eps=1e-6\n"
     " global_maxpool\n dense 3",
+    # existing kinds on an (L, D) sequence: no transposes on TensorFlow, the mask passes
+    # through pointwise kinds and ends at the others
+    "layernorm_flatten": "embedding 30 8 pad=0\n layernorm\n flatten\n dense 3",
+    "softmax_pool": "embedding 30 8 pad=0\n softmax\n global_avgpool\n dense 3",
+    "pointwise_then_masked_pool": "embedding 30 8 pad=0\n relu\n dropout 0.2\n global_maxpool",
+    "layernorm_ends_the_mask": "embedding 30 8 pad=0\n layernorm\n global_avgpool",
+    "reshape": "embedding 30 8 pad=0\n reshape 96\n dense 3",
     "stack": "embedding 30 8 pad=0\n position_embedding\n attention heads=2 causal\n"
     " dropout 0.1\n lstm 6 sequences=true\n gru 3 sequences=true\n global_maxpool\n dense 3",
 }
@@ -297,3 +304,20 @@ def test_gru_gates_swap_reset_and_update_in_keras() -> None:
         Weight("bias_hh_l0_reverse", (8,), "gate_recurrent_bias", gates=("i", "f", "g", "o")),
     )
     assert (lstm.name, lstm.perm, lstm.blocks) == ("recurrent_bias_reverse", None, (0, 1, 2, 3))
+
+
+def test_the_mask_reaches_what_the_semantics_say() -> None:
+    """docs/semantics.md#masking: kept by pointwise kinds, position_embedding and the
+    attention kinds; honoured by the pools and attention; ended by everything else."""
+    from specc.ir.sequence import mask_reaches
+
+    def reaches(body: str) -> list[bool]:
+        shapes = plan_for(spec(body), "torch").shapes
+        return mask_reaches([info.layer for info in shapes.layers])
+
+    assert reaches(BODIES["pointwise_then_masked_pool"]) == [False, False, False, True]
+    assert reaches(BODIES["layernorm_ends_the_mask"]) == [False, False, False]
+    assert reaches(BODIES["stack"]) == [False, False, True, False, False, False, False, False]
+    assert reaches(BODIES["avgpool_no_pad"]) == [False, False, False]
+    transformer = "embedding 30 8 pad=0\n transformer_encoder heads=2 ff=4\n attention\n gru 3"
+    assert reaches(transformer) == [False, True, True, False]
