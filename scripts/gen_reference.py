@@ -59,7 +59,14 @@ def _setup() -> None:
 
 
 # Modules whose kinds are documented together: every layer kind under "layers".
-_FAMILY = {"layer": "layers", "activations": "layers", "conv": "layers", "graph": "layers"}
+_FAMILY = {
+    "layer": "layers",
+    "activations": "layers",
+    "conv": "layers",
+    "sequence": "layers",
+    "attention": "layers",
+    "graph": "layers",
+}
 
 
 def _module(cls: type) -> str:
@@ -109,6 +116,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("data", "csv"): 'csv "houses.csv" target=price task=regression',
     ("data", "npz"): 'npz "digits.npz" x=images y=labels',
     ("data", "synthetic"): "synthetic classification samples=2000 features=11 classes=4 noise=1.2",
+    ("data", "synthetic_text"): "synthetic_text binary samples=2000 length=200 vocab=20000",
     ("data", "scale"): "scale 1/255",
     ("data", "normalize"): "normalize mean=0.1307 std=0.3081",
     ("data", "one_hot"): "one_hot",
@@ -131,6 +139,13 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("layers", "maxpool2d"): "maxpool2d 2",
     ("layers", "avgpool2d"): "avgpool2d 2 stride=1",
     ("layers", "global_avgpool"): "global_avgpool",
+    ("layers", "global_maxpool"): "global_maxpool",
+    ("layers", "embedding"): "embedding 20000 32 pad=0",
+    ("layers", "position_embedding"): "position_embedding",
+    ("layers", "lstm"): "lstm 64 sequences=true bidirectional",
+    ("layers", "gru"): "gru 64",
+    ("layers", "attention"): "attention heads=2 causal",
+    ("layers", "transformer_encoder"): "transformer_encoder heads=2 ff=32 norm=pre dropout=0.1",
     ("layers", "flatten"): "flatten",
     ("layers", "reshape"): "reshape 1x28x28",
     ("layers", "dropout"): "dropout 0.5",

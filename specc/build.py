@@ -146,7 +146,8 @@ class Builder(Messages):
         if isinstance(value, (cst.Word, cst.Call)):
             word = value.name if isinstance(value, cst.Word) else value.name.name
             for name in pending:
-                if word in members(fields[name].annotation):
+                annotation = fields[name].annotation
+                if word in members(annotation) or word in literal_values(annotation):
                     return name
         else:
             # A number, shape, text or list never fills a slot that only takes a kind

@@ -301,6 +301,21 @@ changes the shape (more channels, a stride) needs a shortcut that makes the same
 """,
     ),
     Code(
+        "E410",
+        "token ids where numbers are needed, or the reverse",
+        """
+`input 200 int` declares token ids: integers that index a vocabulary. Only an
+`embedding` reads them, turning each id into a learned vector, so it must be the first
+layer of such a model; every other layer needs numbers. An `embedding` after a float input
+(or after another layer) is refused for the same reason. The data must hold integer
+arrays for an `int` input (docs/semantics.md#sequences).
+
+    input 200 int
+    embedding 20000 32 pad=0  # (200,) ids -> 200x32 vectors
+    global_avgpool            # -> 32
+""",
+    ),
+    Code(
         "E600",
         "not supported by this backend or target",
         """

@@ -26,6 +26,7 @@ from specc.ir.layers import (
     Residual,
     fmt_shape,
 )
+from specc.ir.sequence import check_input
 from specc.ir.spaces import is_space
 from specc.ir.spec import Model
 from specc.shapes import LayerInfo, Shape, Unused
@@ -44,6 +45,8 @@ class Value:
     where: Span | None
     label: str
     """How a message names it: "the input", "`conv2d_1`", "branch `img`"."""
+    dtype: str = "float"
+    """`int` for token ids (an `input N int` until its embedding)."""
 
 
 @dataclass
@@ -67,7 +70,8 @@ class Flow:
         for inp in self.model.inputs:
             name = inp.value_name
             label = f"input `{name}`" if inp.name else "the input"
-            self._define(name, Value(tuple(inp.shape), name, inp.span, label), inp.where("name"))
+            value = Value(tuple(inp.shape), name, inp.span, label, inp.dtype)
+            self._define(name, value, inp.where("name"))
         current = self.model.inputs[0].value_name if len(self.model.inputs) == 1 else None
         current = self.walk(list(self.model.layers), "", False, current)
         if current is None:
@@ -114,6 +118,7 @@ class Flow:
             layer = layer.model_copy(update={"frozen": True})
         value = self.values[source]
         try:
+            check_input(layer, value.shape, value.dtype)
             out = layer.infer(value.shape)
         except SpecError as err:
             if value.where is not None:  # None for IR made in code (sweep trials, tests)

@@ -21,6 +21,7 @@ import numpy as np
 
 from specc.analysis import Analysis, analyze_file
 from specc.ir import layers as L
+from specc.ir.sequence import vocabulary
 from specc.plan import RunOptions, RunPlan, check_backend, make_plan
 from specc.run.order import ExampleOrder
 from specc.schedule import Schedule
@@ -136,6 +137,12 @@ def without_dropout(plan: RunPlan) -> tuple[RunPlan, list[str]]:
                 f"dropout `{info.name}` (rate {info.layer.rate:g}) disabled: rate set to 0"
             )
             info = dataclasses.replace(info, layer=info.layer.model_copy(update={"rate": 0.0}))
+        for name in getattr(type(info.layer), "dropout_fields", ()):  # attention, transformers
+            rate = getattr(info.layer, name)
+            if rate > 0:
+                notes.append(f"`{info.name}` {name} {rate:g} disabled: set to 0")
+                update = {name: 0.0}
+                info = dataclasses.replace(info, layer=info.layer.model_copy(update=update))
         infos.append(info)
     shapes = dataclasses.replace(plan.shapes, layers=tuple(infos))
     return dataclasses.replace(plan, shapes=shapes), notes
@@ -168,7 +175,14 @@ def parity(
         check_backend(plan, module.unsupported(dataclasses.replace(plan, backend=module.NAME)))
     if plan.augment is not None:
         notes.append("augment is switched off for parity (its random draws differ by design)")
-    dataset = load(plan.data, override=data, spec_dir=plan.spec_dir, limit=limit, progress=False)
+    dataset = load(
+        plan.data,
+        override=data,
+        spec_dir=plan.spec_dir,
+        limit=limit,
+        progress=False,
+        vocab=vocabulary(plan.shapes),
+    )
     weights = initial_weights(plan.shapes, plan.seed)
     if plan.model.init is not None:  # `init from`: both start from that run's weights
         from specc.run.transfer import transfer

@@ -46,14 +46,19 @@ def load(
     download: bool = True,
     progress: bool = True,
     outputs: int | None = None,
+    vocab: int | None = None,
 ) -> Dataset:
     """Read, split and transform the data a spec declares (see the module docstring).
 
     `outputs`: the model's outputs when its loss takes class indices (labels must fit).
+    `vocab`: the vocabulary size when the model reads token ids (`input N int`): inputs
+    must be integers in [0, vocab) and stay int64 (docs/semantics.md#sequences).
     """
     if limit is not None and limit < 1:
         raise DataError(f"limit must be a positive number of examples, got {limit}")
     raw = _read(data, override, spec_dir or Path.cwd(), download, progress)
+    if vocab is not None:
+        check_token_ids(raw, vocab)
     targets = encode(
         raw.task, raw.y_train, raw.y_test, raw.where, classes=raw.classes, outputs=outputs
     )
@@ -69,7 +74,7 @@ def load(
             "lower `test`/`validation`, or raise `--limit`",
         )
     splits = [
-        apply(data.transforms, x, y, targets.classes)
+        apply(data.transforms, x, y, targets.classes, ids=vocab is not None)
         for x, y in ((x_train, y_train), (x_val, y_val), (x_test, y_test))
     ]
     (xt, yt), (xv, yv), (xs, ys) = splits
@@ -87,6 +92,29 @@ def load(
         fingerprint=fingerprint([xt, yt, xv, yv, xs, ys]),
         class_names=targets.class_names or raw.class_names,
     )
+
+
+def check_token_ids(raw: Raw, vocab: int) -> None:
+    """Token ids must be integers in [0, vocab): the embedding has one row per id."""
+    for name, x in (("inputs", raw.x_train), ("test inputs", raw.x_test)):
+        if x is None or x.size == 0:
+            continue
+        if x.dtype.kind not in "iu":
+            raise DataError(
+                f"{raw.source}: the model reads token ids (`input N int`), but the {name} "
+                f"are {x.dtype} numbers",
+                "store token ids as an integer array (np.int64), or declare a float input",
+            )
+        low, high = int(x.min()), int(x.max())
+        if low < 0 or high >= vocab:
+            bad = low if low < 0 else high
+            row = int(np.argwhere(x == bad)[0][0])
+            raise DataError(
+                f"{raw.source}: {name} row {row} holds token id {bad}, but the embedding's "
+                f"vocabulary is {vocab} (ids 0 to {vocab - 1})",
+                f"raise the embedding's vocabulary to {high + 1}, or map rarer tokens to an "
+                "out-of-vocabulary id",
+            )
 
 
 # ---- sources -------------------------------------------------------------------------
@@ -235,6 +263,16 @@ def _synthetic(data: ir.Data, spec_dir: Path, download: bool, progress: bool) ->
     return Raw(table.x, table.y, None, None, data.task, source, lambda i: source)
 
 
+def _synthetic_text(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
+    assert isinstance(data, ir.SyntheticText)
+    table = synthetic.generate_text(data)
+    source = (
+        f"synthetic text ({data.samples} samples of {data.length} token ids, "
+        f"vocabulary {data.vocab}, seed {data.data_seed})"
+    )
+    return Raw(table.x, table.y, None, None, data.task, source, lambda i: source, None)
+
+
 FILE_READERS: dict[str, Callable[[ir.Data, Path], Raw]] = {".csv": _csv, ".npz": _npz}
 
 READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
@@ -245,4 +283,5 @@ READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
     ir.CSV: lambda data, spec_dir, *_: _csv(data, _file(data, spec_dir)),
     ir.NPZ: lambda data, spec_dir, *_: _npz(data, _file(data, spec_dir)),
     ir.Synthetic: _synthetic,
+    ir.SyntheticText: _synthetic_text,
 }

@@ -1,6 +1,6 @@
 """CSV and .npz files: a user's own table of numbers, read strictly.
 
-Each function returns raw arrays (features float32, targets as read) plus what it learned
+Each function returns raw arrays (features float32, or int64 when .npz holds integers; targets as read) plus what it learned
 about the labels; turning targets into what the task needs is `targets.py`'s job. Every
 flaw is reported with the file, and for CSV the line and column, because a quietly
 misparsed table trains a model on nonsense.
@@ -173,7 +173,9 @@ def _pair(
         raise DataError(f"{path}: `{x_name}` has {len(x)} rows but `{y_name}` has {len(y)}")
     if len(x) == 0:
         raise DataError(f"{path}: `{x_name}` has no rows")
-    x = x.astype(np.float32)
+    # integers stay integers (token ids, docs/semantics.md#sequences); the loader makes
+    # them float32 for a float input
+    x = x.astype(np.int64 if x.dtype.kind in "iu" else np.float32)
     if not np.isfinite(x).all():
         raise DataError(f"{path}: `{x_name}` contains NaN or infinite values")
     return x, y

@@ -62,6 +62,8 @@ def _skip(node: ir.Augment, x: np.ndarray, y: np.ndarray, classes: int | None) -
     return x, y  # per batch, in the executors
 
 
+TARGET_ONLY = (ir.OneHot,)  # transforms of the targets alone (fine on token-id inputs)
+
 TRANSFORMS: dict[type, Callable[..., XY]] = {
     ir.Scale: _scale,
     ir.Normalize: _normalize,
@@ -70,9 +72,19 @@ TRANSFORMS: dict[type, Callable[..., XY]] = {
 }
 
 
-def apply(transforms: list, x: np.ndarray, y: np.ndarray, classes: int | None) -> XY:
-    """Every transform in order; `x` becomes float32 first (raw pixels stay 0..255 until `scale`)."""
-    x = np.array(x, dtype=np.float32)  # always a copy: the transforms below work in place
+def apply(
+    transforms: list, x: np.ndarray, y: np.ndarray, classes: int | None, ids: bool = False
+) -> XY:
+    """Every transform in order; `x` becomes float32 first (raw pixels stay 0..255 until
+    `scale`), or int64 for token ids (`ids`), which no input transform may change."""
+    if ids:
+        for node in transforms:
+            if not isinstance(node, TARGET_ONLY):
+                raise DataError(
+                    f"`{node.kind}` would change token ids (the model's input is `int`)",
+                    f"remove `{node.kind}` from the data block",
+                )
+    x = np.array(x, dtype=np.int64 if ids else np.float32)  # a copy: transforms work in place
     for node in transforms:
         x, y = TRANSFORMS[type(node)](node, x, y, classes)
     return x, y

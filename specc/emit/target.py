@@ -19,6 +19,22 @@ Rewrite = Callable[["ScriptPlan"], "ScriptPlan"]
 LayoutPass = Callable[["Lowered"], "Lowered"]
 
 
+def sequences_not_emitted() -> dict[str, str]:
+    """The sequence kinds (specc/ir/sequence.py) and the generated token data no target
+    writes yet: E600 at check time."""
+    from specc.ir.layers import AnyLayer
+    from specc.ir.registry import canonical, members
+
+    why = "sequence layers are not emitted yet; train with `specc run`"
+    table = members(AnyLayer)
+    modules = ("specc.ir.sequence", "specc.ir.attention")
+    refused = {
+        f"layer.{kind}": why for kind in canonical(AnyLayer) if table[kind].__module__ in modules
+    }
+    refused["data.synthetic_text"] = "generated token data is not emitted yet; use `specc run`"
+    return refused
+
+
 def words(text: str) -> frozenset[str]:
     """A whitespace-separated list of names (for `Target.reserved`)."""
     return frozenset(text.split())

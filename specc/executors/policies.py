@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from specc.errors import WeightsError
 
 if TYPE_CHECKING:
+    from specc.ir.spec import Model
     from specc.plan import RunPlan
 
 EVAL_CHUNK = 4096
@@ -36,3 +39,11 @@ def check_fits(key: str, neutral: Sequence[int] | None, wanted: Sequence[int]) -
             f"`{key}` has shape {tuple(neutral)} in the weights but {tuple(wanted)} in the model",
             "were they saved from this model?",
         )
+
+
+def input_dtype(model: Model) -> type[np.integer] | type[np.floating]:
+    """The numpy type a model's inputs are fed as: int64 token ids for `input N int`
+    (docs/semantics.md#sequences), float32 otherwise."""
+    if model.input is not None and model.input.dtype == "int":
+        return np.int64
+    return np.float32

@@ -97,6 +97,12 @@ def export(
         )
     if legacy_onnx and fmt != "onnx":
         raise UsageError("--legacy-onnx only applies to --format onnx")
+    model_input = run.plan.model.input
+    if model_input is not None and model_input.dtype == "int":
+        raise ExportError(
+            "exporting a model that reads token ids (`input N int`) is not supported yet",
+            "use the run with `specc predict`; the formats' int inputs and masks are to come",
+        )
     for module in RUNTIMES.get(fmt, ()):
         need(module)  # before any work: a missing package is a message, not a late failure
     target = _target(run, fmt, out)

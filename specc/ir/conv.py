@@ -14,6 +14,7 @@ from specc.diagnostics import SpecError
 from specc.ir.activations import ActivationKind
 from specc.ir.inits import GlorotUniform, Init, Zeros
 from specc.ir.layer import Affine, Layer, Shape, size
+from specc.ir.sequence import is_sequence
 from specc.ir.spaces import PositiveInt
 
 
@@ -264,7 +265,8 @@ class AvgPool1D(Pool1D):
 
 
 class GlobalAvgPool(Layer):
-    """Mean over every position: (C, H, W) -> (C,) for images, (C, L) -> (C,) for sequences."""
+    """Mean over every position: (C, H, W) -> (C,) for images, (C, L) -> (C,) for sequences,
+    and an (L, D) token sequence -> (D,) over its L axis, ignoring padded positions."""
 
     kind: Literal["global_avgpool"] = "global_avgpool"
     aliases = (
@@ -273,13 +275,16 @@ class GlobalAvgPool(Layer):
     )
     layout = "spatial"
     parity_group = "conv"
+    honours_mask: ClassVar[bool] = True  # on an (L, D) token sequence (specc/ir/sequence.py)
 
     def infer(self, shape: Shape) -> Shape:
+        if is_sequence(shape):
+            return (shape[-1],)
         self._need_rank(
             shape,
             (2, 3),
             "a channels-first image (CxHxW) or sequence (CxL)",
-            "use it after a conv2d or conv1d",
+            "use it after a conv2d, conv1d or embedding",
         )
         return (shape[0],)
 

@@ -278,7 +278,52 @@ class Synthetic(Data):
         return (int(self.features),), classes, self.task
 
 
+class SyntheticText(Data):
+    """Generated token-id sequences with a planted signal (docs/data.md#synthetic-text):
+    random ids, pre-padded with id 0 to `length`, and one token per example that alone
+    decides its class (id 1 + class). A stand-in for a text data set: what a model that
+    reads the sequence learns fully and one that ignores it cannot."""
+
+    kind: Literal["synthetic_text"] = "synthetic_text"
+    positional = ("task",)
+    aliases = ("synthetic_tokens",)
+    reads_files = False
+
+    task: Literal["classification", "binary"] = "classification"
+    """Class labels, or 0/1 targets (`binary`: two classes)."""
+    samples: PositiveInt = 1000
+    """Number of examples (train and test together)."""
+    length: PositiveInt = 200
+    """Token ids per example (padded with 0 at the start)."""
+    vocab: int = Field(default=20000, ge=4, le=1_000_000)
+    """Vocabulary size: ids run from 0 (padding) to vocab - 1."""
+    classes: int = Field(default=2, ge=2, le=1000)
+    """Number of classes; ids 1..classes are the signal tokens."""
+    data_seed: int = Field(default=0, ge=0)
+    """Seed of the generator (separate from the training seed)."""
+
+    @model_validator(mode="after")
+    def _room(self) -> SyntheticText:
+        if (
+            not is_space(self.vocab)
+            and not is_space(self.classes)
+            and self.vocab <= self.classes + 1
+        ):
+            raise SpecError(
+                "E301",
+                "`vocab` must exceed `classes` + 1 (id 0 pads, ids 1..classes are the signal)",
+                self.where("vocab"),
+            )
+        return self
+
+    def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        classes = int(self.classes) if self.task == "classification" else 2
+        if is_space(self.length):  # `length=choice(...)`: known only per sweep trial
+            return None, classes, self.task
+        return (int(self.length),), classes, self.task
+
+
 AnyData = Annotated[
-    Union[MNIST, FashionMNIST, MNISTSample, CIFAR10, CSV, NPZ, Synthetic],
+    Union[MNIST, FashionMNIST, MNISTSample, CIFAR10, CSV, NPZ, Synthetic, SyntheticText],
     Field(discriminator="kind"),
 ]

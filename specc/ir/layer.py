@@ -7,7 +7,8 @@ it reads its input's axes (`layout`), and which parity tolerance it needs
 (`parity_group`). Nothing outside specc/ir keeps a list of kinds: it asks the class.
 
 Shapes exclude the batch dimension; images are channels-first (C, H, W) and sequences
-(C, L): see docs/semantics.md#shapes.
+(C, L): see docs/semantics.md#shapes. Token sequences from an `embedding` are (L, D),
+marked as such (`TimeMajor`, specc/ir/sequence.py).
 """
 
 from __future__ import annotations
@@ -33,9 +34,28 @@ Layout = Literal["pointwise", "spatial", "ordered"]
 - `ordered`: the result depends on which axis is last or on the order of values in memory
   (flatten, reshape, layernorm, softmax): computed in the IR's channels-first layout."""
 
-WeightRole = Literal["kernel", "bias", "scale", "shift", "running_mean", "running_var"]
+WeightRole = Literal[
+    "kernel",
+    "bias",
+    "scale",
+    "shift",
+    "running_mean",
+    "running_var",
+    # sequence kinds (specc/ir/sequence.py)
+    "embedding",
+    "gate_kernel",
+    "gate_recurrent",
+    "gate_bias",
+    "gate_recurrent_bias",
+    "matrix",
+    "vector",
+]
 """What an array is for; each framework maps a role to its own name and axis order
-(specc/lowering/weights.py). A `kernel` is (out, in, *window) in the neutral layout."""
+(specc/lowering/weights.py). A `kernel` is (out, in, *window) in the neutral layout; an
+`embedding` (rows, D); `gate_*` arrays stack their gates' blocks along axis 0 in the
+kind's `gates` order (PyTorch's); a `matrix` is an (out, in) array and a `vector` any other
+array of a kind with several of each (attention, a transformer block), each kept under its
+own name by a framework that does not share PyTorch's names."""
 
 ParityGroup = Literal["dense", "conv", "norm"]
 """Which parity tolerance a kind needs (docs/parity.md#tolerances)."""
@@ -53,6 +73,8 @@ class Weight:
     (ones for a scale and a running variance, zeros otherwise)."""
     trainable: bool = True
     """False for running statistics: buffers, not parameters."""
+    gates: tuple[str, ...] = ()
+    """For `gate_*` roles: the gate blocks along axis 0, in order (`("r", "z", "n")`)."""
 
     @property
     def constant(self) -> float:

@@ -28,6 +28,7 @@ from specc.ir.activations import (
     Softmax,
     Tanh,
 )
+from specc.ir.attention import Attention, TransformerEncoder
 from specc.ir.conv import (
     AvgPool1D,
     AvgPool2D,
@@ -56,17 +57,21 @@ from specc.ir.graph import (
 )
 from specc.ir.inits import GlorotUniform, Init, Zeros
 from specc.ir.layer import Affine, Layer, Shape, Weight, fmt_shape, size
+from specc.ir.sequence import GRU, LSTM, Embedding, GlobalMaxPool, PositionEmbedding
 from specc.ir.spaces import OpenUnitFloat, PositiveFloat, PositiveInt
 
 __all__ = [
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
     "SELU",
     "Activation",
     "ActivationKind",
     "Add",
     "Affine",
     "AnyLayer",
+    "Attention",
     "Average",
     "AvgPool1D",
     "AvgPool2D",
@@ -78,8 +83,10 @@ __all__ = [
     "Conv2D",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
     "GlobalAvgPool",
+    "GlobalMaxPool",
     "Layer",
     "LayerNorm",
     "LeakyReLU",
@@ -92,6 +99,7 @@ __all__ = [
     "Pool",
     "Pool1D",
     "Pool2D",
+    "PositionEmbedding",
     "ReLU",
     "Repeat",
     "Reshape",
@@ -102,6 +110,7 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "TransformerEncoder",
     "Weight",
     "fmt_shape",
     "pair",
@@ -277,6 +286,13 @@ AnyLayer = Annotated[
         MaxPool1D,
         AvgPool1D,
         GlobalAvgPool,
+        GlobalMaxPool,
+        Embedding,
+        PositionEmbedding,
+        LSTM,
+        GRU,
+        Attention,
+        TransformerEncoder,
         Flatten,
         Reshape,
         Dropout,

@@ -15,16 +15,19 @@ from specc.ir.training import Train
 
 class Input(Node):
     """The shape of one example, without the batch axis: `input 28x28`, `input 1x28x28`,
-    `input 8`. A model with several inputs names each: `input image 1x28x28`, `input meta
-    12`; the names bind to the data's arrays or column groups (docs/data.md)."""
+    `input 8`; `input 200 int` for token ids (docs/semantics.md#sequences). A model with
+    several inputs names each: `input image 1x28x28`, `input meta 12`; the names bind to
+    the data's arrays or column groups (docs/data.md)."""
 
     kind: Literal["input"] = "input"
-    positional = ("name", "shape")
+    positional = ("name", "shape", "dtype")
 
     name: Identifier | None = None
     """The input's name (needed when a model has several; default `input`)."""
     shape: tuple[int, ...] = Field(min_length=1, max_length=4)
     """Sizes of each axis; images are channels-first (CxHxW)."""
+    dtype: Literal["float", "int"] = "float"
+    """`int`: token ids, read by an `embedding` (the data keeps them as int64)."""
 
     @property
     def value_name(self) -> str:

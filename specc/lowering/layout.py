@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 from specc.emit.names import Namer
+from specc.ir.sequence import is_sequence
 from specc.lowering.steps import Lowered, Shape, Step
 
 
@@ -75,7 +76,8 @@ def channels_last(lowered: Lowered) -> Lowered:
 
     def read(source: str, want_last: bool | None) -> str:
         """`source` in the layout wanted (None: as it is)."""
-        if want_last is None or len(shapes[source]) < 2 or last[source] == want_last:
+        shape = shapes[source]
+        if want_last is None or len(shape) < 2 or is_sequence(shape) or last[source] == want_last:
             return source
         return permute(source, want_last)
 

@@ -26,6 +26,9 @@ class Native:
     """The framework's name for the array in its layer (`kernel`, `gamma`)."""
     perm: Shape | None
     """numpy axes: native = neutral.transpose(perm); None when the layouts agree."""
+    blocks: Shape | None = None
+    """Gate blocks of the neutral axis 0, in the framework's order (taken before `perm`):
+    Keras's GRU [z, r, h] from PyTorch's [r, z, n] is (1, 0, 2); None: the same order."""
 
 
 Rule = Callable[[Weight, bool], Native]
@@ -42,6 +45,41 @@ def _keras_kernel(weight: Weight, channels_last: bool) -> Native:
     return Native("kernel", (*range(2, rank), 1, 0))
 
 
+# Keras's gate order for each neutral (PyTorch) one: the LSTM's agree ([i, f, c, o]); the
+# GRU's reset and update gates swap ([z, r, h]; docs/semantics.md#sequences).
+KERAS_GATES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("i", "f", "g", "o"): ("i", "f", "g", "o"),
+    ("r", "z", "n"): ("z", "r", "n"),
+}
+_KERAS_GATE_NAMES = {
+    "gate_kernel": "kernel",
+    "gate_recurrent": "recurrent_kernel",
+    "gate_bias": "bias",
+    "gate_recurrent_bias": "recurrent_bias",
+}
+
+
+def _keras_gates(weight: Weight, channels_last: bool) -> Native:
+    """`weight_ih_l0[_reverse]` (G*H, I) -> `kernel[_reverse]` (I, G*H) in Keras's gate
+    order; the biases only reorder."""
+    suffix = "_reverse" if weight.name.endswith("_reverse") else ""
+    order = KERAS_GATES[weight.gates]
+    blocks = tuple(weight.gates.index(gate) for gate in order)
+    perm = (1, 0) if len(weight.shape) == 2 else None
+    return Native(_KERAS_GATE_NAMES[weight.role] + suffix, perm, blocks)
+
+
+def _keras_own(weight: Weight, channels_last: bool) -> Native:
+    """A `matrix` (out, in) -> (in, out), a `vector` as is, named after the neutral name
+    (`self_attn.in_proj_weight` -> `self_attn_in_proj_weight` in our Keras layer)."""
+    perm = (1, 0) if len(weight.shape) == 2 else None
+    return Native(weight.name.replace(".", "_"), perm)
+
+
+def _own_name(weight: Weight, channels_last: bool) -> Native:
+    return Native(weight.name, None)
+
+
 TORCH: dict[WeightRole, Rule] = {
     "kernel": _same("weight"),
     "bias": _same("bias"),
@@ -49,6 +87,18 @@ TORCH: dict[WeightRole, Rule] = {
     "shift": _same("bias"),
     "running_mean": _same("running_mean"),
     "running_var": _same("running_var"),
+    **dict.fromkeys(
+        (
+            "gate_kernel",
+            "gate_recurrent",
+            "gate_bias",
+            "gate_recurrent_bias",
+            "matrix",
+            "vector",
+        ),
+        _own_name,
+    ),
+    "embedding": _same("weight"),
 }
 KERAS: dict[WeightRole, Rule] = {
     "kernel": _keras_kernel,
@@ -57,6 +107,13 @@ KERAS: dict[WeightRole, Rule] = {
     "shift": _same("beta"),
     "running_mean": _same("moving_mean"),
     "running_var": _same("moving_variance"),
+    "embedding": _same("embeddings"),
+    "gate_kernel": _keras_gates,
+    "gate_recurrent": _keras_gates,
+    "gate_bias": _keras_gates,
+    "gate_recurrent_bias": _keras_gates,
+    "matrix": _keras_own,
+    "vector": _keras_own,
 }
 MINDSPORE: dict[WeightRole, Rule] = {
     "kernel": _same("weight"),

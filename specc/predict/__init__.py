@@ -143,6 +143,7 @@ def predict(
         xs.append(preprocess(examples.x, transforms, model.classes, model.input_shape))
         parts.append(examples)
     x = np.concatenate(xs)
+    _check_token_ids(model, x)
     labels = [p.labels for p in parts]
     known = None
     if all(lab is not None for lab in labels):
@@ -154,6 +155,26 @@ def predict(
         class_names=model.class_names,
         labels=known,
     )
+
+
+def _check_token_ids(model: Model, x: np.ndarray) -> None:
+    """A model reading token ids (`input N int`) gets whole numbers in 0..vocab-1."""
+    if model.trained is None:
+        return  # an export: never of a token model (`specc export` refuses them)
+    from specc.ir.sequence import vocabulary
+
+    vocab = vocabulary(model.trained.plan.shapes)
+    if vocab is None or x.size == 0:
+        return
+    bad = (x != np.round(x)) | (x < 0) | (x >= vocab)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad.reshape(len(x), -1))[0])
+        value = x.reshape(len(x), -1)[row, col]
+        raise RunError(
+            f"input #{row} holds {value:g} at position {col}, but the model reads token ids "
+            f"0 to {vocab - 1} (`input N int`)",
+            "give whole-number token ids of the run's vocabulary",
+        )
 
 
 def _run(model: Model, x: np.ndarray) -> np.ndarray:

@@ -69,6 +69,7 @@ class TrainedRun:
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """One split of the run's data, loaded and transformed exactly as the run did."""
         from specc.data import load
+        from specc.ir.sequence import vocabulary
 
         options = self.plan.options
         data = load(
@@ -78,6 +79,7 @@ class TrainedRun:
             limit=options.limit,
             download=False,
             progress=False,
+            vocab=vocabulary(self.plan.shapes),
         )
         x, y = {
             "test": (data.x_test, data.y_test),

@@ -24,6 +24,7 @@ from specc.errors import InterruptedRun, RunError, UsageError
 from specc.executors import Executor, get
 from specc.init_weights import initial_weights
 from specc.ir import strip_spans
+from specc.ir.sequence import vocabulary
 from specc.plan import RunOptions, RunPlan, check_backend, make_plan
 from specc.run import distributed, plots
 from specc.run.loop import EpochHook, train
@@ -207,6 +208,7 @@ def _run(
         download=options.download,
         progress=mode != "silent",
         outputs=_class_outputs(plan),
+        vocab=vocabulary(plan.shapes),
     )
     _check_fit(plan, dataset)
     replicas = backend.replicas(device) if hasattr(backend, "replicas") else 1

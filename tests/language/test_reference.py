@@ -56,6 +56,7 @@ def test_every_kind_has_a_section_and_an_example() -> None:
 
 
 DATA_WORDS = {*Data.keywords, *(w for w in collector_members(Data))}
+SOURCES = set(members(AnyData))  # every data source's word
 
 
 def _spec_with(statement: str) -> str:
@@ -63,7 +64,7 @@ def _spec_with(statement: str) -> str:
     model = ["input 1x28x28", "flatten", "dense 10"]
     header, data, train = "mnist_sample", ["scale 1/255"], ["loss sparse_categorical_crossentropy"]
     word = statement.split(" ")[0]
-    if word in members(AnyData):  # a data source
+    if word in SOURCES:
         header = statement
     elif word in DATA_WORDS:
         data.append(statement)

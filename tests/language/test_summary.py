@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from specc.analysis import analyze
 from specc.cli import main
 from specc.ir import layers as L
+from specc.ir.sequence import is_sequence
 from specc.summary import ModelSummary, summarize_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,9 +133,54 @@ def torch_module(layer: L.Layer, shape: tuple[int, ...]):  # type: ignore[no-unt
         return nn.Flatten()
     if isinstance(layer, L.Reshape):
         return nn.Unflatten(1, tuple(layer.shape)) if len(shape) == 1 else nn.Identity()
+    sequence = _sequence_module(layer, shape)
+    if sequence is not None:
+        return sequence
     if isinstance(layer, L.GlobalAvgPool):
         return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
     return nn.Identity()  # activations and dropout: no weights, same shape
+
+
+def _sequence_module(layer: L.Layer, shape: tuple[int, ...]):  # type: ignore[no-untyped-def]
+    """PyTorch's own layers for the sequence kinds (nn.LSTM, nn.TransformerEncoderLayer...)."""
+    import torch
+    import torch.nn as nn
+
+    class Over(nn.Module):
+        """`fn` as a module, holding `holds` (the PyTorch layer `fn` calls) for its parameters."""
+
+        def __init__(self, fn, holds=None) -> None:  # type: ignore[no-untyped-def]
+            super().__init__()
+            self.fn, self.holds = fn, holds
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return self.fn(x)
+
+    if isinstance(layer, L.GlobalAvgPool | L.GlobalMaxPool) and is_sequence(shape):
+        return Over(lambda x: x.mean(1) if isinstance(layer, L.GlobalAvgPool) else x.amax(1))
+    if isinstance(layer, L.Embedding):
+        return nn.Embedding(int(layer.vocab), int(layer.dim))
+    if isinstance(layer, L.PositionEmbedding):
+        table = nn.Parameter(torch.zeros(shape))
+        module = Over(lambda x: x + table)
+        module.table = table
+        return module
+    if isinstance(layer, L.LSTM | L.GRU):
+        kind = nn.LSTM if isinstance(layer, L.LSTM) else nn.GRU
+        rnn = kind(shape[-1], int(layer.units), batch_first=True, bidirectional=layer.bidirectional)
+        return Over(lambda x: rnn(x)[0] if layer.sequences else rnn(x)[0][:, -1], rnn)
+    if isinstance(layer, L.Attention):
+        mha = nn.MultiheadAttention(shape[-1], int(layer.heads), batch_first=True)
+        return Over(lambda x: mha(x, x, x)[0], mha)
+    if isinstance(layer, L.TransformerEncoder):
+        return nn.TransformerEncoderLayer(
+            shape[-1],
+            int(layer.heads),
+            int(layer.ff),
+            batch_first=True,
+            norm_first=layer.norm == "pre",
+        )
+    return None
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
@@ -145,7 +191,8 @@ def test_counts_match_pytorch(spec: Path) -> None:
     assert analysis.ok
     for summary in summarize_all(analysis.shapes):
         infos = analysis.shapes[summary.name].layers
-        x = torch.zeros((1, *summary.input))
+        tokens = analysis.shapes[summary.name].model.input.dtype == "int"  # type: ignore[union-attr]
+        x = torch.zeros((1, *summary.input), dtype=torch.long if tokens else torch.float32)
         total = trainable = 0
         with torch.no_grad():
             for row, info in zip(summary.layers, infos, strict=True):

@@ -133,6 +133,8 @@ def test_spec_selection_is_what_the_docs_say() -> None:
         "binary.nn",
         "cnn.nn",
         "dropout.nn",
+        "imdb_bilstm.nn",
+        "imdb_transformer.nn",
         "inception_mnist.nn",
         "mnist.nn",
         "mnist_deep.nn",

@@ -8,7 +8,7 @@ what the script cannot express.
 from __future__ import annotations
 
 from specc.emit.lower import ScriptPlan, channels_last_input
-from specc.emit.target import Target, words
+from specc.emit.target import Target, sequences_not_emitted, words
 from specc.ir import optimizers as O
 from specc.lowering.layout import channels_last
 
@@ -62,6 +62,7 @@ TARGET = Target(
     unsupported={
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
         "inputs.several": "models with several inputs are not emitted yet; use one input",
+        **sequences_not_emitted(),
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "
         "(the spec: batch statistics); use `specc run`",
         "drop_last": "model.fit always trains on the last, smaller batch",

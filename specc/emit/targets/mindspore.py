@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from specc.emit.lower import LayerView, ScriptPlan
-from specc.emit.target import Target, words
+from specc.emit.target import Target, sequences_not_emitted, words
 from specc.ir.conv import Conv
 from specc.lowering.weights import native
 
@@ -120,6 +120,7 @@ TARGET = Target(
     unsupported={
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
         "inputs.several": "models with several inputs are not emitted yet; use one input",
+        **sequences_not_emitted(),
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",
         "precision.fp16": "mixed precision is not emitted for MindSpore; use `specc run`",

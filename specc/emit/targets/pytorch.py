@@ -6,7 +6,7 @@ and `nn.Module` own, and what PyTorch scripts cannot express yet.
 
 from __future__ import annotations
 
-from specc.emit.target import Target, words
+from specc.emit.target import Target, sequences_not_emitted, words
 
 # Everything the template defines at module level, plus nn.Module's public attributes
 # (a layer called `train` or `forward` would break the model: it gets renamed).
@@ -50,6 +50,7 @@ TARGET = Target(
     unsupported={
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
         "inputs.several": "models with several inputs are not emitted yet; use one input",
+        **sequences_not_emitted(),
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
         "compile.on": "torch.compile is not emitted; remove `compile on`",

@@ -23,6 +23,7 @@ import numpy as np
 
 from specc.diagnostics import Diagnostic
 from specc.errors import DeviceError
+from specc.executors.policies import input_dtype
 from specc.executors.tensorflow.devices import cpu_replicas, several, split_cpu, tf_devices
 
 if TYPE_CHECKING:
@@ -147,7 +148,8 @@ def load_data(state: TFState, x: np.ndarray, y: np.ndarray) -> TFData:
     tf = _tf()
     from specc.executors.tensorflow.train import TFData
 
-    x = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), *state.plan.shapes.input)
+    dtype = input_dtype(state.plan.model)  # token ids stay int64
+    x = np.ascontiguousarray(x, dtype=dtype).reshape(len(x), *state.plan.shapes.input)
     with tf.device(state.device):
         return TFData(tf.constant(x), tf.constant(np.ascontiguousarray(y)))
 

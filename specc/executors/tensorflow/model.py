@@ -23,9 +23,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from specc.executors.tensorflow import sequence
 from specc.executors.tensorflow.graph import Node, Wiring, plain_call
 from specc.ir import layers as L
 from specc.ir.registry import members
+from specc.ir.sequence import mask_reaches
 from specc.lowering import Lowered, Step
 from specc.lowering.layout import channels_last
 from specc.lowering.weights import native
@@ -111,12 +113,20 @@ class WeightSlot:
     variable: keras.Variable
     perm: tuple[int, ...] | None
     trainable: bool
+    blocks: tuple[int, ...] | None = None
+    """Gate blocks of the neutral axis 0 in Keras's order (`Native.blocks`)."""
 
     def to_keras(self, array: np.ndarray) -> np.ndarray:
+        if self.blocks:
+            array = np.concatenate([np.split(array, len(self.blocks))[b] for b in self.blocks])
         return np.transpose(array, self.perm) if self.perm else array
 
     def to_neutral(self, array: np.ndarray) -> np.ndarray:
-        return np.transpose(array, np.argsort(self.perm)) if self.perm else array
+        array = np.transpose(array, np.argsort(self.perm)) if self.perm else array
+        if self.blocks:
+            parts = np.split(array, len(self.blocks))
+            array = np.concatenate([parts[i] for i in np.argsort(self.blocks)])
+        return array
 
 
 LayerBuilder = Callable[[Step], list[keras.layers.Layer]]
@@ -159,13 +169,6 @@ def _conv(cls: type[keras.layers.Layer], pad: type[keras.layers.Layer]) -> Layer
         return out + _with_activation(step, core)
 
     return build
-
-
-def _global_avgpool(step: Step) -> list[keras.layers.Layer]:
-    cls = keras.layers.GlobalAveragePooling1D
-    if len(step.input) == 3:
-        cls = keras.layers.GlobalAveragePooling2D
-    return [cls(name=step.name)]
 
 
 def _pool(cls: type[keras.layers.Layer]) -> LayerBuilder:
@@ -226,7 +229,7 @@ LAYERS: dict[type[L.Layer], LayerBuilder] = {
     L.AvgPool2D: _pool(keras.layers.AveragePooling2D),
     L.MaxPool1D: _pool(keras.layers.MaxPooling1D),
     L.AvgPool1D: _pool(keras.layers.AveragePooling1D),
-    L.GlobalAvgPool: _global_avgpool,
+    L.GlobalAvgPool: sequence.global_pool("avg"),  # also over an (L, D) sequence, masked
     L.Flatten: lambda step: [keras.layers.Flatten(name=step.name)],
     L.Reshape: lambda step: [keras.layers.Reshape(tuple(step.output), name=step.name)],
     L.Dropout: _dropout,
@@ -238,6 +241,7 @@ LAYERS: dict[type[L.Layer], LayerBuilder] = {
     L.Concat: _concat,
     # every activation, as a layer of its own
     **{act: _activation for act in members(L.ActivationKind).values()},  # type: ignore[misc]
+    **sequence.LAYERS,  # embedding, lstm, gru, attention, ... (specc/ir/sequence.py)
 }
 
 
@@ -262,12 +266,23 @@ class KerasModel:
     dropouts: list[keras.layers.Dropout]
     wiring: Wiring | None = None
     """A graph model's wiring (which layers read which values); None for a chain."""
+    input_dtype: str = "float32"
 
     def forward(self, x: tf.Tensor, training: bool, logits: bool) -> tf.Tensor:
+        """The layers in order (a chain), or as the wiring says (a graph). In a chain, from
+        an `embedding` with a pad id, the mask (ids != pad) is passed to the layers marked
+        `takes_mask` (docs/semantics.md#masking)."""
         if self.wiring is None:
             count = self.train_layers if logits else len(self.layers)
+            mask = None
             for layer in self.layers[:count]:
-                x = layer(x, training=training)
+                pad = getattr(layer, "spec_pad", None)
+                if pad is not None:
+                    mask = tf.not_equal(x, tf.constant(pad, x.dtype))
+                if getattr(layer, "takes_mask", False):
+                    x = layer(x, training=training, mask=mask)
+                else:
+                    x = layer(x, training=training)
             return x
         x = self.wiring.run(x, lambda layer, y: layer(y, training=training))
         for layer in () if logits else self.layers[self.train_layers :]:
@@ -283,14 +298,21 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
     A prediction head (the softmax/sigmoid the loss takes logits for) is the last layer of
     the saved model, skipped by the training forward.
     `precision bf16`: Keras's `mixed_bfloat16` policy (bfloat16 compute, float32 weights)
-    on every layer but the normalisations, which stay float32 like under torch's autocast.
+    on every layer but the normalisations, which stay float32 like under torch's autocast,
+    and our own sequence layers (`sequence.FLOAT32`), which compute in float32.
     """
     rewritten = channels_last(lowered)
     per_step = [(step, build_step(step)) for step in rewritten.steps]
+    # the padding mask follows a chain (docs/semantics.md#masking); graphs refuse `pad=`
+    layers_ir = [info.layer for info in shapes.layers]
+    reaches = mask_reaches(layers_ir) if shapes.is_chain else [False] * len(layers_ir)
+    masked = {info.name for info, takes in zip(shapes.layers, reaches, strict=True) if takes}
     for step, built in per_step:
         if step.frozen:
             for layer in built:
                 layer.trainable = False
+        if step.name in masked:
+            built[0].takes_mask = True
     layers = [layer for _, built in per_step for layer in built]
     train_layers = len(layers)
     if lowered.head is not None:
@@ -301,12 +323,14 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
         layers.append(keras.layers.Activation(lowered.head, name=name))
     if precision == "bf16":
         for layer in layers:
-            if not isinstance(layer, (SpecBatchNorm, keras.layers.LayerNormalization)):
+            float32 = (SpecBatchNorm, keras.layers.LayerNormalization, *sequence.FLOAT32)
+            if not isinstance(layer, float32):
                 layer.dtype_policy = keras.DTypePolicy("mixed_bfloat16")
+    dtype = "int64" if shapes.model.input and shapes.model.input.dtype == "int" else "float32"
     wiring = None
     if lowered.is_chain:
         model: keras.Model = keras.Sequential(
-            [keras.Input(shape=tuple(shapes.input)), *layers], name=shapes.model.name
+            [keras.Input(shape=tuple(shapes.input), dtype=dtype), *layers], name=shapes.model.name
         )
         learning = {step.name for step, _ in per_step}
     else:
@@ -315,7 +339,7 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
         learning = {node.name for node in wiring.live}
     slots = [slot for step, built in per_step for slot in _slots(step, built, learning)]
     dropouts = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]
-    return KerasModel(model, layers, train_layers, slots, dropouts, wiring)
+    return KerasModel(model, layers, train_layers, slots, dropouts, wiring, dtype)
 
 
 def _wiring(rewritten: Lowered, per_step: list[tuple[Step, list[keras.layers.Layer]]]) -> Wiring:
@@ -328,7 +352,8 @@ def _wiring(rewritten: Lowered, per_step: list[tuple[Step, list[keras.layers.Lay
 def _functional(shapes: ModelShapes, wiring: Wiring, head: list[keras.layers.Layer]) -> keras.Model:
     """The functional Keras model: the input, every node called symbolically (so every
     layer has its weights, read by the output or not), then the head."""
-    x = keras.Input(shape=tuple(shapes.input), name=wiring.input)
+    dtype = "int64" if shapes.model.input and shapes.model.input.dtype == "int" else "float32"
+    x = keras.Input(shape=tuple(shapes.input), name=wiring.input, dtype=dtype)
     out = wiring.run(x, plain_call, everything=True)
     for layer in head:
         out = layer(out)
@@ -347,5 +372,6 @@ def _slots(step: Step, built: list[keras.layers.Layer], learning: set[str]) -> l
         held = native("keras", weight, step.channels_last)
         trainable = weight.trainable and not step.frozen and step.name in learning
         variable = getattr(core, held.name)
-        out.append(WeightSlot(f"{step.name}.{weight.name}", variable, held.perm, trainable))
+        key = f"{step.name}.{weight.name}"
+        out.append(WeightSlot(key, variable, held.perm, trainable, held.blocks))
     return out

@@ -48,6 +48,9 @@ class Optimizer:
         return tf.zeros_like(variable)
 
     def apply(self, grads: list[tf.Tensor], lr: tf.Tensor) -> None:
+        # an embedding's gradient comes as IndexedSlices (the rows looked up): dense, as
+        # PyTorch's (every optimizer here updates every row, like torch's dense Adam)
+        grads = [tf.convert_to_tensor(g) for g in grads]
         grads = self.clip(grads)
         wd = float(self.ir.weight_decay)
         if wd and not self.ir.decoupled_weight_decay:

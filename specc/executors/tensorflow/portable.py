@@ -56,10 +56,12 @@ def stock_model(km: KerasModel, head: str | None = None, logits: bool = False) -
     source = km.model
     if km.wiring is None:
         layers = [stock(layer) for layer in km.layers[:count]]
-        shape = source.input_shape[1:]
-        model = keras.Sequential([keras.Input(shape=shape), *layers, *tail], name=source.name)
+        given = keras.Input(shape=source.input_shape[1:], dtype=km.input_dtype)
+        model = keras.Sequential([given, *layers, *tail], name=source.name)
     else:
-        x = keras.Input(shape=source.inputs[0].shape[1:], name=km.wiring.input)
+        x = keras.Input(
+            shape=source.inputs[0].shape[1:], name=km.wiring.input, dtype=km.input_dtype
+        )
         out = km.wiring.run(x, lambda layer, y: stock(layer)(y))
         for layer in [*km.layers[km.train_layers : count], *tail]:
             out = layer(out)

@@ -16,7 +16,7 @@ import numpy as np
 
 from specc.diagnostics import Diagnostic
 from specc.errors import DeviceError
-from specc.executors.policies import check_fits
+from specc.executors.policies import check_fits, input_dtype
 
 if TYPE_CHECKING:
     from specc.executors.torch.train import TorchState
@@ -108,7 +108,8 @@ def load_data(state: TorchState, x: np.ndarray, y: np.ndarray) -> Any:
     """One split as device tensors, inputs reshaped (row-major) to the model's input shape."""
     import torch
 
-    x = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), *state.plan.shapes.input)
+    dtype = input_dtype(state.plan.model)  # token ids stay int64
+    x = np.ascontiguousarray(x, dtype=dtype).reshape(len(x), *state.plan.shapes.input)
     inputs = torch.from_numpy(x).to(state.device)
     targets = torch.from_numpy(np.ascontiguousarray(y)).to(state.device)
     return (inputs, targets)

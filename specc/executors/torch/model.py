@@ -20,8 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from specc.executors.torch import sequence
 from specc.executors.torch.graph import Concat, GraphNetwork, Mean, Product, Sum, Wire
 from specc.ir import layers as L
+from specc.ir.sequence import mask_reaches
 from specc.shapes import LayerInfo, ModelShapes
 
 ACT_SUFFIX = ":act"
@@ -39,17 +41,6 @@ class Reshape(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(x.shape[0], *self.shape)
-
-
-class GlobalAvgPool(nn.Module):
-    """Mean over every position after the channels: (N, C, *S) -> (N, C)."""
-
-    def __init__(self, rank: int) -> None:
-        super().__init__()
-        self.dims = tuple(range(2, rank + 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=self.dims)
 
 
 class FrozenBatchNorm(nn.modules.batchnorm._BatchNorm):
@@ -145,7 +136,7 @@ LAYERS: dict[type, Callable[[LayerInfo], nn.Module]] = {
     L.AvgPool2D: _pool(nn.AvgPool2d),
     L.MaxPool1D: _pool(nn.MaxPool1d),
     L.AvgPool1D: _pool(nn.AvgPool1d),
-    L.GlobalAvgPool: lambda info: GlobalAvgPool(len(info.input)),
+    L.GlobalAvgPool: sequence.global_pool("avg"),  # also over an (L, D) sequence, masked
     L.Flatten: lambda info: nn.Flatten(),
     L.Reshape: lambda info: Reshape(tuple(info.output)),
     L.Dropout: lambda info: nn.Dropout(float(info.layer.rate)),  # type: ignore[attr-defined]
@@ -157,6 +148,7 @@ LAYERS: dict[type, Callable[[LayerInfo], nn.Module]] = {
     L.Multiply: lambda info: Product(),
     L.Average: lambda info: Mean(),
     L.Concat: lambda info: Concat(),
+    **sequence.LAYERS,  # embedding, lstm, gru, attention, ... (specc/ir/sequence.py)
 }
 
 
@@ -189,9 +181,15 @@ def build_network(shapes: ModelShapes) -> Network:
     parent = _PLAIN_CHAIN if shapes.is_chain else _PLAIN_GRAPH
     children: OrderedDict[str, nn.Module] = OrderedDict()
     wires: list[Wire] = []
-    for info in shapes.layers:
+    # the padding mask follows a chain (docs/semantics.md#masking); graphs refuse `pad=`
+    layers = [info.layer for info in shapes.layers]
+    masked = mask_reaches(layers) if shapes.is_chain else [False] * len(layers)
+    for info, takes_mask in zip(shapes.layers, masked, strict=True):
         key = child_name(info.name, parent)
-        children[key] = LAYERS[type(info.layer)](info)
+        module = LAYERS[type(info.layer)](info)
+        if takes_mask:
+            setattr(module, "takes_mask", True)  # noqa: B010 (nn.Module's typed __setattr__)
+        children[key] = module
         activation = info.layer.fused_activation()
         act = None
         if activation is not None:
@@ -199,7 +197,7 @@ def build_network(shapes: ModelShapes) -> Network:
             children[act] = _activation(activation)
         wires.append(Wire(info.name, info.sources, key, act))
     if shapes.is_chain:
-        return nn.Sequential(children)
+        return sequence.MaskedSequential(children)
     (input_name, _), *others = shapes.inputs
     assert not others, "several inputs are refused (E600) before a network is built"
     return GraphNetwork(children, wires, input_name, shapes.output_name or input_name)
