@@ -51,7 +51,7 @@ def random_graph(rng: random.Random) -> tuple[list[Step], str]:
             if rng.random() < 0.3 and len(operands) == 2:
                 block = Residual()
             elif rng.random() < 0.3:
-                block = Parallel(branches=[])
+                block = Parallel(merge="concat", branches=[])
             merge = Concat() if rng.random() < 0.5 else Add(operands=[])
             steps.append(Step(name, operands, merge, block))
         values.append(name)

@@ -193,9 +193,22 @@ def test_counts_match_pytorch(spec: Path) -> None:
         infos = analysis.shapes[summary.name].layers
         tokens = analysis.shapes[summary.name].model.input.dtype == "int"  # type: ignore[union-attr]
         x = torch.zeros((1, *summary.input), dtype=torch.long if tokens else torch.float32)
+        values = {name: x for name, _ in analysis.shapes[summary.name].inputs}
+        merges = {  # a graph's merges, by the documented meaning (docs/semantics.md#graphs)
+            "add": lambda xs: sum(xs[1:], xs[0]),
+            "multiply": lambda xs: math.prod(xs[1:], start=xs[0]),
+            "average": lambda xs: sum(xs[1:], xs[0]) / len(xs),
+            "concat": lambda xs: torch.cat(xs, dim=1),
+        }
         total = trainable = 0
         with torch.no_grad():
             for row, info in zip(summary.layers, infos, strict=True):
+                read = [values[source] for source in info.sources]
+                if info.layer.kind_name() in merges:
+                    values[info.name] = x = merges[info.layer.kind_name()](read)
+                    assert row.params == 0
+                    assert tuple(x.shape[1:]) == row.output, f"{summary.name}.{row.name} shape"
+                    continue
                 module = torch_module(info.layer, info.input)
                 module.eval()
                 for p in module.parameters():
@@ -204,7 +217,7 @@ def test_counts_match_pytorch(spec: Path) -> None:
                 assert counted == row.params, f"{summary.name}.{row.name}"
                 total += counted
                 trainable += sum(p.numel() for p in module.parameters() if p.requires_grad)
-                x = module(x)
+                values[info.name] = x = module(read[0])
                 assert tuple(x.shape[1:]) == row.output, f"{summary.name}.{row.name} shape"
                 assert 4 * math.prod(x.shape[1:]) == row.activation_bytes
         assert (total, trainable) == (summary.totals.params, summary.totals.trainable_params)
