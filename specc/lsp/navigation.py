@@ -2,7 +2,9 @@
 folding ranges and document links.
 
 A spec names two things: models (`model NAME { ... }`, referred to by
-`train { model NAME }`) and layers (`name=NAME`, unique within their model). Everything
+`train { model NAME }`) and the values of a model: layers (`name=NAME`), inputs (`input
+NAME ...`) and branches (`branch NAME`), unique within their model and read by merges
+(`concat a b`) and `from=`. Everything
 here reads the concrete syntax tree, so it works on text that does not check cleanly.
 """
 
@@ -17,7 +19,9 @@ from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
 from specc import cst
-from specc.ir.spec import Spec
+from specc.ir.base import Node
+from specc.ir.graph import Branch
+from specc.ir.spec import Input, Spec
 from specc.lsp.context import Frame
 from specc.lsp.documents import DocState
 from specc.span import Span
@@ -44,13 +48,33 @@ def _walk(stmt: cst.Statement, parent: type, model: str) -> Iterator[Occurrence]
         yield Occurrence(first.value.span, first.value.name, "model", "", top)
         if top:
             model = first.value.name
+    inner = Frame(stmt, parent).cls
+    yield from _values(stmt, inner, model)
     for arg in stmt.args:
         if arg.key is not None and arg.key.name == "name" and isinstance(arg.value, cst.Word):
             yield Occurrence(arg.value.span, arg.value.name, "layer", model, True)
-    inner = Frame(stmt, parent).cls
     if stmt.body is not None and inner is not None:
         for child in stmt.body.statements:
             yield from _walk(child, inner, model)
+
+
+def _values(stmt: cst.Statement, cls: type[Node] | None, model: str) -> Iterator[Occurrence]:
+    """A model's named values besides `name=` (docs/semantics.md#graphs): an input's or a
+    branch's name where it is declared, and every merge operand or `from=` that reads one.
+    Inputs, branches and named layers share one namespace, so they share the kind."""
+    if cls is None or not model:
+        return
+    first = stmt.args[0] if stmt.args else None
+    if cls in (Input, Branch) and first is not None and first.key is None:
+        word = first.value
+        if isinstance(word, cst.Word) and word.name not in ("int", "float"):
+            yield Occurrence(word.span, word.name, "layer", model, True)
+    for arg in stmt.args:
+        if not isinstance(arg.value, cst.Word):
+            continue
+        field = cls.arg_aliases.get(arg.key.name, arg.key.name) if arg.key else cls.variadic
+        if field is not None and field in cls.refers:
+            yield Occurrence(arg.value.span, arg.value.name, "layer", model, False)
 
 
 def occurrences(state: DocState) -> list[Occurrence]:

@@ -281,3 +281,42 @@ def test_emit_needs_a_saved_spec(push: Session) -> None:
     )
     with pytest.raises(JsonRpcException, match="save the spec to a file first"):
         push.call(push.client.workspace_execute_command_async, params)
+
+
+TOWERS = """model towers {
+    input image 1x8x8
+    input meta 4
+    branch img from=image { conv2d 2 3; global_avgpool }
+    branch tab from=meta { dense 2 name=hidden }
+    concat img tab
+    dense 2
+    add hidden
+}
+data npz "x.npz"
+train { loss sparse_categorical_crossentropy }
+"""
+
+
+def test_renaming_a_branch_renames_the_merges_that_read_it(push: Session, uri: str) -> None:
+    push.open(uri, TOWERS)
+    edit = _rename(push, uri, _at(5, 12), "picture")  # `concat img| tab`
+    assert _spans([e.range for e in edit.changes[uri]]) == [(3, 11, 14), (5, 11, 14)]
+    renamed = TOWERS.replace("branch img", "branch picture").replace("concat img", "concat picture")
+    assert [d.code for d in analyze(renamed).errors] == []
+
+
+def test_renaming_an_input_renames_its_from(push: Session, uri: str) -> None:
+    push.open(uri, TOWERS)
+    edit = _rename(push, uri, _at(2, 11), "features")  # `input me|ta 4`
+    assert _spans([e.range for e in edit.changes[uri]]) == [(2, 10, 14), (4, 20, 24)]
+
+
+def test_references_of_a_named_layer_include_the_merge_reading_it(push: Session, uri: str) -> None:
+    push.open(uri, TOWERS)
+    params = types.ReferenceParams(
+        text_document=_doc(uri),
+        position=_at(7, 9),  # `add hid|den`
+        context=types.ReferenceContext(include_declaration=True),
+    )
+    found = push.call(push.client.text_document_references_async, params)
+    assert _spans([loc.range for loc in found]) == [(4, 40, 46), (7, 8, 14)]
