@@ -168,7 +168,14 @@ def parity(
         check_backend(plan, module.unsupported(dataclasses.replace(plan, backend=module.NAME)))
     if plan.augment is not None:
         notes.append("augment is switched off for parity (its random draws differ by design)")
-    dataset = load(plan.data, override=data, spec_dir=plan.spec_dir, limit=limit, progress=False)
+    dataset = load(
+        plan.data,
+        override=data,
+        spec_dir=plan.spec_dir,
+        limit=limit,
+        progress=False,
+        inputs=[name for name, _ in plan.shapes.inputs],
+    )
     weights = initial_weights(plan.shapes, plan.seed)
     if plan.model.init is not None:  # `init from`: both start from that run's weights
         from specc.run.transfer import transfer
