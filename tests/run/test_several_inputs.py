@@ -225,3 +225,11 @@ def test_export_and_predict_refuse_a_two_input_run(xor_npz: Path, tmp_path: Path
         assert done.exit_code == 1 and "Traceback" not in done.output, done.output
         assert f"`specc {command[0]}` takes one input array per example, but model " in done.stderr
         assert "`two_tower` has several inputs (image, meta)" in done.stderr
+
+
+def test_parity_feeds_both_backends_the_named_inputs(xor_npz: Path) -> None:
+    from specc.parity import parity
+
+    result = parity(analyze(_spec(xor_npz), "two.nn"), steps=10)
+    assert result.steps == 10 and result.passed, result.to_json()
+    assert result.runs[0].losses[-1] < result.runs[0].losses[0]  # it trained
