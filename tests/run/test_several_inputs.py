@@ -233,3 +233,14 @@ def test_parity_feeds_both_backends_the_named_inputs(xor_npz: Path) -> None:
     result = parity(analyze(_spec(xor_npz), "two.nn"), steps=10)
     assert result.steps == 10 and result.passed, result.to_json()
     assert result.runs[0].losses[-1] < result.runs[0].losses[0]  # it trained
+
+
+def test_data_override_with_one_array_is_refused_by_name(xor_npz: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "two.nn"
+    spec.write_text(_spec(xor_npz, epochs=1))
+    done = _cli_run(spec, "--data", "mnist_sample")
+    assert done.exit_code == 1 and "Traceback" not in done.output  # type: ignore[attr-defined]
+    assert (
+        "--data mnist_sample: gives one input array, but the model has several inputs "
+        "(image, meta)" in done.stderr  # type: ignore[attr-defined]
+    )
