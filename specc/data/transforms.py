@@ -87,7 +87,10 @@ def apply_inputs(
     arrays = {}
     for name, array in x.arrays.items():
         mine = [node for node in transforms if getattr(node, "input", None) == name]
-        arrays[name], _ = apply(mine, array, y, classes)
+        try:
+            arrays[name], _ = apply(mine, array, y, classes)
+        except DataError as err:  # `normalize` lists that do not fit: say which input
+            raise DataError(f"input `{name}`: {err.message}", err.hint) from None
     targets = [node for node in transforms if isinstance(node, ir.OneHot)]
     _, y = apply(targets, np.zeros((len(y), 0), np.float32), y, classes)
     return Inputs(arrays), y

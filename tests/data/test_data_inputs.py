@@ -151,3 +151,13 @@ def test_one_input_keeps_its_plain_array(tmp_path: Path) -> None:
     plain = load(analysis.spec.data, spec_dir=tmp_path)  # type: ignore[arg-type]
     named = load(analysis.spec.data, spec_dir=tmp_path, inputs=["input"])  # type: ignore[arg-type]
     assert isinstance(named.x_train, np.ndarray) and named.fingerprint == plain.fingerprint
+
+
+def test_a_normalize_that_does_not_fit_names_its_input(tmp_path: Path) -> None:
+    _npz(tmp_path / "d.npz")
+    data = _data('data npz "d.npz" { normalize [0, 0] [1, 1] input=meta }\n')
+    with pytest.raises(DataError) as err:
+        load(data, spec_dir=tmp_path, inputs=["image", "meta"])  # type: ignore[arg-type]
+    assert str(err.value).startswith(
+        "input `meta`: `normalize` has 2 mean values but the data has 3 features"
+    )
