@@ -96,6 +96,15 @@ def test_two_inputs_learn_what_neither_input_knows_alone(
     assert done.metrics["test_accuracy"] >= 0.95, done.metrics
     record = json.loads((tmp_path / "r" / "run.json").read_text())
     assert record["data"]["sizes"] == {"train": 720, "val": 80, "test": 400}
+    if backend == "tensorflow":  # model.keras: a functional model with both named inputs
+        import keras
+
+        saved = keras.models.load_model(tmp_path / "r" / "model.keras", compile=False)
+        assert [i.name for i in saved.inputs] == ["image", "meta"]
+        test = np.load(xor_npz)
+        x = {"image": test["image_test"], "meta": test["meta_test"] / 2}  # `normalize 0 2`
+        accuracy = (np.argmax(np.asarray(saved(x)), 1) == test["y_test"]).mean()
+        assert accuracy == pytest.approx(done.metrics["test_accuracy"], abs=1e-9)
 
 
 @pytest.mark.parametrize(("name", "shape"), [("image", "1x8x8"), ("meta", "4")])
