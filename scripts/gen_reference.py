@@ -120,6 +120,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("data", "scale"): "scale 1/255",
     ("data", "normalize"): "normalize mean=0.1307 std=0.3081",
     ("data", "one_hot"): "one_hot",
+    ("data", "columns"): "columns meta [age, weight, dose]",
     ("data", "augment"): "augment rotation=10 shift=0.1 flip=true",
     ("data", "batch"): "batch 128 shuffle",
     ("training", "accuracy"): "metrics accuracy",

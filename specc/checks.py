@@ -6,6 +6,7 @@ import math
 from collections.abc import Collection
 
 from specc.diagnostics import Diagnostic, Related
+from specc.input_checks import check_inputs
 from specc.ir.base import Node
 from specc.ir.data import OneHot
 from specc.ir.layers import Dense, fmt_shape
@@ -52,7 +53,8 @@ def check_spec(
     if spec.data is not None:
         data_shape, _, _ = spec.data.sample_facts()
         for name, info in shapes.items():
-            if data_shape and math.prod(data_shape) != math.prod(info.input):
+            several = len(info.inputs) > 1  # E409's business (specc/input_checks.py)
+            if data_shape and not several and math.prod(data_shape) != math.prod(info.input):
                 model = info.model
                 out.append(
                     Diagnostic(
@@ -67,6 +69,7 @@ def check_spec(
                         fix=f"input {fmt_shape(data_shape)}",
                     )
                 )
+    out.extend(check_inputs(spec, end))
     out.extend(_loss_fits_output(spec, shapes, end))
     if spec.data is not None and spec.train is not None:
         has_one_hot = any(isinstance(t, OneHot) for t in spec.data.transforms)

@@ -286,6 +286,26 @@ must end in 1 output (`dense 1 sigmoid`); for one-of-N classes use
 """,
     ),
     Code(
+        "E409",
+        "data does not fit the model's inputs",
+        """
+A model with several inputs (`input image 1x28x28`, `input meta 12`) reads one array per
+input, by name: an .npz holds arrays `image`, `meta` and `y` (plus `image_test`,
+`meta_test`, `y_test` for its own test split); a CSV names each input's columns in the
+data block, one line each:
+
+    data csv "patients.csv" target=outcome {
+        columns meta [age, weight, dose]
+        columns image [p0, p1, p2, p3]
+        scale 1/255 input=image          # transforms say which input they change
+    }
+
+Image sets (mnist, cifar10) and `synthetic` give one array, so they cannot feed such a
+model; `augment` is not applied to several inputs yet. A model with one input takes no
+`columns` lines and no `input=` naming another input.
+""",
+    ),
+    Code(
         "E408",
         "merged shapes do not fit",
         """

@@ -11,27 +11,56 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 Task = Literal["classification", "binary", "regression"]
 
 
+@dataclass(frozen=True, eq=False)
+class Inputs:
+    """The inputs of a model with several: one array per input name, in the model's order,
+    each with one row per example (docs/data.md#several-inputs).
+
+    It takes rows like an array (`len(x)`, `x[:n]`, `x[order]`), so limits, splits,
+    shuffling and distributed slicing treat it as they treat a single input's array;
+    a model with one input never sees one.
+    """
+
+    arrays: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.arrays.values())))
+
+    def __getitem__(self, rows: Any) -> Inputs:
+        return Inputs({name: array[rows] for name, array in self.arrays.items()})
+
+    @property
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Each input's shape of one example."""
+        return {name: tuple(int(d) for d in a.shape[1:]) for name, a in self.arrays.items()}
+
+
+X = np.ndarray | Inputs
+"""A split's inputs: one array (a model with one input) or `Inputs` (several)."""
+
+
 @dataclass(frozen=True, eq=False)  # eq on arrays is ambiguous; compare fingerprints instead
 class Dataset:
     """Training, validation and test arrays, ready for a model.
 
-    Inputs are float32 (N, *sample_shape), images channels-first. Targets: int64 (N,) class
-    indices; float32 (N, C) with `one_hot`; float32 (N, 1) for binary; float32 (N, k) for
+    Inputs are float32 (N, *sample_shape), images channels-first; for a model with several
+    inputs, `Inputs` holding one such array per input (`sample_shape` is then the first
+    input's; `Inputs.shapes` has them all). Targets: int64 (N,) class indices; float32 (N, C) with `one_hot`; float32 (N, 1) for binary; float32 (N, k) for
     regression. Validation and test arrays may have 0 rows.
     """
 
-    x_train: np.ndarray
+    x_train: X
     y_train: np.ndarray
-    x_val: np.ndarray
+    x_val: X
     y_val: np.ndarray
-    x_test: np.ndarray
+    x_test: X
     y_test: np.ndarray
     classes: int | None
     task: Task
@@ -53,18 +82,18 @@ def split_at(n: int, fraction: float) -> int:
     return math.floor(n * (1.0 - fraction))
 
 
-def hold_out(
-    x: np.ndarray, y: np.ndarray, fraction: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def hold_out(x: X, y: np.ndarray, fraction: float) -> tuple[X, np.ndarray, X, np.ndarray]:
     """(x_kept, y_kept, x_tail, y_tail): the last `fraction` of the rows become the tail."""
     at = split_at(len(x), fraction)
     return x[:at], y[:at], x[at:], y[at:]
 
 
-def fingerprint(arrays: list[np.ndarray]) -> str:
-    """sha256 over dtype, shape and bytes of each array, in order (for the run record)."""
+def fingerprint(arrays: list[X]) -> str:
+    """sha256 over dtype, shape and bytes of each array, in order (for the run record);
+    `Inputs` count as their arrays in the model's order."""
     digest = hashlib.sha256()
-    for array in arrays:
+    flat = [a for x in arrays for a in (x.arrays.values() if isinstance(x, Inputs) else [x])]
+    for array in flat:
         contiguous = np.ascontiguousarray(array)
         digest.update(f"{contiguous.dtype.str}{contiguous.shape};".encode())
         digest.update(contiguous.reshape(-1).view(np.uint8).data)

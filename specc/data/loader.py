@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from specc.data import cifar, cifar_batches, mnist, synthetic, tabular
+from specc.data import cifar, cifar_batches, mnist, named, synthetic, tabular
 from specc.data.cifar_batches import Batches
-from specc.data.dataset import Dataset, Task, fingerprint, hold_out
+from specc.data.dataset import Dataset, Inputs, Task, X, fingerprint, hold_out
 from specc.data.errors import DataError
 from specc.data.targets import Where, encode
-from specc.data.transforms import apply
+from specc.data.transforms import apply, apply_inputs
 from specc.ir import data as ir
 
 
@@ -26,9 +26,9 @@ from specc.ir import data as ir
 class Raw:
     """A source as read: inputs (N, ...) and raw targets, before any split or transform."""
 
-    x_train: np.ndarray
+    x_train: X
     y_train: np.ndarray
-    x_test: np.ndarray | None
+    x_test: X | None
     y_test: np.ndarray | None
     task: Task
     source: str
@@ -47,16 +47,22 @@ def load(
     progress: bool = True,
     outputs: int | None = None,
     vocab: int | None = None,
+    inputs: list[str] | None = None,
 ) -> Dataset:
     """Read, split and transform the data a spec declares (see the module docstring).
 
     `outputs`: the model's outputs when its loss takes class indices (labels must fit).
     `vocab`: the vocabulary size when the model reads token ids (`input N int`): inputs
     must be integers in [0, vocab) and stay int64 (docs/semantics.md#sequences).
+    `inputs`: the model's input names when it has several: the data's `x` is then an
+    `Inputs` with one array per name (specc/data/named.py).
     """
     if limit is not None and limit < 1:
         raise DataError(f"limit must be a positive number of examples, got {limit}")
-    raw = _read(data, override, spec_dir or Path.cwd(), download, progress)
+    if inputs is not None and len(inputs) > 1:
+        raw = _read_several(data, override, spec_dir or Path.cwd(), inputs)
+    else:
+        raw = _read(data, override, spec_dir or Path.cwd(), download, progress)
     if vocab is not None:
         check_token_ids(raw, vocab)
     targets = encode(
@@ -74,7 +80,9 @@ def load(
             "lower `test`/`validation`, or raise `--limit`",
         )
     splits = [
-        apply(data.transforms, x, y, targets.classes, ids=vocab is not None)
+        apply_inputs(data.transforms, x, y, targets.classes)
+        if isinstance(x, Inputs)
+        else apply(data.transforms, x, y, targets.classes, ids=vocab is not None)
         for x, y in ((x_train, y_train), (x_val, y_val), (x_test, y_test))
     ]
     (xt, yt), (xv, yv), (xs, ys) = splits
@@ -87,7 +95,9 @@ def load(
         ys,
         classes=targets.classes,
         task=raw.task,
-        sample_shape=tuple(int(d) for d in xt.shape[1:]),
+        sample_shape=next(iter(xt.shapes.values()))
+        if isinstance(xt, Inputs)
+        else tuple(int(d) for d in xt.shape[1:]),
         source=raw.source,
         fingerprint=fingerprint([xt, yt, xv, yv, xs, ys]),
         class_names=targets.class_names or raw.class_names,
@@ -97,8 +107,8 @@ def load(
 def check_token_ids(raw: Raw, vocab: int) -> None:
     """Token ids must be integers in [0, vocab): the embedding has one row per id."""
     for name, x in (("inputs", raw.x_train), ("test inputs", raw.x_test)):
-        if x is None or x.size == 0:
-            continue
+        if x is None or not isinstance(x, np.ndarray) or x.size == 0:
+            continue  # several inputs are numbers (a token-id input is refused with them)
         if x.dtype.kind not in "iu":
             raise DataError(
                 f"{raw.source}: the model reads token ids (`input N int`), but the {name} "
@@ -285,3 +295,46 @@ READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
     ir.Synthetic: _synthetic,
     ir.SyntheticText: _synthetic_text,
 }
+
+
+# ---- several inputs --------------------------------------------------------------------
+
+
+def _read_several(data: ir.Data, override: str | None, spec_dir: Path, names: list[str]) -> Raw:
+    """A model with several inputs: an .npz with an array per input, or a CSV with a column
+    group per input (`--data FILE` may replace the spec's file with another)."""
+    if override is None:
+        path, kind = _file(data, spec_dir), data.kind_name()
+    else:
+        path = Path(override).expanduser().absolute()
+        kind = path.suffix.lower().lstrip(".") if path.is_file() else ""
+    if kind == "npz":
+        y_name = data.y if isinstance(data, ir.NPZ) else "y"
+        table = named.read_npz(path, names, y_name)
+        return Raw(
+            table.x,
+            table.y,
+            table.x_test,
+            table.y_test,
+            _task(data),
+            f"npz {path}",
+            lambda i: f"{path} `{y_name}` row {i}" if i >= 0 else str(path),
+        )
+    if kind == "csv" and isinstance(data, ir.CSV):
+        table = named.read_csv_groups(path, data, names)
+        lines = table.lines or []
+        return Raw(
+            table.x,
+            table.y,
+            None,
+            None,
+            _task(data),
+            f"csv {path}",
+            lambda i: f"{path}:{lines[i]}" if 0 <= i < len(lines) else str(path),
+        )
+    given = f"--data {override}" if override is not None else f"`data {data.kind_name()}`"
+    raise DataError(
+        f"{given}: gives one input array, but the model has several inputs ({', '.join(names)})",
+        "use an .npz with an array named after each input, or `data csv` with a "
+        "`columns NAME [...]` line per input (docs/data.md#several-inputs)",
+    )

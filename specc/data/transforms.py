@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from specc.data.dataset import Inputs
 from specc.data.errors import DataError
 from specc.ir import data as ir
 
@@ -88,3 +89,20 @@ def apply(
     for node in transforms:
         x, y = TRANSFORMS[type(node)](node, x, y, classes)
     return x, y
+
+
+def apply_inputs(
+    transforms: list, x: Inputs, y: np.ndarray, classes: int | None
+) -> tuple[Inputs, np.ndarray]:
+    """Several inputs: each input takes the `scale`/`normalize` naming it with `input=`
+    (`specc check` refuses one without), in order; target transforms apply once."""
+    arrays = {}
+    for name, array in x.arrays.items():
+        mine = [node for node in transforms if getattr(node, "input", None) == name]
+        try:
+            arrays[name], _ = apply(mine, array, y, classes)
+        except DataError as err:  # `normalize` lists that do not fit: say which input
+            raise DataError(f"input `{name}`: {err.message}", err.hint) from None
+    targets = [node for node in transforms if isinstance(node, ir.OneHot)]
+    _, y = apply(targets, np.zeros((len(y), 0), np.float32), y, classes)
+    return Inputs(arrays), y

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import numpy as np
 
 from specc import DISTRIBUTION
+from specc.data.dataset import X
 from specc.errors import BackendError
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class Executor(Protocol):
         """The model (and optimizer) with these initial weights, on `device`."""
         ...
 
-    def load_data(self, state: Any, x: np.ndarray, y: np.ndarray) -> Any:
+    def load_data(self, state: Any, x: X, y: np.ndarray) -> Any:
         """Put a whole split on the device once."""
         ...
 

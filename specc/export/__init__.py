@@ -27,7 +27,7 @@ from specc.errors import RunError, UsageError
 from specc.export.verify import BATCHES, TOLERANCE, Check, ExportError, compare, difference_table
 from specc.export.writers import INPUT_NAME, OUTPUT_NAME, WRITERS
 from specc.predict.artifacts import ARTIFACTS, MANIFEST, load_runner, need
-from specc.predict.trained import SPLITS, TrainedRun, open_run
+from specc.predict.trained import SPLITS, TrainedRun, one_input, open_run
 
 __all__ = ["FORMATS", "ExportError", "Exported", "export", "formats_for"]
 
@@ -89,6 +89,7 @@ def export(
     if fmt not in WRITERS:
         raise UsageError(f"unknown format `{fmt}`", f"choose one of: {', '.join(FORMATS)}")
     run = open_run(run_path)
+    one_input(run, "export")
     needs, writer = WRITERS[fmt]
     if needs != run.backend:
         raise UsageError(

@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar, Literal, Union
 from pydantic import Field, model_validator
 
 from specc.diagnostics import SpecError
-from specc.ir.base import Node
+from specc.ir.base import Identifier, Node
 from specc.ir.spaces import NonNegFloat, PositiveInt, is_space
 
 # ---- transforms ------------------------------------------------------------------------
@@ -25,6 +25,9 @@ class Scale(Node):
 
     factor: float
     """The multiplier."""
+    input: Identifier | None = None
+    """The input it applies to: needed, and only allowed, when the model has several
+    (`scale 1/255 input=image`)."""
 
     @property
     def divisor(self) -> int | None:
@@ -46,6 +49,8 @@ class Normalize(Node):
     """Mean to subtract (one value, or one per channel)."""
     std: float | list[float] = 1.0
     """Standard deviation to divide by (one value, or one per channel)."""
+    input: Identifier | None = None
+    """The input it applies to: needed, and only allowed, when the model has several."""
 
     @model_validator(mode="after")
     def _positive(self) -> Normalize:
@@ -200,11 +205,25 @@ class CIFAR10(Data):
     title = "CIFAR-10"
 
 
+class Columns(Node):
+    """The CSV columns that make one of the model's inputs: `columns meta [age, dose]`
+    (for a model with several inputs; docs/data.md#several-inputs)."""
+
+    kind: Literal["columns"] = "columns"
+    positional = ("input", "names")
+
+    input: Identifier
+    """The model input these columns feed."""
+    names: list[str] = Field(min_length=1)
+    """The columns, in the order the input takes them."""
+
+
 class CSV(Data):
     """A CSV file with a header row: numeric feature columns and one target column."""
 
     kind: Literal["csv"] = "csv"
     positional = ("path",)
+    keywords = {**Data.keywords, "columns": "columns"}
 
     path: str | None = None
     """The CSV file (relative paths are relative to the spec)."""
@@ -214,6 +233,8 @@ class CSV(Data):
     """Feature columns (default: every column but the target)."""
     task: Task = "classification"
     """What the target is: class labels, 0/1, or real numbers."""
+    columns: list[Columns] = Field(default_factory=list)
+    """Column groups, one per model input (a model with several inputs)."""
 
     @model_validator(mode="after")
     def _needs_path(self) -> CSV:

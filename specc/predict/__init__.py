@@ -80,9 +80,10 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
             wanted=_wanted(info.get("data", {}), shape),
             run=_load(str(info["format"]), folder / str(info["artifact"])),
         )
-    from specc.predict.trained import open_run
+    from specc.predict.trained import one_input, open_run
 
     trained = open_run(path)
+    one_input(trained, "predict")
     backend = None
     state = None
 

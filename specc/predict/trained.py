@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from specc.errors import UsageError
+from specc.errors import RunError, UsageError
 from specc.ir import strip_spans
 from specc.ir.data import CSV
 from specc.plan import RunOptions, RunPlan
@@ -86,6 +86,7 @@ class TrainedRun:
             "val": (data.x_val, data.y_val),
             "train": (data.x_train, data.y_train),
         }[name]
+        assert isinstance(x, np.ndarray)  # loaded without `inputs=`: one array
         return x, y
 
     def fp32_plan(self) -> RunPlan:
@@ -147,6 +148,20 @@ def _csv_header(path: Path | None) -> list[str] | None:
             return [name.strip() for name in next(csv.reader(handle), [])]
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
+
+
+def one_input(run: TrainedRun, command: str) -> None:
+    """`command` reads one input array per example: a run of a model with several inputs
+    is refused (its examples would need one array per input name)."""
+    names = [name for name, _ in run.plan.shapes.inputs]
+    if len(names) > 1:
+        raise RunError(
+            f"`specc {command}` takes one input array per example, but model "
+            f"`{run.plan.model.name}` has several inputs ({', '.join(names)})",
+            "not supported yet for several inputs; `specc run` already reports the test "
+            "metrics of such a model",
+            code="E600",
+        )
 
 
 def open_run(path: str | Path) -> TrainedRun:

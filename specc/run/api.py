@@ -20,10 +20,12 @@ import numpy as np
 from specc import __version__
 from specc.analysis import Analysis, analyze, analyze_file
 from specc.data import Dataset, load
+from specc.data.dataset import Inputs
 from specc.errors import InterruptedRun, RunError, UsageError
 from specc.executors import Executor, get
 from specc.init_weights import initial_weights
 from specc.ir import strip_spans
+from specc.ir.layer import fmt_shape
 from specc.ir.sequence import vocabulary
 from specc.plan import RunOptions, RunPlan, check_backend, make_plan
 from specc.run import distributed, plots
@@ -92,8 +94,10 @@ def _analysis(path_or_text: str | Path | Analysis) -> Analysis:
 
 def _check_fit(plan: RunPlan, data: Dataset) -> None:
     """The data's examples must fill the model's input; labels must fit its outputs."""
+    if isinstance(data.x_train, Inputs):
+        _check_inputs(plan, data.x_train)
     need, have = math.prod(plan.shapes.input), math.prod(data.sample_shape)
-    if need != have:
+    if need != have and not isinstance(data.x_train, Inputs):
         shape = "x".join(map(str, data.sample_shape))
         raise RunError(
             f"the data's examples are {shape} ({have} values) but model "
@@ -129,6 +133,20 @@ def _check_fit(plan: RunPlan, data: Dataset) -> None:
             f"the targets have {per} value(s) per example but {model} gives {outputs}",
             f"make the last layer `dense {per}`",
         )
+
+
+def _check_inputs(plan: RunPlan, x: Inputs) -> None:
+    """Each named input's examples must fill that input (reshaped row-major, as one input's are)."""
+    have = x.shapes
+    for name, shape in plan.shapes.inputs:
+        if math.prod(have[name]) != math.prod(shape):
+            raise RunError(
+                f"the data's `{name}` examples are {fmt_shape(have[name])} "
+                f"({math.prod(have[name])} values) but model `{plan.model.name}`'s input "
+                f"`{name}` is {fmt_shape(shape)} ({math.prod(shape)} values)",
+                f"change `input {name}` to {fmt_shape(have[name])}, or the data's `{name}`",
+                code="E400",
+            )
 
 
 def _class_outputs(plan: RunPlan) -> int | None:
@@ -209,6 +227,7 @@ def _run(
         progress=mode != "silent",
         outputs=_class_outputs(plan),
         vocab=vocabulary(plan.shapes),
+        inputs=[name for name, _ in plan.shapes.inputs],
     )
     _check_fit(plan, dataset)
     replicas = backend.replicas(device) if hasattr(backend, "replicas") else 1

@@ -20,6 +20,7 @@ import numpy as np
 
 from specc import metrics as M
 from specc.data import Dataset
+from specc.data.dataset import X
 from specc.errors import DivergenceError
 from specc.executors import Executor
 from specc.plan import RunPlan
@@ -115,7 +116,7 @@ def _evaluate(
     return out
 
 
-def _load_shard(backend: Executor, state: Any, x: np.ndarray, y: np.ndarray, world: World) -> Any:
+def _load_shard(backend: Executor, state: Any, x: X, y: np.ndarray, world: World) -> Any:
     part = world.shard(len(x))
     return backend.load_data(state, x[part], y[part])
 

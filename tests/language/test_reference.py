@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 
 from specc.analysis import analyze
-from specc.ir.data import AnyData, Data
+from specc.ir.data import CSV, AnyData, Data
 from specc.ir.registry import collector_members, members
 from specc.ir.training import Train
 
@@ -67,6 +67,9 @@ def _spec_with(statement: str) -> str:
     if word in SOURCES:
         header = statement
     elif word in DATA_WORDS:
+        data.append(statement)
+    elif word in CSV.keywords:  # a CSV's own statement (`columns`)
+        header = 'csv "table.csv"'
         data.append(statement)
     elif word in Train.keywords:
         train = [*(train if word != "loss" else []), statement]

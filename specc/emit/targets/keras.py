@@ -61,7 +61,8 @@ TARGET = Target(
     input_var="inputs",
     unsupported={
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
-        "inputs.several": "models with several inputs are not emitted yet; use one input",
+        "inputs.several": "emitted scripts read one input array per example (several named "
+        "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **sequences_not_emitted(),
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "
         "(the spec: batch statistics); use `specc run`",

@@ -119,7 +119,8 @@ TARGET = Target(
     rewrites=(layer_args, weight_names),
     unsupported={
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
-        "inputs.several": "models with several inputs are not emitted yet; use one input",
+        "inputs.several": "emitted scripts read one input array per example (several named "
+        "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **sequences_not_emitted(),
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",

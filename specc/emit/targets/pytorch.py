@@ -49,7 +49,8 @@ TARGET = Target(
     rewrites=(),
     unsupported={
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
-        "inputs.several": "models with several inputs are not emitted yet; use one input",
+        "inputs.several": "emitted scripts read one input array per example (several named "
+        "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **sequences_not_emitted(),
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",

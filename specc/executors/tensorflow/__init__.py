@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from specc.data.dataset import Inputs, X
 from specc.diagnostics import Diagnostic
 from specc.errors import DeviceError
 from specc.executors.policies import input_dtype
@@ -108,10 +109,6 @@ def resolve_device(requested: str) -> str:
 # What this backend cannot run, as the shared gate's feature -> reason
 # (specc/lowering/capabilities.py); everything else in the vocabulary must work.
 UNSUPPORTED: dict[str, str] = {
-    # Graph models with one input are built (a functional Keras model, `graph`); several
-    # inputs need data with several arrays, which `load_data` does not read yet.
-    "inputs.several": "models with several inputs are not built here yet; "
-    "`specc check` and `specc summary` read them",
     "precision.fp16": "fp16 needs loss scaling, which this backend does not implement; use "
     "`precision bf16` (no loss scaling needed) or `precision fp32`",
 }
@@ -143,15 +140,24 @@ def distribute(state: TFState, sync_batchnorm: bool) -> None:
     wrap(state, sync_batchnorm)
 
 
-def load_data(state: TFState, x: np.ndarray, y: np.ndarray) -> TFData:
-    """One split as device tensors, inputs reshaped (row-major) to the model's input shape."""
+def load_data(state: TFState, x: X, y: np.ndarray) -> TFData:
+    """One split as device tensors, inputs reshaped (row-major) to the model's input shape;
+    several inputs (`Inputs`) become a dict of tensors by input name."""
     tf = _tf()
     from specc.executors.tensorflow.train import TFData
 
     dtype = input_dtype(state.plan.model)  # token ids stay int64
-    x = np.ascontiguousarray(x, dtype=dtype).reshape(len(x), *state.plan.shapes.input)
+
+    def tensor(x: np.ndarray, shape: tuple[int, ...]) -> Any:
+        return tf.constant(np.ascontiguousarray(x, dtype=dtype).reshape(len(x), *shape))
+
     with tf.device(state.device):
-        return TFData(tf.constant(x), tf.constant(np.ascontiguousarray(y)))
+        if isinstance(x, Inputs):
+            inputs = {
+                name: tensor(x.arrays[name], shape) for name, shape in state.plan.shapes.inputs
+            }
+            return TFData(inputs, tf.constant(np.ascontiguousarray(y)))
+        return TFData(tensor(x, state.plan.shapes.input), tf.constant(np.ascontiguousarray(y)))
 
 
 def train_epoch(

@@ -21,7 +21,13 @@ import tensorflow as tf
 from specc.errors import UsageError
 from specc.executors.tensorflow.augment import augment_images, draw_params
 from specc.executors.tensorflow.comm import strategy
-from specc.executors.tensorflow.train import TFData, TFState, _seed_dropout, probability_fn
+from specc.executors.tensorflow.train import (
+    TFData,
+    TFState,
+    _seed_dropout,
+    each_input,
+    probability_fn,
+)
 from specc.ir.data import Augment
 
 
@@ -44,7 +50,7 @@ def _step_function(state: TFState, augment: Augment | None) -> Any:
     head = probability_fn(state.plan.train.loss)
 
     def step(x: tf.Tensor, y: tf.Tensor, idx: tf.Tensor, lr: tf.Tensor, *params: tf.Tensor):  # type: ignore[no-untyped-def]
-        xb = tf.gather(x, idx)
+        xb = each_input(x, lambda t: tf.gather(t, idx))
         if augment is not None:
             xb = augment_images(xb, augment, *params)
         with tf.GradientTape() as tape:
@@ -87,7 +93,11 @@ def _replica_data(state: TFState, data: TFData, parts: int) -> tuple[Any, Any]:
                 lambda _: tf.identity(tensor)
             )
 
-        state.replica_data[id(data)] = (data, copy(data.x), copy(data.y))  # data: keeps the id
+        state.replica_data[id(data)] = (
+            data,
+            each_input(data.x, copy),
+            copy(data.y),
+        )  # data: keeps the id
     return state.replica_data[id(data)][1:]  # type: ignore[no-any-return]
 
 
@@ -106,7 +116,7 @@ def run_epoch(
     `keep_outputs`: also the training passes' outputs (probabilities), as `train.run_epoch`."""
     steps = len(lrs)
     order = np.asarray(order, dtype=np.int32)
-    params = draw_params(augment, [batch_size] * steps, data.x.shape[1:], rng_seed)
+    params = draw_params(augment, [batch_size] * steps, data.sample_shape, rng_seed)
     _seed_dropout(state, rng_seed)
     fn = _step_function(state, augment)
     rates = np.asarray(lrs, dtype=np.float32)

@@ -37,11 +37,13 @@ class Node:
 
 @dataclass(frozen=True)
 class Wiring:
-    """A single-input graph: every node in computing order, and the value it outputs."""
+    """A graph: every node in computing order, and the value it outputs. It reads the
+    input `input`, or several (`inputs`: their names and shapes, in the model's order)."""
 
     input: str
     nodes: tuple[Node, ...]
     output: str
+    inputs: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     @property
     def live(self) -> tuple[Node, ...]:
@@ -55,9 +57,10 @@ class Wiring:
         return tuple(reversed(keep))
 
     def run(self, x: Any, call: Call, everything: bool = False) -> Any:
-        """The output for input `x`; `everything`: also the nodes the output does not read
-        (the symbolic build, so that every layer gets its weights)."""
-        values = {self.input: x}
+        """The output for input `x` (a dict by input name for several inputs); `everything`:
+        also the nodes the output does not read (the symbolic build, so that every layer
+        gets its weights)."""
+        values = dict(x) if isinstance(x, dict) else {self.input: x}
         for node in self.nodes if everything else self.live:
             operands = [values[source] for source in node.reads]
             y = operands if len(operands) > 1 else operands[0]
@@ -69,3 +72,12 @@ class Wiring:
 
 def plain_call(layer: keras.layers.Layer, x: Any) -> Any:
     return layer(x)
+
+
+def symbolic_inputs(wiring: Wiring, shape: tuple[int, ...], dtype: str = "float32") -> Any:
+    """The `keras.Input` (one input of `shape`) or the dict of them (several) to call the
+    wiring on; each input's shape is the data's, channels-first (the steps permute).
+    `dtype`: int64 for a single token-id input (several inputs are numbers)."""
+    if len(wiring.inputs) <= 1:
+        return keras.Input(shape=shape, name=wiring.input, dtype=dtype)
+    return {name: keras.Input(shape=tuple(s), name=name) for name, s in wiring.inputs}

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from specc.executors.tensorflow import sequence
-from specc.executors.tensorflow.graph import Node, Wiring, plain_call
+from specc.executors.tensorflow.graph import Node, Wiring, plain_call, symbolic_inputs
 from specc.ir import layers as L
 from specc.ir.registry import members
 from specc.ir.sequence import mask_reaches
@@ -343,17 +343,16 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
 
 
 def _wiring(rewritten: Lowered, per_step: list[tuple[Step, list[keras.layers.Layer]]]) -> Wiring:
-    # Several inputs are refused before building (`inputs.several` in UNSUPPORTED).
-    ((name, _),) = rewritten.inputs
+    (name, _), *_ = rewritten.inputs
     nodes = tuple(Node(step.name, step.sources, tuple(built)) for step, built in per_step)
-    return Wiring(name, nodes, rewritten.output_name)
+    return Wiring(name, nodes, rewritten.output_name, tuple(rewritten.inputs))
 
 
 def _functional(shapes: ModelShapes, wiring: Wiring, head: list[keras.layers.Layer]) -> keras.Model:
     """The functional Keras model: the input, every node called symbolically (so every
     layer has its weights, read by the output or not), then the head."""
     dtype = "int64" if shapes.model.input and shapes.model.input.dtype == "int" else "float32"
-    x = keras.Input(shape=tuple(shapes.input), name=wiring.input, dtype=dtype)
+    x = symbolic_inputs(wiring, tuple(shapes.input), dtype)
     out = wiring.run(x, plain_call, everything=True)
     for layer in head:
         out = layer(out)

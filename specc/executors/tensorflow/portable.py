@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import keras
 
+from specc.executors.tensorflow.graph import symbolic_inputs
 from specc.executors.tensorflow.model import KerasModel, SpecBatchNorm
 
 # Probability heads `predict` puts on a model whose loss takes logits (as in `train`).
@@ -59,9 +60,7 @@ def stock_model(km: KerasModel, head: str | None = None, logits: bool = False) -
         given = keras.Input(shape=source.input_shape[1:], dtype=km.input_dtype)
         model = keras.Sequential([given, *layers, *tail], name=source.name)
     else:
-        x = keras.Input(
-            shape=source.inputs[0].shape[1:], name=km.wiring.input, dtype=km.input_dtype
-        )
+        x = symbolic_inputs(km.wiring, tuple(source.inputs[0].shape[1:]), km.input_dtype)
         out = km.wiring.run(x, lambda layer, y: stock(layer)(y))
         for layer in [*km.layers[km.train_layers : count], *tail]:
             out = layer(out)

@@ -41,14 +41,25 @@ AUTO_XLA_MIN_STEPS = 1000
 
 @dataclass
 class TFData:
-    """One split on the device: inputs already in the model's (channels-first) input shape."""
+    """One split on the device: inputs already in the model's (channels-first) input shape;
+    a model with several inputs has a dict of them by input name."""
 
-    x: tf.Tensor
+    x: tf.Tensor | dict[str, tf.Tensor]
     y: tf.Tensor
 
     @property
     def size(self) -> int:
-        return int(self.x.shape[0])
+        return int(tf.nest.flatten(self.x)[0].shape[0])
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """One example's shape (what `augment` needs; several inputs have no single one)."""
+        return () if isinstance(self.x, dict) else tuple(self.x.shape[1:])
+
+
+def each_input(x: Any, fn: Any) -> Any:
+    """`fn` applied to the input tensor, or to each of several inputs (a dict)."""
+    return {name: fn(value) for name, value in x.items()} if isinstance(x, dict) else fn(x)
 
 
 @dataclass
@@ -179,7 +190,7 @@ def _epoch_function(state: TFState, augment: Augment | None, keep: bool = False)
         # compile-time constant (one compile per n); this way n = 0 compiles the epoch
         i = tf.constant(0)
         while i < n:
-            xb = tf.gather(x, idx[i])
+            xb = each_input(x, lambda t: tf.gather(t, idx[i]))  # noqa: B023 (called at once)
             if augment is not None:
                 xb = augment_images(xb, augment, *(p[i] for p in params))
             loss, out = _train_step(state, xb, tf.gather(y, idx[i]), lrs[i])
@@ -217,7 +228,7 @@ def run_epoch(
     full = [b for b in batches if len(b) == batch_size]
     tail = [b for b in batches if len(b) != batch_size]
     rates = np.asarray(lrs, dtype=np.float32)
-    params = draw_params(augment, [len(b) for b in batches], data.x.shape[1:], rng_seed)
+    params = draw_params(augment, [len(b) for b in batches], data.sample_shape, rng_seed)
     _seed_dropout(state, rng_seed)
     if state.jit is None:
         state.jit = use_xla(state.plan, steps, state.device)
@@ -301,7 +312,7 @@ def _chunks(data: TFData) -> list[tuple[int, int]]:
 def _evaluate(state: TFState, fn: Any, *args: tf.Tensor) -> tf.Tensor:
     """`fn(*args)`; under XLA a chunk shape's first call is counted as compile time."""
     if state.jit:
-        shapes = (id(fn), *(tuple(a.shape) for a in args))
+        shapes = (id(fn), *(tuple(t.shape) for a in args for t in tf.nest.flatten(a)))
         first = _compile_once(state, shapes, fn, *args)
         if first is not None:
             return first
@@ -311,7 +322,10 @@ def _evaluate(state: TFState, fn: Any, *args: tf.Tensor) -> tf.Tensor:
 def predict(state: TFState, data: TFData) -> np.ndarray:
     fn = _eval_function(state, "outputs")
     with tf.device(state.device):
-        parts = [_evaluate(state, fn, data.x[a:b]).numpy() for a, b in _chunks(data)]
+        parts = [
+            _evaluate(state, fn, each_input(data.x, lambda t: t[a:b])).numpy()  # noqa: B023
+            for a, b in _chunks(data)
+        ]
     if not parts:
         return np.zeros((0, *state.plan.shapes.output), np.float32)
     return np.concatenate(parts)
@@ -325,5 +339,6 @@ def mean_loss(state: TFState, data: TFData) -> float:
     total = 0.0
     with tf.device(state.device):
         for a, b in _chunks(data):
-            total += float(_evaluate(state, fn, data.x[a:b], data.y[a:b]).numpy()) * (b - a)
+            x = each_input(data.x, lambda t: t[a:b])  # noqa: B023 (called at once)
+            total += float(_evaluate(state, fn, x, data.y[a:b]).numpy()) * (b - a)
     return total / max(data.size, 1)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from specc.data.dataset import Inputs, X
 from specc.diagnostics import Diagnostic
 from specc.errors import DeviceError
 from specc.executors.policies import check_fits, input_dtype
@@ -76,9 +77,6 @@ def _fix() -> str:
 # What this backend cannot run, as the shared gate's feature -> reason
 # (specc/lowering/capabilities.py); everything else in the vocabulary must work.
 UNSUPPORTED: dict[str, str] = {
-    # Graph models with one input are built (specc/executors/torch/graph.py); reading
-    # several arrays from the data is separate work.
-    "inputs.several": "models with several inputs are checked and summarised, not trained yet",
     "precision.fp16.cpu": "use `precision bf16` (works on CPU) or run with --device cuda",
 }
 
@@ -104,15 +102,31 @@ def distribute(state: TorchState, sync_batchnorm: bool) -> None:
     wrap(state, sync_batchnorm)
 
 
-def load_data(state: TorchState, x: np.ndarray, y: np.ndarray) -> Any:
-    """One split as device tensors, inputs reshaped (row-major) to the model's input shape."""
+def load_data(state: TorchState, x: X, y: np.ndarray) -> Any:
+    """One split as device tensors, inputs reshaped (row-major) to the model's input shape;
+    several inputs (`Inputs`) become a dict of tensors by input name."""
     import torch
 
-    dtype = input_dtype(state.plan.model)  # token ids stay int64
-    x = np.ascontiguousarray(x, dtype=dtype).reshape(len(x), *state.plan.shapes.input)
-    inputs = torch.from_numpy(x).to(state.device)
     targets = torch.from_numpy(np.ascontiguousarray(y)).to(state.device)
-    return (inputs, targets)
+    if isinstance(x, Inputs):
+        return (
+            {
+                name: _tensor(state, x.arrays[name], shape)
+                for name, shape in state.plan.shapes.inputs
+            },
+            targets,
+        )
+    dtype = input_dtype(state.plan.model)  # token ids stay int64
+    return (_tensor(state, x, state.plan.shapes.input, dtype), targets)
+
+
+def _tensor(
+    state: TorchState, x: np.ndarray, shape: tuple[int, ...], dtype: type = np.float32
+) -> Any:
+    import torch
+
+    x = np.ascontiguousarray(x, dtype=dtype).reshape(len(x), *shape)
+    return torch.from_numpy(x).to(state.device)
 
 
 def train_epoch(

@@ -72,7 +72,8 @@ class Wire:
 
 
 class GraphNetwork(nn.Module):
-    """Children named after the spec's layers, computed along `wires` from one input."""
+    """Children named after the spec's layers, computed along `wires` from the input (a
+    tensor), or from several (a dict of tensors by input name)."""
 
     def __init__(
         self,
@@ -88,8 +89,8 @@ class GraphNetwork(nn.Module):
         self.output_name = output_name
         self.wires = live_wires(tuple(wires), output_name)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        values = {self.input_name: x}
+    def forward(self, x: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
+        values = dict(x) if isinstance(x, dict) else {self.input_name: x}
         for wire in self.wires:
             out = self._modules[wire.module](*(values[s] for s in wire.sources))  # type: ignore[misc]
             if wire.activation is not None:

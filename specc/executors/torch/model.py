@@ -177,7 +177,7 @@ Network = nn.Sequential | GraphNetwork
 
 def build_network(shapes: ModelShapes) -> Network:
     """The whole model, including its final activation (see `trunk`): an `nn.Sequential`
-    for a chain, else a `GraphNetwork` (one input; several are refused before this)."""
+    for a chain, else a `GraphNetwork` (several inputs: its forward takes a dict)."""
     parent = _PLAIN_CHAIN if shapes.is_chain else _PLAIN_GRAPH
     children: OrderedDict[str, nn.Module] = OrderedDict()
     wires: list[Wire] = []
@@ -198,8 +198,7 @@ def build_network(shapes: ModelShapes) -> Network:
         wires.append(Wire(info.name, info.sources, key, act))
     if shapes.is_chain:
         return sequence.MaskedSequential(children)
-    (input_name, _), *others = shapes.inputs
-    assert not others, "several inputs are refused (E600) before a network is built"
+    (input_name, _), *_ = shapes.inputs
     return GraphNetwork(children, wires, input_name, shapes.output_name or input_name)
 
 

@@ -135,9 +135,30 @@ def _batches(order: torch.Tensor, batch_size: int, steps: int) -> Iterator[torch
         yield order[i * batch_size : (i + 1) * batch_size]
 
 
+Batch = torch.Tensor | dict[str, torch.Tensor]
+"""A split's or a batch's inputs: one tensor, or one per input name (several inputs)."""
+
+
+def _rows(x: Batch, idx: torch.Tensor) -> Batch:
+    if isinstance(x, dict):
+        return {name: value.index_select(0, idx) for name, value in x.items()}
+    return x.index_select(0, idx)
+
+
+def _slice(x: Batch, start: int, stop: int) -> Batch:
+    if isinstance(x, dict):
+        return {name: value[start:stop] for name, value in x.items()}
+    return x[start:stop]
+
+
+def _first(x: Batch) -> torch.Tensor:
+    """A tensor with the split's device and row count."""
+    return next(iter(x.values())) if isinstance(x, dict) else x
+
+
 def run_epoch(
     state: TorchState,
-    data: tuple[torch.Tensor, torch.Tensor],
+    data: tuple[Batch, torch.Tensor],
     order: np.ndarray,
     batch_size: int,
     lrs: np.ndarray,
@@ -154,11 +175,12 @@ def run_epoch(
     loop computes the train metrics from them without another pass over the data.
     """
     x, y = data
+    device = _first(x).device
     torch.manual_seed(rng_seed)  # dropout: a fresh, reproducible stream per epoch
-    generator = torch.Generator(device=x.device).manual_seed(rng_seed + 1)
-    index = torch.from_numpy(np.ascontiguousarray(order, dtype=np.int64)).to(x.device)
+    generator = torch.Generator(device=device).manual_seed(rng_seed + 1)
+    index = torch.from_numpy(np.ascontiguousarray(order, dtype=np.int64)).to(device)
     steps = len(lrs)
-    losses = torch.zeros(steps, device=x.device)
+    losses = torch.zeros(steps, device=device)
     optimizer, scaler = state.optimizer, state.scaler
     clipping = (
         state.plan.train.optimizer.clip_norm is not None
@@ -175,9 +197,10 @@ def run_epoch(
     state.network.train()
     for step, idx in enumerate(_batches(index, batch_size, steps)):
         fresh = compiling and len(idx) not in state.compiled_sizes
-        began = _synchronized(x.device) if fresh else 0.0
-        xb, yb = x.index_select(0, idx), y.index_select(0, idx)
-        if augment is not None:
+        began = _synchronized(device) if fresh else 0.0
+        xb, yb = _rows(x, idx), y.index_select(0, idx)
+        if augment is not None:  # `specc check` refuses `augment` with several inputs
+            assert isinstance(xb, torch.Tensor)
             xb = augment_batch(xb, augment, generator)
         for group in optimizer.param_groups:
             group["lr"] = float(lrs[step])
@@ -199,7 +222,7 @@ def run_epoch(
             optimizer.step()
         losses[step] = loss.detach()
         if fresh:
-            state.compile_seconds += _synchronized(x.device) - began
+            state.compile_seconds += _synchronized(device) - began
             state.compiled_sizes.add(len(idx))
         if keep_outputs:
             kept.append(state.head(out.detach().float()))
@@ -229,30 +252,31 @@ def will_compile(state: TorchState, steps_per_epoch: int) -> str | None:
 
 
 @torch.no_grad()
-def outputs(state: TorchState, x: torch.Tensor, probabilities: bool) -> torch.Tensor:
+def outputs(state: TorchState, x: Batch, probabilities: bool) -> torch.Tensor:
     """Model outputs over a whole split in evaluation mode (logits unless `probabilities`)."""
     state.network.eval()
     parts = []
-    for start in range(0, len(x), EVAL_CHUNK):
+    for start in range(0, len(_first(x)), EVAL_CHUNK):
         with _autocast(state):
-            out = state.body(x[start : start + EVAL_CHUNK]).float()
+            out = state.body(_slice(x, start, start + EVAL_CHUNK)).float()
         parts.append(state.head(out) if probabilities else out)
     if not parts:
-        return torch.zeros((0, *state.plan.shapes.output), device=x.device)
+        return torch.zeros((0, *state.plan.shapes.output), device=_first(x).device)
     return torch.cat(parts)
 
 
 @torch.no_grad()
-def mean_loss(state: TorchState, data: tuple[torch.Tensor, torch.Tensor]) -> float:
+def mean_loss(state: TorchState, data: tuple[Batch, torch.Tensor]) -> float:
     x, y = data
-    if len(x) == 0:
+    if len(y) == 0:
         return math.nan
     state.network.eval()
-    wide = torch.float32 if x.device.type == "mps" else torch.float64  # MPS has no float64
-    total = torch.zeros((), device=x.device, dtype=wide)
-    for start in range(0, len(x), EVAL_CHUNK):
+    device = _first(x).device
+    wide = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
+    total = torch.zeros((), device=device, dtype=wide)
+    for start in range(0, len(y), EVAL_CHUNK):
         with _autocast(state):
-            out = state.body(x[start : start + EVAL_CHUNK]).float()
+            out = state.body(_slice(x, start, start + EVAL_CHUNK)).float()
         part = y[start : start + EVAL_CHUNK]
         total += state.loss_fn(out, part).to(wide) * len(part)
-    return float(total.item() / len(x))
+    return float(total.item() / len(y))
