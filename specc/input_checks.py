@@ -27,6 +27,18 @@ def check_inputs(spec: Spec, end: Span) -> list[Diagnostic]:
         return []
     names = [i.value_name for i in model.inputs]
     if len(names) > 1:
+        ids = [i for i in model.inputs if i.dtype == "int"]
+        if ids:  # several-input arrays are read as numbers (docs/data.md#several-inputs)
+            return [
+                _error(
+                    f"input `{ids[0].value_name}` holds token ids, which a model with several "
+                    "inputs cannot read yet",
+                    ids[0].span,
+                    end,
+                    "train the text part as a model with one `input N int`, or give this "
+                    "input numbers",
+                )
+            ]
         return list(_several(spec.data, model.name, names, end))
     return list(_one(spec.data, names[0], end))
 
