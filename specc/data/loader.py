@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specc.data import cifar, cifar_batches, mnist, synthetic, tabular
+from specc.data import cifar, cifar_batches, imdb, mnist, synthetic, tabular
 from specc.data.cifar_batches import Batches
 from specc.data.dataset import Dataset, Task, fingerprint, hold_out
 from specc.data.errors import DataError
@@ -273,6 +273,31 @@ def _synthetic_text(data: ir.Data, spec_dir: Path, download: bool, progress: boo
     return Raw(table.x, table.y, None, None, data.task, source, lambda i: source, None)
 
 
+def _imdb(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
+    assert isinstance(data, ir.IMDB)
+    if data.path:
+        path = _file(data, spec_dir)
+        if not path.is_file():
+            raise DataError(
+                f"`path` of `data imdb`: {path} does not exist",
+                f"point `path=` at Keras's {imdb.FILENAME}, or remove it to search the usual places",
+            )
+    else:
+        path = imdb.locate(download=download, progress=progress)
+    source = f"imdb from {path} (vocabulary {data.vocab}, length {data.length})"
+    reviews = imdb.read(path, int(data.vocab), int(data.length), source)
+    return Raw(
+        reviews.x_train,
+        reviews.y_train,
+        reviews.x_test,
+        reviews.y_test,
+        data.task,
+        source,
+        lambda i: f"{path}: label #{i}",
+        2,
+    )
+
+
 FILE_READERS: dict[str, Callable[[ir.Data, Path], Raw]] = {".csv": _csv, ".npz": _npz}
 
 READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
@@ -284,4 +309,5 @@ READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
     ir.NPZ: lambda data, spec_dir, *_: _npz(data, _file(data, spec_dir)),
     ir.Synthetic: _synthetic,
     ir.SyntheticText: _synthetic_text,
+    ir.IMDB: _imdb,
 }

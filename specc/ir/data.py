@@ -323,7 +323,32 @@ class SyntheticText(Data):
         return (int(self.length),), classes, self.task
 
 
+class IMDB(Data):
+    """Keras's IMDB reviews (`imdb.npz`): 25,000 training and 25,000 test reviews as token
+    ids, labelled negative (0) or positive (1). `vocab=V length=L` means Keras's
+    `imdb.load_data(num_words=V)` then `pad_sequences(maxlen=L)`: id 0 pads (at the start),
+    1 starts a review, 2 is out-of-vocabulary, word ranks from 3 (docs/data.md#imdb)."""
+
+    kind: Literal["imdb"] = "imdb"
+    positional = ("task",)
+    downloadable = True
+    own_test_split = True
+    title = "IMDB"
+
+    task: Literal["classification", "binary"] = "classification"
+    """Class indices 0/1 (a 2-way softmax), or 0/1 targets (`binary`: one sigmoid)."""
+    vocab: int = Field(default=20000, ge=4, le=1_000_000)
+    """Keras's `num_words`: ids run from 0 to vocab - 1; rarer words become id 2."""
+    length: PositiveInt = 200
+    """Ids per review: shorter ones padded with 0 at the start, longer ones keep their end."""
+
+    def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        if is_space(self.length):
+            return None, 2, self.task
+        return (int(self.length),), 2, self.task
+
+
 AnyData = Annotated[
-    Union[MNIST, FashionMNIST, MNISTSample, CIFAR10, CSV, NPZ, Synthetic, SyntheticText],
+    Union[MNIST, FashionMNIST, MNISTSample, CIFAR10, CSV, NPZ, Synthetic, SyntheticText, IMDB],
     Field(discriminator="kind"),
 ]
