@@ -118,6 +118,8 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("data", "synthetic"): "synthetic classification samples=2000 features=11 classes=4 noise=1.2",
     ("data", "synthetic_text"): "synthetic_text binary samples=2000 length=200 vocab=20000",
     ("data", "imdb"): "imdb vocab=20000 length=200",
+    ("data", "text_folder"): 'text_folder "aclImdb"',
+    ("data", "tokenize"): "tokenize words vocab=20000 length=200 lowercase",
     ("data", "scale"): "scale 1/255",
     ("data", "normalize"): "normalize mean=0.1307 std=0.3081",
     ("data", "one_hot"): "one_hot",

@@ -8,12 +8,12 @@ read the source -> encode targets for the task -> `limit` (first N train and tes
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from specc.data import cifar, cifar_batches, imdb, mnist, synthetic, tabular
+from specc.data import cifar, cifar_batches, imdb, mnist, synthetic, tabular, text_folder
 from specc.data.cifar_batches import Batches
 from specc.data.dataset import Dataset, Task, fingerprint, hold_out
 from specc.data.errors import DataError
@@ -35,6 +35,7 @@ class Raw:
     where: Where
     classes: int | None = None  # fixed by the source (MNIST: 10) rather than inferred
     class_names: tuple[str, ...] | None = None  # named by the source (CIFAR-10's meta file)
+    tokenize: ir.Tokenize | None = None  # x are texts, turned into ids after the splits
 
 
 def load(
@@ -47,17 +48,20 @@ def load(
     progress: bool = True,
     outputs: int | None = None,
     vocab: int | None = None,
+    vocabulary: list[str] | None = None,
 ) -> Dataset:
     """Read, split and transform the data a spec declares (see the module docstring).
 
     `outputs`: the model's outputs when its loss takes class indices (labels must fit).
     `vocab`: the vocabulary size when the model reads token ids (`input N int`): inputs
     must be integers in [0, vocab) and stay int64 (docs/semantics.md#sequences).
+    `vocabulary`: a text source's saved tokens (a resumed run's vocab.json), used instead
+    of building them from the training split.
     """
     if limit is not None and limit < 1:
         raise DataError(f"limit must be a positive number of examples, got {limit}")
     raw = _read(data, override, spec_dir or Path.cwd(), download, progress)
-    if vocab is not None:
+    if vocab is not None and raw.tokenize is None:
         check_token_ids(raw, vocab)
     targets = encode(
         raw.task, raw.y_train, raw.y_test, raw.where, classes=raw.classes, outputs=outputs
@@ -73,6 +77,16 @@ def load(
             f"{raw.source}: no training examples left after the test and validation splits",
             "lower `test`/`validation`, or raise `--limit`",
         )
+    record = None
+    if raw.tokenize is not None:  # the vocabulary comes from the training split only
+        how = raw.tokenize
+        tokens = vocabulary or text_folder.build_vocabulary(x_train, how)
+        x_train, x_val, x_test = (
+            text_folder.encode(x, tokens, how) for x in (x_train, x_val, x_test)
+        )
+        if vocab is not None:
+            check_token_ids(replace(raw, x_train=x_train, x_test=x_test), vocab)
+        record = text_folder.vocabulary_record(tokens, how)
     splits = [
         apply(data.transforms, x, y, targets.classes, ids=vocab is not None)
         for x, y in ((x_train, y_train), (x_val, y_val), (x_test, y_test))
@@ -91,6 +105,7 @@ def load(
         source=raw.source,
         fingerprint=fingerprint([xt, yt, xv, yv, xs, ys]),
         class_names=targets.class_names or raw.class_names,
+        vocabulary=record,
     )
 
 
@@ -298,6 +313,31 @@ def _imdb(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
     )
 
 
+def _text_folder(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
+    assert isinstance(data, ir.TextFolder)
+    root = _file(data, spec_dir)
+    if not root.is_dir():
+        raise DataError(
+            f"`data text_folder`: {root} is not a folder",
+            "point it at a folder holding train/<class>/*.txt (aclImdb's layout)",
+        )
+    texts = text_folder.read_folder(root)
+    how = data.tokenize
+    source = f"text folder {root} ({how.mode}, vocabulary {how.vocab}, length {how.length})"
+    return Raw(
+        texts.x_train,
+        texts.y_train,
+        texts.x_test,
+        texts.y_test,
+        data.task,
+        source,
+        lambda i: f"{root}: label #{i}",
+        None,
+        texts.class_names,
+        how,
+    )
+
+
 FILE_READERS: dict[str, Callable[[ir.Data, Path], Raw]] = {".csv": _csv, ".npz": _npz}
 
 READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
@@ -310,4 +350,5 @@ READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
     ir.Synthetic: _synthetic,
     ir.SyntheticText: _synthetic_text,
     ir.IMDB: _imdb,
+    ir.TextFolder: _text_folder,
 }

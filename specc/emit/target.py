@@ -33,6 +33,7 @@ def sequences_not_emitted() -> dict[str, str]:
     }
     refused["data.synthetic_text"] = "generated token data is not emitted yet; use `specc run`"
     refused["data.imdb"] = "the IMDB reader is not emitted yet; use `specc run`"
+    refused["data.text_folder"] = "tokenizing text is not emitted yet; use `specc run`"
     return refused
 
 
