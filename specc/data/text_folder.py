@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,3 +156,22 @@ def saved_vocabulary(run_path: Path, data: Any) -> list[str] | None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise DataError(f"{path}: unreadable ({err})", "the run folder is damaged") from None
     return read_vocabulary(record, how, str(path))
+
+
+def run_encoder(run_path: Path) -> Callable[[str], np.ndarray] | None:
+    """text -> ids (length,) with a run's saved vocabulary; None when the run has none."""
+    path = run_path / VOCAB_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        tokens = [str(t) for t in record["tokens"]]
+        how = Tokenize(
+            mode=record["mode"],
+            lowercase=bool(record["lowercase"]),
+            length=int(record["length"]),
+            vocab=max(3, len(tokens)),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DataError(f"{path}: unreadable ({err})", "the run folder is damaged") from None
+    return lambda text: encode(np.array([text], dtype=object), tokens, how)[0]

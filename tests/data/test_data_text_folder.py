@@ -161,6 +161,20 @@ def test_learns_saves_and_resumes_with_its_vocabulary(backend: str, tmp_path: Pa
     assert saved["tokens"][:2] == ["<pad>", "<oov>"] and len(saved["tokens"]) == 34
     assert {"great", "awful"} <= set(saved["tokens"])  # lower-cased
 
+    # `specc predict RUN review.txt` tokenizes with the run's vocab.json.
+    from click.testing import CliRunner
+
+    from specc.cli import main
+
+    (tmp_path / "good.txt").write_text("w3 w4 GREAT w5", encoding="utf-8")
+    (tmp_path / "bad.txt").write_text("w7 awful w1 w2", encoding="utf-8")
+    out = tmp_path / "preds.json"
+    args = ["predict", str(result.run_dir), str(tmp_path / "good.txt"), str(tmp_path / "bad.txt")]
+    answer = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert answer.exit_code == 0, answer.output
+    predicted = json.loads(out.read_text())
+    assert [row["class"] for row in predicted] == ["pos", "neg"], predicted
+
     # The resumed run reads vocab.json: a changed file changes the ids it trains on.
     saved["tokens"] = saved["tokens"][:2] + saved["tokens"][2:][::-1]
     (result.run_dir / "vocab.json").write_text(json.dumps(saved))
@@ -178,3 +192,16 @@ def test_learns_saves_and_resumes_with_its_vocabulary(backend: str, tmp_path: Pa
     assert resumed.epochs == 7
     assert record["data"]["fingerprint"] == expected.fingerprint
     assert json.loads((result.run_dir / "vocab.json").read_text()) == saved
+
+
+def test_predict_refuses_text_for_a_model_without_a_vocabulary(tmp_path: Path) -> None:
+    from specc.predict.inputs import Wanted, read
+
+    (tmp_path / "r.txt").write_text("some words")
+    with pytest.raises(DataError) as caught:
+        read(tmp_path / "r.txt", Wanted(input_shape=(4,)))
+    assert caught.value.message == (
+        f"{tmp_path / 'r.txt'}: the model was not trained on tokenized text "
+        "(its run has no vocab.json)"
+    )
+    assert text_folder.run_encoder(tmp_path) is None
