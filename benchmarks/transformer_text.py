@@ -11,7 +11,9 @@ dropout, dense 20 relu, dropout, dense 2 softmax; Adam lr 1e-3, batch 32. Data: 
 `synthetic_text` (IMDB's shape; one planted token decides the label), the same arrays for all.
 Contenders, run in the same process and alternated each repeat so machine noise hits all:
   specc-<backend>  `specc.run` (what `specc run` does: record, checkpoints, test evaluation)
-  torch-loop       nn.TransformerEncoderLayer with src_key_padding_mask, DataLoader, eager loop
+  torch-loop       nn.TransformerEncoderLayer with src_key_padding_mask, DataLoader, eager loop;
+                   embedding initialised uniform(-0.05, 0.05) as the spec's (PyTorch's own
+                   N(0, 1) learns the planted token much sooner), the rest PyTorch's defaults
   keras            `model.fit`: Embedding(mask_zero) + MultiHeadAttention(2, key_dim=16), Keras
                    propagating the padding mask itself
 Printed per contender: median ms per training step (min..max) and test accuracy.
@@ -82,6 +84,7 @@ def torch_loop(data: Arrays, args: argparse.Namespace) -> Callable[[int], Result
         def __init__(self) -> None:
             super().__init__()
             self.tokens = nn.Embedding(20000, 32)
+            nn.init.uniform_(self.tokens.weight, -0.05, 0.05)  # the spec's (and Keras's) init
             self.positions = nn.Parameter(torch.empty(200, 32).uniform_(-0.05, 0.05))
             self.block = nn.TransformerEncoderLayer(
                 32, 2, 32, dropout=0.1, batch_first=True, layer_norm_eps=1e-6

@@ -2,7 +2,8 @@
 
 The pipeline, in this order (docs/data.md states it as the meaning of a data block):
 read the source -> encode targets for the task -> `limit` (first N train and test rows)
--> `test` tail (sources without a test split) -> `validation` tail -> transforms.
+-> `test` tail (sources without a test split) -> `validation` tail -> a text source's
+`tokenize` (vocabulary from the training rows left, or the one given) -> transforms.
 """
 
 from __future__ import annotations

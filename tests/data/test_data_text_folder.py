@@ -174,6 +174,10 @@ def test_learns_saves_and_resumes_with_its_vocabulary(backend: str, tmp_path: Pa
     assert answer.exit_code == 0, answer.output
     predicted = json.loads(out.read_text())
     assert [row["class"] for row in predicted] == ["pos", "neg"], predicted
+    from specc.predict import predict
+
+    again = predict(result.run_dir, split="test")  # re-encoded with the saved vocabulary
+    assert again.metrics["test_accuracy"] == pytest.approx(result.metrics["test_accuracy"])
 
     # The resumed run reads vocab.json: a changed file changes the ids it trains on.
     saved["tokens"] = saved["tokens"][:2] + saved["tokens"][2:][::-1]
