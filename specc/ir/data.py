@@ -117,7 +117,7 @@ class Data(Node):
     "cifar" (CIFAR-10's batches, images (N, 3, 32, 32)); None for other sources."""
     downloadable: ClassVar[bool] = False
     """Fetched from the network when not found (mirrors and checksums: specc/data/mnist.py,
-    specc/data/cifar.py)."""
+    specc/data/cifar.py, specc/data/imdb.py; emitted scripts download only image sets)."""
     reads_files: ClassVar[bool] = True
     """Read from files (False: generated from the spec's numbers)."""
     title: ClassVar[str] = ""
