@@ -230,3 +230,25 @@ def test_the_planted_signal_is_learned(backend: str, tmp_path: Path) -> None:
         accuracy[signal] = result.metrics["test_accuracy"]
     assert accuracy[True] >= 0.95, accuracy
     assert 0.35 <= accuracy[False] <= 0.65, accuracy
+
+
+def test_the_cli_says_where_it_looked_and_emit_refuses(tmp_path: Path) -> None:
+    """`specc run` without the file and without downloading: exit 1, the places searched,
+    no traceback; `specc emit` refuses the source with E600 at its line."""
+    from click.testing import CliRunner
+
+    from specc.cli import main
+
+    spec = tmp_path / "reviews.nn"
+    spec.write_text(TRAIN.replace(' path="imdb.npz"', ""))
+    answer = CliRunner().invoke(main, ["run", str(spec), "--no-download", "--quiet"])
+    assert answer.exit_code == 1, answer.output
+    assert "imdb is not on this machine. Searched:" in answer.output
+    assert "Traceback" not in answer.output
+    emitted = CliRunner().invoke(
+        main, ["emit", str(spec), "--target", "pytorch", "-o", str(tmp_path / "s.py")]
+    )
+    assert emitted.exit_code == 1, emitted.output
+    assert "error[E600]: the `pytorch` target cannot express data `imdb`" in emitted.output
+    assert "the IMDB reader is not emitted yet; use `specc run`" in emitted.output
+    assert not (tmp_path / "s.py").exists()
