@@ -69,6 +69,8 @@ class Dataset:
     fingerprint: str
     class_names: tuple[str, ...] | None = None
     """Original labels when a CSV's string labels were mapped to indices (sorted)."""
+    vocabulary: dict[str, Any] | None = None
+    """A tokenized text source's vocabulary (what a run saves as vocab.json)."""
 
     def sizes(self) -> dict[str, int]:
         """Examples per split, for summaries and run records."""

@@ -2,18 +2,19 @@
 
 The pipeline, in this order (docs/data.md states it as the meaning of a data block):
 read the source -> encode targets for the task -> `limit` (first N train and test rows)
--> `test` tail (sources without a test split) -> `validation` tail -> transforms.
+-> `test` tail (sources without a test split) -> `validation` tail -> a text source's
+`tokenize` (vocabulary from the training rows left, or the one given) -> transforms.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from specc.data import cifar, cifar_batches, mnist, named, synthetic, tabular
+from specc.data import cifar, cifar_batches, imdb, mnist, named, synthetic, tabular, text_folder
 from specc.data.cifar_batches import Batches
 from specc.data.dataset import Dataset, Inputs, Task, X, fingerprint, hold_out
 from specc.data.errors import DataError
@@ -35,6 +36,7 @@ class Raw:
     where: Where
     classes: int | None = None  # fixed by the source (MNIST: 10) rather than inferred
     class_names: tuple[str, ...] | None = None  # named by the source (CIFAR-10's meta file)
+    tokenize: ir.Tokenize | None = None  # x are texts, turned into ids after the splits
 
 
 def load(
@@ -48,6 +50,7 @@ def load(
     outputs: int | None = None,
     vocab: int | None = None,
     inputs: list[str] | None = None,
+    vocabulary: list[str] | None = None,
 ) -> Dataset:
     """Read, split and transform the data a spec declares (see the module docstring).
 
@@ -56,6 +59,8 @@ def load(
     must be integers in [0, vocab) and stay int64 (docs/semantics.md#sequences).
     `inputs`: the model's input names when it has several: the data's `x` is then an
     `Inputs` with one array per name (specc/data/named.py).
+    `vocabulary`: a text source's saved tokens (a resumed run's vocab.json), used instead
+    of building them from the training split.
     """
     if limit is not None and limit < 1:
         raise DataError(f"limit must be a positive number of examples, got {limit}")
@@ -63,7 +68,7 @@ def load(
         raw = _read_several(data, override, spec_dir or Path.cwd(), inputs)
     else:
         raw = _read(data, override, spec_dir or Path.cwd(), download, progress)
-    if vocab is not None:
+    if vocab is not None and raw.tokenize is None:
         check_token_ids(raw, vocab)
     targets = encode(
         raw.task, raw.y_train, raw.y_test, raw.where, classes=raw.classes, outputs=outputs
@@ -79,6 +84,17 @@ def load(
             f"{raw.source}: no training examples left after the test and validation splits",
             "lower `test`/`validation`, or raise `--limit`",
         )
+    record = None
+    if raw.tokenize is not None:  # the vocabulary comes from the training split only
+        assert isinstance(x_train, np.ndarray)  # a text source gives one array of texts
+        how = raw.tokenize
+        tokens = vocabulary or text_folder.build_vocabulary(x_train, how)
+        x_train, x_val, x_test = (
+            text_folder.encode(np.asarray(x), tokens, how) for x in (x_train, x_val, x_test)
+        )
+        if vocab is not None:
+            check_token_ids(replace(raw, x_train=x_train, x_test=x_test), vocab)
+        record = text_folder.vocabulary_record(tokens, how)
     splits = [
         apply_inputs(data.transforms, x, y, targets.classes)
         if isinstance(x, Inputs)
@@ -101,6 +117,7 @@ def load(
         source=raw.source,
         fingerprint=fingerprint([xt, yt, xv, yv, xs, ys]),
         class_names=targets.class_names or raw.class_names,
+        vocabulary=record,
     )
 
 
@@ -283,6 +300,56 @@ def _synthetic_text(data: ir.Data, spec_dir: Path, download: bool, progress: boo
     return Raw(table.x, table.y, None, None, data.task, source, lambda i: source, None)
 
 
+def _imdb(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
+    assert isinstance(data, ir.IMDB)
+    if data.path:
+        path = _file(data, spec_dir)
+        if not path.is_file():
+            raise DataError(
+                f"`path` of `data imdb`: {path} does not exist",
+                f"point `path=` at Keras's {imdb.FILENAME}, or remove it to search the usual places",
+            )
+    else:
+        path = imdb.locate(download=download, progress=progress)
+    source = f"imdb from {path} (vocabulary {data.vocab}, length {data.length})"
+    reviews = imdb.read(path, int(data.vocab), int(data.length), source)
+    return Raw(
+        reviews.x_train,
+        reviews.y_train,
+        reviews.x_test,
+        reviews.y_test,
+        data.task,
+        source,
+        lambda i: f"{path}: label #{i}",
+        2,
+    )
+
+
+def _text_folder(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
+    assert isinstance(data, ir.TextFolder)
+    root = _file(data, spec_dir)
+    if not root.is_dir():
+        raise DataError(
+            f"`data text_folder`: {root} is not a folder",
+            "point it at a folder holding train/<class>/*.txt (aclImdb's layout)",
+        )
+    texts = text_folder.read_folder(root)
+    how = data.tokenize
+    source = f"text folder {root} ({how.mode}, vocabulary {how.vocab}, length {how.length})"
+    return Raw(
+        texts.x_train,
+        texts.y_train,
+        texts.x_test,
+        texts.y_test,
+        data.task,
+        source,
+        lambda i: f"{root}: label #{i}",
+        None,
+        texts.class_names,
+        how,
+    )
+
+
 FILE_READERS: dict[str, Callable[[ir.Data, Path], Raw]] = {".csv": _csv, ".npz": _npz}
 
 READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
@@ -294,6 +361,8 @@ READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
     ir.NPZ: lambda data, spec_dir, *_: _npz(data, _file(data, spec_dir)),
     ir.Synthetic: _synthetic,
     ir.SyntheticText: _synthetic_text,
+    ir.IMDB: _imdb,
+    ir.TextFolder: _text_folder,
 }
 
 

@@ -20,7 +20,7 @@ LayoutPass = Callable[["Lowered"], "Lowered"]
 
 
 def sequences_not_emitted() -> dict[str, str]:
-    """The sequence kinds (specc/ir/sequence.py) and the generated token data no target
+    """The sequence kinds (specc/ir/sequence.py) and the token data sources no target
     writes yet: E600 at check time."""
     from specc.ir.layers import AnyLayer
     from specc.ir.registry import canonical, members
@@ -32,6 +32,8 @@ def sequences_not_emitted() -> dict[str, str]:
         f"layer.{kind}": why for kind in canonical(AnyLayer) if table[kind].__module__ in modules
     }
     refused["data.synthetic_text"] = "generated token data is not emitted yet; use `specc run`"
+    refused["data.imdb"] = "the IMDB reader is not emitted yet; use `specc run`"
+    refused["data.text_folder"] = "tokenizing text is not emitted yet; use `specc run`"
     return refused
 
 

@@ -122,7 +122,7 @@ class Data(Node):
     "cifar" (CIFAR-10's batches, images (N, 3, 32, 32)); None for other sources."""
     downloadable: ClassVar[bool] = False
     """Fetched from the network when not found (mirrors and checksums: specc/data/mnist.py,
-    specc/data/cifar.py)."""
+    specc/data/cifar.py, specc/data/imdb.py; emitted scripts download only image sets)."""
     reads_files: ClassVar[bool] = True
     """Read from files (False: generated from the spec's numbers)."""
     title: ClassVar[str] = ""
@@ -344,7 +344,92 @@ class SyntheticText(Data):
         return (int(self.length),), classes, self.task
 
 
+class IMDB(Data):
+    """Keras's IMDB reviews (`imdb.npz`): 25,000 training and 25,000 test reviews as token
+    ids, labelled negative (0) or positive (1). `vocab=V length=L` means Keras's
+    `imdb.load_data(num_words=V)` then `pad_sequences(maxlen=L)`: id 0 pads (at the start),
+    1 starts a review, 2 is out-of-vocabulary, word ranks from 3 (docs/data.md#imdb)."""
+
+    kind: Literal["imdb"] = "imdb"
+    positional = ("task",)
+    downloadable = True
+    own_test_split = True
+    title = "IMDB"
+
+    task: Literal["classification", "binary"] = "classification"
+    """Class indices 0/1 (a 2-way softmax), or 0/1 targets (`binary`: one sigmoid)."""
+    vocab: int = Field(default=20000, ge=4, le=1_000_000)
+    """Keras's `num_words`: ids run from 0 to vocab - 1; rarer words become id 2."""
+    length: PositiveInt = 200
+    """Ids per review: shorter ones padded with 0 at the start, longer ones keep their end."""
+
+    def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        if is_space(self.length):
+            return None, 2, self.task
+        return (int(self.length),), 2, self.task
+
+
+class Tokenize(Node):
+    """How a text source becomes token ids: `tokenize words vocab=20000 length=200 lowercase`
+    (docs/data.md#text-folder). Id 0 pads, 1 is out-of-vocabulary, 2.. are the training split's
+    tokens by frequency."""
+
+    kind: Literal["tokenize"] = "tokenize"
+    positional = ("mode",)
+
+    mode: Literal["words", "chars"] = "words"
+    """Tokens: runs of word characters (`words`), or single characters (`chars`)."""
+    vocab: int = Field(default=20000, ge=3, le=1_000_000)
+    """Ids in all: 0 (padding), 1 (out-of-vocabulary) and the vocab - 2 commonest tokens."""
+    length: PositiveInt = 200
+    """Ids per example: padded with 0 at the start, a longer text keeps its last ids."""
+    lowercase: bool = False
+    """Lower-case the text before splitting it."""
+
+
+class TextFolder(Data):
+    """A folder of text files per class, aclImdb's layout: `train/<class>/*.txt` and
+    optionally `test/<class>/*.txt`, tokenized by the block's `tokenize` statement, the
+    vocabulary built from the training split only (docs/data.md#text-folder)."""
+
+    kind: Literal["text_folder"] = "text_folder"
+    positional = ("path",)
+    keywords = {**Data.keywords, "tokenize": "tokenize"}
+    own_test_split = None  # when the folder has test/
+    title = "text folder"
+
+    task: Literal["classification", "binary"] = "classification"
+    """Class indices, or 0/1 targets (`binary`: two classes)."""
+    tokenize: Tokenize = Field(default_factory=Tokenize)
+    """How the texts become ids."""
+
+    @model_validator(mode="after")
+    def _needs_path(self) -> TextFolder:
+        if not self.path:
+            raise SpecError(
+                "E302", '`data text_folder` needs a folder: `data text_folder "aclImdb"`', self.span
+            )
+        return self
+
+    def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        classes = 2 if self.task == "binary" else None
+        if is_space(self.tokenize.length):
+            return None, classes, self.task
+        return (int(self.tokenize.length),), classes, self.task
+
+
 AnyData = Annotated[
-    Union[MNIST, FashionMNIST, MNISTSample, CIFAR10, CSV, NPZ, Synthetic, SyntheticText],
+    Union[
+        MNIST,
+        FashionMNIST,
+        MNISTSample,
+        CIFAR10,
+        CSV,
+        NPZ,
+        Synthetic,
+        SyntheticText,
+        IMDB,
+        TextFolder,
+    ],
     Field(discriminator="kind"),
 ]

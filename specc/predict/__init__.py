@@ -9,12 +9,14 @@ as the run loaded it, so the run's test metrics come out again.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from specc.data.text_folder import run_encoder
 from specc.errors import RunError, UsageError
 from specc.predict.inputs import Examples, Wanted, read
 from specc.predict.prepare import preprocess, transforms_from_json
@@ -102,7 +104,9 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
         class_names=trained.class_names,
         input_shape=shape,
         preprocessing=trained.preprocessing(),
-        wanted=_wanted(trained.data_columns(), shape),
+        wanted=dataclasses.replace(
+            _wanted(trained.data_columns(), shape), encode_text=run_encoder(path)
+        ),
         run=run,
         trained=trained,
     )

@@ -1,4 +1,4 @@
-"""What `specc predict` reads: image files, a folder of images, IDX, .npz and CSV files.
+"""What `specc predict` reads: image files, a folder of images, IDX, .npz, CSV and text files.
 
 Each reader returns raw examples laid out like the data the model trained on (images as
 (N, C, H, W) pixel values 0..255, tables as (N, features)), before any transform; the
@@ -19,7 +19,7 @@ import numpy as np
 from specc.data.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-KINDS = "PNG/JPEG images, a folder of images, an IDX file, a .npz or a .csv file"
+KINDS = "PNG/JPEG images, a folder of images, an IDX file, a .npz, .csv or .txt file"
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class Wanted:
     target: str | None = None
     x_name: str = "x"
     y_name: str = "y"
+    encode_text: Callable[[str], np.ndarray] | None = None
+    """A run trained on tokenized text: one text -> its ids, with the run's vocab.json."""
 
 
 @dataclass(frozen=True)
@@ -186,10 +188,27 @@ def _csv(path: Path, wanted: Wanted) -> Examples:
     return Examples(values, [f"{path}:{r + 2}" for r in range(len(values))], labels)
 
 
+def _text(path: Path, wanted: Wanted) -> Examples:
+    """One text file: its ids, tokenized with the run's saved vocabulary (vocab.json)."""
+    if wanted.encode_text is None:
+        raise DataError(
+            f"{path}: the model was not trained on tokenized text (its run has no vocab.json)",
+            f"give {KINDS}",
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
+    return Examples(wanted.encode_text(text)[None], [str(path)])
+
+
 READERS: dict[str, Callable[[Path, Wanted], Examples]] = {
     **{suffix: _image for suffix in IMAGE_SUFFIXES},
     ".npz": _npz,
     ".csv": _csv,
+    ".txt": _text,
     ".gz": _idx,
     ".idx": _idx,
 }

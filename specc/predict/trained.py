@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.data.text_folder import saved_vocabulary
 from specc.errors import RunError, UsageError
 from specc.ir import strip_spans
 from specc.ir.data import CSV
@@ -80,6 +81,7 @@ class TrainedRun:
             download=False,
             progress=False,
             vocab=vocabulary(self.plan.shapes),
+            vocabulary=saved_vocabulary(self.path, self.plan.data),  # a text source's vocab.json
         )
         x, y = {
             "test": (data.x_test, data.y_test),

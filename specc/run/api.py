@@ -21,6 +21,7 @@ from specc import __version__
 from specc.analysis import Analysis, analyze, analyze_file
 from specc.data import Dataset, load
 from specc.data.dataset import Inputs
+from specc.data.text_folder import VOCAB_FILE, saved_vocabulary
 from specc.errors import InterruptedRun, RunError, UsageError
 from specc.executors import Executor, get
 from specc.init_weights import initial_weights
@@ -228,6 +229,7 @@ def _run(
         outputs=_class_outputs(plan),
         vocab=vocabulary(plan.shapes),
         inputs=[name for name, _ in plan.shapes.inputs],
+        vocabulary=saved_vocabulary(resumed.run_dir.path, plan.data) if resumed else None,
     )
     _check_fit(plan, dataset)
     replicas = backend.replicas(device) if hasattr(backend, "replicas") else 1
@@ -387,6 +389,8 @@ def _start_record(
         },
     )
     run_dir.write_json("env.json", _environment(backend, plan, device))
+    if dataset.vocabulary is not None:  # a tokenized text source: resume and predict reuse it
+        run_dir.write_json(VOCAB_FILE, dataset.vocabulary)
 
 
 def interrupted(run_dir: RunDir) -> InterruptedRun:

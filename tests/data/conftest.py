@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specc.data import cifar, mnist, search
+from specc.data import cifar, imdb, mnist, search
 from specc.data.idx import write_idx
 
 # A port nothing listens on: any download attempted by mistake fails fast, locally.
@@ -30,6 +30,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("SPECC_FASHION_MNIST_MIRRORS", raising=False)
     monkeypatch.delenv("SPECC_CIFAR10_MIRRORS", raising=False)
+    monkeypatch.delenv("SPECC_IMDB_MIRRORS", raising=False)
+    monkeypatch.setattr(imdb, "MIRRORS", [UNREACHABLE])
     monkeypatch.setattr(cifar, "MIRRORS", [UNREACHABLE])
     monkeypatch.setattr(mnist, "MIRRORS", {"mnist": [UNREACHABLE], "fashion_mnist": [UNREACHABLE]})
     monkeypatch.setattr(search, "cache_dir", lambda: tmp_path / "cache" / "specc" / "datasets")

@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 
 from specc.analysis import analyze
-from specc.ir.data import CSV, AnyData, Data
+from specc.ir.data import AnyData, Data
 from specc.ir.registry import collector_members, members
 from specc.ir.training import Train
 
@@ -57,6 +57,13 @@ def test_every_kind_has_a_section_and_an_example() -> None:
 
 DATA_WORDS = {*Data.keywords, *(w for w in collector_members(Data))}
 SOURCES = set(members(AnyData))  # every data source's word
+# Statements only one source takes (`tokenize` in `text_folder`): written in that source's block.
+OWN_WORDS = {
+    word: cls.kind_name()
+    for cls in members(AnyData).values()
+    for word in cls.keywords
+    if word not in Data.keywords
+}
 
 
 def _spec_with(statement: str) -> str:
@@ -68,9 +75,8 @@ def _spec_with(statement: str) -> str:
         header = statement
     elif word in DATA_WORDS:
         data.append(statement)
-    elif word in CSV.keywords:  # a CSV's own statement (`columns`)
-        header = 'csv "table.csv"'
-        data.append(statement)
+    elif word in OWN_WORDS:
+        header, data = GEN.EXAMPLES[("data", OWN_WORDS[word])], [statement]
     elif word in Train.keywords:
         train = [*(train if word != "loss" else []), statement]
     elif word in ("input", "init"):
