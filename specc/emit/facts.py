@@ -194,6 +194,12 @@ class ScriptFacts:
         return tuple(layer for layer in self.plan.layers if layer.frozen)
 
     @property
+    def attention(self) -> bool:
+        """Some layer attends (`attention`, `transformer_encoder`) over a padding mask."""
+        kinds = ("attention", "transformer_encoder")
+        return any(layer.kind in kinds and layer.args.get("mask") for layer in self.plan.layers)
+
+    @property
     def kernels(self) -> bool:
         """Some layer has a kernel, which Keras keeps as (*window, in, out) and the neutral
         file as (out, in, *window) (the `kernel` role of specc/lowering/weights.py)."""
