@@ -1,0 +1,162 @@
+"""Token-sequence models in emitted PyTorch scripts: PyTorch's own classes, the padding
+mask as docs/semantics.md#masking states it, and the same numbers as `specc run`.
+
+- The imdb goldens build `nn.Embedding`, `nn.LSTM`, `nn.TransformerEncoderLayer`, with
+  `specc summary`'s parameter counts (their executed runs are in test_pytorch.py).
+- From one initial weights file (`init from`), the transformer spec's script and `specc run`
+  (torch) give the same first-batch loss within 1e-5, on padded batches of its generator.
+- Emitted scripts learn the planted-signal task of tests/run/test_sequence_train.py from an
+  .npz of int64 token ids (test accuracy >= 0.95), and refuse float data and ids beyond the
+  vocabulary in one line.
+- What the targets cannot write yet is refused at check time (E600) with its reason.
+"""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specc.analysis import analyze, analyze_file
+from specc.emit import EmitError, emit, emit_plan
+from specc.plan import RunOptions
+from specc.run import run
+from tests.emit.conftest import GOLDEN, ROOT, history, lint, run_scripts
+from tests.run.test_sequence_train import MODELS, write_task
+
+COUNTS = {
+    "imdb_transformer": ("ImdbTransformer", 653_566),
+    "imdb_bilstm": ("ImdbBilstm", 2_758_785),
+}
+
+
+@pytest.mark.parametrize("spec", sorted(COUNTS))
+def test_the_golden_builds_the_summarys_parameters(spec: str) -> None:
+    name, expected = COUNTS[spec]
+    summary = analyze_file(ROOT / "specs" / f"{spec}.nn").shapes[spec].params
+    module = runpy.run_path(str(GOLDEN / "pytorch" / f"{spec}.py"), run_name=spec)
+    model = module[name]()
+    assert sum(p.numel() for p in model.parameters()) == summary == expected
+
+
+def test_the_goldens_use_pytorchs_classes() -> None:
+    transformer = (GOLDEN / "pytorch" / "imdb_transformer.py").read_text()
+    assert "nn.TransformerEncoderLayer(" in transformer
+    assert "src_key_padding_mask=torch.where(mask, 0.0, -1e9)" in transformer
+    assert "mask = x != 0" in transformer
+    bilstm = (GOLDEN / "pytorch" / "imdb_bilstm.py").read_text()
+    assert "nn.LSTM(128, 64, batch_first=True, bidirectional=True)" in bilstm
+    assert "mask" not in bilstm  # an LSTM ends the mask: nothing reads it
+
+
+def _initial_weights(text: str, path: Path) -> None:
+    """Random arrays by the spec's names in PyTorch's layout (norm scales one)."""
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(3)
+    arrays = {}
+    for layer in emit_plan(analyze(text, "t.nn"), "pytorch").weighted:
+        for w in layer.weights:
+            key = f"{layer.weights_name}.{w.name}"
+            if w.init is None:
+                arrays[key] = np.full(w.shape, w.constant, np.float32)
+            else:
+                arrays[key] = rng.normal(0, 0.2, w.shape).astype(np.float32)
+    save_file(arrays, str(path))
+
+
+def test_the_first_batch_loss_is_specc_runs(tmp_path: Path) -> None:
+    """specs/imdb_transformer.nn without dropout, on one 32-example batch of its generator
+    (pre-padded: the mask matters), from one weights file: measured equal (0.7040449)."""
+    text = (ROOT / "specs" / "imdb_transformer.nn").read_text(encoding="utf-8")
+    text = text.replace("dropout=0.1", "dropout=0").replace("    dropout 0.1\n", "")
+    text = text.replace(
+        "model imdb_transformer {", 'model imdb_transformer {\n    init from "init.safetensors"'
+    )
+    text = text.replace("samples=6000", "samples=40").replace("batch 32 shuffle", "batch 32")
+    text = text.replace("validation 0.2", "validation 0")
+    assert "dropout 0.1\n" not in text and "dropout=0 " in text and "init from" in text
+    spec = tmp_path / "t.nn"
+    spec.write_text(text, encoding="utf-8")
+    _initial_weights(text, tmp_path / "init.safetensors")
+    result = run(spec, RunOptions(backend="torch", out=str(tmp_path / "run"), quiet=True, epochs=1))
+    expected = result.history[0]["loss"]
+    script = tmp_path / "t.py"
+    script.write_text(emit(analyze_file(spec), "pytorch"), encoding="utf-8")
+    codes, output = run_scripts(
+        [[str(script), "--epochs", "1", "--out", str(tmp_path / "s")]], cwd=tmp_path
+    )
+    assert codes == [0], output[-3000:]
+    assert "32 training" in output, output[-2000:]  # one batch: epoch 1's loss is the first batch's
+    got = history(tmp_path / "s")["loss"][0]
+    assert abs(got - expected) / expected < 1e-5, (expected, got)
+
+
+# The runner's planted-signal models, plus plain attention and masked max pooling.
+TASKS = {
+    **MODELS,
+    "attention_maxpool": "embedding 30 8 pad=0\n attention heads=2\n global_maxpool",
+}
+
+
+def test_emitted_scripts_learn_the_planted_signal(tmp_path: Path) -> None:
+    argv, names = [], sorted(TASKS)
+    for name in names:
+        folder = tmp_path / name
+        folder.mkdir()
+        spec = write_task(folder, TASKS[name])
+        script = folder / "train.py"
+        text = emit(analyze_file(spec), "pytorch")
+        assert lint(text) == [], name
+        script.write_text(text, encoding="utf-8")
+        argv.append([str(script), "--data-dir", str(folder), "--out", str(folder / "out")])
+    codes, output = run_scripts(argv)
+    assert codes == [0] * len(names), output[-3000:]
+    for name in names:
+        hist = history(tmp_path / name / "out")
+        assert hist["test_accuracy"] >= 0.95, (name, hist["test_accuracy"])
+        assert hist["loss"][-1] < 0.5 * hist["loss"][0], (name, hist["loss"])
+
+
+def test_scripts_refuse_float_data_and_ids_beyond_the_vocabulary(tmp_path: Path) -> None:
+    spec = write_task(tmp_path, MODELS["transformer"])
+    script = tmp_path / "train.py"
+    script.write_text(emit(analyze_file(spec), "pytorch"), encoding="utf-8")
+    x = np.full((2, 12), 5, dtype=np.int64)
+    x[1, 3] = 39  # beyond `embedding 30 8`
+    argv = []
+    for case, arrays in {
+        "big": (x, x.astype(np.float32)),
+        "float": (x.astype(np.float32),) * 2,
+    }.items():
+        (tmp_path / case).mkdir()
+        np.savez(
+            tmp_path / case / "tokens.npz",
+            x=arrays[0],
+            y=np.zeros(2, np.int64),
+            x_test=arrays[1],
+            y_test=np.zeros(2, np.int64),
+        )
+        argv.append([str(script), "--data-dir", str(tmp_path / case), "--out", str(tmp_path / "o")])
+    codes, output = run_scripts(argv)
+    assert codes == [1, 1], output[-2000:]
+    assert "error: token ids run from 5 to 39; the vocabulary is 0 to 29" in output
+    assert "error: the model reads token ids (integers), but the data holds float32" in output
+
+
+def test_causal_attention_is_refused_with_its_reason() -> None:
+    text = (ROOT / "specs" / "imdb_transformer.nn").read_text(encoding="utf-8")
+    text = text.replace("eps=1e-6", "eps=1e-6 causal")
+    with pytest.raises(EmitError) as err:
+        emit(analyze(text, "t.nn"), "pytorch")
+    (found,) = err.value.diagnostics
+    assert found.code == "E600" and found.span.line == 12, found
+    assert "causal" in found.message
+
+
+@pytest.mark.parametrize("target", ["keras", "tensorflow", "mindspore"])
+def test_other_targets_refuse_the_sequence_kinds(target: str) -> None:
+    found = (GOLDEN / target / "imdb_transformer.err").read_text()
+    assert "E600" in found and "layer `transformer_encoder`" in found
