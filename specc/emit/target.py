@@ -20,18 +20,22 @@ LayoutPass = Callable[["Lowered"], "Lowered"]
 
 
 def sequences_not_emitted() -> dict[str, str]:
-    """The sequence kinds (specc/ir/sequence.py) and the generated token data no target
-    writes yet: E600 at check time."""
+    """The sequence kinds (specc/ir/sequence.py, specc/ir/attention.py) and the generated
+    token data, for a target that does not write them yet (only pytorch does): E600 at
+    check time."""
     from specc.ir.layers import AnyLayer
     from specc.ir.registry import canonical, members
 
-    why = "sequence layers are not emitted yet; train with `specc run`"
+    why = "not written for this target yet; use `specc emit --target pytorch` or `specc run`"
     table = members(AnyLayer)
     modules = ("specc.ir.sequence", "specc.ir.attention")
     refused = {
         f"layer.{kind}": why for kind in canonical(AnyLayer) if table[kind].__module__ in modules
     }
-    refused["data.synthetic_text"] = "generated token data is not emitted yet; use `specc run`"
+    refused["data.synthetic_text"] = (
+        "generated token data is not written for this target yet; use "
+        "`specc emit --target pytorch` or `specc run`"
+    )
     return refused
 
 

@@ -28,6 +28,21 @@ MODULE_NAMES = words(
 )
 
 
+# Why each sequence kind is not written for Keras yet (the rest: sequences_not_emitted()).
+SEQUENCE_REASONS = {
+    "layer.embedding": "Keras's implicit mask (`mask_zero`) would also reach the recurrent "
+    "layers, which the spec runs over padding (docs/semantics.md#masking); the explicit mask "
+    "is not written yet: use `specc emit --target pytorch` or `specc run`",
+    "layer.lstm": "Keras's LSTM keeps one bias (b_ih + b_hh) where the spec keeps two, so its "
+    "parameter count and weights would differ; use `specc emit --target pytorch` or `specc run`",
+    "layer.attention": "Keras's MultiHeadAttention keeps per-head (D, N, D/N) projections, not "
+    "the spec's in_proj arrays; not written yet: use `specc emit --target pytorch` or `specc run`",
+    "layer.transformer_encoder": "Keras has no transformer block and its MultiHeadAttention "
+    "keeps per-head projections; not written yet: use `specc emit --target pytorch` or "
+    "`specc run`",
+}
+
+
 def optimizer_class(p: ScriptPlan) -> str | None:
     """The optimizer class a Keras script defines, when keras.optimizers' own would change
     the spec's update (docs/semantics.md#optimizers), else None (the Keras class is used).
@@ -63,6 +78,7 @@ TARGET = Target(
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
         "inputs.several": "models with several inputs are not emitted yet; use one input",
         **sequences_not_emitted(),
+        **SEQUENCE_REASONS,
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "
         "(the spec: batch statistics); use `specc run`",
         "drop_last": "model.fit always trains on the last, smaller batch",
