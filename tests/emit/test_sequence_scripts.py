@@ -1,7 +1,7 @@
 """Token-sequence models in emitted PyTorch scripts: PyTorch's own classes, the padding
 mask as docs/semantics.md#masking states it, and the same numbers as `specc run`.
 
-- The imdb goldens build `nn.Embedding`, `nn.LSTM`, `nn.TransformerEncoderLayer`, with
+- The imdb goldens generate `specc run`'s token ids and build `nn.Embedding`, `nn.LSTM`, `nn.TransformerEncoderLayer`, with
   `specc summary`'s parameter counts (their executed runs are in test_pytorch.py).
 - From one initial weights file (`init from`), the transformer spec's script and `specc run`
   (torch) give the same first-batch loss within 1e-5, on padded batches of its generator.
@@ -160,3 +160,17 @@ def test_causal_attention_is_refused_with_its_reason() -> None:
 def test_other_targets_refuse_the_sequence_kinds(target: str) -> None:
     found = (GOLDEN / target / "imdb_transformer.err").read_text()
     assert "E600" in found and "layer `transformer_encoder`" in found
+
+
+@pytest.mark.parametrize("spec", sorted(COUNTS))
+def test_the_script_generates_specc_runs_token_ids(spec: str) -> None:
+    from specc.data.synthetic import generate_text
+
+    data = analyze_file(ROOT / "specs" / f"{spec}.nn").spec.data
+    table = generate_text(data)  # type: ignore[arg-type]
+    module = runpy.run_path(str(GOLDEN / "pytorch" / f"{spec}.py"), run_name=spec)
+    x, y, x_test, y_test = module["read_source"](None)
+    assert y_test is None
+    assert x.dtype == np.int64 and x.shape == (6000, 200) and x_test is None
+    assert np.array_equal(x, table.x) and np.array_equal(y, table.y)
+    assert (x[:, 0] == 0).mean() > 0.5  # pre-padded: most examples start with padding
