@@ -1,8 +1,9 @@
 """Token-sequence models in emitted PyTorch scripts: PyTorch's own classes, the padding
 mask as docs/semantics.md#masking states it, and the same numbers as `specc run`.
 
-- The imdb goldens generate `specc run`'s token ids and build `nn.Embedding`, `nn.LSTM`, `nn.TransformerEncoderLayer`, with
-  `specc summary`'s parameter counts (their executed runs are in test_pytorch.py).
+- The imdb goldens generate `specc run`'s token ids and build `nn.Embedding`, `nn.LSTM`,
+  `nn.TransformerEncoderLayer`, with `specc summary`'s parameter counts (their executed
+  runs are in test_pytorch.py).
 - From one initial weights file (`init from`), the transformer spec's script and `specc run`
   (torch) give the same first-batch loss within 1e-5, on padded batches of its generator.
 - Emitted scripts learn the planted-signal task of tests/run/test_sequence_train.py from an
