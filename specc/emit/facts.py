@@ -200,6 +200,11 @@ class ScriptFacts:
         return any(layer.kind in kinds and layer.args.get("mask") for layer in self.plan.layers)
 
     @property
+    def causal(self) -> bool:
+        """Some attention is `causal`: the script builds the (L, L) lower triangle once."""
+        return any(getattr(layer.ir, "causal", False) for layer in self.plan.layers)
+
+    @property
     def kernels(self) -> bool:
         """Some layer has a kernel, which Keras keeps as (*window, in, out) and the neutral
         file as (out, in, *window) (the `kernel` role of specc/lowering/weights.py)."""

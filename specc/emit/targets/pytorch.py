@@ -22,7 +22,7 @@ MODULE_NAMES = words(
     parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder download read_source hold_out transform load_data
     encode predict ratio compute_metrics learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches load_initial_weights save_weights OUT
     neutral_weights read_weights transfer
-    VOCAB DATA_VOCAB LENGTH check_ids mask
+    VOCAB DATA_VOCAB LENGTH check_ids mask causal
     evaluate improved pick_device main x y self
     """
 )
@@ -51,10 +51,6 @@ TARGET = Target(
     unsupported={
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
         "inputs.several": "models with several inputs are not emitted yet; use one input",
-        # nn.MultiheadAttention adds a causal and a padding mask, where the spec hides a
-        # key once (docs/semantics.md#masking): a query whose visible keys are all padding
-        # would attend differently.
-        "causal": "causal attention is not emitted yet; use `specc run`",
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
         "compile.on": "torch.compile is not emitted; remove `compile on`",

@@ -33,8 +33,8 @@ import numpy as np
 import torch
 from torch import nn
 
-# PyTorch's fused inference path for attention turns an example that is all padding into
-# NaN; the regular path computes the spec's attention (docs/semantics.md#masking).
+# PyTorch's fused inference path for attention applies masks its own way (an example that
+# is all padding gives NaN); the regular path computes the spec's (docs/semantics.md#masking).
 torch.backends.mha.set_fastpath_enabled(False)
 
 # ---- configuration (from the spec; flags override the first ones) --------------------
