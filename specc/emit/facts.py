@@ -205,6 +205,11 @@ class ScriptFacts:
         return any(getattr(layer.ir, "causal", False) for layer in self.plan.layers)
 
     @property
+    def gru(self) -> bool:
+        """Some layer is a `gru`: Keras scripts map its gate blocks to the neutral file's."""
+        return any(layer.kind == "gru" for layer in self.plan.layers)
+
+    @property
     def kernels(self) -> bool:
         """Some layer has a kernel, which Keras keeps as (*window, in, out) and the neutral
         file as (out, in, *window) (the `kernel` role of specc/lowering/weights.py)."""

@@ -10,6 +10,9 @@ mask as docs/semantics.md#masking states it, and the same numbers as `specc run`
 - Emitted scripts learn the planted-signal task of tests/run/test_sequence_train.py from an
   .npz of int64 token ids (test accuracy >= 0.95), and refuse float data and ids beyond the
   vocabulary in one line.
+- Keras and TensorFlow scripts write `embedding`, `gru` (gate blocks mapped to the neutral
+  file's) and the masked global pools: their first-batch loss is `specc run`'s within 1e-5
+  from one weights file, and they learn the planted signal.
 - What the targets cannot write yet is refused at check time (E600) with its reason.
 """
 
@@ -170,3 +173,85 @@ def test_the_script_generates_specc_runs_token_ids(spec: str) -> None:
     assert x.dtype == np.int64 and x.shape == (6000, 200) and x_test is None
     assert np.array_equal(x, table.x) and np.array_equal(y, table.y)
     assert (x[:, 0] == 0).mean() > 0.5  # pre-padded: most examples start with padding
+
+
+# Keras and TensorFlow scripts write `embedding`, `gru` and the masked global pools.
+KERAS_CASES = {
+    "gru": "embedding 30 8 pad=0\n gru 8 sequences=true bidirectional\n gru 4",
+    "avgpool": "embedding 30 8 pad=0\n global_avgpool",
+    "maxpool": "embedding 30 8 pad=0\n global_maxpool",
+}
+
+
+@pytest.fixture(scope="module")
+def keras_losses(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], float]:
+    """Epoch 1's loss (one 480-example batch: the first batch's) of `specc run` and of each
+    target's script, every one from the same init.safetensors."""
+    root = tmp_path_factory.mktemp("keras_tokens")
+    found: dict[tuple[str, str], float] = {}
+    groups: dict[str, list[tuple[tuple[str, str], list[str]]]] = {"torch": [], "tf": []}
+    for case, body in KERAS_CASES.items():
+        folder = root / case
+        folder.mkdir()
+        spec = write_task(folder, body)
+        text = spec.read_text().replace(
+            "model text {", 'model text {\n init from "init.safetensors"'
+        )
+        text = text.replace("batch 16 shuffle", "batch 480").replace("adam lr=0.01", "sgd lr=0.1")
+        spec.write_text(text)
+        _initial_weights(text, folder / "init.safetensors")
+        options = RunOptions(backend="torch", out=str(folder / "run"), quiet=True, epochs=1)
+        found[(case, "run")] = run(spec, options).history[0]["loss"]
+        for target in ("pytorch", "keras", "tensorflow"):
+            script = folder / f"{target}_script.py"
+            script.write_text(emit(analyze_file(spec), target), encoding="utf-8")
+            argv = [str(script), "--data-dir", str(folder), "--epochs", "1"]
+            group = "torch" if target == "pytorch" else "tf"
+            groups[group].append(((case, target), [*argv, "--out", str(folder / target)]))
+    for group in groups.values():
+        for key, argv in group:  # each from its own folder: `init from` is relative to it
+            codes, output = run_scripts([argv], cwd=Path(argv[0]).parent)
+            assert codes == [0], (key, output[-3000:])
+            found[key] = history(Path(argv[0]).parent / key[1])["loss"][0]
+    return found
+
+
+@pytest.mark.parametrize("target", ["pytorch", "keras", "tensorflow"])
+@pytest.mark.parametrize("case", sorted(KERAS_CASES))
+def test_keras_scripts_compute_the_spec(
+    keras_losses: dict[tuple[str, str], float], case: str, target: str
+) -> None:
+    """The GRU's gate blocks and both biases, the masked pools: the first-batch loss of
+    each script is `specc run`'s within 1e-5 (relative)."""
+    expected, got = keras_losses[(case, "run")], keras_losses[(case, target)]
+    assert abs(got - expected) / expected < 1e-5, (case, target, expected, got)
+
+
+@pytest.mark.parametrize("target", ["keras", "tensorflow"])
+def test_keras_scripts_learn_the_planted_signal(tmp_path: Path, target: str) -> None:
+    argv = []
+    for case, body in KERAS_CASES.items():
+        folder = tmp_path / case
+        folder.mkdir()
+        spec = write_task(folder, body)
+        script = folder / "train_script.py"
+        text = emit(analyze_file(spec), target)
+        assert lint(text) == [], case
+        script.write_text(text, encoding="utf-8")
+        argv.append([str(script), "--data-dir", str(folder), "--out", str(folder / "out")])
+    codes, output = run_scripts(argv)
+    assert codes == [0] * len(argv), output[-3000:]
+    for case in KERAS_CASES:
+        hist = history(tmp_path / case / "out")
+        assert hist["test_accuracy"] >= 0.95, (case, hist["test_accuracy"])
+
+
+def test_the_keras_gru_has_the_summarys_parameters(tmp_path: Path) -> None:
+    """Keras's GRU (reset_after) keeps both biases, as the spec: 3H(D+H) + 6H per direction."""
+    spec = write_task(tmp_path, KERAS_CASES["gru"])
+    script = tmp_path / "gru_script.py"
+    script.write_text(emit(analyze_file(spec), "keras"), encoding="utf-8")
+    summary = analyze_file(spec).shapes["text"].params
+    model = runpy.run_path(str(script), run_name="gru_script")["build_model"]()
+    bigru, gru = 2 * (3 * 8 * (8 + 8) + 6 * 8), 3 * 4 * (16 + 4) + 6 * 4
+    assert model.count_params() == summary == 30 * 8 + bigru + gru + 4 * 2 + 2 == 1378
