@@ -205,6 +205,11 @@ class ScriptFacts:
         return any(getattr(layer.ir, "causal", False) for layer in self.plan.layers)
 
     @property
+    def position_embedding(self) -> bool:
+        """Some layer is a `position_embedding`: Keras scripts define that layer class."""
+        return any(layer.kind == "position_embedding" for layer in self.plan.layers)
+
+    @property
     def gru(self) -> bool:
         """Some layer is a `gru`: Keras scripts map its gate blocks to the neutral file's."""
         return any(layer.kind == "gru" for layer in self.plan.layers)

@@ -175,11 +175,13 @@ def test_the_script_generates_specc_runs_token_ids(spec: str) -> None:
     assert (x[:, 0] == 0).mean() > 0.5  # pre-padded: most examples start with padding
 
 
-# Keras and TensorFlow scripts write `embedding`, `gru` and the masked global pools.
+# Keras and TensorFlow scripts write `embedding`, `position_embedding`, `gru` and the
+# masked global pools.
 KERAS_CASES = {
     "gru": "embedding 30 8 pad=0\n gru 8 sequences=true bidirectional\n gru 4",
     "avgpool": "embedding 30 8 pad=0\n global_avgpool",
     "maxpool": "embedding 30 8 pad=0\n global_maxpool",
+    "positions": "embedding 30 8 pad=0\n position_embedding\n global_avgpool",
 }
 
 

@@ -87,7 +87,6 @@ def test_capability_table_is_the_reviewed_one() -> None:
         # the sequence kinds Keras scripts do not write yet (targets/keras.py says why)
         "layer.attention",
         "layer.lstm",
-        "layer.position_embedding",
         "layer.transformer_encoder",
         "precision.bf16",
         "precision.fp16",
