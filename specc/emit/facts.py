@@ -194,6 +194,27 @@ class ScriptFacts:
         return tuple(layer for layer in self.plan.layers if layer.frozen)
 
     @property
+    def attention(self) -> bool:
+        """Some layer attends (`attention`, `transformer_encoder`) over a padding mask."""
+        kinds = ("attention", "transformer_encoder")
+        return any(layer.kind in kinds and layer.args.get("mask") for layer in self.plan.layers)
+
+    @property
+    def causal(self) -> bool:
+        """Some attention is `causal`: the script builds the (L, L) lower triangle once."""
+        return any(getattr(layer.ir, "causal", False) for layer in self.plan.layers)
+
+    @property
+    def position_embedding(self) -> bool:
+        """Some layer is a `position_embedding`: Keras scripts define that layer class."""
+        return any(layer.kind == "position_embedding" for layer in self.plan.layers)
+
+    @property
+    def gru(self) -> bool:
+        """Some layer is a `gru`: Keras scripts map its gate blocks to the neutral file's."""
+        return any(layer.kind == "gru" for layer in self.plan.layers)
+
+    @property
     def kernels(self) -> bool:
         """Some layer has a kernel, which Keras keeps as (*window, in, out) and the neutral
         file as (out, in, *window) (the `kernel` role of specc/lowering/weights.py)."""

@@ -28,6 +28,7 @@ from specc.emit.target import Target
 from specc.ir.data import Augment, Data, OneHot
 from specc.ir.layer import Weight
 from specc.ir.layers import Activation
+from specc.ir.sequence import Embedding, is_sequence, mask_reaches, vocabulary
 from specc.ir.spec import Model, Spec
 from specc.ir.training import Train
 from specc.lowering import Step, lower
@@ -123,6 +124,12 @@ class ScriptPlan:
     """The value the model outputs (a step's name, or `input_name`)."""
     output_var: str = MAIN
     """The script variable holding the model's output (`return x`)."""
+    vocab: int | None = None
+    """A model reading token ids (`input N int` into `embedding V D`): V, the script checks
+    every id lies in 0..V-1; None for float inputs."""
+    pad: int | None = None
+    """The padding id when the model makes a padding mask (docs/semantics.md#masking): the
+    layers `padding_mask` marked (`args["mask"]`) read it."""
 
     @property
     def is_chain(self) -> bool:
@@ -189,7 +196,9 @@ def plan(
         changing_lr=spec.train.schedule.kind != "constant" or spec.train.warmup is not None,
         input_name=lowered.inputs[0][0],
         output_name=lowered.output_name,
+        vocab=vocabulary(shapes),
     )
+    result = padding_mask(result)
     for rewrite in target.rewrites:
         result = rewrite(result)
     return variables(result, target)
@@ -213,6 +222,8 @@ def _view(step: Step, name: str, block: Any = None) -> LayerView:
         args["dims"] = step.dims
     elif step.channels_last:
         args["channels_last"] = True
+    if is_sequence(step.input):
+        args["time_major"] = True  # an (L, D) token sequence: pools pool its L axis
     return LayerView(
         name=name,
         weights_name=step.name,
@@ -226,6 +237,25 @@ def _view(step: Step, name: str, block: Any = None) -> LayerView:
         sources=step.sources,
         block=block,
     )
+
+
+def padding_mask(p: ScriptPlan) -> ScriptPlan:
+    """The padding mask of a chain that starts with `embedding ... pad=P`: `pad` on the
+    plan, `args["mask"]` on the layers `mask_reaches` gives it to (the rule both backends
+    follow, docs/semantics.md#masking). Graphs build without it, as the runners do."""
+    first = p.layers[0].ir if p.layers else None
+    if not isinstance(first, Embedding) or first.pad is None or not p.is_chain:
+        return p
+    if any(layer.ir is None for layer in p.layers):
+        return p  # a lowering-only step (a permute) in a token model: never built here
+    reaches = mask_reaches([layer.ir for layer in p.layers])
+    if not any(reaches):
+        return p  # no layer honours it (an LSTM ends it): the script makes none
+    layers = tuple(
+        dataclasses.replace(layer, args={**layer.args, "mask": True}) if masked else layer
+        for layer, masked in zip(p.layers, reaches, strict=True)
+    )
+    return p.replace(layers=layers, pad=int(first.pad))
 
 
 def _classes_from_output(shapes: ModelShapes, task: str | None) -> int | None:

@@ -66,6 +66,7 @@ OPTIONS: dict[str, str] = {
     "precision.fp16.cpu": "`precision fp16` on the CPU (it needs a GPU)",
     "compile.on": "forced graph compilation",
     "graph": "models that branch or merge (residual, parallel, merges)",
+    "causal": "causal self-attention (`attention causal`, `transformer_encoder causal`)",
     "inputs.several": "models with several inputs",
 }
 
@@ -101,6 +102,8 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
             if activation is not None:
                 yield f"layer.{activation.kind_name()}", activation, None
             yield from layer_inits(layer)
+        if getattr(layer, "causal", False):
+            yield "causal", layer, "causal"
         if layer.frozen:
             yield (
                 ("frozen_batchnorm" if layer.kind_name() == "batchnorm" else "frozen"),

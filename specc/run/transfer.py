@@ -49,7 +49,7 @@ def _layers_of(arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> list[
             return [n for n in names if any(k.startswith(n + ".") for k in arrays)]
         except (ValueError, TypeError):
             pass
-    return list(dict.fromkeys(k.rpartition(".")[0] for k in arrays))
+    return list(dict.fromkeys(k.partition(".")[0] for k in arrays))  # `attn.out_proj.bias`
 
 
 def transfer(

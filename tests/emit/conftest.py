@@ -38,6 +38,10 @@ IMAGE_SPECS = (
 CIFAR_SPECS = ("cifar_cnn", "resnet_cifar")
 # The graph examples on the digits: a ResNet and an Inception-style net train longer.
 GRAPH_EXAMPLES = ("resnet_mnist", "inception_mnist")
+# Specs reading token ids (`synthetic_text`, 200 ids from a 20,000-word vocabulary): a few
+# batches only, to run every layer and the generator; that such scripts learn is checked on
+# a small planted-signal task (tests/emit/test_sequence_scripts.py).
+TOKEN_SPECS = ("imdb_bilstm", "imdb_transformer")
 # The same lint settings as the repository, without reading its pyproject (the goldens
 # folder is excluded there so that `ruff format .` never rewrites them).
 RUFF = [
@@ -218,6 +222,8 @@ def cifar_data(folder: Path) -> Path:
 def quick_args(spec: str, out: Path | None = None) -> list[str]:
     """A short run: 2 epochs on 640 digits for image specs, on 200 small CIFAR-10 images
     (written into `out`) for CIFAR_SPECS; 5 epochs of synthetic data."""
+    if spec in TOKEN_SPECS:
+        return ["--epochs", "2", "--limit", "160", "--lr", "5e-3"]
     if spec in CIFAR_SPECS:
         assert out is not None, "CIFAR-10 specs run on data written into `out`"
         return ["--epochs", "2", "--batch-size", "32", "--data-dir", str(cifar_data(out))]
@@ -233,10 +239,14 @@ def quick_args(spec: str, out: Path | None = None) -> list[str]:
 
 
 def assert_trained(spec: str, hist: dict[str, object]) -> None:
-    """Loss went down over the run and the test metric beats chance."""
+    """Loss went down over the run and the test metric beats chance (TOKEN_SPECS: 96
+    examples of a 20,000-word vocabulary, too few to generalise: the training loss only)."""
     losses = hist["loss"]
     assert isinstance(losses, list) and len(losses) >= 2, hist
     assert losses[-1] < losses[0], f"{spec}: loss did not go down: {losses}"
+    if spec in TOKEN_SPECS:
+        assert isinstance(hist["test_loss"], float), hist
+        return
     if "test_accuracy" in hist:
         chance = {"binary": 0.5, "multiclass": 0.25, "table_csv": 1 / 3}.get(spec, 0.1)
         acc = hist["test_accuracy"]

@@ -166,15 +166,20 @@ def test_only_the_initialisers_written_are_imported() -> None:
 
 
 def test_capability_table_is_the_reviewed_one() -> None:
+    from specc.emit.target import sequences_not_emitted
     from specc.emit.targets import get_target
 
-    assert sorted(get_target(TARGET).unsupported) == [
-        "compile.on",
-        "inputs.several",
-        "label_smoothing.binary",
-        "precision.bf16",
-        "precision.fp16",
-    ]
+    # the sequence kinds and token data are not written for this target yet
+    assert sorted(get_target(TARGET).unsupported) == sorted(
+        [
+            *sequences_not_emitted(),
+            "compile.on",
+            "inputs.several",
+            "label_smoothing.binary",
+            "precision.bf16",
+            "precision.fp16",
+        ]
+    )
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ and `nn.Module` own, and what PyTorch scripts cannot express yet.
 
 from __future__ import annotations
 
-from specc.emit.target import Target, sequences_not_emitted, words
+from specc.emit.target import TEXT_SOURCES, Target, words
 
 # Everything the template defines at module level, plus nn.Module's public attributes
 # (a layer called `train` or `forward` would break the model: it gets renamed).
@@ -22,6 +22,7 @@ MODULE_NAMES = words(
     parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder download read_source hold_out transform load_data
     encode predict ratio compute_metrics learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches load_initial_weights save_weights OUT
     neutral_weights read_weights transfer
+    VOCAB DATA_VOCAB LENGTH check_ids mask causal
     evaluate improved pick_device main x y self
     """
 )
@@ -51,7 +52,7 @@ TARGET = Target(
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
         "inputs.several": "emitted scripts read one input array per example (several named "
         "arrays are read by `specc run` only, docs/data.md#several-inputs)",
-        **sequences_not_emitted(),
+        **TEXT_SOURCES,
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
         "compile.on": "torch.compile is not emitted; remove `compile on`",

@@ -299,22 +299,22 @@ def read_weights(source):
         with np.load(path) as archive:
             arrays = dict(archive)
     layers = [n for n in order if any(k.startswith(n + ".") for k in arrays)]
-    return path, arrays, layers or list(dict.fromkeys(k.rpartition(".")[0] for k in arrays))
+    return path, arrays, layers or list(dict.fromkeys(k.partition(".")[0] for k in arrays))
 
 
 def transfer(current, source):
     """`current` with each layer's arrays taken from `source`: matched by name, or by
     position when the two models share no layer name at all."""
     path, arrays, theirs = read_weights(source)
-    mine = list(dict.fromkeys(key.rpartition(".")[0] for key in current))
+    mine = list(dict.fromkeys(key.partition(".")[0] for key in current))  # layer.array
     by_position = not set(mine) & set(theirs)
     out, missing = dict(current), []
     for position, name in enumerate(mine):
         match = name if name in theirs else None
         if match is None and by_position and position < len(theirs):
             match = theirs[position]
-        for key in [k for k in current if k.rpartition(".")[0] == name]:
-            saved = f"{match}.{key.rpartition('.')[2]}"
+        for key in [k for k in current if k.partition(".")[0] == name]:
+            saved = f"{match}.{key.partition('.')[2]}"
             if match is None or saved not in arrays:
                 missing.append(key)  # keeps its fresh initialisation (strict=false)
             elif arrays[saved].shape != current[key].shape:
@@ -342,7 +342,7 @@ def load_initial_weights(model, source):
 
 def save_weights(arrays, folder):
     """Neutral weights (name -> array, in model order) as `specc run` saves them."""
-    order = list(dict.fromkeys(key.rpartition(".")[0] for key in arrays))
+    order = list(dict.fromkeys(key.partition(".")[0] for key in arrays))
     arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
     try:
         from safetensors.numpy import save_file

@@ -1,0 +1,259 @@
+"""Token-sequence models in emitted PyTorch scripts: PyTorch's own classes, the padding
+mask as docs/semantics.md#masking states it, and the same numbers as `specc run`.
+
+- The imdb goldens generate `specc run`'s token ids and build `nn.Embedding`, `nn.LSTM`,
+  `nn.TransformerEncoderLayer`, with `specc summary`'s parameter counts (their executed
+  runs are in test_pytorch.py).
+- From one initial weights file (`init from`), the transformer spec's script and `specc run`
+  (torch) give the same first-batch loss within 1e-5, on padded batches of its generator,
+  with and without `causal`.
+- Emitted scripts learn the planted-signal task of tests/run/test_sequence_train.py from an
+  .npz of int64 token ids (test accuracy >= 0.95), and refuse float data and ids beyond the
+  vocabulary in one line.
+- Keras and TensorFlow scripts write `embedding`, `gru` (gate blocks mapped to the neutral
+  file's) and the masked global pools: their first-batch loss is `specc run`'s within 1e-5
+  from one weights file, and they learn the planted signal.
+- What the targets cannot write yet is refused at check time (E600) with its reason.
+"""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specc.analysis import analyze, analyze_file
+from specc.emit import emit, emit_plan
+from specc.plan import RunOptions
+from specc.run import run
+from tests.emit.conftest import GOLDEN, ROOT, history, lint, run_scripts
+from tests.run.test_sequence_train import MODELS, write_task
+
+COUNTS = {
+    "imdb_transformer": ("ImdbTransformer", 653_566),
+    "imdb_bilstm": ("ImdbBilstm", 2_758_785),
+}
+
+
+@pytest.mark.parametrize("spec", sorted(COUNTS))
+def test_the_golden_builds_the_summarys_parameters(spec: str) -> None:
+    name, expected = COUNTS[spec]
+    summary = analyze_file(ROOT / "specs" / f"{spec}.nn").shapes[spec].params
+    module = runpy.run_path(str(GOLDEN / "pytorch" / f"{spec}.py"), run_name=spec)
+    model = module[name]()
+    assert sum(p.numel() for p in model.parameters()) == summary == expected
+
+
+def test_the_goldens_use_pytorchs_classes() -> None:
+    transformer = (GOLDEN / "pytorch" / "imdb_transformer.py").read_text()
+    assert "nn.TransformerEncoderLayer(" in transformer
+    assert "src_key_padding_mask=torch.where(mask, 0.0, -1e9)" in transformer
+    assert "mask = x != 0" in transformer
+    bilstm = (GOLDEN / "pytorch" / "imdb_bilstm.py").read_text()
+    assert "nn.LSTM(128, 64, batch_first=True, bidirectional=True)" in bilstm
+    assert "mask" not in bilstm  # an LSTM ends the mask: nothing reads it
+
+
+def _initial_weights(text: str, path: Path) -> None:
+    """Random arrays by the spec's names in PyTorch's layout (norm scales one)."""
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(3)
+    arrays = {}
+    for layer in emit_plan(analyze(text, "t.nn"), "pytorch").weighted:
+        for w in layer.weights:
+            key = f"{layer.weights_name}.{w.name}"
+            if w.init is None:
+                arrays[key] = np.full(w.shape, w.constant, np.float32)
+            else:
+                arrays[key] = rng.normal(0, 0.2, w.shape).astype(np.float32)
+    save_file(arrays, str(path))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_the_first_batch_loss_is_specc_runs(tmp_path: Path, causal: bool) -> None:
+    """specs/imdb_transformer.nn without dropout (and `causal`), on one 32-example batch of
+    its generator (pre-padded: the mask matters; with `causal` a query before the first
+    token sees only padding), from one weights file: measured equal (0.7040449 without `causal`)."""
+    text = (ROOT / "specs" / "imdb_transformer.nn").read_text(encoding="utf-8")
+    text = text.replace("eps=1e-6", "eps=1e-6 causal") if causal else text
+    text = text.replace("dropout=0.1", "dropout=0").replace("    dropout 0.1\n", "")
+    text = text.replace(
+        "model imdb_transformer {", 'model imdb_transformer {\n    init from "init.safetensors"'
+    )
+    text = text.replace("samples=6000", "samples=40").replace("batch 32 shuffle", "batch 32")
+    text = text.replace("validation 0.2", "validation 0")
+    assert "dropout 0.1\n" not in text and "dropout=0 " in text and "init from" in text
+    spec = tmp_path / "t.nn"
+    spec.write_text(text, encoding="utf-8")
+    _initial_weights(text, tmp_path / "init.safetensors")
+    result = run(spec, RunOptions(backend="torch", out=str(tmp_path / "run"), quiet=True, epochs=1))
+    expected = result.history[0]["loss"]
+    script = tmp_path / "t.py"
+    script.write_text(emit(analyze_file(spec), "pytorch"), encoding="utf-8")
+    codes, output = run_scripts(
+        [[str(script), "--epochs", "1", "--out", str(tmp_path / "s")]], cwd=tmp_path
+    )
+    assert codes == [0], output[-3000:]
+    assert "32 training" in output, output[-2000:]  # one batch: epoch 1's loss is the first batch's
+    got = history(tmp_path / "s")["loss"][0]
+    assert abs(got - expected) / expected < 1e-5, (expected, got)
+
+
+# The runner's planted-signal models, plus plain attention (also causal) and masked max pooling.
+TASKS = {
+    **MODELS,
+    "attention_maxpool": "embedding 30 8 pad=0\n attention heads=2\n global_maxpool",
+    "causal_attention": "embedding 30 8 pad=0\n attention heads=2 causal\n global_avgpool",
+}
+
+
+def test_emitted_scripts_learn_the_planted_signal(tmp_path: Path) -> None:
+    argv, names = [], sorted(TASKS)
+    for name in names:
+        folder = tmp_path / name
+        folder.mkdir()
+        spec = write_task(folder, TASKS[name])
+        script = folder / "train.py"
+        text = emit(analyze_file(spec), "pytorch")
+        assert lint(text) == [], name
+        script.write_text(text, encoding="utf-8")
+        argv.append([str(script), "--data-dir", str(folder), "--out", str(folder / "out")])
+    codes, output = run_scripts(argv)
+    assert codes == [0] * len(names), output[-3000:]
+    for name in names:
+        hist = history(tmp_path / name / "out")
+        assert hist["test_accuracy"] >= 0.95, (name, hist["test_accuracy"])
+        assert hist["loss"][-1] < 0.5 * hist["loss"][0], (name, hist["loss"])
+
+
+def test_scripts_refuse_float_data_and_ids_beyond_the_vocabulary(tmp_path: Path) -> None:
+    spec = write_task(tmp_path, MODELS["transformer"])
+    script = tmp_path / "train.py"
+    script.write_text(emit(analyze_file(spec), "pytorch"), encoding="utf-8")
+    x = np.full((2, 12), 5, dtype=np.int64)
+    x[1, 3] = 39  # beyond `embedding 30 8`
+    argv = []
+    for case, arrays in {
+        "big": (x, x.astype(np.float32)),
+        "float": (x.astype(np.float32),) * 2,
+    }.items():
+        (tmp_path / case).mkdir()
+        np.savez(
+            tmp_path / case / "tokens.npz",
+            x=arrays[0],
+            y=np.zeros(2, np.int64),
+            x_test=arrays[1],
+            y_test=np.zeros(2, np.int64),
+        )
+        argv.append([str(script), "--data-dir", str(tmp_path / case), "--out", str(tmp_path / "o")])
+    codes, output = run_scripts(argv)
+    assert codes == [1, 1], output[-2000:]
+    assert "error: token ids run from 5 to 39; the vocabulary is 0 to 29" in output
+    assert "error: the model reads token ids (integers), but the data holds float32" in output
+
+
+@pytest.mark.parametrize("target", ["keras", "tensorflow", "mindspore"])
+def test_other_targets_refuse_the_sequence_kinds(target: str) -> None:
+    found = (GOLDEN / target / "imdb_transformer.err").read_text()
+    assert "E600" in found and "layer `transformer_encoder`" in found
+
+
+@pytest.mark.parametrize("spec", sorted(COUNTS))
+def test_the_script_generates_specc_runs_token_ids(spec: str) -> None:
+    from specc.data.synthetic import generate_text
+
+    data = analyze_file(ROOT / "specs" / f"{spec}.nn").spec.data
+    table = generate_text(data)  # type: ignore[arg-type]
+    module = runpy.run_path(str(GOLDEN / "pytorch" / f"{spec}.py"), run_name=spec)
+    x, y, x_test, y_test = module["read_source"](None)
+    assert y_test is None
+    assert x.dtype == np.int64 and x.shape == (6000, 200) and x_test is None
+    assert np.array_equal(x, table.x) and np.array_equal(y, table.y)
+    assert (x[:, 0] == 0).mean() > 0.5  # pre-padded: most examples start with padding
+
+
+# Keras and TensorFlow scripts write `embedding`, `position_embedding`, `gru` and the
+# masked global pools.
+KERAS_CASES = {
+    "gru": "embedding 30 8 pad=0\n gru 8 sequences=true bidirectional\n gru 4",
+    "avgpool": "embedding 30 8 pad=0\n global_avgpool",
+    "maxpool": "embedding 30 8 pad=0\n global_maxpool",
+    "positions": "embedding 30 8 pad=0\n position_embedding\n global_avgpool",
+}
+
+
+@pytest.fixture(scope="module")
+def keras_losses(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], float]:
+    """Epoch 1's loss (one 480-example batch: the first batch's) of `specc run` and of each
+    target's script, every one from the same init.safetensors."""
+    root = tmp_path_factory.mktemp("keras_tokens")
+    found: dict[tuple[str, str], float] = {}
+    groups: dict[str, list[tuple[tuple[str, str], list[str]]]] = {"torch": [], "tf": []}
+    for case, body in KERAS_CASES.items():
+        folder = root / case
+        folder.mkdir()
+        spec = write_task(folder, body)
+        text = spec.read_text().replace(
+            "model text {", 'model text {\n init from "init.safetensors"'
+        )
+        text = text.replace("batch 16 shuffle", "batch 480").replace("adam lr=0.01", "sgd lr=0.1")
+        spec.write_text(text)
+        _initial_weights(text, folder / "init.safetensors")
+        options = RunOptions(backend="torch", out=str(folder / "run"), quiet=True, epochs=1)
+        found[(case, "run")] = run(spec, options).history[0]["loss"]
+        for target in ("pytorch", "keras", "tensorflow"):
+            script = folder / f"{target}_script.py"
+            script.write_text(emit(analyze_file(spec), target), encoding="utf-8")
+            argv = [str(script), "--data-dir", str(folder), "--epochs", "1"]
+            group = "torch" if target == "pytorch" else "tf"
+            groups[group].append(((case, target), [*argv, "--out", str(folder / target)]))
+    for group in groups.values():
+        for key, argv in group:  # each from its own folder: `init from` is relative to it
+            codes, output = run_scripts([argv], cwd=Path(argv[0]).parent)
+            assert codes == [0], (key, output[-3000:])
+            found[key] = history(Path(argv[0]).parent / key[1])["loss"][0]
+    return found
+
+
+@pytest.mark.parametrize("target", ["pytorch", "keras", "tensorflow"])
+@pytest.mark.parametrize("case", sorted(KERAS_CASES))
+def test_keras_scripts_compute_the_spec(
+    keras_losses: dict[tuple[str, str], float], case: str, target: str
+) -> None:
+    """The GRU's gate blocks and both biases, the masked pools: the first-batch loss of
+    each script is `specc run`'s within 1e-5 (relative)."""
+    expected, got = keras_losses[(case, "run")], keras_losses[(case, target)]
+    assert abs(got - expected) / expected < 1e-5, (case, target, expected, got)
+
+
+@pytest.mark.parametrize("target", ["keras", "tensorflow"])
+def test_keras_scripts_learn_the_planted_signal(tmp_path: Path, target: str) -> None:
+    argv = []
+    for case, body in KERAS_CASES.items():
+        folder = tmp_path / case
+        folder.mkdir()
+        spec = write_task(folder, body)
+        script = folder / "train_script.py"
+        text = emit(analyze_file(spec), target)
+        assert lint(text) == [], case
+        script.write_text(text, encoding="utf-8")
+        argv.append([str(script), "--data-dir", str(folder), "--out", str(folder / "out")])
+    codes, output = run_scripts(argv)
+    assert codes == [0] * len(argv), output[-3000:]
+    for case in KERAS_CASES:
+        hist = history(tmp_path / case / "out")
+        assert hist["test_accuracy"] >= 0.95, (case, hist["test_accuracy"])
+
+
+def test_the_keras_gru_has_the_summarys_parameters(tmp_path: Path) -> None:
+    """Keras's GRU (reset_after) keeps both biases, as the spec: 3H(D+H) + 6H per direction."""
+    spec = write_task(tmp_path, KERAS_CASES["gru"])
+    script = tmp_path / "gru_script.py"
+    script.write_text(emit(analyze_file(spec), "keras"), encoding="utf-8")
+    summary = analyze_file(spec).shapes["text"].params
+    model = runpy.run_path(str(script), run_name="gru_script")["build_model"]()
+    bigru, gru = 2 * (3 * 8 * (8 + 8) + 6 * 8), 3 * 4 * (16 + 4) + 6 * 4
+    assert model.count_params() == summary == 30 * 8 + bigru + gru + 4 * 2 + 2 == 1378
