@@ -264,15 +264,10 @@ class AvgPool1D(Pool1D):
     aliases = ("avg_pool1d", "averagepooling1d")
 
 
-class GlobalAvgPool(Layer):
-    """Mean over every position: (C, H, W) -> (C,) for images, (C, L) -> (C,) for sequences,
-    and an (L, D) token sequence -> (D,) over its L axis, ignoring padded positions."""
+class GlobalPool(Layer):
+    """Base of the global pools: every position to one value per channel (or per feature
+    of an (L, D) token sequence, ignoring padded positions)."""
 
-    kind: Literal["global_avgpool"] = "global_avgpool"
-    aliases = (
-        *("global_average_pool", "global_avg_pool", "gap"),
-        *("globalaveragepooling2d", "globalaveragepooling1d"),
-    )
     layout = "spatial"
     parity_group = "conv"
     honours_mask: ClassVar[bool] = True  # on an (L, D) token sequence (specc/ir/sequence.py)
@@ -290,3 +285,25 @@ class GlobalAvgPool(Layer):
 
     def flops(self, shape: Shape, out: Shape) -> int:
         return size(shape)
+
+
+class GlobalAvgPool(GlobalPool):
+    """Mean over every position: (C, H, W) -> (C,) for images, (C, L) -> (C,) for sequences,
+    and an (L, D) token sequence -> (D,) over its L axis, ignoring padded positions."""
+
+    kind: Literal["global_avgpool"] = "global_avgpool"
+    aliases = (
+        *("global_average_pool", "global_avg_pool", "gap"),
+        *("globalaveragepooling2d", "globalaveragepooling1d"),
+    )
+
+
+class GlobalMaxPool(GlobalPool):
+    """Max over every position: (C, H, W) -> (C,), (C, L) -> (C,), and an (L, D) token
+    sequence -> (D,) over its L axis, ignoring padded positions."""
+
+    kind: Literal["global_maxpool"] = "global_maxpool"
+    aliases = (
+        *("global_max_pool", "gmp"),
+        *("globalmaxpooling2d", "globalmaxpooling1d"),
+    )

@@ -36,6 +36,7 @@ from specc.ir.conv import (
     Conv1D,
     Conv2D,
     GlobalAvgPool,
+    GlobalMaxPool,
     MaxPool1D,
     MaxPool2D,
     Pool,
@@ -57,7 +58,7 @@ from specc.ir.graph import (
 )
 from specc.ir.inits import GlorotUniform, Init, Zeros
 from specc.ir.layer import Affine, Layer, Shape, Weight, fmt_shape, size
-from specc.ir.sequence import GRU, LSTM, Embedding, GlobalMaxPool, PositionEmbedding
+from specc.ir.sequence import GRU, LSTM, Embedding, PositionEmbedding
 from specc.ir.spaces import OpenUnitFloat, PositiveFloat, PositiveInt
 
 __all__ = [

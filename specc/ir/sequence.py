@@ -252,34 +252,6 @@ class GRU(Recurrent):
     """Also run backwards and concatenate (forward first)."""
 
 
-class GlobalMaxPool(Layer):
-    """Max over every position: (C, H, W) -> (C,), (C, L) -> (C,), and an (L, D) token
-    sequence -> (D,) over its L axis, ignoring padded positions."""
-
-    kind: Literal["global_maxpool"] = "global_maxpool"
-    aliases = (
-        *("global_max_pool", "gmp"),
-        *("globalmaxpooling2d", "globalmaxpooling1d"),
-    )
-    layout = "spatial"
-    parity_group = "conv"
-    honours_mask: ClassVar[bool] = True
-
-    def infer(self, shape: Shape) -> Shape:
-        if is_sequence(shape):
-            return (shape[-1],)
-        self._need_rank(
-            shape,
-            (2, 3),
-            "a channels-first image (CxHxW) or sequence (CxL)",
-            "use it after a conv2d, conv1d or embedding",
-        )
-        return (shape[0],)
-
-    def flops(self, shape: Shape, out: Shape) -> int:
-        return size(shape)
-
-
 def vocabulary(shapes: ModelShapes) -> int | None:
     """The vocabulary size of a model reading token ids (its first layer, an `embedding`);
     None for a float input. The data loader checks every id against it."""

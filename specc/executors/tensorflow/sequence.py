@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from specc.executors.tensorflow import attention
 from specc.executors.tensorflow.attention import TakesMask
+from specc.ir import conv as C
 from specc.ir import sequence as S
 from specc.lowering import Step
 
@@ -210,5 +211,5 @@ LAYERS: dict[type, Callable[[Step], list[keras.layers.Layer]]] = {
     S.LSTM: _recurrent,
     S.GRU: _recurrent,
     **attention.LAYERS,
-    S.GlobalMaxPool: global_pool("max"),
+    C.GlobalMaxPool: global_pool("max"),
 }

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from specc.ir import attention as A
+from specc.ir import conv as C
 from specc.ir import sequence as S
 from specc.shapes import LayerInfo
 
@@ -213,5 +214,5 @@ LAYERS: dict[type, Callable[[LayerInfo], nn.Module]] = {
     S.GRU: _recurrent(GRU),
     A.Attention: _attention,
     A.TransformerEncoder: _transformer,
-    S.GlobalMaxPool: global_pool("max"),
+    C.GlobalMaxPool: global_pool("max"),
 }
