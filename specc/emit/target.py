@@ -39,6 +39,7 @@ def sequences_not_emitted() -> dict[str, str]:
     refused = {
         f"layer.{kind}": why for kind in canonical(AnyLayer) if table[kind].__module__ in modules
     }
+    refused["layer.global_maxpool"] = why  # came with the sequence kinds (specc/ir/conv.py)
     refused["causal"] = why  # an option of the attention kinds refused above
     refused["data.synthetic_text"] = (
         "generated token data is not written for this target yet; use "
