@@ -20,8 +20,8 @@ LayoutPass = Callable[["Lowered"], "Lowered"]
 
 
 TEXT_SOURCES: dict[str, str] = {
-    "data.imdb": "the IMDB reader is not written into scripts yet; use `specc run`",
-    "data.text_folder": "tokenizing text is not written into scripts yet; use `specc run`",
+    "data.imdb": "the IMDB reader is not emitted yet; use `specc run`",
+    "data.text_folder": "tokenizing text is not emitted yet; use `specc run`",
 }
 """The text data sources no target writes yet (E600 at check time)."""
 
