@@ -56,6 +56,11 @@ def check_spec(
             several = len(info.inputs) > 1  # E409's business (specc/input_checks.py)
             if data_shape and not several and math.prod(data_shape) != math.prod(info.input):
                 model = info.model
+                written = (
+                    model.input.written(data_shape)
+                    if model.input
+                    else f"input {fmt_shape(data_shape)}"
+                )
                 out.append(
                     Diagnostic(
                         code="E400",
@@ -65,8 +70,8 @@ def check_spec(
                         ),
                         span=(model.input.span if model.input else None) or end,
                         related=_rel(spec.data, "the data is declared here"),
-                        help=f"use `input {fmt_shape(data_shape)}`",
-                        fix=f"input {fmt_shape(data_shape)}",
+                        help=f"use `{written}`",
+                        fix=written,
                     )
                 )
     out.extend(check_inputs(spec, end))

@@ -34,6 +34,12 @@ class Input(Node):
         """What merges and `from=` call it."""
         return self.name or "input"
 
+    def written(self, shape: tuple[int, ...]) -> str:
+        """This statement as written, with another shape (for fix suggestions)."""
+        dims = "x".join(str(d) for d in shape)
+        words = ["input", self.name, dims, "int" if self.dtype == "int" else None]
+        return " ".join(w for w in words if w)
+
     @model_validator(mode="after")
     def _positive(self) -> Input:
         if any(d < 1 or d > 1_000_000 for d in self.shape):
