@@ -164,6 +164,14 @@ def _read(
     return reader(data, spec_dir, download, progress)
 
 
+def recorded(override: str | None) -> str | None:
+    """`--data` as a run record keeps it: a source name as typed, a path made absolute, so
+    that `--resume` from another folder reads the same file."""
+    if override is None or override in SOURCE_NAMES:
+        return override
+    return str(Path(override).expanduser().absolute())
+
+
 def _read_override(data: ir.Data, override: str, download: bool, progress: bool) -> Raw:
     """`--data NAME_OR_PATH`: another named source, a folder of IDX files or CIFAR batches,
     CIFAR-10's archive, or a .csv/.npz file."""

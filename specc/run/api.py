@@ -21,6 +21,7 @@ from specc import __version__
 from specc.analysis import Analysis, analyze, analyze_file
 from specc.data import Dataset, load
 from specc.data.dataset import Inputs
+from specc.data.loader import recorded
 from specc.data.text_folder import VOCAB_FILE, saved_vocabulary
 from specc.errors import InterruptedRun, RunError, UsageError
 from specc.executors import Executor, get
@@ -382,7 +383,7 @@ def _start_record(
             # local replicas per rank (tensorflow's MirroredStrategy on several devices)
             "replicas": backend.replicas(device) if hasattr(backend, "replicas") else 1,
             "options": {
-                k: v
+                k: recorded(v) if k == "data" else v
                 for k, v in dataclasses.asdict(options).items()
                 if k not in ("quiet", "json", "resume")
             },

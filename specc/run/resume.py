@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from specc.data.loader import recorded
 from specc.errors import RunError, UsageError
 from specc.plan import RunOptions
 from specc.run.record import CHECKPOINT, RunDir
@@ -100,11 +101,12 @@ def _merge(saved: RunOptions, given: RunOptions, folder: Path) -> RunOptions:
     """The saved options, with the flags that may change taken from `given`."""
     default = RunOptions()
     for flag, reason in FIXED.items():
-        value, old = getattr(given, flag), getattr(saved, flag)
+        typed, old = getattr(given, flag), getattr(saved, flag)
+        value = recorded(typed) if flag == "data" else typed  # as run.json keeps it
         if value is not None and value != getattr(default, flag) and value != old:
             shown = flag.replace("_", "-")
             raise UsageError(
-                f"--resume {folder} cannot take --{shown} {value}: "
+                f"--resume {folder} cannot take --{shown} {typed}: "
                 + reason.format(saved=old)
                 + (f" ({old})" if old is not None and "{saved}" not in reason else ""),
                 f"drop --{shown}, or start a new run with it",

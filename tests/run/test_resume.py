@@ -97,6 +97,30 @@ def test_epochs_extends_a_finished_run_to_what_a_longer_run_gives(tmp_path: Path
     assert "the run has already trained 3 epochs" in fewer.stderr  # type: ignore[attr-defined]
 
 
+def test_a_relative_data_path_is_recorded_absolute_so_resume_works_from_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, other = tmp_path / "first", tmp_path / "other"
+    first.mkdir()
+    other.mkdir()
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 28, 28), dtype=np.float32)
+    np.savez(first / "digits.npz", x=x, y=rng.integers(0, 10, 200))
+    monkeypatch.chdir(first)
+    out = tmp_path / "run"
+    done = _cli(QUICK, "--data", "digits.npz", "--epochs", "1", "--out", str(out), "-q")
+    assert done.exit_code == 0, done.output  # type: ignore[attr-defined]
+    info = json.loads((out / "run.json").read_text())
+    assert info["options"]["data"] == str(first / "digits.npz")
+    monkeypatch.chdir(other)  # `digits.npz` means nothing here
+    again = _cli("--resume", str(out), "--epochs", "2", "--data", str(first / "digits.npz"))
+    assert again.exit_code == 0, again.output  # type: ignore[attr-defined]
+    assert f"resuming {out} after epoch 1 of 2" in again.stderr  # type: ignore[attr-defined]
+    other_file = _cli("--resume", str(out), "--data", "digits.npz")
+    assert other_file.exit_code == 2  # type: ignore[attr-defined]
+    assert "cannot take --data digits.npz" in other_file.stderr  # type: ignore[attr-defined]
+
+
 def test_extending_a_schedule_that_spans_the_run_says_it_differs(tmp_path: Path) -> None:
     spec = tmp_path / "cosine.nn"
     spec.write_text(Path(QUICK).read_text().replace("epochs 5", "epochs 5\n    schedule cosine"))
