@@ -23,14 +23,14 @@ __all__ = ["SweepOptions", "SweepResult", "sweep"]
 
 def sweep(path: str, options: SweepOptions | None = None) -> SweepResult:
     """Run (or resume) the sweep of the spec at `path` until it has `options.trials` trials."""
-    from specc.sweep import report, study
+    from specc.sweep import report, storage, study
 
     options = options or SweepOptions()
     _not_under_torchrun()
     say = _say(options.quiet)
     found, analysis, params, notes = study.setup(path, options)
-    opened = study.open_study(found, params)
-    for number in study.recover(opened):
+    opened = storage.open_study(found, params)
+    for number in storage.recover(opened):
         say(f"trial {number} was interrupted (its worker is gone): marked failed, queued again")
     try:
         if options.jobs == 1:
