@@ -98,7 +98,7 @@ def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> T
         device=devices[0],  # evaluation runs here (on the first replica's copy)
         keras=km,
         optimizer=optimizer,
-        loss=loss_function(plan.train.loss),
+        loss=loss_function(plan.train.main_loss),
         trainable=trainable,
         jit=None if replicas is None else False,  # no XLA around the collectives
         replicas=replicas,
@@ -178,7 +178,7 @@ def _epoch_function(state: TFState, augment: Augment | None, keep: bool = False)
     key = f"epoch:{augment is not None}:{keep}"
     if key in state._functions:
         return state._functions[key]
-    head = probability_fn(state.plan.train.loss)
+    head = probability_fn(state.plan.train.main_loss)
 
     def run(  # type: ignore[no-untyped-def]
         x: tf.Tensor, y: tf.Tensor, idx: tf.Tensor, lrs: tf.Tensor, n: tf.Tensor, *params: tf.Tensor
@@ -282,7 +282,7 @@ def _seed_dropout(state: TFState, rng_seed: int) -> None:
 def _eval_function(state: TFState, what: str) -> Any:
     key = f"eval:{what}"
     if key not in state._functions:
-        head = probability_fn(state.plan.train.loss)
+        head = probability_fn(state.plan.train.main_loss)
 
         def outputs(x: tf.Tensor) -> tf.Tensor:
             return head(tf.cast(state.keras.forward(x, training=False, logits=True), tf.float32))
