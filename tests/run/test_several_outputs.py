@@ -173,3 +173,30 @@ def test_emit_refuses_several_outputs_with_a_reason(target: str) -> None:
     done = _cli("emit", str(EXAMPLE), "--target", target)
     assert done.exit_code == 1  # type: ignore[attr-defined]
     assert "E600" in done.stderr and "several outputs" in done.stderr  # type: ignore[attr-defined]
+
+
+def test_the_loss_plot_draws_each_outputs_loss() -> None:
+    from specc.run.plots import loss_figure
+
+    records = [
+        {
+            "epoch": e,
+            "loss": 2.0 / e,
+            "kind_loss": 1.5 / e,
+            "big_loss": 1.0 / e,
+            "val_loss": 2.1 / e,
+        }
+        | {"val_kind_loss": 1.6 / e, "val_big_loss": 1.1 / e}
+        for e in (1, 2, 3)
+    ]
+    fig = loss_figure(records, "two")
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    assert labels == [
+        "train loss (epoch mean)",
+        "validation loss",
+        "train big_loss",
+        "validation big_loss",
+        "train kind_loss",
+        "validation kind_loss",
+    ]
+    assert list(fig.axes[0].lines[4].get_ydata()) == [1.5, 0.75, 0.5]
