@@ -449,3 +449,9 @@ def test_outline_shows_output_blocks(push: Session, uri: str) -> None:
     assert big.detail == "output big → 1"
     train = symbols[2]
     assert [c.name for c in train.children][:2] == ["output kind", "output big"]
+
+
+def test_completion_offers_output_names_in_train(push: Session, uri: str) -> None:
+    marked = OUTPUTS.replace("    output big {\n        loss", "    output |big {\n        loss")
+    assert marked != OUTPUTS
+    assert _labels(push, uri, marked) == ["kind", "big"]
