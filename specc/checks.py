@@ -73,7 +73,8 @@ def check_spec(
     out.extend(check_inputs(spec, end))
     out.extend(check_outputs(spec, shapes, end))
     out.extend(_loss_fits_output(spec, shapes, end))
-    if spec.data is not None and spec.train is not None:
+    if spec.data is not None and spec.train is not None and not spec.train.outputs:
+        # (several outputs: each output's loss decides its targets, specc/output_checks.py)
         has_one_hot = any(isinstance(t, OneHot) for t in spec.data.transforms)
         _, _, task = spec.data.sample_facts()
         if has_one_hot and task == "regression":

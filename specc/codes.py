@@ -305,6 +305,10 @@ tensor and far more than a spec of this kind should train. Make the largest laye
 `categorical_crossentropy` trains against one-hot rows: add `one_hot` to the data block
 (or use `sparse_categorical_crossentropy` with class numbers). `one_hot` with any other
 loss is an error too.
+
+A model with several named outputs needs one target per output: an .npz with arrays
+`y_<output>`, or `data synthetic` (docs/data.md#several-outputs); other sources give one
+target per example, and `one_hot` cannot say which output's targets it encodes.
 """,
     ),
     Code(

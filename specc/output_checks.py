@@ -9,6 +9,7 @@ for. What each loss requires of its output's shape is E407 (specc/checks.py, per
 from __future__ import annotations
 
 from specc.diagnostics import Diagnostic, Related, did_you_mean
+from specc.ir.data import NPZ, OneHot, Synthetic
 from specc.ir.layers import Output
 from specc.ir.spec import Spec
 from specc.lowering.head import final_activation
@@ -37,6 +38,7 @@ def check_outputs(spec: Spec, shapes: dict[str, ModelShapes], end: Span) -> list
                 )
             )
         return out
+    out.extend(_targets(spec, model.name, names, end))
     if train.loss is not None:
         out.append(
             Diagnostic(
@@ -81,6 +83,37 @@ def check_outputs(spec: Spec, shapes: dict[str, ModelShapes], end: Span) -> list
                 else (),
             )
         )
+    return out
+
+
+def _targets(spec: Spec, model: str, names: list[str], end: Span) -> list[Diagnostic]:
+    """E406: only an .npz (`y_<output>` arrays) or `synthetic` (targets derived from one
+    latent class) gives each output its targets; `one_hot` cannot say which it encodes."""
+    data = spec.data
+    if data is None:
+        return []
+    out = []
+    if not isinstance(data, NPZ | Synthetic):
+        out.append(
+            Diagnostic(
+                code="E406",
+                message=f"`data {data.kind_name()}` gives one target per example, but model "
+                f"`{model}` has {len(names)} outputs ({_list(names)})",
+                span=data.where() or end,
+                help="give each output its targets in an .npz (arrays `y_<output>`), or use "
+                "`data synthetic` (docs/data.md#several-outputs)",
+            )
+        )
+    for transform in data.transforms:
+        if isinstance(transform, OneHot):
+            out.append(
+                Diagnostic(
+                    code="E406",
+                    message="`one_hot` does not say which output's targets it encodes",
+                    span=transform.span or end,
+                    help="remove it: each output's loss decides what its targets are",
+                )
+            )
     return out
 
 

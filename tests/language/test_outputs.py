@@ -129,6 +129,8 @@ def test_diagnostics_of_outputs() -> None:
     # an output trained twice
     twice = SPEC.replace("    early_stopping", "    output big { loss mse }\n    early_stopping")
     assert codes(twice) == ["E203"]
+    # `one_hot` cannot say which output's targets it encodes
+    assert codes(SPEC.replace("{ validation 0.2 }", "{ validation 0.2; one_hot }")) == ["E406"]
     # reading an output's value
     reads = SPEC.replace(
         "    output big from=dense_1 { dense 1 sigmoid }",
