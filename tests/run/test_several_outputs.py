@@ -200,3 +200,18 @@ def test_the_loss_plot_draws_each_outputs_loss() -> None:
         "validation kind_loss",
     ]
     assert list(fig.axes[0].lines[4].get_ydata()) == [1.5, 0.75, 0.5]
+
+
+def test_resume_extends_a_run_with_several_outputs_to_what_a_longer_run_gives(
+    tmp_path: Path,
+) -> None:
+    short, long = tmp_path / "short", tmp_path / "long"
+    small = ["--limit", "600", "--epochs"]
+    assert _cli("run", str(EXAMPLE), "-q", *small, "1", "--out", str(short)).exit_code == 0  # type: ignore[attr-defined]
+    extended = _cli("run", "--resume", str(short), "--epochs", "3")
+    assert extended.exit_code == 0, extended.output  # type: ignore[attr-defined]
+    assert _cli("run", str(EXAMPLE), "-q", *small, "3", "--out", str(long)).exit_code == 0  # type: ignore[attr-defined]
+    one = json.loads((short / "metrics.json").read_text())
+    two = json.loads((long / "metrics.json").read_text())
+    for key in ("test_loss", "test_kind_loss", "test_big_accuracy", "val_kind_accuracy"):
+        assert one[key] == two[key], key
