@@ -148,25 +148,30 @@ def _loss_fits_output(spec: Spec, shapes: dict[str, ModelShapes], end: Span) -> 
     for name, _ in info.outputs:
         node = spec.train.output_named(name)
         if node is not None and node.loss is not None:  # else E211
-            out.extend(loss_fits(node.loss, info.for_output(name), spec.data, end, True))
+            view, who = info.for_output(name), f"output `{name}`"
+            out.extend(loss_fits(node.loss, view, spec.data, end, True, who))
     return out
 
 
 def loss_fits(
-    loss: Loss, info: ModelShapes, data: AnyData, end: Span, one_target: bool
+    loss: Loss,
+    info: ModelShapes,
+    data: AnyData,
+    end: Span,
+    one_target: bool,
+    who: str | None = None,
 ) -> list[Diagnostic]:
     """E407: a class loss needs one output per class (one output is always loss 0); a 0/1
     loss compares each output with one target value, so with one target per example
-    (`Data.one_target_per_example`, or an output of a model with several) it needs 1."""
+    (`Data.one_target_per_example`, or an output of a model with several) it needs 1.
+    `who`: how the message names what gives the output (default: the model)."""
+    who = who or f"model `{info.model.name}`"
     if loss.target in ("class", "onehot") and info.output == (1,):
         # Softmax over one output is always 1: the loss is 0 and nothing is learned.
         return [
             Diagnostic(
                 code="E407",
-                message=(
-                    f"`{loss.kind_name()}` needs one output per class, but model "
-                    f"`{info.model.name}` gives 1"
-                ),
+                message=(f"`{loss.kind_name()}` needs one output per class, but {who} gives 1"),
                 span=_last_units(info) or end,
                 related=_rel(loss, "the loss is declared here"),
                 help="give the last layer one unit per class, or use `binary_crossentropy` "
@@ -186,7 +191,7 @@ def loss_fits(
         Diagnostic(
             code="E407",
             message=(
-                f"`{loss.kind_name()}` needs 1 output per example, but model `{info.model.name}` "
+                f"`{loss.kind_name()}` needs 1 output per example, but {who} "
                 f"gives {fmt_shape(info.output)}"
             ),
             span=span,
