@@ -215,3 +215,45 @@ def test_resume_extends_a_run_with_several_outputs_to_what_a_longer_run_gives(
     two = json.loads((long / "metrics.json").read_text())
     for key in ("test_loss", "test_kind_loss", "test_big_accuracy", "val_kind_accuracy"):
         assert one[key] == two[key], key
+
+
+TWO_BY_THREE = """model tt {
+    input image 1x8x8
+    input meta 3
+    branch img from=image { conv2d 4 3 padding=same relu }
+    output map from=img { conv2d 1 1 }
+    output cls from=img { flatten; dense 2 softmax }
+    output reg from=meta { dense 8 relu; dense 1 }
+}
+data npz "DATA" { batch 32 shuffle; validation 0.2 }
+train {
+    output map { loss mse; metrics mae }
+    output cls { loss sparse_categorical_crossentropy; metrics accuracy }
+    output reg { loss mse; weight 0.5; metrics mae }
+    optimizer adam lr=0.01
+    epochs 3
+}
+"""
+
+
+def test_parity_with_named_inputs_and_an_image_output(tmp_path: Path) -> None:
+    """Two named inputs, three outputs, one of them an image (TensorFlow computes it
+    channels-last and gives it back channels-first): both backends take the same steps."""
+    from specc.analysis import analyze
+    from specc.parity import parity
+
+    rng = np.random.default_rng(0)
+    image = rng.normal(size=(300, 1, 8, 8)).astype(np.float32)
+    meta = rng.normal(size=(300, 3)).astype(np.float32)
+    arrays = {
+        "image": image,
+        "meta": meta,
+        "y_cls": (image[:, 0, :4, :4].mean(axis=(1, 2)) > 0).astype(np.int64),
+        "y_map": image * 0.5,
+        "y_reg": 2 * meta[:, :1],
+    }
+    np.savez(tmp_path / "tt.npz", **arrays)
+    text = TWO_BY_THREE.replace("DATA", str(tmp_path / "tt.npz"))
+    result = parity(analyze(text, str(tmp_path / "tt.nn")), steps=10)
+    assert result.steps == 10 and result.passed, result.to_json()
+    assert result.runs[0].losses[-1] < result.runs[0].losses[0]
