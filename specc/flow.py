@@ -29,7 +29,8 @@ from specc.ir.layers import (
 )
 from specc.ir.sequence import check_input
 from specc.ir.spaces import is_space
-from specc.ir.spec import Model, flat_layers
+from specc.ir.spec import Model
+from specc.output_checks import after_outputs, check_output_places
 from specc.shapes import LayerInfo, Shape, Unused
 from specc.span import Span
 
@@ -109,7 +110,7 @@ class Flow:
                 continue
             frozen_here = frozen or layer.frozen
             if self.first_output and not self.in_output and not isinstance(layer, Output):
-                raise _after_outputs(layer, self.first_output)
+                raise after_outputs(layer, self.first_output)
             if isinstance(layer, Output):
                 self.output(layer, frozen_here, current)
             elif isinstance(layer, Branch):
@@ -366,31 +367,6 @@ class Flow:
             if name not in self.used
         ]
         return out
-
-
-def check_output_places(model: Model) -> None:
-    """E210 for an `output` block inside another block: outputs are the model's own."""
-    top = {id(layer) for layer in model.layers}
-    for layer in flat_layers(list(model.layers), blocks=True):
-        if isinstance(layer, Output) and id(layer) not in top:
-            raise SpecError(
-                "E210",
-                "an `output` block belongs at the model's top level",
-                layer.span,
-                help="move it out of the block; use `branch NAME { ... }` inside blocks",
-            )
-
-
-def _after_outputs(layer: Layer, first: Output) -> SpecError:
-    where = first.where("name") or first.span
-    return SpecError(
-        "E210",
-        f"`{layer.kind_name()}` follows the model's `output` blocks, so no output reads it",
-        layer.span,
-        help="a model with `output` blocks ends with them: move this line above the first "
-        "`output`, or inside an output block",
-        related=[Related(span=where, message="the first output block")] if where else [],
-    )
 
 
 def _inside(span: Span | None, block: Span | None) -> bool:

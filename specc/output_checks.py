@@ -1,4 +1,5 @@
-"""Checks of a model's named outputs against the `train` block (E211).
+"""Checks of a model's named outputs: where output blocks may stand (E210, raised while
+specc/flow.py walks the model) and how the `train` block trains them (E211).
 
 A model with `output` blocks trains each output with its own loss: `output NAME { loss
 ...; weight W; metrics ... }` in `train` (docs/semantics.md#outputs). Every output needs
@@ -8,10 +9,10 @@ for. What each loss requires of its output's shape is E407 (specc/checks.py, per
 
 from __future__ import annotations
 
-from specc.diagnostics import Diagnostic, Related, did_you_mean
+from specc.diagnostics import Diagnostic, Related, SpecError, did_you_mean
 from specc.ir.data import NPZ, OneHot, Synthetic
-from specc.ir.layers import Output
-from specc.ir.spec import Spec
+from specc.ir.layers import Layer, Output
+from specc.ir.spec import Model, Spec, flat_layers
 from specc.lowering.head import final_activation
 from specc.shapes import ModelShapes
 from specc.span import Span
@@ -115,6 +116,33 @@ def _targets(spec: Spec, model: str, names: list[str], end: Span) -> list[Diagno
                 )
             )
     return out
+
+
+def check_output_places(model: Model) -> None:
+    """E210 for an `output` block inside another block: outputs are the model's own
+    (raised by specc/flow.py while it walks the model)."""
+    top = {id(layer) for layer in model.layers}
+    for layer in flat_layers(list(model.layers), blocks=True):
+        if isinstance(layer, Output) and id(layer) not in top:
+            raise SpecError(
+                "E210",
+                "an `output` block belongs at the model's top level",
+                layer.span,
+                help="move it out of the block; use `branch NAME { ... }` inside blocks",
+            )
+
+
+def after_outputs(layer: Layer, first: Output) -> SpecError:
+    """E210 for a statement after the model's first `output` block."""
+    where = first.where("name") or first.span
+    return SpecError(
+        "E210",
+        f"`{layer.kind_name()}` follows the model's `output` blocks, so no output reads it",
+        layer.span,
+        help="a model with `output` blocks ends with them: move this line above the first "
+        "`output`, or inside an output block",
+        related=[Related(span=where, message="the first output block")] if where else [],
+    )
 
 
 def _suggested_loss(view: ModelShapes) -> str:
