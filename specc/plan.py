@@ -102,7 +102,7 @@ class RunPlan:
         losses = {o.name: o.loss for o in self.train.outputs if o.loss is not None}
         return lower(self.shapes, self.train.main_loss, losses)
 
-    @property
+    @functools.cached_property
     def outputs(self) -> tuple[OutputPlan, ...]:
         """A model with `output` blocks: how each output trains, in the model's order
         (empty for a model with one output)."""
