@@ -135,6 +135,10 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("training", "mae"): "metrics mae",
     ("training", "early_stopping"): "early_stopping monitor=val_loss patience=5 restore_best=true",
     ("training", "checkpoint"): "checkpoint best monitor=val_accuracy",
+    (
+        "training",
+        "output",
+    ): "output digit { loss sparse_categorical_crossentropy; weight 0.5; metrics accuracy }",
     ("layers", "dense"): "dense 128 relu",
     ("layers", "conv2d"): "conv2d 32 3 relu padding=same",
     ("layers", "conv1d"): "conv1d 16 5 relu padding=same",
@@ -179,6 +183,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
         "parallel",
     ): "parallel concat { branch { conv2d 32 1 relu }; branch { conv2d 32 3 padding=same relu } }",
     ("layers", "branch"): "branch side from=input { conv2d 1 3 padding=same }; add side",
+    ("layers", "output"): "output digit { flatten; dense 10 softmax }",
     ("layers", "add"): "branch skip { relu }; add skip",
     ("layers", "concat"): "branch a { conv2d 4 1 }; concat a",
     ("layers", "multiply"): "branch gate { sigmoid }; multiply gate",

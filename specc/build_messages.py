@@ -142,6 +142,8 @@ class Messages:
             field = str(loc[0]) if loc else ""
             inner = item.get("ctx", {}).get("error") if item.get("ctx") else None
             if isinstance(inner, SpecError):
+                if inner.missing and failed:
+                    continue  # the value was given but broken: already reported
                 self.diagnostics.append(inner.diagnostic(spans.get(field, span)))
                 reported = True
                 continue

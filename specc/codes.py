@@ -165,6 +165,38 @@ before its output.
 """,
     ),
     Code(
+        "E210",
+        "output blocks",
+        """
+A model with `output NAME { ... }` blocks returns each block's value as a named output.
+Every output block has a name and at least one layer of its own, sits at the model's top
+level (not inside `repeat`, `residual` or a branch), and the model ends with them: a
+layer after the first output block would feed no output. Nothing may read an output's
+value (its final softmax/sigmoid is split off for its loss); start from the layer before.
+
+    dense 64 relu
+    output digit { dense 10 softmax }
+    output big { dense 1 sigmoid }
+    dense 5                   # error: after the outputs; move it above or into one
+""",
+    ),
+    Code(
+        "E211",
+        "output without a loss",
+        """
+A model with several outputs trains each with its own loss, written per output in the
+`train` block (Keras' `loss={...}`, `loss_weights`, `metrics={...}`):
+
+    train {
+        output digit { loss sparse_categorical_crossentropy; metrics accuracy }
+        output big { loss binary_crossentropy; weight 0.5 }
+    }
+
+Every output needs an entry with a `loss`, every entry must name an output of the
+model, and a plain `loss` is refused because it does not say which output it trains.
+""",
+    ),
+    Code(
         "E300",
         "wrong type",
         """
@@ -273,6 +305,10 @@ tensor and far more than a spec of this kind should train. Make the largest laye
 `categorical_crossentropy` trains against one-hot rows: add `one_hot` to the data block
 (or use `sparse_categorical_crossentropy` with class numbers). `one_hot` with any other
 loss is an error too.
+
+A model with several named outputs needs one target per output: an .npz with arrays
+`y_<output>`, or `data synthetic` (docs/data.md#several-outputs); other sources give one
+target per example, and `one_hot` cannot say which output's targets it encodes.
 """,
     ),
     Code(

@@ -79,8 +79,12 @@ class SpecError(ValueError):
         help: str | None = None,
         related: Iterable[Related] = (),
         fix: str | None = None,
+        missing: bool = False,
     ) -> None:
         super().__init__(message)
+        self.missing = missing
+        """It says a value is missing: the builder drops it when that value was written
+        but failed to build (already reported), as it drops pydantic's `missing`."""
         self.code = code
         self.message = message
         self.span = span

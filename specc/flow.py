@@ -21,6 +21,7 @@ from specc.ir.layers import (
     Branch,
     Layer,
     Merge,
+    Output,
     Parallel,
     Repeat,
     Residual,
@@ -29,6 +30,7 @@ from specc.ir.layers import (
 from specc.ir.sequence import check_input
 from specc.ir.spaces import is_space
 from specc.ir.spec import Model
+from specc.output_checks import after_outputs, check_output_places
 from specc.shapes import LayerInfo, Shape, Unused
 from specc.span import Span
 
@@ -62,6 +64,10 @@ class Flow:
     branches: list[tuple[str, Span | None]] = field(default_factory=list)
     nameless: list[Span | None] = field(default_factory=list)
     """Branches outside `parallel` without a name: nothing can read them."""
+    outputs: list[tuple[str, str]] = field(default_factory=list)
+    """The model's named outputs, in order: (output name, the step computing it)."""
+    first_output: Output | None = None
+    in_output: bool = False
 
     # ---- the walk ----------------------------------------------------------------------
 
@@ -73,7 +79,11 @@ class Flow:
             value = Value(tuple(inp.shape), name, inp.span, label, inp.dtype)
             self._define(name, value, inp.where("name"))
         current = self.model.inputs[0].value_name if len(self.model.inputs) == 1 else None
+        check_output_places(self.model)
         current = self.walk(list(self.model.layers), "", False, current)
+        if self.outputs:
+            self._outputs_read_alone()
+            return self.outputs[0][1]
         if current is None:
             raise SpecError(
                 "E209",
@@ -99,7 +109,11 @@ class Flow:
                     )
                 continue
             frozen_here = frozen or layer.frozen
-            if isinstance(layer, Branch):
+            if self.first_output and not self.in_output and not isinstance(layer, Output):
+                raise after_outputs(layer, self.first_output)
+            if isinstance(layer, Output):
+                self.output(layer, frozen_here, current)
+            elif isinstance(layer, Branch):
                 self.branch(layer, suffix, frozen_here, current)
             elif isinstance(layer, Residual):
                 current = self.residual(layer, suffix, frozen_here, self._need(current, layer))
@@ -148,6 +162,48 @@ class Flow:
         elif not merged:
             self.nameless.append(layer.span)
         return out
+
+    def output(self, layer: Output, frozen: bool, current: str | None) -> None:
+        """A named output: a branch whose value the model returns (docs/semantics.md#outputs)."""
+        if self.first_output is None:
+            self.first_output = layer
+        if not layer.name or not layer.layers:
+            raise SpecError(
+                "E210",
+                "an `output` block needs a name and at least one layer"
+                if layer.name
+                else "an `output` block needs a name",
+                layer.span,
+                help="for example `output digit { dense 10 }`: the name keys its loss in "
+                "`train` and its target `y_<name>` in the data",
+            )
+        start = self._resolve(layer.source, layer, "source") if layer.source else None
+        start = self._need(start or current, layer)
+        self.in_output = True
+        out = self.walk(list(layer.layers), "", frozen, start)
+        self.in_output = False
+        assert out is not None
+        value = self.values[out]
+        label = f"output `{layer.name}`"
+        where = layer.where("name") or layer.span
+        self._define(layer.name, Value(value.shape, out, where, label), where)
+        self.outputs.append((layer.name, out))
+        self.used.add(out)
+
+    def _outputs_read_alone(self) -> None:
+        """Nothing may read the value an output returns (its final activation is split off
+        for its loss, docs/semantics.md#losses)."""
+        steps = {step: name for name, step in self.outputs}
+        for info in self.infos:
+            for source in info.sources:
+                if source in steps:
+                    raise SpecError(
+                        "E210",
+                        f"`{info.name}` reads the value of output `{steps[source]}`",
+                        info.layer.span,
+                        help="start it from the layer before (give that one `name=` and "
+                        "write `from=` that name), so each output ends in a layer of its own",
+                    )
 
     def residual(self, layer: Residual, suffix: str, frozen: bool, source: str) -> str:
         body = self.walk(list(layer.layers), suffix, frozen, source)

@@ -62,12 +62,12 @@ def softmax_twice(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
 
 def sigmoid_multiclass(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
     final = _final_activation(shapes)
-    multiclass = spec.train is not None and spec.train.loss.target in ("class", "onehot")
+    multiclass = spec.train is not None and spec.train.main_loss.target in ("class", "onehot")
     if multiclass and final and final[0] == "sigmoid" and shapes.output[-1] > 1:
         assert spec.train is not None
         yield _warn(
             "W501",
-            f"sigmoid output with `{spec.train.loss.kind_name()}`: classes are not independent",
+            f"sigmoid output with `{spec.train.main_loss.kind_name()}`: classes are not independent",
             final[1],
             "use `softmax` for one-of-N classes, or `binary_crossentropy` for independent labels",
         )
@@ -78,7 +78,7 @@ def units_vs_classes(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
         return
     _, classes, task = spec.data.sample_facts()
     one_target = isinstance(spec.data, (CSV, Synthetic))
-    loss = spec.train.loss
+    loss = spec.train.main_loss
     last = shapes.last
     if last is None:
         return
@@ -143,10 +143,10 @@ def learning_rate(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
 
 
 def loss_vs_task(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
-    if spec.data is None or spec.train is None:
-        return
+    if spec.data is None or spec.train is None or spec.train.outputs:
+        return  # several outputs: each output's loss decides its target (docs/data.md)
     _, _, task = spec.data.sample_facts()
-    loss: Loss = spec.train.loss
+    loss: Loss = spec.train.main_loss
     if task == "regression" and loss.target == "binary":  # class-index losses: E406
         yield _warn(
             "W504",
@@ -166,7 +166,7 @@ def loss_vs_task(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
 def loss_vs_activation(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
     if spec.train is None:
         return
-    loss = spec.train.loss
+    loss = spec.train.main_loss
     final = _final_activation(shapes)
     kind = final[0] if final else None
     if isinstance(loss, NLL) and kind != "log_softmax":
@@ -196,6 +196,8 @@ def monitored_metric(spec: Spec, shapes: ModelShapes) -> Iterator[Diagnostic]:
     if spec.train is None or spec.data is None:
         return
     names = {"loss"} | {m.kind_name() for m in spec.train.metrics}
+    for out in spec.train.outputs:  # Keras's names: `digit_loss`, `digit_accuracy`
+        names |= {f"{out.name}_loss"} | {f"{out.name}_{m.kind_name()}" for m in out.metrics}
     watchers = [spec.train.early_stopping, spec.train.checkpoint, spec.train.schedule]
     for node in watchers:
         monitor = getattr(node, "monitor", None)
@@ -244,10 +246,39 @@ LINTS: tuple[Callable[[Spec, ModelShapes], Iterator[Diagnostic]], ...] = (
 def lint(spec: Spec, shapes: dict[str, ModelShapes]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for model_shapes in shapes.values():
-        for rule in LINTS:
-            out.extend(rule(spec, model_shapes))
+        for view, seen, rules in output_views(spec, model_shapes):
+            for rule in rules:
+                out.extend(rule(view, seen))
     # Spec-wide rules (learning rate, monitors) would repeat per model: keep one of each.
     unique: dict[tuple[str, int, str], Diagnostic] = {}
     for diag in out:
         unique.setdefault((diag.code, diag.span.start, diag.message), diag)
     return list(unique.values())
+
+
+Rule = Callable[[Spec, ModelShapes], Iterator[Diagnostic]]
+PER_OUTPUT: tuple[Rule, ...] = (
+    softmax_twice,
+    sigmoid_multiclass,
+    units_vs_classes,
+    loss_vs_task,
+    loss_vs_activation,
+)
+"""The rules about one output and its loss: run once per output of a model with several."""
+
+
+def output_views(
+    spec: Spec, shapes: ModelShapes
+) -> Iterator[tuple[Spec, ModelShapes, tuple[Rule, ...]]]:
+    """The spec and model as each output sees them (its loss, the layers it reads), with
+    the rules to run there; a model with one output is its own only view."""
+    if not shapes.outputs or spec.train is None:
+        yield spec, shapes, LINTS
+        return
+    yield spec, shapes, tuple(rule for rule in LINTS if rule not in PER_OUTPUT)
+    for name, _ in shapes.outputs:
+        node = spec.train.output_named(name)
+        if node is None or node.loss is None:
+            continue  # E211
+        train = spec.train.model_copy(update={"loss": node.loss})
+        yield spec.model_copy(update={"train": train}), shapes.for_output(name), PER_OUTPUT

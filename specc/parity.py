@@ -183,6 +183,7 @@ def parity(
         progress=False,
         vocab=vocabulary(plan.shapes),
         inputs=[name for name, _ in plan.shapes.inputs],
+        output_targets=plan.output_targets(),
     )
     weights = initial_weights(plan.shapes, plan.seed)
     if plan.model.init is not None:  # `init from`: both start from that run's weights
@@ -294,18 +295,17 @@ def _train(
     losses: list[np.ndarray] = []
     for epoch, (order, _count) in enumerate(batches.epochs):
         rates = batches.lrs(epoch, losses)
-        losses.append(
-            np.asarray(
-                module.train_epoch(
-                    state, data, order, batches.batch, rates, None, plan.seed + epoch
-                ),
-                dtype=np.float64,
-            )
+        step_losses = np.asarray(
+            module.train_epoch(state, data, order, batches.batch, rates, None, plan.seed + epoch),
+            dtype=np.float64,
         )
+        # several outputs: rows [total, each output's loss]; parity compares the total
+        losses.append(step_losses[:, 0] if step_losses.ndim == 2 else step_losses)
+    eval_loss = np.asarray(module.evaluate_loss(state, data), dtype=np.float64).reshape(-1)[0]
     return BackendRun(
         name=module.NAME,
         losses=np.concatenate(losses),
         weights=module.get_weights(state),
         seconds=time.perf_counter() - start,
-        eval_loss=float(module.evaluate_loss(state, data)),
+        eval_loss=float(eval_loss),
     )

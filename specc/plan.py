@@ -10,17 +10,20 @@ backends cannot disagree about it.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from specc.analysis import Analysis
+from specc.data.outputs import OutputTarget
 from specc.diagnostics import Diagnostic, Severity
 from specc.errors import PlanError, UsageError
 from specc.ir.data import AnyData, Augment
+from specc.ir.losses import Loss
 from specc.ir.spec import Model, Spec
-from specc.ir.training import Train
-from specc.lowering import Lowered, lower
+from specc.ir.training import Metric, Train
+from specc.lowering import Lowered, LoweredOutput, lower
 from specc.lowering.capabilities import gate, run_features, search_spaces
 from specc.lowering.head import Head
 from specc.shapes import ModelShapes
@@ -50,6 +53,17 @@ class RunOptions:
     download: bool = True
     strict: bool = False  # refuse a spec with lint warnings, as `specc check --strict`
     sync_batchnorm: bool = False  # distributed: batch statistics over every rank's slice
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """One named output as a backend trains it: loss, weight in the total, metrics."""
+
+    name: str
+    loss: Loss
+    weight: float
+    metrics: tuple[Metric, ...]
+    lowered: LoweredOutput
 
 
 @dataclass(frozen=True)
@@ -85,7 +99,31 @@ class RunPlan:
     def lowered(self) -> Lowered:
         """The model as both backends build it (channels-first; the TensorFlow executor
         applies `specc.lowering.layout.channels_last` itself)."""
-        return lower(self.shapes, self.train.loss)
+        losses = {o.name: o.loss for o in self.train.outputs if o.loss is not None}
+        return lower(self.shapes, self.train.main_loss, losses)
+
+    @functools.cached_property
+    def outputs(self) -> tuple[OutputPlan, ...]:
+        """A model with `output` blocks: how each output trains, in the model's order
+        (empty for a model with one output)."""
+        out = []
+        for lowered in self.lowered.outputs:
+            node = self.train.output_named(lowered.name)
+            assert node is not None and node.loss is not None  # E211 else
+            out.append(
+                OutputPlan(
+                    lowered.name, node.loss, float(node.weight), tuple(node.metrics), lowered
+                )
+            )
+        return tuple(out)
+
+    def output_targets(self) -> list[OutputTarget] | None:
+        """What the data must give per output (None: one output, one target)."""
+        if not self.outputs:
+            return None
+        return [
+            OutputTarget(o.name, o.loss.target, math.prod(o.lowered.shape)) for o in self.outputs
+        ]
 
     @property
     def fused_activation(self) -> Head | None:
@@ -226,7 +264,7 @@ def _something_to_train(plan: RunPlan) -> None:
 def _reaches_output(shapes: ModelShapes) -> bool:
     """Whether the model's output reads a layer with trainable weights (a graph whose only
     weights are in a branch nothing reads has none to train)."""
-    needed = {shapes.output_name}
+    needed = {shapes.output_name, *(step for _, step in shapes.outputs)}
     for info in reversed(shapes.layers):
         if info.name in needed or not shapes.output_name:
             if info.params and info.trainable:

@@ -6,11 +6,12 @@ with `_<copy>` suffixes inside `repeat`), because weights are saved and matched 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 from specc.diagnostics import Diagnostic, Related, SpecError
-from specc.ir.layers import Branch, Dense, Layer, Repeat
+from specc.ir.layers import Branch, Dense, Layer, Output, Repeat
 from specc.ir.spec import Model
 from specc.span import Span
 
@@ -84,6 +85,27 @@ class ModelShapes:
     output_name: str = ""
     """The value the model outputs (the last layer's, unless a dead branch follows it)."""
     unused: tuple[Unused, ...] = ()
+    outputs: tuple[tuple[str, str], ...] = ()
+    """A model with `output` blocks: (output name, the layer computing it), in order;
+    empty for a model with one unnamed output (`output_name` is then the first's layer)."""
+
+    def output_info(self, name: str) -> LayerInfo:
+        """The layer computing output `name`."""
+        step = dict(self.outputs)[name]
+        return next(info for info in self.layers if info.name == step)
+
+    def for_output(self, name: str) -> ModelShapes:
+        """The model seen from one of its outputs: only the layers it reads, `last`/`output`
+        are that output's (what the per-loss checks and the prediction head read)."""
+        step = dict(self.outputs)[name]
+        needed, kept = {step}, []
+        for info in reversed(self.layers):
+            if info.name in needed:
+                kept.append(info)
+                needed.update(info.sources)
+        return dataclasses.replace(
+            self, layers=tuple(reversed(kept)), output_name=step, outputs=(), unused=()
+        )
 
     @property
     def last(self) -> LayerInfo | None:
@@ -100,8 +122,9 @@ class ModelShapes:
 
     @property
     def is_chain(self) -> bool:
-        """One input, and every layer reads the one before it: an `nn.Sequential`."""
-        if len(self.inputs) > 1:
+        """One input, and every layer reads the one before it: an `nn.Sequential` (a model
+        with `output` blocks returns its outputs by name, so it is never one)."""
+        if len(self.inputs) > 1 or self.outputs:
             return False
         previous = self.inputs[0][0] if self.inputs else None
         for info in self.layers:
@@ -149,6 +172,7 @@ def walk(model: Model, stop: int | None = None) -> ModelShapes:
         inputs=inputs,
         output_name=output,
         unused=tuple(unused),
+        outputs=tuple(flow.outputs),
     )
 
 
@@ -192,6 +216,7 @@ def infer(model: Model) -> tuple[ModelShapes | None, list[Diagnostic]]:
         inputs=inputs,
         output_name=output or "",
         unused=tuple(flow.unused()),
+        outputs=tuple(flow.outputs),
     )
     if result.params > MAX_PARAMS:
         diagnostics.append(
@@ -227,8 +252,8 @@ def _duplicate_names(model: Model) -> list[Diagnostic]:
     seen: dict[str, Layer] = {}
     out: list[Diagnostic] = []
     for layer in model.layers:
-        if layer.name is None:
-            continue
+        if layer.name is None or isinstance(layer, Output):
+            continue  # outputs share the values' namespace: specc/flow.py says so
         if layer.name in seen:
             first = seen[layer.name].where("name")
             out.append(

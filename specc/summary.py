@@ -58,6 +58,8 @@ class ModelSummary:
     inputs: tuple[tuple[str, Shape], ...] = ()
     graph: bool = False
     """Branches or merges: the table shows what each layer reads."""
+    outputs: tuple[tuple[str, Shape], ...] = ()
+    """A model with `output` blocks: each output's name and shape, in order."""
 
     def to_json(self) -> dict[str, object]:
         """The `specc summary --json` shape of one model; shapes are lists of ints."""
@@ -66,6 +68,7 @@ class ModelSummary:
             "input": list(self.input),
             "inputs": {name: list(shape) for name, shape in self.inputs},
             "output": list(self.output),
+            "outputs": {name: list(shape) for name, shape in self.outputs},
             "layers": [
                 {
                     **asdict(row),
@@ -80,10 +83,12 @@ class ModelSummary:
         }
 
 
-def _row(info: LayerInfo) -> LayerRow:
+def _row(info: LayerInfo, outputs: dict[str, str]) -> LayerRow:
     kind = info.layer.kind_name()
     if info.block is not None:  # the sum closing a residual block: `add (residual)`
         kind = f"{kind} ({info.block.kind_name()})"
+    if info.name in outputs:  # the layer computing a named output: `dense (output kind)`
+        kind = f"{kind} (output {outputs[info.name]})"
     return LayerRow(
         name=info.name,
         kind=kind,
@@ -99,7 +104,8 @@ def _row(info: LayerInfo) -> LayerRow:
 
 def summarize(shapes: ModelShapes) -> ModelSummary:
     """The summary of one model whose shapes were inferred without errors."""
-    rows = tuple(_row(info) for info in shapes.layers)
+    computes = {step: name for name, step in shapes.outputs}
+    rows = tuple(_row(info, computes) for info in shapes.layers)
     totals = Totals(
         params=sum(r.params for r in rows),
         trainable_params=sum(r.trainable_params for r in rows),
@@ -115,6 +121,7 @@ def summarize(shapes: ModelShapes) -> ModelSummary:
         totals=totals,
         inputs=shapes.inputs,
         graph=not shapes.is_chain,
+        outputs=tuple((name, shapes.output_info(name).output) for name, _ in shapes.outputs),
     )
 
 

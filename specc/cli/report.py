@@ -50,7 +50,7 @@ def _print_tables(summaries: list[ModelSummary]) -> None:
         if len(summary.inputs) > 1:
             source = ", ".join(f"{name} {_shape(shape)}" for name, shape in summary.inputs)
         table = Table(
-            title=f"model {summary.name}: {source} -> {_shape(summary.output)}",
+            title=f"model {summary.name}: {source} -> {_outputs(summary)}",
             title_justify="left",
             show_footer=True,
         )
@@ -136,3 +136,10 @@ def schema(draft: str, output: str | None) -> None:
 
 
 COMMANDS = [summary, schema]
+
+
+def _outputs(summary: ModelSummary) -> str:
+    """The output's shape, or each named output's: `kind 6, big 1`."""
+    if not summary.outputs:
+        return _shape(summary.output)
+    return ", ".join(f"{name} {_shape(shape)}" for name, shape in summary.outputs)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -46,22 +46,42 @@ X = np.ndarray | Inputs
 """A split's inputs: one array (a model with one input) or `Inputs` (several)."""
 
 
+@dataclass(frozen=True, eq=False)
+class Outputs:
+    """The targets of a model with several outputs: one array per output name, in the
+    model's order, each encoded for that output's loss (docs/data.md#several-outputs).
+    It takes rows like an array, as `Inputs` does; a model with one output never sees one."""
+
+    arrays: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.arrays.values())))
+
+    def __getitem__(self, rows: Any) -> Outputs:
+        return Outputs({name: array[rows] for name, array in self.arrays.items()})
+
+
+Y = np.ndarray | Outputs
+"""A split's targets: one array (one output) or `Outputs` (several named outputs)."""
+
+
 @dataclass(frozen=True, eq=False)  # eq on arrays is ambiguous; compare fingerprints instead
 class Dataset:
     """Training, validation and test arrays, ready for a model.
 
     Inputs are float32 (N, *sample_shape), images channels-first; for a model with several
     inputs, `Inputs` holding one such array per input (`sample_shape` is then the first
-    input's; `Inputs.shapes` has them all). Targets: int64 (N,) class indices; float32 (N, C) with `one_hot`; float32 (N, 1) for binary; float32 (N, k) for
+    input's; `Inputs.shapes` has them all). A model with several outputs: `Outputs`, one
+    target array per output, each as below for its own loss. Targets: int64 (N,) class indices; float32 (N, C) with `one_hot`; float32 (N, 1) for binary; float32 (N, k) for
     regression. Validation and test arrays may have 0 rows.
     """
 
     x_train: X
-    y_train: np.ndarray
+    y_train: Y
     x_val: X
-    y_val: np.ndarray
+    y_val: Y
     x_test: X
-    y_test: np.ndarray
+    y_test: Y
     classes: int | None
     task: Task
     sample_shape: tuple[int, ...]
@@ -84,17 +104,22 @@ def split_at(n: int, fraction: float) -> int:
     return math.floor(n * (1.0 - fraction))
 
 
-def hold_out(x: X, y: np.ndarray, fraction: float) -> tuple[X, np.ndarray, X, np.ndarray]:
+YS = TypeVar("YS", np.ndarray, Outputs)
+
+
+def hold_out(x: X, y: YS, fraction: float) -> tuple[X, YS, X, YS]:
     """(x_kept, y_kept, x_tail, y_tail): the last `fraction` of the rows become the tail."""
     at = split_at(len(x), fraction)
     return x[:at], y[:at], x[at:], y[at:]
 
 
-def fingerprint(arrays: list[X]) -> str:
+def fingerprint(arrays: list[X | Y]) -> str:
     """sha256 over dtype, shape and bytes of each array, in order (for the run record);
-    `Inputs` count as their arrays in the model's order."""
+    `Inputs` and `Outputs` count as their arrays in the model's order."""
     digest = hashlib.sha256()
-    flat = [a for x in arrays for a in (x.arrays.values() if isinstance(x, Inputs) else [x])]
+    flat = [
+        a for x in arrays for a in (x.arrays.values() if isinstance(x, Inputs | Outputs) else [x])
+    ]
     for array in flat:
         contiguous = np.ascontiguousarray(array)
         digest.update(f"{contiguous.dtype.str}{contiguous.shape};".encode())

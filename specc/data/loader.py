@@ -18,6 +18,7 @@ from specc.data import cifar, cifar_batches, imdb, mnist, named, synthetic, tabu
 from specc.data.cifar_batches import Batches
 from specc.data.dataset import Dataset, Inputs, Task, X, fingerprint, hold_out
 from specc.data.errors import DataError
+from specc.data.outputs import OutputTarget
 from specc.data.targets import Where, encode
 from specc.data.transforms import apply, apply_inputs
 from specc.ir import data as ir
@@ -51,6 +52,7 @@ def load(
     vocab: int | None = None,
     inputs: list[str] | None = None,
     vocabulary: list[str] | None = None,
+    output_targets: list[OutputTarget] | None = None,
 ) -> Dataset:
     """Read, split and transform the data a spec declares (see the module docstring).
 
@@ -61,9 +63,18 @@ def load(
     `Inputs` with one array per name (specc/data/named.py).
     `vocabulary`: a text source's saved tokens (a resumed run's vocab.json), used instead
     of building them from the training split.
+    `output_targets`: a model with several outputs: what each output's target is; the targets
+    are then `Outputs`, one array per output (specc/data/outputs.py).
     """
     if limit is not None and limit < 1:
         raise DataError(f"limit must be a positive number of examples, got {limit}")
+    if output_targets:
+        from specc.data.outputs import load_outputs
+
+        where = spec_dir or Path.cwd()
+        return load_outputs(
+            data, output_targets, override=override, spec_dir=where, limit=limit, inputs=inputs
+        )
     if inputs is not None and len(inputs) > 1:
         raw = _read_several(data, override, spec_dir or Path.cwd(), inputs)
     else:

@@ -17,6 +17,7 @@ from specc.data.mnist import CHECKSUMS, FILES, MIRRORS
 from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import Target
 from specc.ir.data import Augment, Data
+from specc.ir.losses import SparseCategoricalCrossentropy
 from specc.metrics import is_minimised
 
 Mode = Literal["min", "max"]
@@ -230,8 +231,8 @@ class ScriptFacts:
     @property
     def sparse_smoothing(self) -> bool:
         """Class-index targets with label smoothing: Keras scripts define their own loss."""
-        loss = self.plan.train.loss
-        return loss.kind == "sparse_categorical_crossentropy" and bool(loss.label_smoothing)
+        loss = self.plan.train.main_loss
+        return isinstance(loss, SparseCategoricalCrossentropy) and bool(loss.label_smoothing)
 
     @property
     def metric_inputs(self) -> frozenset[str]:

@@ -166,7 +166,7 @@ def plan(
 ) -> ScriptPlan:
     """Lower one checked model of `spec` for `target` (spec errors were reported before)."""
     assert spec.data is not None and spec.train is not None
-    lowered = lower(shapes, spec.train.loss)
+    lowered = lower(shapes, spec.train.main_loss)
     if target.layout is not None:
         lowered = target.layout(lowered)
     namer = Namer(target.reserved)

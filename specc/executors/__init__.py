@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import numpy as np
 
 from specc import DISTRIBUTION
-from specc.data.dataset import X
+from specc.data.dataset import X, Y
 from specc.errors import BackendError
 
 if TYPE_CHECKING:
@@ -67,8 +67,8 @@ class Executor(Protocol):
         """The model (and optimizer) with these initial weights, on `device`."""
         ...
 
-    def load_data(self, state: Any, x: X, y: np.ndarray) -> Any:
-        """Put a whole split on the device once."""
+    def load_data(self, state: Any, x: X, y: Y) -> Any:
+        """Put a whole split on the device once (`Outputs`: several outputs' targets)."""
         ...
 
     def train_epoch(

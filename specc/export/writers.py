@@ -132,7 +132,7 @@ def write_pt2(state: Any, example: np.ndarray, path: Path, options: dict[str, An
 def _keras_model(state: Any) -> Any:
     from specc.executors.tensorflow.portable import stock_model
 
-    head = probability_head(state.plan.train.loss)
+    head = probability_head(state.plan.train.main_loss)
     return stock_model(state.keras, head=head, logits=True)
 
 

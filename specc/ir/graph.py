@@ -10,7 +10,10 @@ the next one (docs/semantics.md#graphs). These kinds are what makes that a graph
 - `parallel MERGE { branch { ... } branch { ... } }` runs every branch on the current
   tensor and merges their outputs;
 - `branch NAME from=VALUE { ... }` computes a named value (from the current tensor by
-  default) and leaves the current tensor as it was.
+  default) and leaves the current tensor as it was;
+- `output NAME from=VALUE { ... }` is a branch whose value the model returns: a model
+  with output blocks has several named outputs, each trained with its own loss
+  (`output NAME { loss ... }` in `train`), and ends with them.
 
 Names resolve to earlier statements only, so a cycle cannot be written. Each merge kind
 says how it combines shapes (`combine`); the concat axis is the channel/feature axis, the
@@ -179,6 +182,18 @@ class Branch(Layer):
 
     def nested(self) -> list[Layer]:
         return list(self.layers)
+
+
+class Output(Branch):
+    """A named output of the model: `output digit { dense 10 }`.
+
+    It starts from the current tensor (or `from=`) like a model-level `branch`, and its
+    value is one of the model's outputs. A model with output blocks ends with them: only
+    other output blocks may follow the first. Each output needs its loss in `train`
+    (`output digit { loss sparse_categorical_crossentropy }`); its data target is the
+    array `y_<name>` (docs/data.md#several-outputs)."""
+
+    kind: Literal["output"] = "output"  # type: ignore[assignment]
 
 
 class Parallel(Layer):

@@ -52,6 +52,7 @@ from specc.ir.graph import (
     Concat,
     Merge,
     Multiply,
+    Output,
     Parallel,
     Residual,
     Shortcut,
@@ -96,6 +97,7 @@ __all__ = [
     "MaxPool2D",
     "Merge",
     "Multiply",
+    "Output",
     "Parallel",
     "Pool",
     "Pool1D",
@@ -313,6 +315,7 @@ AnyLayer = Annotated[
         Residual,
         Parallel,
         Branch,
+        Output,
         Add,
         Concat,
         Multiply,
@@ -321,5 +324,5 @@ AnyLayer = Annotated[
     Field(discriminator="kind"),
 ]
 Repeat.model_rebuild()
-for _block in (Shortcut, Residual, Branch, Parallel):
+for _block in (Shortcut, Residual, Branch, Output, Parallel):
     _block.model_rebuild(_types_namespace={"AnyLayer": AnyLayer})

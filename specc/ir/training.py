@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from specc.diagnostics import SpecError
 from specc.ir.base import Identifier, Node
-from specc.ir.losses import AnyLoss
+from specc.ir.losses import AnyLoss, Loss
 from specc.ir.optimizers import AnyOptimizer, RMSprop
 from specc.ir.schedules import AnySchedule, Constant, Warmup
 from specc.ir.spaces import NonNegFloat, PositiveInt
@@ -119,6 +120,29 @@ class Checkpoint(Node):
     """Metric that decides the best epoch."""
 
 
+# ---- several outputs -------------------------------------------------------------------
+
+
+class OutputTraining(Node):
+    """How one named output of the model trains (Keras' `loss={...}`, `loss_weights`,
+    `metrics={...}`): `output digit { loss sparse_categorical_crossentropy; metrics
+    accuracy }`. The total loss is the weighted sum over outputs; each output's loss and
+    metrics are reported as `<name>_loss`, `<name>_<metric>` (docs/semantics.md#outputs)."""
+
+    kind: Literal["output"] = "output"
+    positional = ("name",)
+    keywords = {"loss": "loss", "weight": "weight", "metrics": "metrics", "metric": "metrics"}
+
+    name: Identifier
+    """The model's `output` block this trains."""
+    loss: AnyLoss | None = None
+    """The loss of this output (required: E211 without one)."""
+    weight: NonNegFloat = 1.0
+    """Its weight in the total loss."""
+    metrics: list[AnyMetric] = Field(default_factory=list)
+    """Metrics of this output, reported as `<name>_<metric>`."""
+
+
 # ---- the block -------------------------------------------------------------------------
 
 
@@ -141,10 +165,13 @@ class Train(Node):
         "device": "device",
         "compile": "compile",
         "model": "model",
+        "output": "outputs",
     }
 
-    loss: AnyLoss
-    """The loss to minimise."""
+    loss: AnyLoss | None = None
+    """The loss to minimise (a model with `output` blocks gives one per output instead)."""
+    outputs: list[OutputTraining] = Field(default_factory=list)
+    """Per named output of the model: its loss, weight and metrics."""
     optimizer: AnyOptimizer = Field(default_factory=RMSprop)
     """The optimizer and its settings."""
     epochs: PositiveInt = 10
@@ -169,3 +196,26 @@ class Train(Node):
     """Compile the train step (torch.compile / XLA); auto: only when the run is long."""
     model: Identifier | None = None
     """Which `model` block to train when the file has several (default: the first)."""
+
+    @model_validator(mode="after")
+    def _some_loss(self) -> Train:
+        if self.loss is None and not any(o.loss is not None for o in self.outputs):
+            raise SpecError(
+                "E302",
+                "`train` needs `loss`",
+                self.span,
+                help="add `loss sparse_categorical_crossentropy` (or mse for regression); "
+                "a model with `output` blocks gives each its own: `output NAME { loss ... }`",
+                missing=True,
+            )
+        return self
+
+    @property
+    def main_loss(self) -> Loss:
+        """The loss of a model with one output; with several, the first output's (what
+        the single-output paths read: refusals, the per-loss checks of that output)."""
+        loss = self.loss or next(o.loss for o in self.outputs if o.loss is not None)
+        return loss
+
+    def output_named(self, name: str) -> OutputTraining | None:
+        return next((o for o in self.outputs if o.name == name), None)

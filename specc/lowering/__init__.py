@@ -18,10 +18,11 @@ own module, each deciding one thing once:
 """
 
 from specc.lowering.head import final_activation, logits_loss, prediction_head, probability_head
-from specc.lowering.steps import Lowered, Step, lower
+from specc.lowering.steps import Lowered, LoweredOutput, Step, lower
 
 __all__ = [
     "Lowered",
+    "LoweredOutput",
     "Step",
     "final_activation",
     "logits_loss",

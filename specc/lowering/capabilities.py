@@ -18,7 +18,7 @@ from specc.diagnostics import Diagnostic
 from specc.ir.base import Node
 from specc.ir.data import AnyData, AnyTransform
 from specc.ir.inits import Init
-from specc.ir.layers import AnyLayer
+from specc.ir.layers import AnyLayer, Output
 from specc.ir.losses import AnyLoss
 from specc.ir.optimizers import AnyOptimizer
 from specc.ir.registry import canonical
@@ -68,6 +68,7 @@ OPTIONS: dict[str, str] = {
     "graph": "models that branch or merge (residual, parallel, merges)",
     "causal": "causal self-attention (`attention causal`, `transformer_encoder causal`)",
     "inputs.several": "models with several inputs",
+    "outputs.several": "models with named `output` blocks (several outputs)",
 }
 
 Use = tuple[str, Node, str | None]  # (feature key, node that wrote it, field name or None)
@@ -95,6 +96,9 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
         yield "graph", model, None
     if len(model.inputs) > 1:
         yield "inputs.several", model.inputs[1], None
+    first_output = next((layer for layer in model.layers if isinstance(layer, Output)), None)
+    if first_output is not None:
+        yield "outputs.several", first_output, None
     for layer in flat_layers(list(model.layers), blocks=True):
         yield f"layer.{layer.kind_name()}", layer, None
         if layer.takes_activation:
@@ -123,14 +127,16 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
 def _train_features(spec: Spec) -> Iterator[Use]:
     train = spec.train
     assert train is not None
-    loss, opt = train.loss, train.optimizer
-    yield f"loss.{loss.kind}", loss, None
-    if getattr(loss, "label_smoothing", 0):
-        key = {
-            "binary_crossentropy": "label_smoothing.binary",
-            "sparse_categorical_crossentropy": "label_smoothing.sparse",
-        }.get(loss.kind, "label_smoothing")
-        yield key, loss, "label_smoothing"
+    opt = train.optimizer
+    losses = [train.loss] if train.loss else [o.loss for o in train.outputs if o.loss]
+    for loss in losses:
+        yield f"loss.{loss.kind_name()}", loss, None
+        if getattr(loss, "label_smoothing", 0):
+            key = {
+                "binary_crossentropy": "label_smoothing.binary",
+                "sparse_categorical_crossentropy": "label_smoothing.sparse",
+            }.get(loss.kind_name(), "label_smoothing")
+            yield key, loss, "label_smoothing"
     yield f"optimizer.{opt.kind}", opt, None
     if opt.weight_decay and not opt.decoupled_weight_decay:
         yield "weight_decay", opt, "weight_decay"

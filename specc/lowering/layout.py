@@ -114,7 +114,11 @@ def channels_last(lowered: Lowered) -> Lowered:
         out.append(step)
         shapes[step.name] = step.output
         last[step.name] = here and len(step.output) >= 2
-    output = alias.get(lowered.output_name, lowered.output_name)
-    if last.get(output):
-        output = permute(output, False)
-    return lowered.replace(steps=tuple(out), output_name=output)
+
+    def given_back(value: str) -> str:
+        value = alias.get(value, value)
+        return permute(value, False) if last.get(value) else value
+
+    output = given_back(lowered.output_name)
+    outputs = tuple(dataclasses.replace(o, value=given_back(o.value)) for o in lowered.outputs)
+    return lowered.replace(steps=tuple(out), output_name=output, outputs=outputs)

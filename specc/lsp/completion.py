@@ -15,6 +15,7 @@ from lsprotocol import types
 from pydantic.fields import FieldInfo
 
 from specc.ir.base import Node
+from specc.ir.graph import Output
 from specc.ir.registry import (
     collector_members,
     is_bool_field,
@@ -149,6 +150,20 @@ def _model_names(state: DocState) -> list[types.CompletionItem]:
     ]
 
 
+def _output_names(state: DocState) -> list[types.CompletionItem]:
+    """`output |` in `train`: the named outputs of the file's models (by their blocks)."""
+    names = {
+        layer.name: model.name
+        for model in state.analysis.spec.models
+        for layer in model.layers
+        if isinstance(layer, Output) and layer.name
+    }
+    return [
+        types.CompletionItem(label=n, kind=Kind.Reference, detail=f"output of model {m}")
+        for n, m in names.items()
+    ]
+
+
 _TOKEN = re.compile(r"\"[^\"]*\"?|'[^']*'?|[^\s\"']+")
 _LEXEME = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|#[^\n]*|[{};\n]|[^\s{};\"'#]+")
 
@@ -208,6 +223,8 @@ def _in_statement(
     state: DocState, block: type[Node], words: list[str], partial: str, offset: int
 ) -> list[types.CompletionItem]:
     keyword = words[0]
+    if block is Train and keyword == "output" and len(words) == 1:
+        return _output_names(state)  # `output kind { loss ... }`: the model's outputs
     table = dispatches(block, keyword)
     if table and len(words) == 1:
         return _kind_items(table, keyword)

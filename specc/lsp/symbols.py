@@ -53,6 +53,9 @@ def _symbol(
     if summary is not None:
         name = summary.name if stmt.keyword.name != "repeat" else detail
         detail = f"{detail} → {fmt_shape(summary.output)}"
+    named = frame.cls is not None and frame.cls.positional[:1] == ("name",)
+    if summary is None and named and stmt.body is not None and first_word(stmt):
+        name = f"{stmt.keyword.name} {first_word(stmt)}"  # `output kind` in `train`
     children = []
     if stmt.body is not None and frame.cls is not None:
         children = [_symbol(state, s, frame.cls, shapes) for s in stmt.body.statements]
@@ -65,9 +68,13 @@ def _symbol(
         if model and stmt.args:
             selection = stmt.args[0].span
         shapes_now = state.analysis.shapes.get(model or "")
+        gives = fmt_shape(shapes_now.output) if shapes_now else ""
+        if shapes_now and shapes_now.outputs:  # `16 → kind 6, big 1`
+            gives = ", ".join(
+                f"{n} {fmt_shape(shapes_now.output_info(n).output)}" for n, _ in shapes_now.outputs
+            )
         detail = (
-            f"{fmt_shape(shapes_now.input)} → {fmt_shape(shapes_now.output)}, "
-            f"{shapes_now.params:,} parameters"
+            f"{fmt_shape(shapes_now.input)} → {gives}, {shapes_now.params:,} parameters"
             if shapes_now
             else ""
         )

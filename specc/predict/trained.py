@@ -89,6 +89,7 @@ class TrainedRun:
             "train": (data.x_train, data.y_train),
         }[name]
         assert isinstance(x, np.ndarray)  # loaded without `inputs=`: one array
+        assert isinstance(y, np.ndarray)  # one output: `one_input` refuses several
         return x, y
 
     def fp32_plan(self) -> RunPlan:
@@ -153,8 +154,17 @@ def _csv_header(path: Path | None) -> list[str] | None:
 
 
 def one_input(run: TrainedRun, command: str) -> None:
-    """`command` reads one input array per example: a run of a model with several inputs
-    is refused (its examples would need one array per input name)."""
+    """`command` reads one input array per example and writes one output: a run of a
+    model with several inputs or several named outputs is refused (E600)."""
+    outputs = [name for name, _ in run.plan.shapes.outputs]
+    if outputs:
+        raise RunError(
+            f"`specc {command}` writes one output per example, but model "
+            f"`{run.plan.model.name}` has several ({', '.join(outputs)})",
+            "not supported yet for named outputs; `specc run` already reports the test "
+            "metrics of each output",
+            code="E600",
+        )
     names = [name for name, _ in run.plan.shapes.inputs]
     if len(names) > 1:
         raise RunError(

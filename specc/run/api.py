@@ -20,7 +20,7 @@ import numpy as np
 from specc import __version__
 from specc.analysis import Analysis, analyze, analyze_file
 from specc.data import Dataset, load
-from specc.data.dataset import Inputs
+from specc.data.dataset import Inputs, Outputs
 from specc.data.loader import recorded
 from specc.data.text_folder import VOCAB_FILE, saved_vocabulary
 from specc.errors import InterruptedRun, RunError, UsageError
@@ -107,12 +107,16 @@ def _check_fit(plan: RunPlan, data: Dataset) -> None:
             "change the model's `input` to the data's shape",
             code="E400",
         )
+    if isinstance(data.y_train, Outputs):
+        _check_outputs(plan, data.y_train)
+        return
+    assert isinstance(data.y_test, np.ndarray)
     outputs = math.prod(plan.shapes.output)
     model = f"model `{plan.model.name}`"
     per_example = math.prod(data.y_train.shape[1:])
-    if plan.train.loss.target == "binary" and per_example != outputs:  # E407, npz only
+    if plan.train.main_loss.target == "binary" and per_example != outputs:  # E407, npz only
         raise RunError(
-            f"error[E407]: `{plan.train.loss.kind_name()}` scores each output against one "
+            f"error[E407]: `{plan.train.main_loss.kind_name()}` scores each output against one "
             f"target, but the data has {per_example} per example and {model} gives {outputs}",
             f"end with `dense {per_example} sigmoid`",
         )
@@ -137,6 +141,22 @@ def _check_fit(plan: RunPlan, data: Dataset) -> None:
         )
 
 
+def _check_outputs(plan: RunPlan, y: Outputs) -> None:
+    """Each output's targets must fill it: one value per unit, or a class index per example
+    (the loader already checked that class indices fit their output)."""
+    for out in plan.outputs:
+        target = y.arrays[out.name]
+        units = math.prod(out.lowered.shape)
+        per = math.prod(target.shape[1:])
+        if target.dtype.kind not in "iu" and per != units:
+            raise RunError(
+                f"output `{out.name}` gives {units} value(s) per example, but its targets "
+                f"`y_{out.name}` have {per}",
+                f"end output `{out.name}` with `dense {per}`, or give it {units}-wide targets",
+                code="E407",
+            )
+
+
 def _check_inputs(plan: RunPlan, x: Inputs) -> None:
     """Each named input's examples must fill that input (reshaped row-major, as one input's are)."""
     have = x.shapes
@@ -155,7 +175,11 @@ def _class_outputs(plan: RunPlan) -> int | None:
     """Outputs that class labels must fit (the loader names the file and line of one that
     does not); None when the loss does not take class indices."""
     flat = len(plan.shapes.output) == 1
-    return math.prod(plan.shapes.output) if plan.train.loss.target == "class" and flat else None
+    if plan.outputs:
+        return None  # each output's labels are checked with its own (specc/data/outputs.py)
+    return (
+        math.prod(plan.shapes.output) if plan.train.main_loss.target == "class" and flat else None
+    )
 
 
 def _environment(backend: Executor, plan: RunPlan, device: str) -> dict[str, Any]:
@@ -214,6 +238,13 @@ def _run(
     backend = get(plan.backend)
     check_backend(plan, backend.unsupported(plan))
     distributed.check_backend(world, backend, plan.options.sync_batchnorm)
+    if world.active and plan.outputs:
+        raise RunError(
+            f"model `{plan.model.name}` has several outputs, which a distributed run does "
+            "not train yet",
+            "run it in one process (without --nproc / torchrun)",
+            code="E600",
+        )
     mode = choose_mode(options.quiet, options.json) if world.main else "silent"
     device = (
         world.start(plan.device, backend.resolve_device)
@@ -231,6 +262,7 @@ def _run(
         vocab=vocabulary(plan.shapes),
         inputs=[name for name, _ in plan.shapes.inputs],
         vocabulary=saved_vocabulary(resumed.run_dir.path, plan.data) if resumed else None,
+        output_targets=plan.output_targets(),
     )
     _check_fit(plan, dataset)
     replicas = backend.replicas(device) if hasattr(backend, "replicas") else 1

@@ -20,10 +20,11 @@ import numpy as np
 
 from specc import metrics as M
 from specc.data import Dataset
-from specc.data.dataset import X
+from specc.data.dataset import X, Y
 from specc.errors import DivergenceError
 from specc.executors import Executor
 from specc.plan import RunPlan
+from specc.run import outputs as several
 from specc.run.distributed import SINGLE, World, evaluate_split
 from specc.run.order import ExampleOrder
 from specc.run.progress import BAR_EVERY, Progress
@@ -105,18 +106,17 @@ def _evaluate(
     state: Any,
     plan: RunPlan,
     data: Any,
-    y: np.ndarray,
+    y: Y,
     prefix: str,
     world: World = SINGLE,
 ) -> dict[str, float]:
-    """Loss and metrics over a split (sharded over ranks in a distributed run: `y` whole)."""
+    """Loss and metrics over a split (sharded over ranks in a distributed run: `y` whole);
+    per output too for a model with several (specc/run/outputs.py)."""
     loss, predicted = evaluate_split(world, backend, state, data, len(y[world.shard(len(y))]))
-    out = {f"{prefix}loss": loss}
-    out.update(M.compute(list(plan.train.metrics), predicted, y, prefix))
-    return out
+    return several.evaluation(plan, loss, predicted, y, prefix)
 
 
-def _load_shard(backend: Executor, state: Any, x: X, y: np.ndarray, world: World) -> Any:
+def _load_shard(backend: Executor, state: Any, x: X, y: Y, world: World) -> Any:
     part = world.shard(len(x))
     return backend.load_data(state, x[part], y[part])
 
@@ -202,11 +202,12 @@ def train(
             plan.augment,
             world.seed(rng_seed),
             progress=_rate(on_step) if on_step else None,
-            keep_outputs=bool(plan.train.metrics),
+            keep_outputs=several.keep_outputs(plan),
         )
         outputs = None
-        if plan.train.metrics:
+        if several.keep_outputs(plan):
             losses, outputs = losses
+        losses, parts = several.split_losses(plan, losses)
         if world.active:  # each rank's loss is its slice's mean: the global mean is theirs
             losses = world.mean(losses)
         seen = order
@@ -227,8 +228,10 @@ def train(
             "epoch": epoch + 1,
             "loss": float(np.dot(losses, sizes) / sizes.sum()),
         }
+        if parts is not None and not len(bad):
+            record.update(several.epoch_losses(plan, parts, sizes))
         if outputs is not None:  # the training passes' own outputs, as the steps saw them
-            record.update(M.compute(list(plan.train.metrics), outputs, dataset.y_train[seen]))
+            record.update(several.metrics(plan, outputs, dataset.y_train[seen]))
         if val_data is not None:
             record.update(_evaluate(backend, state, plan, val_data, dataset.y_val, "val_", world))
         record["lr"] = float(lrs[-1])

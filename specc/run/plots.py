@@ -75,6 +75,20 @@ def loss_figure(records: list[dict[str, Any]], title: str) -> Any:
             colour = "C0" if key == "loss" else "C1"
             ax.plot(*zip(*points, strict=True), style, marker="o", color=colour, label=label)
             plotted += [y for _, y in points]
+    # several outputs: each output's own loss (`kind_loss`, `val_kind_loss`), thinner
+    parts = sorted(
+        {k.removeprefix("val_") for r in epochs for k in r if k.endswith("_loss")}
+        - {"loss", "val_loss"}
+    )
+    for i, name in enumerate(parts, start=2):
+        for key, style, split in ((name, "-", "train"), (f"val_{name}", "--", "validation")):
+            points = [(r["epoch"], r[key]) for r in epochs if _finite([r.get(key)])]
+            if points:
+                colour = f"C{i % 10}"
+                ax.plot(
+                    *zip(*points, strict=True), style, lw=1, color=colour, label=f"{split} {name}"
+                )
+                plotted += [y for _, y in points]
     if spans_decades(plotted):
         ax.set_yscale("log")
     _epoch_axis(ax)

@@ -31,11 +31,12 @@ from specc.fmt import format_text
 from specc.ir import strip_spans
 from specc.ir.base import Node
 from specc.ir.data import MNIST, Normalize, OneHot, Scale
-from specc.ir.graph import MERGES, Branch, Parallel, Residual
+from specc.ir.graph import MERGES, Branch, Output, Parallel, Residual
+from specc.ir.layers import Dense, Flatten
 from specc.ir.registry import list_item, members, user_fields
 from specc.ir.spaces import SPACE_TYPES
 from specc.ir.spec import InitFrom, Input, Model, Spec
-from specc.ir.training import Train
+from specc.ir.training import OutputTraining, Train
 from specc.shapes import infer
 from specc.unparse import UnparseError, to_text
 
@@ -233,6 +234,37 @@ def models(draw: st.DrawFn, name: str, shape: tuple[int, ...]) -> Model:
     return model
 
 
+LOSS = Train.model_fields["loss"].annotation
+
+
+@st.composite
+def with_outputs(
+    draw: st.DrawFn, spec_models: list[Model], train: Train
+) -> tuple[list[Model], Train]:
+    """Every model ending in the same `output` blocks; `train` with a loss for each."""
+    names = draw(
+        st.lists(IDENTIFIER.map(lambda n: f"out_{n}"), min_size=1, max_size=3, unique=True)
+    )
+    blocks = [
+        Output(name=n, layers=[Flatten(), Dense(units=draw(st.integers(1, 4)))]) for n in names
+    ]
+    models = [m.model_copy(update={"layers": [*m.layers, *blocks]}) for m in spec_models]
+    entries = [
+        OutputTraining(
+            name=n,
+            loss=draw(nodes(LOSS)),
+            weight=draw(st.sampled_from([1.0, 0.5, 2.0])),
+            metrics=draw(
+                st.lists(
+                    nodes(list_item(OutputTraining.model_fields["metrics"].annotation)), max_size=2
+                )
+            ),
+        )
+        for n in names
+    ]
+    return models, train.model_copy(update={"loss": None, "outputs": entries})
+
+
 @st.composite
 def specs(draw: st.DrawFn) -> Spec:
     data = draw(nodes(Spec.model_fields["data"].annotation))
@@ -241,7 +273,11 @@ def specs(draw: st.DrawFn) -> Spec:
     names = draw(st.lists(IDENTIFIER, min_size=1, max_size=3, unique=True))
     spec_models = [draw(models(n, tuple(shape))) for n in names]
     train = draw(nodes(Train))
-    one_hot = train.loss.target == "onehot"
+    if draw(st.booleans()):  # several named outputs, each with its own loss
+        spec_models, train = draw(with_outputs(spec_models, train))
+    elif train.loss is None or train.outputs:
+        train = train.model_copy(update={"loss": draw(nodes(LOSS)), "outputs": []})
+    one_hot = train.loss is not None and train.loss.target == "onehot"
     transforms = [t for t in data.transforms if not isinstance(t, OneHot)]
     data = data.model_copy(
         update={"transforms": [*transforms, OneHot()] if one_hot else transforms}

@@ -429,3 +429,29 @@ def test_outline_nests_blocks_and_names_merges(push: Session, uri: str) -> None:
     assert residual.detail == "residual → 4x8x8"
     assert parallel.detail == "parallel concat → 5x8x8"
     assert [len(b.children) for b in parallel.children] == [1, 2]
+
+
+OUTPUTS = (Path(__file__).resolve().parents[2] / "specs" / "two_outputs.nn").read_text()
+
+
+def test_outline_shows_output_blocks(push: Session, uri: str) -> None:
+    push.open(uri, OUTPUTS)
+    symbols = push.call(
+        push.client.text_document_document_symbol_async,
+        types.DocumentSymbolParams(text_document=_doc(uri)),
+    )
+    model = symbols[0]
+    assert model.detail == "16 → kind 6, big 1, 3,911 parameters"
+    assert [c.name for c in model.children] == ["input", "dense_1", "dense_2", "kind", "big"]
+    kind, big = model.children[3], model.children[4]
+    assert [c.name for c in kind.children] == ["dense_3"]
+    assert [c.name for c in big.children] == ["dense_4", "dense_5"]
+    assert big.detail == "output big → 1"
+    train = symbols[2]
+    assert [c.name for c in train.children][:2] == ["output kind", "output big"]
+
+
+def test_completion_offers_output_names_in_train(push: Session, uri: str) -> None:
+    marked = OUTPUTS.replace("    output big {\n        loss", "    output |big {\n        loss")
+    assert marked != OUTPUTS
+    assert _labels(push, uri, marked) == ["kind", "big"]

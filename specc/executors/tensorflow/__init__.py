@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from specc.data.dataset import Inputs, X
+from specc.data.dataset import Inputs, Outputs, X, Y
 from specc.diagnostics import Diagnostic
 from specc.errors import DeviceError
 from specc.executors.policies import input_dtype
@@ -140,9 +140,10 @@ def distribute(state: TFState, sync_batchnorm: bool) -> None:
     wrap(state, sync_batchnorm)
 
 
-def load_data(state: TFState, x: X, y: np.ndarray) -> TFData:
+def load_data(state: TFState, x: X, y: Y) -> TFData:
     """One split as device tensors, inputs reshaped (row-major) to the model's input shape;
-    several inputs (`Inputs`) become a dict of tensors by input name."""
+    several inputs (`Inputs`) become a dict of tensors by input name, several outputs'
+    targets (`Outputs`) a dict by output name."""
     tf = _tf()
     from specc.executors.tensorflow.train import TFData
 
@@ -152,12 +153,17 @@ def load_data(state: TFState, x: X, y: np.ndarray) -> TFData:
         return tf.constant(np.ascontiguousarray(x, dtype=dtype).reshape(len(x), *shape))
 
     with tf.device(state.device):
+        targets = (
+            {name: tf.constant(np.ascontiguousarray(a)) for name, a in y.arrays.items()}
+            if isinstance(y, Outputs)
+            else tf.constant(np.ascontiguousarray(y))
+        )
         if isinstance(x, Inputs):
             inputs = {
                 name: tensor(x.arrays[name], shape) for name, shape in state.plan.shapes.inputs
             }
-            return TFData(inputs, tf.constant(np.ascontiguousarray(y)))
-        return TFData(tensor(x, state.plan.shapes.input), tf.constant(np.ascontiguousarray(y)))
+            return TFData(inputs, targets)
+        return TFData(tensor(x, state.plan.shapes.input), targets)
 
 
 def train_epoch(
@@ -199,13 +205,13 @@ def compile_seconds(state: TFState) -> float:
     return float(state.compile_seconds)
 
 
-def predict(state: TFState, data: TFData) -> np.ndarray:
+def predict(state: TFState, data: TFData) -> Any:
     from specc.executors.tensorflow.train import predict as run_predict
 
     return run_predict(state, data)
 
 
-def evaluate_loss(state: TFState, data: TFData) -> float:
+def evaluate_loss(state: TFState, data: TFData) -> Any:
     from specc.executors.tensorflow.train import mean_loss
 
     return mean_loss(state, data)

@@ -47,7 +47,7 @@ def _step_function(state: TFState, augment: Augment | None) -> Any:
     if key in state._functions:
         return state._functions[key]
     replicas = state.replicas
-    head = probability_fn(state.plan.train.loss)
+    head = probability_fn(state.plan.train.main_loss)
 
     def step(x: tf.Tensor, y: tf.Tensor, idx: tf.Tensor, lr: tf.Tensor, *params: tf.Tensor):  # type: ignore[no-untyped-def]
         xb = each_input(x, lambda t: tf.gather(t, idx))

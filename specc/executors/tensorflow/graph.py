@@ -44,11 +44,14 @@ class Wiring:
     nodes: tuple[Node, ...]
     output: str
     inputs: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    outputs: tuple[tuple[str, str], ...] = ()
+    """A model with `output` blocks: (output name, the value computing it); `run` then
+    gives a dict by output name (docs/semantics.md#outputs)."""
 
     @property
     def live(self) -> tuple[Node, ...]:
-        """The nodes the output depends on, in computing order."""
-        wanted = {self.output}
+        """The nodes the output(s) depend on, in computing order."""
+        wanted = {self.output, *(value for _, value in self.outputs)}
         keep: list[Node] = []
         for node in reversed(self.nodes):
             if node.name in wanted:
@@ -67,6 +70,8 @@ class Wiring:
             for layer in node.layers:
                 y = call(layer, y)
             values[node.name] = y
+        if self.outputs:
+            return {name: values[value] for name, value in self.outputs}
         return values[self.output]
 
 

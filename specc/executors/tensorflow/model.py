@@ -16,7 +16,7 @@ Importing this module imports TensorFlow/Keras: only the TensorFlow executor doe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -267,6 +267,9 @@ class KerasModel:
     wiring: Wiring | None = None
     """A graph model's wiring (which layers read which values); None for a chain."""
     input_dtype: str = "float32"
+    heads: dict[str, keras.layers.Layer] = field(default_factory=dict)
+    """Several outputs: each output's prediction head, by output name (skipped by the
+    training forward); the forward then gives a dict by output name."""
 
     def forward(self, x: tf.Tensor, training: bool, logits: bool) -> tf.Tensor:
         """The layers in order (a chain), or as the wiring says (a graph). In a chain, from
@@ -285,6 +288,9 @@ class KerasModel:
                     x = layer(x, training=training)
             return x
         x = self.wiring.run(x, lambda layer, y: layer(y, training=training))
+        if self.wiring.outputs:
+            heads = {} if logits else self.heads
+            return {k: heads[k](v, training=training) if k in heads else v for k, v in x.items()}
         for layer in () if logits else self.layers[self.train_layers :]:
             x = layer(x, training=training)
         return x
@@ -315,7 +321,9 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
             built[0].takes_mask = True
     layers = [layer for _, built in per_step for layer in built]
     train_layers = len(layers)
-    if lowered.head is not None:
+    heads = _output_heads(shapes, lowered)
+    layers += heads.values()
+    if lowered.head is not None and not lowered.outputs:
         last = shapes.last
         assert last is not None  # a head is a layer's activation
         fused = not isinstance(last.layer, L.Activation)
@@ -335,25 +343,49 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
         learning = {step.name for step, _ in per_step}
     else:
         wiring = _wiring(rewritten, per_step)
-        model = _functional(shapes, wiring, layers[train_layers:])
+        model = _functional(shapes, wiring, layers[train_layers:], heads)
         learning = {node.name for node in wiring.live}
     slots = [slot for step, built in per_step for slot in _slots(step, built, learning)]
     dropouts = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]
-    return KerasModel(model, layers, train_layers, slots, dropouts, wiring, dtype)
+    return KerasModel(model, layers, train_layers, slots, dropouts, wiring, dtype, heads)
+
+
+def _output_heads(shapes: ModelShapes, lowered: Lowered) -> dict[str, keras.layers.Layer]:
+    """Several outputs: the softmax/sigmoid each output's loss takes logits for, as the
+    last layer of that output in the saved model."""
+    heads = {}
+    for out in lowered.outputs:
+        if out.head is None:
+            continue
+        last = shapes.output_info(out.name)
+        fused = not isinstance(last.layer, L.Activation)
+        name = helper_name(last.name, "activation") if fused else last.name
+        heads[out.name] = keras.layers.Activation(out.head, name=name)
+    return heads
 
 
 def _wiring(rewritten: Lowered, per_step: list[tuple[Step, list[keras.layers.Layer]]]) -> Wiring:
     (name, _), *_ = rewritten.inputs
     nodes = tuple(Node(step.name, step.sources, tuple(built)) for step, built in per_step)
-    return Wiring(name, nodes, rewritten.output_name, tuple(rewritten.inputs))
+    outputs = tuple((out.name, out.value) for out in rewritten.outputs)
+    return Wiring(name, nodes, rewritten.output_name, tuple(rewritten.inputs), outputs)
 
 
-def _functional(shapes: ModelShapes, wiring: Wiring, head: list[keras.layers.Layer]) -> keras.Model:
+def _functional(
+    shapes: ModelShapes,
+    wiring: Wiring,
+    head: list[keras.layers.Layer],
+    heads: dict[str, keras.layers.Layer],
+) -> keras.Model:
     """The functional Keras model: the input, every node called symbolically (so every
-    layer has its weights, read by the output or not), then the head."""
+    layer has its weights, read by the output or not), then the head (each output's, for
+    several: Keras's `Model(inputs, {name: output})`)."""
     dtype = "int64" if shapes.model.input and shapes.model.input.dtype == "int" else "float32"
     x = symbolic_inputs(wiring, tuple(shapes.input), dtype)
     out = wiring.run(x, plain_call, everything=True)
+    if wiring.outputs:
+        named = {k: heads[k](v) if k in heads else v for k, v in out.items()}
+        return keras.Model(x, named, name=shapes.model.name)
     for layer in head:
         out = layer(out)
     return keras.Model(x, out, name=shapes.model.name)

@@ -62,7 +62,10 @@ def stock_model(km: KerasModel, head: str | None = None, logits: bool = False) -
     else:
         x = symbolic_inputs(km.wiring, tuple(source.inputs[0].shape[1:]), km.input_dtype)
         out = km.wiring.run(x, lambda layer, y: stock(layer)(y))
-        for layer in [*km.layers[km.train_layers : count], *tail]:
+        if km.wiring.outputs:  # several outputs: a dict, each with its own head
+            heads = {} if logits else km.heads
+            out = {k: heads[k](v) if k in heads else v for k, v in out.items()}
+        for layer in [] if km.wiring.outputs else [*km.layers[km.train_layers : count], *tail]:
             out = layer(out)
         model = keras.Model(x, out, name=source.name)
     for stock_layer, spec in replaced:

@@ -23,12 +23,14 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from specc.errors import RunError
 from specc.executors.policies import EVAL_CHUNK, check_fits, compile_pays
 from specc.executors.tensorflow.augment import augment_images, draw_params
 from specc.executors.tensorflow.devices import tf_devices
 from specc.executors.tensorflow.losses import LossFn, loss_function
 from specc.executors.tensorflow.model import KerasModel, build_keras_model
 from specc.executors.tensorflow.optimizers import Optimizer, make_optimizer
+from specc.executors.tensorflow.outputs import float32, pack, several_head, several_loss, unpack
 from specc.ir import losses as LS
 from specc.ir.data import Augment
 from specc.lowering import probability_head
@@ -45,7 +47,7 @@ class TFData:
     a model with several inputs has a dict of them by input name."""
 
     x: tf.Tensor | dict[str, tf.Tensor]
-    y: tf.Tensor
+    y: tf.Tensor | dict[str, tf.Tensor]  # several outputs: by output name
 
     @property
     def size(self) -> int:
@@ -86,6 +88,13 @@ def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> T
     """The model and optimizer on `device`; on several local devices (`gpu:0,1`), mirrored on
     each under a MirroredStrategy (trained by `distributed.run_epoch`, without XLA)."""
     devices = tf_devices(device)
+    if len(devices) > 1 and plan.outputs:
+        raise RunError(
+            f"model `{plan.model.name}` has several outputs, which a run mirrored over "
+            f"{len(devices)} devices does not train yet",
+            "run it on one device (--device gpu:0 or cpu)",
+            code="E600",
+        )
     replicas = tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else None
     with _building(devices[0], replicas):
         km = build_keras_model(plan.shapes, plan.lowered, plan.precision)
@@ -98,7 +107,7 @@ def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> T
         device=devices[0],  # evaluation runs here (on the first replica's copy)
         keras=km,
         optimizer=optimizer,
-        loss=loss_function(plan.train.loss),
+        loss=several_loss(plan) if plan.outputs else loss_function(plan.train.main_loss),
         trainable=trainable,
         jit=None if replicas is None else False,  # no XLA around the collectives
         replicas=replicas,
@@ -161,9 +170,10 @@ def _train_step(
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """One optimizer step: (the batch's loss, its float32 outputs before the head)."""
     with tf.GradientTape() as tape:
-        out = tf.cast(state.keras.forward(xb, training=True, logits=True), tf.float32)
-        loss = state.loss(out, yb)
-    grads = tape.gradient(loss, state.trainable)
+        out = float32(state.keras.forward(xb, training=True, logits=True))
+        loss = state.loss(out, yb)  # several outputs: [total, each output's loss]
+        total = loss[0] if state.plan.outputs else loss
+    grads = tape.gradient(total, state.trainable)
     state.optimizer.apply(grads, lr)
     return loss, out
 
@@ -178,7 +188,8 @@ def _epoch_function(state: TFState, augment: Augment | None, keep: bool = False)
     key = f"epoch:{augment is not None}:{keep}"
     if key in state._functions:
         return state._functions[key]
-    head = probability_fn(state.plan.train.loss)
+    plan = state.plan
+    head = several_head(plan) if plan.outputs else probability_fn(plan.train.main_loss)
 
     def run(  # type: ignore[no-untyped-def]
         x: tf.Tensor, y: tf.Tensor, idx: tf.Tensor, lrs: tf.Tensor, n: tf.Tensor, *params: tf.Tensor
@@ -193,10 +204,12 @@ def _epoch_function(state: TFState, augment: Augment | None, keep: bool = False)
             xb = each_input(x, lambda t: tf.gather(t, idx[i]))  # noqa: B023 (called at once)
             if augment is not None:
                 xb = augment_images(xb, augment, *(p[i] for p in params))
-            loss, out = _train_step(state, xb, tf.gather(y, idx[i]), lrs[i])
+            yb = tf.nest.map_structure(lambda t: tf.gather(t, idx[i]), y)  # noqa: B023
+            loss, out = _train_step(state, xb, yb, lrs[i])
             losses = losses.write(i, loss)
             if keep:
-                outs = outs.write(i, head(out))
+                kept = head(out)
+                outs = outs.write(i, pack(plan, kept) if plan.outputs else kept)
             i += 1
         return (losses.stack(), outs.stack()) if keep else losses.stack()
 
@@ -247,7 +260,8 @@ def run_epoch(
         return np.concatenate([t.numpy() for t in out]).astype(np.float64)
     losses = np.concatenate([t[0].numpy() for t in out]).astype(np.float64)
     outputs = [t[1].numpy() for t in out]  # (steps, batch, ...) per call
-    return losses, np.concatenate([o.reshape(-1, *o.shape[2:]) for o in outputs])
+    joined = np.concatenate([o.reshape(-1, *o.shape[2:]) for o in outputs])
+    return losses, unpack(state.plan, joined) if state.plan.outputs else joined
 
 
 def _steps(n: int) -> tf.Tensor:
@@ -282,14 +296,15 @@ def _seed_dropout(state: TFState, rng_seed: int) -> None:
 def _eval_function(state: TFState, what: str) -> Any:
     key = f"eval:{what}"
     if key not in state._functions:
-        head = probability_fn(state.plan.train.loss)
+        plan = state.plan
+        head = several_head(plan) if plan.outputs else probability_fn(plan.train.main_loss)
 
-        def outputs(x: tf.Tensor) -> tf.Tensor:
-            return head(tf.cast(state.keras.forward(x, training=False, logits=True), tf.float32))
+        def outputs(x: tf.Tensor) -> Any:
+            return head(float32(state.keras.forward(x, training=False, logits=True)))
 
-        def loss(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        def loss(x: tf.Tensor, y: Any) -> tf.Tensor:
             out = state.keras.forward(x, training=False, logits=True)
-            return state.loss(tf.cast(out, tf.float32), y)
+            return state.loss(float32(out), y)
 
         chosen = outputs if what == "outputs" else loss
         jit = bool(state.jit)
@@ -319,26 +334,40 @@ def _evaluate(state: TFState, fn: Any, *args: tf.Tensor) -> tf.Tensor:
     return fn(*args)
 
 
-def predict(state: TFState, data: TFData) -> np.ndarray:
+def predict(state: TFState, data: TFData) -> Any:
+    """Probabilities (or values) per example; several outputs: a dict by output name."""
     fn = _eval_function(state, "outputs")
     with tf.device(state.device):
         parts = [
-            _evaluate(state, fn, each_input(data.x, lambda t: t[a:b])).numpy()  # noqa: B023
+            tf.nest.map_structure(
+                lambda t: t.numpy(),
+                _evaluate(state, fn, each_input(data.x, lambda t: t[a:b])),  # noqa: B023
+            )
             for a, b in _chunks(data)
         ]
+    if state.plan.outputs:
+        return {
+            o.name: np.concatenate([p[o.name] for p in parts])
+            if parts
+            else np.zeros((0, *o.lowered.shape), np.float32)
+            for o in state.plan.outputs
+        }
     if not parts:
         return np.zeros((0, *state.plan.shapes.output), np.float32)
     return np.concatenate(parts)
 
 
-def mean_loss(state: TFState, data: TFData) -> float:
-    """The training loss over a whole split in evaluation mode (chunk means weighted by size)."""
+def mean_loss(state: TFState, data: TFData) -> Any:
+    """The training loss over a whole split in evaluation mode (chunk means weighted by
+    size); several outputs: an array `[total, each output's loss]`."""
+    width = (1 + len(state.plan.outputs),) if state.plan.outputs else ()
     if data.size == 0:
-        return math.nan
+        return np.full(width, math.nan) if width else math.nan
     fn = _eval_function(state, "loss")
-    total = 0.0
+    total = np.zeros(width, np.float64)
     with tf.device(state.device):
         for a, b in _chunks(data):
             x = each_input(data.x, lambda t: t[a:b])  # noqa: B023 (called at once)
-            total += float(_evaluate(state, fn, x, data.y[a:b]).numpy()) * (b - a)
-    return total / max(data.size, 1)
+            y = tf.nest.map_structure(lambda t: t[a:b], data.y)  # noqa: B023
+            total += _evaluate(state, fn, x, y).numpy().astype(np.float64) * (b - a)
+    return total / max(data.size, 1) if width else float(total) / max(data.size, 1)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from specc.data.dataset import Inputs, X
+from specc.data.dataset import Inputs, Outputs, X, Y
 from specc.diagnostics import Diagnostic
 from specc.errors import DeviceError
 from specc.executors.policies import check_fits, input_dtype
@@ -102,12 +102,20 @@ def distribute(state: TorchState, sync_batchnorm: bool) -> None:
     wrap(state, sync_batchnorm)
 
 
-def load_data(state: TorchState, x: X, y: np.ndarray) -> Any:
+def load_data(state: TorchState, x: X, y: Y) -> Any:
     """One split as device tensors, inputs reshaped (row-major) to the model's input shape;
-    several inputs (`Inputs`) become a dict of tensors by input name."""
+    several inputs (`Inputs`) become a dict of tensors by input name, several outputs'
+    targets (`Outputs`) a dict by output name."""
     import torch
 
-    targets = torch.from_numpy(np.ascontiguousarray(y)).to(state.device)
+    def tensor(array: np.ndarray) -> Any:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(state.device)
+
+    targets = (
+        {name: tensor(array) for name, array in y.arrays.items()}
+        if isinstance(y, Outputs)
+        else tensor(y)
+    )
     if isinstance(x, Inputs):
         return (
             {
@@ -161,13 +169,18 @@ def compile_seconds(state: TorchState) -> float:
     return float(state.compile_seconds)
 
 
-def predict(state: TorchState, data: Any) -> np.ndarray:
+def predict(state: TorchState, data: Any) -> Any:
+    """Probabilities (or values) per example; several outputs: a dict by output name."""
     from specc.executors.torch.train import outputs
 
-    return outputs(state, data[0], probabilities=True).float().cpu().numpy()
+    out = outputs(state, data[0], probabilities=True)
+    if isinstance(out, dict):
+        return {name: value.float().cpu().numpy() for name, value in out.items()}
+    return out.float().cpu().numpy()
 
 
-def evaluate_loss(state: TorchState, data: Any) -> float:
+def evaluate_loss(state: TorchState, data: Any) -> Any:
+    """The mean loss; several outputs: an array `[total, each output's loss]`."""
     from specc.executors.torch.train import mean_loss
 
     return mean_loss(state, data)

@@ -81,37 +81,49 @@ class GraphNetwork(nn.Module):
         wires: Iterable[Wire],
         input_name: str,
         output_name: str,
+        outputs: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         for key, module in children.items():
             self.add_module(key, module)
         self.input_name = input_name
         self.output_name = output_name
-        self.wires = live_wires(tuple(wires), output_name)
+        self.outputs = dict(outputs or {})
+        """A model with `output` blocks: output name -> the value computing it; forward
+        then returns a dict by output name (docs/semantics.md#outputs)."""
+        self.wires = live_wires(tuple(wires), output_name, tuple(self.outputs.values()))
 
-    def forward(self, x: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor | dict[str, torch.Tensor]
+    ) -> torch.Tensor | dict[str, torch.Tensor]:
         values = dict(x) if isinstance(x, dict) else {self.input_name: x}
         for wire in self.wires:
             out = self._modules[wire.module](*(values[s] for s in wire.sources))  # type: ignore[misc]
             if wire.activation is not None:
                 out = self._modules[wire.activation](out)  # type: ignore[misc]
             values[wire.name] = out
+        if self.outputs:
+            return {name: values[value] for name, value in self.outputs.items()}
         return values[self.output_name]
+
+    def without_heads(self, heads: dict[str, bool]) -> GraphNetwork:
+        """Several outputs: each output named in `heads` with True computed before its
+        final activation (what `without_head` does for the one output)."""
+        wires = list(self.wires)
+        outputs = dict(self.outputs)
+        for name, fused in heads.items():
+            if fused:
+                outputs[name] = _drop_head(wires, outputs[name])
+        children = OrderedDict(self.named_children())
+        return GraphNetwork(children, wires, self.input_name, self.output_name, outputs)
 
     def without_head(self) -> GraphNetwork:
         """The same children computing the output before its final activation (the one a
         loss takes logits of): the output step's fused activation is skipped, or, when the
         output step is that activation itself, the value it reads becomes the output. What
         a chain's `network[:-1]` is."""
-        at = next(i for i, wire in enumerate(self.wires) if wire.name == self.output_name)
-        last = self.wires[at]
         wires = list(self.wires)
-        output = self.output_name
-        if last.activation is not None:
-            wires[at] = dataclasses.replace(last, activation=None)
-        else:
-            del wires[at]
-            output = last.sources[0]
+        output = _drop_head(wires, self.output_name)
         children = OrderedDict(self.named_children())
         return GraphNetwork(children, wires, self.input_name, output)
 
@@ -127,9 +139,23 @@ class GraphNetwork(nn.Module):
         )
 
 
-def live_wires(wires: tuple[Wire, ...], output_name: str) -> tuple[Wire, ...]:
-    """The wires the output depends on, in their order."""
-    needed = {output_name}
+def _drop_head(wires: list[Wire], output: str) -> str:
+    """Remove the final activation computing `output` from `wires` (in place): the
+    fused activation of its step, or the step itself; the value then computing it."""
+    at = next(i for i, wire in enumerate(wires) if wire.name == output)
+    last = wires[at]
+    if last.activation is not None:
+        wires[at] = dataclasses.replace(last, activation=None)
+        return output
+    del wires[at]
+    return last.sources[0]
+
+
+def live_wires(
+    wires: tuple[Wire, ...], output_name: str, more: tuple[str, ...] = ()
+) -> tuple[Wire, ...]:
+    """The wires the output (and the values in `more`) depend on, in their order."""
+    needed = {output_name, *more}
     kept: list[Wire] = []
     for wire in reversed(wires):
         if wire.name in needed:

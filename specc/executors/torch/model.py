@@ -199,7 +199,8 @@ def build_network(shapes: ModelShapes) -> Network:
     if shapes.is_chain:
         return sequence.MaskedSequential(children)
     (input_name, _), *_ = shapes.inputs
-    return GraphNetwork(children, wires, input_name, shapes.output_name or input_name)
+    outputs = dict(shapes.outputs)
+    return GraphNetwork(children, wires, input_name, shapes.output_name or input_name, outputs)
 
 
 def trunk(network: Network, fused: bool) -> nn.Module:

@@ -21,9 +21,11 @@ from torch import nn
 from specc.errors import RunError
 from specc.executors.policies import EVAL_CHUNK, compile_pays
 from specc.executors.torch.augment import augment_batch
+from specc.executors.torch.graph import GraphNetwork
 from specc.executors.torch.losses import LOSSES, LossFn, probability_fn
 from specc.executors.torch.model import Network, build_network, frozen_names, neutral_key, trunk
 from specc.executors.torch.optimizers import OPTIMIZERS
+from specc.executors.torch.outputs import several_head, several_loss
 from specc.ir.data import Augment
 from specc.plan import RunPlan
 
@@ -37,8 +39,8 @@ class TorchState:
     step_body: Any  # `body`, possibly torch.compile'd, for training steps (set on first epoch)
     optimizer: torch.optim.Optimizer
     param_names: list[str]  # optimizer parameter order -> weight key
-    loss_fn: LossFn
-    head: Callable[[torch.Tensor], torch.Tensor]  # logits -> probabilities for predict
+    loss_fn: LossFn  # several outputs: a SeveralLoss, giving [total, each output's loss]
+    head: Callable[[Any], Any]  # logits -> probabilities for predict (a dict: several outputs)
     autocast_dtype: torch.dtype | None
     scaler: Any  # torch.amp.GradScaler for fp16 on CUDA, else None
     # torch.compile works during the first step of each new batch size (dynamic=False): those
@@ -87,7 +89,13 @@ def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> T
     node = plan.train.optimizer
     params = [p for _, p in named]  # never empty: make_plan refuses a model with nothing to train
     optimizer = OPTIMIZERS[type(node)](node, params, device)
-    body = trunk(network, plan.fused_activation is not None)
+    if plan.outputs:
+        assert isinstance(network, GraphNetwork)
+        body: nn.Module = network.without_heads(
+            {o.name: o.lowered.head is not None for o in plan.outputs}
+        )
+    else:
+        body = trunk(network, plan.fused_activation is not None)
     dtype = _DTYPES.get(plan.precision)
     scaler = torch.amp.GradScaler("cuda") if plan.precision == "fp16" else None
     return TorchState(
@@ -98,8 +106,10 @@ def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> T
         step_body=None,
         optimizer=optimizer,
         param_names=[n for n, _ in named],
-        loss_fn=LOSSES[type(plan.train.loss)](plan.train.loss),
-        head=probability_fn(plan.train.loss),
+        loss_fn=several_loss(plan)  # type: ignore[arg-type]
+        if plan.outputs
+        else LOSSES[type(plan.train.main_loss)](plan.train.main_loss),
+        head=several_head(plan) if plan.outputs else probability_fn(plan.train.main_loss),
         autocast_dtype=dtype,
         scaler=scaler,
     )
@@ -151,6 +161,26 @@ def _slice(x: Batch, start: int, stop: int) -> Batch:
     return x[start:stop]
 
 
+def _float(out: Batch) -> Batch:
+    """Outputs as float32 (autocast may compute them in bf16); a dict per output name."""
+    if isinstance(out, dict):
+        return {name: value.float() for name, value in out.items()}
+    return out.float()
+
+
+def _detached(out: Batch) -> Batch:
+    if isinstance(out, dict):
+        return {name: value.detach() for name, value in out.items()}
+    return out.detach()
+
+
+def _joined(parts: list[Any]) -> Any:
+    """Per-batch outputs concatenated (per output name for several) and read back."""
+    if parts and isinstance(parts[0], dict):
+        return {name: torch.cat([p[name] for p in parts]).cpu().numpy() for name in parts[0]}
+    return torch.cat(parts).cpu().numpy() if parts else np.zeros((0,), np.float32)
+
+
 def _first(x: Batch) -> torch.Tensor:
     """A tensor with the split's device and row count."""
     return next(iter(x.values())) if isinstance(x, dict) else x
@@ -158,7 +188,7 @@ def _first(x: Batch) -> torch.Tensor:
 
 def run_epoch(
     state: TorchState,
-    data: tuple[Batch, torch.Tensor],
+    data: tuple[Batch, Batch],
     order: np.ndarray,
     batch_size: int,
     lrs: np.ndarray,
@@ -173,6 +203,8 @@ def run_epoch(
     `keep_outputs`: return `(losses, outputs)`, the outputs being the training forward
     passes' own (probabilities, in `order`), kept on the device until the epoch ends; the
     loop computes the train metrics from them without another pass over the data.
+    Several outputs: each step's losses are a row `[total, each output's loss]`, and the
+    outputs a dict by output name.
     """
     x, y = data
     device = _first(x).device
@@ -180,7 +212,8 @@ def run_epoch(
     generator = torch.Generator(device=device).manual_seed(rng_seed + 1)
     index = torch.from_numpy(np.ascontiguousarray(order, dtype=np.int64)).to(device)
     steps = len(lrs)
-    losses = torch.zeros(steps, device=device)
+    width = (1 + len(state.plan.outputs),) if state.plan.outputs else ()
+    losses = torch.zeros((steps, *width), device=device)
     optimizer, scaler = state.optimizer, state.scaler
     clipping = (
         state.plan.train.optimizer.clip_norm is not None
@@ -198,7 +231,7 @@ def run_epoch(
     for step, idx in enumerate(_batches(index, batch_size, steps)):
         fresh = compiling and len(idx) not in state.compiled_sizes
         began = _synchronized(device) if fresh else 0.0
-        xb, yb = _rows(x, idx), y.index_select(0, idx)
+        xb, yb = _rows(x, idx), _rows(y, idx)
         if augment is not None:  # `specc check` refuses `augment` with several inputs
             assert isinstance(xb, torch.Tensor)
             xb = augment_batch(xb, augment, generator)
@@ -206,7 +239,8 @@ def run_epoch(
             group["lr"] = float(lrs[step])
         with _autocast(state):
             out = state.step_body(xb)
-        loss = state.loss_fn(out.float(), yb)
+        every_loss = state.loss_fn(_float(out), yb)  # type: ignore[arg-type]
+        loss = every_loss[0] if width else every_loss
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -220,18 +254,18 @@ def run_epoch(
             if clipping:
                 _clip(state)
             optimizer.step()
-        losses[step] = loss.detach()
+        losses[step] = every_loss.detach()
         if fresh:
             state.compile_seconds += _synchronized(device) - began
             state.compiled_sizes.add(len(idx))
         if keep_outputs:
-            kept.append(state.head(out.detach().float()))
+            kept.append(state.head(_float(_detached(out))))
         if progress is not None and (step + 1) % every == 0:
-            progress(step + 1, float(losses[step]))
+            progress(step + 1, float(losses[step][0] if width else losses[step]))
     read = losses.cpu().numpy().astype(np.float64)
     if not keep_outputs:
         return read
-    return read, (torch.cat(kept).cpu().numpy() if kept else np.zeros((0,), np.float32))
+    return read, _joined(kept)
 
 
 def _synchronized(device: torch.device) -> float:
@@ -252,31 +286,46 @@ def will_compile(state: TorchState, steps_per_epoch: int) -> str | None:
 
 
 @torch.no_grad()
-def outputs(state: TorchState, x: Batch, probabilities: bool) -> torch.Tensor:
-    """Model outputs over a whole split in evaluation mode (logits unless `probabilities`)."""
+def outputs(state: TorchState, x: Batch, probabilities: bool) -> Any:
+    """Model outputs over a whole split in evaluation mode (logits unless `probabilities`);
+    several outputs: a dict of them by output name."""
     state.network.eval()
     parts = []
     for start in range(0, len(_first(x)), EVAL_CHUNK):
         with _autocast(state):
-            out = state.body(_slice(x, start, start + EVAL_CHUNK)).float()
+            out = _float(state.body(_slice(x, start, start + EVAL_CHUNK)))
         parts.append(state.head(out) if probabilities else out)
     if not parts:
-        return torch.zeros((0, *state.plan.shapes.output), device=_first(x).device)
-    return torch.cat(parts)
+        device = _first(x).device
+        if state.plan.outputs:
+            return {
+                o.name: torch.zeros((0, *o.lowered.shape), device=device)
+                for o in state.plan.outputs
+            }
+        return torch.zeros((0, *state.plan.shapes.output), device=device)
+    first = parts[0]
+    if isinstance(first, dict):
+        return {name: torch.cat([p[name] for p in parts]) for name in first}  # type: ignore[index]
+    return torch.cat(parts)  # type: ignore[arg-type]
 
 
 @torch.no_grad()
-def mean_loss(state: TorchState, data: tuple[Batch, torch.Tensor]) -> float:
+def mean_loss(state: TorchState, data: tuple[Batch, Batch]) -> Any:
+    """The split's mean loss; several outputs: `[total, each output's loss]` (an array)."""
     x, y = data
-    if len(y) == 0:
-        return math.nan
+    n = len(_first(y))
+    width = (1 + len(state.plan.outputs),) if state.plan.outputs else ()
+    if n == 0:
+        return np.full(width, math.nan) if width else math.nan
     state.network.eval()
     device = _first(x).device
     wide = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
-    total = torch.zeros((), device=device, dtype=wide)
-    for start in range(0, len(y), EVAL_CHUNK):
+    total = torch.zeros(width, device=device, dtype=wide)
+    for start in range(0, n, EVAL_CHUNK):
         with _autocast(state):
-            out = state.body(_slice(x, start, start + EVAL_CHUNK)).float()
-        part = y[start : start + EVAL_CHUNK]
-        total += state.loss_fn(out, part).to(wide) * len(part)
-    return float(total.item() / len(y))
+            out = _float(state.body(_slice(x, start, start + EVAL_CHUNK)))
+        part = _slice(y, start, start + EVAL_CHUNK)
+        total += state.loss_fn(out, part).to(wide) * len(_first(part))  # type: ignore[arg-type]
+    if width:
+        return total.cpu().numpy() / n
+    return float(total.item() / n)
