@@ -14,6 +14,7 @@ from specc.ir.losses import CategoricalCrossentropy
 from specc.ir.spec import Spec
 from specc.shapes import ModelShapes
 from specc.span import Span
+from specc.token_checks import check_per_token
 
 
 def check_spec(
@@ -71,6 +72,7 @@ def check_spec(
                 )
     out.extend(check_inputs(spec, end))
     out.extend(_loss_fits_output(spec, shapes, end))
+    out.extend(check_per_token(spec, shapes, end))
     if spec.data is not None and spec.train is not None:
         has_one_hot = any(isinstance(t, OneHot) for t in spec.data.transforms)
         _, _, task = spec.data.sample_facts()

@@ -238,7 +238,8 @@ channels first for images (`input 1x28x28`).
         "layer needs a different input rank",
         """
 A layer got an input with the wrong number of axes: `dense` needs a flat vector (add
-`flatten` after convolutions); `conv2d` and the pools need a CxHxW image (write
+`flatten` after convolutions) or a token sequence LxD (where it applies to every step);
+`conv2d` and the pools need a CxHxW image (write
 `input 1x28x28`, not `input 28x28`, for a convolutional model).
 """,
     ),
@@ -333,6 +334,23 @@ arrays for an `int` input (docs/semantics.md#sequences).
     input 200 int
     embedding 20000 32 pad=0  # (200,) ids -> 200x32 vectors
     global_avgpool            # -> 32
+""",
+    ),
+    Code(
+        "E411",
+        "per-step predictions and targets do not fit",
+        """
+A model whose last layer works on a token sequence (`dense V` after `lstm H
+sequences=true`) predicts one of V classes at every step: an LxV output. It trains with
+`sparse_categorical_crossentropy` against one class id per step, which a text corpus
+gives (`data corpus "tiny.txt"`, `data synthetic_corpus`: each target is the next token).
+A corpus's next-token targets need such a model, and a source with one target per example
+(a label) needs one prediction per example (docs/semantics.md#per-token).
+
+    input 64 int
+    embedding 64 32
+    lstm 128 sequences=true   # 64x128
+    dense 64                  # 64x64: the next character's scores at every step
 """,
     ),
     Code(

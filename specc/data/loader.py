@@ -3,7 +3,8 @@
 The pipeline, in this order (docs/data.md states it as the meaning of a data block):
 read the source -> encode targets for the task -> `limit` (first N train and test rows)
 -> `test` tail (sources without a test split) -> `validation` tail -> a text source's
-`tokenize` (vocabulary from the training rows left, or the one given) -> transforms.
+`tokenize` (vocabulary from the training rows left, or the one given; a corpus's windows
+then become inputs and next-token targets) -> transforms.
 """
 
 from __future__ import annotations
@@ -14,7 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from specc.data import cifar, cifar_batches, imdb, mnist, named, synthetic, tabular, text_folder
+from specc.data import (
+    cifar,
+    cifar_batches,
+    corpus,
+    imdb,
+    mnist,
+    named,
+    synthetic,
+    tabular,
+    text_folder,
+)
 from specc.data.cifar_batches import Batches
 from specc.data.dataset import Dataset, Inputs, Task, X, fingerprint, hold_out
 from specc.data.errors import DataError
@@ -37,6 +48,7 @@ class Raw:
     classes: int | None = None  # fixed by the source (MNIST: 10) rather than inferred
     class_names: tuple[str, ...] | None = None  # named by the source (CIFAR-10's meta file)
     tokenize: ir.Tokenize | None = None  # x are texts, turned into ids after the splits
+    next_token: bool = False  # x are corpus windows of length + 1 tokens; y is made from them
 
 
 def load(
@@ -84,21 +96,27 @@ def load(
             f"{raw.source}: no training examples left after the test and validation splits",
             "lower `test`/`validation`, or raise `--limit`",
         )
-    record = None
+    record, classes = None, targets.classes
     if raw.tokenize is not None:  # the vocabulary comes from the training split only
         assert isinstance(x_train, np.ndarray)  # a text source gives one array of texts
         how = raw.tokenize
         tokens = vocabulary or text_folder.build_vocabulary(x_train, how)
+        ids = how.model_copy(update={"length": int(how.length) + 1}) if raw.next_token else how
         x_train, x_val, x_test = (
-            text_folder.encode(np.asarray(x), tokens, how) for x in (x_train, x_val, x_test)
+            text_folder.encode(np.asarray(x), tokens, ids) for x in (x_train, x_val, x_test)
         )
+        if raw.next_token:  # a corpus: the targets are the windows shifted by one token
+            (x_train, y_train), (x_val, y_val), (x_test, y_test) = (
+                corpus.next_token_pairs(x) for x in (x_train, x_val, x_test)
+            )
         if vocab is not None:
             check_token_ids(replace(raw, x_train=x_train, x_test=x_test), vocab)
         record = text_folder.vocabulary_record(tokens, how)
+        classes = len(tokens) if raw.next_token else classes
     splits = [
-        apply_inputs(data.transforms, x, y, targets.classes)
+        apply_inputs(data.transforms, x, y, classes)
         if isinstance(x, Inputs)
-        else apply(data.transforms, x, y, targets.classes, ids=vocab is not None)
+        else apply(data.transforms, x, y, classes, ids=vocab is not None)
         for x, y in ((x_train, y_train), (x_val, y_val), (x_test, y_test))
     ]
     (xt, yt), (xv, yv), (xs, ys) = splits
@@ -109,7 +127,7 @@ def load(
         yv,
         xs,
         ys,
-        classes=targets.classes,
+        classes=classes,
         task=raw.task,
         sample_shape=next(iter(xt.shapes.values()))
         if isinstance(xt, Inputs)
@@ -350,6 +368,22 @@ def _text_folder(data: ir.Data, spec_dir: Path, download: bool, progress: bool) 
     )
 
 
+def _corpus(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
+    assert isinstance(data, ir.Corpus | ir.SyntheticCorpus)
+    how = data.tokenize
+    if isinstance(data, ir.Corpus):
+        path = _file(data, spec_dir)
+        text, source = corpus.read_text(path), f"corpus {path}"
+    else:
+        text = corpus.generate_text(int(data.sentences), int(data.data_seed))
+        source = f"synthetic corpus ({data.sentences} sentences, seed {data.data_seed})"
+    source += f" ({how.mode}, vocabulary {how.vocab}, windows of {how.length})"
+    x = corpus.windows(text, how, source)
+    # targets come from the windows once tokenized (`next_token`); a placeholder until then
+    y = np.zeros(len(x), dtype=np.int64)
+    return Raw(x, y, None, None, "classification", source, lambda i: source, None, None, how, True)
+
+
 FILE_READERS: dict[str, Callable[[ir.Data, Path], Raw]] = {".csv": _csv, ".npz": _npz}
 
 READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
@@ -363,6 +397,8 @@ READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
     ir.SyntheticText: _synthetic_text,
     ir.IMDB: _imdb,
     ir.TextFolder: _text_folder,
+    ir.Corpus: _corpus,
+    ir.SyntheticCorpus: _corpus,
 }
 
 

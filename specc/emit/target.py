@@ -26,6 +26,16 @@ TEXT_SOURCES: dict[str, str] = {
 """The text data sources no target writes yet (E600 at check time)."""
 
 
+LANGUAGE_MODELS: dict[str, str] = {
+    "per_token": "per-step predictions are not written yet; use `specc run`",
+    "loss_ignore": "an ignored target id is not written yet; use `specc run`",
+    "metric.perplexity": "perplexity is not written yet; use `specc run`",
+    "data.corpus": "reading a text corpus is not written yet; use `specc run`",
+    "data.synthetic_corpus": "the generated corpus is not written yet; use `specc run`",
+}
+"""Language-model features (docs/semantics.md#per-token) a target does not write (E600)."""
+
+
 def sequences_not_emitted() -> dict[str, str]:
     """The sequence kinds (specc/ir/sequence.py, specc/ir/attention.py) and the generated
     token data, for a target that does not write them yet (only pytorch does): E600 at

@@ -418,6 +418,60 @@ class TextFolder(Data):
         return (int(self.tokenize.length),), classes, self.task
 
 
+class Corpus(Data):
+    """One plain text file for language modelling (PyTorch's word_language_model `Corpus`,
+    keras-io's character LSTM): tokenized whole by the block's `tokenize` statement, cut into
+    windows of `length` token ids, each target the window shifted by one token (the next
+    token at every step). `test`/`validation` are the text's last parts (docs/data.md#corpus)."""
+
+    kind: Literal["corpus"] = "corpus"
+    positional = ("path",)
+    aliases = ("text_corpus", "text_file")
+    keywords = {**Data.keywords, "tokenize": "tokenize"}
+    one_target_per_example = False  # one target per step
+    title = "text corpus"
+
+    tokenize: Tokenize = Field(default_factory=Tokenize)
+    """How the text becomes ids; `length` is the window."""
+
+    @model_validator(mode="after")
+    def _needs_path(self) -> Corpus:
+        if not self.path:
+            raise SpecError(
+                "E302", '`data corpus` needs a text file: `data corpus "tiny.txt"`', self.span
+            )
+        return self
+
+    def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        if is_space(self.tokenize.length):
+            return None, None, "classification"
+        return (int(self.tokenize.length),), None, "classification"
+
+
+class SyntheticCorpus(Data):
+    """A generated English-like text for language modelling offline
+    (docs/data.md#synthetic-corpus): sentences drawn from a small fixed grammar, so the next
+    character is mostly predictable, treated exactly as `data corpus` treats a file."""
+
+    kind: Literal["synthetic_corpus"] = "synthetic_corpus"
+    keywords = {**Data.keywords, "tokenize": "tokenize"}
+    reads_files = False
+    one_target_per_example = False
+    title = "synthetic corpus"
+
+    sentences: PositiveInt = 2000
+    """Sentences of text to generate (about 30 characters each)."""
+    data_seed: int = Field(default=0, ge=0)
+    """Seed of the generator (separate from the training seed)."""
+    tokenize: Tokenize = Field(default_factory=lambda: Tokenize(mode="chars", length=64))
+    """How the text becomes ids (default: characters, windows of 64)."""
+
+    def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        if is_space(self.tokenize.length):
+            return None, None, "classification"
+        return (int(self.tokenize.length),), None, "classification"
+
+
 AnyData = Annotated[
     Union[
         MNIST,
@@ -430,6 +484,8 @@ AnyData = Annotated[
         SyntheticText,
         IMDB,
         TextFolder,
+        Corpus,
+        SyntheticCorpus,
     ],
     Field(discriminator="kind"),
 ]

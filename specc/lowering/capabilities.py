@@ -68,6 +68,8 @@ OPTIONS: dict[str, str] = {
     "graph": "models that branch or merge (residual, parallel, merges)",
     "causal": "causal self-attention (`attention causal`, `transformer_encoder causal`)",
     "inputs.several": "models with several inputs",
+    "per_token": "per-step predictions (an LxV output: one class per token)",
+    "loss_ignore": "an ignored target id (`ignore=` of the loss)",
 }
 
 Use = tuple[str, Node, str | None]  # (feature key, node that wrote it, field name or None)
@@ -95,6 +97,8 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
         yield "graph", model, None
     if len(model.inputs) > 1:
         yield "inputs.several", model.inputs[1], None
+    if _predicts_every_step(model):
+        yield "per_token", model.layers[-1], None
     for layer in flat_layers(list(model.layers), blocks=True):
         yield f"layer.{layer.kind_name()}", layer, None
         if layer.takes_activation:
@@ -120,11 +124,22 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
         yield from _train_features(spec)
 
 
+def _predicts_every_step(model: Model) -> bool:
+    """Whether the model's output is a token sequence (LxV), docs/semantics.md#per-token."""
+    from specc.ir.sequence import is_sequence
+    from specc.shapes import infer
+
+    shapes, _ = infer(model)
+    return shapes is not None and is_sequence(shapes.output)
+
+
 def _train_features(spec: Spec) -> Iterator[Use]:
     train = spec.train
     assert train is not None
     loss, opt = train.loss, train.optimizer
     yield f"loss.{loss.kind}", loss, None
+    if getattr(loss, "ignore", None) is not None:
+        yield "loss_ignore", loss, "ignore"
     if getattr(loss, "label_smoothing", 0):
         key = {
             "binary_crossentropy": "label_smoothing.binary",

@@ -27,7 +27,7 @@ from specc.executors import Executor, get
 from specc.init_weights import initial_weights
 from specc.ir import strip_spans
 from specc.ir.layer import fmt_shape
-from specc.ir.sequence import vocabulary
+from specc.ir.sequence import is_sequence, vocabulary
 from specc.plan import RunOptions, RunPlan, check_backend, make_plan
 from specc.run import distributed, plots
 from specc.run.loop import EpochHook, train
@@ -115,8 +115,19 @@ def _check_fit(plan: RunPlan, data: Dataset) -> None:
             f"target, but the data has {per_example} per example and {model} gives {outputs}",
             f"end with `dense {per_example} sigmoid`",
         )
+    steps = tuple(plan.shapes.output[:-1]) if is_sequence(plan.shapes.output) else ()
+    if data.y_train.dtype.kind in "iu" and steps:  # a class per step (per token)
+        if tuple(data.y_train.shape[1:]) != steps:
+            raise RunError(
+                f"{model} predicts {steps[0]} steps of {plan.shapes.output[-1]} scores per "
+                f"example, but the data has targets of shape "
+                f"{'x'.join(map(str, data.y_train.shape[1:])) or 'one label'} per example",
+                "per-token targets are one class id per step (N, L): use a text corpus "
+                "(`data corpus`), or end the model with one flat prediction per example",
+            )
+        outputs = plan.shapes.output[-1]
     if data.y_train.dtype.kind in "iu":  # class indices: one output per class, flat
-        if len(plan.shapes.output) != 1:
+        if len(plan.shapes.output) != 1 and not steps:
             raise RunError(
                 f"{model} outputs {'x'.join(map(str, plan.shapes.output))} per example, but "
                 "class labels need one flat score per class",

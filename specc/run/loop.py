@@ -112,7 +112,8 @@ def _evaluate(
     """Loss and metrics over a split (sharded over ranks in a distributed run: `y` whole)."""
     loss, predicted = evaluate_split(world, backend, state, data, len(y[world.shard(len(y))]))
     out = {f"{prefix}loss": loss}
-    out.update(M.compute(list(plan.train.metrics), predicted, y, prefix))
+    ignore = M.loss_ignore(plan.train)
+    out.update(M.compute(list(plan.train.metrics), predicted, y, prefix, ignore))
     return out
 
 
@@ -228,7 +229,14 @@ def train(
             "loss": float(np.dot(losses, sizes) / sizes.sum()),
         }
         if outputs is not None:  # the training passes' own outputs, as the steps saw them
-            record.update(M.compute(list(plan.train.metrics), outputs, dataset.y_train[seen]))
+            record.update(
+                M.compute(
+                    list(plan.train.metrics),
+                    outputs,
+                    dataset.y_train[seen],
+                    ignore=M.loss_ignore(plan.train),
+                )
+            )
         if val_data is not None:
             record.update(_evaluate(backend, state, plan, val_data, dataset.y_val, "val_", world))
         record["lr"] = float(lrs[-1])

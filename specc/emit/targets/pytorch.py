@@ -6,7 +6,7 @@ and `nn.Module` own, and what PyTorch scripts cannot express yet.
 
 from __future__ import annotations
 
-from specc.emit.target import TEXT_SOURCES, Target, words
+from specc.emit.target import LANGUAGE_MODELS, TEXT_SOURCES, Target, words
 
 # Everything the template defines at module level, plus nn.Module's public attributes
 # (a layer called `train` or `forward` would break the model: it gets renamed).
@@ -53,6 +53,7 @@ TARGET = Target(
         "inputs.several": "emitted scripts read one input array per example (several named "
         "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **TEXT_SOURCES,
+        **LANGUAGE_MODELS,
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
         "compile.on": "torch.compile is not emitted; remove `compile on`",
