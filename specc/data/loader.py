@@ -273,13 +273,20 @@ def _file(data: ir.Data, spec_dir: Path) -> Path:
 def _csv(data: ir.Data, path: Path) -> Raw:
     target = data.target if isinstance(data, ir.CSV) else "target"
     features = data.features if isinstance(data, ir.CSV) else None
-    table = tabular.read_csv(path, target, features)
+    how = data.text_tokenize if isinstance(data, ir.CSV) else None
+    if how is not None and isinstance(data, ir.CSV) and data.text is not None:
+        table = tabular.read_csv_text(path, data.text, target)
+    else:
+        table = tabular.read_csv(path, target, features)
     lines = table.lines or []
 
     def where(i: int) -> str:
         return f"{path}:{lines[i]}" if 0 <= i < len(lines) else str(path)
 
-    return Raw(table.x, table.y, None, None, _task(data), f"csv {path}", where)
+    source = f"csv {path}"
+    if how is not None:
+        source += f" (text `{getattr(data, 'text', '')}`, {how.mode}, vocabulary {how.vocab})"
+    return Raw(table.x, table.y, None, None, _task(data), source, where, tokenize=how)
 
 
 def _npz(data: ir.Data, path: Path) -> Raw:

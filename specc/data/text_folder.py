@@ -148,7 +148,7 @@ def read_vocabulary(record: Any, how: Tokenize, where: str) -> list[str]:
 def saved_vocabulary(run_path: Path, data: Any) -> list[str] | None:
     """A resumed run's vocab.json, for a text source (None: no text source, or no file)."""
     path = run_path / VOCAB_FILE
-    how = getattr(data, "tokenize", None)
+    how = getattr(data, "text_tokenize", None) or getattr(data, "tokenize", None)
     if not isinstance(how, Tokenize) or not path.is_file():
         return None
     try:

@@ -22,6 +22,7 @@ LayoutPass = Callable[["Lowered"], "Lowered"]
 TEXT_SOURCES: dict[str, str] = {
     "data.imdb": "the IMDB reader is not emitted yet; use `specc run`",
     "data.text_folder": "tokenizing text is not emitted yet; use `specc run`",
+    "csv_text": "tokenizing text is not emitted yet; use `specc run`",
 }
 """The text data sources no target writes yet (E600 at check time)."""
 

@@ -70,6 +70,7 @@ OPTIONS: dict[str, str] = {
     "inputs.several": "models with several inputs",
     "per_token": "per-step predictions (an LxV output: one class per token)",
     "loss_ignore": "an ignored target id (`ignore=` of the loss)",
+    "csv_text": "a CSV text column (`data csv ... text=COLUMN`)",
 }
 
 Use = tuple[str, Node, str | None]  # (feature key, node that wrote it, field name or None)
@@ -116,6 +117,8 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
             )
     if spec.data is not None:
         yield f"data.{spec.data.kind}", spec.data, None
+        if getattr(spec.data, "text", None) is not None:
+            yield "csv_text", spec.data, "text"
         if spec.data.batch.drop_last:
             yield "drop_last", spec.data.batch, "drop_last"
         for transform in spec.data.transforms:
