@@ -106,8 +106,11 @@ TINY = float(np.finfo(np.float32).tiny)
 
 def perplexity(outputs: np.ndarray, targets: np.ndarray) -> float:
     """exp(mean(-log p[true class])) over class-index targets (N,)."""
-    flat = outputs.reshape(len(outputs), -1).astype(np.float64)
-    picked = flat[np.arange(len(flat)), true_classes(targets)]
+    flat, true = outputs.reshape(len(outputs), -1).astype(np.float64), true_classes(targets)
+    if _binary(outputs):  # one sigmoid: p(class 1)
+        picked = np.where(true == 1, flat[:, 0], 1.0 - flat[:, 0])
+    else:
+        picked = flat[np.arange(len(flat)), true]
     return float(np.exp(np.mean(-np.log(np.maximum(picked, TINY)))))
 
 

@@ -23,6 +23,8 @@ MODULE_NAMES = words(
     encode predict ratio compute_metrics learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches load_initial_weights save_weights OUT
     neutral_weights read_weights transfer
     VOCAB DATA_VOCAB LENGTH check_ids mask causal
+    SENTENCES SUBJECTS VERBS OBJECTS PLACES LOWERCASE collections re tokenize
+    build_vocabulary
     evaluate improved pick_device main x y self
     """
 )
@@ -41,6 +43,10 @@ NN_MODULE_ATTRIBUTES = words(
     """
 )
 
+# The language-model features PyTorch scripts write (docs/semantics.md#per-token); the
+# rest of LANGUAGE_MODELS stays refused.
+PYTORCH_WRITES = ("per_token", "metric.perplexity", "data.synthetic_corpus")
+
 TARGET = Target(
     name="pytorch",
     framework="PyTorch",
@@ -53,7 +59,7 @@ TARGET = Target(
         "inputs.several": "emitted scripts read one input array per example (several named "
         "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **TEXT_SOURCES,
-        **LANGUAGE_MODELS,
+        **{k: v for k, v in LANGUAGE_MODELS.items() if k not in PYTORCH_WRITES},
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
         "compile.on": "torch.compile is not emitted; remove `compile on`",

@@ -1,0 +1,54 @@
+"""The PyTorch script of specs/char_lm.nn (a language model on the generated corpus): the
+same windows, splits and ids as `specc run`, `nn.Linear` per step, and per-token metrics.
+Its executed run is in test_pytorch.py (test perplexity far below the uniform guess)."""
+
+from __future__ import annotations
+
+import runpy
+
+import numpy as np
+import pytest
+
+from specc.analysis import analyze_file
+from specc.data import load
+from tests.emit.conftest import GOLDEN, ROOT
+
+SPEC = ROOT / "specs" / "char_lm.nn"
+
+
+@pytest.fixture(scope="module")
+def script() -> dict:
+    return runpy.run_path(str(GOLDEN / "pytorch" / "char_lm.py"), run_name="char_lm")
+
+
+def test_the_script_reads_the_same_ids_as_specc_run(script: dict) -> None:
+    analysis = analyze_file(SPEC)
+    assert analysis.spec.data is not None
+    ours = load(analysis.spec.data, vocab=64)
+    theirs = script["load_data"](None)
+    for name, (x, y) in (
+        ("train", (ours.x_train, ours.y_train)),
+        ("val", (ours.x_val, ours.y_val)),
+        ("test", (ours.x_test, ours.y_test)),
+    ):
+        np.testing.assert_array_equal(theirs[name][0], x)
+        np.testing.assert_array_equal(theirs[name][1], y)
+    assert len(ours.x_train) > 800 and ours.x_train.shape[1:] == (64,)
+
+
+def test_the_model_predicts_every_step_with_the_summarys_parameters(script: dict) -> None:
+    import torch
+
+    summary = analyze_file(SPEC).shapes["char_lm"].params
+    model = script["CharLm"]()
+    assert sum(p.numel() for p in model.parameters()) == summary
+    out = model(torch.zeros((2, 64), dtype=torch.int64))
+    assert tuple(out.shape) == (2, 64, 64)
+
+
+def test_the_metrics_score_every_token(script: dict) -> None:
+    logits = np.log(np.full((2, 3, 4), 0.25))  # a uniform guess over 4 classes, as logits
+    targets = np.array([[0, 1, 2], [3, 0, 1]])
+    scores = script["compute_metrics"](logits, targets)
+    assert scores["perplexity"] == pytest.approx(4.0)
+    assert scores["accuracy"] == pytest.approx(2 / 6)  # argmax is class 0: 2 of 6 tokens
