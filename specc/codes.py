@@ -382,6 +382,19 @@ docs/distributed.md.
 """,
     ),
     Code(
+        "E603",
+        "`init from` a run with other token ids",
+        """
+A run trained on text (`text_folder`, `corpus`, `synthetic_corpus`, a CSV `text=` column)
+saves its vocabulary as vocab.json: token id i means `tokens[i]`, and its embedding's row
+i was trained for that token. A spec that starts from that run (`init from "runs/lm"`)
+encodes its own text with the same vocabulary, so every id keeps its meaning. That needs
+the same `tokenize` mode (`words`/`chars`) and `lowercase`, and a `vocab` at least as
+large as the saved one; otherwise the ids would mean other tokens and the run is refused.
+A run without vocab.json (token ids from an .npz) gives nothing to reuse.
+""",
+    ),
+    Code(
         "W500",
         "softmax applied twice",
         """

@@ -34,7 +34,7 @@ from specc.run.loop import EpochHook, train
 from specc.run.progress import Progress, choose_mode
 from specc.run.record import RunDir
 from specc.run.resume import Reopened, check_epochs, reopen
-from specc.run.transfer import transfer
+from specc.run.transfer import init_vocabulary, transfer
 
 
 @dataclass
@@ -240,7 +240,9 @@ def _run(
         outputs=_class_outputs(plan),
         vocab=vocabulary(plan.shapes),
         inputs=[name for name, _ in plan.shapes.inputs],
-        vocabulary=saved_vocabulary(resumed.run_dir.path, plan.data) if resumed else None,
+        vocabulary=saved_vocabulary(resumed.run_dir.path, plan.data)
+        if resumed
+        else init_vocabulary(plan.model.init, plan.data, plan.spec_dir, (plan.path, plan.text)),
     )
     _check_fit(plan, dataset)
     replicas = backend.replicas(device) if hasattr(backend, "replicas") else 1
