@@ -96,7 +96,7 @@ def load(
             f"{raw.source}: no training examples left after the test and validation splits",
             "lower `test`/`validation`, or raise `--limit`",
         )
-    record, classes = None, targets.classes
+    record, classes, names = None, targets.classes, None
     if raw.tokenize is not None:  # the vocabulary comes from the training split only
         assert isinstance(x_train, np.ndarray)  # a text source gives one array of texts
         how = raw.tokenize
@@ -113,6 +113,7 @@ def load(
             check_token_ids(replace(raw, x_train=x_train, x_test=x_test), vocab)
         record = text_folder.vocabulary_record(tokens, how)
         classes = len(tokens) if raw.next_token else classes
+        names = tuple(tokens) if raw.next_token else None  # class i is token i
     splits = [
         apply_inputs(data.transforms, x, y, classes)
         if isinstance(x, Inputs)
@@ -134,7 +135,7 @@ def load(
         else tuple(int(d) for d in xt.shape[1:]),
         source=raw.source,
         fingerprint=fingerprint([xt, yt, xv, yv, xs, ys]),
-        class_names=targets.class_names or raw.class_names,
+        class_names=targets.class_names or raw.class_names or names,
         vocabulary=record,
     )
 

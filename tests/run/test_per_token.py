@@ -118,3 +118,22 @@ def test_char_lm_learns_the_same_on_both_backends(tmp_path: Path) -> None:
     assert 20 < vocab <= 40
     for key, value in torch_run.metrics.items():
         assert tf_run.metrics[key] == pytest.approx(value, rel=2e-3, abs=2e-3), key
+
+
+def test_predict_shows_the_token_after_the_input() -> None:
+    from specc.predict import Predictions
+    from specc.predict.report import rows
+
+    outputs = np.zeros((1, 2, 3), dtype=np.float32)
+    outputs[0, 0] = [0.1, 0.8, 0.1]  # an earlier step: not shown
+    outputs[0, 1] = [0.2, 0.1, 0.7]  # the last step: the next token is "c"
+    found = Predictions(
+        names=["test#0"],
+        outputs=outputs,
+        task="classification",
+        class_names=["a", "b", "c"],
+        labels=np.array([[1, 2]]),
+    )
+    [row] = rows(found, top=2)
+    assert row["class"] == "c" and row["probability"] == pytest.approx(0.7)
+    assert (row["top2"], row["label"]) == ("a", "c")
