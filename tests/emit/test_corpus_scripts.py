@@ -1,6 +1,7 @@
-"""The PyTorch script of specs/char_lm.nn (a language model on the generated corpus): the
-same windows, splits and ids as `specc run`, `nn.Linear` per step, and per-token metrics.
-Its executed run is in test_pytorch.py (test perplexity far below the uniform guess)."""
+"""The PyTorch scripts of language models: specs/char_lm.nn (the generated corpus) and a
+`data corpus` file (words, lower-cased) read from --data-dir. Both make the same windows,
+splits and ids as `specc run`; `nn.Linear` applies per step; metrics score every token.
+char_lm's executed run is in test_pytorch.py (test perplexity far below the uniform guess)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,39 @@ def test_the_metrics_score_every_token(script: dict) -> None:
     scores = script["compute_metrics"](logits, targets)
     assert scores["perplexity"] == pytest.approx(4.0)
     assert scores["accuracy"] == pytest.approx(2 / 6)  # argmax is class 0: 2 of 6 tokens
+
+
+def test_a_corpus_files_script_reads_the_same_word_ids(tmp_path) -> None:
+    """`data corpus` with `tokenize words ... lowercase`: the script reads the file from
+    --data-dir and makes specc's windows, splits and ids."""
+    from specc.analysis import analyze
+    from specc.emit import emit
+
+    text = " ".join(["The", "cat", "sat,", "ON", "the", "mat."] * 40 + ["zebra"] * 30)
+    (tmp_path / "tiny.txt").write_text(text, encoding="utf-8")
+    spec = (
+        "model wlm {\n    input 8 int\n    embedding 16 8\n    gru 8 sequences=true\n"
+        "    dense 16\n}\n"
+        'data corpus "tiny.txt" {\n    tokenize words vocab=16 length=8 lowercase\n'
+        "    validation 0.1\n    test 0.1\n}\n"
+        "train {\n    loss sparse_categorical_crossentropy\n    epochs 1\n"
+        "    metrics perplexity\n}\n"
+    )
+    analysis = analyze(spec, str(tmp_path / "wlm.nn"))
+    assert analysis.ok, [d.message for d in analysis.errors]
+    script = tmp_path / "wlm_pytorch.py"
+    script.write_text(emit(analysis, "pytorch"), encoding="utf-8")
+    module = runpy.run_path(str(script), run_name="wlm")
+    theirs = module["load_data"](str(tmp_path))
+    assert analysis.spec.data is not None
+    ours = load(analysis.spec.data, spec_dir=tmp_path, vocab=16)
+    for name, x, y in (
+        ("train", ours.x_train, ours.y_train),
+        ("val", ours.x_val, ours.y_val),
+        ("test", ours.x_test, ours.y_test),
+    ):
+        np.testing.assert_array_equal(theirs[name][0], x)
+        np.testing.assert_array_equal(theirs[name][1], y)
+    assert (ours.x_test == 1).any()  # zebra, only in the text's last part: out-of-vocabulary
+    tokens = ours.vocabulary["tokens"]
+    assert tokens[2] == "the" and sorted(tokens[3:]) == ["cat", "mat", "on", "sat"]

@@ -45,7 +45,7 @@ NN_MODULE_ATTRIBUTES = words(
 
 # The language-model features PyTorch scripts write (docs/semantics.md#per-token); the
 # rest of LANGUAGE_MODELS stays refused.
-PYTORCH_WRITES = ("per_token", "metric.perplexity", "data.synthetic_corpus")
+PYTORCH_WRITES = ("per_token", "metric.perplexity", "data.synthetic_corpus", "data.corpus")
 
 TARGET = Target(
     name="pytorch",
