@@ -18,16 +18,22 @@ from specc.shapes import ModelShapes
 from specc.span import Span
 
 
+def steps_predicted(shapes: ModelShapes) -> int | None:
+    """L when the model predicts a class at each of L steps (an LxV output), else None:
+    the data's class targets are then (N, L)."""
+    return shapes.output[0] if is_sequence(shapes.output) else None
+
+
 def check_per_token(spec: Spec, shapes: dict[str, ModelShapes], end: Span) -> list[Diagnostic]:
     """E411 for the trained model: its per-step output, the loss and the data must agree."""
     if spec.train is None:
         return []
     model = spec.model_named(spec.train.model)
     info = shapes.get(model.name) if model is not None else None
-    if info is None or not info.layers:
+    if info is None:
         return []
-    last = info.layers[-1].layer
-    where = last.span or info.model.span or end
+    last = info.layers[-1].layer if info.layers else None
+    where = (last.span if last is not None else None) or info.model.span or end
     per_step = is_sequence(info.output)
     loss = spec.train.loss
     if per_step and not isinstance(loss, SparseCategoricalCrossentropy):
@@ -38,12 +44,7 @@ def check_per_token(spec: Spec, shapes: dict[str, ModelShapes], end: Span) -> li
                 f"({fmt_shape(info.output)}), but `{loss.kind_name()}` scores one prediction "
                 "per example",
                 span=loss.span or end,
-                related=(
-                    Related(
-                        span=where,
-                        message=f"`{info.layers[-1].name}` gives {fmt_shape(info.output)}",
-                    ),
-                ),
+                related=(Related(span=where, message=f"the model gives {fmt_shape(info.output)}"),),
                 help="per-step predictions train with `sparse_categorical_crossentropy` "
                 "(one class id per step)",
             )

@@ -63,6 +63,7 @@ def load(
     vocab: int | None = None,
     inputs: list[str] | None = None,
     vocabulary: list[str] | None = None,
+    steps: int | None = None,
 ) -> Dataset:
     """Read, split and transform the data a spec declares (see the module docstring).
 
@@ -73,6 +74,8 @@ def load(
     `Inputs` with one array per name (specc/data/named.py).
     `vocabulary`: a text source's saved tokens (a resumed run's vocab.json), used instead
     of building them from the training split.
+    `steps`: L when the model predicts a class per step: (N, L) class targets (an .npz's)
+    are kept per step (`specc.token_checks.steps_predicted`).
     """
     if limit is not None and limit < 1:
         raise DataError(f"limit must be a positive number of examples, got {limit}")
@@ -83,7 +86,13 @@ def load(
     if vocab is not None and raw.tokenize is None:
         check_token_ids(raw, vocab)
     targets = encode(
-        raw.task, raw.y_train, raw.y_test, raw.where, classes=raw.classes, outputs=outputs
+        raw.task,
+        raw.y_train,
+        raw.y_test,
+        raw.where,
+        classes=raw.classes,
+        outputs=outputs,
+        steps=steps,
     )
     x_train, y_train = raw.x_train[:limit], targets.y_train[:limit]
     if raw.x_test is not None and targets.y_test is not None:

@@ -35,6 +35,7 @@ from specc.run.progress import Progress, choose_mode
 from specc.run.record import RunDir
 from specc.run.resume import Reopened, check_epochs, reopen
 from specc.run.transfer import init_vocabulary, transfer
+from specc.token_checks import steps_predicted
 
 
 @dataclass
@@ -165,6 +166,8 @@ def _class_outputs(plan: RunPlan) -> int | None:
     """Outputs that class labels must fit (the loader names the file and line of one that
     does not); None when the loss does not take class indices."""
     flat = len(plan.shapes.output) == 1
+    if plan.train.loss.target == "class" and is_sequence(plan.shapes.output):
+        return plan.shapes.output[-1]  # a class per step: V scores at each step
     return math.prod(plan.shapes.output) if plan.train.loss.target == "class" and flat else None
 
 
@@ -240,6 +243,7 @@ def _run(
         outputs=_class_outputs(plan),
         vocab=vocabulary(plan.shapes),
         inputs=[name for name, _ in plan.shapes.inputs],
+        steps=steps_predicted(plan.shapes),
         vocabulary=saved_vocabulary(resumed.run_dir.path, plan.data)
         if resumed
         else init_vocabulary(plan.model.init, plan.data, plan.spec_dir, (plan.path, plan.text)),

@@ -121,7 +121,7 @@ def build_vocabulary(windows):
 
 
 def check_ids(x):
-    """Token ids, each a row of the embedding (0 to VOCAB - 1) and one of the CLASSES."""
+    """Token ids, each a row of the embedding and one of the model's classes."""
     if x.size and x.max() >= min(VOCAB, CLASSES):
         sys.exit(
             f"error: the corpus has {x.max() + 1} token ids; the model takes {min(VOCAB, CLASSES)}"
