@@ -165,3 +165,26 @@ def test_padded_per_token_targets_from_an_npz_with_ignore(tmp_path: Path) -> Non
         assert result.metrics["test_perplexity"] < 2.0, result.metrics  # uniform: 10 ids
     for key, value in results[0].metrics.items():
         assert results[1].metrics[key] == pytest.approx(value, rel=2e-3, abs=2e-3), key
+
+
+def test_per_step_class_targets_are_kept_and_checked() -> None:
+    from specc.data import DataError
+    from specc.data.targets import encode
+
+    y = np.array([[0, 3, 2], [1, 1, 0]])
+    kept = encode("classification", y, None, lambda i: f"y.npz row {i}", outputs=4, steps=3)
+    assert kept.y_train.tolist() == y.tolist() and kept.y_train.dtype == np.int64
+    with pytest.raises(DataError, match=r"y.npz row 1: class 5, but the model has 4 outputs"):
+        encode(
+            "classification",
+            np.array([[0, 1, 2], [5, 0, 0]]),
+            None,
+            lambda i: f"y.npz row {i}",
+            outputs=4,
+            steps=3,
+        )
+    with pytest.raises(DataError, match=r"row 0: step 1 holds class id 0.5"):
+        encode("classification", np.array([[0, 0.5, 2]]), None, lambda i: f"row {i}", steps=3)
+    # without a per-step model, (N, L) class targets stay an error
+    with pytest.raises(DataError, match="one label per example"):
+        encode("classification", y, None, lambda i: "y.npz")
