@@ -117,15 +117,16 @@ def perplexity(outputs: np.ndarray, targets: np.ndarray) -> float:
 def per_token(
     outputs: np.ndarray, targets: np.ndarray, ignore: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-step outputs (N, L, C) and targets (N, L) as N*L examples, `ignore` ids dropped;
-    other outputs and targets unchanged."""
-    if outputs.ndim != 3 or targets.ndim != 2 or targets.dtype.kind not in "iu":
+    """Per-step outputs (N, L, C) and targets (N, L) as N*L examples; class-index targets
+    equal to `ignore` dropped (with their outputs); other outputs and targets unchanged."""
+    if targets.dtype.kind not in "iu":
         return outputs, targets
-    flat_out, flat_y = outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1)
-    if ignore is None:
-        return flat_out, flat_y
-    kept = flat_y != ignore
-    return flat_out[kept], flat_y[kept]
+    if outputs.ndim == 3 and targets.ndim == 2:
+        outputs, targets = outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1)
+    if ignore is None or targets.ndim != 1:
+        return outputs, targets
+    kept = targets != ignore
+    return outputs[kept], targets[kept]
 
 
 def metric_name(node: T.Metric) -> str:

@@ -89,3 +89,42 @@ def test_a_corpus_files_script_reads_the_same_word_ids(tmp_path) -> None:
     assert (ours.x_test == 1).any()  # zebra, only in the text's last part: out-of-vocabulary
     tokens = ours.vocabulary["tokens"]
     assert tokens[2] == "the" and sorted(tokens[3:]) == ["cat", "mat", "on", "sat"]
+
+
+def test_per_step_targets_from_an_npz_train_in_the_script(tmp_path) -> None:
+    """An .npz whose `y` is (N, L) class ids (a copy task) for a model predicting every step:
+    the script keeps the targets per step and learns them."""
+    import json
+    import subprocess
+    import sys
+
+    from specc.analysis import analyze
+    from specc.emit import emit
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(2, 12, size=(320, 10)).astype(np.int64)
+    np.savez(tmp_path / "copy.npz", x=x, y=x)
+    spec = (
+        "model copy {\n    input 10 int\n    embedding 12 8\n    gru 16 sequences=true\n"
+        "    dense 12\n}\n"
+        'data npz "copy.npz" {\n    batch 32 shuffle\n    test 0.25\n}\n'
+        "train {\n    loss sparse_categorical_crossentropy\n    optimizer adam lr=0.02\n"
+        "    epochs 3\n    metrics perplexity accuracy\n}\n"
+    )
+    analysis = analyze(spec, str(tmp_path / "copy.nn"))
+    assert analysis.ok, [d.message for d in analysis.errors]
+    script = tmp_path / "copy_pytorch.py"
+    script.write_text(emit(analysis, "pytorch"), encoding="utf-8")
+    module = runpy.run_path(str(script), run_name="copy_task")
+    data = module["load_data"](str(tmp_path))
+    np.testing.assert_array_equal(data["train"][1], x[:240])  # (N, 10): one id per step
+    done = subprocess.run(
+        [sys.executable, str(script), "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    history = json.loads((tmp_path / "o" / "history.json").read_text())
+    assert history["test_accuracy"] > 0.7, history  # chance: 1 in 10
+    assert history["test_perplexity"] < 5.0, history  # uniform over the 10 ids: 10

@@ -188,3 +188,10 @@ def test_per_step_class_targets_are_kept_and_checked() -> None:
     # without a per-step model, (N, L) class targets stay an error
     with pytest.raises(DataError, match="one label per example"):
         encode("classification", y, None, lambda i: "y.npz")
+
+
+def test_ignore_drops_class_targets_of_flat_outputs_too() -> None:
+    probs = np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]], dtype=np.float32)
+    targets = np.array([0, 1, 1], dtype=np.int64)
+    assert compute([T.Accuracy()], probs, targets, ignore=0) == {"accuracy": 0.5}
+    assert compute([T.Accuracy()], probs, targets) == {"accuracy": pytest.approx(2 / 3)}
