@@ -195,3 +195,24 @@ def test_ignore_drops_class_targets_of_flat_outputs_too() -> None:
     targets = np.array([0, 1, 1], dtype=np.int64)
     assert compute([T.Accuracy()], probs, targets, ignore=0) == {"accuracy": 0.5}
     assert compute([T.Accuracy()], probs, targets) == {"accuracy": pytest.approx(2 / 3)}
+
+
+def test_a_per_step_dense_passes_the_padding_mask_on(tmp_path: Path) -> None:
+    """`dense` on a sequence keeps the positions: the attention after it gets the mask, and
+    both backends agree step by step on padded batches."""
+    from specc.ir.sequence import mask_reaches
+    from specc.parity import parity
+    from tests.parity.test_parity import assert_agrees
+
+    text = (
+        "model m {\n    input 40 int\n    embedding 200 16 pad=0\n    dense 16 relu\n"
+        "    attention heads=2\n    global_avgpool\n    dense 2\n}\n"
+        "data synthetic_text samples=400 length=40 vocab=200 {\n    batch 32 shuffle\n}\n"
+        "train {\n    loss sparse_categorical_crossentropy\n    optimizer adam lr=0.01\n}\n"
+    )
+    analysis = analyze(text, "<mask>")
+    layers = [info.layer for info in analysis.shapes["m"].layers]
+    assert mask_reaches(layers) == [False, False, True, True, False]
+    spec = tmp_path / "mask.nn"
+    spec.write_text(text)
+    assert_agrees(parity(spec, steps=8))
