@@ -119,6 +119,8 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("data", "synthetic_text"): "synthetic_text binary samples=2000 length=200 vocab=20000",
     ("data", "imdb"): "imdb vocab=20000 length=200",
     ("data", "text_folder"): 'text_folder "aclImdb"',
+    ("data", "corpus"): 'corpus "tiny.txt"',
+    ("data", "synthetic_corpus"): "synthetic_corpus sentences=2000",
     ("data", "tokenize"): "tokenize words vocab=20000 length=200 lowercase",
     ("data", "scale"): "scale 1/255",
     ("data", "normalize"): "normalize mean=0.1307 std=0.3081",
@@ -133,6 +135,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("training", "f1"): "metrics f1",
     ("training", "mse"): "metrics mse mae",
     ("training", "mae"): "metrics mae",
+    ("training", "perplexity"): "metrics perplexity accuracy",
     ("training", "early_stopping"): "early_stopping monitor=val_loss patience=5 restore_best=true",
     ("training", "checkpoint"): "checkpoint best monitor=val_accuracy",
     (

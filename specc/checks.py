@@ -15,6 +15,7 @@ from specc.ir.spec import Spec
 from specc.output_checks import check_outputs
 from specc.shapes import ModelShapes
 from specc.span import Span
+from specc.token_checks import check_per_token
 
 
 def check_spec(
@@ -78,6 +79,7 @@ def check_spec(
     out.extend(check_inputs(spec, end))
     out.extend(check_outputs(spec, shapes, end))
     out.extend(_loss_fits_output(spec, shapes, end))
+    out.extend(check_per_token(spec, shapes, end))
     if spec.data is not None and spec.train is not None and not spec.train.outputs:
         # (several outputs: each output's loss decides its targets, specc/output_checks.py)
         has_one_hot = any(isinstance(t, OneHot) for t in spec.data.transforms)

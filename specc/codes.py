@@ -270,7 +270,8 @@ channels first for images (`input 1x28x28`).
         "layer needs a different input rank",
         """
 A layer got an input with the wrong number of axes: `dense` needs a flat vector (add
-`flatten` after convolutions); `conv2d` and the pools need a CxHxW image (write
+`flatten` after convolutions) or a token sequence LxD (where it applies to every step);
+`conv2d` and the pools need a CxHxW image (write
 `input 1x28x28`, not `input 28x28`, for a convolutional model).
 """,
     ),
@@ -372,6 +373,23 @@ arrays for an `int` input (docs/semantics.md#sequences).
 """,
     ),
     Code(
+        "E411",
+        "per-step predictions and targets do not fit",
+        """
+A model whose last layer works on a token sequence (`dense V` after `lstm H
+sequences=true`) predicts one of V classes at every step: an LxV output. It trains with
+`sparse_categorical_crossentropy` against one class id per step, which a text corpus
+gives (`data corpus "tiny.txt"`, `data synthetic_corpus`: each target is the next token).
+A corpus's next-token targets need such a model, and a source with one target per example
+(a label) needs one prediction per example (docs/semantics.md#per-token).
+
+    input 64 int
+    embedding 64 32
+    lstm 128 sequences=true   # 64x128
+    dense 64                  # 64x64: the next character's scores at every step
+""",
+    ),
+    Code(
         "E600",
         "not supported by this backend or target",
         """
@@ -397,6 +415,19 @@ workers) keeps `batch B` as the global batch, the single-process meaning: each o
 ranks takes B / N examples per step. B must be a multiple of N, and every step's batch must be full (the training set
 a multiple of B, or `drop_last`). Change the batch size or the number of processes;
 docs/distributed.md.
+""",
+    ),
+    Code(
+        "E603",
+        "`init from` a run with other token ids",
+        """
+A run trained on text (`text_folder`, `corpus`, `synthetic_corpus`, a CSV `text=` column)
+saves its vocabulary as vocab.json: token id i means `tokens[i]`, and its embedding's row
+i was trained for that token. A spec that starts from that run (`init from "runs/lm"`)
+encodes its own text with the same vocabulary, so every id keeps its meaning. That needs
+the same `tokenize` mode (`words`/`chars`) and `lowercase`, and a `vocab` at least as
+large as the saved one; otherwise the ids would mean other tokens and the run is refused.
+A run without vocab.json (token ids from an .npz) gives nothing to reuse.
 """,
     ),
     Code(

@@ -2,7 +2,9 @@
 
 Outputs are probabilities (the final softmax/sigmoid applied) or regression values; targets
 are what `specc.data` gives: class indices (N,), one-hot rows (N, C), 0/1 floats (N, 1) or
-real values (N, k). Meanings: docs/semantics.md#training.
+real values (N, k). A model predicting every step of a sequence gives (N, L, C) against
+class indices (N, L): each token is scored as one example, the loss's `ignore` id left out
+(`per_token`). Meanings: docs/semantics.md#training and #per-token.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ MetricFn = Callable[[np.ndarray, np.ndarray], float]
 
 
 def is_minimised(name: str) -> bool:
-    """`*loss`, `*mse`, `*mae` go down when they improve; everything else goes up."""
-    return name.endswith(("loss", "mse", "mae"))
+    """`*loss`, `*mse`, `*mae`, `*perplexity` go down when they improve; the rest goes up."""
+    return name.endswith(("loss", "mse", "mae", "perplexity"))
 
 
 def _binary(outputs: np.ndarray) -> bool:
@@ -98,11 +100,45 @@ def mae(outputs: np.ndarray, targets: np.ndarray) -> float:
     return float(np.mean(np.abs(outputs.astype(np.float64) - _as_targets(outputs, targets))))
 
 
+TINY = float(np.finfo(np.float32).tiny)
+"""The smallest probability `perplexity` takes a log of (a float32 softmax can give 0)."""
+
+
+def perplexity(outputs: np.ndarray, targets: np.ndarray) -> float:
+    """exp(mean(-log p[true class])) over class-index targets (N,)."""
+    flat, true = outputs.reshape(len(outputs), -1).astype(np.float64), true_classes(targets)
+    if _binary(outputs):  # one sigmoid: p(class 1)
+        picked = np.where(true == 1, flat[:, 0], 1.0 - flat[:, 0])
+    else:
+        picked = flat[np.arange(len(flat)), true]
+    return float(np.exp(np.mean(-np.log(np.maximum(picked, TINY)))))
+
+
+def per_token(
+    outputs: np.ndarray, targets: np.ndarray, ignore: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-step outputs (N, L, C) and targets (N, L) as N*L examples; class-index targets
+    equal to `ignore` dropped (with their outputs); other outputs and targets unchanged."""
+    if targets.dtype.kind not in "iu":
+        return outputs, targets
+    if outputs.ndim == 3 and targets.ndim == 2:
+        outputs, targets = outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1)
+    if ignore is None or targets.ndim != 1:
+        return outputs, targets
+    kept = targets != ignore
+    return outputs[kept], targets[kept]
+
+
 def metric_name(node: T.Metric) -> str:
     """The key a metric is reported under (`val_` / `test_` prefixes are added per split)."""
     if isinstance(node, T.TopKAccuracy):
         return f"top_{int(node.k)}_accuracy"
     return node.kind_name()
+
+
+def loss_ignore(train: T.Train) -> int | None:
+    """The target id the loss leaves out (`sparse_categorical_crossentropy ignore=0`)."""
+    return getattr(train.loss, "ignore", None)
 
 
 def metric_fn(node: T.Metric) -> MetricFn:
@@ -118,13 +154,22 @@ METRICS: dict[str, MetricFn] = {
     "f1": f1,
     "mse": mse,
     "mae": mae,
+    "perplexity": perplexity,
 }
 
 
 def compute(
-    nodes: list[T.Metric], outputs: np.ndarray, targets: np.ndarray, prefix: str = ""
+    nodes: list[T.Metric],
+    outputs: np.ndarray,
+    targets: np.ndarray,
+    prefix: str = "",
+    ignore: int | None = None,
 ) -> dict[str, float]:
-    """All of a spec's metrics for one split, keyed `<prefix><name>`."""
+    """All of a spec's metrics for one split, keyed `<prefix><name>`; `ignore`: the loss's
+    ignored target id (`loss_ignore`)."""
+    if len(outputs) == 0:
+        return {}
+    outputs, targets = per_token(outputs, targets, ignore)
     if len(outputs) == 0:
         return {}
     return {f"{prefix}{metric_name(n)}": metric_fn(n)(outputs, targets) for n in nodes}

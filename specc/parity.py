@@ -164,6 +164,8 @@ def parity(
     from specc.data import load
     from specc.errors import UsageError
     from specc.init_weights import initial_weights
+    from specc.run.transfer import init_vocabulary
+    from specc.token_checks import steps_predicted
 
     if steps < 1:
         raise UsageError(f"--steps must be at least 1, got {steps}")
@@ -184,6 +186,10 @@ def parity(
         vocab=vocabulary(plan.shapes),
         inputs=[name for name, _ in plan.shapes.inputs],
         output_targets=plan.output_targets(),
+        steps=steps_predicted(plan.shapes),
+        vocabulary=init_vocabulary(
+            plan.model.init, plan.data, plan.spec_dir, (plan.path, plan.text)
+        ),
     )
     weights = initial_weights(plan.shapes, plan.seed)
     if plan.model.init is not None:  # `init from`: both start from that run's weights

@@ -3,7 +3,8 @@
 The pipeline, in this order (docs/data.md states it as the meaning of a data block):
 read the source -> encode targets for the task -> `limit` (first N train and test rows)
 -> `test` tail (sources without a test split) -> `validation` tail -> a text source's
-`tokenize` (vocabulary from the training rows left, or the one given) -> transforms.
+`tokenize` (vocabulary from the training rows left, or the one given; a corpus's windows
+then become inputs and next-token targets) -> transforms.
 """
 
 from __future__ import annotations
@@ -14,7 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from specc.data import cifar, cifar_batches, imdb, mnist, named, synthetic, tabular, text_folder
+from specc.data import (
+    cifar,
+    cifar_batches,
+    corpus,
+    imdb,
+    mnist,
+    named,
+    synthetic,
+    tabular,
+    text_folder,
+)
 from specc.data.cifar_batches import Batches
 from specc.data.dataset import Dataset, Inputs, Task, X, fingerprint, hold_out
 from specc.data.errors import DataError
@@ -38,6 +49,7 @@ class Raw:
     classes: int | None = None  # fixed by the source (MNIST: 10) rather than inferred
     class_names: tuple[str, ...] | None = None  # named by the source (CIFAR-10's meta file)
     tokenize: ir.Tokenize | None = None  # x are texts, turned into ids after the splits
+    next_token: bool = False  # x are corpus windows of length + 1 tokens; y is made from them
 
 
 def load(
@@ -53,6 +65,7 @@ def load(
     inputs: list[str] | None = None,
     vocabulary: list[str] | None = None,
     output_targets: list[OutputTarget] | None = None,
+    steps: int | None = None,
 ) -> Dataset:
     """Read, split and transform the data a spec declares (see the module docstring).
 
@@ -65,6 +78,8 @@ def load(
     of building them from the training split.
     `output_targets`: a model with several outputs: what each output's target is; the targets
     are then `Outputs`, one array per output (specc/data/outputs.py).
+    `steps`: L when the model predicts a class per step: (N, L) class targets (an .npz's)
+    are kept per step (`specc.token_checks.steps_predicted`).
     """
     if limit is not None and limit < 1:
         raise DataError(f"limit must be a positive number of examples, got {limit}")
@@ -82,7 +97,13 @@ def load(
     if vocab is not None and raw.tokenize is None:
         check_token_ids(raw, vocab)
     targets = encode(
-        raw.task, raw.y_train, raw.y_test, raw.where, classes=raw.classes, outputs=outputs
+        raw.task,
+        raw.y_train,
+        raw.y_test,
+        raw.where,
+        classes=raw.classes,
+        outputs=outputs,
+        steps=steps,
     )
     x_train, y_train = raw.x_train[:limit], targets.y_train[:limit]
     if raw.x_test is not None and targets.y_test is not None:
@@ -95,21 +116,28 @@ def load(
             f"{raw.source}: no training examples left after the test and validation splits",
             "lower `test`/`validation`, or raise `--limit`",
         )
-    record = None
+    record, classes, names = None, targets.classes, None
     if raw.tokenize is not None:  # the vocabulary comes from the training split only
         assert isinstance(x_train, np.ndarray)  # a text source gives one array of texts
         how = raw.tokenize
         tokens = vocabulary or text_folder.build_vocabulary(x_train, how)
+        ids = how.model_copy(update={"length": int(how.length) + 1}) if raw.next_token else how
         x_train, x_val, x_test = (
-            text_folder.encode(np.asarray(x), tokens, how) for x in (x_train, x_val, x_test)
+            text_folder.encode(np.asarray(x), tokens, ids) for x in (x_train, x_val, x_test)
         )
+        if raw.next_token:  # a corpus: the targets are the windows shifted by one token
+            (x_train, y_train), (x_val, y_val), (x_test, y_test) = (
+                corpus.next_token_pairs(x) for x in (x_train, x_val, x_test)
+            )
         if vocab is not None:
             check_token_ids(replace(raw, x_train=x_train, x_test=x_test), vocab)
         record = text_folder.vocabulary_record(tokens, how)
+        classes = len(tokens) if raw.next_token else classes
+        names = tuple(tokens) if raw.next_token else None  # class i is token i
     splits = [
-        apply_inputs(data.transforms, x, y, targets.classes)
+        apply_inputs(data.transforms, x, y, classes)
         if isinstance(x, Inputs)
-        else apply(data.transforms, x, y, targets.classes, ids=vocab is not None)
+        else apply(data.transforms, x, y, classes, ids=vocab is not None)
         for x, y in ((x_train, y_train), (x_val, y_val), (x_test, y_test))
     ]
     (xt, yt), (xv, yv), (xs, ys) = splits
@@ -120,14 +148,14 @@ def load(
         yv,
         xs,
         ys,
-        classes=targets.classes,
+        classes=classes,
         task=raw.task,
         sample_shape=next(iter(xt.shapes.values()))
         if isinstance(xt, Inputs)
         else tuple(int(d) for d in xt.shape[1:]),
         source=raw.source,
         fingerprint=fingerprint([xt, yt, xv, yv, xs, ys]),
-        class_names=targets.class_names or raw.class_names,
+        class_names=targets.class_names or raw.class_names or names,
         vocabulary=record,
     )
 
@@ -274,13 +302,20 @@ def _file(data: ir.Data, spec_dir: Path) -> Path:
 def _csv(data: ir.Data, path: Path) -> Raw:
     target = data.target if isinstance(data, ir.CSV) else "target"
     features = data.features if isinstance(data, ir.CSV) else None
-    table = tabular.read_csv(path, target, features)
+    how = data.text_tokenize if isinstance(data, ir.CSV) else None
+    if how is not None and isinstance(data, ir.CSV) and data.text is not None:
+        table = tabular.read_csv_text(path, data.text, target)
+    else:
+        table = tabular.read_csv(path, target, features)
     lines = table.lines or []
 
     def where(i: int) -> str:
         return f"{path}:{lines[i]}" if 0 <= i < len(lines) else str(path)
 
-    return Raw(table.x, table.y, None, None, _task(data), f"csv {path}", where)
+    source = f"csv {path}"
+    if how is not None:
+        source += f" (text `{getattr(data, 'text', '')}`, {how.mode}, vocabulary {how.vocab})"
+    return Raw(table.x, table.y, None, None, _task(data), source, where, tokenize=how)
 
 
 def _npz(data: ir.Data, path: Path) -> Raw:
@@ -369,6 +404,22 @@ def _text_folder(data: ir.Data, spec_dir: Path, download: bool, progress: bool) 
     )
 
 
+def _corpus(data: ir.Data, spec_dir: Path, download: bool, progress: bool) -> Raw:
+    assert isinstance(data, ir.Corpus | ir.SyntheticCorpus)
+    how = data.tokenize
+    if isinstance(data, ir.Corpus):
+        path = _file(data, spec_dir)
+        text, source = corpus.read_text(path), f"corpus {path}"
+    else:
+        text = corpus.generate_text(int(data.sentences), int(data.data_seed))
+        source = f"synthetic corpus ({data.sentences} sentences, seed {data.data_seed})"
+    source += f" ({how.mode}, vocabulary {how.vocab}, windows of {how.length})"
+    x = corpus.windows(text, how, source)
+    # targets come from the windows once tokenized (`next_token`); a placeholder until then
+    y = np.zeros(len(x), dtype=np.int64)
+    return Raw(x, y, None, None, "classification", source, lambda i: source, None, None, how, True)
+
+
 FILE_READERS: dict[str, Callable[[ir.Data, Path], Raw]] = {".csv": _csv, ".npz": _npz}
 
 READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
@@ -382,6 +433,8 @@ READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
     ir.SyntheticText: _synthetic_text,
     ir.IMDB: _imdb,
     ir.TextFolder: _text_folder,
+    ir.Corpus: _corpus,
+    ir.SyntheticCorpus: _corpus,
 }
 
 

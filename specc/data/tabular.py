@@ -70,6 +70,44 @@ def read_csv(path: Path, target: str, features: list[str] | None) -> Table:
     return Table(x, np.asarray(labels, dtype=str), lines=lines)
 
 
+def read_csv_text(path: Path, text: str, target: str) -> Table:
+    """A header row, then one example per row: the `text` column kept as written (an object
+    array of str, tokenized after the splits) and the target as strings."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = [name.strip() for name in next(reader, [])]
+            if not header or header == [""]:
+                raise DataError(f"{path}: empty file; expected a header row then data rows")
+            column = _columns(path, header, target, [text])[0]
+            texts: list[str] = []
+            labels: list[str] = []
+            lines: list[int] = []
+            for row in reader:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != len(header):
+                    raise DataError(
+                        f"{path}:{reader.line_num}: {len(row)} values but the header has "
+                        f"{len(header)} columns",
+                        "every row needs one value per column (quote texts that contain commas)",
+                    )
+                texts.append(row[column])
+                labels.append(_target(path, reader.line_num, header, target, row))
+                lines.append(reader.line_num)
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except csv.Error as err:
+        raise DataError(f"{path}: not valid CSV ({err})") from err
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from err
+    if not texts:
+        raise DataError(f"{path}: a header but no data rows")
+    x = np.empty(len(texts), dtype=object)
+    x[:] = texts
+    return Table(x, np.asarray(labels, dtype=str), lines=lines)
+
+
 def _columns(path: Path, header: list[str], target: str, features: list[str] | None) -> list[int]:
     """Indices of the feature columns, checking every named column exists."""
     duplicates = sorted({name for name in header if header.count(name) > 1})

@@ -34,14 +34,22 @@ def encode(
     *,
     classes: int | None = None,
     outputs: int | None = None,
+    steps: int | None = None,
 ) -> Targets:
     """Targets for `task`; `classes` fixes the class count (MNIST: 10) instead of inferring it.
 
     `outputs`: the model's outputs when its loss takes class indices; a label past them is
     reported here, where the file and line of the example are still known.
+    `steps`: L when the model predicts a class at each of L steps: class targets (N, L)
+    are then kept as they are, one class id per step (docs/semantics.md#per-token).
     """
     joined = y_train if y_test is None else np.concatenate([y_train, y_test])
-    encoded, count, names = ENCODERS[task](joined, where, classes)
+    per_step = steps is not None and task == "classification" and joined.ndim == 2
+    count: int | None
+    if per_step and joined.shape[1] == steps:
+        encoded, count, names = _per_step(joined, where, classes)
+    else:
+        encoded, count, names = ENCODERS[task](joined, where, classes)
     n = len(y_train)
     if task == "classification" and outputs is not None and encoded.size:
         _fits(encoded, outputs, n, where, names)
@@ -51,8 +59,9 @@ def encode(
 def _fits(
     labels: np.ndarray, outputs: int, n_train: int, where: Where, names: tuple[str, ...] | None
 ) -> None:
-    i = int(np.argmax(labels))
-    top = int(labels[i])
+    per_row = labels.reshape(len(labels), -1).max(axis=1)  # per-step targets: (N, L)
+    i = int(np.argmax(per_row))
+    top = int(per_row[i])
     if top < outputs:
         return
     at = where(i) if i < n_train else f"{where(-1)} (test targets, row {i - n_train})"
@@ -101,6 +110,24 @@ def _flat(y: np.ndarray, where: Where) -> np.ndarray:
             "store class indices (N,) and add `one_hot` to the data block if the loss needs it",
         )
     return y
+
+
+def _per_step(
+    y: np.ndarray, where: Where, classes: int | None
+) -> tuple[np.ndarray, int, tuple[str, ...] | None]:
+    """Class ids per step (N, L): whole numbers 0.. (an `.npz`'s per-token targets)."""
+    values = _numbers(y, where, "a class id")
+    bad = np.argwhere((values != np.round(values)) | (values < 0))
+    if bad.size:
+        row, step = (int(i) for i in bad[0])
+        raise DataError(
+            f"{where(row)}: step {step} holds class id {values[row, step]:g}, not an "
+            "integer 0, 1, 2, ...",
+            "per-token targets are class ids (N, L), e.g. the next token's id",
+        )
+    labels = values.astype(np.int64)
+    top = int(labels.max()) + 1 if labels.size else 0
+    return labels, classes if classes is not None else top, None
 
 
 def _classification(

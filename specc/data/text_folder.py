@@ -145,11 +145,18 @@ def read_vocabulary(record: Any, how: Tokenize, where: str) -> list[str]:
     return [str(t) for t in saved]
 
 
+def text_tokenize(data: Any) -> Tokenize | None:
+    """How a data source turns text into ids (None: it reads no text)."""
+    how = getattr(data, "text_tokenize", None) or getattr(data, "tokenize", None)
+    return how if isinstance(how, Tokenize) else None
+
+
 def saved_vocabulary(run_path: Path, data: Any) -> list[str] | None:
-    """A resumed run's vocab.json, for a text source (None: no text source, or no file)."""
+    """A run's vocab.json (`--resume`, `init from`), for a text source (None: no text
+    source, or no file)."""
     path = run_path / VOCAB_FILE
-    how = getattr(data, "tokenize", None)
-    if not isinstance(how, Tokenize) or not path.is_file():
+    how = text_tokenize(data)
+    if how is None or not path.is_file():
         return None
     try:
         record = json.loads(path.read_text(encoding="utf-8"))

@@ -18,6 +18,7 @@ from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import Target
 from specc.ir.data import Augment, Data
 from specc.ir.losses import SparseCategoricalCrossentropy
+from specc.ir.sequence import is_sequence
 from specc.metrics import is_minimised
 
 Mode = Literal["min", "max"]
@@ -146,6 +147,10 @@ class ScriptFacts:
             modules |= READER_MODULES[fmt]
         if self.plan.data.kind_name() == "csv":
             modules.add("csv")
+        if self.next_token:
+            modules.add("collections")
+            if self.plan.data.tokenize.mode == "words":  # type: ignore[attr-defined]
+                modules.add("re")
         if fmt is not None and self.download is not None:
             modules |= DOWNLOAD_MODULES[fmt]
         if self.extracts:
@@ -167,6 +172,24 @@ class ScriptFacts:
         if d.own_test_split or d.test > 0:
             return "always"
         return "maybe" if d.own_test_split is None else "never"
+
+    @property
+    def per_token(self) -> bool:
+        """The model predicts every step (an LxV output, docs/semantics.md#per-token)."""
+        return is_sequence(self.plan.output)
+
+    @property
+    def next_token(self) -> bool:
+        """The data is a text corpus: windows of tokens, each target the next token."""
+        return self.plan.data.one_target_per_example is False
+
+    @property
+    def corpus_words(self) -> dict[str, tuple[str, ...]]:
+        """The generated corpus's grammar (specc/data/corpus.py), written into the script."""
+        from specc.data import corpus
+
+        names = ("SUBJECTS", "VERBS", "OBJECTS", "PLACES")
+        return {name: getattr(corpus, name) for name in names}
 
     @property
     def augment(self) -> Augment | None:

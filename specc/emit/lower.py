@@ -261,6 +261,8 @@ def padding_mask(p: ScriptPlan) -> ScriptPlan:
 def _classes_from_output(shapes: ModelShapes, task: str | None) -> int | None:
     if task == "regression":
         return None
+    if is_sequence(shapes.output):  # a class per step: the last axis scores the classes
+        return shapes.output[-1]
     units = math.prod(shapes.output)
     return 2 if units == 1 else units
 

@@ -22,8 +22,19 @@ LayoutPass = Callable[["Lowered"], "Lowered"]
 TEXT_SOURCES: dict[str, str] = {
     "data.imdb": "the IMDB reader is not emitted yet; use `specc run`",
     "data.text_folder": "tokenizing text is not emitted yet; use `specc run`",
+    "csv_text": "tokenizing text is not emitted yet; use `specc run`",
 }
 """The text data sources no target writes yet (E600 at check time)."""
+
+
+LANGUAGE_MODELS: dict[str, str] = {
+    "per_token": "per-step predictions are not written yet; use `specc run`",
+    "loss_ignore": "an ignored target id is not written yet; use `specc run`",
+    "metric.perplexity": "perplexity is not written yet; use `specc run`",
+    "data.corpus": "reading a text corpus is not written yet; use `specc run`",
+    "data.synthetic_corpus": "the generated corpus is not written yet; use `specc run`",
+}
+"""Language-model features (docs/semantics.md#per-token) a target does not write (E600)."""
 
 
 def sequences_not_emitted() -> dict[str, str]:

@@ -205,6 +205,24 @@ class CIFAR10(Data):
     title = "CIFAR-10"
 
 
+class Tokenize(Node):
+    """How a text source becomes token ids: `tokenize words vocab=20000 length=200 lowercase`
+    (docs/data.md#text-folder). Id 0 pads, 1 is out-of-vocabulary, 2.. are the training split's
+    tokens by frequency."""
+
+    kind: Literal["tokenize"] = "tokenize"
+    positional = ("mode",)
+
+    mode: Literal["words", "chars"] = "words"
+    """Tokens: runs of word characters (`words`), or single characters (`chars`)."""
+    vocab: int = Field(default=20000, ge=3, le=1_000_000)
+    """Ids in all: 0 (padding), 1 (out-of-vocabulary) and the vocab - 2 commonest tokens."""
+    length: PositiveInt = 200
+    """Ids per example: padded with 0 at the start, a longer text keeps its last ids."""
+    lowercase: bool = False
+    """Lower-case the text before splitting it."""
+
+
 class Columns(Node):
     """The CSV columns that make one of the model's inputs: `columns meta [age, dose]`
     (for a model with several inputs; docs/data.md#several-inputs)."""
@@ -219,11 +237,12 @@ class Columns(Node):
 
 
 class CSV(Data):
-    """A CSV file with a header row: numeric feature columns and one target column."""
+    """A CSV file with a header row: numeric feature columns and one target column, or a
+    text column tokenized by the block's `tokenize` (`text=review`, docs/data.md#csv)."""
 
     kind: Literal["csv"] = "csv"
     positional = ("path",)
-    keywords = {**Data.keywords, "columns": "columns"}
+    keywords = {**Data.keywords, "columns": "columns", "tokenize": "tokenize"}
 
     path: str | None = None
     """The CSV file (relative paths are relative to the spec)."""
@@ -235,14 +254,41 @@ class CSV(Data):
     """What the target is: class labels, 0/1, or real numbers."""
     columns: list[Columns] = Field(default_factory=list)
     """Column groups, one per model input (a model with several inputs)."""
+    text: str | None = None
+    """A column of text, the only input: tokenized as `text_folder` does (the vocabulary
+    from the training split only), by the block's `tokenize` statement."""
+    tokenize: Tokenize | None = None
+    """How the `text` column becomes ids (default: `tokenize words vocab=20000 length=200`)."""
 
     @model_validator(mode="after")
     def _needs_path(self) -> CSV:
         if not self.path:
             raise SpecError("E302", '`data csv` needs a file: `data csv "houses.csv"`', self.span)
+        if self.tokenize is not None and self.text is None:
+            raise SpecError(
+                "E302",
+                '`tokenize` needs a text column: `data csv "reviews.csv" text=review`',
+                self.tokenize.span or self.span,
+            )
+        if self.text is not None and (self.features or self.columns):
+            raise SpecError(
+                "E302",
+                "a `text` column is the only input: drop `features`/`columns`",
+                self.where("text"),
+            )
         return self
 
+    @property
+    def text_tokenize(self) -> Tokenize | None:
+        """How the `text` column becomes ids (None: no text column)."""
+        return None if self.text is None else self.tokenize or Tokenize()
+
     def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        how = self.text_tokenize
+        if how is not None:
+            if is_space(how.length):
+                return None, None, self.task
+            return (int(how.length),), None, self.task
         shape = (len(self.features),) if self.features else None
         return shape, None, self.task
 
@@ -369,24 +415,6 @@ class IMDB(Data):
         return (int(self.length),), 2, self.task
 
 
-class Tokenize(Node):
-    """How a text source becomes token ids: `tokenize words vocab=20000 length=200 lowercase`
-    (docs/data.md#text-folder). Id 0 pads, 1 is out-of-vocabulary, 2.. are the training split's
-    tokens by frequency."""
-
-    kind: Literal["tokenize"] = "tokenize"
-    positional = ("mode",)
-
-    mode: Literal["words", "chars"] = "words"
-    """Tokens: runs of word characters (`words`), or single characters (`chars`)."""
-    vocab: int = Field(default=20000, ge=3, le=1_000_000)
-    """Ids in all: 0 (padding), 1 (out-of-vocabulary) and the vocab - 2 commonest tokens."""
-    length: PositiveInt = 200
-    """Ids per example: padded with 0 at the start, a longer text keeps its last ids."""
-    lowercase: bool = False
-    """Lower-case the text before splitting it."""
-
-
 class TextFolder(Data):
     """A folder of text files per class, aclImdb's layout: `train/<class>/*.txt` and
     optionally `test/<class>/*.txt`, tokenized by the block's `tokenize` statement, the
@@ -418,6 +446,60 @@ class TextFolder(Data):
         return (int(self.tokenize.length),), classes, self.task
 
 
+class Corpus(Data):
+    """One plain text file for language modelling (PyTorch's word_language_model `Corpus`,
+    keras-io's character LSTM): tokenized whole by the block's `tokenize` statement, cut into
+    windows of `length` token ids, each target the window shifted by one token (the next
+    token at every step). `test`/`validation` are the text's last parts (docs/data.md#corpus)."""
+
+    kind: Literal["corpus"] = "corpus"
+    positional = ("path",)
+    aliases = ("text_corpus", "text_file")
+    keywords = {**Data.keywords, "tokenize": "tokenize"}
+    one_target_per_example = False  # one target per step
+    title = "text corpus"
+
+    tokenize: Tokenize = Field(default_factory=Tokenize)
+    """How the text becomes ids; `length` is the window."""
+
+    @model_validator(mode="after")
+    def _needs_path(self) -> Corpus:
+        if not self.path:
+            raise SpecError(
+                "E302", '`data corpus` needs a text file: `data corpus "tiny.txt"`', self.span
+            )
+        return self
+
+    def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        if is_space(self.tokenize.length):
+            return None, None, "classification"
+        return (int(self.tokenize.length),), None, "classification"
+
+
+class SyntheticCorpus(Data):
+    """A generated English-like text for language modelling offline
+    (docs/data.md#synthetic-corpus): sentences drawn from a small fixed grammar, so the next
+    character is mostly predictable, treated exactly as `data corpus` treats a file."""
+
+    kind: Literal["synthetic_corpus"] = "synthetic_corpus"
+    keywords = {**Data.keywords, "tokenize": "tokenize"}
+    reads_files = False
+    one_target_per_example = False
+    title = "synthetic corpus"
+
+    sentences: PositiveInt = 2000
+    """Sentences of text to generate (about 30 characters each)."""
+    data_seed: int = Field(default=0, ge=0)
+    """Seed of the generator (separate from the training seed)."""
+    tokenize: Tokenize = Field(default_factory=lambda: Tokenize(mode="chars", length=64))
+    """How the text becomes ids (default: characters, windows of 64)."""
+
+    def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
+        if is_space(self.tokenize.length):
+            return None, None, "classification"
+        return (int(self.tokenize.length),), None, "classification"
+
+
 AnyData = Annotated[
     Union[
         MNIST,
@@ -430,6 +512,8 @@ AnyData = Annotated[
         SyntheticText,
         IMDB,
         TextFolder,
+        Corpus,
+        SyntheticCorpus,
     ],
     Field(discriminator="kind"),
 ]

@@ -59,7 +59,7 @@ from specc.ir.graph import (
 )
 from specc.ir.inits import GlorotUniform, Init, Zeros
 from specc.ir.layer import Affine, Layer, Shape, Weight, fmt_shape, size
-from specc.ir.sequence import GRU, LSTM, Embedding, PositionEmbedding
+from specc.ir.sequence import GRU, LSTM, Embedding, PositionEmbedding, TimeMajor, is_sequence
 from specc.ir.spaces import OpenUnitFloat, PositiveFloat, PositiveInt
 
 __all__ = [
@@ -122,7 +122,11 @@ __all__ = [
 
 
 class Dense(Affine):
-    """Fully connected layer: y = x W^T + b (Keras Dense, PyTorch Linear)."""
+    """Fully connected layer: y = x W^T + b (Keras Dense, PyTorch Linear).
+
+    On a token sequence (LxD) it applies to every step with the same weights, giving
+    (L, units): one prediction per step, as Keras's Dense and PyTorch's Linear do on the
+    last axis (docs/semantics.md#sequences)."""
 
     kind: Literal["dense"] = "dense"
     positional = ("units", "activation")
@@ -141,22 +145,25 @@ class Dense(Affine):
     """Bias initialiser."""
 
     def infer(self, shape: Shape) -> Shape:
+        if is_sequence(shape):  # (L, D) -> (L, units): the same weights at every step
+            return TimeMajor((shape[0], int(self.units)))
         self._need_rank(
             shape,
             (1,),
-            "a flat input (features)",
+            "a flat input (features) or a token sequence (LxD)",
             "add `flatten` before it" if len(shape) > 1 else "check the input shape",
         )
         return (int(self.units),)
 
     def kernel_shape(self, shape: Shape) -> Shape:
-        return (int(self.units), shape[0])
+        return (int(self.units), shape[-1])
 
     def out_channels(self) -> int:
         return int(self.units)
 
     def flops(self, shape: Shape, out: Shape) -> int:
-        return 2 * shape[0] * int(self.units) + self.activation_flops(out)
+        steps = shape[0] if is_sequence(shape) else 1
+        return 2 * steps * shape[-1] * int(self.units) + self.activation_flops(out)
 
 
 class Flatten(Layer):

@@ -29,9 +29,14 @@ class SparseCategoricalCrossentropy(Loss):
     aliases = ("cross_entropy", "crossentropy", "sparse_ce", "ce")
     target = "class"
     takes_logits_of = "softmax"
+    arg_aliases = {"ignore_index": "ignore", "ignore_class": "ignore"}
 
     label_smoothing: UnitFloat = 0.0
     """Mix this much of the uniform distribution into the targets."""
+    ignore: int | None = None
+    """A target id that counts for nothing (PyTorch's `ignore_index`, Keras's
+    `ignore_class`), e.g. `ignore=0` for padded positions of per-token targets: the loss and
+    `perplexity` average over the other targets only (docs/semantics.md#per-token)."""
 
 
 class CategoricalCrossentropy(Loss):

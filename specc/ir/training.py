@@ -84,8 +84,18 @@ class MAEMetric(Metric):
     task = "regression"
 
 
+class Perplexity(Metric):
+    """exp of the mean cross-entropy (natural log) of the true class, over every scored
+    target: per token for a model predicting each step (targets equal to the loss's
+    `ignore` id left out). The uniform guess over V classes scores V."""
+
+    kind: Literal["perplexity"] = "perplexity"
+    aliases = ("ppl",)
+    reads = frozenset({"picked"})
+
+
 AnyMetric = Annotated[
-    Union[Accuracy, TopKAccuracy, Precision, Recall, F1, MSEMetric, MAEMetric],
+    Union[Accuracy, TopKAccuracy, Precision, Recall, F1, MSEMetric, MAEMetric, Perplexity],
     Field(discriminator="kind"),
 ]
 

@@ -69,6 +69,9 @@ OPTIONS: dict[str, str] = {
     "causal": "causal self-attention (`attention causal`, `transformer_encoder causal`)",
     "inputs.several": "models with several inputs",
     "outputs.several": "models with named `output` blocks (several outputs)",
+    "per_token": "per-step predictions (an LxV output: one class per token)",
+    "loss_ignore": "an ignored target id (`ignore=` of the loss)",
+    "csv_text": "a CSV text column (`data csv ... text=COLUMN`)",
 }
 
 Use = tuple[str, Node, str | None]  # (feature key, node that wrote it, field name or None)
@@ -99,6 +102,8 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
     first_output = next((layer for layer in model.layers if isinstance(layer, Output)), None)
     if first_output is not None:
         yield "outputs.several", first_output, None
+    if _predicts_every_step(model):
+        yield "per_token", model.layers[-1], None
     for layer in flat_layers(list(model.layers), blocks=True):
         yield f"layer.{layer.kind_name()}", layer, None
         if layer.takes_activation:
@@ -116,12 +121,23 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
             )
     if spec.data is not None:
         yield f"data.{spec.data.kind}", spec.data, None
+        if getattr(spec.data, "text", None) is not None:
+            yield "csv_text", spec.data, "text"
         if spec.data.batch.drop_last:
             yield "drop_last", spec.data.batch, "drop_last"
         for transform in spec.data.transforms:
             yield f"transform.{transform.kind}", transform, None
     if spec.train is not None:
         yield from _train_features(spec)
+
+
+def _predicts_every_step(model: Model) -> bool:
+    """Whether the model's output is a token sequence (LxV), docs/semantics.md#per-token."""
+    from specc.ir.sequence import is_sequence
+    from specc.shapes import infer
+
+    shapes, _ = infer(model)
+    return shapes is not None and is_sequence(shapes.output)
 
 
 def _train_features(spec: Spec) -> Iterator[Use]:
@@ -131,6 +147,8 @@ def _train_features(spec: Spec) -> Iterator[Use]:
     losses = [train.loss] if train.loss else [o.loss for o in train.outputs if o.loss]
     for loss in losses:
         yield f"loss.{loss.kind_name()}", loss, None
+        if getattr(loss, "ignore", None) is not None:
+            yield "loss_ignore", loss, "ignore"
         if getattr(loss, "label_smoothing", 0):
             key = {
                 "binary_crossentropy": "label_smoothing.binary",

@@ -211,7 +211,8 @@ def _predict_split(model: Model, split: str) -> Predictions:
     if len(x) == 0:
         raise UsageError(f"the run's data has no {split} split")
     outputs = _run(model, x)
-    scores = M.compute(list(model.trained.plan.train.metrics), outputs, y, f"{split}_")
+    train = model.trained.plan.train
+    scores = M.compute(list(train.metrics), outputs, y, f"{split}_", M.loss_ignore(train))
     return Predictions(
         names=[f"{split}#{i}" for i in range(len(x))],
         outputs=outputs,

@@ -2,12 +2,14 @@
 
 One row per example: the input it came from, the predicted class (its label name when the
 data had names) with its probability, or the regression values; `--proba` adds every
-class's probability, `--top K` the K most likely classes.
+class's probability, `--top K` the K most likely classes. A model predicting every step
+(a language model) is shown by its last step: the token predicted to follow the input.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -37,7 +39,21 @@ def _name(p: Predictions, index: int) -> str:
     return names[index] if names and 0 <= index < len(names) else str(index)
 
 
+def next_token(p: Predictions) -> Predictions:
+    """A model predicting every step (N, L, C): the prediction after the last input token
+    (the next token), its target the last step's (docs/semantics.md#per-token)."""
+    if p.outputs.ndim != 3:
+        return p
+    labels = p.labels
+    if labels is not None and labels.ndim == 2:
+        last = labels[:, -1]
+        names = p.class_names
+        labels = np.array([_name(p, int(i)) for i in last]) if names else last
+    return dataclasses.replace(p, outputs=p.outputs[:, -1], labels=labels)
+
+
 def rows(p: Predictions, proba: bool = False, top: int | None = None) -> list[Row]:
+    p = next_token(p)
     if p.task == "regression":
         values = p.outputs.reshape(len(p.outputs), -1)
         keys = ["value"] if values.shape[1] == 1 else [f"value_{j}" for j in range(values.shape[1])]

@@ -71,6 +71,7 @@ class TrainedRun:
         """One split of the run's data, loaded and transformed exactly as the run did."""
         from specc.data import load
         from specc.ir.sequence import vocabulary
+        from specc.token_checks import steps_predicted
 
         options = self.plan.options
         data = load(
@@ -82,6 +83,7 @@ class TrainedRun:
             progress=False,
             vocab=vocabulary(self.plan.shapes),
             vocabulary=saved_vocabulary(self.path, self.plan.data),  # a text source's vocab.json
+            steps=steps_predicted(self.plan.shapes),
         )
         x, y = {
             "test": (data.x_test, data.y_test),

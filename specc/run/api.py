@@ -28,14 +28,15 @@ from specc.executors import Executor, get
 from specc.init_weights import initial_weights
 from specc.ir import strip_spans
 from specc.ir.layer import fmt_shape
-from specc.ir.sequence import vocabulary
+from specc.ir.sequence import is_sequence, vocabulary
 from specc.plan import RunOptions, RunPlan, check_backend, make_plan
 from specc.run import distributed, plots
 from specc.run.loop import EpochHook, train
 from specc.run.progress import Progress, choose_mode
 from specc.run.record import RunDir
 from specc.run.resume import Reopened, check_epochs, reopen
-from specc.run.transfer import transfer
+from specc.run.transfer import init_vocabulary, transfer
+from specc.token_checks import steps_predicted
 
 
 @dataclass
@@ -120,8 +121,19 @@ def _check_fit(plan: RunPlan, data: Dataset) -> None:
             f"target, but the data has {per_example} per example and {model} gives {outputs}",
             f"end with `dense {per_example} sigmoid`",
         )
+    steps = tuple(plan.shapes.output[:-1]) if is_sequence(plan.shapes.output) else ()
+    if data.y_train.dtype.kind in "iu" and steps:  # a class per step (per token)
+        if tuple(data.y_train.shape[1:]) != steps:
+            raise RunError(
+                f"{model} predicts {steps[0]} steps of {plan.shapes.output[-1]} scores per "
+                f"example, but the data has targets of shape "
+                f"{'x'.join(map(str, data.y_train.shape[1:])) or 'one label'} per example",
+                "per-token targets are one class id per step (N, L): use a text corpus "
+                "(`data corpus`), or end the model with one flat prediction per example",
+            )
+        outputs = plan.shapes.output[-1]
     if data.y_train.dtype.kind in "iu":  # class indices: one output per class, flat
-        if len(plan.shapes.output) != 1:
+        if len(plan.shapes.output) != 1 and not steps:
             raise RunError(
                 f"{model} outputs {'x'.join(map(str, plan.shapes.output))} per example, but "
                 "class labels need one flat score per class",
@@ -177,9 +189,10 @@ def _class_outputs(plan: RunPlan) -> int | None:
     flat = len(plan.shapes.output) == 1
     if plan.outputs:
         return None  # each output's labels are checked with its own (specc/data/outputs.py)
-    return (
-        math.prod(plan.shapes.output) if plan.train.main_loss.target == "class" and flat else None
-    )
+    target = plan.train.main_loss.target
+    if target == "class" and is_sequence(plan.shapes.output):
+        return plan.shapes.output[-1]  # a class per step: V scores at each step
+    return math.prod(plan.shapes.output) if target == "class" and flat else None
 
 
 def _environment(backend: Executor, plan: RunPlan, device: str) -> dict[str, Any]:
@@ -261,8 +274,11 @@ def _run(
         outputs=_class_outputs(plan),
         vocab=vocabulary(plan.shapes),
         inputs=[name for name, _ in plan.shapes.inputs],
-        vocabulary=saved_vocabulary(resumed.run_dir.path, plan.data) if resumed else None,
         output_targets=plan.output_targets(),
+        steps=steps_predicted(plan.shapes),
+        vocabulary=saved_vocabulary(resumed.run_dir.path, plan.data)
+        if resumed
+        else init_vocabulary(plan.model.init, plan.data, plan.spec_dir, (plan.path, plan.text)),
     )
     _check_fit(plan, dataset)
     replicas = backend.replicas(device) if hasattr(backend, "replicas") else 1

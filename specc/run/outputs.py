@@ -39,13 +39,18 @@ def metrics(plan: RunPlan, outputs: Any, targets: Y, prefix: str = "") -> dict[s
     """The spec's metrics of one split: per output for a model with several."""
     if not plan.outputs:
         assert isinstance(targets, np.ndarray)
-        return M.compute(list(plan.train.metrics), outputs, targets, prefix)
+        ignore = M.loss_ignore(plan.train)
+        return M.compute(list(plan.train.metrics), outputs, targets, prefix, ignore)
     assert isinstance(targets, Outputs)
     out: dict[str, float] = {}
     for o in plan.outputs:
         out.update(
             M.compute(
-                list(o.metrics), outputs[o.name], targets.arrays[o.name], f"{prefix}{o.name}_"
+                list(o.metrics),
+                outputs[o.name],
+                targets.arrays[o.name],
+                f"{prefix}{o.name}_",
+                getattr(o.loss, "ignore", None),
             )
         )
     return out

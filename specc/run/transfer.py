@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from specc.errors import WeightsError
+from specc.data.errors import DataError
+from specc.data.text_folder import VOCAB_FILE, saved_vocabulary, text_tokenize
+from specc.diagnostics import Diagnostic
+from specc.errors import PlanError, WeightsError
 from specc.ir.spec import InitFrom
 from specc.run.record import load_arrays
 
@@ -39,6 +43,37 @@ def resolve_source(source: str, spec_dir: Path | None) -> Path:
         f"train that run first (`specc run SPEC --out {source}`), or point `init from` at a "
         "finished run directory (it holds weights.safetensors) or a .safetensors file",
     )
+
+
+def init_vocabulary(
+    node: InitFrom | None, data: Any, spec_dir: Path | None, source: tuple[str, str]
+) -> list[str] | None:
+    """The token ids of the run `init from` starts from (its vocab.json), for a text source:
+    its embedding rows mean those tokens, so the new run encodes with them. None without
+    `init from`, a text source, or a vocab.json next to the weights; E603 at `init from`
+    when the saved vocabulary was built for other `tokenize` settings."""
+    if node is None or text_tokenize(data) is None:
+        return None
+    folder = resolve_source(node.source, spec_dir).parent
+    if not (folder / VOCAB_FILE).is_file():
+        return None
+    try:
+        return saved_vocabulary(folder, data)
+    except DataError as err:
+        diagnostic = Diagnostic(
+            code="E603",
+            message=f'`init from "{node.source}"`: its vocabulary does not fit this spec: '
+            f"{err.message}",
+            span=node.where("source") or node.span,
+            help="tokenize as that run did (the same `tokenize` mode, `lowercase` and at "
+            "least its `vocab`), or drop `init from`",
+        )
+        raise PlanError(
+            "the run `init from` names was trained on other token ids",
+            [diagnostic],
+            "`specc explain E603`",
+            source=source,
+        ) from None
 
 
 def _layers_of(arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> list[str]:

@@ -53,7 +53,7 @@ def test_a_folder_is_a_usage_error_for_one_spec_commands(
     result = _invoke(*args)
     assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
     assert (
-        f"specs is a folder; `specc {command}` reads one spec file: one of binary.nn, cifar_cnn.nn, cnn.nn"
+        f"specs is a folder; `specc {command}` reads one spec file: one of binary.nn, char_lm.nn, cifar_cnn.nn"
         in result.output  # type: ignore[attr-defined]
     )
     assert result.stdout.count("{") == 0  # type: ignore[attr-defined]  # no JSON, no script

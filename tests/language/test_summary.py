@@ -111,7 +111,7 @@ def torch_module(layer: L.Layer, shape: tuple[int, ...]):  # type: ignore[no-unt
     import torch.nn as nn
 
     if isinstance(layer, L.Dense):
-        return nn.Linear(shape[0], int(layer.units), bias=layer.bias)
+        return nn.Linear(shape[-1], int(layer.units), bias=layer.bias)  # per step on LxD
     if isinstance(layer, L.Conv2D):
         return nn.Conv2d(
             shape[0],

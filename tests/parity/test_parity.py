@@ -131,6 +131,7 @@ def spec_cases() -> list[str]:
 def test_spec_selection_is_what_the_docs_say() -> None:
     assert spec_cases() == [
         "binary.nn",
+        "char_lm.nn",
         "cnn.nn",
         "dropout.nn",
         "imdb_bilstm.nn",

@@ -59,7 +59,7 @@ def test_a_folder_is_refused_with_its_specs_named() -> None:
     result = _cli(str(SPECS))
     assert result.exit_code == 2  # type: ignore[attr-defined]
     assert "is a folder; `specc run` trains one spec file" in result.stderr  # type: ignore[attr-defined]
-    assert "binary.nn, cifar_cnn.nn, cnn.nn, ..." in result.stderr  # type: ignore[attr-defined]
+    assert "binary.nn, char_lm.nn, cifar_cnn.nn, ..." in result.stderr  # type: ignore[attr-defined]
     assert "no such spec file" not in result.stderr  # type: ignore[attr-defined]
 
 

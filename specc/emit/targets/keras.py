@@ -8,7 +8,7 @@ what the script cannot express.
 from __future__ import annotations
 
 from specc.emit.lower import ScriptPlan, channels_last_input
-from specc.emit.target import Target, sequences_not_emitted, words
+from specc.emit.target import LANGUAGE_MODELS, Target, sequences_not_emitted, words
 from specc.ir import optimizers as O
 from specc.lowering.layout import channels_last
 
@@ -86,6 +86,7 @@ TARGET = Target(
         "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **{k: v for k, v in sequences_not_emitted().items() if k not in KERAS_WRITES},
         **SEQUENCE_REASONS,
+        **LANGUAGE_MODELS,
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "
         "(the spec: batch statistics); use `specc run`",
         "drop_last": "model.fit always trains on the last, smaller batch",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from specc.emit.lower import LayerView, ScriptPlan
-from specc.emit.target import Target, sequences_not_emitted, words
+from specc.emit.target import LANGUAGE_MODELS, Target, sequences_not_emitted, words
 from specc.ir.conv import Conv
 from specc.lowering.weights import native
 
@@ -124,6 +124,7 @@ TARGET = Target(
         "inputs.several": "emitted scripts read one input array per example (several named "
         "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **sequences_not_emitted(),
+        **LANGUAGE_MODELS,
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",
         "precision.fp16": "mixed precision is not emitted for MindSpore; use `specc run`",

@@ -6,7 +6,7 @@ and `nn.Module` own, and what PyTorch scripts cannot express yet.
 
 from __future__ import annotations
 
-from specc.emit.target import TEXT_SOURCES, Target, words
+from specc.emit.target import LANGUAGE_MODELS, TEXT_SOURCES, Target, words
 
 # Everything the template defines at module level, plus nn.Module's public attributes
 # (a layer called `train` or `forward` would break the model: it gets renamed).
@@ -23,6 +23,8 @@ MODULE_NAMES = words(
     encode predict ratio compute_metrics learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches load_initial_weights save_weights OUT
     neutral_weights read_weights transfer
     VOCAB DATA_VOCAB LENGTH check_ids mask causal
+    SENTENCES SUBJECTS VERBS OBJECTS PLACES LOWERCASE collections re tokenize
+    build_vocabulary
     evaluate improved pick_device main x y self
     """
 )
@@ -41,6 +43,10 @@ NN_MODULE_ATTRIBUTES = words(
     """
 )
 
+# The language-model features PyTorch scripts write (docs/semantics.md#per-token); the
+# rest of LANGUAGE_MODELS stays refused.
+PYTORCH_WRITES = ("per_token", "metric.perplexity", "data.synthetic_corpus", "data.corpus")
+
 TARGET = Target(
     name="pytorch",
     framework="PyTorch",
@@ -55,6 +61,7 @@ TARGET = Target(
         "inputs.several": "emitted scripts read one input array per example (several named "
         "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **TEXT_SOURCES,
+        **{k: v for k, v in LANGUAGE_MODELS.items() if k not in PYTORCH_WRITES},
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
         "compile.on": "torch.compile is not emitted; remove `compile on`",

@@ -23,15 +23,23 @@ def _smooth(onehot: tf.Tensor, s: float) -> tf.Tensor:
 
 
 def _sparse_ce(loss: LS.SparseCategoricalCrossentropy) -> LossFn:
-    s = float(loss.label_smoothing)
+    s, ignore = float(loss.label_smoothing), loss.ignore
 
     def fn(z: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        # per-step outputs (B, L, V) against (B, L): every token weighs the same
         labels = tf.cast(tf.reshape(y, [-1]), tf.int32)
+        z = tf.reshape(z, [-1, tf.shape(z)[-1]])
+        if ignore is not None:  # PyTorch's ignore_index: scored as class 0, then dropped
+            kept = tf.cast(tf.not_equal(labels, ignore), z.dtype)
+            labels = tf.where(labels == ignore, tf.zeros_like(labels), labels)
         if s == 0.0:
             per = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=z)
+        else:
+            target = _smooth(tf.one_hot(labels, tf.shape(z)[-1], dtype=z.dtype), s)
+            per = -tf.reduce_sum(target * tf.nn.log_softmax(z), axis=-1)
+        if ignore is None:
             return tf.reduce_mean(per)
-        target = _smooth(tf.one_hot(labels, tf.shape(z)[-1], dtype=z.dtype), s)
-        return tf.reduce_mean(-tf.reduce_sum(target * tf.nn.log_softmax(z), axis=-1))
+        return tf.reduce_sum(per * kept) / tf.maximum(tf.reduce_sum(kept), 1.0)
 
     return fn
 

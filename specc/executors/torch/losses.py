@@ -1,5 +1,6 @@
 """PyTorch losses (docs/semantics.md#losses): one builder per IR loss, each a mean
-over the batch, and the probability head predictions apply.
+over the batch (over its tokens for per-step outputs, docs/semantics.md#per-token), and
+the probability head predictions apply.
 """
 
 from __future__ import annotations
@@ -23,8 +24,26 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def _sparse_ce(node: Lo.SparseCategoricalCrossentropy) -> LossFn:
-    s = float(node.label_smoothing)
-    return lambda out, y: F.cross_entropy(out, y, label_smoothing=s)
+    s, ignore = float(node.label_smoothing), node.ignore
+    if ignore is None:
+        # per-step outputs (B, L, V) against (B, L): every token weighs the same
+        return lambda out, y: F.cross_entropy(
+            out.reshape(-1, out.shape[-1]), y.reshape(-1), label_smoothing=s
+        )
+
+    def loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        flat_y = y.reshape(-1)
+        per = F.cross_entropy(
+            out.reshape(-1, out.shape[-1]),
+            flat_y,
+            ignore_index=ignore,
+            label_smoothing=s,
+            reduction="none",
+        )
+        # the mean over the kept targets; a batch of ignored targets only counts 0 (not NaN)
+        return per.sum() / (flat_y != ignore).sum().clamp(min=1)
+
+    return loss
 
 
 def _categorical_ce(node: Lo.CategoricalCrossentropy) -> LossFn:

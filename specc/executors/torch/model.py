@@ -82,7 +82,7 @@ ACTIVATIONS: dict[type, Callable[[Any], nn.Module]] = {
 def _dense(info: LayerInfo) -> nn.Module:
     layer = info.layer
     assert isinstance(layer, L.Dense)
-    return nn.Linear(info.input[0], int(layer.units), bias=layer.bias)
+    return nn.Linear(info.input[-1], int(layer.units), bias=layer.bias)  # per step on (L, D)
 
 
 def _conv(kind: type[nn.Module]) -> Callable[[LayerInfo], nn.Module]:

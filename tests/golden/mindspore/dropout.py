@@ -263,7 +263,7 @@ def improved(name, value, best, min_delta=0.0):
     """Losses and errors improve downwards, every other metric upwards."""
     if best is None:
         return True
-    if name.endswith(("loss", "mse", "mae")):
+    if name.endswith(("loss", "mse", "mae", "perplexity")):
         return value < best - min_delta
     return value > best + min_delta
 
