@@ -18,7 +18,7 @@ from specc.diagnostics import Diagnostic
 from specc.ir.base import Node
 from specc.ir.data import AnyData, AnyTransform
 from specc.ir.inits import Init
-from specc.ir.layers import AnyLayer, Output
+from specc.ir.layers import AnyLayer
 from specc.ir.losses import AnyLoss
 from specc.ir.optimizers import AnyOptimizer
 from specc.ir.registry import canonical
@@ -68,7 +68,6 @@ OPTIONS: dict[str, str] = {
     "graph": "models that branch or merge (residual, parallel, merges)",
     "causal": "causal self-attention (`attention causal`, `transformer_encoder causal`)",
     "inputs.several": "models with several inputs",
-    "outputs.several": "models with named `output` blocks (several outputs)",
     "per_token": "per-step predictions (an LxV output: one class per token)",
     "loss_ignore": "an ignored target id (`ignore=` of the loss)",
     "csv_text": "a CSV text column (`data csv ... text=COLUMN`)",
@@ -99,9 +98,6 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
         yield "graph", model, None
     if len(model.inputs) > 1:
         yield "inputs.several", model.inputs[1], None
-    first_output = next((layer for layer in model.layers if isinstance(layer, Output)), None)
-    if first_output is not None:
-        yield "outputs.several", first_output, None
     if _predicts_every_step(model):
         yield "per_token", model.layers[-1], None
     for layer in flat_layers(list(model.layers), blocks=True):

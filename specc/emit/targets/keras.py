@@ -80,8 +80,8 @@ TARGET = Target(
     input_var="inputs",
     unsupported={
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
-        "outputs.several": "emitted scripts train one output with one loss (named `output` "
-        "blocks train with `specc run`, docs/semantics.md#outputs)",
+        "layer.output": "emitted scripts train one output with one loss (several outputs, "
+        "named `output` blocks, train with `specc run`: docs/semantics.md#outputs)",
         "inputs.several": "emitted scripts read one input array per example (several named "
         "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **{k: v for k, v in sequences_not_emitted().items() if k not in KERAS_WRITES},

@@ -119,8 +119,8 @@ TARGET = Target(
     rewrites=(layer_args, weight_names),
     unsupported={
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
-        "outputs.several": "emitted scripts train one output with one loss (named `output` "
-        "blocks train with `specc run`, docs/semantics.md#outputs)",
+        "layer.output": "emitted scripts train one output with one loss (several outputs, "
+        "named `output` blocks, train with `specc run`: docs/semantics.md#outputs)",
         "inputs.several": "emitted scripts read one input array per example (several named "
         "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **sequences_not_emitted(),
