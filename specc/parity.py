@@ -182,7 +182,7 @@ def parity(
         limit=limit,
         progress=False,
         vocab=vocabulary(plan.shapes),
-        inputs=[name for name, _ in plan.shapes.inputs],
+        inputs=dict(plan.shapes.inputs),
     )
     weights = initial_weights(plan.shapes, plan.seed)
     if plan.model.init is not None:  # `init from`: both start from that run's weights

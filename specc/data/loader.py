@@ -8,13 +8,23 @@ read the source -> encode targets for the task -> `limit` (first N train and tes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from specc.data import cifar, cifar_batches, imdb, mnist, named, synthetic, tabular, text_folder
+from specc.data import (
+    cifar,
+    cifar_batches,
+    imdb,
+    mnist,
+    named,
+    synthetic,
+    synthetic_inputs,
+    tabular,
+    text_folder,
+)
 from specc.data.cifar_batches import Batches
 from specc.data.dataset import Dataset, Inputs, Task, X, fingerprint, hold_out
 from specc.data.errors import DataError
@@ -49,7 +59,7 @@ def load(
     progress: bool = True,
     outputs: int | None = None,
     vocab: int | None = None,
-    inputs: list[str] | None = None,
+    inputs: Mapping[str, tuple[int, ...]] | Sequence[str] | None = None,
     vocabulary: list[str] | None = None,
 ) -> Dataset:
     """Read, split and transform the data a spec declares (see the module docstring).
@@ -58,14 +68,16 @@ def load(
     `vocab`: the vocabulary size when the model reads token ids (`input N int`): inputs
     must be integers in [0, vocab) and stay int64 (docs/semantics.md#sequences).
     `inputs`: the model's input names when it has several: the data's `x` is then an
-    `Inputs` with one array per name (specc/data/named.py).
+    `Inputs` with one array per name (specc/data/named.py); given as {name: shape of one
+    example}, `data synthetic` can fill them (specc/data/synthetic_inputs.py).
     `vocabulary`: a text source's saved tokens (a resumed run's vocab.json), used instead
     of building them from the training split.
     """
     if limit is not None and limit < 1:
         raise DataError(f"limit must be a positive number of examples, got {limit}")
     if inputs is not None and len(inputs) > 1:
-        raw = _read_several(data, override, spec_dir or Path.cwd(), inputs)
+        shapes = dict(inputs) if isinstance(inputs, Mapping) else None
+        raw = _read_several(data, override, spec_dir or Path.cwd(), list(inputs), shapes)
     else:
         raw = _read(data, override, spec_dir or Path.cwd(), download, progress)
     if vocab is not None and raw.tokenize is None:
@@ -369,9 +381,20 @@ READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
 # ---- several inputs --------------------------------------------------------------------
 
 
-def _read_several(data: ir.Data, override: str | None, spec_dir: Path, names: list[str]) -> Raw:
-    """A model with several inputs: an .npz with an array per input, or a CSV with a column
-    group per input (`--data FILE` may replace the spec's file with another)."""
+def _read_several(
+    data: ir.Data,
+    override: str | None,
+    spec_dir: Path,
+    names: list[str],
+    shapes: dict[str, tuple[int, ...]] | None,
+) -> Raw:
+    """A model with several inputs: an .npz with an array per input, a CSV with a column
+    group per input (`--data FILE` may replace the spec's file with another), or generated
+    arrays shaped as the model's inputs (`data synthetic`, which needs `shapes`)."""
+    if override is None and isinstance(data, ir.Synthetic):
+        if shapes is None:  # a caller's slip: the CLI always passes the model's shapes
+            raise DataError("`data synthetic` needs the shape of each model input to fill")
+        return _synthetic_several(data, shapes)
     if override is None:
         path, kind = _file(data, spec_dir), data.kind_name()
     else:
@@ -404,6 +427,15 @@ def _read_several(data: ir.Data, override: str | None, spec_dir: Path, names: li
     given = f"--data {override}" if override is not None else f"`data {data.kind_name()}`"
     raise DataError(
         f"{given}: gives one input array, but the model has several inputs ({', '.join(names)})",
-        "use an .npz with an array named after each input, or `data csv` with a "
-        "`columns NAME [...]` line per input (docs/data.md#several-inputs)",
+        "use an .npz with an array named after each input, `data csv` with a "
+        "`columns NAME [...]` line per input, or `data synthetic` (docs/data.md#several-inputs)",
     )
+
+
+def _synthetic_several(data: ir.Synthetic, shapes: dict[str, tuple[int, ...]]) -> Raw:
+    x, y = synthetic_inputs.generate_inputs(data, shapes)
+    listed = ", ".join(f"{name} {'x'.join(map(str, shape))}" for name, shape in shapes.items())
+    source = (
+        f"synthetic {data.task} ({data.samples} samples, inputs {listed}, seed {data.data_seed})"
+    )
+    return Raw(x, y, None, None, data.task, source, lambda i: source)

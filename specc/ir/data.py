@@ -273,7 +273,9 @@ class NPZ(Data):
 
 
 class Synthetic(Data):
-    """Generated data: Gaussian clusters (classification, binary) or a noisy linear target."""
+    """Generated data: Gaussian clusters (classification, binary) or a noisy linear target;
+    for a model with several inputs, every input in its declared shape, each showing part of
+    one class label (docs/data.md#synthetic-several)."""
 
     kind: Literal["synthetic"] = "synthetic"
     positional = ("task",)
@@ -284,7 +286,7 @@ class Synthetic(Data):
     samples: PositiveInt = 1000
     """Number of examples (train and test together)."""
     features: PositiveInt = 10
-    """Features per example."""
+    """Features per example (one input; several inputs take their shapes from the model)."""
     classes: int = Field(default=2, ge=2, le=1000)
     """Number of classes (classification)."""
     noise: NonNegFloat = 0.1

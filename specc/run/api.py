@@ -228,7 +228,7 @@ def _run(
         progress=mode != "silent",
         outputs=_class_outputs(plan),
         vocab=vocabulary(plan.shapes),
-        inputs=[name for name, _ in plan.shapes.inputs],
+        inputs=dict(plan.shapes.inputs),
         vocabulary=saved_vocabulary(resumed.run_dir.path, plan.data) if resumed else None,
     )
     _check_fit(plan, dataset)
