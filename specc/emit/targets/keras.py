@@ -14,6 +14,7 @@ from specc.lowering.layout import channels_last
 
 MODULE_NAMES = words(
     """
+    INPUTS COLUMNS records inputs_of inputs
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
     argparse contextlib csv gzip zlib json math os sys keras np layers ops
@@ -80,8 +81,6 @@ TARGET = Target(
     input_var="inputs",
     unsupported={
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
-        "inputs.several": "emitted scripts read one input array per example (several named "
-        "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **{k: v for k, v in sequences_not_emitted().items() if k not in KERAS_WRITES},
         **SEQUENCE_REASONS,
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "

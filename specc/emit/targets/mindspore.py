@@ -21,6 +21,7 @@ from specc.lowering.weights import native
 # (a layer called `construct` or `training` would break the model: it gets renamed).
 MODULE_NAMES = words(
     """
+    INPUTS COLUMNS records inputs_of inputs
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
     argparse csv gzip zlib hashlib json math os sys urllib np ms nn ops optim
@@ -119,8 +120,6 @@ TARGET = Target(
     rewrites=(layer_args, weight_names),
     unsupported={
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
-        "inputs.several": "emitted scripts read one input array per example (several named "
-        "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **sequences_not_emitted(),
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",

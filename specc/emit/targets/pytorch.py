@@ -12,6 +12,7 @@ from specc.emit.target import TEXT_SOURCES, Target, words
 # (a layer called `train` or `forward` would break the model: it gets renamed).
 MODULE_NAMES = words(
     """
+    INPUTS COLUMNS records inputs_of inputs
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
     argparse csv gzip zlib hashlib json math os sys urllib np torch nn
@@ -49,9 +50,6 @@ TARGET = Target(
     reserved=MODULE_NAMES | NN_MODULE_ATTRIBUTES,
     rewrites=(),
     unsupported={
-        # Several inputs need several arrays from the data (docs/semantics.md#graphs).
-        "inputs.several": "emitted scripts read one input array per example (several named "
-        "arrays are read by `specc run` only, docs/data.md#several-inputs)",
         **TEXT_SOURCES,
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
