@@ -39,14 +39,13 @@ EXAMPLES: list[tuple[str, str | None, str | None]] = [
     ("resnet_mnist.nn", None, None),
     ("inception_mnist.nn", None, None),
     ("resnet_cifar.nn", None, CIFAR),
+    ("two_tower.nn", None, None),  # two named inputs: one named graph input each
 ]
 NOT_RUN = {
     "search.nn": "a search space: `specc sweep` trains it, `specc run` refuses it",
     # tests/export/test_export_failures.py: `specc export` refuses token-id models
     "imdb_bilstm.nn": "reads token ids: not exported yet",
     "imdb_transformer.nn": "reads token ids: not exported yet",
-    # tests/run/test_several_inputs.py: `specc export` refuses several inputs
-    "two_tower.nn": "several inputs: not exported yet",
 }
 BACKENDS = ("torch", "tensorflow")
 

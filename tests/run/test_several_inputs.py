@@ -224,16 +224,19 @@ train {
     assert abs(results[0].metrics["test_loss"] - results[1].metrics["test_loss"]) < 1e-3
 
 
-def test_export_and_predict_refuse_a_two_input_run(xor_npz: Path, tmp_path: Path) -> None:
+def test_export_and_predict_take_the_named_inputs(xor_npz: Path, tmp_path: Path) -> None:
     spec = tmp_path / "two.nn"
     spec.write_text(_spec(xor_npz, epochs=1))
     out = tmp_path / "r"
     assert _cli_run(spec, "--out", str(out)).exit_code == 0  # type: ignore[attr-defined]
-    for command in (["export", str(out), "--format", "torch"], ["predict", str(out)]):
-        done = CliRunner().invoke(main, command)
-        assert done.exit_code == 1 and "Traceback" not in done.output, done.output
-        assert f"`specc {command[0]}` takes one input array per example, but model " in done.stderr
-        assert "`two_tower` has several inputs (image, meta)" in done.stderr
+    exported = CliRunner().invoke(main, ["export", str(out), "--format", "onnx"])
+    assert exported.exit_code == 0, exported.output
+    arrays = np.load(xor_npz)
+    np.savez(tmp_path / "new.npz", image=arrays["image_test"][:5], meta=arrays["meta_test"][:5])
+    for source in (out, out / "export" / "onnx"):
+        done = CliRunner().invoke(main, ["predict", str(source), str(tmp_path / "new.npz")])
+        assert done.exit_code == 0, done.output
+        assert f"{tmp_path / 'new.npz'}#4" in done.output
 
 
 def test_parity_feeds_both_backends_the_named_inputs(xor_npz: Path) -> None:
