@@ -413,7 +413,7 @@ def _read_several(
             lambda i: f"{path} `{y_name}` row {i}" if i >= 0 else str(path),
         )
     if kind == "csv" and isinstance(data, ir.CSV):
-        table = named.read_csv_groups(path, data, names)
+        table = named.read_csv_groups(path, data, names, shapes)
         lines = table.lines or []
         return Raw(
             table.x,

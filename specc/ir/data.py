@@ -217,6 +217,13 @@ class Columns(Node):
     names: list[str] = Field(min_length=1)
     """The columns, in the order the input takes them."""
 
+    def file_column(self, shape: tuple[int, ...]) -> str | None:
+        """The column naming image files, when this group feeds an image-shaped input
+        (1xHxW, 3xHxW or HxW) with one column, which one number could never fill
+        (docs/data.md#images-and-a-csv); None for a group of numbers."""
+        image = len(shape) == 2 or (len(shape) == 3 and shape[0] in (1, 3))
+        return self.names[0] if len(self.names) == 1 and image else None
+
 
 class CSV(Data):
     """A CSV file with a header row: numeric feature columns and one target column."""

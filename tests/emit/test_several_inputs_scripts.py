@@ -173,3 +173,19 @@ def test_the_csv_and_npz_scripts_train_and_name_a_missing_array(tmp_path: Path) 
     for run in ("csv", "shadow"):
         assert history(tmp_path / run)["test_accuracy"] >= 0.85  # type: ignore[operator]
     assert f"error: {bad / 'two.npz'} has no array 'meta' (it has ['image', 'y'])" in output
+
+
+@pytest.mark.parametrize("target", ["pytorch", "keras", "tensorflow", "mindspore"])
+def test_image_files_named_by_a_csv_are_refused_at_their_columns(target: str) -> None:
+    from specc.emit import EmitError
+
+    text = (
+        CSV_SPEC.replace("input left 2", "input left 1x4x4")
+        .replace("branch l from=left {", "branch l from=left { flatten;")
+        .replace("columns left [a0, a1]", "columns left [photo]")
+    )
+    with pytest.raises(EmitError) as err:
+        emit(analyze(text, "two.nn"), target)
+    [diagnostic] = err.value.diagnostics
+    assert diagnostic.code == "E600" and "image files named by a CSV column" in diagnostic.message
+    assert (diagnostic.span.line, diagnostic.span.column) == (12, 5)

@@ -84,6 +84,8 @@ def test_capability_table_is_the_reviewed_one() -> None:
         "amsgrad",
         "causal",
         "clip_both",
+        # images + a CSV: `specc run` reads them (specc/emit/target.py: IMAGE_FILES)
+        "csv.image_files",
         # the text sources no target writes yet (specc/emit/target.py: TEXT_SOURCES)
         "data.imdb",
         "data.text_folder",

@@ -272,3 +272,51 @@ def test_the_two_tower_example_learns_on_both_backends(tmp_path: Path) -> None:
         curve = [r["accuracy"] for r in done.history]
         assert curve[0] < 0.35 and curve[-1] > 0.85, curve
     assert abs(results[0].metrics["test_loss"] - results[1].metrics["test_loss"]) < 1e-3
+
+
+def test_images_named_by_a_csv_train_on_both_backends(tmp_path: Path) -> None:
+    """Images + a CSV (docs/data.md#images-and-a-csv): label = 2 * (which half of the PNG
+    is bright) + (the sign of `age`); the file column and the numeric group feed one model."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "img").mkdir()
+    rows = ["file,age,dose,label"]
+    for i in range(120):
+        half, sign = rng.integers(0, 2), rng.integers(0, 2)
+        pixels = rng.integers(0, 60, (8, 8)).astype(np.uint8)
+        pixels[:4] += 150 if half == 0 else 0
+        pixels[4:] += 150 if half == 1 else 0
+        Image.fromarray(pixels).save(tmp_path / "img" / f"{i}.png")
+        age = (abs(rng.normal()) + 0.3) * (1 if sign else -1)
+        rows.append(f"img/{i}.png,{age:.3f},{rng.normal():.3f},{2 * half + sign}")
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    text = """model photos {
+    input image 1x8x8
+    input meta 2
+    branch img from=image { flatten; dense 16 relu }
+    concat img meta
+    dense 4
+}
+data csv "t.csv" target=label {
+    columns image [file]
+    columns meta [age, dose]
+    scale 1/255 input=image
+    batch 16 shuffle
+    test 0.2
+}
+train {
+    loss sparse_categorical_crossentropy
+    optimizer adam lr=1e-2
+    epochs 15
+    metrics accuracy
+}
+"""
+    (tmp_path / "photos.nn").write_text(text)
+    results = [
+        run(tmp_path / "photos.nn", RunOptions(backend=b, out=str(tmp_path / b), quiet=True))
+        for b in ("torch", "tensorflow")
+    ]
+    for done in results:
+        assert done.metrics["test_accuracy"] >= 0.9, done.metrics
+    assert abs(results[0].metrics["test_loss"] - results[1].metrics["test_loss"]) < 1e-3

@@ -8,7 +8,7 @@ what the script cannot express.
 from __future__ import annotations
 
 from specc.emit.lower import ScriptPlan, channels_last_input
-from specc.emit.target import Target, sequences_not_emitted, words
+from specc.emit.target import IMAGE_FILES, Target, sequences_not_emitted, words
 from specc.ir import optimizers as O
 from specc.lowering.layout import channels_last
 
@@ -80,7 +80,7 @@ TARGET = Target(
     rewrites=(channels_last_input,),
     input_var="inputs",
     unsupported={
-        # Several inputs need several arrays from the data (docs/semantics.md#graphs).
+        **IMAGE_FILES,
         **{k: v for k, v in sequences_not_emitted().items() if k not in KERAS_WRITES},
         **SEQUENCE_REASONS,
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from specc.emit.lower import LayerView, ScriptPlan
-from specc.emit.target import Target, sequences_not_emitted, words
+from specc.emit.target import IMAGE_FILES, Target, sequences_not_emitted, words
 from specc.ir.conv import Conv
 from specc.lowering.weights import native
 
@@ -119,7 +119,7 @@ TARGET = Target(
     reserved=MODULE_NAMES | NN_CELL_ATTRIBUTES,
     rewrites=(layer_args, weight_names),
     unsupported={
-        # Several inputs need several arrays from the data (docs/semantics.md#graphs).
+        **IMAGE_FILES,
         **sequences_not_emitted(),
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",

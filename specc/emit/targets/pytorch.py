@@ -6,7 +6,7 @@ and `nn.Module` own, and what PyTorch scripts cannot express yet.
 
 from __future__ import annotations
 
-from specc.emit.target import TEXT_SOURCES, Target, words
+from specc.emit.target import IMAGE_FILES, TEXT_SOURCES, Target, words
 
 # Everything the template defines at module level, plus nn.Module's public attributes
 # (a layer called `train` or `forward` would break the model: it gets renamed).
@@ -50,6 +50,7 @@ TARGET = Target(
     reserved=MODULE_NAMES | NN_MODULE_ATTRIBUTES,
     rewrites=(),
     unsupported={
+        **IMAGE_FILES,
         **TEXT_SOURCES,
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
