@@ -76,8 +76,8 @@ RUNS: dict[str, tuple[list[str], str, float | None]] = {
         "accuracy",
         0.2,
     ),
-    # two named inputs on `data synthetic` (measured: test accuracy 0.40 after 2 epochs)
-    "two_tower": (["--limit", "800", "--epochs", "2", "--lr", "0.01"], "test_accuracy", 0.2),
+    # two named inputs on `data synthetic` (measured: test accuracy 0.35 after 2 epochs)
+    "two_tower": (["--limit", "400", "--epochs", "2", "--lr", "0.01"], "test_accuracy", 0.2),
 }
 
 
@@ -217,10 +217,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
     sequence.write_text(emit(analyze(text, "sink/sequence.nn"), TARGET), encoding="utf-8")
     argv.append([str(sequence), "--epochs", "3", "--out", str(out / "sequence")])
     names.append("sequence")
-    several = out / "inputs_npz.py"  # two named inputs from an .npz (measured: accuracy 1.0)
+    several = out / "inputs_npz.py"  # two named inputs from an .npz (measured: accuracy 0.98)
     two_inputs_npz(out)
     several.write_text(emit(analyze(TABULAR_SPECS["inputs_npz"], "two.nn"), TARGET))
-    argv.append([str(several), "--data-dir", str(out), "--out", str(out / "inputs_npz")])
+    argv.append(
+        [str(several), "--data-dir", str(out), "--epochs", "2", "--out", str(out / "inputs_npz")]
+    )
     names.append("inputs_npz")
     python = mindspore_python()  # MindSpore with NumPy < 2, its own venv
     codes, output = run_scripts(argv, env={"GLOG_v": "3"}, python=python)  # errors only
