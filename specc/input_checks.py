@@ -12,12 +12,12 @@ from collections.abc import Iterator
 
 from specc.diagnostics import Diagnostic, did_you_mean
 from specc.ir.base import Node
-from specc.ir.data import CSV, NPZ, Augment, Data, Normalize, Scale
+from specc.ir.data import CSV, NPZ, Augment, Data, Normalize, Scale, Synthetic
 from specc.ir.spec import Spec
 from specc.span import Span
 
-SEVERAL_SOURCES = (NPZ, CSV)
-"""The sources that can hold one array per input."""
+SEVERAL_SOURCES = (NPZ, CSV, Synthetic)
+"""The sources that can hold one array per input (`synthetic` makes one per input)."""
 
 
 def check_inputs(spec: Spec, end: Span) -> list[Diagnostic]:
@@ -55,12 +55,14 @@ def _several(data: Data, model: str, names: list[str], end: Span) -> Iterator[Di
             f"several inputs ({listed})",
             data.span,
             end,
-            "use `data npz` with an array named after each input, or `data csv` with a "
-            "`columns NAME [...]` line per input",
+            "use `data npz` with an array named after each input, `data csv` with a "
+            "`columns NAME [...]` line per input, or `data synthetic`",
         )
         return
     if isinstance(data, CSV):
         yield from _groups(data, model, names, end)
+    if isinstance(data, Synthetic):
+        yield from _synthetic(data, model, end)
     for node in data.transforms:
         if isinstance(node, Augment):
             yield _error(
@@ -102,6 +104,26 @@ def _groups(data: CSV, model: str, names: list[str], end: Span) -> Iterator[Diag
         yield _error(
             "`features=` picks the columns of a model with one input; with several, "
             "`columns NAME [...]` does",
+            data.where("features"),
+            end,
+            "remove `features=`",
+        )
+
+
+def _synthetic(data: Synthetic, model: str, end: Span) -> Iterator[Diagnostic]:
+    """`data synthetic` shapes each input as the model declares it, from one class label."""
+    if data.task == "regression":
+        yield _error(
+            f"`data synthetic` fills the several inputs of model `{model}` from a class "
+            "label, not a real-valued target",
+            data.where("task"),
+            end,
+            "use `task=classification` or `task=binary`, or `data npz` with your own targets",
+        )
+    if "features" in data.field_spans:
+        yield _error(
+            f"with several inputs, `data synthetic` takes each input's shape from model "
+            f"`{model}`; `features=` is for a model with one input",
             data.where("features"),
             end,
             "remove `features=`",

@@ -184,7 +184,7 @@ def parity(
         limit=limit,
         progress=False,
         vocab=vocabulary(plan.shapes),
-        inputs=[name for name, _ in plan.shapes.inputs],
+        inputs=dict(plan.shapes.inputs),
         output_targets=plan.output_targets(),
         steps=steps_predicted(plan.shapes),
         vocabulary=init_vocabulary(

@@ -9,7 +9,7 @@ then become inputs and next-token targets) -> transforms.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from specc.data import (
     mnist,
     named,
     synthetic,
+    synthetic_inputs,
     tabular,
     text_folder,
 )
@@ -62,7 +63,7 @@ def load(
     progress: bool = True,
     outputs: int | None = None,
     vocab: int | None = None,
-    inputs: list[str] | None = None,
+    inputs: Mapping[str, tuple[int, ...]] | Sequence[str] | None = None,
     vocabulary: list[str] | None = None,
     output_targets: list[OutputTarget] | None = None,
     steps: int | None = None,
@@ -73,7 +74,8 @@ def load(
     `vocab`: the vocabulary size when the model reads token ids (`input N int`): inputs
     must be integers in [0, vocab) and stay int64 (docs/semantics.md#sequences).
     `inputs`: the model's input names when it has several: the data's `x` is then an
-    `Inputs` with one array per name (specc/data/named.py).
+    `Inputs` with one array per name (specc/data/named.py); given as {name: shape of one
+    example}, `data synthetic` can fill them (specc/data/synthetic_inputs.py).
     `vocabulary`: a text source's saved tokens (a resumed run's vocab.json), used instead
     of building them from the training split.
     `output_targets`: a model with several outputs: what each output's target is; the targets
@@ -88,10 +90,16 @@ def load(
 
         where = spec_dir or Path.cwd()
         return load_outputs(
-            data, output_targets, override=override, spec_dir=where, limit=limit, inputs=inputs
+            data,
+            output_targets,
+            override=override,
+            spec_dir=where,
+            limit=limit,
+            inputs=None if inputs is None else list(inputs),
         )
     if inputs is not None and len(inputs) > 1:
-        raw = _read_several(data, override, spec_dir or Path.cwd(), inputs)
+        shapes = dict(inputs) if isinstance(inputs, Mapping) else None
+        raw = _read_several(data, override, spec_dir or Path.cwd(), list(inputs), shapes)
     else:
         raw = _read(data, override, spec_dir or Path.cwd(), download, progress)
     if vocab is not None and raw.tokenize is None:
@@ -441,9 +449,20 @@ READERS: dict[type[ir.Data], Callable[[ir.Data, Path, bool, bool], Raw]] = {
 # ---- several inputs --------------------------------------------------------------------
 
 
-def _read_several(data: ir.Data, override: str | None, spec_dir: Path, names: list[str]) -> Raw:
-    """A model with several inputs: an .npz with an array per input, or a CSV with a column
-    group per input (`--data FILE` may replace the spec's file with another)."""
+def _read_several(
+    data: ir.Data,
+    override: str | None,
+    spec_dir: Path,
+    names: list[str],
+    shapes: dict[str, tuple[int, ...]] | None,
+) -> Raw:
+    """A model with several inputs: an .npz with an array per input, a CSV with a column
+    group per input (`--data FILE` may replace the spec's file with another), or generated
+    arrays shaped as the model's inputs (`data synthetic`, which needs `shapes`)."""
+    if override is None and isinstance(data, ir.Synthetic):
+        if shapes is None:  # a caller's slip: the CLI always passes the model's shapes
+            raise DataError("`data synthetic` needs the shape of each model input to fill")
+        return _synthetic_several(data, shapes)
     if override is None:
         path, kind = _file(data, spec_dir), data.kind_name()
     else:
@@ -462,7 +481,7 @@ def _read_several(data: ir.Data, override: str | None, spec_dir: Path, names: li
             lambda i: f"{path} `{y_name}` row {i}" if i >= 0 else str(path),
         )
     if kind == "csv" and isinstance(data, ir.CSV):
-        table = named.read_csv_groups(path, data, names)
+        table = named.read_csv_groups(path, data, names, shapes)
         lines = table.lines or []
         return Raw(
             table.x,
@@ -476,6 +495,15 @@ def _read_several(data: ir.Data, override: str | None, spec_dir: Path, names: li
     given = f"--data {override}" if override is not None else f"`data {data.kind_name()}`"
     raise DataError(
         f"{given}: gives one input array, but the model has several inputs ({', '.join(names)})",
-        "use an .npz with an array named after each input, or `data csv` with a "
-        "`columns NAME [...]` line per input (docs/data.md#several-inputs)",
+        "use an .npz with an array named after each input, `data csv` with a "
+        "`columns NAME [...]` line per input, or `data synthetic` (docs/data.md#several-inputs)",
     )
+
+
+def _synthetic_several(data: ir.Synthetic, shapes: dict[str, tuple[int, ...]]) -> Raw:
+    x, y = synthetic_inputs.generate_inputs(data, shapes)
+    listed = ", ".join(f"{name} {'x'.join(map(str, shape))}" for name, shape in shapes.items())
+    source = (
+        f"synthetic {data.task} ({data.samples} samples, inputs {listed}, seed {data.data_seed})"
+    )
+    return Raw(x, y, None, None, data.task, source, lambda i: source)

@@ -17,6 +17,7 @@ import numpy as np
 
 from specc.data.dataset import Inputs
 from specc.data.errors import DataError
+from specc.data.image_files import read_image_column
 from specc.data.tabular import _pair, read_arrays, read_csv
 from specc.ir import data as ir
 
@@ -79,19 +80,32 @@ def _inputs(
     return Inputs(read), y
 
 
-def read_csv_groups(path: Path, data: ir.CSV, names: list[str]) -> NamedTable:
-    """The CSV's columns grouped by `columns NAME [...]`, one group per input name."""
-    groups = {group.input: group.names for group in data.columns}
+def read_csv_groups(
+    path: Path, data: ir.CSV, names: list[str], shapes: dict[str, tuple[int, ...]] | None = None
+) -> NamedTable:
+    """The CSV's columns grouped by `columns NAME [...]`, one group per input name. An
+    image-shaped input (`shapes`) with a one-column group reads the image files that
+    column names (specc/data/image_files.py)."""
+    found = {group.input: group for group in data.columns}
+    groups = {name: list(group.names) for name, group in found.items()}
     for name in names:
         if name not in groups:  # `specc check` says so first, at the data block
             raise DataError(
                 f"{path}: no columns for model input `{name}`",
                 f"add `columns {name} [...]` to the data block",
             )
-    every = [column for name in names for column in groups[name]]
-    table = read_csv(path, data.target, every)
+    files = {
+        name: column
+        for name in names
+        if shapes is not None and (column := found[name].file_column(shapes[name]))
+    }
+    every = [column for name in names if name not in files for column in groups[name]]
+    table = read_csv(path, data.target, every)  # [] when every input reads image files
     arrays, start = {}, 0
     for name in names:
+        if name in files:
+            arrays[name] = read_image_column(path, files[name], shapes[name], table.lines or [])  # type: ignore[index]
+            continue
         width = len(groups[name])
         arrays[name] = table.x[:, start : start + width]
         start += width

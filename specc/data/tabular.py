@@ -125,7 +125,7 @@ def _columns(path: Path, header: list[str], target: str, features: list[str] | N
     if features is not None and target in features:
         raise DataError(f"{path}: `{target}` is the target; it cannot also be a feature")
     names = features if features is not None else [n for n in header if n != target]
-    if not names:
+    if not names and features is None:  # several inputs may all be image files: []
         raise DataError(f"{path}: no feature columns besides the target `{target}`")
     return [header.index(name) for name in names]
 

@@ -23,7 +23,7 @@ continues in its source's variable, or takes a fresh name (`skip_2`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -95,19 +95,24 @@ def assign(
     *,
     input_var: str = MAIN,
     reserved: Iterable[str] = (),
+    inputs: Mapping[str, str] | None = None,
 ) -> tuple[list[Variables], str]:
     """The variables of every step, and the variable holding the model's output.
 
     `input_name` is the value the model's input gives (`input`); `input_var` the variable
     it arrives in; `reserved`: names a local variable must not shadow (the script's
-    modules and functions)."""
+    modules and functions). `inputs`, for a model with several: every input's value ->
+    the variable it arrives in (`forward(self, image, meta)`); those variables keep their
+    inputs throughout, as Keras's `inputs` does."""
+    arrives = dict(inputs) if inputs else {input_name: input_var}
+    kept = set(arrives.values()) - ({MAIN} if inputs is None else set())
     names = [n.weights_name for n in nodes]
     reads: dict[str, list[Read]] = {}
     for i, node in enumerate(nodes):
         for position, source in enumerate(node.sources):
             reads.setdefault(source, []).append((i, position))
     reads.setdefault(output_name, []).append((RETURN, 0))
-    taken = Namer({*reserved, MAIN, input_var})
+    taken = Namer({*reserved, MAIN, *arrives.values()})
     local: dict[str, str] = {MAIN: MAIN}
 
     def variable(wanted: str) -> str:
@@ -135,8 +140,8 @@ def assign(
         hint[names[i]] = role(out_reads[0]) if len(out_reads) == 1 else None
 
     # Forward: place each value; copy a still-needed fork away before it is overwritten.
-    where: dict[str, str] = {input_name: input_var}
-    holder: dict[str, str] = {input_var: input_name}
+    where: dict[str, str] = dict(arrives)
+    holder: dict[str, str] = {var: name for name, var in arrives.items()}
     left = {name: len(r) for name, r in reads.items()}
 
     def live(var: str) -> bool:
@@ -161,10 +166,10 @@ def assign(
         step_reads = tuple(where[s] for s in node.sources)
         for s in node.sources:
             left[s] -= 1
-        # A layer may continue in its source's variable, never in the input's (Keras's
+        # A layer may continue in its source's variable, never in a kept input's (Keras's
         # functional API still needs `inputs` for `keras.Model(inputs, x)`).
         layer = len(node.sources) == 1 and not isinstance(node.ir, Merge)
-        layer = layer and (step_reads[0] != input_var or input_var == MAIN)
+        layer = layer and step_reads[0] not in kept
         wanted = hint[names[i]] or (step_reads[0] if layer else MAIN)
         copies: tuple[tuple[str, str], ...] = ()
         if live(wanted):

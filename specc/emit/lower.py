@@ -120,6 +120,9 @@ class ScriptPlan:
     that layout (`channels_last_input`): the model starts without a transpose."""
     input_name: str = "input"
     """The value the model's input gives, as steps' `sources` name it."""
+    inputs: tuple[tuple[str, Shape, str], ...] = ()
+    """A model with several inputs: (name, shape of one example, script variable) of each,
+    in the order written (`forward(self, image, meta)`); empty for one input."""
     output_name: str = ""
     """The value the model outputs (a step's name, or `input_name`)."""
     output_var: str = MAIN
@@ -141,6 +144,11 @@ class ScriptPlan:
                 return False
             previous = layer.weights_name
         return previous == self.output_name
+
+    @property
+    def several(self) -> bool:
+        """The model takes several named inputs (docs/data.md#several-inputs)."""
+        return bool(self.inputs)
 
     @property
     def weighted(self) -> tuple[LayerView, ...]:
@@ -195,6 +203,7 @@ def plan(
         one_hot=any(isinstance(t, OneHot) for t in spec.data.transforms),
         changing_lr=spec.train.schedule.kind != "constant" or spec.train.warmup is not None,
         input_name=lowered.inputs[0][0],
+        inputs=_several_inputs(lowered.inputs, target),
         output_name=lowered.output_name,
         vocab=vocabulary(shapes),
     )
@@ -207,13 +216,28 @@ def plan(
 def variables(p: ScriptPlan, target: Target) -> ScriptPlan:
     """Each layer's script variables (specc/emit/graph.py): `x` throughout for a chain."""
     found, output = assign(
-        p.layers, p.input_name, p.output_name, input_var=target.input_var, reserved=target.reserved
+        p.layers,
+        p.input_name,
+        p.output_name,
+        input_var=target.input_var,
+        reserved=target.reserved,
+        inputs={name: var for name, _, var in p.inputs} or None,
     )
     layers = tuple(
         dataclasses.replace(layer, reads=v.reads, writes=v.writes, copies=v.copies)
         for layer, v in zip(p.layers, found, strict=True)
     )
     return p.replace(layers=layers, output_var=output)
+
+
+def _several_inputs(
+    inputs: tuple[tuple[str, Shape], ...], target: Target
+) -> tuple[tuple[str, Shape, str], ...]:
+    """Each input's script variable: its own name, unless that shadows a script name."""
+    if len(inputs) < 2:
+        return ()
+    namer = Namer({*target.reserved, MAIN, target.input_var})
+    return tuple((name, shape, namer.take(name)) for name, shape in inputs)
 
 
 def _view(step: Step, name: str, block: Any = None) -> LayerView:

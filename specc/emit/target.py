@@ -26,6 +26,12 @@ TEXT_SOURCES: dict[str, str] = {
 }
 """The text data sources no target writes yet (E600 at check time)."""
 
+IMAGE_FILES: dict[str, str] = {
+    "csv.image_files": "reading image files named by a CSV column is not emitted yet; use "
+    "`specc run`",
+}
+"""Images + a CSV (docs/data.md#images-and-a-csv): `specc run` reads them, no script yet."""
+
 
 LANGUAGE_MODELS: dict[str, str] = {
     "per_token": "per-step predictions are not written yet; use `specc run`",

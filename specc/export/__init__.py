@@ -1,5 +1,6 @@
 """`specc.export(run, fmt) -> Exported`: a run's model as ONNX, torch.export, SavedModel or
-.keras, verified numerically before it is kept.
+.keras, verified numerically before it is kept. A model with several inputs gets one named
+input per model input in every format (`export.json` lists them under `inputs`).
 
 Steps: reopen the run (`specc.predict.trained`), build its framework model in float32
 from the final weights, take held-out examples (the run's test split, else validation,
@@ -23,11 +24,12 @@ from typing import Any
 import numpy as np
 
 from specc import __version__
+from specc.data.dataset import Inputs, X
 from specc.errors import RunError, UsageError
 from specc.export.verify import BATCHES, TOLERANCE, Check, ExportError, compare, difference_table
 from specc.export.writers import INPUT_NAME, OUTPUT_NAME, WRITERS
 from specc.predict.artifacts import ARTIFACTS, MANIFEST, load_runner, need
-from specc.predict.trained import SPLITS, TrainedRun, one_input, open_run
+from specc.predict.trained import SPLITS, TrainedRun, one_output, open_run
 
 __all__ = ["FORMATS", "ExportError", "Exported", "export", "formats_for"]
 
@@ -50,11 +52,13 @@ def formats_for(backend: str) -> list[str]:
     return [name for name, (needs, _) in WRITERS.items() if needs == backend]
 
 
-def _examples(run: TrainedRun) -> tuple[np.ndarray, str]:
-    """Up to 64 held-out examples, preprocessed, and where they came from."""
+def _examples(run: TrainedRun) -> tuple[X, str]:
+    """Up to 64 held-out examples, preprocessed, and where they came from (several inputs:
+    `Inputs`, one array per input)."""
     from specc.data import DataError
 
     problem = ""
+    shapes = dict(run.plan.shapes.inputs)
     for split in SPLITS:
         try:
             x, _ = run.split(split)
@@ -62,17 +66,31 @@ def _examples(run: TrainedRun) -> tuple[np.ndarray, str]:
             problem = err.message
             break
         if len(x):
-            x = np.ascontiguousarray(x[:EXAMPLES], dtype=np.float32)
-            return x.reshape(len(x), *run.plan.shapes.input), f"the run's {split} split"
+            return _shaped(x[:EXAMPLES], shapes), f"the run's {split} split"
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(EXAMPLES, *run.plan.shapes.input)).astype(np.float32)
-    return x, f"seeded random inputs ({problem or 'the data has no examples'})"
+    arrays = {name: rng.normal(size=(EXAMPLES, *shape)) for name, shape in shapes.items()}
+    x = Inputs(arrays) if len(arrays) > 1 else next(iter(arrays.values()))
+    return _shaped(x, shapes), f"seeded random inputs ({problem or 'the data has no examples'})"
 
 
-def _batches(x: np.ndarray) -> list[np.ndarray]:
+def _shaped(x: X, shapes: dict[str, tuple[int, ...]]) -> X:
+    """Contiguous float32 examples in each input's shape."""
+    if isinstance(x, Inputs):
+        return Inputs(
+            {
+                name: np.ascontiguousarray(x.arrays[name], dtype=np.float32).reshape(-1, *shape)
+                for name, shape in shapes.items()
+            }
+        )
+    shape = next(iter(shapes.values()))
+    return np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), *shape)
+
+
+def _batches(x: X) -> list[X]:
     """Batch 1 and batch 64 (repeating the examples when fewer are held out)."""
     reps = -(-EXAMPLES // len(x))
-    full = np.concatenate([x] * reps)[:EXAMPLES]
+    order = np.arange(reps * len(x)) % len(x)
+    full = x[order[:EXAMPLES]]
     return [full[:b] for b in BATCHES]
 
 
@@ -89,7 +107,7 @@ def export(
     if fmt not in WRITERS:
         raise UsageError(f"unknown format `{fmt}`", f"choose one of: {', '.join(FORMATS)}")
     run = open_run(run_path)
-    one_input(run, "export")
+    one_output(run, "export")
     needs, writer = WRITERS[fmt]
     if needs != run.backend:
         raise UsageError(
@@ -151,7 +169,7 @@ def export(
 
 
 def _verify(
-    fmt: str, artifact: Path, batches: list[np.ndarray], expected: list[np.ndarray], classes: bool
+    fmt: str, artifact: Path, batches: list[X], expected: list[np.ndarray], classes: bool
 ) -> list[Check]:
     if fmt == "onnx":
         onnx = need("onnx")
@@ -204,12 +222,29 @@ def _replace(tmp: Path, target: Path) -> None:
 def _manifest(
     run: TrainedRun, fmt: str, how: str, source: str, checks: list[Check]
 ) -> dict[str, Any]:
-    shape = [None, *run.plan.shapes.input]
+    shapes = run.plan.shapes.inputs
+    if len(shapes) > 1:  # one named graph input per model input, in the model's order
+        given: dict[str, Any] = {
+            "inputs": [
+                {"name": name, "shape": [None, *shape], "dtype": "float32", "layout": "the spec's"}
+                for name, shape in shapes
+            ]
+        }
+    else:
+        shape = [None, *run.plan.shapes.input]
+        given = {
+            "input": {
+                "name": INPUT_NAME,
+                "shape": shape,
+                "dtype": "float32",
+                "layout": "the spec's",
+            }
+        }
     return {
         "format": fmt,
         "artifact": ARTIFACTS[fmt],
         "exporter": how,
-        "input": {"name": INPUT_NAME, "shape": shape, "dtype": "float32", "layout": "the spec's"},
+        **given,
         "output": {
             "name": OUTPUT_NAME,
             "shape": [None, *run.plan.shapes.output],

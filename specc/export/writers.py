@@ -4,7 +4,8 @@ Each writer gets the run's framework state (built by `TrainedRun.build`), an exa
 batch and the path to write, and returns a note on how it wrote (which exporter ran).
 The model written is the one `specc predict` uses: the network in evaluation mode plus
 the probability head (softmax/sigmoid) the loss implies, input channels-first like the
-spec, the batch axis dynamic.
+spec, the batch axis dynamic. A model with several inputs takes one named input per model
+input (ONNX graph inputs `image`, `meta`; Keras a dict by those names), one batch axis.
 """
 
 from __future__ import annotations
@@ -18,31 +19,53 @@ from typing import Any
 import numpy as np
 
 from specc import DISTRIBUTION
+from specc.data.dataset import Inputs, X
 from specc.export.verify import ExportError
 from specc.lowering import probability_head
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
-Writer = Callable[[Any, np.ndarray, Path, dict[str, Any]], str]
-
+Writer = Callable[[Any, X, Path, dict[str, Any]], str]
 
 # ---- PyTorch -------------------------------------------------------------------------------
 
 
 def _torch_module(state: Any) -> Any:
-    """The network as evaluation runs it: body, then the probability head."""
+    """The network as evaluation runs it: body, then the probability head. With several
+    inputs, `forward` takes them positionally, in the model's order."""
     import torch
+
+    names = [name for name, _ in state.plan.shapes.inputs]
 
     class Inference(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.body = state.body
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return state.head(self.body(x).float())
+        def forward(self, *x: torch.Tensor) -> torch.Tensor:
+            given = dict(zip(names, x, strict=True)) if len(names) > 1 else x[0]
+            return state.head(self.body(given).float())
 
     module = Inference().eval()
     return module.cpu()
+
+
+def _torch_args(example: X) -> tuple[Any, ...]:
+    """Two examples as the exporter's arguments: one tensor per input."""
+    import torch
+
+    arrays = list(example.arrays.values()) if isinstance(example, Inputs) else [example]
+    return tuple(torch.from_numpy(np.ascontiguousarray(a[:2])) for a in arrays)
+
+
+def _dynamic(batch: Any, inputs: int) -> tuple[Any, ...]:
+    """The batch axis of each input, shaped like `forward(*x)`: one varargs tuple."""
+    return (tuple({0: batch} for _ in range(inputs)),)
+
+
+def _names(example: X) -> list[str]:
+    """The graph's input names: the model's input names, or `input` for one."""
+    return list(example.arrays) if isinstance(example, Inputs) else [INPUT_NAME]
 
 
 def _batch_dim() -> Any:
@@ -67,13 +90,13 @@ def _torch_version() -> tuple[int, int]:
     return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
 
 
-def write_onnx(state: Any, example: np.ndarray, path: Path, options: dict[str, Any]) -> str:
+def write_onnx(state: Any, example: X, path: Path, options: dict[str, Any]) -> str:
     """torch.onnx: the torch.export-based (dynamo) exporter on torch >= 2.6, the
     TorchScript-based one on older torch or on request (`--legacy-onnx`)."""
     import torch
 
     module = _torch_module(state)
-    x = torch.from_numpy(np.ascontiguousarray(example[:2]))
+    args, names = _torch_args(example), _names(example)
     old_torch = _torch_version() < DYNAMO_FROM
     legacy = bool(options.get("legacy_onnx")) or old_torch
     _quiet_torch()
@@ -83,21 +106,22 @@ def write_onnx(state: Any, example: np.ndarray, path: Path, options: dict[str, A
             if legacy:
                 torch.onnx.export(
                     module,
-                    (x,),
+                    args,
                     str(path),
                     dynamo=False,
-                    input_names=[INPUT_NAME],
+                    input_names=names,
                     output_names=[OUTPUT_NAME],
-                    dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                    dynamic_axes={name: {0: "batch"} for name in [*names, OUTPUT_NAME]},
                 )
             else:
+                batch = _batch_dim()  # one batch axis shared by every input
                 program = torch.onnx.export(
                     module,
-                    (x,),
+                    args,
                     dynamo=True,
-                    input_names=[INPUT_NAME],
+                    input_names=names,
                     output_names=[OUTPUT_NAME],
-                    dynamic_shapes=({0: _batch_dim()},),
+                    dynamic_shapes=_dynamic(batch, len(names)),
                     verbose=False,
                 )
                 if program is None:
@@ -113,15 +137,16 @@ def write_onnx(state: Any, example: np.ndarray, path: Path, options: dict[str, A
     return f"torch.onnx.export {how}, torch {torch.__version__}"
 
 
-def write_pt2(state: Any, example: np.ndarray, path: Path, options: dict[str, Any]) -> str:
+def write_pt2(state: Any, example: X, path: Path, options: dict[str, Any]) -> str:
     import torch
 
     module = _torch_module(state)
-    x = torch.from_numpy(np.ascontiguousarray(example[:2]))
+    args = _torch_args(example)
     _quiet_torch()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        program = torch.export.export(module, (x,), dynamic_shapes=({0: _batch_dim()},))
+        batch = _batch_dim()
+        program = torch.export.export(module, args, dynamic_shapes=_dynamic(batch, len(args)))
         torch.export.save(program, str(path))
     return f"torch.export.export + torch.export.save, torch {torch.__version__}"
 
@@ -136,7 +161,7 @@ def _keras_model(state: Any) -> Any:
     return stock_model(state.keras, head=head, logits=True)
 
 
-def write_savedmodel(state: Any, example: np.ndarray, path: Path, options: dict[str, Any]) -> str:
+def write_savedmodel(state: Any, example: X, path: Path, options: dict[str, Any]) -> str:
     import keras
 
     model = _keras_model(state)
@@ -144,7 +169,7 @@ def write_savedmodel(state: Any, example: np.ndarray, path: Path, options: dict[
     return f"keras Model.export(format='tf_saved_model'), keras {keras.__version__}"
 
 
-def write_keras(state: Any, example: np.ndarray, path: Path, options: dict[str, Any]) -> str:
+def write_keras(state: Any, example: X, path: Path, options: dict[str, Any]) -> str:
     import keras
 
     _keras_model(state).save(str(path))

@@ -235,6 +235,13 @@ class Columns(Node):
     names: list[str] = Field(min_length=1)
     """The columns, in the order the input takes them."""
 
+    def file_column(self, shape: tuple[int, ...]) -> str | None:
+        """The column naming image files, when this group feeds an image-shaped input
+        (1xHxW, 3xHxW or HxW) with one column, which one number could never fill
+        (docs/data.md#images-and-a-csv); None for a group of numbers."""
+        image = len(shape) == 2 or (len(shape) == 3 and shape[0] in (1, 3))
+        return self.names[0] if len(self.names) == 1 and image else None
+
 
 class CSV(Data):
     """A CSV file with a header row: numeric feature columns and one target column, or a
@@ -319,7 +326,9 @@ class NPZ(Data):
 
 
 class Synthetic(Data):
-    """Generated data: Gaussian clusters (classification, binary) or a noisy linear target."""
+    """Generated data: Gaussian clusters (classification, binary) or a noisy linear target;
+    for a model with several inputs, every input in its declared shape, each showing part of
+    one class label (docs/data.md#synthetic-several)."""
 
     kind: Literal["synthetic"] = "synthetic"
     positional = ("task",)
@@ -330,7 +339,7 @@ class Synthetic(Data):
     samples: PositiveInt = 1000
     """Number of examples (train and test together)."""
     features: PositiveInt = 10
-    """Features per example."""
+    """Features per example (one input; several inputs take their shapes from the model)."""
     classes: int = Field(default=2, ge=2, le=1000)
     """Number of classes (classification)."""
     noise: NonNegFloat = 0.1

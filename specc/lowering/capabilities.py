@@ -16,7 +16,7 @@ from typing import Any
 
 from specc.diagnostics import Diagnostic
 from specc.ir.base import Node
-from specc.ir.data import AnyData, AnyTransform
+from specc.ir.data import CSV, AnyData, AnyTransform
 from specc.ir.inits import Init
 from specc.ir.layers import AnyLayer
 from specc.ir.losses import AnyLoss
@@ -57,6 +57,7 @@ OPTIONS: dict[str, str] = {
     "label_smoothing.binary": "label smoothing of binary targets",
     "label_smoothing.sparse": "label smoothing of class-index targets",
     "drop_last": "skipping the last, smaller batch",
+    "csv.image_files": "image files named by a CSV column (an image input of several)",
     "rmsprop.momentum": "RMSprop with momentum",
     "sgd_momentum_schedule": "SGD momentum with a changing learning rate (PyTorch form)",
     "amsgrad": "Adam's AMSGrad variant",
@@ -119,6 +120,11 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
         yield f"data.{spec.data.kind}", spec.data, None
         if getattr(spec.data, "text", None) is not None:
             yield "csv_text", spec.data, "text"
+        if isinstance(spec.data, CSV) and len(model.inputs) > 1:
+            shapes = {i.value_name: tuple(i.shape) for i in model.inputs}
+            for group in spec.data.columns:
+                if group.input in shapes and group.file_column(shapes[group.input]):
+                    yield "csv.image_files", group, None
         if spec.data.batch.drop_last:
             yield "drop_last", spec.data.batch, "drop_last"
         for transform in spec.data.transforms:

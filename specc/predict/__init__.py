@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from specc.data.dataset import Inputs, X
 from specc.data.text_folder import run_encoder
 from specc.errors import RunError, UsageError
 from specc.predict.inputs import Examples, Wanted, read
-from specc.predict.prepare import preprocess, transforms_from_json
+from specc.predict.prepare import preprocess, preprocess_inputs, transforms_from_json
 
 __all__ = ["Model", "Predictions", "open_model", "predict"]
 
@@ -36,8 +37,10 @@ class Model:
     input_shape: tuple[int, ...]
     preprocessing: list[dict[str, Any]]
     wanted: Wanted
-    run: Any  # (x float32 (N, *input_shape)) -> outputs (N, ...)
+    run: Any  # (x float32 (N, *input_shape), or `Inputs`) -> outputs (N, ...)
     trained: Any = None  # the TrainedRun for a run directory
+    inputs: dict[str, tuple[int, ...]] | None = None
+    """A model with several inputs: name -> one example's shape (read from a .npz)."""
 
 
 @dataclass
@@ -50,14 +53,27 @@ class Predictions:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-def _wanted(data: dict[str, Any], shape: tuple[int, ...]) -> Wanted:
+def _wanted(
+    data: dict[str, Any],
+    shape: tuple[int, ...],
+    inputs: dict[str, tuple[int, ...]] | None = None,
+) -> Wanted:
     return Wanted(
         input_shape=shape,
         features=data.get("features"),
         target=data.get("target", "target"),
         x_name=data.get("x", "x"),
         y_name=data.get("y", "y"),
+        inputs=inputs,
     )
+
+
+def _manifest_inputs(info: dict[str, Any]) -> dict[str, tuple[int, ...]] | None:
+    """An export of a model with several inputs lists them (`inputs`: name and shape each)."""
+    listed = info.get("inputs")
+    if not listed:
+        return None
+    return {str(i["name"]): tuple(int(d) for d in i["shape"][1:]) for i in listed}
 
 
 def open_model(source: str | Path, device: str = "cpu") -> Model:
@@ -70,7 +86,9 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
     found = find_export(path)
     if found is not None:
         folder, info = found
-        shape = tuple(int(d) for d in info["input"]["shape"][1:])
+        several = _manifest_inputs(info)
+        first = info["inputs"][0] if several else info["input"]
+        shape = tuple(int(d) for d in first["shape"][1:])
         return Model(
             source=str(source),
             kind=str(info["format"]),
@@ -79,17 +97,18 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
             class_names=info.get("class_names"),
             input_shape=shape,
             preprocessing=list(info["preprocessing"]),
-            wanted=_wanted(info.get("data", {}), shape),
+            wanted=_wanted(info.get("data", {}), shape, several),
             run=_load(str(info["format"]), folder / str(info["artifact"])),
+            inputs=several,
         )
-    from specc.predict.trained import one_input, open_run
+    from specc.predict.trained import one_output, open_run
 
     trained = open_run(path)
-    one_input(trained, "predict")
+    one_output(trained, "predict")
     backend = None
     state = None
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: X) -> np.ndarray:
         nonlocal backend, state
         if state is None:  # the framework loads on first use, not for a usage error
             backend, state = trained.build(device, fp32=False)
@@ -105,10 +124,11 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
         input_shape=shape,
         preprocessing=trained.preprocessing(),
         wanted=dataclasses.replace(
-            _wanted(trained.data_columns(), shape), encode_text=run_encoder(path)
+            _wanted(trained.data_columns(), shape, trained.inputs), encode_text=run_encoder(path)
         ),
         run=run,
         trained=trained,
+        inputs=trained.inputs,
     )
 
 
@@ -142,12 +162,17 @@ def predict(
         raise UsageError("nothing to predict", "give INPUT files, or --split test with a run")
     transforms = transforms_from_json(model.preprocessing)
     parts: list[Examples] = []
-    xs: list[np.ndarray] = []
+    xs: list[X] = []
     for item in inputs:
         examples = read(Path(item), model.wanted)
-        xs.append(preprocess(examples.x, transforms, model.classes, model.input_shape))
+        if model.inputs is not None:
+            assert isinstance(examples.x, Inputs)  # read by name from a .npz
+            xs.append(preprocess_inputs(examples.x, transforms, model.classes, model.inputs))
+        else:
+            assert isinstance(examples.x, np.ndarray)
+            xs.append(preprocess(examples.x, transforms, model.classes, model.input_shape))
         parts.append(examples)
-    x = np.concatenate(xs)
+    x = _concatenate(xs)
     _check_token_ids(model, x)
     labels = [p.labels for p in parts]
     known = None
@@ -162,9 +187,20 @@ def predict(
     )
 
 
-def _check_token_ids(model: Model, x: np.ndarray) -> None:
+def _concatenate(xs: list[X]) -> X:
+    """The examples of every INPUT argument, in order (per input name for several)."""
+    first = xs[0]
+    if isinstance(first, Inputs):
+        names = list(first.arrays)
+        return Inputs(
+            {n: np.concatenate([x.arrays[n] for x in xs if isinstance(x, Inputs)]) for n in names}
+        )
+    return np.concatenate([x for x in xs if isinstance(x, np.ndarray)])
+
+
+def _check_token_ids(model: Model, x: X) -> None:
     """A model reading token ids (`input N int`) gets whole numbers in 0..vocab-1."""
-    if model.trained is None:
+    if model.trained is None or isinstance(x, Inputs):  # several inputs are numbers
         return  # an export: never of a token model (`specc export` refuses them)
     from specc.ir.sequence import vocabulary
 
@@ -182,7 +218,7 @@ def _check_token_ids(model: Model, x: np.ndarray) -> None:
         )
 
 
-def _run(model: Model, x: np.ndarray) -> np.ndarray:
+def _run(model: Model, x: X) -> np.ndarray:
     try:
         return np.asarray(model.run(x))
     except RunError:

@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 
 from specc import DISTRIBUTION
+from specc.data.dataset import Inputs, X
 from specc.errors import BackendError, UsageError
 
 MANIFEST = "export.json"
 CHUNK = 1024  # examples per call: bounded memory for any input size
 
-Runner = Callable[[np.ndarray], np.ndarray]
+Runner = Callable[[X], np.ndarray]
+"""Examples (several inputs: `Inputs`, one array per input name) -> outputs."""
 
 # format -> the artifact's name inside the export folder
 ARTIFACTS: dict[str, str] = {
@@ -33,8 +35,8 @@ ARTIFACTS: dict[str, str] = {
 }
 
 
-def _chunked(fn: Callable[[np.ndarray], Any]) -> Runner:
-    def run(x: np.ndarray) -> np.ndarray:
+def _chunked(fn: Callable[[Any], Any]) -> Runner:
+    def run(x: X) -> np.ndarray:
         parts = [
             np.asarray(fn(x[i : i + CHUNK]), dtype=np.float32) for i in range(0, len(x), CHUNK)
         ]
@@ -64,8 +66,15 @@ def _onnx(path: Path) -> Runner:
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return _chunked(lambda x: session.run(None, {name: x})[0])
+    names = [i.name for i in session.get_inputs()]
+
+    def feed(x: X) -> dict[str, np.ndarray]:
+        """One array per graph input: a model's several inputs by their names."""
+        if isinstance(x, Inputs):
+            return {name: np.ascontiguousarray(x.arrays[name]) for name in names}
+        return {names[0]: x}
+
+    return _chunked(lambda x: session.run(None, feed(x))[0])
 
 
 def _torch(path: Path) -> Runner:
@@ -73,9 +82,10 @@ def _torch(path: Path) -> Runner:
 
     module = torch.export.load(str(path)).module()
 
-    def run(x: np.ndarray) -> Any:
+    def run(x: X) -> Any:
+        arrays = list(x.arrays.values()) if isinstance(x, Inputs) else [x]
         with torch.no_grad():
-            return module(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+            return module(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)).numpy()
 
     return _chunked(run)
 
@@ -85,7 +95,13 @@ def _savedmodel(path: Path) -> Runner:
 
     tf = _tf()
     loaded = tf.saved_model.load(str(path))
-    return _chunked(lambda x: loaded.serve(tf.constant(x)).numpy())
+
+    def run(x: X) -> Any:
+        if isinstance(x, Inputs):  # the serving function takes a dict by input name
+            return loaded.serve({name: tf.constant(a) for name, a in x.arrays.items()}).numpy()
+        return loaded.serve(tf.constant(x)).numpy()
+
+    return _chunked(run)
 
 
 def _keras(path: Path) -> Runner:
@@ -95,7 +111,12 @@ def _keras(path: Path) -> Runner:
     import keras
 
     model = keras.saving.load_model(str(path), compile=False)
-    return _chunked(lambda x: np.asarray(model(x, training=False)))
+
+    def run(x: X) -> Any:
+        given = dict(x.arrays) if isinstance(x, Inputs) else x  # several: a dict by name
+        return np.asarray(model(given, training=False))
+
+    return _chunked(run)
 
 
 LOADERS: dict[str, Callable[[Path], Runner]] = {

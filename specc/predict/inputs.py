@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specc.data.dataset import Inputs, X
 from specc.data.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -33,19 +34,24 @@ class Wanted:
     y_name: str = "y"
     encode_text: Callable[[str], np.ndarray] | None = None
     """A run trained on tokenized text: one text -> its ids, with the run's vocab.json."""
+    inputs: dict[str, tuple[int, ...]] | None = None
+    """A model with several inputs: name -> one example's shape (each read from an .npz
+    array of that name, docs/use.md)."""
 
 
 @dataclass(frozen=True)
 class Examples:
     """Raw examples from one input, a name per row, and the labels when the input has them."""
 
-    x: np.ndarray
+    x: X
     names: list[str]
     labels: np.ndarray | None = None
 
 
 def read(path: Path, wanted: Wanted) -> Examples:
     """The examples of one INPUT argument (a file or a folder)."""
+    if wanted.inputs is not None:
+        return _several(path, wanted, wanted.inputs)
     if path.is_dir():
         return _folder(path, wanted)
     if not path.is_file():
@@ -147,6 +153,51 @@ def _npz(path: Path, wanted: Wanted) -> Examples:
     if labels is not None and len(labels) != len(x):
         labels = None
     return Examples(x.astype(np.float32), [f"{path}#{i}" for i in range(len(x))], labels)
+
+
+def _several(path: Path, wanted: Wanted, inputs: dict[str, tuple[int, ...]]) -> Examples:
+    """A model with several inputs: an .npz with one array per input name (and the
+    targets, when present, under the spec's `y`)."""
+    from specc.data.tabular import read_arrays
+
+    listed = ", ".join(inputs)
+    if path.suffix.lower() != ".npz" or not path.is_file():
+        what = "no such file" if not path.exists() else f"not a .npz (`{path.suffix}`)"
+        raise DataError(
+            f"{path}: {what}; a model with several inputs reads a .npz with an array per "
+            f"input ({listed})",
+            "save the examples with np.savez(path, " + ", ".join(f"{n}=..." for n in inputs) + ")",
+        )
+    arrays = read_arrays(path)
+    read_in: dict[str, np.ndarray] = {}
+    for name, shape in inputs.items():
+        if name not in arrays:
+            raise DataError(
+                f"{path}: no array `{name}` for the model input `{name}`; the archive holds: "
+                f"{', '.join(arrays) or 'nothing'}",
+                f"store one array per model input ({listed})",
+            )
+        x = arrays[name]
+        if x.ndim == 0 or x.dtype.kind not in "biuf":
+            raise DataError(f"{path}: `{name}` must be a numeric array, got {x.dtype} {x.shape}")
+        have, need = math.prod(x.shape[1:]), math.prod(shape)
+        if have != need:
+            got, size = "x".join(map(str, x.shape[1:])) or "1", "x".join(map(str, shape))
+            raise DataError(
+                f"{path}: `{name}` examples are {got} ({have} values) but the model's input "
+                f"`{name}` is {size} ({need} values)",
+                f"give `{name}` examples of the shape the model was trained on",
+            )
+        read_in[name] = x.astype(np.float32)
+    rows = {name: len(x) for name, x in read_in.items()}
+    if len(set(rows.values())) > 1:
+        counts = ", ".join(f"`{n}` {r}" for n, r in rows.items())
+        raise DataError(f"{path}: the inputs' arrays differ in rows: {counts}")
+    n = next(iter(rows.values()))
+    labels = arrays.get(wanted.y_name)
+    if labels is not None and len(labels) != n:
+        labels = None
+    return Examples(Inputs(read_in), [f"{path}#{i}" for i in range(n)], labels)
 
 
 def _csv(path: Path, wanted: Wanted) -> Examples:

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
+from specc.data.dataset import Inputs
 from specc.data.errors import DataError
-from specc.data.transforms import apply
+from specc.data.transforms import apply, apply_inputs
 from specc.ir.data import AnyTransform
 
 
@@ -28,6 +29,21 @@ def transforms_from_json(items: list[dict[str, Any]]) -> list[Any]:
             "problem(s))",
             "export the run again with this version of specc",
         ) from None
+
+
+def preprocess_inputs(
+    raw: Inputs, transforms: list[Any], classes: int | None, shapes: dict[str, tuple[int, ...]]
+) -> Inputs:
+    """Several inputs: each transformed by the transforms naming it (`input=`), as the run
+    did (`apply_inputs`), then shaped as its input (shapes were checked when read)."""
+    dummy = np.zeros(len(raw), dtype=np.int64)
+    x, _ = apply_inputs(transforms, raw, dummy, max(classes or 1, 1))
+    return Inputs(
+        {
+            name: np.ascontiguousarray(x.arrays[name], dtype=np.float32).reshape(len(x), *shape)
+            for name, shape in shapes.items()
+        }
+    )
 
 
 def preprocess(

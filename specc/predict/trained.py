@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.data.dataset import Outputs, X
 from specc.data.text_folder import saved_vocabulary
 from specc.errors import RunError, UsageError
 from specc.ir import strip_spans
@@ -67,7 +68,13 @@ class TrainedRun:
         arrays, _ = load_arrays(self.path / WEIGHTS)
         return arrays
 
-    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def inputs(self) -> dict[str, tuple[int, ...]] | None:
+        """A model with several inputs: name -> one example's shape; None for one input."""
+        shapes = dict(self.plan.shapes.inputs)
+        return shapes if len(shapes) > 1 else None
+
+    def split(self, name: str) -> tuple[X, np.ndarray]:
         """One split of the run's data, loaded and transformed exactly as the run did."""
         from specc.data import load
         from specc.ir.sequence import vocabulary
@@ -84,14 +91,14 @@ class TrainedRun:
             vocab=vocabulary(self.plan.shapes),
             vocabulary=saved_vocabulary(self.path, self.plan.data),  # a text source's vocab.json
             steps=steps_predicted(self.plan.shapes),
+            inputs=self.inputs,
         )
         x, y = {
             "test": (data.x_test, data.y_test),
             "val": (data.x_val, data.y_val),
             "train": (data.x_train, data.y_train),
         }[name]
-        assert isinstance(x, np.ndarray)  # loaded without `inputs=`: one array
-        assert isinstance(y, np.ndarray)  # one output: `one_input` refuses several
+        assert not isinstance(y, Outputs)  # one output: `one_output` refuses several
         return x, y
 
     def fp32_plan(self) -> RunPlan:
@@ -137,7 +144,7 @@ class TrainedRun:
         plan = self.fp32_plan() if fp32 else self.plan
         return backend, backend.build(plan, self.weights(), backend.resolve_device(device))
 
-    def reference_outputs(self, backend: Any, state: Any, x: np.ndarray) -> np.ndarray:
+    def reference_outputs(self, backend: Any, state: Any, x: X) -> np.ndarray:
         """What the run's own framework model predicts for inputs `x` (after preprocessing)."""
         dummy = np.zeros((len(x),), dtype=np.int64)
         return np.asarray(backend.predict(state, backend.load_data(state, x, dummy)))
@@ -155,9 +162,9 @@ def _csv_header(path: Path | None) -> list[str] | None:
         return None
 
 
-def one_input(run: TrainedRun, command: str) -> None:
-    """`command` reads one input array per example and writes one output: a run of a
-    model with several inputs or several named outputs is refused (E600)."""
+def one_output(run: TrainedRun, command: str) -> None:
+    """`command` writes one output per example: a run of a model with several named outputs
+    is refused (E600)."""
     outputs = [name for name, _ in run.plan.shapes.outputs]
     if outputs:
         raise RunError(
@@ -165,15 +172,6 @@ def one_input(run: TrainedRun, command: str) -> None:
             f"`{run.plan.model.name}` has several ({', '.join(outputs)})",
             "not supported yet for named outputs; `specc run` already reports the test "
             "metrics of each output",
-            code="E600",
-        )
-    names = [name for name, _ in run.plan.shapes.inputs]
-    if len(names) > 1:
-        raise RunError(
-            f"`specc {command}` takes one input array per example, but model "
-            f"`{run.plan.model.name}` has several inputs ({', '.join(names)})",
-            "not supported yet for several inputs; `specc run` already reports the test "
-            "metrics of such a model",
             code="E600",
         )
 

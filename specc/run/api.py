@@ -273,7 +273,7 @@ def _run(
         progress=mode != "silent",
         outputs=_class_outputs(plan),
         vocab=vocabulary(plan.shapes),
-        inputs=[name for name, _ in plan.shapes.inputs],
+        inputs=dict(plan.shapes.inputs),
         output_targets=plan.output_targets(),
         steps=steps_predicted(plan.shapes),
         vocabulary=saved_vocabulary(resumed.run_dir.path, plan.data)

@@ -256,7 +256,8 @@ def assert_trained(spec: str, hist: dict[str, object]) -> None:
         assert hist["test_perplexity"] < CORPUS_SPECS[spec] / 3, hist
         return
     if "test_accuracy" in hist:
-        chance = {"binary": 0.5, "multiclass": 0.25, "table_csv": 1 / 3}.get(spec, 0.1)
+        chances = {"binary": 0.5, "multiclass": 0.25, "table_csv": 1 / 3, "inputs_npz": 0.25}
+        chance = chances.get(spec, 0.1)
         acc = hist["test_accuracy"]
         assert isinstance(acc, float) and acc > chance + 0.1, f"{spec}: test accuracy {acc}"
     if spec in ("regression", "arrays_npz"):
@@ -361,11 +362,51 @@ train {
     metrics mae mse
 }
 """,
+    # Two named inputs from an .npz with its own test split (docs/data.md#several-inputs):
+    # label = 2 * (which half of the image is bright) + (the sign of meta's first value).
+    "inputs_npz": """model two {
+    input image 1x4x4
+    input meta 3
+    branch img from=image { flatten; dense 8 relu }
+    concat img meta
+    dense 4
+}
+data npz "two.npz" {
+    scale 0.5 input=meta
+    batch 16 shuffle
+    validation 0.1
+}
+train {
+    loss sparse_categorical_crossentropy
+    optimizer adam lr=1e-2
+    epochs 5
+    metrics accuracy
+}
+""",
 }
 
 
+def two_inputs_npz(folder: Path) -> None:
+    """two.npz for `inputs_npz`: `image` as flat rows of 16 (the script reshapes them to
+    1x4x4, as `specc run` does), `meta`, `y`, and a test split of each."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    half, sign = rng.integers(0, 2, 500), rng.integers(0, 2, 500)
+    image = rng.normal(0, 0.3, (500, 1, 4, 4)).astype(np.float32)
+    image[half == 0, 0, :2] += 1.0
+    image[half == 1, 0, 2:] += 1.0
+    meta = rng.normal(0, 1, (500, 3)).astype(np.float32)
+    meta[:, 0] = (np.abs(meta[:, 0]) + 0.3) * np.where(sign == 1, 2, -2)
+    y = 2 * half + sign
+    split = {"": slice(0, 400), "_test": slice(400, 500)}
+    arrays = {f"{name}{s}": a[rows] for s, rows in split.items() for name, a in
+              (("image", image.reshape(500, 16)), ("meta", meta), ("y", y))}  # fmt: skip
+    np.savez(folder / "two.npz", **arrays)
+
+
 def tabular_runs(folder: Path, target: str) -> list[list[str]]:
-    """Write table.csv, reg.npz and both specs' scripts into `folder`; their argv."""
+    """Write table.csv, reg.npz, two.npz and the specs' scripts into `folder`; their argv."""
     import numpy as np
 
     from specc.analysis import analyze
@@ -381,6 +422,7 @@ def tabular_runs(folder: Path, target: str) -> list[list[str]]:
     xr = rng.normal(size=(400, 3)).astype(np.float32)
     yr = xr @ np.array([1.0, -2.0, 0.5], dtype=np.float32) + 0.3
     np.savez(folder / "reg.npz", x=xr[:300], y=yr[:300], x_test=xr[300:], y_test=yr[300:])
+    two_inputs_npz(folder)
     argv = []
     for name, text in TABULAR_SPECS.items():
         script = folder / f"{name}_{target}.py"

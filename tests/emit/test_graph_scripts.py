@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from specc.analysis import Analysis, analyze, analyze_file
-from specc.emit import EmitError, emit, emit_plan
+from specc.emit import emit, emit_plan
 from specc.emit.targets import NAMES
 from tests.emit.conftest import GOLDEN, ROOT, SAMPLE, history, lint, run_scripts
 
@@ -272,30 +272,6 @@ def test_the_graph_trains_as_in_pytorch(
     assert expected[-1] < expected[0]  # it trained
     relative = np.abs(got - expected) / np.abs(expected)
     assert relative.max() < TOLERANCE, (target, expected, got, relative)
-
-
-TWO_INPUTS = """model two {
-    input image 1x28x28
-    input meta 12
-    branch img from=image { conv2d 4 3 relu; global_avgpool }
-    concat img meta
-    dense 10
-}
-data npz "two.npz"
-train {
-    loss sparse_categorical_crossentropy
-    epochs 1
-}
-"""
-
-
-@pytest.mark.parametrize("target", NAMES)
-def test_several_inputs_are_refused_at_the_second_input(target: str) -> None:
-    with pytest.raises(EmitError) as err:
-        emit(analyze(TWO_INPUTS, "two.nn"), target)
-    [diagnostic] = err.value.diagnostics
-    assert diagnostic.code == "E600" and "several inputs" in diagnostic.message
-    assert (diagnostic.span.line, diagnostic.span.column) == (3, 5)
 
 
 def _module_dict(script: str, name: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from tests.emit.conftest import (
     FROZEN_LR,
     GOLDEN,
     SPEC_TEXT,
+    TABULAR_SPECS,
     ZOO,
     assert_cnn_neutral_weights,
     assert_finetuned,
@@ -27,6 +28,7 @@ from tests.emit.conftest import (
     quick_args,
     run_scripts,
     script_for,
+    two_inputs_npz,
 )
 from tests.emit.test_safety import (
     test_hostile_spec_emits_only_template_code as hostile_spec_check,
@@ -82,6 +84,8 @@ def test_capability_table_is_the_reviewed_one() -> None:
         "amsgrad",
         "causal",
         "clip_both",
+        # images + a CSV: `specc run` reads them (specc/emit/target.py: IMAGE_FILES)
+        "csv.image_files",
         # language models and text sources no target but pytorch writes yet
         # (specc/emit/target.py: TEXT_SOURCES, LANGUAGE_MODELS)
         "csv_text",
@@ -90,7 +94,6 @@ def test_capability_table_is_the_reviewed_one() -> None:
         "data.synthetic_corpus",
         "data.text_folder",
         "frozen_batchnorm",
-        "inputs.several",
         # the sequence kinds Keras scripts do not write yet (targets/keras.py says why)
         "layer.attention",
         "layer.lstm",
@@ -136,6 +139,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
     names.append("frozen_lr")
     argv.append([str(GOLDEN / TARGET / "mnist.py"), "--device", "tpu", "--out", str(out / "tpu")])
     names.append("tpu")
+    several = out / "inputs_npz.py"  # two named inputs from an .npz
+    two_inputs_npz(out)
+    several.write_text(emit(analyze(TABULAR_SPECS["inputs_npz"], "two.nn"), TARGET))
+    argv.append([str(several), "--data-dir", str(out), "--out", str(out / "inputs_npz")])
+    names.append("inputs_npz")
     diverge = ["--epochs", "2", "--lr", "1e12", "--out", str(out / "diverge")]
     argv.append([str(GOLDEN / TARGET / "regression.py"), *diverge])
     codes, output = run_scripts(argv, env={"CUDA_VISIBLE_DEVICES": ""})
@@ -148,6 +156,12 @@ def test_script_trains(runs: tuple[object, dict[str, int], str], name: str) -> N
     assert codes[name] == 0, output[-4000:]
     assert_saved(out / name, name, "model.weights.h5")  # type: ignore[operator]
     assert_trained(name, history(out / name))  # type: ignore[operator]
+
+
+def test_the_two_input_npz_script_trains(runs: tuple[object, dict[str, int], str]) -> None:
+    out, codes, output = runs
+    assert codes["inputs_npz"] == 0, output[-4000:]
+    assert_trained("inputs_npz", history(out / "inputs_npz"))  # type: ignore[operator]
 
 
 def test_saved_weights_use_the_spec_names_in_pytorch_layout(runs: tuple[object, ...]) -> None:

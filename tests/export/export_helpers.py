@@ -39,6 +39,7 @@ EXAMPLES: list[tuple[str, str | None, str | None]] = [
     ("resnet_mnist.nn", None, None),
     ("inception_mnist.nn", None, None),
     ("resnet_cifar.nn", None, CIFAR),
+    ("two_tower.nn", None, None),  # two named inputs: one named graph input each
 ]
 NOT_RUN = {
     "search.nn": "a search space: `specc sweep` trains it, `specc run` refuses it",

@@ -45,7 +45,9 @@ def test_exports_verify(
     run_dir = train(runs_root, spec, backend, model, data)
     trained = open_run(run_dir)
     x, _ = trained.split("test")
-    x = x.reshape(len(x), *trained.plan.shapes.input)
+    several = trained.inputs  # specs/two_tower.nn: `Inputs`, already in the inputs' shapes
+    if several is None:
+        x = x.reshape(len(x), *trained.plan.shapes.input)
     backend_module, state = trained.build("cpu")
     expected = trained.reference_outputs(backend_module, state, x)
     for fmt in formats_for(backend):
@@ -57,8 +59,15 @@ def test_exports_verify(
         )
         manifest = json.loads((done.folder / "export.json").read_text())
         assert manifest["format"] == fmt
-        assert manifest["input"]["shape"] == [None, *trained.plan.shapes.input]
-        assert manifest["input"]["dtype"] == "float32"
+        if several is None:
+            assert manifest["input"]["shape"] == [None, *trained.plan.shapes.input]
+            assert manifest["input"]["dtype"] == "float32"
+        else:
+            assert "input" not in manifest
+            assert manifest["inputs"] == [
+                {"name": n, "shape": [None, *s], "dtype": "float32", "layout": "the spec's"}
+                for n, s in several.items()
+            ]
         assert manifest["preprocessing"] == trained.preprocessing()
         spec_text = (run_dir / "spec.nn").read_bytes()
         assert manifest["spec_sha256"] == hashlib.sha256(spec_text).hexdigest()

@@ -192,8 +192,11 @@ def test_counts_match_pytorch(spec: Path) -> None:
     for summary in summarize_all(analysis.shapes):
         infos = analysis.shapes[summary.name].layers
         tokens = analysis.shapes[summary.name].model.input.dtype == "int"  # type: ignore[union-attr]
-        x = torch.zeros((1, *summary.input), dtype=torch.long if tokens else torch.float32)
-        values = {name: x for name, _ in analysis.shapes[summary.name].inputs}
+        dtype = torch.long if tokens else torch.float32
+        values = {  # every input in its own shape (specs/two_tower.nn has two)
+            name: torch.zeros((1, *shape), dtype=dtype)
+            for name, shape in analysis.shapes[summary.name].inputs
+        }
         merges = {  # a graph's merges, by the documented meaning (docs/semantics.md#graphs)
             "add": lambda xs: sum(xs[1:], xs[0]),
             "multiply": lambda xs: math.prod(xs[1:], start=xs[0]),

@@ -144,6 +144,7 @@ def test_spec_selection_is_what_the_docs_say() -> None:
         "regression.nn",
         "resnet_mnist.nn",
         "two_outputs.nn",
+        "two_tower.nn",
     ]
 
 

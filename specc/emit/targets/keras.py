@@ -8,12 +8,13 @@ what the script cannot express.
 from __future__ import annotations
 
 from specc.emit.lower import ScriptPlan, channels_last_input
-from specc.emit.target import LANGUAGE_MODELS, Target, sequences_not_emitted, words
+from specc.emit.target import IMAGE_FILES, LANGUAGE_MODELS, Target, sequences_not_emitted, words
 from specc.ir import optimizers as O
 from specc.lowering.layout import channels_last
 
 MODULE_NAMES = words(
     """
+    INPUTS COLUMNS records inputs_of inputs
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
     argparse contextlib csv gzip zlib json math os sys keras np layers ops
@@ -79,11 +80,9 @@ TARGET = Target(
     rewrites=(channels_last_input,),
     input_var="inputs",
     unsupported={
-        # Several inputs need several arrays from the data (docs/semantics.md#graphs).
         "layer.output": "emitted scripts train one output with one loss (several outputs, "
         "named `output` blocks, train with `specc run`: docs/semantics.md#outputs)",
-        "inputs.several": "emitted scripts read one input array per example (several named "
-        "arrays are read by `specc run` only, docs/data.md#several-inputs)",
+        **IMAGE_FILES,
         **{k: v for k, v in sequences_not_emitted().items() if k not in KERAS_WRITES},
         **SEQUENCE_REASONS,
         **LANGUAGE_MODELS,

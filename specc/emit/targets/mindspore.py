@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from specc.emit.lower import LayerView, ScriptPlan
-from specc.emit.target import LANGUAGE_MODELS, Target, sequences_not_emitted, words
+from specc.emit.target import IMAGE_FILES, LANGUAGE_MODELS, Target, sequences_not_emitted, words
 from specc.ir.conv import Conv
 from specc.lowering.weights import native
 
@@ -21,6 +21,7 @@ from specc.lowering.weights import native
 # (a layer called `construct` or `training` would break the model: it gets renamed).
 MODULE_NAMES = words(
     """
+    INPUTS COLUMNS records inputs_of inputs
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
     argparse csv gzip zlib hashlib json math os sys urllib np ms nn ops optim
@@ -118,11 +119,9 @@ TARGET = Target(
     reserved=MODULE_NAMES | NN_CELL_ATTRIBUTES,
     rewrites=(layer_args, weight_names),
     unsupported={
-        # Several inputs need several arrays from the data (docs/semantics.md#graphs).
         "layer.output": "emitted scripts train one output with one loss (several outputs, "
         "named `output` blocks, train with `specc run`: docs/semantics.md#outputs)",
-        "inputs.several": "emitted scripts read one input array per example (several named "
-        "arrays are read by `specc run` only, docs/data.md#several-inputs)",
+        **IMAGE_FILES,
         **sequences_not_emitted(),
         **LANGUAGE_MODELS,
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",

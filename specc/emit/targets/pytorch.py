@@ -6,12 +6,13 @@ and `nn.Module` own, and what PyTorch scripts cannot express yet.
 
 from __future__ import annotations
 
-from specc.emit.target import LANGUAGE_MODELS, TEXT_SOURCES, Target, words
+from specc.emit.target import IMAGE_FILES, LANGUAGE_MODELS, TEXT_SOURCES, Target, words
 
 # Everything the template defines at module level, plus nn.Module's public attributes
 # (a layer called `train` or `forward` would break the model: it gets renamed).
 MODULE_NAMES = words(
     """
+    INPUTS COLUMNS records inputs_of inputs
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
     argparse csv gzip zlib hashlib json math os sys urllib np torch nn
@@ -55,11 +56,9 @@ TARGET = Target(
     reserved=MODULE_NAMES | NN_MODULE_ATTRIBUTES,
     rewrites=(),
     unsupported={
-        # Several inputs need several arrays from the data (docs/semantics.md#graphs).
         "layer.output": "emitted scripts train one output with one loss (several outputs, "
         "named `output` blocks, train with `specc run`: docs/semantics.md#outputs)",
-        "inputs.several": "emitted scripts read one input array per example (several named "
-        "arrays are read by `specc run` only, docs/data.md#several-inputs)",
+        **IMAGE_FILES,
         **TEXT_SOURCES,
         **{k: v for k, v in LANGUAGE_MODELS.items() if k not in PYTORCH_WRITES},
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
