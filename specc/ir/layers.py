@@ -58,7 +58,7 @@ from specc.ir.graph import (
 )
 from specc.ir.inits import GlorotUniform, Init, Zeros
 from specc.ir.layer import Affine, Layer, Shape, Weight, fmt_shape, size
-from specc.ir.sequence import GRU, LSTM, Embedding, PositionEmbedding
+from specc.ir.sequence import GRU, LSTM, Embedding, LastStep, PositionEmbedding
 from specc.ir.spaces import OpenUnitFloat, PositiveFloat, PositiveInt
 
 __all__ = [
@@ -88,6 +88,7 @@ __all__ = [
     "Flatten",
     "GlobalAvgPool",
     "GlobalMaxPool",
+    "LastStep",
     "Layer",
     "LayerNorm",
     "LeakyReLU",
@@ -292,6 +293,7 @@ AnyLayer = Annotated[
         PositionEmbedding,
         LSTM,
         GRU,
+        LastStep,
         Attention,
         TransformerEncoder,
         Flatten,

@@ -23,6 +23,8 @@ MODELS = {
     " transformer_encoder heads=2 ff=16 dropout=0.1\n global_avgpool",
     "bilstm": "embedding 30 8 pad=0\n lstm 8 sequences=true bidirectional\n lstm 8",
     "gru_maxpool": "embedding 30 8 pad=0\n gru 8 sequences=true\n global_maxpool",
+    "stacked_gru_last": "embedding 30 8 pad=0\n position_embedding sinusoidal\n"
+    " gru 8 layers=2 dropout=0.1 sequences=true\n last",
 }
 
 
