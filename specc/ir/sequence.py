@@ -358,12 +358,13 @@ def check_input(layer: Layer, shape: Shape, dtype: str) -> None:
             layer.span,
             help="put it first, after an integer input: `input 200 int`",
         )
-    if is_sequence(shape) and type(layer).layout == "spatial" and not honours_mask(layer):
+    reads_time_major = honours_mask(layer) or getattr(type(layer), "reads_time_major", False)
+    if is_sequence(shape) and type(layer).layout == "spatial" and not reads_time_major:
         raise SpecError(
             "E402",
-            f"`{kind}` reads a channels-first (CxL) sequence, but an `embedding` gives "
+            f"`{kind}` reads channels-first values (CxL or CxHxW), but an `embedding` gives "
             f"{fmt_shape(shape)} time first (LxD)",
             layer.span,
-            help="pool over time with `global_avgpool`/`global_maxpool`, or use `lstm`, "
-            "`gru`, `attention` or `transformer_encoder`",
+            help="pool over time with `global_avgpool`/`global_maxpool`, or use `conv1d`, "
+            "the 1-D pools, `lstm`, `gru`, `attention` or `transformer_encoder`",
         )

@@ -142,6 +142,7 @@ def test_spec_selection_is_what_the_docs_say() -> None:
         "quickstart.nn",
         "regression.nn",
         "resnet_mnist.nn",
+        "seq_conv1d.nn",
     ]
 
 

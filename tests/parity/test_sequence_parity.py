@@ -48,6 +48,11 @@ BODIES = {
     "sinusoidal": "embedding 30 8 pad=0\n position_embedding sinusoidal\n attention heads=2\n"
     " global_avgpool\n dense 3",
     "sinusoidal_odd_width": "embedding 30 7\n position_embedding sinusoidal\n flatten",
+    # conv1d and the 1-D pools along L of an (L, D) sequence (D channels); they end the mask
+    "conv1d": "embedding 30 8 pad=0\n conv1d 6 3 relu\n global_maxpool\n dense 3",
+    "conv1d_pools": "embedding 30 8\n conv1d 5 4 padding=same\n maxpool1d 2\n"
+    " avgpool1d 2 stride=1\n conv1d 4 2 stride=2 padding=1 tanh\n flatten",
+    "conv1d_then_lstm": "embedding 30 8 pad=0\n conv1d 6 3\n lstm 4 sequences=true\n last",
     "lstm_stacked": "embedding 30 8 pad=0\n lstm 5 layers=2 bidirectional\n dense 3",
     "gru_stacked_sequences": "embedding 30 8 pad=0\n gru 4 layers=3 dropout=0.2 sequences=true\n"
     " global_avgpool",
@@ -374,6 +379,7 @@ def test_the_mask_reaches_what_the_semantics_say() -> None:
     assert reaches("embedding 30 8 pad=0\n lstm 5\n dense 3") == [False, True, False]
     assert reaches(BODIES["last"]) == [False, True, True, False]
     assert reaches(BODIES["sinusoidal"]) == [False, False, True, True, False]
+    assert reaches(BODIES["conv1d_then_lstm"]) == [False, False, False, False]
     assert reaches(BODIES["avgpool_no_pad"]) == [False, False, False]
     transformer = "embedding 30 8 pad=0\n transformer_encoder heads=2 ff=4\n attention\n gru 3"
     assert reaches(transformer) == [False, True, True, True]

@@ -88,6 +88,31 @@ class LastStep(nn.Module):
         return picked * (index >= 0)[:, None].to(x.dtype)
 
 
+class TimeMajorConv1d(nn.Conv1d):
+    """nn.Conv1d along L of (N, L, D) (D channels): transposed to (N, D, L) and back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class TimeMajorMaxPool1d(nn.MaxPool1d):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class TimeMajorAvgPool1d(nn.AvgPool1d):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+TIME_MAJOR: dict[type[nn.Module], type[nn.Module]] = {
+    nn.Conv1d: TimeMajorConv1d,
+    nn.MaxPool1d: TimeMajorMaxPool1d,
+    nn.AvgPool1d: TimeMajorAvgPool1d,
+}
+"""The 1-D kinds over an (L, D) token sequence (docs/semantics.md#sequences)."""
+
+
 def _position_embedding(info: LayerInfo) -> nn.Module:
     layer = info.layer
     assert isinstance(layer, S.PositionEmbedding)
