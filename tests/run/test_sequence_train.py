@@ -79,3 +79,14 @@ def test_bf16_runs_the_sequence_kinds_on_both_backends(tmp_path: Path) -> None:
         losses.append(result.history[-1]["loss"])
     assert np.isfinite(losses).all()
     assert abs(losses[0] - losses[1]) < 0.05 * losses[0], losses
+
+
+@pytest.mark.parametrize("backend", ["torch", "tensorflow"])
+def test_the_text_cnn_example_learns(backend: str, tmp_path: Path) -> None:
+    """specs/seq_conv1d.nn as written (6000 generated reviews, two epochs): conv1d along
+    time finds the planted signal token on both backends; measured 0.984 test accuracy on
+    each (`specc run specs/seq_conv1d.nn --backend torch|tensorflow`)."""
+    spec = Path(__file__).resolve().parents[2] / "specs" / "seq_conv1d.nn"
+    result = run(spec, RunOptions(backend=backend, out=str(tmp_path / "run"), quiet=True))
+    assert result.metrics["test_accuracy"] >= 0.95, result.metrics
+    assert result.history[-1]["loss"] < result.history[0]["loss"]
