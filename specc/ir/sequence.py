@@ -155,6 +155,17 @@ class PositionEmbedding(Sequential):
     init: Init = Field(default_factory=UniformInit)
     """Initialiser of the learned (L, D) table (uniform(-0.05, 0.05))."""
 
+    @model_validator(mode="after")
+    def _init_needs_a_table(self) -> PositionEmbedding:
+        if self.sinusoidal and self.init != UniformInit():
+            raise SpecError(
+                "E202",
+                "`init` draws the learned table, and `position_embedding sinusoidal` has none",
+                self.where("init"),
+                help="remove `init=`, or `sinusoidal` to learn the positions",
+            )
+        return self
+
     def infer(self, shape: Shape) -> Shape:
         need_sequence(self, shape)
         return shape
