@@ -171,3 +171,40 @@ def test_check_refuses_what_cannot_stack(body: str, message: str) -> None:
     (error,) = analysis.errors
     assert error.code == "E301", error.message
     assert message in error.message
+
+
+@pytest.mark.parametrize("backend", ["torch", "tensorflow"])
+def test_layers_two_is_two_statements(backend: str) -> None:
+    """docs/semantics.md#sequences: `lstm 4 layers=2 bidirectional` computes what
+    `lstm 4 sequences=true bidirectional` then `lstm 4 bidirectional` computes with the same
+    arrays (layer 1's become the second statement's layer 0), padded batches included."""
+    from specc import executors
+    from specc.analysis import analyze
+    from specc.init_weights import initial_weights
+    from specc.plan import RunOptions, make_plan
+
+    x = np.array([[0, 0, 3, 4, 5, 6, 7, 8, 9], [3, 4, 0, 5, 0, 0, 0, 0, 0]], dtype=np.int64)
+    stacked = "embedding 20 6 pad=0\n lstm 4 layers=2 bidirectional"
+    written = "embedding 20 6 pad=0\n lstm 4 sequences=true bidirectional\n lstm 4 bidirectional"
+    outputs = []
+    weights: dict[str, np.ndarray] = {}
+    for body in (stacked, written):
+        analysis = analyze(_spec(body), "m.nn")
+        assert analysis.ok, [d.message for d in analysis.errors]
+        plan = make_plan(analysis, RunOptions(backend=backend, device="cpu"))
+        if not weights:
+            weights = initial_weights(plan.shapes, plan.seed)
+            arrays = dict(weights)
+        else:
+            arrays = {"embedding_1.weight": weights["embedding_1.weight"]}
+            for key, value in weights.items():
+                if key.startswith("lstm_1.") and "_l1" in key:
+                    arrays["lstm_2." + key.removeprefix("lstm_1.").replace("_l1", "_l0")] = value
+                elif key.startswith("lstm_1."):
+                    arrays[key] = value
+        executor = executors.get(backend)
+        state = executor.build(plan, arrays, "cpu")
+        data = executor.load_data(state, x, np.zeros(len(x), dtype=np.float32))  # type: ignore[attr-defined]
+        outputs.append(executor.predict(state, data))  # type: ignore[attr-defined]
+    assert outputs[0].shape == (2, 8)
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-5, atol=1e-6)
