@@ -89,10 +89,15 @@ def test_capability_table_is_the_reviewed_one() -> None:
         "inputs.several",
         # the sequence kinds Keras scripts do not write yet (targets/keras.py says why)
         "layer.attention",
+        "layer.last",
         "layer.lstm",
         "layer.transformer_encoder",
+        # options of the sequence kinds not written there yet (targets/keras.py says why)
+        "position_embedding.sinusoidal",
         "precision.bf16",
         "precision.fp16",
+        "recurrent.mask",
+        "recurrent.stacked",
         "rmsprop.centered",
         "rmsprop.momentum",
     ]
