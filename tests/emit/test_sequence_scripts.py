@@ -240,12 +240,17 @@ def test_the_script_generates_specc_runs_token_ids(spec: str) -> None:
 
 
 # Keras and TensorFlow scripts write `embedding`, `position_embedding`, `gru` (not given
-# the padding mask: `recurrent.mask` is refused there) and the masked global pools.
+# the padding mask: `recurrent.mask` is refused there), `conv1d` along time and the masked
+# global pools.
 KERAS_CASES = {
     "gru": "embedding 30 8\n gru 8 sequences=true bidirectional\n gru 4",
     "avgpool": "embedding 30 8 pad=0\n global_avgpool",
     "maxpool": "embedding 30 8 pad=0\n global_maxpool",
     "positions": "embedding 30 8 pad=0\n position_embedding\n global_avgpool",
+    # conv1d and a 1-D pool along time: Keras's Conv1D on (N, L, D) as is, PyTorch's
+    # transposed to (N, D, L) and back
+    "conv1d": "embedding 30 8\n conv1d 6 3 relu\n maxpool1d 2\n conv1d 6 2 padding=same\n"
+    " global_maxpool",
 }
 
 

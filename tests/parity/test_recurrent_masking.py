@@ -208,3 +208,22 @@ def test_layers_two_is_two_statements(backend: str) -> None:
         outputs.append(executor.predict(state, data))  # type: ignore[attr-defined]
     assert outputs[0].shape == (2, 8)
     np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        ("lstm 4\n last", "E402", "`last` needs a token sequence (LxD, from an `embedding`)"),
+        ("batchnorm", "E402", "`batchnorm` reads channels-first values (CxL or CxHxW)"),
+        ("conv1d 4 3\n conv2d 4 3", "E402", "`conv2d` reads channels-first values"),
+    ],
+)
+def test_check_refuses_what_has_no_time_axis(body: str, code: str, message: str) -> None:
+    """`last` needs an (L, D) sequence; conv1d's output is one again (time first), which the
+    2-D kinds and batchnorm refuse."""
+    from specc.analysis import analyze
+
+    analysis = analyze(_spec(f"embedding 30 8 pad=0\n {body}\n flatten"), "m.nn")
+    (error,) = analysis.errors
+    assert error.code == code, error.message
+    assert error.message.startswith(message), error.message
