@@ -3,9 +3,10 @@
 A token sequence is (L, D) per example: time first, features last, as Keras and
 `batch_first` PyTorch hold it (docs/semantics.md#sequences). That is the transpose of
 conv1d's channels-first (C, L), so an (L, D) shape is a `TimeMajor` tuple: the shape pass
-carries the mark from an `embedding` on, the global pools pool its L axis, the channels-last
-rewrite leaves it alone (it already is features-last), and the channels-first kinds
-(`conv1d`, the 1-D pools, `batchnorm`) refuse it with a located E402.
+carries the mark from an `embedding` on, the global pools pool its L axis, `conv1d` and the
+1-D pools run along L with D channels (`reads_time_major`, giving (L', F) time first), the
+channels-last rewrite leaves it alone (it already is features-last), and the other
+channels-first kinds (`batchnorm`, the 2-D ones) refuse it with a located E402.
 
 Masking (docs/semantics.md#masking): an `embedding` with a `pad` id, fed the model's int
 input, makes a mask (token != pad). It reaches the layers after it while each keeps the
