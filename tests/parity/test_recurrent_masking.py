@@ -227,3 +227,22 @@ def test_check_refuses_what_has_no_time_axis(body: str, code: str, message: str)
     (error,) = analysis.errors
     assert error.code == code, error.message
     assert error.message.startswith(message), error.message
+
+
+def test_keras_dropout_between_layers_only_while_training() -> None:
+    """`dropout` of stacked layers on TensorFlow: training changes the output, evaluation
+    is the function without dropout (as nn.LSTM's `dropout`)."""
+    from specc.executors.tensorflow.sequence import Recurrent as KerasRecurrent
+
+    x = np.random.default_rng(0).normal(size=(3, 5, 4)).astype(np.float32)
+    layer = KerasRecurrent("gru", 6, True, False, layers=2, dropout=0.5)
+    still = KerasRecurrent("gru", 6, True, False, layers=2, dropout=0.0)
+    layer(x)
+    still(x)
+    rng = np.random.default_rng(1)
+    layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in layer.weights])
+    still.set_weights(layer.get_weights())
+    evaluated = np.asarray(layer(x, training=False))
+    np.testing.assert_array_equal(evaluated, np.asarray(still(x, training=True)))
+    assert np.abs(np.asarray(layer(x, training=True)) - evaluated).max() > 1e-3
+    assert layer.between is not None and layer.between.rate == 0.5
