@@ -243,7 +243,9 @@ class Recurrent(Sequential):
         return bool(self.sequences)  # type: ignore[attr-defined]
 
     def options(self) -> tuple[tuple[str, str], ...]:
-        return (("recurrent.stacked", "layers"),) if self.depth > 1 else ()
+        layers = self.layers  # type: ignore[attr-defined]
+        stacked = is_space(layers) or int(layers) > 1  # a search space may stack
+        return (("recurrent.stacked", "layers"),) if stacked else ()
 
     @model_validator(mode="after")
     def _dropout_between_layers(self) -> Recurrent:
