@@ -18,7 +18,7 @@ from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import Target
 from specc.ir.data import Augment, Data
 from specc.ir.losses import SparseCategoricalCrossentropy
-from specc.ir.sequence import is_sequence
+from specc.ir.sequence import LastStep, Recurrent, is_sequence
 from specc.metrics import is_minimised
 
 Mode = Literal["min", "max"]
@@ -222,6 +222,24 @@ class ScriptFacts:
         """Some layer attends (`attention`, `transformer_encoder`) over a padding mask."""
         kinds = ("attention", "transformer_encoder")
         return any(layer.kind in kinds and layer.args.get("mask") for layer in self.plan.layers)
+
+    @property
+    def masked_recurrent(self) -> bool:
+        """Some `lstm`/`gru` is given the padding mask: PyTorch scripts define `unpadded`."""
+        return any(
+            isinstance(layer.ir, Recurrent) and layer.args.get("mask") for layer in self.plan.layers
+        )
+
+    @property
+    def masked_last(self) -> bool:
+        """Some `last` is given the padding mask: PyTorch scripts define `last_unpadded`."""
+        layers = self.plan.layers
+        return any(isinstance(layer.ir, LastStep) and layer.args.get("mask") for layer in layers)
+
+    @property
+    def sinusoidal(self) -> bool:
+        """Some `position_embedding sinusoidal`: PyTorch scripts define its table."""
+        return any(getattr(layer.ir, "sinusoidal", False) for layer in self.plan.layers)
 
     @property
     def causal(self) -> bool:

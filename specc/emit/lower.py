@@ -274,7 +274,7 @@ def padding_mask(p: ScriptPlan) -> ScriptPlan:
         return p  # a lowering-only step (a permute) in a token model: never built here
     reaches = mask_reaches([layer.ir for layer in p.layers])
     if not any(reaches):
-        return p  # no layer honours it (an LSTM ends it): the script makes none
+        return p  # no layer honours it (a `dense`, `flatten`, `conv1d` ends it): none made
     layers = tuple(
         dataclasses.replace(layer, args={**layer.args, "mask": True}) if masked else layer
         for layer, masked in zip(p.layers, reaches, strict=True)

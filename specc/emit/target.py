@@ -58,6 +58,9 @@ def sequences_not_emitted() -> dict[str, str]:
     }
     refused["layer.global_maxpool"] = why  # came with the sequence kinds (specc/ir/conv.py)
     refused["causal"] = why  # an option of the attention kinds refused above
+    refused["recurrent.mask"] = why  # options of the recurrent kinds refused above
+    refused["recurrent.stacked"] = why
+    refused["position_embedding.sinusoidal"] = why
     refused["data.synthetic_text"] = (
         "generated token data is not written for this target yet; use "
         "`specc emit --target pytorch` or `specc run`"

@@ -14,7 +14,7 @@ from specc.diagnostics import SpecError
 from specc.ir.activations import ActivationKind
 from specc.ir.inits import GlorotUniform, Init, Zeros
 from specc.ir.layer import Affine, Layer, Shape, size
-from specc.ir.sequence import is_sequence
+from specc.ir.sequence import TimeMajor, is_sequence
 from specc.ir.spaces import PositiveInt
 
 
@@ -45,6 +45,17 @@ def window_out(
             help="use a smaller kernel/pool, padding, or remove a downsampling layer",
         )
     return tuple(int(v) for v in out)
+
+
+def over_time(layer: Conv | Pool, shape: Shape) -> Shape:
+    """A 1-D kind over an (L, D) token sequence: what it gives the channels-first (D, L),
+    time first again; the 2-D kinds refuse it (E402)."""
+    if layer.spatial_rank != 1:
+        layer._need_rank(
+            shape, (3,), "a channels-first image (CxHxW)", "use conv1d over an LxD sequence"
+        )
+    channels, length = layer.infer((shape[1], shape[0]))
+    return TimeMajor((length, channels))
 
 
 class Conv(Affine):
@@ -91,6 +102,8 @@ class Conv(Affine):
         return tuple(int(padding) for _ in kernel)
 
     def infer(self, shape: Shape) -> Shape:
+        if is_sequence(shape):  # conv1d over an (L, D) token sequence: D channels along L
+            return over_time(self, shape)
         rank = self.spatial_rank + 1
         if rank == 3:
             what, help = (
@@ -114,14 +127,16 @@ class Conv(Affine):
         return (self.out_channels(), *out)
 
     def kernel_shape(self, shape: Shape) -> Shape:
-        return (self.out_channels(), shape[0], *self.window(self.kernel))  # type: ignore[attr-defined]
+        channels = shape[-1] if is_sequence(shape) else shape[0]
+        return (self.out_channels(), channels, *self.window(self.kernel))  # type: ignore[attr-defined]
 
     def out_channels(self) -> int:
         return int(self.filters)  # type: ignore[attr-defined]
 
     def flops(self, shape: Shape, out: Shape) -> int:
         window = size(self.window(self.kernel))  # type: ignore[attr-defined]
-        return 2 * shape[0] * window * size(out) + self.activation_flops(out)
+        channels = shape[-1] if is_sequence(shape) else shape[0]
+        return 2 * channels * window * size(out) + self.activation_flops(out)
 
 
 class Conv2D(Conv):
@@ -151,13 +166,15 @@ class Conv2D(Conv):
 
 
 class Conv1D(Conv):
-    """1-D convolution over (C, L) sequences (Keras Conv1D, PyTorch Conv1d)."""
+    """1-D convolution over (C, L) sequences (PyTorch Conv1d), or along L of an (L, D) token
+    sequence with D channels, giving (L', filters) (Keras Conv1D's layout)."""
 
     kind: Literal["conv1d"] = "conv1d"
     positional = ("filters", "kernel", "activation")
     aliases = ("conv1",)
     arg_aliases = {"out_channels": "filters", "kernel_size": "kernel", "use_bias": "bias"}
     spatial_rank = 1
+    reads_time_major: ClassVar[bool] = True  # also an (L, D) token sequence, along L
 
     filters: PositiveInt
     """Number of output channels."""
@@ -204,6 +221,8 @@ class Pool(Layer):
         return self.window(stride if stride is not None else self.pool)  # type: ignore[attr-defined]
 
     def infer(self, shape: Shape) -> Shape:
+        if is_sequence(shape):  # a 1-D pool over an (L, D) token sequence: along L
+            return over_time(self, shape)
         if self.spatial_rank == 1:
             self._need_rank(shape, (2,), "a channels-first sequence (CxL)", "pool after a conv1d")
         else:
@@ -243,6 +262,7 @@ class Pool1D(Pool):
     """Base of the 1-D pools: a window over L, no padding."""
 
     spatial_rank = 1
+    reads_time_major: ClassVar[bool] = True  # also an (L, D) token sequence, along L
 
     pool: int = 2
     """Window size (positions)."""

@@ -125,6 +125,11 @@ class Layer(Node):
         """The layers written inside this one's block (repeat, residual, branches), in order."""
         return []
 
+    def options(self) -> tuple[tuple[str, str], ...]:
+        """The options this layer uses that a backend or target may lack, as (feature key,
+        the field that wrote it) (specc/lowering/capabilities.py OPTIONS)."""
+        return ()
+
     def fused_activation(self) -> Layer | None:
         """The activation given as an argument (`dense 10 relu`), if any."""
         return getattr(self, "activation", None) if self.takes_activation else None

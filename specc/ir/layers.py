@@ -59,7 +59,15 @@ from specc.ir.graph import (
 )
 from specc.ir.inits import GlorotUniform, Init, Zeros
 from specc.ir.layer import Affine, Layer, Shape, Weight, fmt_shape, size
-from specc.ir.sequence import GRU, LSTM, Embedding, PositionEmbedding, TimeMajor, is_sequence
+from specc.ir.sequence import (
+    GRU,
+    LSTM,
+    Embedding,
+    LastStep,
+    PositionEmbedding,
+    TimeMajor,
+    is_sequence,
+)
 from specc.ir.spaces import OpenUnitFloat, PositiveFloat, PositiveInt
 
 __all__ = [
@@ -89,6 +97,7 @@ __all__ = [
     "Flatten",
     "GlobalAvgPool",
     "GlobalMaxPool",
+    "LastStep",
     "Layer",
     "LayerNorm",
     "LeakyReLU",
@@ -301,6 +310,7 @@ AnyLayer = Annotated[
         PositionEmbedding,
         LSTM,
         GRU,
+        LastStep,
         Attention,
         TransformerEncoder,
         Flatten,

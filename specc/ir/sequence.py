@@ -3,9 +3,10 @@
 A token sequence is (L, D) per example: time first, features last, as Keras and
 `batch_first` PyTorch hold it (docs/semantics.md#sequences). That is the transpose of
 conv1d's channels-first (C, L), so an (L, D) shape is a `TimeMajor` tuple: the shape pass
-carries the mark from an `embedding` on, the global pools pool its L axis, the channels-last
-rewrite leaves it alone (it already is features-last), and the channels-first kinds
-(`conv1d`, the 1-D pools, `batchnorm`) refuse it with a located E402.
+carries the mark from an `embedding` on, the global pools pool its L axis, `conv1d` and the
+1-D pools run along L with D channels (`reads_time_major`, giving (L', F) time first), the
+channels-last rewrite leaves it alone (it already is features-last), and the other
+channels-first kinds (`batchnorm`, the 2-D ones) refuse it with a located E402.
 
 Masking (docs/semantics.md#masking): an `embedding` with a `pad` id, fed the model's int
 input, makes a mask (token != pad). It reaches the layers after it while each keeps the
@@ -23,7 +24,7 @@ from pydantic import Field, model_validator
 from specc.diagnostics import SpecError
 from specc.ir.inits import Init, UniformInit
 from specc.ir.layer import Layer, Shape, Weight, fmt_shape, size
-from specc.ir.spaces import PositiveInt, is_space
+from specc.ir.spaces import OpenUnitFloat, PositiveInt, is_space
 
 if TYPE_CHECKING:
     from specc.shapes import ModelShapes
@@ -45,6 +46,8 @@ def honours_mask(layer: Layer) -> bool:
 
 def keeps_mask(layer: Layer) -> bool:
     """Whether a mask stays valid after `layer`: it keeps every position in place."""
+    if isinstance(layer, Sequential):
+        return layer.keeps_positions()
     return bool(getattr(type(layer), "keeps_mask", type(layer).layout == "pointwise"))
 
 
@@ -85,6 +88,10 @@ class Sequential(Layer):
     honours_mask: ClassVar[bool] = False
     dropout_fields: ClassVar[tuple[str, ...]] = ()
     """Fields holding a dropout rate (`specc parity` sets them to 0)."""
+
+    def keeps_positions(self) -> bool:
+        """Whether the padding mask still describes this layer's output (`keeps_mask`)."""
+        return type(self).keeps_mask
 
 
 class Embedding(Sequential):
@@ -137,41 +144,120 @@ class Embedding(Sequential):
 
 
 class PositionEmbedding(Sequential):
-    """Adds a learned vector per position: (L, D) -> (L, D), L taken from the input."""
+    """Adds a vector per position: (L, D) -> (L, D), L taken from the input. Learned (an
+    (L, D) table), or with `sinusoidal` the fixed table of `sinusoid` (no weights)."""
 
     kind: Literal["position_embedding"] = "position_embedding"
     aliases = ("positional_embedding", "pos_embedding")
     keeps_mask = True
 
+    sinusoidal: bool = False
+    """Add the fixed sine/cosine table (Vaswani et al. 2017) instead of learning one."""
     init: Init = Field(default_factory=UniformInit)
-    """Initialiser of the (L, D) table (uniform(-0.05, 0.05))."""
+    """Initialiser of the learned (L, D) table (uniform(-0.05, 0.05))."""
+
+    @model_validator(mode="after")
+    def _init_needs_a_table(self) -> PositionEmbedding:
+        if self.sinusoidal and self.init != UniformInit():
+            raise SpecError(
+                "E202",
+                "`init` draws the learned table, and `position_embedding sinusoidal` has none",
+                self.where("init"),
+                help="remove `init=`, or `sinusoidal` to learn the positions",
+            )
+        return self
 
     def infer(self, shape: Shape) -> Shape:
         need_sequence(self, shape)
         return shape
 
     def weights(self, shape: Shape) -> tuple[Weight, ...]:
+        if self.sinusoidal:
+            return ()
         return (Weight("weight", tuple(shape), "embedding", self.init),)
+
+    def options(self) -> tuple[tuple[str, str], ...]:
+        return (("position_embedding.sinusoidal", "sinusoidal"),) if self.sinusoidal else ()
 
     def flops(self, shape: Shape, out: Shape) -> int:
         return size(shape)
 
 
+def sinusoid(length: int, dim: int) -> list[list[float]]:
+    """The fixed position table of `position_embedding sinusoidal` (docs/semantics.md#sequences):
+    row p, columns 2i and 2i+1: sin(p / 10000^(2i/D)) and cos(p / 10000^(2i/D)), computed in
+    double precision (every backend casts the same numbers to float32)."""
+    return [
+        [
+            (math.sin if j % 2 == 0 else math.cos)(p / 10000 ** ((j - j % 2) / dim))
+            for j in range(dim)
+        ]
+        for p in range(length)
+    ]
+
+
+class LastStep(Sequential):
+    """The last step of an (L, D) sequence: (L, D) -> (D,). With the padding mask, the last
+    unpadded step (zeros for an all-padding example), wherever the padding sits."""
+
+    kind: Literal["last"] = "last"
+    aliases = ("last_step",)
+    honours_mask = True
+
+    def infer(self, shape: Shape) -> Shape:
+        need_sequence(self, shape)
+        return (shape[-1],)
+
+
 class Recurrent(Sequential):
     """Base of `lstm` and `gru`: fields declared by each kind, the rules live here.
 
-    Arrays (PyTorch's names and layout, the neutral one): per direction `weight_ih_l0`
-    (G*H, I), `weight_hh_l0` (G*H, H), `bias_ih_l0`, `bias_hh_l0` (G*H,), with `_reverse`
-    for the backward direction; `gates` names the G blocks of axis 0 in that order.
+    Arrays (PyTorch's names and layout, the neutral one): per stacked layer k and direction
+    `weight_ih_l{k}` (G*H, I), `weight_hh_l{k}` (G*H, H), `bias_ih_l{k}`, `bias_hh_l{k}`
+    (G*H,), with `_reverse` for the backward direction; `gates` names the G blocks of axis 0
+    in that order. Layer 0 reads the input's D, the others the previous layer's H*dirs.
+
+    It honours the padding mask (docs/semantics.md#masking): a padded step leaves the state
+    as it was and outputs zeros; with `sequences=true` the mask still describes the output.
     """
 
     positional = ("units",)
-    arg_aliases = {"hidden_size": "units", "return_sequences": "sequences"}
+    arg_aliases = {
+        "hidden_size": "units",
+        "return_sequences": "sequences",
+        "num_layers": "layers",
+    }
     gates: ClassVar[tuple[str, ...]] = ()
+    honours_mask = True
+    dropout_fields = ("dropout",)
 
     @property
     def directions(self) -> int:
         return 2 if self.bidirectional else 1  # type: ignore[attr-defined]
+
+    @property
+    def depth(self) -> int:
+        return int(self.layers)  # type: ignore[attr-defined]
+
+    def keeps_positions(self) -> bool:
+        return bool(self.sequences)  # type: ignore[attr-defined]
+
+    def options(self) -> tuple[tuple[str, str], ...]:
+        layers = self.layers  # type: ignore[attr-defined]
+        stacked = is_space(layers) or int(layers) > 1  # a search space may stack
+        return (("recurrent.stacked", "layers"),) if stacked else ()
+
+    @model_validator(mode="after")
+    def _dropout_between_layers(self) -> Recurrent:
+        rate, layers = self.dropout, self.layers  # type: ignore[attr-defined]
+        if is_space(rate) or is_space(layers) or not rate or int(layers) > 1:
+            return self
+        raise SpecError(
+            "E301",
+            f"`dropout` drops between stacked layers, but this `{self.kind_name()}` has one",
+            self.where("dropout"),
+            help="stack layers with `layers=2`, or put a `dropout` layer after it",
+        )
 
     def infer(self, shape: Shape) -> Shape:
         need_sequence(self, shape)
@@ -186,33 +272,29 @@ class Recurrent(Sequential):
         bound = 1.0 / math.sqrt(hidden)
         init, gates = UniformInit(low=-bound, high=bound), self.gates
         out: list[Weight] = []
-        for suffix in ("", "_reverse")[: self.directions]:
-            out += [
-                Weight(
-                    f"weight_ih_l0{suffix}",
-                    (g * hidden, shape[-1]),
-                    "gate_kernel",
-                    init,
-                    gates=gates,
-                ),
-                Weight(
-                    f"weight_hh_l0{suffix}",
-                    (g * hidden, hidden),
-                    "gate_recurrent",
-                    init,
-                    gates=gates,
-                ),
-                Weight(f"bias_ih_l0{suffix}", (g * hidden,), "gate_bias", init, gates=gates),
-                Weight(
-                    f"bias_hh_l0{suffix}", (g * hidden,), "gate_recurrent_bias", init, gates=gates
-                ),
-            ]
+        for k in range(self.depth):
+            inputs = shape[-1] if k == 0 else hidden * self.directions
+            for suffix in ("", "_reverse")[: self.directions]:
+                tail = f"_l{k}{suffix}"
+                arrays = (
+                    ("weight_ih", (g * hidden, inputs), "gate_kernel"),
+                    ("weight_hh", (g * hidden, hidden), "gate_recurrent"),
+                    ("bias_ih", (g * hidden,), "gate_bias"),
+                    ("bias_hh", (g * hidden,), "gate_recurrent_bias"),
+                )
+                out += [
+                    Weight(name + tail, shape_, role, init, gates=gates)  # type: ignore[arg-type]
+                    for name, shape_, role in arrays
+                ]
         return tuple(out)
 
     def flops(self, shape: Shape, out: Shape) -> int:
         hidden, g = int(self.units), len(self.gates)  # type: ignore[attr-defined]
-        per_step = 2 * g * hidden * (shape[-1] + hidden)
-        return self.directions * shape[0] * per_step
+        total = 0
+        for k in range(self.depth):
+            inputs = shape[-1] if k == 0 else hidden * self.directions
+            total += self.directions * shape[0] * 2 * g * hidden * (inputs + hidden)
+        return total
 
 
 class LSTM(Recurrent):
@@ -220,7 +302,8 @@ class LSTM(Recurrent):
 
     Gates in PyTorch's order [i, f, g, o] with two biases (`bias_ih`, `bias_hh`).
     `sequences=true` gives every step's output (L, H), else the last one (H,);
-    `bidirectional` concatenates a backward pass (2H).
+    `bidirectional` concatenates a backward pass (2H); `layers=N` stacks N of them with
+    `dropout` between (PyTorch's `num_layers`, `dropout`).
     """
 
     kind: Literal["lstm"] = "lstm"
@@ -232,13 +315,17 @@ class LSTM(Recurrent):
     """Return the output at every step (L, H) instead of the last (H,)."""
     bidirectional: bool = False
     """Also run backwards and concatenate (forward first)."""
+    layers: PositiveInt = 1
+    """Stacked layers, each reading the previous one's outputs (PyTorch's `num_layers`)."""
+    dropout: OpenUnitFloat = 0.0
+    """Dropout on the outputs of every stacked layer but the last, while training."""
 
 
 class GRU(Recurrent):
     """Gated recurrent unit over (L, D) (PyTorch nn.GRU; Keras GRU with `reset_after`).
 
     Gates in PyTorch's order [r, z, n]; the reset gate multiplies the recurrent term after
-    its bias (`reset_after=True` in Keras).
+    its bias (`reset_after=True` in Keras). `layers` and `dropout` as for `lstm`.
     """
 
     kind: Literal["gru"] = "gru"
@@ -250,6 +337,10 @@ class GRU(Recurrent):
     """Return the output at every step (L, H) instead of the last (H,)."""
     bidirectional: bool = False
     """Also run backwards and concatenate (forward first)."""
+    layers: PositiveInt = 1
+    """Stacked layers, each reading the previous one's outputs (PyTorch's `num_layers`)."""
+    dropout: OpenUnitFloat = 0.0
+    """Dropout on the outputs of every stacked layer but the last, while training."""
 
 
 def vocabulary(shapes: ModelShapes) -> int | None:
@@ -281,12 +372,13 @@ def check_input(layer: Layer, shape: Shape, dtype: str) -> None:
             layer.span,
             help="put it first, after an integer input: `input 200 int`",
         )
-    if is_sequence(shape) and type(layer).layout == "spatial" and not honours_mask(layer):
+    reads_time_major = honours_mask(layer) or getattr(type(layer), "reads_time_major", False)
+    if is_sequence(shape) and type(layer).layout == "spatial" and not reads_time_major:
         raise SpecError(
             "E402",
-            f"`{kind}` reads a channels-first (CxL) sequence, but an `embedding` gives "
+            f"`{kind}` reads channels-first values (CxL or CxHxW), but an `embedding` gives "
             f"{fmt_shape(shape)} time first (LxD)",
             layer.span,
-            help="pool over time with `global_avgpool`/`global_maxpool`, or use `lstm`, "
-            "`gru`, `attention` or `transformer_encoder`",
+            help="pool over time with `global_avgpool`/`global_maxpool`, or use `conv1d`, "
+            "the 1-D pools, `lstm`, `gru`, `attention` or `transformer_encoder`",
         )

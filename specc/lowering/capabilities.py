@@ -23,6 +23,7 @@ from specc.ir.losses import AnyLoss
 from specc.ir.optimizers import AnyOptimizer
 from specc.ir.registry import canonical
 from specc.ir.schedules import AnySchedule
+from specc.ir.sequence import Recurrent, mask_reaches
 from specc.ir.spec import Model, Spec, flat_layers
 from specc.ir.training import AnyMetric
 from specc.lowering.spaces import find
@@ -68,6 +69,9 @@ OPTIONS: dict[str, str] = {
     "compile.on": "forced graph compilation",
     "graph": "models that branch or merge (residual, parallel, merges)",
     "causal": "causal self-attention (`attention causal`, `transformer_encoder causal`)",
+    "recurrent.stacked": "stacked recurrent layers (`lstm 64 layers=2 dropout=0.2`)",
+    "recurrent.mask": "`lstm`/`gru` skipping padded steps (after `embedding ... pad=P`)",
+    "position_embedding.sinusoidal": "fixed sinusoidal positions (`position_embedding sinusoidal`)",
     "inputs.several": "models with several inputs",
     "per_token": "per-step predictions (an LxV output: one class per token)",
     "loss_ignore": "an ignored target id (`ignore=` of the loss)",
@@ -110,12 +114,19 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
             yield from layer_inits(layer)
         if getattr(layer, "causal", False):
             yield "causal", layer, "causal"
+        for key, field in layer.options():
+            yield key, layer, field
         if layer.frozen:
             yield (
                 ("frozen_batchnorm" if layer.kind_name() == "batchnorm" else "frozen"),
                 layer,
                 "frozen",
             )
+    if not model.is_graph:  # the padding mask follows a chain (docs/semantics.md#masking)
+        chain = flat_layers(list(model.layers))
+        for layer, masked in zip(chain, mask_reaches(chain), strict=True):
+            if masked and isinstance(layer, Recurrent):
+                yield "recurrent.mask", layer, None
     if spec.data is not None:
         yield f"data.{spec.data.kind}", spec.data, None
         if getattr(spec.data, "text", None) is not None:

@@ -61,8 +61,10 @@ _KERAS_GATE_NAMES = {
 
 def _keras_gates(weight: Weight, channels_last: bool) -> Native:
     """`weight_ih_l0[_reverse]` (G*H, I) -> `kernel[_reverse]` (I, G*H) in Keras's gate
-    order; the biases only reorder."""
-    suffix = "_reverse" if weight.name.endswith("_reverse") else ""
+    order, stacked layer k > 0 `kernel_l{k}[_reverse]`; the biases only reorder."""
+    reverse = weight.name.endswith("_reverse")
+    layer = weight.name.removesuffix("_reverse").rsplit("_l", 1)[1]
+    suffix = ("" if layer == "0" else f"_l{layer}") + ("_reverse" if reverse else "")
     order = KERAS_GATES[weight.gates]
     blocks = tuple(weight.gates.index(gate) for gate in order)
     perm = (1, 0) if len(weight.shape) == 2 else None

@@ -41,7 +41,7 @@ GRAPH_EXAMPLES = ("resnet_mnist", "inception_mnist")
 # Specs reading token ids (`synthetic_text`, 200 ids from a 20,000-word vocabulary): a few
 # batches only, to run every layer and the generator; that such scripts learn is checked on
 # a small planted-signal task (tests/emit/test_sequence_scripts.py).
-TOKEN_SPECS = ("imdb_bilstm", "imdb_transformer")
+TOKEN_SPECS = ("imdb_bilstm", "imdb_transformer", "seq_conv1d")
 # Language models on the generated corpus (about 27 distinct characters): the spec's own
 # 3 epochs, judged by the test perplexity against the uniform guess over those characters.
 CORPUS_SPECS = {"char_lm": 27}

@@ -53,7 +53,10 @@ def test_the_goldens_use_pytorchs_classes() -> None:
     assert "mask = x != 0" in transformer
     bilstm = (GOLDEN / "pytorch" / "imdb_bilstm.py").read_text()
     assert "nn.LSTM(128, 64, batch_first=True, bidirectional=True)" in bilstm
-    assert "mask" not in bilstm  # an LSTM ends the mask: nothing reads it
+    # both LSTMs skip the padded steps (docs/semantics.md#masking), packed by `unpadded`
+    assert "x = unpadded(self.lstm_1, x, mask)[0]" in bilstm
+    assert "x = unpadded(self.lstm_2, x, mask)[1][0].transpose(0, 1).flatten(1)" in bilstm
+    assert "nn.utils.rnn.pack_padded_sequence(" in bilstm
 
 
 def _initial_weights(text: str, path: Path) -> None:
@@ -98,6 +101,36 @@ def test_the_first_batch_loss_is_specc_runs(tmp_path: Path, causal: bool) -> Non
     )
     assert codes == [0], output[-3000:]
     assert "32 training" in output, output[-2000:]  # one batch: epoch 1's loss is the first batch's
+    got = history(tmp_path / "s")["loss"][0]
+    assert abs(got - expected) / expected < 1e-5, (expected, got)
+
+
+def test_masked_stacked_recurrent_script_computes_the_spec(tmp_path: Path) -> None:
+    """Sinusoidal positions, stacked bidirectional recurrent layers skipping the padding
+    (`unpadded` in the script, `pack_padded_sequence`) and `last` (the last unpadded step):
+    the script's first-batch loss is `specc run`'s within 1e-5 from one weights file."""
+    body = (
+        "embedding 30 8 pad=0\n position_embedding sinusoidal\n"
+        " lstm 6 sequences=true bidirectional layers=2\n"
+        " gru 4 bidirectional layers=2 sequences=true\n last"
+    )
+    spec = write_task(tmp_path, body)
+    text = spec.read_text().replace("model text {", 'model text {\n init from "init.safetensors"')
+    spec.write_text(text.replace("batch 16 shuffle", "batch 480").replace("adam lr=0.01", "sgd"))
+    _initial_weights(spec.read_text(), tmp_path / "init.safetensors")
+    options = RunOptions(backend="torch", out=str(tmp_path / "run"), quiet=True, epochs=1)
+    expected = run(spec, options).history[0]["loss"]
+    script = tmp_path / "script.py"
+    text = emit(analyze_file(spec), "pytorch")
+    assert "nn.LSTM(8, 6, num_layers=2, batch_first=True, bidirectional=True)" in text
+    assert "x = unpadded(self.gru_1, x, mask)[0]" in text
+    assert "x = x + sinusoidal_positions(12, 8, x.device)" in text
+    assert "x = last_unpadded(x, mask)" in text
+    assert lint(text) == []
+    script.write_text(text, encoding="utf-8")
+    argv = [str(script), "--data-dir", str(tmp_path), "--epochs", "1", "--out", str(tmp_path / "s")]
+    codes, output = run_scripts([argv], cwd=tmp_path)
+    assert codes == [0], output[-3000:]
     got = history(tmp_path / "s")["loss"][0]
     assert abs(got - expected) / expected < 1e-5, (expected, got)
 
@@ -161,6 +194,37 @@ def test_other_targets_refuse_the_sequence_kinds(target: str) -> None:
     assert "E600" in found and "layer `transformer_encoder`" in found
 
 
+@pytest.mark.parametrize("target", ["keras", "tensorflow", "mindspore"])
+def test_other_targets_refuse_the_new_recurrent_options(target: str) -> None:
+    """A recurrent layer given the padding mask, and stacked layers, are refused (E600) with
+    the target's reason, at the layer and at `layers=`; pytorch writes both."""
+    from specc.emit.targets import get_target
+    from specc.lowering.capabilities import unsupported
+
+    text = (
+        "model m {\n input 12 int\n embedding 30 8 pad=0\n"
+        " gru 4 layers=2 dropout=0.1 sequences=true\n gru 3\n dense 2\n}\n"
+        "data synthetic_text samples=40 length=12 vocab=30 { batch 8 }\n"
+        "train { loss sparse_categorical_crossentropy; optimizer adam; epochs 1 }\n"
+    )
+    analysis = analyze(text, "t.nn")
+    assert analysis.ok, [d.message for d in analysis.errors]
+    found = [(d.span.line, d.span.column, d.message, d.help) for d in unsupported(analysis, target)]
+    table = get_target(target).unsupported
+    assert (
+        4,
+        8,
+        f"the `{target}` target cannot express stacked recurrent layers "
+        "(`lstm 64 layers=2 dropout=0.2`)",
+        table["recurrent.stacked"],
+    ) in found
+    masked = [(line, col) for line, col, message, _ in found if "skipping padded steps" in message]
+    assert masked == [(4, 2), (5, 2)]
+    if target != "mindspore":
+        assert "Keras scripts do not give a recurrent layer the padding mask" in str(found)
+    assert unsupported(analysis, "pytorch") == []
+
+
 @pytest.mark.parametrize("spec", sorted(COUNTS))
 def test_the_script_generates_specc_runs_token_ids(spec: str) -> None:
     from specc.data.synthetic import generate_text
@@ -175,13 +239,18 @@ def test_the_script_generates_specc_runs_token_ids(spec: str) -> None:
     assert (x[:, 0] == 0).mean() > 0.5  # pre-padded: most examples start with padding
 
 
-# Keras and TensorFlow scripts write `embedding`, `position_embedding`, `gru` and the
-# masked global pools.
+# Keras and TensorFlow scripts write `embedding`, `position_embedding`, `gru` (not given
+# the padding mask: `recurrent.mask` is refused there), `conv1d` along time and the masked
+# global pools.
 KERAS_CASES = {
-    "gru": "embedding 30 8 pad=0\n gru 8 sequences=true bidirectional\n gru 4",
+    "gru": "embedding 30 8\n gru 8 sequences=true bidirectional\n gru 4",
     "avgpool": "embedding 30 8 pad=0\n global_avgpool",
     "maxpool": "embedding 30 8 pad=0\n global_maxpool",
     "positions": "embedding 30 8 pad=0\n position_embedding\n global_avgpool",
+    # conv1d and a 1-D pool along time: Keras's Conv1D on (N, L, D) as is, PyTorch's
+    # transposed to (N, D, L) and back
+    "conv1d": "embedding 30 8\n conv1d 6 3 relu\n maxpool1d 2\n conv1d 6 2 padding=same\n"
+    " global_maxpool",
 }
 
 

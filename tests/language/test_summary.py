@@ -165,9 +165,25 @@ def _sequence_module(layer: L.Layer, shape: tuple[int, ...]):  # type: ignore[no
         module = Over(lambda x: x + table)
         module.table = table
         return module
+    if isinstance(layer, L.Conv1D) and is_sequence(shape):  # along L: D channels
+        conv = nn.Conv1d(
+            shape[-1],
+            int(layer.filters),
+            int(layer.kernel),
+            stride=int(layer.stride),
+            padding=layer.padding_amount(),
+            bias=layer.bias,
+        )
+        return Over(lambda x: conv(x.transpose(1, 2)).transpose(1, 2), conv)
     if isinstance(layer, L.LSTM | L.GRU):
         kind = nn.LSTM if isinstance(layer, L.LSTM) else nn.GRU
-        rnn = kind(shape[-1], int(layer.units), batch_first=True, bidirectional=layer.bidirectional)
+        rnn = kind(
+            shape[-1],
+            int(layer.units),
+            num_layers=int(layer.layers),
+            batch_first=True,
+            bidirectional=layer.bidirectional,
+        )
         return Over(lambda x: rnn(x)[0] if layer.sequences else rnn(x)[0][:, -1], rnn)
     if isinstance(layer, L.Attention):
         mha = nn.MultiheadAttention(shape[-1], int(layer.heads), batch_first=True)

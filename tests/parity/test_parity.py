@@ -145,6 +145,7 @@ def test_spec_selection_is_what_the_docs_say() -> None:
         "resnet_mnist.nn",
         "two_outputs.nn",
         "two_tower.nn",
+        "seq_conv1d.nn",
     ]
 
 

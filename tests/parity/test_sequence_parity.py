@@ -41,6 +41,22 @@ BODIES = {
     "lstm_bidirectional": "embedding 30 8 pad=0\n lstm 5 bidirectional\n dense 3",
     "lstm_sequences": "embedding 30 8 pad=0\n lstm 5 sequences=true bidirectional\n global_avgpool",
     "gru_last": "embedding 30 8 pad=0\n gru 4\n dense 3",
+    "lstm_no_pad": "embedding 30 8\n lstm 5 sequences=true\n flatten",
+    "last": "embedding 30 8 pad=0\n lstm 5 sequences=true\n last\n dense 3",
+    "last_no_pad": "embedding 30 8\n gru 4 sequences=true bidirectional\n last",
+    "last_of_embedding": "embedding 30 8 pad=0\n last",
+    "sinusoidal": "embedding 30 8 pad=0\n position_embedding sinusoidal\n attention heads=2\n"
+    " global_avgpool\n dense 3",
+    "sinusoidal_odd_width": "embedding 30 7\n position_embedding sinusoidal\n flatten",
+    # conv1d and the 1-D pools along L of an (L, D) sequence (D channels); they end the mask
+    "conv1d": "embedding 30 8 pad=0\n conv1d 6 3 relu\n global_maxpool\n dense 3",
+    "conv1d_pools": "embedding 30 8\n conv1d 5 4 padding=same\n maxpool1d 2\n"
+    " avgpool1d 2 stride=1\n conv1d 4 2 stride=2 padding=1 tanh\n flatten",
+    "conv1d_then_lstm": "embedding 30 8 pad=0\n conv1d 6 3\n lstm 4 sequences=true\n last",
+    "lstm_stacked": "embedding 30 8 pad=0\n lstm 5 layers=2 bidirectional\n dense 3",
+    "gru_stacked_sequences": "embedding 30 8 pad=0\n gru 4 layers=3 dropout=0.2 sequences=true\n"
+    " global_avgpool",
+    "lstm_then_lstm": "embedding 30 8 pad=0\n lstm 5 sequences=true bidirectional\n lstm 4",
     "gru_bidirectional": "embedding 30 8 pad=0\n gru 4 bidirectional sequences=true\n flatten",
     "transformer_post": "embedding 30 8 pad=0\n transformer_encoder heads=2 ff=16\n global_avgpool",
     "transformer_pre": "embedding 30 8 pad=0\n position_embedding\n"
@@ -184,6 +200,46 @@ def test_parameter_counts_by_hand() -> None:
     assert [info.output for info in layers][-3:] == [(LENGTH, 10), (4,), (3,)]
 
 
+def test_sinusoidal_positions_are_vaswanis_formula(tmp_path: Path) -> None:
+    """`position_embedding sinusoidal` adds PE[p, 2i] = sin(p / 10000^(2i/D)),
+    PE[p, 2i+1] = cos(p / 10000^(2i/D)), written out in numpy, on both backends; no weights."""
+    text = spec("embedding 30 7\n position_embedding sinusoidal\n flatten")
+    plan = plan_for(text, "torch")
+    assert plan.shapes.layers[1].params == 0
+    weights = neutral_file(plan, tmp_path / "w.safetensors")
+    assert sorted(weights) == ["embedding_1.weight"]
+    p, j = np.arange(LENGTH)[:, None], np.arange(7)[None, :]
+    angle = p / 10000.0 ** ((j - j % 2) / 7)
+    table = np.where(j % 2 == 0, np.sin(angle), np.cos(angle))
+    assert table[3, 0] == np.sin(3) and table[3, 1] == np.cos(3)
+    x = padded_ids()
+    expected = (weights["embedding_1.weight"][x] + table).reshape(len(x), -1)
+    for backend in ("torch", "tensorflow"):
+        executor, state = build(plan_for(text, backend), weights)
+        data = executor.load_data(state, x, np.zeros(len(x)))  # type: ignore[attr-defined]
+        got = executor.predict(state, data)  # type: ignore[attr-defined]
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6, err_msg=backend)
+
+
+def test_last_is_the_last_unpadded_step(tmp_path: Path) -> None:
+    """`last` after a padded embedding: the table row of each example's last unpadded id
+    (zeros for the all-padding row); without `pad`, the row of the last id."""
+    x = padded_ids()
+    for body, pad in (("embedding 30 8 pad=0\n last", True), ("embedding 30 8\n last", False)):
+        plan = plan_for(spec(body), "torch")
+        weights = neutral_file(plan, tmp_path / "w.safetensors")
+        table = weights["embedding_1.weight"]
+        if pad:
+            rows = [table[row[row != 0][-1]] if (row != 0).any() else np.zeros(8) for row in x]
+        else:
+            rows = [table[row[-1]] for row in x]
+        for backend in ("torch", "tensorflow"):
+            executor, state = build(plan_for(spec(body), backend), weights)
+            data = executor.load_data(state, x, np.zeros(len(x)))  # type: ignore[attr-defined]
+            got = executor.predict(state, data)  # type: ignore[attr-defined]
+            np.testing.assert_allclose(got, np.stack(rows), rtol=0, atol=0, err_msg=backend)
+
+
 # ---- each backend against the framework's own layers ---------------------------------------
 
 
@@ -317,7 +373,13 @@ def test_the_mask_reaches_what_the_semantics_say() -> None:
 
     assert reaches(BODIES["pointwise_then_masked_pool"]) == [False, False, False, True]
     assert reaches(BODIES["layernorm_ends_the_mask"]) == [False, False, False]
-    assert reaches(BODIES["stack"]) == [False, False, True, False, False, False, False, False]
+    # the recurrent layers honour it; with `sequences=true` they keep it for the next one
+    assert reaches(BODIES["stack"]) == [False, False, True, False, True, True, True, False]
+    assert reaches(BODIES["lstm_then_lstm"]) == [False, True, True]
+    assert reaches("embedding 30 8 pad=0\n lstm 5\n dense 3") == [False, True, False]
+    assert reaches(BODIES["last"]) == [False, True, True, False]
+    assert reaches(BODIES["sinusoidal"]) == [False, False, True, True, False]
+    assert reaches(BODIES["conv1d_then_lstm"]) == [False, False, False, False]
     assert reaches(BODIES["avgpool_no_pad"]) == [False, False, False]
     transformer = "embedding 30 8 pad=0\n transformer_encoder heads=2 ff=4\n attention\n gru 3"
-    assert reaches(transformer) == [False, True, True, False]
+    assert reaches(transformer) == [False, True, True, True]

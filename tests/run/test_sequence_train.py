@@ -23,6 +23,8 @@ MODELS = {
     " transformer_encoder heads=2 ff=16 dropout=0.1\n global_avgpool",
     "bilstm": "embedding 30 8 pad=0\n lstm 8 sequences=true bidirectional\n lstm 8",
     "gru_maxpool": "embedding 30 8 pad=0\n gru 8 sequences=true\n global_maxpool",
+    "stacked_gru_last": "embedding 30 8 pad=0\n position_embedding sinusoidal\n"
+    " gru 8 layers=2 dropout=0.1 sequences=true\n last",
 }
 
 
@@ -77,3 +79,14 @@ def test_bf16_runs_the_sequence_kinds_on_both_backends(tmp_path: Path) -> None:
         losses.append(result.history[-1]["loss"])
     assert np.isfinite(losses).all()
     assert abs(losses[0] - losses[1]) < 0.05 * losses[0], losses
+
+
+@pytest.mark.parametrize("backend", ["torch", "tensorflow"])
+def test_the_text_cnn_example_learns(backend: str, tmp_path: Path) -> None:
+    """specs/seq_conv1d.nn as written (6000 generated reviews, two epochs): conv1d along
+    time finds the planted signal token on both backends; measured 0.984 test accuracy on
+    each (`specc run specs/seq_conv1d.nn --backend torch|tensorflow`)."""
+    spec = Path(__file__).resolve().parents[2] / "specs" / "seq_conv1d.nn"
+    result = run(spec, RunOptions(backend=backend, out=str(tmp_path / "run"), quiet=True))
+    assert result.metrics["test_accuracy"] >= 0.95, result.metrics
+    assert result.history[-1]["loss"] < result.history[0]["loss"]

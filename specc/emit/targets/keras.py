@@ -48,6 +48,18 @@ SEQUENCE_REASONS = {
 }
 
 
+# Options of the sequence kinds Keras scripts do not write yet (docs/semantics.md#masking).
+SEQUENCE_OPTIONS = {
+    "recurrent.mask": "Keras scripts do not give a recurrent layer the padding mask yet (the "
+    "spec skips padded steps and outputs zeros there); use `specc emit --target pytorch` or "
+    "`specc run`, or drop `pad=` from the embedding",
+    "recurrent.stacked": "stacked recurrent layers are not written for Keras yet; write one "
+    "`lstm`/`gru` per layer, or use `specc emit --target pytorch` or `specc run`",
+    "position_embedding.sinusoidal": "Keras scripts write a learned `PositionEmbedding` only; "
+    "use `specc emit --target pytorch` or `specc run`",
+}
+
+
 def optimizer_class(p: ScriptPlan) -> str | None:
     """The optimizer class a Keras script defines, when keras.optimizers' own would change
     the spec's update (docs/semantics.md#optimizers), else None (the Keras class is used).
@@ -86,6 +98,7 @@ TARGET = Target(
         **{k: v for k, v in sequences_not_emitted().items() if k not in KERAS_WRITES},
         **SEQUENCE_REASONS,
         **LANGUAGE_MODELS,
+        **SEQUENCE_OPTIONS,
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "
         "(the spec: batch statistics); use `specc run`",
         "drop_last": "model.fit always trains on the last, smaller batch",

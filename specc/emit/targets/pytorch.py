@@ -23,7 +23,7 @@ MODULE_NAMES = words(
     parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder download read_source hold_out transform load_data
     encode predict ratio compute_metrics learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches load_initial_weights save_weights OUT
     neutral_weights read_weights transfer
-    VOCAB DATA_VOCAB LENGTH check_ids mask causal
+    VOCAB DATA_VOCAB LENGTH check_ids mask causal unpadded sinusoidal_positions last_unpadded
     SENTENCES SUBJECTS VERBS OBJECTS PLACES LOWERCASE collections re tokenize
     build_vocabulary
     evaluate improved pick_device main x y self

@@ -347,6 +347,7 @@ def build_keras_model(shapes: ModelShapes, lowered: Lowered, precision: str = "f
         learning = {node.name for node in wiring.live}
     slots = [slot for step, built in per_step for slot in _slots(step, built, learning)]
     dropouts = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]
+    dropouts += [layer.between for layer in layers if getattr(layer, "between", None)]
     return KerasModel(model, layers, train_layers, slots, dropouts, wiring, dtype, heads)
 
 

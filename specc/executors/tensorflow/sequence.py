@@ -40,6 +40,32 @@ class PositionEmbedding(keras.layers.Layer):
         return x + self.embeddings.value
 
 
+@keras.saving.register_keras_serializable(package="specc")
+class SinusoidalPositions(keras.layers.Layer):
+    """x + the fixed table of `specc.ir.sequence.sinusoid` (a constant, no weights)."""
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        length, dim = int(input_shape[1]), int(input_shape[2])  # type: ignore[arg-type]
+        self.table = tf.constant(S.sinusoid(length, dim), dtype=tf.float32)
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        return x + tf.cast(self.table, x.dtype)
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class LastStep(TakesMask):
+    """(N, L, D) -> (N, D): the last step, or with the mask the last unpadded one (zeros
+    for an all-padding example)."""
+
+    def call(self, x: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor:
+        if mask is None:
+            return x[:, -1]
+        steps = tf.range(tf.shape(x)[1])
+        index = tf.reduce_max(tf.where(tf.cast(mask, tf.bool), steps, -1), axis=1)  # (N,)
+        picked = tf.gather(x, tf.maximum(index, 0), axis=1, batch_dims=1)
+        return picked * tf.cast(index >= 0, x.dtype)[:, None]
+
+
 def _gates(z: tf.Tensor, count: int) -> list[tf.Tensor]:
     return tf.split(z, count, axis=-1)  # type: ignore[no-any-return]
 
@@ -70,60 +96,89 @@ def _gru_step(params: dict[str, tf.Tensor]) -> Callable[[Any, tf.Tensor], Any]:
 STEPS = {"lstm": (_lstm_step, 4, 2), "gru": (_gru_step, 3, 1)}  # (step, gates, states)
 
 
-@keras.saving.register_keras_serializable(package="specc")
-class Recurrent(keras.layers.Layer):
-    """An LSTM or GRU over (N, L, D), optionally bidirectional, by `tf.scan` over time.
+ARRAYS = ("kernel", "recurrent_kernel", "bias", "recurrent_bias")
 
-    Per direction: `kernel` (D, G*H), `recurrent_kernel` (H, G*H), `bias` and
-    `recurrent_bias` (G*H,), the backward ones suffixed `_reverse`.
+
+@keras.saving.register_keras_serializable(package="specc")
+class Recurrent(TakesMask):
+    """An LSTM or GRU over (N, L, D), optionally bidirectional and stacked, by `tf.scan`.
+
+    Per stacked layer k and direction: `kernel` (D, G*H), `recurrent_kernel` (H, G*H), `bias`
+    and `recurrent_bias` (G*H,), suffixed `_l{k}` for k > 0 and `_reverse` for the backward
+    direction. Given the padding mask, a padded step keeps the state and outputs zeros
+    (docs/semantics.md#masking); `dropout` drops the outputs of every layer but the last
+    while training (PyTorch's `dropout`).
     """
 
     def __init__(
-        self, cell: str, units: int, sequences: bool, bidirectional: bool, **kwargs: Any
+        self,
+        cell: str,
+        units: int,
+        sequences: bool,
+        bidirectional: bool,
+        layers: int = 1,
+        dropout: float = 0.0,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.cell, self.units = cell, int(units)
         self.sequences, self.bidirectional = bool(sequences), bool(bidirectional)
+        self.layers, self.dropout = int(layers), float(dropout)
+        self.between = keras.layers.Dropout(self.dropout) if self.dropout else None
+
+    def _suffixes(self, layer: int) -> tuple[str, ...]:
+        stacked = f"_l{layer}" if layer else ""
+        return (stacked, stacked + "_reverse") if self.bidirectional else (stacked,)
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         width = int(self.units) * STEPS[self.cell][1]
         features = int(input_shape[-1])  # type: ignore[arg-type]
-        for suffix in self._suffixes():
-            for name, shape in (
-                ("kernel", (features, width)),
-                ("recurrent_kernel", (self.units, width)),
-                ("bias", (width,)),
-                ("recurrent_bias", (width,)),
-            ):
-                weight = self.add_weight(shape=shape, initializer="zeros", name=name + suffix)
-                setattr(self, name + suffix, weight)
+        for layer in range(self.layers):
+            inputs = features if layer == 0 else self.units * (2 if self.bidirectional else 1)
+            for suffix in self._suffixes(layer):
+                for name, shape in zip(
+                    ARRAYS, ((inputs, width), (self.units, width), (width,), (width,)), strict=True
+                ):
+                    weight = self.add_weight(shape=shape, initializer="zeros", name=name + suffix)
+                    setattr(self, name + suffix, weight)
 
-    def _suffixes(self) -> tuple[str, ...]:
-        return ("", "_reverse") if self.bidirectional else ("",)
-
-    def _direction(self, x: tf.Tensor, suffix: str) -> tuple[tf.Tensor, tf.Tensor]:
-        """(outputs (N, L, H) in input order, final hidden state (N, H))."""
-        params = {
-            name: getattr(self, name + suffix).value
-            for name in ("kernel", "recurrent_kernel", "bias", "recurrent_bias")
-        }
+    def _direction(self, x: tf.Tensor, keep: tf.Tensor, suffix: str) -> tuple[tf.Tensor, tf.Tensor]:
+        """(outputs (N, L, H) in input order, zero at padded steps; final hidden state (N, H)).
+        `keep` (L, N, 1) is 1 at an unpadded step, 0 where the state is carried over."""
+        params = {name: getattr(self, name + suffix).value for name in ARRAYS}
         make, _, states = STEPS[self.cell]
+        cell = make(params)
         xp = tf.matmul(x, params["kernel"]) + params["bias"]  # (N, L, G*H)
         xp = tf.transpose(xp, (1, 0, 2))  # time major for the scan
-        if suffix:
-            xp = tf.reverse(xp, axis=[0])
+        backward = suffix.endswith("_reverse")
+        if backward:
+            xp, keep = tf.reverse(xp, axis=[0]), tf.reverse(keep, axis=[0])
+
+        def step(state: Any, inputs: tuple[tf.Tensor, tf.Tensor]) -> Any:
+            xt, kt = inputs
+            new = cell(state, xt)
+            return tuple(kt * n + (1.0 - kt) * old for n, old in zip(new, state, strict=True))
+
         zeros = tf.zeros((tf.shape(x)[0], self.units), dtype=x.dtype)
-        out = tf.scan(make(params), xp, initializer=(zeros,) * states)
-        hs = out[0]  # (L, N, H)
-        last = hs[-1]
-        if suffix:
+        out = tf.scan(step, (xp, keep), initializer=(zeros,) * states)
+        hs = out[0] * keep  # (L, N, H): a padded step outputs zeros
+        last = out[0][-1]
+        if backward:
             hs = tf.reverse(hs, axis=[0])
         return tf.transpose(hs, (1, 0, 2)), last
 
-    def call(self, x: tf.Tensor) -> tf.Tensor:
-        runs = [self._direction(x, suffix) for suffix in self._suffixes()]
+    def call(
+        self, x: tf.Tensor, mask: tf.Tensor | None = None, training: bool = False
+    ) -> tf.Tensor:
+        keep = tf.ones_like(x[..., :1]) if mask is None else tf.cast(mask, x.dtype)[..., None]
+        keep = tf.transpose(keep, (1, 0, 2))  # (L, N, 1): 1 at an unpadded step
+        for layer in range(self.layers):
+            if layer and self.between is not None:
+                x = self.between(x, training=training)
+            runs = [self._direction(x, keep, suffix) for suffix in self._suffixes(layer)]
+            x = tf.concat([seq for seq, _ in runs], axis=-1)
         if self.sequences:
-            return tf.concat([seq for seq, _ in runs], axis=-1)
+            return x
         return tf.concat([last for _, last in runs], axis=-1)
 
     def get_config(self) -> dict[str, Any]:
@@ -133,6 +188,8 @@ class Recurrent(keras.layers.Layer):
             units=self.units,
             sequences=self.sequences,
             bidirectional=self.bidirectional,
+            layers=self.layers,
+            dropout=self.dropout,
         )
         return config
 
@@ -189,16 +246,32 @@ def _embedding(step: Step) -> list[keras.layers.Layer]:
     return [built]
 
 
+def _position_embedding(step: Step) -> list[keras.layers.Layer]:
+    layer: S.PositionEmbedding = step.ir  # type: ignore[assignment]
+    kind = SinusoidalPositions if layer.sinusoidal else PositionEmbedding
+    return [kind(name=step.name)]
+
+
 def _recurrent(step: Step) -> list[keras.layers.Layer]:
-    layer: S.Recurrent = step.ir  # type: ignore[assignment]
-    cell, units = layer.kind_name(), int(layer.units)  # type: ignore[attr-defined]
-    return [Recurrent(cell, units, layer.sequences, layer.bidirectional, name=step.name)]  # type: ignore[attr-defined]
+    layer: Any = step.ir
+    built = Recurrent(
+        layer.kind_name(),
+        int(layer.units),
+        layer.sequences,
+        layer.bidirectional,
+        layer.depth,
+        float(layer.dropout),
+        name=step.name,
+    )
+    return [built]
 
 
 # Our layers read their variables' values directly: under `precision bf16` they stay
 # float32 (Keras casts their inputs), like the normalisations.
 FLOAT32 = (
     PositionEmbedding,
+    SinusoidalPositions,
+    LastStep,
     Recurrent,
     SequencePool,
     attention.SelfAttention,
@@ -207,7 +280,8 @@ FLOAT32 = (
 
 LAYERS: dict[type, Callable[[Step], list[keras.layers.Layer]]] = {
     S.Embedding: _embedding,
-    S.PositionEmbedding: lambda step: [PositionEmbedding(name=step.name)],
+    S.PositionEmbedding: _position_embedding,
+    S.LastStep: lambda step: [LastStep(name=step.name)],
     S.LSTM: _recurrent,
     S.GRU: _recurrent,
     **attention.LAYERS,

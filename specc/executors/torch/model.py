@@ -23,7 +23,7 @@ from torch import nn
 from specc.executors.torch import sequence
 from specc.executors.torch.graph import Concat, GraphNetwork, Mean, Product, Sum, Wire
 from specc.ir import layers as L
-from specc.ir.sequence import mask_reaches
+from specc.ir.sequence import is_sequence, mask_reaches
 from specc.shapes import LayerInfo, ModelShapes
 
 ACT_SUFFIX = ":act"
@@ -92,8 +92,10 @@ def _conv(kind: type[nn.Module]) -> Callable[[LayerInfo], nn.Module]:
         # torch's padding="same" splits an even kernel's padding (k-1)//2 before, the rest
         # after: exactly docs/semantics.md#shapes (stride 1 is enforced by the IR).
         padding: Any = "same" if layer.padding == "same" else layer.padding_amount()  # type: ignore[attr-defined]
-        return kind(
-            info.input[0],
+        time_major = is_sequence(info.input)  # along L of an (L, D) token sequence
+        built = sequence.TIME_MAJOR[kind] if time_major else kind
+        return built(
+            info.input[-1] if time_major else info.input[0],
             int(layer.filters),  # type: ignore[attr-defined]
             layer.window(layer.kernel),  # type: ignore[attr-defined]
             stride=layer.window(layer.stride),  # type: ignore[attr-defined]
@@ -108,7 +110,8 @@ def _pool(kind: type[nn.Module]) -> Callable[[LayerInfo], nn.Module]:
     def build(info: LayerInfo) -> nn.Module:
         layer = info.layer
         assert isinstance(layer, L.Pool)
-        return kind(layer.window(layer.pool), stride=layer.strides())  # type: ignore[attr-defined]
+        built = sequence.TIME_MAJOR[kind] if is_sequence(info.input) else kind
+        return built(layer.window(layer.pool), stride=layer.strides())  # type: ignore[attr-defined]
 
     return build
 

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from specc.ir import attention as A
 from specc.ir import conv as C
@@ -60,35 +61,135 @@ class PositionEmbedding(nn.Module):
         return x + self.weight
 
 
+class SinusoidalPositions(nn.Module):
+    """x + the fixed table of `specc.ir.sequence.sinusoid` (a buffer, not in the weights)."""
+
+    table: torch.Tensor
+
+    def __init__(self, length: int, dim: int) -> None:
+        super().__init__()
+        table = torch.tensor(S.sinusoid(length, dim), dtype=torch.float32)
+        self.register_buffer("table", table, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.table
+
+
+class LastStep(nn.Module):
+    """(N, L, D) -> (N, D): the last step, or with the mask the last unpadded one (zeros
+    for an all-padding example)."""
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            return x[:, -1]
+        steps = torch.arange(x.shape[1], device=x.device)
+        index = torch.where(mask, steps, -1).amax(dim=1)  # (N,): -1 when all padding
+        picked = x[torch.arange(x.shape[0], device=x.device), index.clamp(min=0)]
+        return picked * (index >= 0)[:, None].to(x.dtype)
+
+
+class TimeMajorConv1d(nn.Conv1d):
+    """nn.Conv1d along L of (N, L, D) (D channels): transposed to (N, D, L) and back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class TimeMajorMaxPool1d(nn.MaxPool1d):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class TimeMajorAvgPool1d(nn.AvgPool1d):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+TIME_MAJOR: dict[type[nn.Module], type[nn.Module]] = {
+    nn.Conv1d: TimeMajorConv1d,
+    nn.MaxPool1d: TimeMajorMaxPool1d,
+    nn.AvgPool1d: TimeMajorAvgPool1d,
+}
+"""The 1-D kinds over an (L, D) token sequence (docs/semantics.md#sequences)."""
+
+
+def _position_embedding(info: LayerInfo) -> nn.Module:
+    layer = info.layer
+    assert isinstance(layer, S.PositionEmbedding)
+    kind = SinusoidalPositions if layer.sinusoidal else PositionEmbedding
+    return kind(*info.input)
+
+
 def _last(state: torch.Tensor, bidirectional: bool) -> torch.Tensor:
-    """The final hidden state (layers*dirs, N, H) as (N, H*dirs), forward first."""
+    """The final hidden state (layers*dirs, N, H) of the last layer as (N, H*dirs), forward
+    first."""
     if bidirectional:
         return torch.cat([state[-2], state[-1]], dim=-1)
     return state[-1]
 
 
-class LSTM(nn.LSTM):
-    """nn.LSTM (batch first) returning every step's output or the final hidden state."""
+def unpadded_steps(
+    run: Callable[[Any], Any], x: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, Any]:
+    """`run` (an RNN's own forward) over the unpadded steps of each example only (docs/semantics.md#masking).
 
-    def __init__(self, inputs: int, units: int, sequences: bool, bidirectional: bool) -> None:
-        super().__init__(inputs, units, batch_first=True, bidirectional=bidirectional)
-        self.sequences = sequences
+    The unpadded steps are moved to the front in order (wherever the padding was), packed
+    with their lengths (`pack_padded_sequence`), run, and the outputs put back where they
+    came from: zeros at padded steps. An all-padding example runs one step that is then
+    discarded: its outputs and final state are zeros, the initial state.
+    """
+    n, length, width = x.shape
+    lengths = mask.sum(dim=1)
+    order = torch.sort((~mask).to(torch.uint8), dim=1, stable=True).indices  # unpadded first
+    compact = x.gather(1, order[..., None].expand(n, length, width))
+    packed = pack_padded_sequence(
+        compact, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+    )
+    out, state = run(packed)
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=length)
+    keep = mask[..., None].to(out.dtype)
+    out = torch.zeros_like(out).scatter(1, order[..., None].expand_as(out), out) * keep
+    some = (lengths > 0).to(out.dtype)[None, :, None]  # (1, N, 1)
+    if isinstance(state, tuple):
+        return out, tuple(s * some for s in state)
+    return out, state * some
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        out, (h, _) = super().forward(x)
-        return out if self.sequences else _last(h, self.bidirectional)
+
+class Recurrent:
+    """What `LSTM` and `GRU` add to nn.LSTM / nn.GRU (batch first, `num_layers`, `dropout`
+    between layers): every step's output or the final hidden state; given the padding mask,
+    padded steps are skipped (`unpadded_steps`)."""
+
+    sequences: bool
+    bidirectional: bool
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        run = super().forward  # type: ignore[misc]
+        out, state = run(x) if mask is None else unpadded_steps(run, x, mask)
+        if self.sequences:
+            return out  # type: ignore[no-any-return]
+        return _last(state[0] if isinstance(state, tuple) else state, self.bidirectional)
 
 
-class GRU(nn.GRU):
-    """nn.GRU (batch first) returning every step's output or the final hidden state."""
+def _options(layer: S.Recurrent) -> dict[str, Any]:
+    return {
+        "num_layers": layer.depth,
+        "dropout": float(layer.dropout),  # type: ignore[attr-defined]
+        "batch_first": True,
+        "bidirectional": bool(layer.bidirectional),  # type: ignore[attr-defined]
+    }
 
-    def __init__(self, inputs: int, units: int, sequences: bool, bidirectional: bool) -> None:
-        super().__init__(inputs, units, batch_first=True, bidirectional=bidirectional)
-        self.sequences = sequences
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        out, h = super().forward(x)
-        return out if self.sequences else _last(h, self.bidirectional)
+class LSTM(Recurrent, nn.LSTM):  # type: ignore[misc]
+    def __init__(self, inputs: int, layer: S.Recurrent) -> None:
+        nn.LSTM.__init__(self, inputs, int(layer.units), **_options(layer))  # type: ignore[attr-defined]
+        self.sequences = bool(layer.sequences)  # type: ignore[attr-defined]
+
+
+class GRU(Recurrent, nn.GRU):  # type: ignore[misc]
+    def __init__(self, inputs: int, layer: S.Recurrent) -> None:
+        nn.GRU.__init__(self, inputs, int(layer.units), **_options(layer))  # type: ignore[attr-defined]
+        self.sequences = bool(layer.sequences)  # type: ignore[attr-defined]
 
 
 class SelfAttention(nn.MultiheadAttention):
@@ -181,10 +282,10 @@ def global_pool(how: str) -> Callable[[LayerInfo], nn.Module]:
     return lambda info: GlobalPool(how, len(info.input), S.is_sequence(info.input))
 
 
-def _recurrent(kind: type[nn.Module]) -> Callable[[LayerInfo], nn.Module]:
+def _recurrent(kind: type[LSTM | GRU]) -> Callable[[LayerInfo], nn.Module]:
     def build(info: LayerInfo) -> nn.Module:
-        layer: Any = info.layer
-        return kind(info.input[-1], int(layer.units), layer.sequences, layer.bidirectional)
+        assert isinstance(info.layer, S.Recurrent)
+        return kind(info.input[-1], info.layer)
 
     return build
 
@@ -209,7 +310,8 @@ def _transformer(info: LayerInfo) -> nn.Module:
 
 LAYERS: dict[type, Callable[[LayerInfo], nn.Module]] = {
     S.Embedding: _embedding,
-    S.PositionEmbedding: lambda info: PositionEmbedding(*info.input),
+    S.PositionEmbedding: _position_embedding,
+    S.LastStep: lambda info: LastStep(),
     S.LSTM: _recurrent(LSTM),
     S.GRU: _recurrent(GRU),
     A.Attention: _attention,
