@@ -7,8 +7,8 @@ captures and shows the server's diagnostics.
     python editors/helix/check_config.py --hx ./my-hx    # another Helix command
 
 Not part of the test suite (CI's Debian 12 has no Helix package); run it after changing
-the Helix section of the docs, the grammar or its queries. Checked with Helix 25.01.1
-(Debian 13's `hx` package).
+the Helix section of the docs, the grammar or its queries. Checked with Helix 25.01.1 and
+25.07.1 (the `hx` packages of Debian 13 and of Debian unstable).
 
 The docs' `languages.toml` and their shell commands run verbatim (with `/path/to/specc`
 replaced by this checkout and `~` being the throw-away home). The colours are read with
