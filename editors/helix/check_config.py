@@ -94,11 +94,14 @@ EXPECTED = {
     (11, "mlp"): "type",
     (12, "loss"): "variable.other.member",
     (12, "sparse_categorical_crossentropy"): "type.builtin",
+    (13, "optimizer"): "variable.other.member",
     (13, "adam"): "type.builtin",
     (13, "lr"): "variable.parameter",
     (13, "choice"): "function.macro",
     (13, "1e-3"): "constant.numeric",
+    (14, "schedule"): "variable.other.member",
     (14, "wibble"): "constant",
+    (15, "metrics"): "variable.other.member",
 }
 # `schedule wibble` is no schedule: the server's error marks line 14 in the gutter.
 DIAGNOSED_LINES = [14]
@@ -167,7 +170,9 @@ def _words(screen: list[str], width: int) -> dict[tuple[int, str], set[str]]:
             r'"[^"]*"|[^\s(),;=\[\]{}]+|[(),;=\[\]{}]', "".join(c for c, _ in body)
         ):
             colours = {body[i][1] for i in range(match.start(), match.end())}
-            found[(line, match.group())] = {names.get(c, "text") for c in colours}
+            # The first time only: Helix 25.07 writes the diagnostic's message after the
+            # line's text, and its words are not the file's.
+            found.setdefault((line, match.group()), {names.get(c, "text") for c in colours})
     return found
 
 
