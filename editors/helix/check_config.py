@@ -1,7 +1,8 @@
 """Run the Helix setup of docs/editors.md as written, in a throw-away home folder, and check
 what it promises: `hx --health specc` finds the server, the grammar and the highlight
 queries, and a `.nn` file opened in Helix (in a tmux pane) is coloured by the queries'
-captures and shows the server's diagnostics.
+captures, shows the server's diagnostics and inlay hints, and `gd` on a model's name
+goes to its definition.
 
     python editors/helix/check_config.py                 # needs hx and tmux on PATH
     python editors/helix/check_config.py --hx ./my-hx    # another Helix command
@@ -105,6 +106,8 @@ EXPECTED = {
 }
 # `schedule wibble` is no schedule: the server's error marks line 14 in the gutter.
 DIAGNOSED_LINES = [14]
+# The shapes drawn after the layers (`flatten → 784`), in order.
+HINTS = ["784", "512", "512", "10"]
 
 
 def _docs_helix() -> tuple[str, str]:
@@ -219,10 +222,13 @@ def check(hx: str, home: Path) -> list[str]:
     themes = config / "themes"
     themes.mkdir()
     (themes / "specc-check.toml").write_text(_theme())
-    (config / "config.toml").write_text('theme = "specc-check"\n')
+    # The docs' inlay-hint setting, and the theme above.
+    (config / "config.toml").write_text(
+        'theme = "specc-check"\n\n[editor.lsp]\ndisplay-inlay-hints = true\n'
+    )
     sample = home / "sample.nn"
     sample.write_text(SAMPLE)
-    screen = _screen(env, home, sample)
+    screen, after_gd = _session(env, home, sample)
     width = 7  # the gutter: diagnostic, line number, spaces ("●  12  ")
     got = _words(screen, width)
     for key, capture in EXPECTED.items():
@@ -233,6 +239,11 @@ def check(hx: str, home: Path) -> list[str]:
     )
     if marked != DIAGNOSED_LINES:
         problems.append(f"diagnostics in the gutter on lines {marked}, not {DIAGNOSED_LINES}")
+    hints = [_plain(row).split("→")[-1].strip() for row in screen if "→" in _plain(row)]
+    if hints != HINTS:
+        problems.append(f"inlay hints {hints}, not {HINTS}")
+    if after_gd != "2:7":
+        problems.append(f"`gd` on `model mlp` went to {after_gd or 'nowhere'}, not 2:7")
     return problems
 
 
@@ -240,13 +251,28 @@ def _plain(row: str) -> str:
     return re.sub(r"\x1b\[[0-9;:]*m", "", row)
 
 
-def _screen(env: dict[str, str], home: Path, sample: Path) -> list[str]:
-    """Helix's screen (with colours) once the sample and its diagnostics are drawn."""
+def _session(env: dict[str, str], home: Path, sample: Path) -> tuple[list[str], str]:
+    """Helix's screen (with colours) once the sample, its diagnostics and inlay hints are
+    drawn; then the status line's cursor position after `gd` on the train block's
+    `model mlp` (line 11, column 12)."""
     tmux = shutil.which("tmux")
     if tmux is None:
         raise SystemExit("tmux is not on PATH (apt-get install tmux)")
-    socket = str(home / "tmux.sock")
-    base = [tmux, "-S", socket]
+    base = [tmux, "-S", str(home / "tmux.sock")]
+
+    def capture() -> list[str]:
+        shown = subprocess.run(
+            [*base, "capture-pane", "-p", "-e"], env=env, capture_output=True, text=True
+        )
+        return shown.stdout.splitlines()
+
+    def drawn(rows: list[str]) -> bool:
+        text = [_plain(row) for row in rows]
+        if any("●" in row[:3] for row in text) and not any("→" in row for row in text):
+            # Helix asks for inlay hints when idle after a key (none is pressed at start).
+            subprocess.run([*base, "send-keys", "g", "g"], env=env)
+        return any("●" in row[:3] for row in text) and any("→" in row for row in text)
+
     subprocess.run(
         [*base, "new-session", "-d", "-x", "100", "-y", "30", f"hx {sample}"],
         env=env,
@@ -256,19 +282,20 @@ def _screen(env: dict[str, str], home: Path, sample: Path) -> list[str]:
     try:
         rows: list[str] = []
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not drawn(rows):
             time.sleep(0.5)
-            shown = subprocess.run(
-                [*base, "capture-pane", "-p", "-e"], env=env, capture_output=True, text=True
-            )
-            rows = shown.stdout.splitlines()
-            if any("●" in _plain(row)[:3] for row in rows):
-                time.sleep(0.5)  # let the rest of the frame settle
-                shown = subprocess.run(
-                    [*base, "capture-pane", "-p", "-e"], env=env, capture_output=True, text=True
-                )
-                return shown.stdout.splitlines()
-        return rows
+            rows = capture()
+        time.sleep(0.5)  # let the rest of the frame settle
+        rows = capture()
+        subprocess.run([*base, "send-keys", "1", "1", "g", "g", "1", "1", "l", "g", "d"], env=env)
+        position = ""
+        while time.monotonic() < deadline + 10:
+            time.sleep(0.5)
+            status = [_plain(row) for row in capture() if " sel " in _plain(row)]
+            position = status[-1].split()[-1] if status else ""
+            if position not in ("", "1:1", "11:12"):
+                break
+        return rows, position
     finally:
         subprocess.run([*base, "kill-server"], env=env, capture_output=True)
 
@@ -287,7 +314,7 @@ def main() -> int:
         print(f"PROBLEM: {problem}")
     if problems:
         return 1
-    print("the documented Helix setup works: grammar, queries, colours and diagnostics")
+    print("the documented Helix setup works: grammar, queries, colours, diagnostics, hints, gd")
     return 0
 
 
