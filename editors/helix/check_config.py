@@ -7,6 +7,9 @@ goes to its definition.
     python editors/helix/check_config.py                 # needs hx and tmux on PATH
     python editors/helix/check_config.py --hx ./my-hx    # another Helix command
 
+On Debian 12, `bash editors/helix/fetch_hx.sh /tmp/helix` unpacks Debian 13's Helix
+(`... /tmp/helix-sid sid`: unstable's) without installing it; then `--hx /tmp/helix/hx`.
+
 Not part of the test suite (CI's Debian 12 has no Helix package); run it after changing
 the Helix section of the docs, the grammar or its queries. Checked with Helix 25.01.1 and
 25.07.1 (the `hx` packages of Debian 13 and of Debian unstable).
