@@ -63,6 +63,12 @@ def time_command(command: list[str], runs: int) -> tuple[list[float], list[float
     return walls, cpus
 
 
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages: on a shared machine, what the wall times
+    above competed with."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="processes per command")
@@ -73,7 +79,7 @@ def main() -> None:
         "import specc.analysis": [sys.executable, "-c", "import specc.analysis"],
         f"specc check {args.spec}": [*_specc(), "check", args.spec],
     }
-    print(f"{args.runs} runs each; seconds")
+    print(f"{args.runs} runs each; seconds; load average {_load()}")
     print(f"{'command':<34} {'min':>7} {'median':>7} {'max':>7} {'cpu med':>8}")
     for label, command in commands.items():
         walls, cpus = time_command(command, args.runs)
@@ -81,6 +87,7 @@ def main() -> None:
             f"{label:<34} {min(walls):7.3f} {statistics.median(walls):7.3f} "
             f"{max(walls):7.3f} {statistics.median(cpus):8.3f}"
         )
+    print(f"load average after: {_load()}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ On a shared machine the wall clock also counts time spent waiting for a core.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -276,6 +277,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     only = set(args.only or ["launch", "stdio", "memory", "hints", "inprocess"])
+    print("load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     if "launch" in only:
         launch()
     if "stdio" in only:
@@ -289,6 +291,7 @@ def main() -> None:
     if "inprocess" in only:
         print()
         inprocess(args.runs)
+    print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -147,21 +147,21 @@ train {
 
 
 def _highlights(language: Language, text: str) -> dict[tuple[int, str], list[str]]:
-    """(line, text) of each highlighted node -> the captures that claim it."""
+    """(line, text) of each highlighted node -> the capture names that claim it. Helper
+    captures (`@_name`) count too: Helix 25.07 leaves a word one of them claims uncoloured
+    (seen with editors/helix/check_config.py), so the queries must have none."""
     query = Query(language, (GRAMMAR / "queries" / "highlights.scm").read_text())
     tree = Parser(language).parse(text.encode())
     claimed: dict[tuple[int, int], list[str]] = defaultdict(list)
     nodes: dict[tuple[int, int], Node] = {}
     for capture, found in QueryCursor(query).captures(tree.root_node).items():
-        if capture.startswith("_"):
-            continue
         for node in found:
             claimed[(node.start_byte, node.end_byte)].append(capture)
             nodes[(node.start_byte, node.end_byte)] = node
     out: dict[tuple[int, str], list[str]] = {}
     for key, captures in claimed.items():
         node = nodes[key]
-        out[(node.start_point.row + 1, (node.text or b"").decode())] = sorted(captures)
+        out[(node.start_point.row + 1, (node.text or b"").decode())] = sorted(set(captures))
     return out
 
 
@@ -205,9 +205,10 @@ def test_highlight_captures_on_a_sample(language: Language) -> None:
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
-def test_each_node_is_claimed_by_one_pattern(language: Language, spec: Path) -> None:
+def test_each_node_gets_one_capture(language: Language, spec: Path) -> None:
     """Helix 25.01 lets the first matching pattern win and 25.07 the last: with one
-    capture per node the colours are the same in both."""
+    capture name per node (however many patterns match it) the colours are the same in
+    both."""
     got = _highlights(language, spec.read_text())
     assert {key: captures for key, captures in got.items() if len(captures) > 1} == {}
     # Every word of the spec is coloured: nothing falls between the patterns.
@@ -245,10 +246,14 @@ def test_the_documented_helix_config_points_at_the_grammar() -> None:
     assert (path / "src" / "parser.c").is_file() and (
         path / "src" / "tree_sitter" / "parser.h"
     ).is_file()
-    assert (
-        "ln -s /path/to/specc/editors/tree-sitter-specc/queries ~/.config/helix/runtime/queries/specc"
-        in helix
-    )
+    commands = re.search(r"```sh\n(.*?)```", helix, re.S).group(1).splitlines()  # type: ignore[union-attr]
+    # Helix 25.01 builds into ~/.config/helix/runtime/grammars but does not create it
+    # (found by running the commands in Helix: editors/helix/check_config.py).
+    assert commands == [
+        "mkdir -p ~/.config/helix/runtime/grammars ~/.config/helix/runtime/queries",
+        "hx --grammar build",
+        "ln -s /path/to/specc/editors/tree-sitter-specc/queries ~/.config/helix/runtime/queries/specc",
+    ]
     assert (path / "queries" / "highlights.scm").is_file()
 
 
