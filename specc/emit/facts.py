@@ -207,12 +207,40 @@ class ScriptFacts:
     @property
     def position_embedding(self) -> bool:
         """Some layer is a `position_embedding`: Keras scripts define that layer class."""
-        return any(layer.kind == "position_embedding" for layer in self.plan.layers)
+        return "position_embedding" in self.kinds
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of the model's layers (which classes and converters a script defines)."""
+        return frozenset(layer.kind for layer in self.plan.layers)
 
     @property
     def gru(self) -> bool:
         """Some layer is a `gru`: Keras scripts map its gate blocks to the neutral file's."""
-        return any(layer.kind == "gru" for layer in self.plan.layers)
+        return "gru" in self.kinds
+
+    @property
+    def lstm(self) -> bool:
+        """Some layer is an `lstm`: Keras scripts define the cell with PyTorch's two biases."""
+        return "lstm" in self.kinds
+
+    @property
+    def attends(self) -> bool:
+        """Some layer is `attention` or `transformer_encoder`: Keras scripts define the
+        MultiHeadAttention that computes the spec's masked softmax."""
+        return bool(self.kinds & {"attention", "transformer_encoder"})
+
+    @property
+    def transformer(self) -> bool:
+        """Some layer is a `transformer_encoder`: Keras scripts define that block."""
+        return "transformer_encoder" in self.kinds
+
+    @property
+    def functional(self) -> bool:
+        """A Keras script writes the model with the functional API, not as a Sequential
+        list: a graph, a padding mask to pass, or a MultiHeadAttention (which reads its
+        query and value as two arguments)."""
+        return not self.plan.is_chain or self.plan.pad is not None or "attention" in self.kinds
 
     @property
     def kernels(self) -> bool:

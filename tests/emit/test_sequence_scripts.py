@@ -179,9 +179,20 @@ def test_the_script_generates_specc_runs_token_ids(spec: str) -> None:
 # masked global pools.
 KERAS_CASES = {
     "gru": "embedding 30 8 pad=0\n gru 8 sequences=true bidirectional\n gru 4",
+    "lstm": "embedding 30 8 pad=0\n lstm 8 sequences=true bidirectional\n lstm 4",
     "avgpool": "embedding 30 8 pad=0\n global_avgpool",
     "maxpool": "embedding 30 8 pad=0\n global_maxpool",
     "positions": "embedding 30 8 pad=0\n position_embedding\n global_avgpool",
+    "attention": "embedding 30 8 pad=0\n attention heads=2\n global_avgpool",
+    # pre-padded: a query before the first token sees no key (uniform weights, not zeros)
+    "causal_attention": "embedding 30 8 pad=0\n attention heads=2 causal\n global_maxpool",
+    "unmasked_attention": "embedding 30 8\n attention heads=4 causal\n global_avgpool",
+    "transformer": "embedding 30 8 pad=0\n position_embedding\n"
+    " transformer_encoder heads=2 ff=16 dropout=0\n global_avgpool",
+    "transformer_pre": "embedding 30 8 pad=0\n transformer_encoder heads=2 ff=16 norm=pre"
+    " activation=gelu causal dropout=0 eps=1e-6\n global_avgpool",
+    "transformer_unmasked": "embedding 30 8\n transformer_encoder heads=2 ff=8 dropout=0\n"
+    " global_avgpool",
 }
 
 
