@@ -26,29 +26,6 @@ TEXT_SOURCES: dict[str, str] = {
 """The text data sources no target writes yet (E600 at check time)."""
 
 
-def sequences_not_emitted() -> dict[str, str]:
-    """The sequence kinds (specc/ir/sequence.py, specc/ir/attention.py) and the generated
-    token data, for a target that does not write them yet (only pytorch does): E600 at
-    check time."""
-    from specc.ir.layers import AnyLayer
-    from specc.ir.registry import canonical, members
-
-    why = "not written for this target yet; use `specc emit --target pytorch` or `specc run`"
-    table = members(AnyLayer)
-    modules = ("specc.ir.sequence", "specc.ir.attention")
-    refused = {
-        f"layer.{kind}": why for kind in canonical(AnyLayer) if table[kind].__module__ in modules
-    }
-    refused["layer.global_maxpool"] = why  # came with the sequence kinds (specc/ir/conv.py)
-    refused["causal"] = why  # an option of the attention kinds refused above
-    refused["data.synthetic_text"] = (
-        "generated token data is not written for this target yet; use "
-        "`specc emit --target pytorch` or `specc run`"
-    )
-    refused.update(TEXT_SOURCES)
-    return refused
-
-
 def words(text: str) -> frozenset[str]:
     """A whitespace-separated list of names (for `Target.reserved`)."""
     return frozenset(text.split())

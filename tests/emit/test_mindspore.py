@@ -256,6 +256,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, in
     sequence.write_text(emit(analyze(text, "sink/sequence.nn"), TARGET), encoding="utf-8")
     argv.append([str(sequence), "--epochs", "3", "--out", str(out / "sequence")])
     names.append("sequence")
+    maxpool = out / "maxpool.py"  # global_maxpool over (C, L), written since the token kinds
+    maxpool_text = text.replace("global_avgpool", "global_maxpool")
+    maxpool.write_text(emit(analyze(maxpool_text, "sink/sequence.nn"), TARGET), encoding="utf-8")
+    argv.append([str(maxpool), "--epochs", "3", "--out", str(out / "maxpool")])
+    names.append("maxpool")
     python = mindspore_python()  # MindSpore with NumPy < 2, its own venv
     codes, output = run_scripts(argv, env={"GLOG_v": "3"}, python=python)  # errors only
     return out, dict(zip(names, codes, strict=True)), output
@@ -286,11 +291,13 @@ def test_the_all_layers_script_trains(runs: tuple[object, dict[str, int], str]) 
     assert 0.0 <= hist["test_accuracy"] <= 1.0  # type: ignore[operator]
 
 
-def test_the_sequence_script_trains(runs: tuple[object, dict[str, int], str]) -> None:
-    """conv1d, maxpool1d, avgpool1d and global pooling over (C, L) as MindSpore cells."""
+@pytest.mark.parametrize("name", ["sequence", "maxpool"])
+def test_the_sequence_script_trains(runs: tuple[object, dict[str, int], str], name: str) -> None:
+    """conv1d, maxpool1d, avgpool1d and global pooling (average, max) over (C, L) as
+    MindSpore cells."""
     out, codes, output = runs
-    assert codes["sequence"] == 0, output[-4000:]
-    losses = history(out / "sequence")["loss"]  # type: ignore[operator]
+    assert codes[name] == 0, output[-4000:]
+    losses = history(out / name)["loss"]  # type: ignore[operator]
     assert isinstance(losses, list) and len(losses) == 3 and losses[-1] < losses[0], losses
 
 
