@@ -26,12 +26,19 @@ from specc import __version__
 from specc.errors import RunError, UsageError
 from specc.export.verify import BATCHES, TOLERANCE, Check, ExportError, compare, difference_table
 from specc.export.writers import INPUT_NAME, OUTPUT_NAME, WRITERS
+from specc.ir.sequence import vocabulary
 from specc.predict.artifacts import ARTIFACTS, MANIFEST, load_runner, need
 from specc.predict.trained import SPLITS, TrainedRun, one_input, open_run
 
 __all__ = ["FORMATS", "ExportError", "Exported", "export", "formats_for"]
 
 FORMATS = tuple(WRITERS)
+# Formats that cannot hold a token model (`input N int`) as the run computes it, and why.
+TOKENS_REFUSED: dict[str, str] = {
+    fmt: "its Keras model holds only stock layers, without the run's sequence layers and "
+    "the padding mask they are given (docs/semantics.md#masking)"
+    for fmt in ("savedmodel", "keras")
+}
 RUNTIMES: dict[str, tuple[str, ...]] = {"onnx": ("onnx", "onnxruntime")}
 EXAMPLES = max(BATCHES)
 
@@ -51,9 +58,12 @@ def formats_for(backend: str) -> list[str]:
 
 
 def _examples(run: TrainedRun) -> tuple[np.ndarray, str]:
-    """Up to 64 held-out examples, preprocessed, and where they came from."""
+    """Up to 64 held-out examples, preprocessed (token ids as int64, padding included), and
+    where they came from."""
     from specc.data import DataError
 
+    vocab = vocabulary(run.plan.shapes)
+    dtype = np.float32 if vocab is None else np.int64
     problem = ""
     for split in SPLITS:
         try:
@@ -62,10 +72,15 @@ def _examples(run: TrainedRun) -> tuple[np.ndarray, str]:
             problem = err.message
             break
         if len(x):
-            x = np.ascontiguousarray(x[:EXAMPLES], dtype=np.float32)
+            x = np.ascontiguousarray(x[:EXAMPLES], dtype=dtype)
             return x.reshape(len(x), *run.plan.shapes.input), f"the run's {split} split"
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(EXAMPLES, *run.plan.shapes.input)).astype(np.float32)
+    shape = (EXAMPLES, *run.plan.shapes.input)
+    if vocab is None:
+        x = rng.normal(size=shape).astype(np.float32)
+    else:  # ids, the first quarter of each example padding with id 0
+        x = rng.integers(0, vocab, size=shape, dtype=np.int64)
+        x[:, : shape[1] // 4] = 0
     return x, f"seeded random inputs ({problem or 'the data has no examples'})"
 
 
@@ -98,11 +113,12 @@ def export(
         )
     if legacy_onnx and fmt != "onnx":
         raise UsageError("--legacy-onnx only applies to --format onnx")
-    model_input = run.plan.model.input
-    if model_input is not None and model_input.dtype == "int":
+    vocab = vocabulary(run.plan.shapes)
+    if vocab is not None and fmt in TOKENS_REFUSED:
         raise ExportError(
-            "exporting a model that reads token ids (`input N int`) is not supported yet",
-            "use the run with `specc predict`; the formats' int inputs and masks are to come",
+            f"`--format {fmt}` cannot export a model that reads token ids (`input N int`): "
+            + TOKENS_REFUSED[fmt],
+            "train it with `--backend torch` and export `--format onnx` or `--format torch`",
         )
     for module in RUNTIMES.get(fmt, ()):
         need(module)  # before any work: a missing package is a message, not a late failure
@@ -205,11 +221,15 @@ def _manifest(
     run: TrainedRun, fmt: str, how: str, source: str, checks: list[Check]
 ) -> dict[str, Any]:
     shape = [None, *run.plan.shapes.input]
+    vocab = vocabulary(run.plan.shapes)
+    model_input: dict[str, Any] = {"name": INPUT_NAME, "shape": shape, "dtype": "float32"}
+    if vocab is not None:  # token ids 0..vocab-1 (padding included: the model masks it)
+        model_input.update(dtype="int64", vocab=vocab)
     return {
         "format": fmt,
         "artifact": ARTIFACTS[fmt],
         "exporter": how,
-        "input": {"name": INPUT_NAME, "shape": shape, "dtype": "float32", "layout": "the spec's"},
+        "input": {**model_input, "layout": "the spec's"},
         "output": {
             "name": OUTPUT_NAME,
             "shape": [None, *run.plan.shapes.output],

@@ -18,6 +18,7 @@ import numpy as np
 
 from specc.data.text_folder import run_encoder
 from specc.errors import RunError, UsageError
+from specc.ir.sequence import vocabulary
 from specc.predict.inputs import Examples, Wanted, read
 from specc.predict.prepare import preprocess, transforms_from_json
 
@@ -36,8 +37,10 @@ class Model:
     input_shape: tuple[int, ...]
     preprocessing: list[dict[str, Any]]
     wanted: Wanted
-    run: Any  # (x float32 (N, *input_shape)) -> outputs (N, ...)
+    run: Any  # (x (N, *input_shape), float32 or token ids int64) -> outputs (N, ...)
     trained: Any = None  # the TrainedRun for a run directory
+    vocab: int | None = None
+    """A model reading token ids (`input N int`): they run from 0 to vocab - 1, as int64."""
 
 
 @dataclass
@@ -81,6 +84,7 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
             preprocessing=list(info["preprocessing"]),
             wanted=_wanted(info.get("data", {}), shape),
             run=_load(str(info["format"]), folder / str(info["artifact"])),
+            vocab=info["input"].get("vocab"),
         )
     from specc.predict.trained import one_input, open_run
 
@@ -109,6 +113,7 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
         ),
         run=run,
         trained=trained,
+        vocab=vocabulary(trained.plan.shapes),
     )
 
 
@@ -147,8 +152,7 @@ def predict(
         examples = read(Path(item), model.wanted)
         xs.append(preprocess(examples.x, transforms, model.classes, model.input_shape))
         parts.append(examples)
-    x = np.concatenate(xs)
-    _check_token_ids(model, x)
+    x = _token_ids(model, np.concatenate(xs))
     labels = [p.labels for p in parts]
     known = None
     if all(lab is not None for lab in labels):
@@ -162,15 +166,12 @@ def predict(
     )
 
 
-def _check_token_ids(model: Model, x: np.ndarray) -> None:
-    """A model reading token ids (`input N int`) gets whole numbers in 0..vocab-1."""
-    if model.trained is None:
-        return  # an export: never of a token model (`specc export` refuses them)
-    from specc.ir.sequence import vocabulary
-
-    vocab = vocabulary(model.trained.plan.shapes)
+def _token_ids(model: Model, x: np.ndarray) -> np.ndarray:
+    """A model reading token ids (`input N int`) gets whole numbers in 0..vocab-1, as int64
+    (what its exported graph takes); other models their float32 inputs unchanged."""
+    vocab = model.vocab
     if vocab is None or x.size == 0:
-        return
+        return x
     bad = (x != np.round(x)) | (x < 0) | (x >= vocab)
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad.reshape(len(x), -1))[0])
@@ -180,6 +181,7 @@ def _check_token_ids(model: Model, x: np.ndarray) -> None:
             f"0 to {vocab - 1} (`input N int`)",
             "give whole-number token ids of the run's vocabulary",
         )
+    return x.astype(np.int64)
 
 
 def _run(model: Model, x: np.ndarray) -> np.ndarray:
