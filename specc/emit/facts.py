@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
-from specc.data import cifar, cifar_batches
+from specc.data import cifar, cifar_batches, imdb
 from specc.data.mnist import CHECKSUMS, FILES, MIRRORS
 from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import Target
@@ -58,6 +58,8 @@ def _cifar_download(kind: str) -> Download:
 DOWNLOADS = {"idx": _idx_download, "cifar": _cifar_download}
 READER_MODULES = {"idx": {"gzip", "zlib"}, "cifar": {"pickle"}}
 DOWNLOAD_MODULES = {"idx": {"hashlib", "urllib.request"}, "cifar": {"hashlib", "urllib.request"}}
+# By the data kind: the standard-library modules its reader imports.
+SOURCE_MODULES = {"csv": {"csv"}, "imdb": {"io", "pickle", "zipfile"}}
 
 
 def download_for(data: Data) -> Download:
@@ -100,7 +102,10 @@ class ScriptFacts:
 
     @property
     def pickle_globals(self) -> tuple[tuple[str, str], ...]:
-        """All a CIFAR-10 batch's pickle may build (specc.data.cifar_batches)."""
+        """All a CIFAR-10 batch's pickle may build (specc.data.cifar_batches); IMDB's
+        reviews also NumPy scalars (specc.data.imdb)."""
+        if self.plan.data.kind_name() == "imdb":
+            return tuple(sorted(imdb.PICKLE_GLOBALS))
         return tuple(sorted(cifar_batches.PICKLE_GLOBALS))
 
     @property
@@ -134,6 +139,8 @@ class ScriptFacts:
         d = self.plan.data
         if not d.downloadable or self.target.dataset_helper is not None or d.path:
             return None  # a spec's `path` is used instead of any download
+        if type(d).file_format is None:
+            return None  # not an image set (IMDB): the script reads a local file only
         return download_for(d)
 
     @property
@@ -143,8 +150,7 @@ class ScriptFacts:
         fmt = self.file_format
         if fmt is not None:
             modules |= READER_MODULES[fmt]
-        if self.plan.data.kind_name() == "csv":
-            modules.add("csv")
+        modules |= SOURCE_MODULES.get(self.plan.data.kind_name(), set())
         if fmt is not None and self.download is not None:
             modules |= DOWNLOAD_MODULES[fmt]
         if self.extracts:

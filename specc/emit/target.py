@@ -20,10 +20,11 @@ LayoutPass = Callable[["Lowered"], "Lowered"]
 
 
 TEXT_SOURCES: dict[str, str] = {
-    "data.imdb": "the IMDB reader is not emitted yet; use `specc run`",
+    "data.imdb": "the IMDB reader is written for `--target pytorch` only; use it or `specc run`",
     "data.text_folder": "tokenizing text is not emitted yet; use `specc run`",
 }
-"""The text data sources no target writes yet (E600 at check time)."""
+"""The text data sources a target does not write (E600 at check time): the pytorch target
+writes `imdb` (templates/common/imdb.j2), none tokenizes a text folder yet."""
 
 
 def words(text: str) -> frozenset[str]:

@@ -22,7 +22,7 @@ MODULE_NAMES = words(
     parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder download read_source hold_out transform load_data
     encode predict ratio compute_metrics learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches load_initial_weights save_weights OUT
     neutral_weights read_weights transfer
-    VOCAB DATA_VOCAB LENGTH check_ids mask causal
+    VOCAB DATA_VOCAB LENGTH check_ids mask causal find_imdb read_array pad_pre io zipfile
     evaluate improved pick_device main x y self
     """
 )
@@ -52,7 +52,8 @@ TARGET = Target(
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
         "inputs.several": "emitted scripts read one input array per example (several named "
         "arrays are read by `specc run` only, docs/data.md#several-inputs)",
-        **TEXT_SOURCES,
+        # the IMDB reader is written (templates/common/imdb.j2); tokenizing text is not
+        **{k: v for k, v in TEXT_SOURCES.items() if k != "data.imdb"},
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
         "compile.on": "torch.compile is not emitted; remove `compile on`",
