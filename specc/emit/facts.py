@@ -16,6 +16,7 @@ from specc.data import cifar, cifar_batches, imdb
 from specc.data.mnist import CHECKSUMS, FILES, MIRRORS
 from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import Target
+from specc.ir.attention import SelfAttending
 from specc.ir.data import Augment, Data
 from specc.metrics import is_minimised
 
@@ -234,7 +235,7 @@ class ScriptFacts:
     def attends(self) -> bool:
         """Some layer is `attention` or `transformer_encoder`: Keras scripts define the
         MultiHeadAttention that computes the spec's masked softmax."""
-        return bool(self.kinds & {"attention", "transformer_encoder"})
+        return any(isinstance(layer.ir, SelfAttending) for layer in self.plan.layers)
 
     @property
     def transformer(self) -> bool:
