@@ -60,7 +60,11 @@ DOWNLOADS = {"idx": _idx_download, "cifar": _cifar_download}
 READER_MODULES = {"idx": {"gzip", "zlib"}, "cifar": {"pickle"}}
 DOWNLOAD_MODULES = {"idx": {"hashlib", "urllib.request"}, "cifar": {"hashlib", "urllib.request"}}
 # By the data kind: the standard-library modules its reader imports.
-SOURCE_MODULES = {"csv": {"csv"}, "imdb": {"io", "pickle", "zipfile"}}
+SOURCE_MODULES = {
+    "csv": {"csv"},
+    "imdb": {"io", "pickle", "zipfile"},
+    "text_folder": {"collections", "re"},
+}
 
 
 def download_for(data: Data) -> Download:

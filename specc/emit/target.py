@@ -21,10 +21,11 @@ LayoutPass = Callable[["Lowered"], "Lowered"]
 
 TEXT_SOURCES: dict[str, str] = {
     "data.imdb": "the IMDB reader is written for `--target pytorch` only; use it or `specc run`",
-    "data.text_folder": "tokenizing text is not emitted yet; use `specc run`",
+    "data.text_folder": "tokenizing text is written for `--target pytorch` only; use it or "
+    "`specc run`",
 }
-"""The text data sources a target does not write (E600 at check time): the pytorch target
-writes `imdb` (templates/common/imdb.j2), none tokenizes a text folder yet."""
+"""The text data sources only the pytorch target writes (templates/common/imdb.j2 and
+text_folder.j2); the others refuse them (E600 at check time)."""
 
 
 def words(text: str) -> frozenset[str]:

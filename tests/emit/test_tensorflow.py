@@ -81,7 +81,7 @@ def test_capability_table_is_the_reviewed_one() -> None:
     assert sorted(get_target(TARGET).unsupported) == [
         "amsgrad",
         "clip_both",
-        # the text sources no target writes yet (specc/emit/target.py: TEXT_SOURCES)
+        # the text sources only the pytorch target writes (specc/emit/target.py: TEXT_SOURCES)
         "data.imdb",
         "data.text_folder",
         "frozen_batchnorm",

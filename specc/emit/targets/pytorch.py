@@ -6,7 +6,7 @@ and `nn.Module` own, and what PyTorch scripts cannot express yet.
 
 from __future__ import annotations
 
-from specc.emit.target import TEXT_SOURCES, Target, words
+from specc.emit.target import Target, words
 
 # Everything the template defines at module level, plus nn.Module's public attributes
 # (a layer called `train` or `forward` would break the model: it gets renamed).
@@ -23,6 +23,7 @@ MODULE_NAMES = words(
     encode predict ratio compute_metrics learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches load_initial_weights save_weights OUT
     neutral_weights read_weights transfer
     VOCAB DATA_VOCAB LENGTH check_ids mask causal find_imdb read_array pad_pre io zipfile
+    collections re TOKEN_IDS class_folders read_split tokens build_vocabulary encode_texts
     evaluate improved pick_device main x y self
     """
 )
@@ -52,8 +53,6 @@ TARGET = Target(
         # Several inputs need several arrays from the data (docs/semantics.md#graphs).
         "inputs.several": "emitted scripts read one input array per example (several named "
         "arrays are read by `specc run` only, docs/data.md#several-inputs)",
-        # the IMDB reader is written (templates/common/imdb.j2); tokenizing text is not
-        **{k: v for k, v in TEXT_SOURCES.items() if k != "data.imdb"},
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
         "compile.on": "torch.compile is not emitted; remove `compile on`",
