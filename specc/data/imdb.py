@@ -31,7 +31,7 @@ from typing import IO, Any
 import numpy as np
 
 from specc.data import search
-from specc.data.cifar_batches import PICKLE_GLOBALS
+from specc.data.cifar_batches import PICKLE_GLOBALS as CIFAR_GLOBALS
 from specc.data.download import fetch_for_set
 from specc.data.errors import DataError
 
@@ -45,7 +45,7 @@ PAD, START, OOV, INDEX_FROM = 0, 1, 2, 3
 SHUFFLE_SEED = 113
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 # NumPy scalars may appear inside the lists of a re-saved file.
-_GLOBALS = PICKLE_GLOBALS | {
+PICKLE_GLOBALS = CIFAR_GLOBALS | {
     ("numpy.core.multiarray", "scalar"),
     ("numpy._core.multiarray", "scalar"),
 }
@@ -190,7 +190,7 @@ class _ArraysOnly(pickle.Unpickler):
         super().__init__(handle, encoding=encoding)
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _GLOBALS:
+        if (module, name) in PICKLE_GLOBALS:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"it asks for `{module}.{name}`, which specc does not load")
 

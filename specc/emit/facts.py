@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
-from specc.data import cifar, cifar_batches
+from specc.data import cifar, cifar_batches, imdb
 from specc.data.mnist import CHECKSUMS, FILES, MIRRORS
 from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import Target
+from specc.ir.attention import SelfAttending
 from specc.ir.data import Augment, Data
 from specc.ir.losses import SparseCategoricalCrossentropy
 from specc.ir.sequence import LastStep, Recurrent, is_sequence
@@ -60,6 +61,12 @@ def _cifar_download(kind: str) -> Download:
 DOWNLOADS = {"idx": _idx_download, "cifar": _cifar_download}
 READER_MODULES = {"idx": {"gzip", "zlib"}, "cifar": {"pickle"}}
 DOWNLOAD_MODULES = {"idx": {"hashlib", "urllib.request"}, "cifar": {"hashlib", "urllib.request"}}
+# By the data kind: the standard-library modules its reader imports.
+SOURCE_MODULES = {
+    "csv": {"csv"},
+    "imdb": {"io", "pickle", "zipfile"},
+    "text_folder": {"collections", "re"},
+}
 
 
 def download_for(data: Data) -> Download:
@@ -102,7 +109,10 @@ class ScriptFacts:
 
     @property
     def pickle_globals(self) -> tuple[tuple[str, str], ...]:
-        """All a CIFAR-10 batch's pickle may build (specc.data.cifar_batches)."""
+        """All a CIFAR-10 batch's pickle may build (specc.data.cifar_batches); IMDB's
+        reviews also NumPy scalars (specc.data.imdb)."""
+        if self.plan.data.kind_name() == "imdb":
+            return tuple(sorted(imdb.PICKLE_GLOBALS))
         return tuple(sorted(cifar_batches.PICKLE_GLOBALS))
 
     @property
@@ -136,6 +146,8 @@ class ScriptFacts:
         d = self.plan.data
         if not d.downloadable or self.target.dataset_helper is not None or d.path:
             return None  # a spec's `path` is used instead of any download
+        if type(d).file_format is None:
+            return None  # not an image set (IMDB): the script reads a local file only
         return download_for(d)
 
     @property
@@ -145,8 +157,7 @@ class ScriptFacts:
         fmt = self.file_format
         if fmt is not None:
             modules |= READER_MODULES[fmt]
-        if self.plan.data.kind_name() == "csv":
-            modules.add("csv")
+        modules |= SOURCE_MODULES.get(self.plan.data.kind_name(), set())
         if self.next_token:
             modules.add("collections")
             if self.plan.data.tokenize.mode == "words":  # type: ignore[attr-defined]
@@ -249,12 +260,40 @@ class ScriptFacts:
     @property
     def position_embedding(self) -> bool:
         """Some layer is a `position_embedding`: Keras scripts define that layer class."""
-        return any(layer.kind == "position_embedding" for layer in self.plan.layers)
+        return "position_embedding" in self.kinds
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of the model's layers (which classes and converters a script defines)."""
+        return frozenset(layer.kind for layer in self.plan.layers)
 
     @property
     def gru(self) -> bool:
         """Some layer is a `gru`: Keras scripts map its gate blocks to the neutral file's."""
-        return any(layer.kind == "gru" for layer in self.plan.layers)
+        return "gru" in self.kinds
+
+    @property
+    def lstm(self) -> bool:
+        """Some layer is an `lstm`: Keras scripts define the cell with PyTorch's two biases."""
+        return "lstm" in self.kinds
+
+    @property
+    def attends(self) -> bool:
+        """Some layer is `attention` or `transformer_encoder`: Keras scripts define the
+        MultiHeadAttention that computes the spec's masked softmax."""
+        return any(isinstance(layer.ir, SelfAttending) for layer in self.plan.layers)
+
+    @property
+    def transformer(self) -> bool:
+        """Some layer is a `transformer_encoder`: Keras scripts define that block."""
+        return "transformer_encoder" in self.kinds
+
+    @property
+    def functional(self) -> bool:
+        """A Keras script writes the model with the functional API, not as a Sequential
+        list: a graph, a padding mask to pass, or a MultiHeadAttention (which reads its
+        query and value as two arguments)."""
+        return not self.plan.is_chain or self.plan.pad is not None or "attention" in self.kinds
 
     @property
     def kernels(self) -> bool:

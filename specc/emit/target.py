@@ -20,11 +20,17 @@ LayoutPass = Callable[["Lowered"], "Lowered"]
 
 
 TEXT_SOURCES: dict[str, str] = {
-    "data.imdb": "the IMDB reader is not emitted yet; use `specc run`",
-    "data.text_folder": "tokenizing text is not emitted yet; use `specc run`",
-    "csv_text": "tokenizing text is not emitted yet; use `specc run`",
+    "data.imdb": "the IMDB reader is written for `--target pytorch` only; use it or `specc run`",
+    "data.text_folder": "tokenizing text is written for `--target pytorch` only; use it or "
+    "`specc run`",
 }
-"""The text data sources no target writes yet (E600 at check time)."""
+"""The text data sources only the pytorch target writes (templates/common/imdb.j2 and
+text_folder.j2); the others refuse them (E600 at check time)."""
+
+TEXT_COLUMNS: dict[str, str] = {
+    "csv_text": "tokenizing a CSV text column is not emitted yet; use `specc run`",
+}
+"""A CSV's text column (docs/data.md): no target writes it yet (E600 at check time)."""
 
 IMAGE_FILES: dict[str, str] = {
     "csv.image_files": "reading image files named by a CSV column is not emitted yet; use "
@@ -42,31 +48,19 @@ LANGUAGE_MODELS: dict[str, str] = {
 }
 """Language-model features (docs/semantics.md#per-token) a target does not write (E600)."""
 
+_PYTORCH = "use `specc emit --target pytorch` or `specc run`"
 
-def sequences_not_emitted() -> dict[str, str]:
-    """The sequence kinds (specc/ir/sequence.py, specc/ir/attention.py) and the generated
-    token data, for a target that does not write them yet (only pytorch does): E600 at
-    check time."""
-    from specc.ir.layers import AnyLayer
-    from specc.ir.registry import canonical, members
-
-    why = "not written for this target yet; use `specc emit --target pytorch` or `specc run`"
-    table = members(AnyLayer)
-    modules = ("specc.ir.sequence", "specc.ir.attention")
-    refused = {
-        f"layer.{kind}": why for kind in canonical(AnyLayer) if table[kind].__module__ in modules
-    }
-    refused["layer.global_maxpool"] = why  # came with the sequence kinds (specc/ir/conv.py)
-    refused["causal"] = why  # an option of the attention kinds refused above
-    refused["recurrent.mask"] = why  # options of the recurrent kinds refused above
-    refused["recurrent.stacked"] = why
-    refused["position_embedding.sinusoidal"] = why
-    refused["data.synthetic_text"] = (
-        "generated token data is not written for this target yet; use "
-        "`specc emit --target pytorch` or `specc run`"
-    )
-    refused.update(TEXT_SOURCES)
-    return refused
+SEQUENCE_OPTIONS: dict[str, str] = {
+    "recurrent.mask": "this target's scripts do not give a recurrent layer the padding mask "
+    "yet (the spec skips padded steps and outputs zeros there); " + _PYTORCH + ", or drop "
+    "`pad=` from the embedding",
+    "recurrent.stacked": "stacked recurrent layers are not written for this target yet; write "
+    "one `lstm`/`gru` per layer, or " + _PYTORCH,
+    "position_embedding.sinusoidal": "this target's scripts write a learned position "
+    "embedding only; " + _PYTORCH,
+    "layer.last": "the last valid step is not written for this target yet; " + _PYTORCH,
+}
+"""Sequence options only the pytorch target writes yet (docs/semantics.md#masking)."""
 
 
 def words(text: str) -> frozenset[str]:

@@ -28,12 +28,20 @@ from specc.data.dataset import Inputs, X
 from specc.errors import RunError, UsageError
 from specc.export.verify import BATCHES, TOLERANCE, Check, ExportError, compare, difference_table
 from specc.export.writers import INPUT_NAME, OUTPUT_NAME, WRITERS
+from specc.ir.sequence import vocabulary
+from specc.lowering.capabilities import features
 from specc.predict.artifacts import ARTIFACTS, MANIFEST, load_runner, need
 from specc.predict.trained import SPLITS, TrainedRun, one_output, open_run
 
 __all__ = ["FORMATS", "ExportError", "Exported", "export", "formats_for"]
 
 FORMATS = tuple(WRITERS)
+# Formats that cannot hold a token model (`input N int`) as the run computes it, and why.
+TOKENS_REFUSED: dict[str, str] = {
+    fmt: "its Keras model holds only stock layers, without the run's sequence layers and "
+    "the padding mask they are given (docs/semantics.md#masking)"
+    for fmt in ("savedmodel", "keras")
+}
 RUNTIMES: dict[str, tuple[str, ...]] = {"onnx": ("onnx", "onnxruntime")}
 EXAMPLES = max(BATCHES)
 
@@ -53,10 +61,12 @@ def formats_for(backend: str) -> list[str]:
 
 
 def _examples(run: TrainedRun) -> tuple[X, str]:
-    """Up to 64 held-out examples, preprocessed, and where they came from (several inputs:
-    `Inputs`, one array per input)."""
+    """Up to 64 held-out examples, preprocessed (token ids as int64, padding included), and
+    where they came from (several inputs: `Inputs`, one array per input)."""
     from specc.data import DataError
 
+    vocab = vocabulary(run.plan.shapes)
+    dtype = np.float32 if vocab is None else np.int64
     problem = ""
     shapes = dict(run.plan.shapes.inputs)
     for split in SPLITS:
@@ -66,15 +76,21 @@ def _examples(run: TrainedRun) -> tuple[X, str]:
             problem = err.message
             break
         if len(x):
-            return _shaped(x[:EXAMPLES], shapes), f"the run's {split} split"
+            return _shaped(x[:EXAMPLES], shapes, dtype), f"the run's {split} split"
     rng = np.random.default_rng(0)
+    if vocab is not None:  # ids, the first quarter of each example padding with id 0
+        ids = rng.integers(0, vocab, size=(EXAMPLES, *run.plan.shapes.input), dtype=np.int64)
+        ids[:, : ids.shape[1] // 4] = 0
+        return ids, f"seeded random inputs ({problem or 'the data has no examples'})"
     arrays = {name: rng.normal(size=(EXAMPLES, *shape)) for name, shape in shapes.items()}
     x = Inputs(arrays) if len(arrays) > 1 else next(iter(arrays.values()))
-    return _shaped(x, shapes), f"seeded random inputs ({problem or 'the data has no examples'})"
+    return _shaped(
+        x, shapes, dtype
+    ), f"seeded random inputs ({problem or 'the data has no examples'})"
 
 
-def _shaped(x: X, shapes: dict[str, tuple[int, ...]]) -> X:
-    """Contiguous float32 examples in each input's shape."""
+def _shaped(x: X, shapes: dict[str, tuple[int, ...]], dtype: type = np.float32) -> X:
+    """Contiguous examples in each input's shape (float32, or int64 token ids)."""
     if isinstance(x, Inputs):
         return Inputs(
             {
@@ -83,7 +99,7 @@ def _shaped(x: X, shapes: dict[str, tuple[int, ...]]) -> X:
             }
         )
     shape = next(iter(shapes.values()))
-    return np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), *shape)
+    return np.ascontiguousarray(x, dtype=dtype).reshape(len(x), *shape)
 
 
 def _batches(x: X) -> list[X]:
@@ -116,11 +132,20 @@ def export(
         )
     if legacy_onnx and fmt != "onnx":
         raise UsageError("--legacy-onnx only applies to --format onnx")
-    model_input = run.plan.model.input
-    if model_input is not None and model_input.dtype == "int":
+    vocab = vocabulary(run.plan.shapes)
+    if vocab is not None and fmt in TOKENS_REFUSED:
         raise ExportError(
-            "exporting a model that reads token ids (`input N int`) is not supported yet",
-            "use the run with `specc predict`; the formats' int inputs and masks are to come",
+            f"`--format {fmt}` cannot export a model that reads token ids (`input N int`): "
+            + TOKENS_REFUSED[fmt],
+            "train it with `--backend torch` and export `--format onnx` or `--format torch`",
+        )
+    if any(key == "recurrent.mask" for key, _, _ in features(run.plan.spec, run.plan.model)):
+        raise ExportError(
+            f"`--format {fmt}` cannot export a recurrent layer that skips padded steps yet "
+            "(it packs each batch's sequences by their lengths, which the exporters cannot "
+            "trace; docs/semantics.md#masking)",
+            "export a model whose `embedding` has no `pad=`, or use the run itself "
+            "(`specc predict RUN ...`)",
         )
     for module in RUNTIMES.get(fmt, ()):
         need(module)  # before any work: a missing package is a message, not a late failure
@@ -231,15 +256,15 @@ def _manifest(
             ]
         }
     else:
-        shape = [None, *run.plan.shapes.input]
-        given = {
-            "input": {
-                "name": INPUT_NAME,
-                "shape": shape,
-                "dtype": "float32",
-                "layout": "the spec's",
-            }
+        model_input: dict[str, Any] = {
+            "name": INPUT_NAME,
+            "shape": [None, *run.plan.shapes.input],
+            "dtype": "float32",
         }
+        vocab = vocabulary(run.plan.shapes)
+        if vocab is not None:  # token ids 0..vocab-1 (padding included: the model masks it)
+            model_input.update(dtype="int64", vocab=vocab)
+        given = {"input": {**model_input, "layout": "the spec's"}}
     return {
         "format": fmt,
         "artifact": ARTIFACTS[fmt],

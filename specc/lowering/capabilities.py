@@ -70,6 +70,7 @@ OPTIONS: dict[str, str] = {
     "graph": "models that branch or merge (residual, parallel, merges)",
     "causal": "causal self-attention (`attention causal`, `transformer_encoder causal`)",
     "recurrent.stacked": "stacked recurrent layers (`lstm 64 layers=2 dropout=0.2`)",
+    "time_major": "`conv1d` and 1-D pools along a token sequence's time axis",
     "recurrent.mask": "`lstm`/`gru` skipping padded steps (after `embedding ... pad=P`)",
     "position_embedding.sinusoidal": "fixed sinusoidal positions (`position_embedding sinusoidal`)",
     "inputs.several": "models with several inputs",
@@ -105,6 +106,7 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
         yield "inputs.several", model.inputs[1], None
     if _predicts_every_step(model):
         yield "per_token", model.layers[-1], None
+    tokens = any(i.dtype == "int" for i in model.inputs)  # layers after an embedding
     for layer in flat_layers(list(model.layers), blocks=True):
         yield f"layer.{layer.kind_name()}", layer, None
         if layer.takes_activation:
@@ -114,6 +116,8 @@ def features(spec: Spec, model: Model) -> Iterator[Use]:
             yield from layer_inits(layer)
         if getattr(layer, "causal", False):
             yield "causal", layer, "causal"
+        if tokens and getattr(type(layer), "reads_time_major", False):
+            yield "time_major", layer, None
         for key, field in layer.options():
             yield key, layer, field
         if layer.frozen:

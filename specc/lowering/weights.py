@@ -117,6 +117,27 @@ KERAS: dict[WeightRole, Rule] = {
     "matrix": _keras_own,
     "vector": _keras_own,
 }
+# nn.TransformerEncoderLayer's parts under MindSpore's names: its feed-forward layers are
+# `dense1`/`dense2` (PyTorch's `linear1`/`linear2`), its norms' arrays `gamma`/`beta`.
+_MINDSPORE_PARTS = {
+    "linear1.": "dense1.",
+    "linear2.": "dense2.",
+    "norm1.weight": "norm1.gamma",
+    "norm1.bias": "norm1.beta",
+    "norm2.weight": "norm2.gamma",
+    "norm2.bias": "norm2.beta",
+}
+
+
+def _mindspore_own(weight: Weight, channels_last: bool) -> Native:
+    """nn.MultiheadAttention's arrays keep PyTorch's names; nn.TransformerEncoderLayer's
+    feed-forward and norm arrays are renamed (`linear1.weight` -> `dense1.weight`)."""
+    name = weight.name
+    for torch_name, mindspore_name in _MINDSPORE_PARTS.items():
+        name = name.replace(torch_name, mindspore_name)
+    return Native(name, None)
+
+
 MINDSPORE: dict[WeightRole, Rule] = {
     "kernel": _same("weight"),
     "bias": _same("bias"),
@@ -124,6 +145,13 @@ MINDSPORE: dict[WeightRole, Rule] = {
     "shift": _same("beta"),
     "running_mean": _same("moving_mean"),
     "running_var": _same("moving_variance"),
+    "embedding": _same("embedding_table"),
+    # nn.LSTM/nn.GRU: PyTorch's names, layout and gate order
+    **dict.fromkeys(
+        ("gate_kernel", "gate_recurrent", "gate_bias", "gate_recurrent_bias"), _own_name
+    ),
+    "matrix": _mindspore_own,
+    "vector": _mindspore_own,
 }
 FRAMEWORKS: dict[str, dict[WeightRole, Rule]] = {
     "torch": TORCH,

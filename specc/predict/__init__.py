@@ -19,6 +19,7 @@ import numpy as np
 from specc.data.dataset import Inputs, X
 from specc.data.text_folder import run_encoder
 from specc.errors import RunError, UsageError
+from specc.ir.sequence import vocabulary
 from specc.predict.inputs import Examples, Wanted, read
 from specc.predict.prepare import preprocess, preprocess_inputs, transforms_from_json
 
@@ -37,10 +38,12 @@ class Model:
     input_shape: tuple[int, ...]
     preprocessing: list[dict[str, Any]]
     wanted: Wanted
-    run: Any  # (x float32 (N, *input_shape), or `Inputs`) -> outputs (N, ...)
+    run: Any  # (x (N, *input_shape): float32, token ids int64, or `Inputs`) -> outputs (N, ...)
     trained: Any = None  # the TrainedRun for a run directory
     inputs: dict[str, tuple[int, ...]] | None = None
     """A model with several inputs: name -> one example's shape (read from a .npz)."""
+    vocab: int | None = None
+    """A model reading token ids (`input N int`): they run from 0 to vocab - 1, as int64."""
 
 
 @dataclass
@@ -100,6 +103,7 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
             wanted=_wanted(info.get("data", {}), shape, several),
             run=_load(str(info["format"]), folder / str(info["artifact"])),
             inputs=several,
+            vocab=(info.get("input") or {}).get("vocab"),
         )
     from specc.predict.trained import one_output, open_run
 
@@ -129,6 +133,7 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
         run=run,
         trained=trained,
         inputs=trained.inputs,
+        vocab=vocabulary(trained.plan.shapes),
     )
 
 
@@ -172,8 +177,7 @@ def predict(
             assert isinstance(examples.x, np.ndarray)
             xs.append(preprocess(examples.x, transforms, model.classes, model.input_shape))
         parts.append(examples)
-    x = _concatenate(xs)
-    _check_token_ids(model, x)
+    x = _token_ids(model, _concatenate(xs))
     labels = [p.labels for p in parts]
     known = None
     if all(lab is not None for lab in labels):
@@ -198,15 +202,14 @@ def _concatenate(xs: list[X]) -> X:
     return np.concatenate([x for x in xs if isinstance(x, np.ndarray)])
 
 
-def _check_token_ids(model: Model, x: X) -> None:
-    """A model reading token ids (`input N int`) gets whole numbers in 0..vocab-1."""
-    if model.trained is None or isinstance(x, Inputs):  # several inputs are numbers
-        return  # an export: never of a token model (`specc export` refuses them)
-    from specc.ir.sequence import vocabulary
-
-    vocab = vocabulary(model.trained.plan.shapes)
+def _token_ids(model: Model, x: X) -> X:
+    """A model reading token ids (`input N int`) gets whole numbers in 0..vocab-1, as int64
+    (what its exported graph takes); other models their inputs unchanged."""
+    vocab = model.vocab
+    if isinstance(x, Inputs):  # several inputs are numbers
+        return x
     if vocab is None or x.size == 0:
-        return
+        return x
     bad = (x != np.round(x)) | (x < 0) | (x >= vocab)
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad.reshape(len(x), -1))[0])
@@ -216,6 +219,7 @@ def _check_token_ids(model: Model, x: X) -> None:
             f"0 to {vocab - 1} (`input N int`)",
             "give whole-number token ids of the run's vocabulary",
         )
+    return x.astype(np.int64)
 
 
 def _run(model: Model, x: X) -> np.ndarray:

@@ -234,7 +234,8 @@ def test_the_planted_signal_is_learned(backend: str, tmp_path: Path) -> None:
 
 def test_the_cli_says_where_it_looked_and_emit_refuses(tmp_path: Path) -> None:
     """`specc run` without the file and without downloading: exit 1, the places searched,
-    no traceback; `specc emit` refuses the source with E600 at its line."""
+    no traceback; `specc emit --target keras` refuses the source with E600 at its line (the
+    pytorch target writes it: tests/emit/test_imdb_script.py)."""
     from click.testing import CliRunner
 
     from specc.cli import main
@@ -246,9 +247,9 @@ def test_the_cli_says_where_it_looked_and_emit_refuses(tmp_path: Path) -> None:
     assert "imdb is not on this machine. Searched:" in answer.output
     assert "Traceback" not in answer.output
     emitted = CliRunner().invoke(
-        main, ["emit", str(spec), "--target", "pytorch", "-o", str(tmp_path / "s.py")]
+        main, ["emit", str(spec), "--target", "keras", "-o", str(tmp_path / "s.py")]
     )
     assert emitted.exit_code == 1, emitted.output
-    assert "error[E600]: the `pytorch` target cannot express data `imdb`" in emitted.output
-    assert "the IMDB reader is not emitted yet; use `specc run`" in emitted.output
+    assert "error[E600]: the `keras` target cannot express data `imdb`" in emitted.output
+    assert "the IMDB reader is written for `--target pytorch` only" in emitted.output
     assert not (tmp_path / "s.py").exists()

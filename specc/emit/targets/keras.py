@@ -8,7 +8,15 @@ what the script cannot express.
 from __future__ import annotations
 
 from specc.emit.lower import ScriptPlan, channels_last_input
-from specc.emit.target import IMAGE_FILES, LANGUAGE_MODELS, Target, sequences_not_emitted, words
+from specc.emit.target import (
+    IMAGE_FILES,
+    LANGUAGE_MODELS,
+    SEQUENCE_OPTIONS,
+    TEXT_COLUMNS,
+    TEXT_SOURCES,
+    Target,
+    words,
+)
 from specc.ir import optimizers as O
 from specc.lowering.layout import channels_last
 
@@ -22,42 +30,13 @@ MODULE_NAMES = words(
     TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE DATA_PATH TARGET_COLUMN FEATURE_COLUMNS
     X_NAME Y_NAME MNIST_FILES EARLY_STOPPING PATIENCE MIN_DELTA RESTORE_BEST CHECKPOINT
     INIT_FROM INIT_STRICT VOCAB DATA_VOCAB LENGTH check_ids mask swap_gates gru_neutral gru_keras PositionEmbedding
+    LSTMCell SelfAttention TransformerEncoder is_lstm lstm_neutral lstm_keras attention_neutral
+    attention_keras transformer_neutral transformer_keras
     parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder read_source hold_out transform load_data encode
     build_model use_device SmoothedSparseCrossentropy SpecSGD SpecAdam SpecRMSprop SpecAdagrad MacroScore learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches
     StepLearningRate neutral_weights load_initial_weights save_weights main read_weights transfer
     """
 )
-
-
-# The sequence features Keras scripts write (docs/semantics.md#sequences): the other
-# sequence kinds stay refused, with SEQUENCE_REASONS.
-KERAS_WRITES = (
-    *("layer.embedding", "layer.position_embedding", "layer.gru", "layer.global_maxpool"),
-    "data.synthetic_text",
-)
-
-# Why each sequence kind is not written for Keras yet (the rest: sequences_not_emitted()).
-SEQUENCE_REASONS = {
-    "layer.lstm": "Keras's LSTM keeps one bias (b_ih + b_hh) where the spec keeps two, so its "
-    "parameter count and weights would differ; use `specc emit --target pytorch` or `specc run`",
-    "layer.attention": "Keras's MultiHeadAttention keeps per-head (D, N, D/N) projections, not "
-    "the spec's in_proj arrays; not written yet: use `specc emit --target pytorch` or `specc run`",
-    "layer.transformer_encoder": "Keras has no transformer block and its MultiHeadAttention "
-    "keeps per-head projections; not written yet: use `specc emit --target pytorch` or "
-    "`specc run`",
-}
-
-
-# Options of the sequence kinds Keras scripts do not write yet (docs/semantics.md#masking).
-SEQUENCE_OPTIONS = {
-    "recurrent.mask": "Keras scripts do not give a recurrent layer the padding mask yet (the "
-    "spec skips padded steps and outputs zeros there); use `specc emit --target pytorch` or "
-    "`specc run`, or drop `pad=` from the embedding",
-    "recurrent.stacked": "stacked recurrent layers are not written for Keras yet; write one "
-    "`lstm`/`gru` per layer, or use `specc emit --target pytorch` or `specc run`",
-    "position_embedding.sinusoidal": "Keras scripts write a learned `PositionEmbedding` only; "
-    "use `specc emit --target pytorch` or `specc run`",
-}
 
 
 def optimizer_class(p: ScriptPlan) -> str | None:
@@ -95,8 +74,8 @@ TARGET = Target(
         "layer.output": "emitted scripts train one output with one loss (several outputs, "
         "named `output` blocks, train with `specc run`: docs/semantics.md#outputs)",
         **IMAGE_FILES,
-        **{k: v for k, v in sequences_not_emitted().items() if k not in KERAS_WRITES},
-        **SEQUENCE_REASONS,
+        **TEXT_SOURCES,
+        **TEXT_COLUMNS,
         **LANGUAGE_MODELS,
         **SEQUENCE_OPTIONS,
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "

@@ -13,8 +13,18 @@ from __future__ import annotations
 import dataclasses
 
 from specc.emit.lower import LayerView, ScriptPlan
-from specc.emit.target import IMAGE_FILES, LANGUAGE_MODELS, Target, sequences_not_emitted, words
+from specc.emit.target import (
+    IMAGE_FILES,
+    LANGUAGE_MODELS,
+    SEQUENCE_OPTIONS,
+    TEXT_COLUMNS,
+    TEXT_SOURCES,
+    Target,
+    words,
+)
+from specc.ir.attention import SelfAttending
 from specc.ir.conv import Conv
+from specc.ir.layer import Weight
 from specc.lowering.weights import native
 
 # Everything the template defines at module level, plus the public attributes of nn.Cell
@@ -32,7 +42,7 @@ MODULE_NAMES = words(
     RESTORE_BEST CHECKPOINT INIT_FROM INIT_STRICT WEIGHT_NAMES
     parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder download read_source hold_out transform load_data
     encode predict ratio compute_metrics learning_rate load_initial_weights save_weights
-    neutral_weights read_weights transfer
+    neutral_weights read_weights transfer VOCAB DATA_VOCAB LENGTH check_ids mask causal
     snapshot restore evaluate improved augment Plateau IMAGE_SHAPE main x y self
     """
 )
@@ -82,18 +92,28 @@ def layer_args(p: ScriptPlan) -> ScriptPlan:
 
     conv2d: an explicit `pad_mode`/`padding` (MindSpore's default is `same`); dense and
     conv2d: `kernel_shape`/`bias_shape`, which an asymmetric `uniform(a, b)` initialiser
-    needs (MindSpore's `Uniform` is symmetric).
+    needs (MindSpore's `Uniform` is symmetric); the attention kinds: `resets`, the arrays
+    set to the spec's initialisers after construction.
     """
     out: list[LayerView] = []
     for layer in p.layers:
         args = dict(layer.args)
         if isinstance(layer.ir, Conv):
             args.update(_padding(layer.ir))
+        if isinstance(layer.ir, SelfAttending):
+            args["resets"] = _resets(layer)
         for weight in layer.weights:  # the arrays an initialiser draws: kernel and bias
             if weight.init is not None:
                 args[f"{weight.role}_shape"] = weight.shape
         out.append(dataclasses.replace(layer, args=args))
     return p.replace(layers=tuple(out))
+
+
+def _resets(layer: LayerView) -> tuple[tuple[str, Weight], ...]:
+    """nn.MultiheadAttention and nn.TransformerEncoderLayer start their dense layers as
+    kaiming_uniform(a=sqrt(5)) with uniform biases, not as the spec (glorot-uniform, zero
+    biases): each array is set after construction, by its MindSpore attribute path."""
+    return tuple((native("mindspore", w).name, w) for w in layer.weights if w.init is not None)
 
 
 def _padding(conv: Conv) -> dict[str, object]:
@@ -122,8 +142,12 @@ TARGET = Target(
         "layer.output": "emitted scripts train one output with one loss (several outputs, "
         "named `output` blocks, train with `specc run`: docs/semantics.md#outputs)",
         **IMAGE_FILES,
-        **sequences_not_emitted(),
+        **TEXT_SOURCES,
+        **TEXT_COLUMNS,
         **LANGUAGE_MODELS,
+        **SEQUENCE_OPTIONS,
+        "time_major": "MindSpore scripts do not run `conv1d` or 1-D pools along a token "
+        "sequence yet; use `specc emit --target pytorch|keras` or `specc run`",
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",
         "precision.fp16": "mixed precision is not emitted for MindSpore; use `specc run`",

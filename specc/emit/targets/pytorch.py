@@ -6,7 +6,7 @@ and `nn.Module` own, and what PyTorch scripts cannot express yet.
 
 from __future__ import annotations
 
-from specc.emit.target import IMAGE_FILES, LANGUAGE_MODELS, TEXT_SOURCES, Target, words
+from specc.emit.target import IMAGE_FILES, LANGUAGE_MODELS, TEXT_COLUMNS, Target, words
 
 # Everything the template defines at module level, plus nn.Module's public attributes
 # (a layer called `train` or `forward` would break the model: it gets renamed).
@@ -25,7 +25,8 @@ MODULE_NAMES = words(
     neutral_weights read_weights transfer
     VOCAB DATA_VOCAB LENGTH check_ids mask causal unpadded sinusoidal_positions last_unpadded
     SENTENCES SUBJECTS VERBS OBJECTS PLACES LOWERCASE collections re tokenize
-    build_vocabulary
+    find_imdb read_array pad_pre io zipfile TOKEN_IDS class_folders read_split tokens
+    build_vocabulary encode_texts
     evaluate improved pick_device main x y self
     """
 )
@@ -59,7 +60,7 @@ TARGET = Target(
         "layer.output": "emitted scripts train one output with one loss (several outputs, "
         "named `output` blocks, train with `specc run`: docs/semantics.md#outputs)",
         **IMAGE_FILES,
-        **TEXT_SOURCES,
+        **TEXT_COLUMNS,
         **{k: v for k, v in LANGUAGE_MODELS.items() if k not in PYTORCH_WRITES},
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
