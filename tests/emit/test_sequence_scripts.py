@@ -236,8 +236,7 @@ def test_other_targets_refuse_the_new_recurrent_options(target: str) -> None:
     ) in found
     masked = [(line, col) for line, col, message, _ in found if "skipping padded steps" in message]
     assert masked == [(4, 2), (5, 2)]
-    if target != "mindspore":
-        assert "Keras scripts do not give a recurrent layer the padding mask" in str(found)
+    assert "scripts do not give a recurrent layer the padding mask" in str(found)
     assert unsupported(analysis, "pytorch") == []
 
 
