@@ -18,6 +18,7 @@ import pytest
 from specc.data.mnist import CHECKSUMS, MIRRORS
 from specc.emit.targets import NAMES
 from tests.emit.conftest import SAMPLE, emit_text
+from tests.emit.mindspore_env import mindspore_python
 
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens, the connection is refused
 FAILURE = {
@@ -39,7 +40,9 @@ def run(script: Path, folder: Path) -> subprocess.CompletedProcess[str]:
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "GLOG_v": "3",
     }
-    argv = [sys.executable, str(script), "--epochs", "1", "--out", str(folder / "out")]
+    # MindSpore's scripts run in its own venv (NumPy < 2, tests/emit/mindspore_env.py)
+    python = mindspore_python() if "import mindspore" in script.read_text() else sys.executable
+    argv = [str(python), str(script), "--epochs", "1", "--out", str(folder / "out")]
     return subprocess.run(
         argv, cwd=folder, env=env, capture_output=True, text=True, timeout=300, check=False
     )

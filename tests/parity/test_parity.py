@@ -143,9 +143,9 @@ def test_spec_selection_is_what_the_docs_say() -> None:
         "quickstart.nn",
         "regression.nn",
         "resnet_mnist.nn",
+        "seq_conv1d.nn",
         "two_outputs.nn",
         "two_tower.nn",
-        "seq_conv1d.nn",
     ]
 
 
