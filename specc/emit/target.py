@@ -50,10 +50,14 @@ LANGUAGE_MODELS: dict[str, str] = {
 
 _PYTORCH = "use `specc emit --target pytorch` or `specc run`"
 
-SEQUENCE_OPTIONS: dict[str, str] = {
+RECURRENT_MASK: dict[str, str] = {
     "recurrent.mask": "this target's scripts do not give a recurrent layer the padding mask "
-    "yet (the spec skips padded steps and outputs zeros there); " + _PYTORCH + ", or drop "
-    "`pad=` from the embedding",
+    "yet (the spec skips padded steps and outputs zeros there); use `specc emit --target "
+    "pytorch|keras|tensorflow` or `specc run`, or drop `pad=` from the embedding",
+}
+"""A recurrent layer given the padding mask, which the pytorch and Keras targets write."""
+
+SEQUENCE_OPTIONS: dict[str, str] = {
     "recurrent.stacked": "stacked recurrent layers are not written for this target yet; write "
     "one `lstm`/`gru` per layer, or " + _PYTORCH,
     "position_embedding.sinusoidal": "this target's scripts write a learned position "

@@ -103,7 +103,6 @@ def test_capability_table_is_the_reviewed_one() -> None:
         "position_embedding.sinusoidal",
         "precision.bf16",
         "precision.fp16",
-        "recurrent.mask",
         "recurrent.stacked",
         "rmsprop.centered",
         "rmsprop.momentum",

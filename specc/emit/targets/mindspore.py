@@ -16,6 +16,7 @@ from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import (
     IMAGE_FILES,
     LANGUAGE_MODELS,
+    RECURRENT_MASK,
     SEQUENCE_OPTIONS,
     TEXT_COLUMNS,
     TEXT_SOURCES,
@@ -145,6 +146,7 @@ TARGET = Target(
         **TEXT_SOURCES,
         **TEXT_COLUMNS,
         **LANGUAGE_MODELS,
+        **RECURRENT_MASK,
         **SEQUENCE_OPTIONS,
         "time_major": "MindSpore scripts do not run `conv1d` or 1-D pools along a token "
         "sequence yet; use `specc emit --target pytorch|keras` or `specc run`",
