@@ -217,7 +217,12 @@ def test_only_the_initialisers_written_are_imported() -> None:
 
 
 def test_capability_table_is_the_reviewed_one() -> None:
-    from specc.emit.target import RECURRENT_MASK, SEQUENCE_OPTIONS, TEXT_COLUMNS, TEXT_SOURCES
+    from specc.emit.target import (
+        KERAS_SEQUENCE_OPTIONS,
+        SEQUENCE_OPTIONS,
+        TEXT_COLUMNS,
+        TEXT_SOURCES,
+    )
     from specc.emit.targets import get_target
 
     # the text sources are written for the pytorch target only
@@ -225,8 +230,8 @@ def test_capability_table_is_the_reviewed_one() -> None:
         [
             *TEXT_SOURCES,
             *TEXT_COLUMNS,
-            *RECURRENT_MASK,  # a recurrent layer given the padding mask
-            *SEQUENCE_OPTIONS,  # stacked recurrent layers, `last`, sinusoidal positions
+            *KERAS_SEQUENCE_OPTIONS,  # masked recurrent layers, `last`, sinusoidal positions
+            *SEQUENCE_OPTIONS,  # stacked recurrent layers
             "time_major",  # conv1d and 1-D pools along a token sequence
             "compile.on",
             # language models: specc/emit/target.py LANGUAGE_MODELS

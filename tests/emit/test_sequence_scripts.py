@@ -318,12 +318,16 @@ KERAS_CASES = {
 
 TARGETS = ("pytorch", "keras", "tensorflow", "mindspore")
 
-# Recurrent layers given the padding mask (pre-padded batches of the generator: the padded
-# steps come first; bidirectional: the backward direction starts at the last real token).
-# The MindSpore target refuses them (`recurrent.mask`), so they run on the others.
+# The sequence options MindSpore scripts refuse (specc/emit/target.py KERAS_SEQUENCE_OPTIONS),
+# so these run on the other targets: recurrent layers given the padding mask (padding
+# before, after and between the tokens; bidirectional: the backward direction starts at the
+# last real token), `last` (with and without the mask), sinusoidal positions.
 MASKED_CASES = {
     "masked_lstm": "embedding 30 8 pad=0\n lstm 8 sequences=true bidirectional\n lstm 4",
     "masked_gru": "embedding 30 8 pad=0\n gru 8 sequences=true bidirectional\n gru 4 bidirectional",
+    "masked_last": "embedding 30 8 pad=0\n position_embedding sinusoidal\n"
+    " gru 8 sequences=true bidirectional\n last",
+    "last": "embedding 30 8\n position_embedding sinusoidal\n lstm 6 sequences=true\n last",
 }
 MASKED_TARGETS = tuple(target for target in TARGETS if target not in REFUSING_THE_MASK)
 CASES = {**KERAS_CASES, **MASKED_CASES}
@@ -388,12 +392,21 @@ def test_scripts_compute_the_spec(first_losses: FirstLosses, case: str, target: 
 
 
 def test_mindspore_refuses_the_masked_recurrent_cases() -> None:
-    """The masked cases run on every target but MindSpore, which refuses them at check time
-    with the reason (E600, `recurrent.mask`)."""
+    """The cases of MASKED_CASES run on every target but MindSpore, which refuses them at
+    check time with the reasons (E600: `recurrent.mask`, `layer.last`, sinusoidal positions)."""
+    from specc.emit.target import KERAS_SEQUENCE_OPTIONS
     from specc.emit.targets import get_target
     from specc.lowering.capabilities import unsupported
 
     assert MASKED_TARGETS == ("pytorch", "keras", "tensorflow")
+    table = get_target("mindspore").unsupported
+    expected = {
+        "masked_lstm": {"recurrent.mask"},
+        "masked_gru": {"recurrent.mask"},
+        "masked_last": {"recurrent.mask", "layer.last", "position_embedding.sinusoidal"},
+        "last": {"layer.last", "position_embedding.sinusoidal"},
+    }
+    assert set(expected) == set(MASKED_CASES)
     for case, body in MASKED_CASES.items():
         text = (
             f"model m {{\n input 12 int\n {body}\n dense 2\n}}\n"
@@ -403,7 +416,8 @@ def test_mindspore_refuses_the_masked_recurrent_cases() -> None:
         analysis = analyze(text, "t.nn")
         assert analysis.ok, (case, [d.message for d in analysis.errors])
         reasons = {d.help for d in unsupported(analysis, "mindspore")}
-        assert reasons == {get_target("mindspore").unsupported["recurrent.mask"]}, case
+        assert reasons == {table[key] for key in expected[case]}, case
+        assert all(table[key] == KERAS_SEQUENCE_OPTIONS[key] for key in expected[case])
         for target in MASKED_TARGETS:
             assert unsupported(analysis, target) == [], (case, target)
 
