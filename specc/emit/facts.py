@@ -19,7 +19,7 @@ from specc.emit.target import Target
 from specc.ir.attention import SelfAttending
 from specc.ir.data import Augment, Data
 from specc.ir.losses import SparseCategoricalCrossentropy
-from specc.ir.sequence import LastStep, Recurrent, is_sequence
+from specc.ir.sequence import LastStep, PositionEmbedding, Recurrent, is_sequence
 from specc.metrics import is_minimised
 
 Mode = Literal["min", "max"]
@@ -249,7 +249,8 @@ class ScriptFacts:
 
     @property
     def sinusoidal(self) -> bool:
-        """Some `position_embedding sinusoidal`: PyTorch scripts define its table."""
+        """Some `position_embedding sinusoidal`: PyTorch scripts define its table, Keras scripts
+        the `SinusoidalPositions` layer."""
         return any(getattr(layer.ir, "sinusoidal", False) for layer in self.plan.layers)
 
     @property
@@ -259,8 +260,16 @@ class ScriptFacts:
 
     @property
     def position_embedding(self) -> bool:
-        """Some layer is a `position_embedding`: Keras scripts define that layer class."""
-        return "position_embedding" in self.kinds
+        """Some learned `position_embedding`: Keras scripts define that layer class."""
+        return any(
+            isinstance(layer.ir, PositionEmbedding) and not layer.ir.sinusoidal
+            for layer in self.plan.layers
+        )
+
+    @property
+    def last(self) -> bool:
+        """Some layer is a `last`: Keras scripts define the `LastStep` layer class."""
+        return "last" in self.kinds
 
     @property
     def kinds(self) -> frozenset[str]:

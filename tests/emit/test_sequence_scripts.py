@@ -15,10 +15,13 @@ the padding mask as docs/semantics.md#masking states it, and the same numbers as
   `attention` (MultiHeadAttention, D/heads per head, causal), `transformer_encoder` (a block
   of Keras layers, pre/post norm) and the masked global pools: their first-batch loss is
   `specc run`'s within 1e-5 from one weights file, padded batches included, their parameter
-  counts are `specc summary`'s, and they learn the planted signal.
+  counts are `specc summary`'s, and they learn the planted signal. A `lstm`/`gru` given the
+  padding mask is Keras's masked RNN (`zero_output_for_mask` where it returns every step):
+  the same first-batch loss with padding before, after and between the tokens.
 - MindSpore scripts write them with MindSpore's own classes (`nn.Embedding`, `nn.LSTM`,
   `nn.GRU`, `nn.MultiheadAttention`, `nn.TransformerEncoderLayer`, PyTorch's semantics):
-  the same first-batch loss (their goldens: tests/emit/test_mindspore.py).
+  the same first-batch loss (their goldens: tests/emit/test_mindspore.py); they refuse a
+  recurrent layer given the padding mask with the reason (E600).
 """
 
 from __future__ import annotations
@@ -42,10 +45,12 @@ COUNTS = {
     "imdb_transformer": ("ImdbTransformer", 653_566),
     "imdb_bilstm": ("ImdbBilstm", 2_758_785),
 }
-# Specs whose recurrent layers get the padding mask: only the pytorch target writes them yet
-# (the others refuse `recurrent.mask`, specc/emit/target.py SEQUENCE_OPTIONS).
+# Specs whose recurrent layers get the padding mask: the MindSpore target refuses them
+# (`recurrent.mask`, specc/emit/target.py RECURRENT_MASK); the others write them.
 MASKED_RECURRENT = ("imdb_bilstm",)
+REFUSING_THE_MASK = ("mindspore",)
 UNMASKED = {spec: count for spec, count in COUNTS.items() if spec not in MASKED_RECURRENT}
+"""The token specs every target writes (MindSpore's goldens: tests/emit/test_mindspore.py)."""
 
 
 @pytest.mark.parametrize("spec", sorted(COUNTS))
@@ -202,7 +207,7 @@ def test_scripts_refuse_float_data_and_ids_beyond_the_vocabulary(tmp_path: Path)
 @pytest.mark.parametrize("target", ["pytorch", "keras", "tensorflow", "mindspore"])
 def test_every_target_writes_the_token_specs(target: str) -> None:
     for spec in COUNTS:
-        if target != "pytorch" and spec in MASKED_RECURRENT:
+        if target in REFUSING_THE_MASK and spec in MASKED_RECURRENT:
             refusal = (GOLDEN / target / f"{spec}.err").read_text()
             assert "skipping padded steps" in refusal, (target, spec)
             continue
@@ -212,8 +217,9 @@ def test_every_target_writes_the_token_specs(target: str) -> None:
 
 @pytest.mark.parametrize("target", ["keras", "tensorflow", "mindspore"])
 def test_other_targets_refuse_the_new_recurrent_options(target: str) -> None:
-    """A recurrent layer given the padding mask, and stacked layers, are refused (E600) with
-    the target's reason, at the layer and at `layers=`; pytorch writes both."""
+    """Stacked layers are refused (E600) with the target's reason at `layers=`, and by
+    MindSpore a recurrent layer given the padding mask, at the layer; pytorch writes both,
+    keras and tensorflow the masked one."""
     from specc.emit.targets import get_target
     from specc.lowering.capabilities import unsupported
 
@@ -235,8 +241,11 @@ def test_other_targets_refuse_the_new_recurrent_options(target: str) -> None:
         table["recurrent.stacked"],
     ) in found
     masked = [(line, col) for line, col, message, _ in found if "skipping padded steps" in message]
-    assert masked == [(4, 2), (5, 2)]
-    assert "scripts do not give a recurrent layer the padding mask" in str(found)
+    if target in REFUSING_THE_MASK:
+        assert masked == [(4, 2), (5, 2)]
+        assert "scripts do not give a recurrent layer the padding mask" in str(found)
+    else:
+        assert masked == [] and "recurrent.mask" not in table
     assert unsupported(analysis, "pytorch") == []
 
 
@@ -254,7 +263,7 @@ def test_the_script_generates_specc_runs_token_ids(spec: str) -> None:
     assert (x[:, 0] == 0).mean() > 0.5  # pre-padded: most examples start with padding
 
 
-@pytest.mark.parametrize("spec", sorted(UNMASKED))
+@pytest.mark.parametrize("spec", sorted(COUNTS))
 def test_the_keras_goldens_build_the_summarys_parameters(spec: str) -> None:
     """Keras's own classes where they mean the spec's (Embedding, MultiHeadAttention with
     D/heads per head, LayerNormalization, Dense), a cell with PyTorch's two LSTM biases: the
@@ -276,14 +285,18 @@ def test_the_keras_goldens_use_keras_classes() -> None:
     assert "class TransformerEncoder(layers.Layer):" in transformer
     assert ")(x, attention_mask=ops.expand_dims(mask, 1))" in transformer
     assert "layers.LayerNormalization(epsilon=eps" in transformer
-    for spec in UNMASKED:  # the tensorflow target builds the same model
+    bilstm = (GOLDEN / "keras" / "imdb_bilstm.py").read_text()
+    # both LSTMs skip the padded steps: Keras's masked RNN (docs/semantics.md#masking)
+    assert bilstm.count(')(x, mask=ops.cast(mask, "bool"))') == 2
+    assert bilstm.count("zero_output_for_mask=True") == 1  # the one returning every step
+    for spec in COUNTS:  # the tensorflow target builds the same model
         keras_code = _model_code((GOLDEN / "keras" / f"{spec}.py").read_text())
         tf_code = _model_code((GOLDEN / "tensorflow" / f"{spec}.py").read_text())
         assert keras_code == tf_code and "def build_model():" in keras_code
 
 
 # Keras and TensorFlow scripts write every sequence kind.
-# Every target writes these (a recurrent layer given the padding mask: pytorch only yet).
+# Every target writes these (a recurrent layer given the padding mask: MASKED_CASES).
 KERAS_CASES = {
     "gru": "embedding 30 8\n gru 8 sequences=true bidirectional\n gru 4",
     "lstm": "embedding 30 8\n lstm 8 sequences=true bidirectional\n lstm 4",
@@ -305,54 +318,108 @@ KERAS_CASES = {
 
 TARGETS = ("pytorch", "keras", "tensorflow", "mindspore")
 
+# The sequence options MindSpore scripts refuse (specc/emit/target.py KERAS_SEQUENCE_OPTIONS),
+# so these run on the other targets: recurrent layers given the padding mask (padding
+# before, after and between the tokens; bidirectional: the backward direction starts at the
+# last real token), `last` (with and without the mask), sinusoidal positions.
+MASKED_CASES = {
+    "masked_lstm": "embedding 30 8 pad=0\n lstm 8 sequences=true bidirectional\n lstm 4",
+    "masked_gru": "embedding 30 8 pad=0\n gru 8 sequences=true bidirectional\n gru 4 bidirectional",
+    "masked_last": "embedding 30 8 pad=0\n position_embedding sinusoidal\n"
+    " gru 8 sequences=true bidirectional\n last",
+    "last": "embedding 30 8\n position_embedding sinusoidal\n lstm 6 sequences=true\n last",
+}
+MASKED_TARGETS = tuple(target for target in TARGETS if target not in REFUSING_THE_MASK)
+CASES = {**KERAS_CASES, **MASKED_CASES}
+PAIRS = sorted(
+    [(case, target) for case in KERAS_CASES for target in TARGETS]
+    + [(case, target) for case in MASKED_CASES for target in MASKED_TARGETS]
+)
+
+
+class FirstLosses:
+    """Epoch 1's loss (one 480-example batch: the first batch's) of `specc run` and of each
+    target's script for one case, every one from the same init.safetensors (MindSpore's
+    scripts in MindSpore's own venv); each case's spec and run made once, when first asked."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.found = root, dict[tuple[str, str], float]()
+
+    def __call__(self, case: str, target: str) -> float:
+        folder = self.root / case
+        if (case, "run") not in self.found:
+            folder.mkdir()
+            spec = write_task(folder, CASES[case])
+            if case in MASKED_CASES:  # padding after and between tokens too, not only before
+                with np.load(folder / "tokens.npz") as data:
+                    arrays = dict(data)
+                arrays["x"][::3, -1] = 0
+                arrays["x"][1::3, -3] = 0
+                np.savez(folder / "tokens.npz", **arrays)
+            text = spec.read_text().replace(
+                "model text {", 'model text {\n init from "init.safetensors"'
+            )
+            text = text.replace("batch 16 shuffle", "batch 480")
+            spec.write_text(text.replace("adam lr=0.01", "sgd lr=0.1"))
+            _initial_weights(text, folder / "init.safetensors")
+            options = RunOptions(backend="torch", out=str(folder / "run"), quiet=True, epochs=1)
+            self.found[(case, "run")] = run(spec, options).history[0]["loss"]
+        if (case, target) not in self.found:
+            script = folder / f"{target}_script.py"
+            script.write_text(emit(analyze_file(folder / "tokens.nn"), target), encoding="utf-8")
+            python = mindspore_python() if target == "mindspore" else sys.executable
+            argv = [str(script), "--data-dir", str(folder), "--epochs", "1", "--out", target]
+            codes, output = run_scripts([argv], env={"GLOG_v": "3"}, cwd=folder, python=python)
+            assert codes == [0], (case, target, output[-3000:])
+            self.found[(case, target)] = history(folder / target)["loss"][0]
+        return self.found[(case, target)]
+
 
 @pytest.fixture(scope="module")
-def first_losses(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], float]:
-    """Epoch 1's loss (one 480-example batch: the first batch's) of `specc run` and of each
-    target's script, every one from the same init.safetensors (MindSpore's scripts in
-    MindSpore's own venv)."""
-    root = tmp_path_factory.mktemp("token_scripts")
-    found: dict[tuple[str, str], float] = {}
-    for case, body in KERAS_CASES.items():
-        folder = root / case
-        folder.mkdir()
-        spec = write_task(folder, body)
-        text = spec.read_text().replace(
-            "model text {", 'model text {\n init from "init.safetensors"'
-        )
-        text = text.replace("batch 16 shuffle", "batch 480").replace("adam lr=0.01", "sgd lr=0.1")
-        spec.write_text(text)
-        _initial_weights(text, folder / "init.safetensors")
-        options = RunOptions(backend="torch", out=str(folder / "run"), quiet=True, epochs=1)
-        found[(case, "run")] = run(spec, options).history[0]["loss"]
-        for target in TARGETS:
-            script = folder / f"{target}_script.py"
-            script.write_text(emit(analyze_file(spec), target), encoding="utf-8")
-    python = {"mindspore": mindspore_python()}
-    for target in TARGETS:
-        for case in KERAS_CASES:  # each from its own folder: `init from` is relative to it
-            folder = root / case
-            script = str(folder / f"{target}_script.py")
-            argv = [script, "--data-dir", str(folder), "--epochs", "1", "--out", target]
-            codes, output = run_scripts(
-                [argv], env={"GLOG_v": "3"}, cwd=folder, python=python.get(target, sys.executable)
-            )
-            assert codes == [0], (case, target, output[-3000:])
-            found[(case, target)] = history(folder / target)["loss"][0]
-    return found
+def first_losses(tmp_path_factory: pytest.TempPathFactory) -> FirstLosses:
+    return FirstLosses(tmp_path_factory.mktemp("token_scripts"))
 
 
-@pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("case", sorted(KERAS_CASES))
-def test_scripts_compute_the_spec(
-    first_losses: dict[tuple[str, str], float], case: str, target: str
-) -> None:
-    """The recurrent layers' gate blocks and both biases, attention's heads and masks (causal
-    too, where a query before the first token sees no key), the transformer block, the
-    masked pools: the first-batch loss of each target's script is `specc run`'s within 1e-5
+@pytest.mark.parametrize(("case", "target"), PAIRS)
+def test_scripts_compute_the_spec(first_losses: FirstLosses, case: str, target: str) -> None:
+    """The recurrent layers' gate blocks and both biases (and the padding mask: padded steps
+    skipped wherever they sit, zeros output there), attention's heads and masks (causal too,
+    where a query before the first token sees no key), the transformer block, the masked
+    pools: the first-batch loss of each target's script is `specc run`'s within 1e-5
     (relative)."""
-    expected, got = first_losses[(case, "run")], first_losses[(case, target)]
+    expected, got = first_losses(case, "run"), first_losses(case, target)
     assert abs(got - expected) / expected < 1e-5, (case, target, expected, got)
+
+
+def test_mindspore_refuses_the_masked_recurrent_cases() -> None:
+    """The cases of MASKED_CASES run on every target but MindSpore, which refuses them at
+    check time with the reasons (E600: `recurrent.mask`, `layer.last`, sinusoidal positions)."""
+    from specc.emit.target import KERAS_SEQUENCE_OPTIONS
+    from specc.emit.targets import get_target
+    from specc.lowering.capabilities import unsupported
+
+    assert MASKED_TARGETS == ("pytorch", "keras", "tensorflow")
+    table = get_target("mindspore").unsupported
+    expected = {
+        "masked_lstm": {"recurrent.mask"},
+        "masked_gru": {"recurrent.mask"},
+        "masked_last": {"recurrent.mask", "layer.last", "position_embedding.sinusoidal"},
+        "last": {"layer.last", "position_embedding.sinusoidal"},
+    }
+    assert set(expected) == set(MASKED_CASES)
+    for case, body in MASKED_CASES.items():
+        text = (
+            f"model m {{\n input 12 int\n {body}\n dense 2\n}}\n"
+            "data synthetic_text samples=40 length=12 vocab=30 { batch 8 }\n"
+            "train { loss sparse_categorical_crossentropy; optimizer adam; epochs 1 }\n"
+        )
+        analysis = analyze(text, "t.nn")
+        assert analysis.ok, (case, [d.message for d in analysis.errors])
+        reasons = {d.help for d in unsupported(analysis, "mindspore")}
+        assert reasons == {table[key] for key in expected[case]}, case
+        assert all(table[key] == KERAS_SEQUENCE_OPTIONS[key] for key in expected[case])
+        for target in MASKED_TARGETS:
+            assert unsupported(analysis, target) == [], (case, target)
 
 
 @pytest.mark.parametrize("target", ["keras", "tensorflow"])

@@ -15,6 +15,7 @@ import dataclasses
 from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import (
     IMAGE_FILES,
+    KERAS_SEQUENCE_OPTIONS,
     LANGUAGE_MODELS,
     SEQUENCE_OPTIONS,
     TEXT_COLUMNS,
@@ -145,6 +146,7 @@ TARGET = Target(
         **TEXT_SOURCES,
         **TEXT_COLUMNS,
         **LANGUAGE_MODELS,
+        **KERAS_SEQUENCE_OPTIONS,
         **SEQUENCE_OPTIONS,
         "time_major": "MindSpore scripts do not run `conv1d` or 1-D pools along a token "
         "sequence yet; use `specc emit --target pytorch|keras` or `specc run`",
