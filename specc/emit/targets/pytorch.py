@@ -57,8 +57,6 @@ TARGET = Target(
     reserved=MODULE_NAMES | NN_MODULE_ATTRIBUTES,
     rewrites=(),
     unsupported={
-        "layer.output": "emitted scripts train one output with one loss (several outputs, "
-        "named `output` blocks, train with `specc run`: docs/semantics.md#outputs)",
         **IMAGE_FILES,
         **TEXT_COLUMNS,
         **{k: v for k, v in LANGUAGE_MODELS.items() if k not in PYTORCH_WRITES},
