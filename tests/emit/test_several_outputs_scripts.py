@@ -1,0 +1,112 @@
+"""Emitted scripts of a model with several named outputs (docs/semantics.md#outputs): the
+model returns its outputs by name, the loss is the weighted sum of each output's loss, the
+targets travel as one NumPy record per example (derived from `data synthetic`'s latent
+class exactly as specc derives them), and history.json names each output's loss and
+metrics as Keras and `specc run` do (`kind_accuracy`, `val_big_loss`, `test_loss`)."""
+
+from __future__ import annotations
+
+import math
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specc.analysis import analyze, analyze_file
+from specc.data.outputs import OutputTarget, synthetic_targets
+from specc.emit import emit, emit_plan
+from specc.ir.data import Synthetic
+from specc.plan import RunOptions
+from specc.run import run
+from tests.emit.conftest import GOLDEN, ROOT, history, lint, run_scripts
+
+SPEC = ROOT / "specs" / "two_outputs.nn"
+
+
+def golden(target: str) -> str:
+    return (GOLDEN / target / "two_outputs.py").read_text(encoding="utf-8")
+
+
+def test_the_pytorch_model_returns_each_output_by_name() -> None:
+    script = golden("pytorch").splitlines()
+    for line in [
+        "        kind = self.dense_3(x)  # (B, 6)",
+        "        big = self.dense_5(big)  # (B, 1)",
+        '            "kind": kind,',
+        '            "big": big,',
+        "        loss = loss_kind + 0.5 * loss_big",
+        "    kind_loss_fn = nn.CrossEntropyLoss()",
+        "    big_loss_fn = nn.BCEWithLogitsLoss()",
+    ]:
+        assert line in script, line
+    assert lint(golden("pytorch")) == []
+
+
+def test_the_scripts_derive_the_targets_specc_trains_on() -> None:
+    """The golden's generator and `encode`, run here: bit for bit specc/data/outputs.py's."""
+    script = runpy.run_path(str(GOLDEN / "pytorch" / "two_outputs.py"))
+    x, labels, x_test, y_test = script["read_source"](None)
+    y = script["encode"](labels)
+    node = Synthetic(samples=3000, features=16, classes=6, noise=1.5)
+    wanted = [OutputTarget("kind", "class", 6), OutputTarget("big", "binary", 1)]
+    expected_x, targets = synthetic_targets(node, wanted)
+    assert (x_test, y_test) == (None, None) and y.dtype.names == ("kind", "big")
+    np.testing.assert_array_equal(x, expected_x)
+    np.testing.assert_array_equal(y["kind"], targets["kind"])
+    np.testing.assert_array_equal(y["big"].reshape(-1), targets["big"])
+    assert y["big"].shape == (3000, 1) and 0 < y["big"].mean() < 1
+
+
+def _initial_weights(text: str, path: Path) -> None:
+    """Random arrays by the spec's names in PyTorch's layout."""
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(3)
+    arrays = {}
+    for layer in emit_plan(analyze(text, "t.nn"), "pytorch").weighted:
+        for w in layer.weights:
+            arrays[f"{layer.weights_name}.{w.name}"] = rng.normal(0, 0.2, w.shape).astype(
+                np.float32
+            )
+    save_file(arrays, str(path))
+
+
+def test_the_first_batch_losses_are_specc_runs(tmp_path: Path) -> None:
+    """specs/two_outputs.nn on one batch (all 360 training examples), from one weights file:
+    the total and each output's loss of epoch 1 equal `specc run`'s."""
+    text = SPEC.read_text(encoding="utf-8")
+    text = text.replace("model two_outputs {", 'model two_outputs {\n init from "init.safetensors"')
+    text = text.replace("samples=3000", "samples=600").replace("batch 64 shuffle", "batch 512")
+    spec = tmp_path / "t.nn"
+    spec.write_text(text, encoding="utf-8")
+    _initial_weights(text, tmp_path / "init.safetensors")
+    result = run(spec, RunOptions(backend="torch", out=str(tmp_path / "run"), quiet=True, epochs=1))
+    expected = result.history[0]
+    script = tmp_path / "t.py"
+    script.write_text(emit(analyze_file(spec), "pytorch"), encoding="utf-8")
+    codes, output = run_scripts(
+        [[str(script), "--epochs", "1", "--out", str(tmp_path / "s")]], cwd=tmp_path
+    )
+    assert codes == [0], output[-3000:]
+    found = history(tmp_path / "s")
+    for key in ("loss", "kind_loss", "big_loss"):
+        value = found[key][0]  # type: ignore[index]
+        assert math.isclose(value, expected[key], rel_tol=1e-5), (key, value, expected[key])
+    assert expected["loss"] == pytest.approx(expected["kind_loss"] + 0.5 * expected["big_loss"])
+
+
+def test_the_pytorch_script_learns_every_output(tmp_path: Path) -> None:
+    """4 epochs of the golden: each output's test accuracy above chance (1/6 and 1/2 of
+    the 600 test examples), under the names specc's metrics.jsonl uses."""
+    codes, output = run_scripts(
+        [[str(GOLDEN / "pytorch" / "two_outputs.py"), "--epochs", "4", "--out", str(tmp_path)]]
+    )
+    assert codes == [0], output[-3000:]
+    found = history(tmp_path)
+    assert {"loss", "kind_loss", "big_loss", "kind_accuracy", "big_accuracy"} <= set(found)
+    assert {"val_kind_loss", "val_big_accuracy", "test_loss", "test_big_loss"} <= set(found)
+    assert len(found["val_big_loss"]) == 4  # type: ignore[arg-type]
+    assert found["test_kind_accuracy"] > 0.6, found  # type: ignore[operator]
+    assert found["test_big_accuracy"] > 0.65, found  # type: ignore[operator]
+    assert (tmp_path / "best.pt").is_file()  # checkpoint best monitor=val_kind_accuracy
