@@ -72,12 +72,30 @@ def _initial_weights(text: str, path: Path) -> None:
     save_file(arrays, str(path))
 
 
-def test_the_first_batch_losses_are_specc_runs(tmp_path: Path) -> None:
-    """specs/two_outputs.nn on one batch (all 360 training examples), from one weights file:
-    the total and each output's loss of epoch 1 equal `specc run`'s."""
+def _npz(path: Path) -> None:
+    """400 examples and 100 of its own test split (`x_test`, `y_kind_test`, `y_big_test`)."""
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for suffix, n in (("", 400), ("_test", 100)):
+        x = rng.normal(size=(n, 16)).astype(np.float32)
+        kind = (x[:, 0] > 0) + 2 * (x[:, 1] > 0)
+        arrays |= {f"x{suffix}": x, f"y_kind{suffix}": kind, f"y_big{suffix}": x[:, 2] > 0}
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize("source", ["synthetic", "npz"])
+def test_the_first_batch_losses_are_specc_runs(tmp_path: Path, source: str) -> None:
+    """specs/two_outputs.nn on one batch (all of the training split), from one weights file,
+    on its generator or an .npz with `y_kind`, `y_big` and a test split: the
+    total and each output's loss of epoch 1, and the test losses, equal `specc run`'s."""
     text = SPEC.read_text(encoding="utf-8")
     text = text.replace("model two_outputs {", 'model two_outputs {\n init from "init.safetensors"')
     text = text.replace("samples=3000", "samples=600").replace("batch 64 shuffle", "batch 512")
+    if source == "npz":
+        _npz(tmp_path / "d.npz")
+        text = text.replace(
+            "data synthetic samples=600 features=16 classes=6 noise=1.5", 'data npz "d.npz"'
+        )
     spec = tmp_path / "t.nn"
     spec.write_text(text, encoding="utf-8")
     _initial_weights(text, tmp_path / "init.safetensors")
@@ -86,7 +104,8 @@ def test_the_first_batch_losses_are_specc_runs(tmp_path: Path) -> None:
     script = tmp_path / "t.py"
     script.write_text(emit(analyze_file(spec), "pytorch"), encoding="utf-8")
     codes, output = run_scripts(
-        [[str(script), "--epochs", "1", "--out", str(tmp_path / "s")]], cwd=tmp_path
+        [[str(script), "--data-dir", str(tmp_path), "--epochs", "1", "--out", str(tmp_path / "s")]],
+        cwd=tmp_path,
     )
     assert codes == [0], output[-3000:]
     found = history(tmp_path / "s")
@@ -94,6 +113,9 @@ def test_the_first_batch_losses_are_specc_runs(tmp_path: Path) -> None:
         value = found[key][0]  # type: ignore[index]
         assert math.isclose(value, expected[key], rel_tol=1e-5), (key, value, expected[key])
     assert expected["loss"] == pytest.approx(expected["kind_loss"] + 0.5 * expected["big_loss"])
+    for key in ("test_loss", "test_kind_loss", "test_big_loss"):  # after one Adam step
+        value = found[key]
+        assert math.isclose(value, result.metrics[key], rel_tol=1e-4), (key, value)  # type: ignore[arg-type]
 
 
 def test_the_pytorch_script_learns_every_output(tmp_path: Path) -> None:
