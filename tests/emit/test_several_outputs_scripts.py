@@ -96,19 +96,21 @@ def test_the_first_batch_losses_are_specc_runs(tmp_path: Path, source: str) -> N
         text = text.replace(
             "data synthetic samples=600 features=16 classes=6 noise=1.5", 'data npz "d.npz"'
         )
-    spec = tmp_path / "t.nn"
+    _compare_with_specc_run(tmp_path, text)
+
+
+def _compare_with_specc_run(folder: Path, text: str) -> None:
+    spec = folder / "t.nn"
     spec.write_text(text, encoding="utf-8")
-    _initial_weights(text, tmp_path / "init.safetensors")
-    result = run(spec, RunOptions(backend="torch", out=str(tmp_path / "run"), quiet=True, epochs=1))
+    _initial_weights(text, folder / "init.safetensors")
+    result = run(spec, RunOptions(backend="torch", out=str(folder / "run"), quiet=True, epochs=1))
     expected = result.history[0]
-    script = tmp_path / "t.py"
+    script = folder / "t.py"
     script.write_text(emit(analyze_file(spec), "pytorch"), encoding="utf-8")
-    codes, output = run_scripts(
-        [[str(script), "--data-dir", str(tmp_path), "--epochs", "1", "--out", str(tmp_path / "s")]],
-        cwd=tmp_path,
-    )
+    argv = [str(script), "--data-dir", str(folder), "--epochs", "1", "--out", str(folder / "s")]
+    codes, output = run_scripts([argv], cwd=folder)
     assert codes == [0], output[-3000:]
-    found = history(tmp_path / "s")
+    found = history(folder / "s")
     for key in ("loss", "kind_loss", "big_loss"):
         value = found[key][0]  # type: ignore[index]
         assert math.isclose(value, expected[key], rel_tol=1e-5), (key, value, expected[key])
@@ -116,6 +118,39 @@ def test_the_first_batch_losses_are_specc_runs(tmp_path: Path, source: str) -> N
     for key in ("test_loss", "test_kind_loss", "test_big_loss"):  # after one Adam step
         value = found[key]
         assert math.isclose(value, result.metrics[key], rel_tol=1e-4), (key, value)  # type: ignore[arg-type]
+
+
+TWO_INPUTS = """model mi {
+    init from "init.safetensors"
+    input a 4
+    input b 3
+    branch l from=a { dense 8 relu }
+    branch r from=b { dense 8 relu }
+    concat l r
+    output kind { dense 3 }
+    output big { dense 1 sigmoid }
+}
+data npz "mi.npz" {
+    batch 512
+    test 0.25
+}
+train {
+    output kind { loss sparse_categorical_crossentropy; metrics accuracy }
+    output big { loss binary_crossentropy; weight 0.5 }
+    optimizer adam
+    epochs 1
+}
+"""
+
+
+def test_several_inputs_and_outputs_from_an_npz(tmp_path: Path) -> None:
+    """Named input arrays and `y_<output>` targets of one .npz: the same losses as specc run."""
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(300, 4)).astype(np.float32)
+    b = rng.normal(size=(300, 3)).astype(np.float32)
+    kind, big = (a[:, 0] > 0) + (b[:, 0] > 0), (a[:, 1] > 0).astype(np.int64)
+    np.savez(tmp_path / "mi.npz", a=a, b=b, y_kind=kind, y_big=big)
+    _compare_with_specc_run(tmp_path, TWO_INPUTS)
 
 
 def test_the_pytorch_script_learns_every_output(tmp_path: Path) -> None:
