@@ -22,25 +22,51 @@ from specc.run import run
 from tests.emit.conftest import GOLDEN, ROOT, history, lint, run_scripts
 
 SPEC = ROOT / "specs" / "two_outputs.nn"
+TARGETS = ["pytorch", "keras", "tensorflow"]
+"""The targets that write several outputs (the others refuse them: tests/run/test_several_outputs.py)."""
 
 
 def golden(target: str) -> str:
     return (GOLDEN / target / "two_outputs.py").read_text(encoding="utf-8")
 
 
-def test_the_pytorch_model_returns_each_output_by_name() -> None:
-    script = golden("pytorch").splitlines()
-    for line in [
-        "        kind = self.dense_3(x)  # (B, 6)",
-        "        big = self.dense_5(big)  # (B, 1)",
-        '            "kind": kind,',
-        '            "big": big,',
-        "        loss = loss_kind + 0.5 * loss_big",
-        "    kind_loss_fn = nn.CrossEntropyLoss()",
-        "    big_loss_fn = nn.BCEWithLogitsLoss()",
-    ]:
-        assert line in script, line
-    assert lint(golden("pytorch")) == []
+@pytest.mark.parametrize(
+    ("target", "lines"),
+    [
+        (
+            "pytorch",
+            [
+                "        kind = self.dense_3(x)  # (B, 6)",
+                "        big = self.dense_5(big)  # (B, 1)",
+                '            "kind": kind,',
+                "        loss = loss_kind + 0.5 * loss_big",
+                "    kind_loss_fn = nn.CrossEntropyLoss()",
+                "    big_loss_fn = nn.BCEWithLogitsLoss()",
+            ],
+        ),
+        (
+            "keras",
+            [
+                '        "kind": kind,',
+                '    return keras.Model(inputs, outputs, name="two_outputs")',
+                '            loss_weights={"kind": 1.0, "big": 0.5},  # loss = the weighted sum',
+                "            targets_of(y_train),",
+            ],
+        ),
+        (
+            "tensorflow",
+            [
+                "        loss = loss_kind + 0.5 * loss_big",
+                '        loss_kind = kind_loss_fn(yb["kind"], outputs["kind"])',
+            ],
+        ),
+    ],
+)
+def test_the_model_returns_each_output_by_name(target: str, lines: list[str]) -> None:
+    script = golden(target)
+    for line in lines:
+        assert line in script.splitlines(), line
+    assert lint(script) == []
 
 
 def test_the_scripts_derive_the_targets_specc_trains_on() -> None:
@@ -83,8 +109,9 @@ def _npz(path: Path) -> None:
     np.savez(path, **arrays)
 
 
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("source", ["synthetic", "npz"])
-def test_the_first_batch_losses_are_specc_runs(tmp_path: Path, source: str) -> None:
+def test_the_first_batch_losses_are_specc_runs(tmp_path: Path, source: str, target: str) -> None:
     """specs/two_outputs.nn on one batch (all of the training split), from one weights file,
     on its generator or an .npz with `y_kind`, `y_big` and a test split: the
     total and each output's loss of epoch 1, and the test losses, equal `specc run`'s."""
@@ -96,17 +123,17 @@ def test_the_first_batch_losses_are_specc_runs(tmp_path: Path, source: str) -> N
         text = text.replace(
             "data synthetic samples=600 features=16 classes=6 noise=1.5", 'data npz "d.npz"'
         )
-    _compare_with_specc_run(tmp_path, text)
+    _compare_with_specc_run(tmp_path, text, target)
 
 
-def _compare_with_specc_run(folder: Path, text: str) -> None:
+def _compare_with_specc_run(folder: Path, text: str, target: str) -> None:
     spec = folder / "t.nn"
     spec.write_text(text, encoding="utf-8")
     _initial_weights(text, folder / "init.safetensors")
     result = run(spec, RunOptions(backend="torch", out=str(folder / "run"), quiet=True, epochs=1))
     expected = result.history[0]
     script = folder / "t.py"
-    script.write_text(emit(analyze_file(spec), "pytorch"), encoding="utf-8")
+    script.write_text(emit(analyze_file(spec), target), encoding="utf-8")
     argv = [str(script), "--data-dir", str(folder), "--epochs", "1", "--out", str(folder / "s")]
     codes, output = run_scripts([argv], cwd=folder)
     assert codes == [0], output[-3000:]
@@ -143,14 +170,15 @@ train {
 """
 
 
-def test_several_inputs_and_outputs_from_an_npz(tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", TARGETS)
+def test_several_inputs_and_outputs_from_an_npz(tmp_path: Path, target: str) -> None:
     """Named input arrays and `y_<output>` targets of one .npz: the same losses as specc run."""
     rng = np.random.default_rng(1)
     a = rng.normal(size=(300, 4)).astype(np.float32)
     b = rng.normal(size=(300, 3)).astype(np.float32)
     kind, big = (a[:, 0] > 0) + (b[:, 0] > 0), (a[:, 1] > 0).astype(np.int64)
     np.savez(tmp_path / "mi.npz", a=a, b=b, y_kind=kind, y_big=big)
-    _compare_with_specc_run(tmp_path, TWO_INPUTS)
+    _compare_with_specc_run(tmp_path, TWO_INPUTS, target)
 
 
 def test_the_pytorch_script_learns_every_output(tmp_path: Path) -> None:

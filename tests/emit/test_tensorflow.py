@@ -95,8 +95,6 @@ def test_capability_table_is_the_reviewed_one() -> None:
         "frozen_batchnorm",
         # options of the sequence kinds only pytorch writes yet (SEQUENCE_OPTIONS)
         "layer.last",
-        # several outputs train with `specc run` only (docs/semantics.md#outputs)
-        "layer.output",
         "loss_ignore",
         "metric.perplexity",
         "per_token",

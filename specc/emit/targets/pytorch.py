@@ -13,6 +13,7 @@ from specc.emit.target import IMAGE_FILES, LANGUAGE_MODELS, TEXT_COLUMNS, Target
 MODULE_NAMES = words(
     """
     INPUTS COLUMNS records inputs_of inputs
+    TARGETS PREDICTIONS OUTPUTS targets_of named_losses split
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
     argparse csv gzip zlib hashlib json math os sys urllib np torch nn
