@@ -359,8 +359,11 @@ class ScriptFacts:
 
     @property
     def class_labels(self) -> bool:
-        """Targets are class indices (not one-hot rows, 0/1 floats or real values)."""
-        return self.plan.task == "classification" and not self.plan.one_hot
+        """Targets are class indices (not one-hot rows, 0/1 floats or real values); several
+        outputs keep their own per output (`TARGETS`)."""
+        return (
+            self.plan.task == "classification" and not self.plan.one_hot and not self.plan.outputs
+        )
 
     @property
     def checks_labels(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import runpy
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +21,11 @@ from specc.ir.data import Synthetic
 from specc.plan import RunOptions
 from specc.run import run
 from tests.emit.conftest import GOLDEN, ROOT, history, lint, run_scripts
+from tests.emit.mindspore_env import mindspore_python
 
 SPEC = ROOT / "specs" / "two_outputs.nn"
-TARGETS = ["pytorch", "keras", "tensorflow"]
-"""The targets that write several outputs (the others refuse them: tests/run/test_several_outputs.py)."""
+TARGETS = ["pytorch", "keras", "tensorflow", "mindspore"]
+"""Every target writes several outputs (MindSpore's scripts run in its own venv)."""
 
 
 def golden(target: str) -> str:
@@ -51,6 +53,14 @@ def golden(target: str) -> str:
                 '    return keras.Model(inputs, outputs, name="two_outputs")',
                 '            loss_weights={"kind": 1.0, "big": 0.5},  # loss = the weighted sum',
                 "            targets_of(y_train),",
+            ],
+        ),
+        (
+            "mindspore",
+            [
+                '            "big": big,',
+                "        loss = loss_kind + 0.5 * loss_big",
+                "        (loss, each, logits), grads = grad_fn(ms.Tensor(xb), tensors(yb))",
             ],
         ),
         (
@@ -135,7 +145,8 @@ def _compare_with_specc_run(folder: Path, text: str, target: str) -> None:
     script = folder / "t.py"
     script.write_text(emit(analyze_file(spec), target), encoding="utf-8")
     argv = [str(script), "--data-dir", str(folder), "--epochs", "1", "--out", str(folder / "s")]
-    codes, output = run_scripts([argv], cwd=folder)
+    python = mindspore_python() if target == "mindspore" else sys.executable
+    codes, output = run_scripts([argv], env={"GLOG_v": "3"}, cwd=folder, python=python)
     assert codes == [0], output[-3000:]
     found = history(folder / "s")
     for key in ("loss", "kind_loss", "big_loss"):
