@@ -109,6 +109,21 @@ class OutputView:
     var: str = ""
     """The script variable holding it at the end of `forward`."""
 
+    @property
+    def metrics_function(self) -> str:
+        """The script's function computing its metrics (reserved: `output_functions`)."""
+        return metrics_function(self.name)
+
+
+def metrics_function(output: str) -> str:
+    return f"metrics_{output}"
+
+
+def output_functions(train: Train) -> frozenset[str]:
+    """Module-level names a script with several outputs defines per output: no layer may
+    take them."""
+    return frozenset(metrics_function(o.name) for o in train.outputs)
+
 
 @dataclass(frozen=True)
 class ScriptPlan:
@@ -207,7 +222,7 @@ def plan(
     lowered = lower(shapes, spec.train.main_loss, losses)
     if target.layout is not None:
         lowered = target.layout(lowered)
-    namer = Namer(target.reserved)
+    namer = Namer(target.reserved | output_functions(spec.train))
     blocks = {info.name: info.block for info in shapes.layers if info.block is not None}
     views = tuple(
         _view(step, namer.take(step.name), blocks.get(step.name)) for step in lowered.steps
