@@ -206,3 +206,17 @@ def test_the_pytorch_script_learns_every_output(tmp_path: Path) -> None:
     assert found["test_kind_accuracy"] > 0.6, found  # type: ignore[operator]
     assert found["test_big_accuracy"] > 0.65, found  # type: ignore[operator]
     assert (tmp_path / "best.pt").is_file()  # checkpoint best monitor=val_kind_accuracy
+
+
+def test_an_npz_without_an_outputs_targets_is_named(tmp_path: Path) -> None:
+    """A missing `y_<output>` array: exit 1 naming it and what the archive holds."""
+    text = SPEC.read_text(encoding="utf-8").replace(
+        "data synthetic samples=3000 features=16 classes=6 noise=1.5", 'data npz "d.npz"'
+    )
+    np.savez(tmp_path / "d.npz", x=np.zeros((50, 16), np.float32), y_kind=np.zeros(50, np.int64))
+    script = tmp_path / "t.py"
+    script.write_text(emit(analyze(text, str(tmp_path / "t.nn")), "pytorch"), encoding="utf-8")
+    argv = [str(script), "--data-dir", str(tmp_path), "--out", str(tmp_path / "s")]
+    codes, output = run_scripts([argv])
+    assert codes == [1]
+    assert "d.npz has no array 'y_big' (it has ['x', 'y_kind'])" in output

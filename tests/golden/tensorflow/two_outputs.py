@@ -138,9 +138,7 @@ def encode(labels):
     as one record per example: splits and batches cut every output's targets alike."""
     y = np.empty(len(labels), dtype=TARGETS)
     y["kind"] = labels  # the class itself
-
     y["big"] = (labels >= CLASSES / 2)[:, None]  # 1: the class is in the upper half
-
     return y
 
 
