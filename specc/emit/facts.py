@@ -8,13 +8,14 @@ the IR class that owns the fact where there is one (`Data.image_set`, `Data.down
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
 from specc.data import cifar, cifar_batches, imdb
 from specc.data.mnist import CHECKSUMS, FILES, MIRRORS
-from specc.emit.lower import LayerView, ScriptPlan
+from specc.emit.lower import LayerView, OutputView, ScriptPlan
 from specc.emit.target import Target
 from specc.ir.attention import SelfAttending
 from specc.ir.data import Augment, Data
@@ -86,6 +87,10 @@ class ScriptFacts:
     """Write the neutral weights file (weights.safetensors) even without `init from`."""
     ddp: bool = False
     """Data-parallel under torchrun (`specc emit --ddp`, pytorch): docs/distributed.md."""
+
+    def output_facts(self, out: OutputView) -> ScriptFacts:
+        """The facts seen from one of several outputs (its metrics' inputs)."""
+        return dataclasses.replace(self, plan=self.plan.for_output(out))
 
     @property
     def macros(self) -> str:
@@ -363,13 +368,18 @@ class ScriptFacts:
 
     @property
     def class_labels(self) -> bool:
-        """Targets are class indices (not one-hot rows, 0/1 floats or real values)."""
-        return self.plan.task == "classification" and not self.plan.one_hot
+        """Targets are class indices (not one-hot rows, 0/1 floats or real values); several
+        outputs keep their own per output (`TARGETS`)."""
+        return (
+            self.plan.task == "classification" and not self.plan.one_hot and not self.plan.outputs
+        )
 
     @property
     def checks_labels(self) -> bool:
         """Targets are read as class indices (a `one_hot` transform turns them into rows
         later), so the script checks each fits the model's classes."""
+        if self.plan.outputs:  # each output's targets are derived or read per output
+            return False
         return self.plan.task == "classification" and self.plan.classes is not None
 
     @property

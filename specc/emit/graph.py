@@ -96,14 +96,17 @@ def assign(
     input_var: str = MAIN,
     reserved: Iterable[str] = (),
     inputs: Mapping[str, str] | None = None,
-) -> tuple[list[Variables], str]:
+    outputs: Mapping[str, str] | None = None,
+) -> tuple[list[Variables], str, dict[str, str]]:
     """The variables of every step, and the variable holding the model's output.
 
     `input_name` is the value the model's input gives (`input`); `input_var` the variable
     it arrives in; `reserved`: names a local variable must not shadow (the script's
     modules and functions). `inputs`, for a model with several: every input's value ->
     the variable it arrives in (`forward(self, image, meta)`); those variables keep their
-    inputs throughout, as Keras's `inputs` does."""
+    inputs throughout, as Keras's `inputs` does. `outputs`, for a model with several:
+    every output's value -> the variable it wants (its name); the third result gives the
+    variable each of those values ends in."""
     arrives = dict(inputs) if inputs else {input_name: input_var}
     kept = set(arrives.values()) - ({MAIN} if inputs is None else set())
     names = [n.weights_name for n in nodes]
@@ -111,7 +114,9 @@ def assign(
     for i, node in enumerate(nodes):
         for position, source in enumerate(node.sources):
             reads.setdefault(source, []).append((i, position))
-    reads.setdefault(output_name, []).append((RETURN, 0))
+    returned = list(outputs) if outputs else [output_name]
+    for position, value in enumerate(returned):
+        reads.setdefault(value, []).append((RETURN, position))
     taken = Namer({*reserved, MAIN, *arrives.values()})
     local: dict[str, str] = {MAIN: MAIN}
 
@@ -127,7 +132,7 @@ def assign(
     def role(read: Read) -> str:
         reader, position = read
         if reader == RETURN:
-            return MAIN
+            return variable(outputs[returned[position]]) if outputs else MAIN
         node = nodes[reader]
         own = hint.get(names[reader]) or MAIN
         if not isinstance(node.ir, Merge):
@@ -185,4 +190,5 @@ def assign(
                 wanted = fresh(wanted, step_reads)
         where[names[i]], holder[wanted] = wanted, names[i]
         out.append(Variables(step_reads, wanted, copies))
-    return out, where.get(output_name, input_var)
+    named = {value: where.get(value, input_var) for value in returned}
+    return out, where.get(output_name, input_var), named

@@ -32,6 +32,7 @@ from specc.ir.sequence import Embedding, is_sequence, mask_reaches, vocabulary
 from specc.ir.spec import Model, Spec
 from specc.ir.training import Train
 from specc.lowering import Step, lower
+from specc.lowering.steps import LoweredOutput
 from specc.shapes import ModelShapes
 
 Shape = tuple[int, ...]
@@ -88,6 +89,43 @@ class LayerView:
 
 
 @dataclass(frozen=True)
+class OutputView:
+    """One named output of a model with several (docs/semantics.md#outputs) as the
+    template writes it: its value, loss, weight, metrics and target."""
+
+    name: str
+    """The spec's output name: `y_<name>` targets, `<name>_loss` and `<name>_<metric>`."""
+    value: str
+    """The step computing it (its loss's final activation split off)."""
+    shape: Shape
+    head: str | None
+    """The softmax/sigmoid its loss fuses (applied for predictions only), or None."""
+    train: Train
+    """The `train` block seen from this output: its loss and metrics only (what the
+    single-output metric and loss macros read)."""
+    weight: float
+    target: str
+    """How its target is encoded (`Loss.target`): class, onehot, binary or real."""
+    var: str = ""
+    """The script variable holding it at the end of `forward`."""
+
+    @property
+    def metrics_function(self) -> str:
+        """The script's function computing its metrics (reserved: `output_functions`)."""
+        return metrics_function(self.name)
+
+
+def metrics_function(output: str) -> str:
+    return f"metrics_{output}"
+
+
+def output_functions(train: Train) -> frozenset[str]:
+    """Module-level names a script with several outputs defines per output: no layer may
+    take them."""
+    return frozenset(metrics_function(o.name) for o in train.outputs)
+
+
+@dataclass(frozen=True)
 class ScriptPlan:
     """Everything a target template needs, nothing it has to decide."""
 
@@ -130,6 +168,8 @@ class ScriptPlan:
     vocab: int | None = None
     """A model reading token ids (`input N int` into `embedding V D`): V, the script checks
     every id lies in 0..V-1; None for float inputs."""
+    outputs: tuple[OutputView, ...] = ()
+    """A model with several named outputs: each, in order (empty for one output)."""
     pad: int | None = None
     """The padding id when the model makes a padding mask (docs/semantics.md#masking): the
     layers `padding_mask` marked (`args["mask"]`) read it."""
@@ -154,6 +194,10 @@ class ScriptPlan:
     def weighted(self) -> tuple[LayerView, ...]:
         return tuple(layer for layer in self.layers if layer.has_weights)
 
+    def for_output(self, out: OutputView) -> ScriptPlan:
+        """The plan seen from one of several outputs (what the metric macros read)."""
+        return self.replace(output=out.shape, prediction=out.head, train=out.train, outputs=())
+
     def replace(self, **changes: Any) -> ScriptPlan:
         return dataclasses.replace(self, **changes)
 
@@ -174,10 +218,11 @@ def plan(
 ) -> ScriptPlan:
     """Lower one checked model of `spec` for `target` (spec errors were reported before)."""
     assert spec.data is not None and spec.train is not None
-    lowered = lower(shapes, spec.train.main_loss)
+    losses = {o.name: o.loss for o in spec.train.outputs if o.loss is not None}
+    lowered = lower(shapes, spec.train.main_loss, losses)
     if target.layout is not None:
         lowered = target.layout(lowered)
-    namer = Namer(target.reserved)
+    namer = Namer(target.reserved | output_functions(spec.train))
     blocks = {info.name: info.block for info in shapes.layers if info.block is not None}
     views = tuple(
         _view(step, namer.take(step.name), blocks.get(step.name)) for step in lowered.steps
@@ -206,6 +251,7 @@ def plan(
         inputs=_several_inputs(lowered.inputs, target),
         output_name=lowered.output_name,
         vocab=vocabulary(shapes),
+        outputs=_outputs(lowered.outputs, spec.train),
     )
     result = padding_mask(result)
     for rewrite in target.rewrites:
@@ -215,19 +261,34 @@ def plan(
 
 def variables(p: ScriptPlan, target: Target) -> ScriptPlan:
     """Each layer's script variables (specc/emit/graph.py): `x` throughout for a chain."""
-    found, output = assign(
+    found, output, named = assign(
         p.layers,
         p.input_name,
         p.output_name,
         input_var=target.input_var,
         reserved=target.reserved,
         inputs={name: var for name, _, var in p.inputs} or None,
+        outputs={o.value: o.name for o in p.outputs} or None,
     )
     layers = tuple(
         dataclasses.replace(layer, reads=v.reads, writes=v.writes, copies=v.copies)
         for layer, v in zip(p.layers, found, strict=True)
     )
-    return p.replace(layers=layers, output_var=output)
+    outputs = tuple(dataclasses.replace(o, var=named[o.value]) for o in p.outputs)
+    return p.replace(layers=layers, output_var=output, outputs=outputs)
+
+
+def _outputs(lowered: tuple[LoweredOutput, ...], train: Train) -> tuple[OutputView, ...]:
+    """Each named output with its own training (the checks made sure every one has a loss)."""
+    views = []
+    for out in lowered:
+        own = train.output_named(out.name)
+        assert own is not None and own.loss is not None
+        alone = train.model_copy(update={"loss": own.loss, "metrics": own.metrics, "outputs": []})
+        views.append(
+            OutputView(out.name, out.value, out.shape, out.head, alone, own.weight, own.loss.target)
+        )
+    return tuple(views)
 
 
 def _several_inputs(

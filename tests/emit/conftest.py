@@ -260,6 +260,9 @@ def assert_trained(spec: str, hist: dict[str, object]) -> None:
         chance = chances.get(spec, 0.1)
         acc = hist["test_accuracy"]
         assert isinstance(acc, float) and acc > chance + 0.1, f"{spec}: test accuracy {acc}"
+    if spec == "two_outputs":  # each output beats its chance: 1 of 6 classes, 1 of 2
+        assert hist["test_kind_accuracy"] > 1 / 6 + 0.1, hist  # type: ignore[operator]
+        assert hist["test_big_accuracy"] > 0.5 + 0.1, hist  # type: ignore[operator]
     if spec in ("regression", "arrays_npz"):
         assert isinstance(hist["test_loss"], float)
         assert hist["test_loss"] < losses[0], hist

@@ -70,7 +70,9 @@ def test_random_graphs_compute_what_they_read(input_var: str) -> None:
                     "block",
                     Parallel.model_construct(branches=[_Branch()] * len(step.sources)),
                 )
-        found, output_var = assign(steps, "input", output, input_var=input_var, reserved={"torch"})
+        found, output_var, _ = assign(
+            steps, "input", output, input_var=input_var, reserved={"torch"}
+        )
         held = run(steps, found, output_var, input_var)
         assert held[output_var] == output
         if input_var != MAIN:  # Keras's `inputs` stays the input for keras.Model(inputs, x)
@@ -84,6 +86,6 @@ class _Branch:
 
 def test_a_chain_is_x_throughout() -> None:
     steps = [Step("a", ("input",), Dense(units=4)), Step("b", ("a",), Dense(units=4))]
-    found, output = assign(steps, "input", "b")
+    found, output, _ = assign(steps, "input", "b")
     assert [(v.reads, v.writes, v.copies) for v in found] == [(("x",), "x", ())] * 2
     assert output == "x"

@@ -93,8 +93,6 @@ def test_capability_table_is_the_reviewed_one() -> None:
         "data.synthetic_corpus",
         "data.text_folder",
         "frozen_batchnorm",
-        # several outputs train with `specc run` only (docs/semantics.md#outputs)
-        "layer.output",
         "loss_ignore",
         "metric.perplexity",
         "per_token",

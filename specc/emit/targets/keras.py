@@ -23,6 +23,7 @@ from specc.lowering.layout import channels_last
 MODULE_NAMES = words(
     """
     INPUTS COLUMNS records inputs_of inputs
+    TARGETS PREDICTIONS OUTPUTS targets_of named_losses split
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
     argparse contextlib csv gzip zlib json math os sys keras np layers ops
@@ -72,8 +73,6 @@ TARGET = Target(
     rewrites=(channels_last_input,),
     input_var="inputs",
     unsupported={
-        "layer.output": "emitted scripts train one output with one loss (several outputs, "
-        "named `output` blocks, train with `specc run`: docs/semantics.md#outputs)",
         **IMAGE_FILES,
         **TEXT_SOURCES,
         **TEXT_COLUMNS,

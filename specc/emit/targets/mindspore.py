@@ -33,6 +33,7 @@ from specc.lowering.weights import native
 MODULE_NAMES = words(
     """
     INPUTS COLUMNS records inputs_of inputs
+    TARGETS PREDICTIONS OUTPUTS targets_of named_losses split tensors
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
     argparse csv gzip zlib hashlib json math os sys urllib np ms nn ops optim
@@ -140,8 +141,6 @@ TARGET = Target(
     reserved=MODULE_NAMES | NN_CELL_ATTRIBUTES,
     rewrites=(layer_args, weight_names),
     unsupported={
-        "layer.output": "emitted scripts train one output with one loss (several outputs, "
-        "named `output` blocks, train with `specc run`: docs/semantics.md#outputs)",
         **IMAGE_FILES,
         **TEXT_SOURCES,
         **TEXT_COLUMNS,

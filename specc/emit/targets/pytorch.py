@@ -13,6 +13,7 @@ from specc.emit.target import IMAGE_FILES, LANGUAGE_MODELS, TEXT_COLUMNS, Target
 MODULE_NAMES = words(
     """
     INPUTS COLUMNS records inputs_of inputs
+    TARGETS PREDICTIONS OUTPUTS targets_of named_losses split
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
     argparse csv gzip zlib hashlib json math os sys urllib np torch nn
@@ -57,8 +58,6 @@ TARGET = Target(
     reserved=MODULE_NAMES | NN_MODULE_ATTRIBUTES,
     rewrites=(),
     unsupported={
-        "layer.output": "emitted scripts train one output with one loss (several outputs, "
-        "named `output` blocks, train with `specc run`: docs/semantics.md#outputs)",
         **IMAGE_FILES,
         **TEXT_COLUMNS,
         **{k: v for k, v in LANGUAGE_MODELS.items() if k not in PYTORCH_WRITES},
