@@ -39,7 +39,8 @@ def check_inputs(spec: Spec, end: Span) -> list[Diagnostic]:
                     "input numbers",
                 )
             ]
-        return list(_several(spec.data, model.name, names, end))
+        outputs = bool(spec.train and spec.train.outputs)
+        return list(_several(spec.data, model.name, names, end, outputs))
     return list(_one(spec.data, names[0], end))
 
 
@@ -47,7 +48,9 @@ def _error(message: str, span: Span | None, end: Span, help: str) -> Diagnostic:
     return Diagnostic(code="E409", message=message, span=span or end, help=help)
 
 
-def _several(data: Data, model: str, names: list[str], end: Span) -> Iterator[Diagnostic]:
+def _several(
+    data: Data, model: str, names: list[str], end: Span, outputs: bool
+) -> Iterator[Diagnostic]:
     listed = ", ".join(f"`{n}`" for n in names)
     if not isinstance(data, SEVERAL_SOURCES):
         yield _error(
@@ -63,6 +66,15 @@ def _several(data: Data, model: str, names: list[str], end: Span) -> Iterator[Di
         yield from _groups(data, model, names, end)
     if isinstance(data, Synthetic):
         yield from _synthetic(data, model, end)
+        if outputs:
+            yield _error(
+                f"`data synthetic` fills the several inputs of model `{model}` or its several "
+                "outputs, not both yet",
+                data.span,
+                end,
+                "give the inputs and each output's targets in an .npz (an array per input, "
+                "`y_<output>` per output: docs/data.md#several-outputs)",
+            )
     for node in data.transforms:
         if isinstance(node, Augment):
             yield _error(
