@@ -331,11 +331,15 @@ class ScriptFacts:
     @property
     def metric_inputs(self) -> frozenset[str]:
         """What the NumPy metrics compute before the metrics themselves (`Metric.reads`)."""
-        return frozenset().union(*(type(m).reads for m in self.plan.train.metrics))
+        train = self.plan.train
+        metrics = [*train.metrics, *(m for out in train.outputs for m in out.metrics)]
+        return frozenset().union(*(type(m).reads for m in metrics))
 
     @property
     def macro_scores(self) -> bool:
         """Precision/recall/f1 averaged over classes (Keras has no such metric class)."""
+        if self.plan.outputs:  # several outputs: any output's metrics need it
+            return any(self.output_facts(out).macro_scores for out in self.plan.outputs)
         kinds = {m.kind for m in self.plan.train.metrics}
         binary = tuple(self.plan.output) == (1,)
         return "f1" in kinds or bool(kinds & {"precision", "recall"} and not binary)

@@ -35,7 +35,7 @@ class Scale(Node):
         if not 0 < self.factor < 1:
             return None
         n = round(1 / self.factor)
-        return n if 1 / n == self.factor else None
+        return n if 1 / n == self.factor and n <= 1_000_000_000 else None  # else a factor
 
 
 class Normalize(Node):

@@ -192,7 +192,7 @@ def _train_features(spec: Spec) -> Iterator[Use]:
     yield f"schedule.{train.schedule.kind}", train.schedule, None
     if train.warmup is not None:
         yield "warmup", train.warmup, None
-    for metric in train.metrics:
+    for metric in [*train.metrics, *(m for out in train.outputs for m in out.metrics)]:
         yield f"metric.{metric.kind}", metric, None
     if train.early_stopping is not None:
         yield "early_stopping", train.early_stopping, None

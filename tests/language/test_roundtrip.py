@@ -144,11 +144,15 @@ def _is_node(annotation: Any) -> bool:
     return bool(members(annotation))
 
 
+# Whether numeric fields may hold search spaces (off inside `concrete_specs()`).
+_SPACES = [True]
+
+
 def _union(arms: tuple[Any, ...], metadata: list[Any], depth: int) -> st.SearchStrategy[Any]:
     plain = [a for a in arms if not (members(a) and set(members(a).values()) <= set(SPACE_TYPES))]
     spaces = [a for a in arms if a not in plain]
     strategy = st.one_of(*(_for_annotation(a, metadata, depth) for a in plain))
-    if not spaces:
+    if not spaces or not _SPACES[0]:
         return strategy
     searched = st.one_of(*(_for_annotation(a, metadata, depth) for a in spaces))
     # A search space in about one numeric field of ten keeps most specs concrete.
@@ -156,13 +160,14 @@ def _union(arms: tuple[Any, ...], metadata: list[Any], depth: int) -> st.SearchS
 
 
 # Strategies are built once per (annotation, depth): building them is not free.
-_CACHE: dict[tuple[int, int], tuple[Any, st.SearchStrategy[Any]]] = {}
+_CACHE: dict[tuple[int, int, bool], tuple[Any, st.SearchStrategy[Any]]] = {}
 
 
 def _cached(key: Any, depth: int, build: Any) -> st.SearchStrategy[Any]:
-    if (id(key), depth) not in _CACHE:
-        _CACHE[id(key), depth] = (key, build())  # keep `key` alive so its id stays unique
-    return _CACHE[id(key), depth][1]
+    cached = (id(key), depth, _SPACES[0])
+    if cached not in _CACHE:
+        _CACHE[cached] = (key, build())  # keep `key` alive so its id stays unique
+    return _CACHE[cached][1]
 
 
 def nodes(annotation: Any, depth: int = 0) -> st.SearchStrategy[Any]:
@@ -291,6 +296,16 @@ def specs(draw: st.DrawFn) -> Spec:
             shapes[model.name] = result
     assume(not [d for d in check_spec(spec, shapes, "") if d.severity is Severity.ERROR])
     return spec
+
+
+@st.composite
+def concrete_specs(draw: st.DrawFn) -> Spec:
+    """`specs()` without search spaces: what `specc run` and `specc emit` take."""
+    _SPACES[0] = False
+    try:
+        return draw(specs())
+    finally:
+        _SPACES[0] = True
 
 
 # ---- random layouts of the same text ------------------------------------------------------
