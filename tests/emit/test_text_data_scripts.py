@@ -143,7 +143,8 @@ def test_init_from_a_run_encodes_with_its_vocabulary(
     other.mkdir()
     text = SOURCES[source](trained)
     (trained / "reviews.nn").write_text(text, encoding="utf-8")
-    first = run(trained / "reviews.nn", RunOptions(backend="torch", out=str(tmp_path / "A"), quiet=True, epochs=2))
+    options = RunOptions(backend="torch", out=str(tmp_path / "A"), quiet=True, epochs=2)
+    first = run(trained / "reviews.nn", options)
     vocab = first.run_dir / "vocab.json"
     no_vocab = tmp_path / "weights-only"
     no_vocab.mkdir()
@@ -156,12 +157,13 @@ def test_init_from_a_run_encodes_with_its_vocabulary(
     expected = run(spec, options).history[0]["loss"]
     spec.write_text(_one_batch(text), encoding="utf-8")
     script = _script(spec, target, interop=True)
-    common = [str(script), "--data-dir", str(other / "reviews") if source == "text_folder" else str(other), "--epochs", "1"]
+    data_dir = other / "reviews" if source == "text_folder" else other
+    common = [str(script), "--data-dir", str(data_dir), "--epochs", "1", "--init-from"]
     codes, output = run_scripts(
         [
-            [*common, "--init-from", str(first.run_dir), "--out", str(tmp_path / "s1")],
-            [*common, "--init-from", str(no_vocab), "--out", str(tmp_path / "s2")],
-            [*common, "--init-from", str(no_vocab), "--vocab", str(vocab), "--out", str(tmp_path / "s3")],
+            [*common, str(first.run_dir), "--out", str(tmp_path / "s1")],
+            [*common, str(no_vocab), "--out", str(tmp_path / "s2")],  # builds its own
+            [*common, str(no_vocab), "--vocab", str(vocab), "--out", str(tmp_path / "s3")],
         ],
         cwd=other,
         python=_python(target),
