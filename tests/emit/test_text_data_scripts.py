@@ -18,6 +18,7 @@ lists, aclImdb's train/<class>/*.txt folders, a CSV with a quoted text column):
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,8 +77,6 @@ TARGETS = ("pytorch", "keras", "tensorflow", "mindspore")
 
 
 def _python(target: str) -> Path | str:
-    import sys
-
     return mindspore_python() if target == "mindspore" else sys.executable
 
 
