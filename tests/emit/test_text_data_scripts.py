@@ -202,3 +202,28 @@ def test_a_bad_vocab_file_is_one_line(target: str, tmp_path: Path) -> None:
         "this script: words, lowercase True, at most 40 ids",
     ):
         assert line in output.splitlines(), (line, output[-2000:])
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_the_text_scripts_names_are_reserved(source: str, target: str, tmp_path: Path) -> None:
+    """Every module-level name of a text source's script is in its target's reserved set
+    (the goldens' check, tests/emit/test_infra.py, for sources no golden reads)."""
+    import ast
+
+    from specc.emit.targets import get_target
+
+    spec = tmp_path / "reviews.nn"
+    spec.write_text(SOURCES[source](tmp_path), encoding="utf-8")
+    tree = ast.parse(emit(analyze_file(spec), target, interop=True))
+    defined = {"Reviews"}  # the model class
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign):
+            defined |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    unreserved = defined - {"Reviews"} - get_target(target).reserved
+    assert "read_vocabulary" in defined or source == "imdb"
+    assert unreserved == set(), unreserved
