@@ -15,10 +15,11 @@ from typing import Literal
 
 from specc.data import cifar, cifar_batches, imdb
 from specc.data.mnist import CHECKSUMS, FILES, MIRRORS
+from specc.data.text_folder import text_tokenize
 from specc.emit.lower import LayerView, OutputView, ScriptPlan
 from specc.emit.target import Target
 from specc.ir.attention import SelfAttending
-from specc.ir.data import Augment, Data
+from specc.ir.data import Augment, Data, Tokenize
 from specc.ir.losses import SparseCategoricalCrossentropy
 from specc.ir.sequence import LastStep, PositionEmbedding, Recurrent, is_sequence
 from specc.metrics import is_minimised
@@ -163,6 +164,10 @@ class ScriptFacts:
         if fmt is not None:
             modules |= READER_MODULES[fmt]
         modules |= SOURCE_MODULES.get(self.plan.data.kind_name(), set())
+        if self.tokenize is not None:
+            modules.add("collections")
+            if self.tokenize.mode == "words":
+                modules.add("re")
         if self.next_token:
             modules.add("collections")
             if self.plan.data.tokenize.mode == "words":  # type: ignore[attr-defined]
@@ -174,6 +179,12 @@ class ScriptFacts:
         if self.ddp:
             modules |= {"gc", "io"}
         return tuple(sorted(modules))
+
+    @property
+    def tokenize(self) -> Tokenize | None:
+        """How a text source (a text folder, a CSV's text column) becomes token ids: the
+        script tokenizes and writes vocab.json (a corpus's windows: `next_token`)."""
+        return None if self.next_token else text_tokenize(self.plan.data)
 
     @property
     def validation(self) -> bool:

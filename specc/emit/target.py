@@ -19,19 +19,6 @@ Rewrite = Callable[["ScriptPlan"], "ScriptPlan"]
 LayoutPass = Callable[["Lowered"], "Lowered"]
 
 
-TEXT_SOURCES: dict[str, str] = {
-    "data.imdb": "the IMDB reader is written for `--target pytorch` only; use it or `specc run`",
-    "data.text_folder": "tokenizing text is written for `--target pytorch` only; use it or "
-    "`specc run`",
-}
-"""The text data sources only the pytorch target writes (templates/common/imdb.j2 and
-text_folder.j2); the others refuse them (E600 at check time)."""
-
-TEXT_COLUMNS: dict[str, str] = {
-    "csv_text": "tokenizing a CSV text column is not emitted yet; use `specc run`",
-}
-"""A CSV's text column (docs/data.md): no target writes it yet (E600 at check time)."""
-
 IMAGE_FILES: dict[str, str] = {
     "csv.image_files": "reading image files named by a CSV column is not emitted yet; use "
     "`specc run`",

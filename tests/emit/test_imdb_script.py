@@ -1,6 +1,7 @@
-"""`data imdb` in emitted PyTorch scripts: Keras's imdb.npz read as specc.data.imdb reads it
+"""`data imdb` in emitted scripts: Keras's imdb.npz read as specc.data.imdb reads it
 (load_data(num_words) then pad_sequences), found in --data-dir, the spec's `path` or Keras's
-cache, never downloaded; the other targets still refuse it at check time (E600).
+cache, never downloaded. Every target writes the same reader (templates/common/imdb.j2); the
+first-epoch losses of each target's script: tests/emit/test_text_data_scripts.py.
 
 Fixtures are written at test time in Keras's layout (tests/data/test_data_imdb.py): object
 arrays of word-rank lists with a planted signal word.
@@ -16,26 +17,27 @@ import pytest
 
 from specc.analysis import analyze_file
 from specc.data import imdb
-from specc.emit import EmitError, emit
+from specc.emit import emit
 from tests.data.test_data_imdb import TRAIN, write_imdb
 from tests.emit.conftest import history, lint, run_scripts
 
 
-def _script(folder: Path, spec_text: str = TRAIN) -> Path:
+def _script(folder: Path, spec_text: str = TRAIN, target: str = "pytorch") -> Path:
     spec = folder / "reviews.nn"
     spec.write_text(spec_text)
-    script = folder / "reviews_pytorch.py"
-    text = emit(analyze_file(spec), "pytorch")
+    script = folder / f"reviews_{target}.py"
+    text = emit(analyze_file(spec), target)
     assert lint(text) == []
     script.write_text(text, encoding="utf-8")
     return script
 
 
-def test_the_script_reads_the_ids_specc_reads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", ["pytorch", "keras", "tensorflow"])
+def test_the_script_reads_the_ids_specc_reads(tmp_path: Path, target: str) -> None:
     """Shuffled by RandomState(113), start id 1, ranks + 3, rare words 2, pre-padded and
     pre-truncated to 16: the same four arrays as specc's reader (which equals Keras's)."""
     path = write_imdb(tmp_path / "data" / "imdb.npz", n_train=50, n_test=30)
-    script = _script(tmp_path, TRAIN.replace("vocab=300", "vocab=40"))  # rare words: id 2
+    script = _script(tmp_path, TRAIN.replace("vocab=300", "vocab=40"), target)  # rare: id 2
     x, y, x_test, y_test = runpy.run_path(str(script), run_name="s")["read_source"](
         str(path.parent)
     )
@@ -74,20 +76,3 @@ def test_the_script_learns_the_planted_signal(tmp_path: Path) -> None:
     assert codes == [0, 1], output[-3000:]
     assert history(tmp_path / "out")["test_accuracy"] >= 0.95
     assert f"error: no imdb.npz at {empty / 'imdb.npz'}; pass its folder with --data-dir" in output
-
-
-@pytest.mark.parametrize("target", ["keras", "tensorflow", "mindspore"])
-def test_the_other_targets_refuse_it(target: str, tmp_path: Path) -> None:
-    spec = tmp_path / "reviews.nn"
-    spec.write_text(TRAIN)
-    with pytest.raises(EmitError) as err:
-        emit(analyze_file(spec), target)
-    [found] = err.value.diagnostics
-    assert (
-        found.code == "E600"
-        and found.message == f"the `{target}` target cannot express data `imdb`"
-    )
-    assert (
-        found.help
-        == "the IMDB reader is written for `--target pytorch` only; use it or `specc run`"
-    )

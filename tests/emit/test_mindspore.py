@@ -220,19 +220,12 @@ def test_only_the_initialisers_written_are_imported() -> None:
 
 
 def test_capability_table_is_the_reviewed_one() -> None:
-    from specc.emit.target import (
-        KERAS_SEQUENCE_OPTIONS,
-        SEQUENCE_OPTIONS,
-        TEXT_COLUMNS,
-        TEXT_SOURCES,
-    )
+    from specc.emit.target import KERAS_SEQUENCE_OPTIONS, SEQUENCE_OPTIONS
     from specc.emit.targets import get_target
 
-    # the text sources are written for the pytorch target only
+    # imdb, text_folder and a CSV's text column are written (test_text_data_scripts.py)
     assert sorted(get_target(TARGET).unsupported) == sorted(
         [
-            *TEXT_SOURCES,
-            *TEXT_COLUMNS,
             *KERAS_SEQUENCE_OPTIONS,  # masked recurrent layers, `last`, sinusoidal positions
             *SEQUENCE_OPTIONS,  # stacked recurrent layers
             "time_major",  # conv1d and 1-D pools along a token sequence

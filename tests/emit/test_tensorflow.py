@@ -85,13 +85,10 @@ def test_capability_table_is_the_reviewed_one() -> None:
         "clip_both",
         # images + a CSV: `specc run` reads them (specc/emit/target.py: IMAGE_FILES)
         "csv.image_files",
-        # a CSV text column, language models, and the text sources only the pytorch target
-        # writes (specc/emit/target.py: TEXT_COLUMNS, LANGUAGE_MODELS, TEXT_SOURCES)
-        "csv_text",
+        # language models (specc/emit/target.py: LANGUAGE_MODELS); imdb, text_folder and a
+        # CSV's text column are written (tests/emit/test_text_data_scripts.py)
         "data.corpus",
-        "data.imdb",
         "data.synthetic_corpus",
-        "data.text_folder",
         "frozen_batchnorm",
         "loss_ignore",
         "metric.perplexity",

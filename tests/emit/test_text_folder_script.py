@@ -1,7 +1,9 @@
-"""`data text_folder` in emitted PyTorch scripts: the files read, shuffled and tokenized as
+"""`data text_folder` in emitted scripts: the files read, shuffled and tokenized as
 specc.data.text_folder does, the vocabulary built from the training split left after the
 held-out tails, so the script trains on the ids `specc run` trains on (and its vocabulary
-is the run's vocab.json); the other targets refuse the source at check time (E600).
+is the run's vocab.json). Every target writes the same reader and tokenizer
+(templates/common/text_folder.j2, tokens.j2); each target's first-epoch loss, vocab.json
+and --init-from/--vocab: tests/emit/test_text_data_scripts.py.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 
 from specc.analysis import analyze_file
 from specc.data import load
-from specc.emit import EmitError, emit
+from specc.emit import emit
 from specc.plan import RunOptions
 from specc.run import run
 from tests.data.test_data_text_folder import SPEC, planted, write_folder
@@ -51,7 +53,8 @@ def test_the_script_gives_specc_runs_ids(tmp_path: Path, tokenize: str) -> None:
     spec, script = _script(tmp_path, text)
     data = analyze_file(spec).spec.data
     expected = load(data, spec_dir=tmp_path, progress=False, vocab=40)  # type: ignore[arg-type]
-    got = runpy.run_path(str(script), run_name="s")["load_data"](str(tmp_path / "reviews"))
+    got, tokens = runpy.run_path(str(script), run_name="s")["load_data"](str(tmp_path / "reviews"))
+    assert expected.vocabulary is not None and tokens == expected.vocabulary["tokens"]
     for split, (x, y) in {
         "train": (expected.x_train, expected.y_train),
         "val": (expected.x_val, expected.y_val),
@@ -83,14 +86,3 @@ def test_the_script_learns_with_the_runs_vocabulary(tmp_path: Path) -> None:
     assert codes == [0, 1], output[-3000:]
     assert history(tmp_path / "out")["test_accuracy"] >= 0.95
     assert f"error: {missing}: no train/ folder" in output
-
-
-@pytest.mark.parametrize("target", ["keras", "tensorflow", "mindspore"])
-def test_the_other_targets_refuse_it(target: str, tmp_path: Path) -> None:
-    spec = tmp_path / "reviews.nn"
-    spec.write_text(SPEC)
-    with pytest.raises(EmitError) as err:
-        emit(analyze_file(spec), target)
-    [found] = err.value.diagnostics
-    assert found.message == f"the `{target}` target cannot express data `text_folder`"
-    assert found.help is not None and "written for `--target pytorch` only" in found.help

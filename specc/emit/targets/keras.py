@@ -12,8 +12,6 @@ from specc.emit.target import (
     IMAGE_FILES,
     LANGUAGE_MODELS,
     SEQUENCE_OPTIONS,
-    TEXT_COLUMNS,
-    TEXT_SOURCES,
     Target,
     words,
 )
@@ -37,6 +35,9 @@ MODULE_NAMES = words(
     parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder read_source hold_out transform load_data encode
     build_model use_device SmoothedSparseCrossentropy SpecSGD SpecAdam SpecRMSprop SpecAdagrad MacroScore learning_rate Plateau IMAGE_SHAPE augment AugmentedBatches
     StepLearningRate neutral_weights load_initial_weights save_weights main read_weights transfer
+    TOKENIZE TEXT_COLUMN read_vocabulary write_vocabulary
+    find_imdb read_array pad_pre io zipfile TOKEN_IDS class_folders read_split tokens
+    build_vocabulary encode_texts collections re LOWERCASE
     """
 )
 
@@ -74,8 +75,6 @@ TARGET = Target(
     input_var="inputs",
     unsupported={
         **IMAGE_FILES,
-        **TEXT_SOURCES,
-        **TEXT_COLUMNS,
         **LANGUAGE_MODELS,
         **SEQUENCE_OPTIONS,
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "

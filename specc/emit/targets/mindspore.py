@@ -18,8 +18,6 @@ from specc.emit.target import (
     KERAS_SEQUENCE_OPTIONS,
     LANGUAGE_MODELS,
     SEQUENCE_OPTIONS,
-    TEXT_COLUMNS,
-    TEXT_SOURCES,
     Target,
     words,
 )
@@ -46,6 +44,9 @@ MODULE_NAMES = words(
     encode predict ratio compute_metrics learning_rate load_initial_weights save_weights
     neutral_weights read_weights transfer VOCAB DATA_VOCAB LENGTH check_ids mask causal
     snapshot restore evaluate improved augment Plateau IMAGE_SHAPE main x y self
+    TOKENIZE TEXT_COLUMN read_vocabulary write_vocabulary
+    find_imdb read_array pad_pre io zipfile TOKEN_IDS class_folders read_split tokens
+    build_vocabulary encode_texts collections re LOWERCASE
     """
 )
 NN_CELL_ATTRIBUTES = words(
@@ -142,8 +143,6 @@ TARGET = Target(
     rewrites=(layer_args, weight_names),
     unsupported={
         **IMAGE_FILES,
-        **TEXT_SOURCES,
-        **TEXT_COLUMNS,
         **LANGUAGE_MODELS,
         **KERAS_SEQUENCE_OPTIONS,
         **SEQUENCE_OPTIONS,

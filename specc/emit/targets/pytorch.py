@@ -6,7 +6,7 @@ and `nn.Module` own, and what PyTorch scripts cannot express yet.
 
 from __future__ import annotations
 
-from specc.emit.target import IMAGE_FILES, LANGUAGE_MODELS, TEXT_COLUMNS, Target, words
+from specc.emit.target import IMAGE_FILES, LANGUAGE_MODELS, Target, words
 
 # Everything the template defines at module level, plus nn.Module's public attributes
 # (a layer called `train` or `forward` would break the model: it gets renamed).
@@ -29,6 +29,7 @@ MODULE_NAMES = words(
     find_imdb read_array pad_pre io zipfile TOKEN_IDS class_folders read_split tokens
     build_vocabulary encode_texts
     evaluate improved pick_device main x y self
+    TOKENIZE TEXT_COLUMN read_vocabulary write_vocabulary
     """
 )
 NN_MODULE_ATTRIBUTES = words(
@@ -59,7 +60,6 @@ TARGET = Target(
     rewrites=(),
     unsupported={
         **IMAGE_FILES,
-        **TEXT_COLUMNS,
         **{k: v for k, v in LANGUAGE_MODELS.items() if k not in PYTORCH_WRITES},
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",

@@ -34,6 +34,9 @@ MODULE_NAMES = words(
     build_model SmoothedSparseCrossentropy SpecSGD SpecAdam SpecRMSprop SpecAdagrad predict ratio compute_metrics
     learning_rate neutral_weights load_initial_weights save_weights evaluate improved main
     augment Plateau IMAGE_SHAPE read_weights transfer
+    TOKENIZE TEXT_COLUMN read_vocabulary write_vocabulary
+    find_imdb read_array pad_pre io zipfile TOKEN_IDS class_folders read_split tokens
+    build_vocabulary encode_texts collections re LOWERCASE
     """
 )
 
