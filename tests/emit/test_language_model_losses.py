@@ -156,3 +156,29 @@ def test_the_metrics_leave_ignored_targets_out(tmp_path: Path) -> None:
     assert scores["perplexity"] == pytest.approx(12.0)  # over the 4 kept tokens only
     assert scores["accuracy"] == 0.0  # argmax is id 0, never a kept target
     assert module["compute_metrics"](logits.numpy(), np.zeros((2, 10), np.int64)) == {}
+
+
+def test_what_no_script_writes_yet_is_refused_with_the_reason() -> None:
+    """`ignore=` in one of several outputs' losses (every target), and with label smoothing
+    for keras and tensorflow (Keras's ignore_class has none): E600 at the `ignore`."""
+    from specc.lowering.capabilities import unsupported
+
+    two = (ROOT / "specs" / "two_outputs.nn").read_text(encoding="utf-8")
+    two = two.replace(
+        "        loss sparse_categorical_crossentropy\n",
+        "        loss sparse_categorical_crossentropy ignore=5\n",
+    )
+    smoothed = IGNORED.replace("ignore=0", "ignore=0 label_smoothing=0.1")
+    for target in TARGETS:
+        found = unsupported(analyze(two, "two.nn"), target)
+        assert [d.message for d in found] == [
+            f"the `{target}` target cannot express an ignored target id in a loss of one of "
+            "several outputs"
+        ]
+        assert found[0].help == "an output's `ignore=` is not written yet; use `specc run`"
+        assert found[0].span is not None and two[found[0].span.start :].startswith("ignore=5")
+        refused = [d.help for d in unsupported(analyze(smoothed, "s.nn"), target)]
+        if target in ("keras", "tensorflow"):
+            assert refused == ["Keras's ignore_class has no label smoothing; use `specc run`"]
+        else:
+            assert refused == []
