@@ -57,6 +57,27 @@ train {
 """
 
 
+# One class per example with `ignore=0`: class-0 examples count in neither the loss nor
+# the metrics (Keras: sample weights of shape (N,)); the test split is one batch.
+FLAT = """model flat {
+    init from "init.safetensors"
+    input 8
+    dense 16 relu
+    dense 4
+}
+data synthetic classification samples=200 features=8 classes=4 {
+    batch 40
+    test 0.2
+}
+train {
+    loss sparse_categorical_crossentropy ignore=0
+    optimizer adam lr=0.01
+    epochs 1
+    metrics accuracy perplexity
+}
+"""
+
+
 def _copy_task(path: Path) -> np.ndarray:
     """80 rows of ids 2..11 with 3 to 10 real steps then 0s; the targets copy the ids."""
     rng = np.random.default_rng(0)
@@ -132,6 +153,12 @@ def test_ignored_targets_count_nowhere_and_a_batch_of_them_counts_0(
     assert math.isfinite(found["loss"][0])  # type: ignore[index]
     for key in ("test_loss", "test_perplexity", "test_accuracy"):
         assert key in found, sorted(found)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_an_ignored_class_of_one_class_per_example(tmp_path: Path, target: str) -> None:
+    found = _script_against_specc_run(tmp_path, FLAT, target)
+    assert {"test_loss", "test_perplexity", "test_accuracy"} <= set(found), sorted(found)
 
 
 def test_the_metrics_leave_ignored_targets_out(tmp_path: Path) -> None:
