@@ -52,7 +52,7 @@ train {
     loss sparse_categorical_crossentropy ignore=0
     optimizer adam lr=0.01
     epochs 1
-    metrics perplexity accuracy
+    metrics perplexity accuracy f1
 }
 """
 
