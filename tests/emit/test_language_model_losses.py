@@ -146,7 +146,7 @@ def test_char_lm_scripts_compute_specc_runs_loss_and_perplexity(
 def test_ignored_targets_count_nowhere_and_a_batch_of_them_counts_0(
     tmp_path: Path, target: str
 ) -> None:
-    """5 batches of 16 in epoch 1, the second all ignored (loss 0, not NaN); the test
+    """4 batches of 16 in epoch 1, the second all ignored (loss 0, not NaN); the test
     split is one batch, so its loss is the mean over its kept tokens in both."""
     _copy_task(tmp_path / "copy.npz")
     found = _script_against_specc_run(tmp_path, IGNORED, target)
