@@ -22,7 +22,7 @@ from specc.ir.attention import SelfAttending
 from specc.ir.data import Augment, Data, Tokenize
 from specc.ir.losses import SparseCategoricalCrossentropy
 from specc.ir.sequence import LastStep, PositionEmbedding, Recurrent, is_sequence
-from specc.metrics import is_minimised
+from specc.metrics import is_minimised, loss_ignore
 
 Mode = Literal["min", "max"]
 
@@ -211,6 +211,11 @@ class ScriptFacts:
         return self.plan.data.one_target_per_example is False
 
     @property
+    def ignore(self) -> int | None:
+        """The target id the loss and the metrics leave out (`ignore=`), or None."""
+        return loss_ignore(self.plan.train)
+
+    @property
     def corpus_words(self) -> dict[str, tuple[str, ...]]:
         """The generated corpus's grammar (specc/data/corpus.py), written into the script."""
         from specc.data import corpus
@@ -345,6 +350,14 @@ class ScriptFacts:
         train = self.plan.train
         metrics = [*train.metrics, *(m for out in train.outputs for m in out.metrics)]
         return frozenset().union(*(type(m).reads for m in metrics))
+
+    @property
+    def metric_kinds(self) -> frozenset[str]:
+        """The kinds of every metric the spec reports (of each output too)."""
+        train = self.plan.train
+        return frozenset(
+            m.kind for m in [*train.metrics, *(m for o in train.outputs for m in o.metrics)]
+        )
 
     @property
     def macro_scores(self) -> bool:

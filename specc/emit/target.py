@@ -26,14 +26,10 @@ IMAGE_FILES: dict[str, str] = {
 """Images + a CSV (docs/data.md#images-and-a-csv): `specc run` reads them, no script yet."""
 
 
-LANGUAGE_MODELS: dict[str, str] = {
-    "per_token": "per-step predictions are not written yet; use `specc run`",
-    "loss_ignore": "an ignored target id is not written yet; use `specc run`",
-    "metric.perplexity": "perplexity is not written yet; use `specc run`",
-    "data.corpus": "reading a text corpus is not written yet; use `specc run`",
-    "data.synthetic_corpus": "the generated corpus is not written yet; use `specc run`",
+IGNORED_TARGETS: dict[str, str] = {
+    "loss_ignore.outputs": "an output's `ignore=` is not written yet; use `specc run`",
 }
-"""Language-model features (docs/semantics.md#per-token) a target does not write (E600)."""
+"""`ignore=` in a loss of one of several outputs: no target writes it yet (E600)."""
 
 _PYTORCH = "use `specc emit --target pytorch` or `specc run`"
 

@@ -76,6 +76,8 @@ OPTIONS: dict[str, str] = {
     "inputs.several": "models with several inputs",
     "per_token": "per-step predictions (an LxV output: one class per token)",
     "loss_ignore": "an ignored target id (`ignore=` of the loss)",
+    "loss_ignore.outputs": "an ignored target id in a loss of one of several outputs",
+    "loss_ignore.smoothing": "an ignored target id with label smoothing",
     "csv_text": "a CSV text column (`data csv ... text=COLUMN`)",
 }
 
@@ -166,6 +168,10 @@ def _train_features(spec: Spec) -> Iterator[Use]:
         yield f"loss.{loss.kind_name()}", loss, None
         if getattr(loss, "ignore", None) is not None:
             yield "loss_ignore", loss, "ignore"
+            if train.outputs:
+                yield "loss_ignore.outputs", loss, "ignore"
+            if getattr(loss, "label_smoothing", 0):
+                yield "loss_ignore.smoothing", loss, "ignore"
         if getattr(loss, "label_smoothing", 0):
             key = {
                 "binary_crossentropy": "label_smoothing.binary",

@@ -1,11 +1,15 @@
-"""The PyTorch scripts of language models: specs/char_lm.nn (the generated corpus) and a
-`data corpus` file (words, lower-cased) read from --data-dir. Both make the same windows,
-splits and ids as `specc run`; `nn.Linear` applies per step; metrics score every token.
-char_lm's executed run is in test_pytorch.py (test perplexity far below the uniform guess)."""
+"""The scripts of language models: specs/char_lm.nn (the generated corpus) and a `data
+corpus` file (words, lower-cased) read from --data-dir. Every target's script makes the same
+windows, splits and ids as `specc run`; in the PyTorch script `nn.Linear` applies per step
+and the metrics score every token. char_lm's executed runs are in each target's tests (test
+perplexity far below the uniform guess; MindSpore: the validation perplexity falls), its
+losses against `specc run` in test_language_model_losses.py."""
 
 from __future__ import annotations
 
 import runpy
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +17,10 @@ import pytest
 from specc.analysis import analyze_file
 from specc.data import load
 from tests.emit.conftest import GOLDEN, ROOT
+from tests.emit.mindspore_env import mindspore_python
 
 SPEC = ROOT / "specs" / "char_lm.nn"
+TARGETS = ["pytorch", "keras", "tensorflow", "mindspore"]
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +28,31 @@ def script() -> dict:
     return runpy.run_path(str(GOLDEN / "pytorch" / "char_lm.py"), run_name="char_lm")
 
 
-def test_the_script_reads_the_same_ids_as_specc_run(script: dict) -> None:
+def _load_data(script: Path, target: str, data_dir: Path | None) -> dict:
+    """The script's `load_data(data_dir)`, run in the target's Python (MindSpore's own venv:
+    tests/emit/mindspore_env.py), as {split: (x, y)}."""
+    if target != "mindspore":
+        return runpy.run_path(str(script), run_name="lm")["load_data"](data_dir and str(data_dir))
+    out = script.with_suffix(".npz")
+    code = (
+        "import runpy, sys, numpy as np\n"
+        "data = runpy.run_path(sys.argv[1], run_name='lm')['load_data'](sys.argv[2] or None)\n"
+        "np.savez(sys.argv[3], **{f'{k}_{i}': a for k, v in data.items() for i, a in enumerate(v)})"
+    )
+    argv = [str(mindspore_python()), "-c", code, str(script), str(data_dir or ""), str(out)]
+    subprocess.run(argv, check=True, capture_output=True, timeout=300)
+    arrays = np.load(out)
+    return {k: (arrays[f"{k}_0"], arrays[f"{k}_1"]) for k in ("train", "val", "test")}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_script_reads_the_same_ids_as_specc_run(target: str) -> None:
+    """specs/char_lm.nn's golden generates specc's corpus bit for bit, and its windows,
+    splits and ids (the same template for every target, run in each one's script)."""
     analysis = analyze_file(SPEC)
     assert analysis.spec.data is not None
     ours = load(analysis.spec.data, vocab=64)
-    theirs = script["load_data"](None)
+    theirs = _load_data(GOLDEN / target / "char_lm.py", target, None)
     for name, (x, y) in (
         ("train", (ours.x_train, ours.y_train)),
         ("val", (ours.x_val, ours.y_val)),
@@ -55,7 +81,8 @@ def test_the_metrics_score_every_token(script: dict) -> None:
     assert scores["accuracy"] == pytest.approx(2 / 6)  # argmax is class 0: 2 of 6 tokens
 
 
-def test_a_corpus_files_script_reads_the_same_word_ids(tmp_path) -> None:
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_corpus_files_script_reads_the_same_word_ids(tmp_path: Path, target: str) -> None:
     """`data corpus` with `tokenize words ... lowercase`: the script reads the file from
     --data-dir and makes specc's windows, splits and ids."""
     from specc.analysis import analyze
@@ -73,10 +100,9 @@ def test_a_corpus_files_script_reads_the_same_word_ids(tmp_path) -> None:
     )
     analysis = analyze(spec, str(tmp_path / "wlm.nn"))
     assert analysis.ok, [d.message for d in analysis.errors]
-    script = tmp_path / "wlm_pytorch.py"
-    script.write_text(emit(analysis, "pytorch"), encoding="utf-8")
-    module = runpy.run_path(str(script), run_name="wlm")
-    theirs = module["load_data"](str(tmp_path))
+    script = tmp_path / f"wlm_{target}.py"
+    script.write_text(emit(analysis, target), encoding="utf-8")
+    theirs = _load_data(script, target, tmp_path)
     assert analysis.spec.data is not None
     ours = load(analysis.spec.data, spec_dir=tmp_path, vocab=16)
     for name, x, y in (

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from specc.emit.lower import ScriptPlan, channels_last_input
 from specc.emit.target import (
+    IGNORED_TARGETS,
     IMAGE_FILES,
-    LANGUAGE_MODELS,
     SEQUENCE_OPTIONS,
     Target,
     words,
@@ -21,6 +21,7 @@ from specc.lowering.layout import channels_last
 MODULE_NAMES = words(
     """
     INPUTS COLUMNS records inputs_of inputs
+    IGNORE kept Perplexity SENTENCES SUBJECTS VERBS OBJECTS PLACES LOWERCASE collections re tokenize build_vocabulary
     TARGETS PREDICTIONS OUTPUTS targets_of named_losses split
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
@@ -75,7 +76,8 @@ TARGET = Target(
     input_var="inputs",
     unsupported={
         **IMAGE_FILES,
-        **LANGUAGE_MODELS,
+        **IGNORED_TARGETS,
+        "loss_ignore.smoothing": "Keras's ignore_class has no label smoothing; use `specc run`",
         **SEQUENCE_OPTIONS,
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "
         "(the spec: batch statistics); use `specc run`",

@@ -14,9 +14,9 @@ import dataclasses
 
 from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import (
+    IGNORED_TARGETS,
     IMAGE_FILES,
     KERAS_SEQUENCE_OPTIONS,
-    LANGUAGE_MODELS,
     SEQUENCE_OPTIONS,
     Target,
     words,
@@ -31,6 +31,7 @@ from specc.lowering.weights import native
 MODULE_NAMES = words(
     """
     INPUTS COLUMNS records inputs_of inputs
+    IGNORE unreduced cross_entropy kept SENTENCES SUBJECTS VERBS OBJECTS PLACES LOWERCASE collections re tokenize build_vocabulary
     TARGETS PREDICTIONS OUTPUTS targets_of named_losses split tensors
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
@@ -143,7 +144,7 @@ TARGET = Target(
     rewrites=(layer_args, weight_names),
     unsupported={
         **IMAGE_FILES,
-        **LANGUAGE_MODELS,
+        **IGNORED_TARGETS,
         **KERAS_SEQUENCE_OPTIONS,
         **SEQUENCE_OPTIONS,
         "time_major": "MindSpore scripts do not run `conv1d` or 1-D pools along a token "

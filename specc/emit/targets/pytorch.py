@@ -6,13 +6,14 @@ and `nn.Module` own, and what PyTorch scripts cannot express yet.
 
 from __future__ import annotations
 
-from specc.emit.target import IMAGE_FILES, LANGUAGE_MODELS, Target, words
+from specc.emit.target import IGNORED_TARGETS, IMAGE_FILES, Target, words
 
 # Everything the template defines at module level, plus nn.Module's public attributes
 # (a layer called `train` or `forward` would break the model: it gets renamed).
 MODULE_NAMES = words(
     """
     INPUTS COLUMNS records inputs_of inputs
+    IGNORE unreduced kept
     TARGETS PREDICTIONS OUTPUTS targets_of named_losses split
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract
@@ -47,10 +48,6 @@ NN_MODULE_ATTRIBUTES = words(
     """
 )
 
-# The language-model features PyTorch scripts write (docs/semantics.md#per-token); the
-# rest of LANGUAGE_MODELS stays refused.
-PYTORCH_WRITES = ("per_token", "metric.perplexity", "data.synthetic_corpus", "data.corpus")
-
 TARGET = Target(
     name="pytorch",
     framework="PyTorch",
@@ -60,7 +57,7 @@ TARGET = Target(
     rewrites=(),
     unsupported={
         **IMAGE_FILES,
-        **{k: v for k, v in LANGUAGE_MODELS.items() if k not in PYTORCH_WRITES},
+        **IGNORED_TARGETS,
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.fp16": "fp16 loss scaling is not emitted yet; use `precision bf16` or `specc run`",
         "compile.on": "torch.compile is not emitted; remove `compile on`",

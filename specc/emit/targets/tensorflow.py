@@ -19,6 +19,7 @@ from specc.lowering.layout import channels_last
 MODULE_NAMES = words(
     """
     INPUTS COLUMNS records inputs_of inputs
+    IGNORE kept SENTENCES SUBJECTS VERBS OBJECTS PLACES LOWERCASE collections re tokenize build_vocabulary
     TARGETS PREDICTIONS OUTPUTS targets_of named_losses split
     pickle tarfile CIFAR_BATCHES PICKLE_GLOBALS ArraysOnly read_python_batch read_binary_batch
     read_cifar_folder extract

@@ -232,7 +232,7 @@ class MacroScore(keras.metrics.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         true = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), CLASSES)
-        pred = ops.one_hot(ops.argmax(y_pred, axis=-1), CLASSES)
+        pred = ops.one_hot(ops.reshape(ops.argmax(y_pred, axis=-1), (-1,)), CLASSES)
         self.confusion.assign_add(ops.matmul(ops.transpose(true), pred))
 
     def result(self):
