@@ -69,6 +69,17 @@ MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("MultiHeadAttention",),
     ),
     "avgpool_unmasked": ("embedding 20 8\n global_avgpool", ("GlobalAveragePooling1D",)),
+    # Keras would attach the LSTM's mask to its output and the attention would then mask
+    # the padded queries too, which the run computes (flatten reads them): the mask is cut
+    "lstm_then_attention_flatten": (
+        "embedding 20 8 pad=0\n lstm 6 sequences=true\n attention heads=2\n flatten",
+        ("LSTM", "MultiHeadAttention", "Flatten"),
+    ),
+    # a graph (no padding mask: graphs refuse `pad=`): the functional wiring path
+    "graph_residual_attention": (
+        "embedding 20 8\n residual {\n  attention heads=2\n }\n gru 4",
+        ("MultiHeadAttention", "GRU", "Add"),
+    ),
 }
 # Pre-padded, post-padded, padding in between, all padding, no padding, one token, and
 # rows 1 and 6 hold one sentence post- and pre-padded (pad id 0).
