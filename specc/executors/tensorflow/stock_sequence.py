@@ -98,14 +98,15 @@ def _last(layer: S.LastStep, x: Any, mask: Any) -> Any:
     return ops.multiply(picked, ops.expand_dims(ops.cast(ops.greater_equal(index, 0), x.dtype), -1))
 
 
+UNMASKED_POOLS = {
+    "avg": keras.layers.GlobalAveragePooling1D,
+    "max": keras.layers.GlobalMaxPooling1D,
+}
+
+
 def _pool(layer: S.SequencePool, x: Any, mask: Any) -> Any:
     if mask is None:
-        stock = (
-            keras.layers.GlobalAveragePooling1D
-            if layer.how == "avg"
-            else keras.layers.GlobalMaxPooling1D
-        )
-        return stock(name=layer.name)(x)
+        return UNMASKED_POOLS[layer.how](name=layer.name)(x)
     keep = ops.expand_dims(mask, -1)  # (N, L, 1)
     if layer.how == "avg":
         weight = ops.cast(keep, x.dtype)
@@ -115,19 +116,25 @@ def _pool(layer: S.SequencePool, x: Any, mask: Any) -> Any:
     return ops.where(ops.any(keep, axis=1), top, ops.zeros_like(top))
 
 
+# cell -> (Keras's layer, its extra arguments, our two biases as its bias)
+STOCK_RNN: dict[
+    str, tuple[type, dict[str, Any], Callable[[np.ndarray, np.ndarray], np.ndarray]]
+] = {
+    "lstm": (keras.layers.LSTM, {}, lambda b, rb: b + rb),  # one bias, added every step
+    "gru": (keras.layers.GRU, {"reset_after": True}, lambda b, rb: np.stack([b, rb])),
+}
+
+
 def _rnn_arrays(layer: S.Recurrent, suffix: str) -> list[np.ndarray]:
     """Our arrays (Keras's gate order already) as the stock layer's."""
     kernel, recurrent, bias, recurrent_bias = (
         _numpy(getattr(layer, name + suffix)) for name in S.ARRAYS
     )
-    if layer.cell == "lstm":
-        return [kernel, recurrent, bias + recurrent_bias]
-    return [kernel, recurrent, np.stack([bias, recurrent_bias])]
+    return [kernel, recurrent, STOCK_RNN[layer.cell][2](bias, recurrent_bias)]
 
 
 def _recurrent(layer: S.Recurrent, x: Any, mask: Any) -> Any:
-    cls = keras.layers.LSTM if layer.cell == "lstm" else keras.layers.GRU
-    extra = {"reset_after": True} if layer.cell == "gru" else {}
+    cls, extra, _ = STOCK_RNN[layer.cell]
     for k in range(layer.layers):
         sequences = layer.sequences or k < layer.layers - 1
         name = layer.name if k == 0 else _name(layer, f"l{k}")
