@@ -44,7 +44,9 @@ def _stock_batchnorm(layer: SpecBatchNorm) -> keras.layers.BatchNormalization:
 
 def stock_model(km: KerasModel, head: str | None = None, logits: bool = False) -> keras.Model:
     """The model with stock layers only and the trained weights: a `keras.Sequential` for
-    a chain, a functional `keras.Model` wired like `km.model` for a graph.
+    a chain, a functional `keras.Model` wired like `km.model` for a graph, and for a chain
+    with sequence layers (their stock forms and `keras.ops` need the functional API; the
+    padding mask is computed from the ids where `KerasModel.forward` computes it).
 
     Default: every layer, the same outputs as `km.model` (the file `specc run` writes).
     `logits=True` stops before a final activation fused into the loss, and `head` then adds
