@@ -36,12 +36,10 @@ from specc.predict.trained import SPLITS, TrainedRun, one_output, open_run
 __all__ = ["FORMATS", "ExportError", "Exported", "export", "formats_for"]
 
 FORMATS = tuple(WRITERS)
-# Formats that cannot hold a token model (`input N int`) as the run computes it, and why.
-TOKENS_REFUSED: dict[str, str] = {
-    fmt: "its Keras model holds only stock layers, without the run's sequence layers and "
-    "the padding mask they are given (docs/semantics.md#masking)"
-    for fmt in ("savedmodel", "keras")
-}
+# Formats whose exporters cannot trace a recurrent layer skipping padded steps (the torch
+# run packs each batch's sequences by their lengths); the TensorFlow formats hold stock
+# Keras LSTM/GRU layers given the mask (specc/executors/tensorflow/stock_sequence.py).
+RECURRENT_MASK_REFUSED = ("onnx", "torch")
 RUNTIMES: dict[str, tuple[str, ...]] = {"onnx": ("onnx", "onnxruntime")}
 EXAMPLES = max(BATCHES)
 
@@ -132,14 +130,9 @@ def export(
         )
     if legacy_onnx and fmt != "onnx":
         raise UsageError("--legacy-onnx only applies to --format onnx")
-    vocab = vocabulary(run.plan.shapes)
-    if vocab is not None and fmt in TOKENS_REFUSED:
-        raise ExportError(
-            f"`--format {fmt}` cannot export a model that reads token ids (`input N int`): "
-            + TOKENS_REFUSED[fmt],
-            "train it with `--backend torch` and export `--format onnx` or `--format torch`",
-        )
-    if any(key == "recurrent.mask" for key, _, _ in features(run.plan.spec, run.plan.model)):
+    if fmt in RECURRENT_MASK_REFUSED and any(
+        key == "recurrent.mask" for key, _, _ in features(run.plan.spec, run.plan.model)
+    ):
         raise ExportError(
             f"`--format {fmt}` cannot export a recurrent layer that skips padded steps yet "
             "(it packs each batch's sequences by their lengths, which the exporters cannot "
