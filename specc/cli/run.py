@@ -72,6 +72,13 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Distributed: batchnorm statistics over the global batch (default: per rank).",
 )
+@click.option(
+    "--spec-path",
+    default=None,
+    hidden=True,
+    help="Read FILE as the spec at this path (relative paths resolve next to it): the "
+    "concrete spec of a `specc sweep --nproc` trial.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "json_output", is_flag=True, help="Print only one JSON object at the end.")
 @click.option(
@@ -115,8 +122,10 @@ def run(file: str | None, **flags: Any) -> None:
         "checkpoint continues with `specc run --resume RUN_DIR`"
     )
     with guarded(file, interrupted=waiting, json_output=options.json, disk_full=disk):
-        warn = file is not None and not flags["resume"] and not flags["strict"]
+        warn = not (flags["resume"] or flags["strict"] or flags["spec_path"])
         source = _show_warnings(file) if file is not None and warn and _main_rank() else None
+        if file is not None and flags["spec_path"]:  # a sweep trial: checked by the sweep
+            source = _read_as(file, flags["spec_path"])
         result = _run_this_rank(source or file, options)
     if options.json:
         click.echo(json.dumps(result.to_json()))
@@ -186,6 +195,20 @@ def _launched_backend(flags: dict[str, Any]) -> str:
             saved = json.loads((Path(flags["resume"]) / "run.json").read_text(encoding="utf-8"))
             return backend_name(str(saved["resolved"]["backend"]))
     return backend_name(str(flags["backend"]))
+
+
+def _read_as(file: str, spec_path: str) -> Analysis:
+    """FILE's text analysed as the spec at `spec_path` (a sweep trial's concrete spec keeps
+    the original file's place, so its relative data paths and `init from` still resolve)."""
+    from pathlib import Path
+
+    from specc.analysis import analyze
+    from specc.errors import UsageError
+
+    try:
+        return analyze(Path(file).read_text(encoding="utf-8"), spec_path)
+    except OSError as err:
+        raise UsageError(f"cannot read {file}: {err.strerror or err}") from None
 
 
 def _main_rank() -> bool:
