@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -143,10 +143,12 @@ def _run_this_rank(file: str | Analysis | None, options: Any) -> Any:
     and on an error every rank meets (rank 0 reports it once: distributed.speaks)."""
     from specc.errors import SpeccError
     from specc.run import run as run_spec
-    from specc.run.distributed import LAUNCHED_ENV, World, speaks
+    from specc.run.distributed import LAUNCHED_ENV, PeerLost, World, speaks
 
     try:
         result = run_spec(file, options)
+    except PeerLost as err:
+        _end_now(err, options.json, speaks(err))
     except SpeccError as err:
         if not speaks(err):
             sys.exit(getattr(err, "exit_code", 1))
@@ -158,6 +160,24 @@ def _run_this_rank(file: str | Analysis | None, options: Any) -> Any:
     if not World.from_env().main:
         sys.exit(0)  # rank 0 prints the result
     return result
+
+
+def _end_now(err: Any, json_output: bool, speak: bool) -> NoReturn:
+    """Another rank is gone: report it when this rank speaks, then end at once. The engine's
+    collectives are broken and its teardown at exit can block on the lost peer or print
+    from its threads (TensorFlow's health check probes peers from a daemon thread while
+    the interpreter shuts down), so this rank skips it."""
+    from specc.cli.errors import report
+
+    code = err.exit_code
+    if speak:
+        try:
+            report(err, None, json_output)
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _launch(file: str | None, flags: dict[str, Any]) -> None:
