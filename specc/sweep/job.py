@@ -91,11 +91,12 @@ def run_job(
                 start_new_session=True,  # the sweep's Ctrl-C is handled here, not by the job
             )
             try:
-                reported, pruned, last = 0, False, {}
+                reported, pruned, last, seconds = 0, False, {}, 0.0
                 while True:
                     code = process.poll()  # before reading: every record of a finished job
                     for epoch, record in _epoch_records(out, reported):
                         reported, last = epoch, record
+                        seconds += float(record.get("seconds", 0.0))
                         if on_record(epoch, record):
                             pruned = True
                             break
@@ -107,7 +108,8 @@ def run_job(
             log.seek(0)
             errors = log.read().decode("utf-8", "replace")
     if pruned:
-        return JobResult(process.returncode, True, {k: v for k, v in last.items() if k != "epoch"})
+        kept = {k: v for k, v in last.items() if k not in ("epoch", "seconds")}
+        return JobResult(process.returncode, True, kept, seconds)
     if process.returncode != 0:
         raise TrialJobError(failure(errors, process.returncode))
     final = json.loads((out / "metrics.json").read_text(encoding="utf-8"))

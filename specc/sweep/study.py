@@ -23,7 +23,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from specc.analysis import Analysis, analyze, analyze_file
 from specc.errors import DIVERGED, DivergenceError, InterruptedRun, PlanError, RunError, UsageError
@@ -282,7 +282,7 @@ def _objective(
     return objective
 
 
-def _diverged(trial: Any, outcome: dict[str, Any], message: str) -> None:
+def _diverged(trial: Any, outcome: dict[str, Any], message: str) -> NoReturn:
     """A trial whose loss diverged is pruned (it has no value to rank)."""
     import optuna
 

@@ -146,3 +146,14 @@ def test_a_failed_trial_job_is_a_failed_trial_with_its_message(tmp_path: Path) -
     ] * 3
     for trial in board["trials"]:
         assert _processes_naming(Path(trial["run_dir"])) == []
+
+
+def test_a_diverged_trial_job_is_pruned_as_in_one_process(tmp_path: Path) -> None:
+    text = spec().replace("lr=0.1", "lr=choice(1e5, 1e6)")
+    out, result = _sweep(tmp_path, text, "--sampler", "grid", "--trials", "1")
+    assert result["counts"]["pruned"] == 1 and result["best"] is None, result
+    board = json.loads((out / "leaderboard.json").read_text())
+    (trial,) = board["trials"]
+    assert trial["state"] == "PRUNED"
+    assert trial["error"].startswith("diverged: the loss became NaN or infinite at step ")
+    assert json.loads((Path(trial["run_dir"]) / "run.json").read_text())["status"] == "failed"
