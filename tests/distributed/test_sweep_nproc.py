@@ -157,3 +157,20 @@ def test_a_diverged_trial_job_is_pruned_as_in_one_process(tmp_path: Path) -> Non
     assert trial["state"] == "PRUNED"
     assert trial["error"].startswith("diverged: the loss became NaN or infinite at step ")
     assert json.loads((Path(trial["run_dir"]) / "run.json").read_text())["status"] == "failed"
+
+
+def test_ctrl_c_of_the_sweep_stops_the_running_job(tmp_path: Path) -> None:
+    """The sweep sends itself SIGINT after trial 0's first epoch record (its test hook)."""
+    path = tmp_path / "search.nn"
+    path.write_text(spec().replace(*SEARCH))
+    out = tmp_path / "sweep"
+    done = specc(
+        *("sweep", str(path), "--nproc", "2", "--out", str(out), "--epochs", "300"),
+        SPECC_TEST_SWEEP_KILL_TRIAL="0:INT",
+    )
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr and "error: interrupted" in done.stderr
+    run_dir = out / "trials/trial-0000"
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    assert len(_epochs(run_dir)) < 300
+    assert _processes_naming(run_dir) == []
