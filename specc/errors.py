@@ -82,6 +82,9 @@ class PlanError(RunError):
         super().__init__(message, hint, diagnostics, source)
 
 
+DIVERGED = "the loss became NaN or infinite"  # how a DivergenceError's message begins
+
+
 class DivergenceError(RunError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 

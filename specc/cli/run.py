@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -72,6 +72,13 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Distributed: batchnorm statistics over the global batch (default: per rank).",
 )
+@click.option(
+    "--spec-path",
+    default=None,
+    hidden=True,
+    help="Read FILE as the spec at this path (relative paths resolve next to it): the "
+    "concrete spec of a `specc sweep --nproc` trial.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "json_output", is_flag=True, help="Print only one JSON object at the end.")
 @click.option(
@@ -115,8 +122,10 @@ def run(file: str | None, **flags: Any) -> None:
         "checkpoint continues with `specc run --resume RUN_DIR`"
     )
     with guarded(file, interrupted=waiting, json_output=options.json, disk_full=disk):
-        warn = file is not None and not flags["resume"] and not flags["strict"]
+        warn = not (flags["resume"] or flags["strict"] or flags["spec_path"])
         source = _show_warnings(file) if file is not None and warn and _main_rank() else None
+        if file is not None and flags["spec_path"]:  # a sweep trial: checked by the sweep
+            source = _read_as(file, flags["spec_path"])
         result = _run_this_rank(source or file, options)
     if options.json:
         click.echo(json.dumps(result.to_json()))
@@ -134,10 +143,12 @@ def _run_this_rank(file: str | Analysis | None, options: Any) -> Any:
     and on an error every rank meets (rank 0 reports it once: distributed.speaks)."""
     from specc.errors import SpeccError
     from specc.run import run as run_spec
-    from specc.run.distributed import LAUNCHED_ENV, World, speaks
+    from specc.run.distributed import LAUNCHED_ENV, PeerLost, World, speaks
 
     try:
         result = run_spec(file, options)
+    except PeerLost as err:
+        _end_now(err, options.json, speaks(err))
     except SpeccError as err:
         if not speaks(err):
             sys.exit(getattr(err, "exit_code", 1))
@@ -149,6 +160,24 @@ def _run_this_rank(file: str | Analysis | None, options: Any) -> Any:
     if not World.from_env().main:
         sys.exit(0)  # rank 0 prints the result
     return result
+
+
+def _end_now(err: Any, json_output: bool, speak: bool) -> NoReturn:
+    """Another rank is gone: report it when this rank speaks, then end at once. The engine's
+    collectives are broken and its teardown at exit can block on the lost peer or print
+    from its threads (TensorFlow's health check probes peers from a daemon thread while
+    the interpreter shuts down), so this rank skips it."""
+    from specc.cli.errors import report
+
+    code = err.exit_code
+    if speak:
+        try:
+            report(err, None, json_output)
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _launch(file: str | None, flags: dict[str, Any]) -> None:
@@ -186,6 +215,20 @@ def _launched_backend(flags: dict[str, Any]) -> str:
             saved = json.loads((Path(flags["resume"]) / "run.json").read_text(encoding="utf-8"))
             return backend_name(str(saved["resolved"]["backend"]))
     return backend_name(str(flags["backend"]))
+
+
+def _read_as(file: str, spec_path: str) -> Analysis:
+    """FILE's text analysed as the spec at `spec_path` (a sweep trial's concrete spec keeps
+    the original file's place, so its relative data paths and `init from` still resolve)."""
+    from pathlib import Path
+
+    from specc.analysis import analyze
+    from specc.errors import UsageError
+
+    try:
+        return analyze(Path(file).read_text(encoding="utf-8"), spec_path)
+    except OSError as err:
+        raise UsageError(f"cannot read {file}: {err.strerror or err}") from None
 
 
 def _main_rank() -> bool:

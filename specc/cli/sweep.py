@@ -66,6 +66,14 @@ def _guarded(job: Callable[[], Any], spec_path: str | None, as_json: bool = Fals
 @click.option(
     "--pruner", type=click.Choice(["median", "none"]), default="median", show_default=True
 )
+@click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Train each trial data-parallel on N local processes, as `specc run --nproc N` "
+    "(docs/distributed.md#sweeps).",
+)
 @run_overrides
 def sweep(file: str, **flags: Any) -> None:
     """Search the spec's spaces (`lr=loguniform(1e-4, 1e-2)`, ...) with Optuna.
@@ -85,6 +93,7 @@ def sweep(file: str, **flags: Any) -> None:
         study=flags["study"],
         jobs=flags["jobs"],
         pruner=flags["pruner"],
+        nproc=flags["nproc"],
         run=_run_options(flags),
         quiet=flags["quiet"] or flags["json_output"],
     )

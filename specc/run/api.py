@@ -369,7 +369,7 @@ def _run(
         backend.save_native(result.state, run_dir.path)
     run_dir.write_json(
         "metrics.json",
-        {
+        {  # the metrics, then the RUN_FACTS
             **result.metrics,
             "epochs": result.epochs,
             "train_seconds": result.train_seconds,

@@ -236,7 +236,8 @@ def announce(path: Path) -> None:
 
 def speaks(err: Exception) -> bool:
     """Whether this rank reports `err`: rank 0 always; the others only for errors that are
-    their own (every rank meets a spec, usage or data error alike, so rank 0 says it once)."""
+    their own (every rank meets a spec, usage or data error, or one with a diagnostic code,
+    alike, so rank 0 says it once)."""
     from specc.data import DataError
 
     world = World.from_env()
@@ -246,7 +247,9 @@ def speaks(err: Exception) -> bool:
         if isinstance(err, InterruptedRun):
             return world.main  # Ctrl-C reached every rank: rank 0 says how to resume
     agreed = (PlanError, UsageError, DataError, DivergenceError)  # NaN: the reduced losses
-    return world.main or not isinstance(err, agreed)
+    # an error with a diagnostic code (E600 for fp16 on CPU, E400 for data that does not fit
+    # the model) is about the spec, its data and the flags, which every rank reads alike
+    return world.main or not (isinstance(err, agreed) or getattr(err, "code", None))
 
 
 def peer_lost(world: World, err: Exception, run_dir: Path) -> PeerLost | None:

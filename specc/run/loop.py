@@ -21,7 +21,7 @@ import numpy as np
 from specc import metrics as M
 from specc.data import Dataset
 from specc.data.dataset import X, Y
-from specc.errors import DivergenceError
+from specc.errors import DIVERGED, DivergenceError
 from specc.executors import Executor
 from specc.plan import RunPlan
 from specc.run import outputs as several
@@ -354,7 +354,7 @@ def _diverged(plan: RunPlan, run: RunDir, step: int, epoch: int, lr: float) -> N
         else "no epoch finished, so no checkpoint was kept"
     )
     raise DivergenceError(
-        f"the loss became NaN or infinite at step {step} (epoch {epoch}); training stopped ({kept})",
+        f"{DIVERGED} at step {step} (epoch {epoch}); training stopped ({kept})",
         f"lower the learning rate (e.g. lr={lower}), add `clip_norm`, or check the data scaling",
         str(run.path),
     )

@@ -30,6 +30,16 @@ import numpy as np
 from specc.errors import UsageError, WeightsError
 
 CHECKPOINT = "checkpoints/last.safetensors"
+# metrics.json's keys besides the final metrics (how the run went, not what it scored)
+RUN_FACTS = (
+    "epochs",
+    "train_seconds",
+    "train_cpu_seconds",
+    "compile_seconds",
+    "stopped_early",
+    "best_epoch",
+    "restored_epoch",
+)
 OPTIMIZER_PREFIX = "optimizer/"
 
 

@@ -52,8 +52,8 @@ def _not_under_torchrun() -> None:
         raise UsageError(
             f"specc sweep does not run under torchrun (WORLD_SIZE={world.size}): each rank "
             "would run trials of its own",
-            "run one sweep worker per GPU or machine with --storage; train a chosen trial "
-            "distributed with torchrun -m specc run (docs/distributed.md#sweeps)",
+            "start the sweep itself without torchrun: `specc sweep FILE --nproc N` trains "
+            "each trial on N ranks (docs/distributed.md#sweeps)",
         )
 
 

@@ -72,7 +72,8 @@ def _storage(url: str, attempts: int = 5) -> Any:
 def _same_study(study: Any, found: Setup) -> None:
     """A resumed study must be the same search: same spec text, metric, direction and
     training overrides (trials under `--epochs 1` and `--epochs 5` do not compare). The
-    device is left out: machines with and without a GPU may share a study."""
+    device is left out: machines with and without a GPU may share a study; so is `--nproc`
+    (N ranks train the single-process model)."""
     digest = hashlib.sha256(found.text.encode()).hexdigest()[:16]
     run = found.options.run
     flags = {

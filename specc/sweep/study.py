@@ -23,12 +23,13 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from specc.analysis import Analysis, analyze, analyze_file
-from specc.errors import DivergenceError, InterruptedRun, PlanError, RunError, UsageError
+from specc.errors import DIVERGED, DivergenceError, InterruptedRun, PlanError, RunError, UsageError
 from specc.metrics import is_minimised, metric_name
 from specc.plan import RunOptions
+from specc.sweep.job import JobResult, TrialJobError, run_job
 from specc.sweep.report import trial_line
 from specc.sweep.space import Param, concrete, find, grid, grid_size, suggest
 from specc.sweep.storage import open_study
@@ -53,6 +54,7 @@ class SweepOptions:
     pruner: str = "median"
     run: RunOptions = field(default_factory=RunOptions)
     quiet: bool = False
+    nproc: int = 1  # ranks per trial: above 1, each trial is a `specc run --nproc` job
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def resolve_metric(
 
 def setup(path: str, options: SweepOptions) -> tuple[Setup, Analysis, list[Param], list[str]]:
     """Check everything that can be checked before any training; notes are for the report."""
-    for flag in ("trials", "jobs"):
+    for flag in ("trials", "jobs", "nproc"):
         if getattr(options, flag) < 1:
             raise UsageError(f"--{flag} must be at least 1, got {getattr(options, flag)}")
     if options.sampler not in SAMPLERS:
@@ -197,7 +199,7 @@ def work(found: Setup, worker: int = 0, say: Callable[[str], None] = print) -> N
         outcome: dict[str, Any] = {}
         objective = _objective(found, analysis, params, outcome, study)
         try:
-            study.optimize(objective, n_trials=1, catch=(TrialSpecError,))
+            study.optimize(objective, n_trials=1, catch=(TrialSpecError, TrialJobError))
         except _Surplus:
             return
         except (KeyboardInterrupt, InterruptedRun):  # Ctrl-C (a run reports it as InterruptedRun)
@@ -254,17 +256,21 @@ def _objective(
                 pruned = epoch < epochs and trial.should_prune()
             return pruned
 
-        from specc.run import run
+        if found.options.nproc > 1:
+            job = _job(found, spec, out, options, on_epoch_end, trial, outcome)
+            pruned = pruned or job.pruned
+            result_metrics, seconds = job.metrics, job.train_seconds
+        else:
+            from specc.run import run
 
-        try:
-            result = run(spec, options, on_epoch_end)
-        except DivergenceError as err:
-            trial.set_user_attr("error", f"diverged: {err.message}")
-            outcome.update(state="PRUNED", error="diverged")
-            raise optuna.TrialPruned("diverged") from None
-        metrics = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))}
+            try:
+                result = run(spec, options, on_epoch_end)
+            except DivergenceError as err:
+                _diverged(trial, outcome, err.message)
+            result_metrics, seconds = result.metrics, result.train_seconds
+        metrics = {k: v for k, v in result_metrics.items() if isinstance(v, (int, float))}
         trial.set_user_attr("metrics", {k: v for k, v in metrics.items() if v == v})
-        trial.set_user_attr("train_seconds", round(result.train_seconds, 3))
+        trial.set_user_attr("train_seconds", round(seconds, 3))
         value = metrics.get(found.metric)
         outcome["value"] = value
         if pruned or value is None or value != value:
@@ -274,6 +280,36 @@ def _objective(
         return float(value)
 
     return objective
+
+
+def _diverged(trial: Any, outcome: dict[str, Any], message: str) -> NoReturn:
+    """A trial whose loss diverged is pruned (it has no value to rank)."""
+    import optuna
+
+    trial.set_user_attr("error", f"diverged: {message}")
+    outcome.update(state="PRUNED", error="diverged")
+    raise optuna.TrialPruned("diverged") from None
+
+
+def _job(
+    found: Setup,
+    spec: Analysis,
+    out: Path,
+    options: RunOptions,
+    on_epoch_end: Callable[[int, dict[str, Any]], bool],
+    trial: Any,
+    outcome: dict[str, Any],
+) -> JobResult:
+    """The trial as a `specc run --nproc N` job (specc/sweep/job.py); a pruned job's
+    metrics are those of its last reported epoch."""
+    try:
+        return run_job(spec.text, found.path, found.options.nproc, out, options, on_epoch_end)
+    except TrialJobError as err:
+        if str(err).startswith(DIVERGED):
+            _diverged(trial, outcome, str(err))
+        outcome["error"] = str(err)
+        trial.set_user_attr("error", outcome["error"])
+        raise
 
 
 def _claim(study: Any, trial: Any, target: int) -> None:

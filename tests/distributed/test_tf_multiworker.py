@@ -20,15 +20,55 @@ from specc.run.record import load_arrays
 pytestmark = pytest.mark.timeout(600)
 
 
-def _workers(path: Path, out: Path, **extra: str) -> list[subprocess.CompletedProcess[str]]:
-    """Two workers started by hand (no launcher), each bounded by TIMEOUT."""
+# Worker 0 as TensorFlow's health-check thread leaves it on a loaded machine: the thread
+# finds worker 1 gone and aborts the collectives between two of worker 0's steps (with
+# INTERNAL when its probe met an unexpected error), so the next step fails with that status,
+# not with a lost connection.
+ABORTED_BETWEEN_STEPS = """
+import sys, time
+import specc.executors.tensorflow as backend
+from specc.cli import main
+
+original, calls = backend.train_epoch, []
+
+
+def train_epoch(*args, **kwargs):
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+
+    calls.append(1)
+    if len(calls) == 2:  # epoch 2: worker 1 killed itself after epoch 1
+        while True:
+            try:
+                context.context().check_collective_ops_peer_health(
+                    "/job:worker/replica:0/task:1", timeout_in_ms=1000
+                )
+            except tf.errors.OpError:
+                break
+            time.sleep(0.05)
+        context.context().abort_collective_ops(
+            tf.errors.INTERNAL, "unexpected exception in check alive: a test"
+        )
+    return original(*args, **kwargs)
+
+
+backend.train_epoch = train_epoch
+main()
+"""
+
+
+def _workers(
+    path: Path, out: Path, first: list[str] | None = None, **extra: str
+) -> list[subprocess.CompletedProcess[str]]:
+    """Two workers started by hand (no launcher), each bounded by TIMEOUT; `first`: how
+    worker 0's Python starts (default `-m specc`)."""
     ports = [free_port(), free_port()]
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    command = [sys.executable, "-m", "specc", "run", str(path), "--backend", "tensorflow"]
-    command += ["--out", str(out)]
+    args = ["run", str(path), "--backend", "tensorflow", "--out", str(out)]
+    command = [sys.executable, "-m", "specc", *args]
     processes = [
         subprocess.Popen(
-            command,
+            [sys.executable, *first, *args] if first and i == 0 else command,
             env=env(
                 TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
                 **extra,
@@ -106,6 +146,27 @@ def test_a_killed_worker_makes_the_other_exit_with_a_message(tmp_path: Path) -> 
     )
     assert "Traceback" not in rank0.stderr and "epoch 2/20" not in rank0.stderr
     assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
+
+
+def test_collectives_aborted_between_steps_are_the_lost_worker_too(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.nn"
+    path.write_text(spec(epochs=20).replace("    batchnorm\n", ""))
+    run_dir = tmp_path / "runs/aborted"
+    rank0, rank1 = _workers(
+        path,
+        run_dir,
+        ["-c", ABORTED_BETWEEN_STEPS],
+        SPECC_TEST_STOP_AFTER_EPOCH="1",
+        SPECC_TEST_STOP_RANK="1",
+    )
+    assert rank1.returncode == -signal.SIGKILL
+    assert rank0.returncode == 1, rank0.stderr
+    assert "Traceback" not in rank0.stderr, rank0.stderr
+    errors = [line for line in rank0.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: rank 0: another rank stopped answering (Collective ops is aborted by: "
+        "unexpected exception in check alive: a test)"
+    ], rank0.stderr
 
 
 def test_a_worker_on_several_local_devices_is_refused(tmp_path: Path) -> None:

@@ -133,3 +133,17 @@ def test_a_batch_two_ranks_cannot_share_is_reported_once_and_nothing_is_written(
     assert f"--> {path}:10:11" in done.stderr
     assert done.stderr.count("error: batch 31 cannot be split over 2 ranks") == 1
     assert "Traceback" not in done.stderr and not (tmp_path / "odd").exists()
+
+
+def test_an_e600_every_rank_meets_is_reported_once(tmp_path: Path) -> None:
+    """Each rank refuses fp16 on CPU while building its model; rank 0 alone says so."""
+    path = tmp_path / "tiny.nn"
+    path.write_text(spec())
+    out = tmp_path / "fp16"
+    done = specc("run", str(path), "--nproc", "2", "--precision", "fp16", "--out", str(out))
+    assert done.returncode == 1, done.stderr
+    said = "error[E600]: `precision fp16` needs a CUDA GPU with the torch backend (device: cpu)"
+    assert done.stderr.count(said) == 1, done.stderr
+    assert done.stderr.count("hint: use `precision bf16` on CPU, or --device cuda") == 1
+    assert "Traceback" not in done.stderr
+    assert json.loads((out / "run.json").read_text())["status"] == "failed"

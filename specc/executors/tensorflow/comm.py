@@ -96,5 +96,41 @@ def gather(world: World, array: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(array.dtype)
 
 
+# How a collective reports a worker that is gone: the connection to it failed...
+PEER_DOWN = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError)
+# ...or, when another thread aborted the collectives first (TensorFlow's health-check thread,
+# which runs once a run is 30 s old, so mostly on a loaded machine), how the next step or
+# collective ends: a step started after the abort is "cancelled before it was started". These
+# are the peer's loss only when a probe finds a peer down.
+AFTER_ABORT = (
+    tf.errors.UnknownError,  # gRPC's "Stream removed"
+    tf.errors.CancelledError,
+    tf.errors.AbortedError,
+    tf.errors.InternalError,
+    tf.errors.FailedPreconditionError,
+)
+PROBE_MS = 3000
+
+
 def lost_peer(err: Exception) -> bool:
-    return isinstance(err, tf.errors.UnavailableError | tf.errors.DeadlineExceededError)
+    """A collective failed because another worker is gone."""
+    return isinstance(err, PEER_DOWN) or (isinstance(err, AFTER_ABORT) and _a_peer_is_down())
+
+
+def _a_peer_is_down() -> bool:
+    """Whether any other worker fails TensorFlow's own health probe."""
+    from tensorflow.python.eager import context
+
+    from specc.run.distributed import World
+
+    world = World.from_env()
+    for index in range(world.size):
+        if index == world.rank:
+            continue
+        try:
+            context.context().check_collective_ops_peer_health(
+                f"/job:worker/replica:0/task:{index}", timeout_in_ms=PROBE_MS
+            )
+        except tf.errors.OpError:
+            return True
+    return False
