@@ -321,14 +321,14 @@ def _outputs(run: TrainedRun) -> dict[str, Any]:
     such entry per output, named as the graph names it, with its task and classes."""
     if run.outputs is None:
         one = {"name": OUTPUT_NAME, "shape": [None, *run.plan.shapes.output]}
-        return {"output": {**one, "dtype": "float32", "meaning": MEANINGS[run.task]}}
+        return {"output": {**one, "dtype": "float32", "meaning": _meaning(run.task)}}
     assert [o.name for o in run.outputs] == output_names(run.plan)
     return {
         "outputs": [
             {
                 **o.to_json(),
                 "dtype": "float32",
-                "meaning": MEANINGS[o.task],
+                "meaning": _meaning(o.task),
                 "classes": o.classes,
             }
             for o in run.outputs
@@ -341,6 +341,10 @@ MEANINGS: dict[str, str] = {
     "binary": "probability of class 1",
     "classification": "class probabilities",
 }
+
+
+def _meaning(task: str) -> str:
+    return MEANINGS.get(task, MEANINGS["classification"])
 
 
 def _versions(fmt: str) -> dict[str, str]:
