@@ -1,18 +1,23 @@
 """A model with several named outputs trained data-parallel: torch DDP ranks (`--nproc 2`,
 gloo on loopback), TensorFlow's mirrored replicas (two logical CPUs) and two TF_CONFIG
 workers each give the single-process model: the same final weights, and the weighted total,
-each output's loss and each output's metrics on every split within 1e-5."""
+each output's loss and each output's metrics on every split within 1e-5; so does the
+script `specc emit --target pytorch --ddp` writes, under torchrun."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from dist_helpers import specc, tf_workers
+from dist_helpers import TIMEOUT, env, free_port, specc, tf_workers
 
+from specc.analysis import analyze
+from specc.emit import emit
 from specc.run.record import load_arrays
 
 pytestmark = pytest.mark.timeout(600)
@@ -135,3 +140,30 @@ def test_two_tensorflow_workers_train_the_single_process_model(tmp_path: Path) -
     one = specc("run", str(path), "--backend", "tensorflow", "--out", str(tmp_path / "one"))
     assert one.returncode == 0, one.stderr
     _assert_same_model(tmp_path / "one", runs / "two")
+
+
+def test_the_emitted_ddp_script_trains_the_single_process_model(tmp_path: Path) -> None:
+    import torch
+
+    text = _write(tmp_path, batchnorm=False).read_text()  # the script normalises per rank
+    script = tmp_path / "two_pytorch.py"
+    script.write_text(emit(analyze(text, "two.nn"), "pytorch", ddp=True))
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    launcher += ["--master-addr", "127.0.0.1", "--master-port", str(free_port())]
+    for command, out in (([sys.executable], "one"), (launcher, "two")):
+        done = subprocess.run(
+            [*command, str(script), "--out", str(tmp_path / out)],
+            env=env(),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        assert done.returncode == 0, done.stderr
+    a, b = (torch.load(tmp_path / d / "model.pt") for d in ("one", "two"))
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key].numpy(), b[key].numpy(), atol=1e-5, err_msg=key)
+    h1, h2 = (json.loads((tmp_path / d / "history.json").read_text()) for d in ("one", "two"))
+    assert sorted(h1) == sorted(h2) and {f"val_{k}" for k in KEYS[:5]} <= h1.keys()
+    for key in h1:
+        np.testing.assert_allclose(h1[key], h2[key], atol=1e-5, err_msg=key)
