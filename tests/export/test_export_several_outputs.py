@@ -166,3 +166,37 @@ def test_top_past_an_outputs_classes_is_a_usage_error(runs_root: Path, examples:
     fine = _cli("predict", str(run_dir), str(examples), "--top", "2")
     assert fine.exit_code == 0 and "kind_top2_probability" in fine.output  # type: ignore[attr-defined]
     assert "big_top2" in fine.output  # type: ignore[attr-defined]
+
+
+def test_a_wrong_output_fails_verification_naming_it(
+    runs_root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Only `big`'s last weights perturbed in the written ONNX: `kind` still agrees, and
+    the command names `big`, shows its differences and keeps nothing."""
+    import onnx
+    from onnx import numpy_helper
+
+    from specc.export import writers
+
+    run_dir = train(runs_root, SPEC, "torch", None, None)
+    _, write = writers.WRITERS["onnx"]
+
+    def write_then_perturb(state: object, x: object, path: Path, options: dict) -> str:  # type: ignore[type-arg]
+        how = write(state, x, path, options)
+        model = onnx.load(str(path))
+        for i, init in enumerate(model.graph.initializer):
+            if list(init.dims) == [1, 16]:  # `big`'s final dense (16 -> 1)
+                array = numpy_helper.to_array(init) + np.float32(0.5)
+                model.graph.initializer[i].CopyFrom(numpy_helper.from_array(array, init.name))
+        onnx.save(model, str(path))
+        return how
+
+    monkeypatch.setitem(writers.WRITERS, "onnx", ("torch", write_then_perturb))
+    out = tmp_path / "bad"
+    done = _cli("export", str(run_dir), "--format", "onnx", "-o", str(out))
+    assert done.exit_code == 1, done.output  # type: ignore[attr-defined]
+    text = done.output  # type: ignore[attr-defined]
+    assert "verification failed: the exported onnx model and the run's model disagree at " in text
+    assert "batch 1: output `big`: " in text and "output `kind`" not in text
+    assert "example  output" in text and "Traceback" not in text
+    assert not out.exists()
