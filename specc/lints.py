@@ -281,4 +281,9 @@ def output_views(
         if node is None or node.loss is None:
             continue  # E211
         train = spec.train.model_copy(update={"loss": node.loss})
-        yield spec.model_copy(update={"train": train}), shapes.for_output(name), PER_OUTPUT
+        update: dict[str, object] = {"train": train}
+        if isinstance(spec.data, Synthetic):  # every target derives from the latent class
+            # of `classes` clusters whatever the task (specc/data/outputs.py)
+            task = "binary" if node.loss.target == "binary" else "classification"
+            update["data"] = spec.data.model_copy(update={"task": task})
+        yield spec.model_copy(update=update), shapes.for_output(name), PER_OUTPUT

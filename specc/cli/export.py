@@ -43,7 +43,10 @@ def export(run_dir: str, fmt: str, out: str | None, legacy_onnx: bool) -> None:
         _fail(err.message, err.hint, err.exit_code)
     except DataError as err:
         _fail(err.message, err.hint, 1)
-    checks = ", ".join(f"batch {c.batch}: max |diff| {c.max_abs_diff:.2g}" for c in done.checks)
+    checks = ", ".join(
+        f"batch {c.batch}{'' if c.output is None else ' ' + c.output}: max |diff| {c.max_abs_diff:.2g}"
+        for c in done.checks
+    )
     click.echo(f"exported {done.artifact}  ({done.manifest['exporter']})")
     click.echo(f"verified on {done.manifest['verification']['examples']}: {checks}")
     click.echo(

@@ -25,7 +25,7 @@ from typing import Any
 from specc.emit.graph import MAIN, assign
 from specc.emit.names import Namer, class_name
 from specc.emit.target import Target
-from specc.ir.data import Augment, Data, OneHot
+from specc.ir.data import Augment, Data, OneHot, Synthetic
 from specc.ir.layer import Weight
 from specc.ir.layers import Activation
 from specc.ir.sequence import Embedding, is_sequence, mask_reaches, vocabulary
@@ -243,7 +243,7 @@ def plan(
         prediction=lowered.head,
         data=spec.data,
         train=spec.train,
-        classes=classes if classes is not None else _classes_from_output(shapes, task),
+        classes=_script_classes(spec.data, shapes, classes, task, bool(lowered.outputs)),
         task=task or "classification",
         one_hot=any(isinstance(t, OneHot) for t in spec.data.transforms),
         changing_lr=spec.train.schedule.kind != "constant" or spec.train.warmup is not None,
@@ -341,6 +341,18 @@ def padding_mask(p: ScriptPlan) -> ScriptPlan:
         for layer, masked in zip(p.layers, reaches, strict=True)
     )
     return p.replace(layers=layers, pad=int(first.pad))
+
+
+def _script_classes(
+    data: Data, shapes: ModelShapes, classes: int | None, task: str | None, several: bool
+) -> int | None:
+    """The script's CLASSES: the data's classes, else the output's width. With several
+    outputs `data synthetic` draws one latent class label per example from its `classes`
+    clusters whatever its task, and derives every output's target from it
+    (specc/data/outputs.py), so CLASSES is that count there."""
+    if several and isinstance(data, Synthetic):
+        return int(data.classes)
+    return classes if classes is not None else _classes_from_output(shapes, task)
 
 
 def _classes_from_output(shapes: ModelShapes, task: str | None) -> int | None:

@@ -26,12 +26,20 @@ import numpy as np
 from specc import __version__
 from specc.data.dataset import Inputs, X
 from specc.errors import RunError, UsageError
-from specc.export.verify import BATCHES, TOLERANCE, Check, ExportError, compare, difference_table
-from specc.export.writers import INPUT_NAME, OUTPUT_NAME, WRITERS
+from specc.export.verify import (
+    BATCHES,
+    TOLERANCE,
+    Check,
+    ExportError,
+    compare,
+    compare_outputs,
+    difference_table,
+)
+from specc.export.writers import INPUT_NAME, OUTPUT_NAME, WRITERS, output_names
 from specc.ir.sequence import vocabulary
 from specc.lowering.capabilities import features
 from specc.predict.artifacts import ARTIFACTS, MANIFEST, load_runner, need
-from specc.predict.trained import SPLITS, TrainedRun, one_output, open_run
+from specc.predict.trained import SPLITS, TrainedRun, open_run
 
 __all__ = ["FORMATS", "ExportError", "Exported", "export", "formats_for"]
 
@@ -121,7 +129,6 @@ def export(
     if fmt not in WRITERS:
         raise UsageError(f"unknown format `{fmt}`", f"choose one of: {', '.join(FORMATS)}")
     run = open_run(run_path)
-    one_output(run, "export")
     needs, writer = WRITERS[fmt]
     if needs != run.backend:
         raise UsageError(
@@ -168,7 +175,7 @@ def export(
                 "nothing was written" + ("; try --legacy-onnx" if fmt == "onnx" else ""),
             ) from err
         written = time.perf_counter()
-        checks = _verify(fmt, artifact, _batches(x), expected, run.task != "regression")
+        checks = _verify(fmt, artifact, _batches(x), expected, _classes(run))
         verified = time.perf_counter()
         manifest = _manifest(run, fmt, how, source, checks)
         manifest["seconds"] = {
@@ -186,8 +193,15 @@ def export(
     )
 
 
+def _classes(run: TrainedRun) -> bool | dict[str, bool]:
+    """Whether the predicted classes must match: per output for several named outputs."""
+    if run.outputs is not None:
+        return {o.name: o.task != "regression" for o in run.outputs}
+    return run.task != "regression"
+
+
 def _verify(
-    fmt: str, artifact: Path, batches: list[X], expected: list[np.ndarray], classes: bool
+    fmt: str, artifact: Path, batches: list[X], expected: list[Any], classes: bool | dict[str, bool]
 ) -> list[Check]:
     if fmt == "onnx":
         onnx = need("onnx")
@@ -209,18 +223,31 @@ def _verify(
     checks: list[Check] = []
     for batch, want in zip(batches, expected, strict=True):
         got = runner(batch)
-        check = compare(len(batch), want, got, classes)
-        checks.append(check)
-        if not check.ok:
-            what = "predicted classes differ" if check.same_classes is False else "outputs differ"
-            raise ExportError(
-                f"verification failed: the exported {fmt} model and the run's model disagree at "
-                f"batch {len(batch)}: {what} (max |diff| {check.max_abs_diff:.3g}, tolerance "
-                f"{TOLERANCE:g})\n{difference_table(want, got)}",
-                "nothing was written; report this with the spec and the versions in env.json"
-                + (" (or try --legacy-onnx)" if fmt == "onnx" else ""),
-            )
+        if isinstance(classes, dict):  # several named outputs: each compared on its own
+            found = compare_outputs(len(batch), want, got, classes)
+        else:
+            found = [compare(len(batch), want, got, classes)]
+        checks.extend(found)
+        for check in found:
+            if not check.ok:
+                _disagree(fmt, check, want, got)
     return checks
+
+
+def _disagree(fmt: str, check: Check, want: Any, got: Any) -> None:
+    """The ExportError of a failed check, with the table of the largest differences."""
+    what = "predicted classes differ" if check.same_classes is False else "outputs differ"
+    if check.output is not None:
+        what = f"output `{check.output}`: {what}"
+        want = want[check.output]
+        got = got.get(check.output, np.zeros((0,))) if isinstance(got, dict) else got
+    raise ExportError(
+        f"verification failed: the exported {fmt} model and the run's model disagree at "
+        f"batch {check.batch}: {what} (max |diff| {check.max_abs_diff:.3g}, tolerance "
+        f"{TOLERANCE:g})\n{difference_table(want, got)}",
+        "nothing was written; report this with the spec and the versions in env.json"
+        + (" (or try --legacy-onnx)" if fmt == "onnx" else ""),
+    )
 
 
 def _first_line(err: BaseException) -> str:
@@ -263,12 +290,7 @@ def _manifest(
         "artifact": ARTIFACTS[fmt],
         "exporter": how,
         **given,
-        "output": {
-            "name": OUTPUT_NAME,
-            "shape": [None, *run.plan.shapes.output],
-            "dtype": "float32",
-            "meaning": _meaning(run),
-        },
+        **_outputs(run),
         "task": run.task,
         "classes": run.classes,
         "class_names": run.class_names,
@@ -287,12 +309,35 @@ def _manifest(
     }
 
 
-def _meaning(run: TrainedRun) -> str:
-    if run.task == "regression":
-        return "regression values"
-    if run.task == "binary":
-        return "probability of class 1"
-    return "class probabilities"
+def _outputs(run: TrainedRun) -> dict[str, Any]:
+    """`output` (its name, shape, meaning), or for several named outputs `outputs`: one
+    such entry per output, named as the graph names it, with its task and classes."""
+    if run.outputs is None:
+        one = {"name": OUTPUT_NAME, "shape": [None, *run.plan.shapes.output]}
+        return {"output": {**one, "dtype": "float32", "meaning": _meaning(run.task)}}
+    assert [o.name for o in run.outputs] == output_names(run.plan)
+    return {
+        "outputs": [
+            {
+                **o.to_json(),
+                "dtype": "float32",
+                "meaning": _meaning(o.task),
+                "classes": o.classes,
+            }
+            for o in run.outputs
+        ]
+    }
+
+
+MEANINGS: dict[str, str] = {
+    "regression": "regression values",
+    "binary": "probability of class 1",
+    "classification": "class probabilities",
+}
+
+
+def _meaning(task: str) -> str:
+    return MEANINGS.get(task, MEANINGS["classification"])
 
 
 def _versions(fmt: str) -> dict[str, str]:

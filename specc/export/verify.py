@@ -3,8 +3,9 @@
 The artifact is loaded back from disk with the loader `specc predict` uses
 (`specc.predict.artifacts`) and run on held-out examples at batch 1 and batch 64; the
 largest absolute difference must stay within `TOLERANCE` (float32 models) and the
-predicted class must be identical for every example. A failure is an `ExportError`
-carrying a table of the largest differences.
+predicted class must be identical for every example; a model with several named outputs
+is compared output by output (one `Check` each). A failure is an `ExportError` carrying a
+table of the largest differences.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Check:
     batch: int
     max_abs_diff: float
     same_classes: bool | None  # None for regression outputs
+    output: str | None = None  # which of several named outputs (None: the one output)
 
     @property
     def ok(self) -> bool:
@@ -37,6 +39,7 @@ class Check:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            **({} if self.output is None else {"output": self.output}),
             "batch": self.batch,
             "max_abs_diff": self.max_abs_diff,
             "argmax_identical": self.same_classes,
@@ -53,6 +56,23 @@ def compare(batch: int, expected: np.ndarray, got: np.ndarray, classes: bool) ->
         worst = float("inf")
     same = bool((predicted_classes(got) == predicted_classes(expected)).all()) if classes else None
     return Check(batch, worst, same)
+
+
+def compare_outputs(
+    batch: int, expected: dict[str, np.ndarray], got: Any, classes: dict[str, bool]
+) -> list[Check]:
+    """Each of several named outputs compared as one output is (`classes`: by output name,
+    whether its predicted classes must match); a missing output is an infinite difference."""
+    found = got if isinstance(got, dict) else {}
+    checks = []
+    for name, want in expected.items():
+        given = found.get(name)
+        if given is None:
+            checks.append(Check(batch, float("inf"), False if classes[name] else None, name))
+            continue
+        check = compare(batch, want, np.asarray(given), classes[name])
+        checks.append(Check(check.batch, check.max_abs_diff, check.same_classes, name))
+    return checks
 
 
 def difference_table(expected: np.ndarray, got: np.ndarray, rows: int = 5) -> str:

@@ -5,7 +5,10 @@ batch and the path to write, and returns a note on how it wrote (which exporter 
 The model written is the one `specc predict` uses: the network in evaluation mode plus
 the probability head (softmax/sigmoid) the loss implies, input channels-first like the
 spec, the batch axis dynamic. A model with several inputs takes one named input per model
-input (ONNX graph inputs `image`, `meta`; Keras a dict by those names), one batch axis.
+input (ONNX graph inputs `image`, `meta`; Keras a dict by those names), one batch axis; a
+model with several named outputs gives one named output per spec output, each after its
+own probability head (ONNX graph outputs `kind`, `big`; torch.export and Keras a dict by
+those names).
 """
 
 from __future__ import annotations
@@ -42,9 +45,12 @@ def _torch_module(state: Any) -> Any:
             super().__init__()
             self.body = state.body
 
-        def forward(self, *x: torch.Tensor) -> torch.Tensor:
+        def forward(self, *x: torch.Tensor) -> Any:
             given = dict(zip(names, x, strict=True)) if len(names) > 1 else x[0]
-            return state.head(self.body(given).float())
+            out = self.body(given)
+            if isinstance(out, dict):  # several named outputs, each with its own head
+                return state.head({name: value.float() for name, value in out.items()})
+            return state.head(out.float())
 
     module = Inference().eval()
     return module.cpu()
@@ -61,6 +67,12 @@ def _torch_args(example: X) -> tuple[Any, ...]:
 def _dynamic(batch: Any, inputs: int) -> tuple[Any, ...]:
     """The batch axis of each input, shaped like `forward(*x)`: one varargs tuple."""
     return (tuple({0: batch} for _ in range(inputs)),)
+
+
+def output_names(plan: Any) -> list[str]:
+    """The graph's output names: the spec's output names in the model's order, or
+    `output` for a model with one."""
+    return [o.name for o in plan.outputs] or [OUTPUT_NAME]
 
 
 def _names(example: X) -> list[str]:
@@ -96,7 +108,7 @@ def write_onnx(state: Any, example: X, path: Path, options: dict[str, Any]) -> s
     import torch
 
     module = _torch_module(state)
-    args, names = _torch_args(example), _names(example)
+    args, names, outputs = _torch_args(example), _names(example), output_names(state.plan)
     old_torch = _torch_version() < DYNAMO_FROM
     legacy = bool(options.get("legacy_onnx")) or old_torch
     _quiet_torch()
@@ -110,8 +122,8 @@ def write_onnx(state: Any, example: X, path: Path, options: dict[str, Any]) -> s
                     str(path),
                     dynamo=False,
                     input_names=names,
-                    output_names=[OUTPUT_NAME],
-                    dynamic_axes={name: {0: "batch"} for name in [*names, OUTPUT_NAME]},
+                    output_names=outputs,
+                    dynamic_axes={name: {0: "batch"} for name in [*names, *outputs]},
                 )
             else:
                 batch = _batch_dim()  # one batch axis shared by every input
@@ -120,7 +132,7 @@ def write_onnx(state: Any, example: X, path: Path, options: dict[str, Any]) -> s
                     args,
                     dynamo=True,
                     input_names=names,
-                    output_names=[OUTPUT_NAME],
+                    output_names=outputs,
                     dynamic_shapes=_dynamic(batch, len(names)),
                     verbose=False,
                 )
@@ -155,10 +167,24 @@ def write_pt2(state: Any, example: X, path: Path, options: dict[str, Any]) -> st
 
 
 def _keras_model(state: Any) -> Any:
-    from specc.executors.tensorflow.portable import stock_model
+    from specc.executors.tensorflow.portable import HEADS, stock_model
 
-    head = probability_head(state.plan.train.main_loss)
-    return stock_model(state.keras, head=head, logits=True)
+    plan = state.plan
+    if not plan.outputs:
+        head = probability_head(plan.train.main_loss)
+        return stock_model(state.keras, head=head, logits=True)
+    import keras
+
+    # several named outputs: the logits of each, then the head its loss takes logits for
+    logits = stock_model(state.keras, logits=True)
+    given = logits.input  # one Input, or a dict of them by input name
+    found = logits(given)
+    out = {}
+    for o in plan.outputs:
+        head = probability_head(o.loss)  # as the run's `predict` (executors' several_head)
+        layer = keras.layers.Activation(HEADS[head], name=f"{o.name}_{head}") if head else None
+        out[o.name] = layer(found[o.name]) if layer is not None else found[o.name]
+    return keras.Model(given, out, name=logits.name)
 
 
 def write_savedmodel(state: Any, example: X, path: Path, options: dict[str, Any]) -> str:

@@ -4,7 +4,9 @@
 or a folder written by `specc export` (or the artifact in it). Inputs are read
 (`specc.predict.inputs`), given the spec's own preprocessing (`specc.predict.prepare`)
 and run through the model; `split="test"` instead takes a split of the run's data exactly
-as the run loaded it, so the run's test metrics come out again.
+as the run loaded it, so the run's test metrics come out again. A model with several
+named outputs predicts each (`Predictions.outputs`: a dict by output name, `heads` saying
+what each predicts), and `--split` scores each output's metrics as the run named them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from specc.errors import RunError, UsageError
 from specc.ir.sequence import vocabulary
 from specc.predict.inputs import Examples, Wanted, read
 from specc.predict.prepare import preprocess, preprocess_inputs, transforms_from_json
+from specc.predict.trained import OutputHead
 
 __all__ = ["Model", "Predictions", "open_model", "predict"]
 
@@ -44,16 +47,19 @@ class Model:
     """A model with several inputs: name -> one example's shape (read from a .npz)."""
     vocab: int | None = None
     """A model reading token ids (`input N int`): they run from 0 to vocab - 1, as int64."""
+    outputs: list[OutputHead] | None = None
+    """A model with several named outputs: each, in the model's order (None: one output)."""
 
 
 @dataclass
 class Predictions:
     names: list[str]
-    outputs: np.ndarray
+    outputs: Any  # (N, ...) per example; several named outputs: a dict of them by name
     task: str
     class_names: list[str] | None
-    labels: np.ndarray | None = None
+    labels: Any = None  # the known targets (several outputs: `Outputs`, or None)
     metrics: dict[str, float] = field(default_factory=dict)
+    heads: list[OutputHead] | None = None  # several named outputs: what each predicts
 
 
 def _wanted(
@@ -91,6 +97,7 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
         folder, info = found
         several = _manifest_inputs(info)
         first = info["inputs"][0] if several else info["input"]
+        heads = [OutputHead.from_json(o) for o in info.get("outputs") or []] or None
         shape = tuple(int(d) for d in first["shape"][1:])
         return Model(
             source=str(source),
@@ -101,18 +108,18 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
             input_shape=shape,
             preprocessing=list(info["preprocessing"]),
             wanted=_wanted(info.get("data", {}), shape, several),
-            run=_load(str(info["format"]), folder / str(info["artifact"])),
+            run=_ordered(_load(str(info["format"]), folder / str(info["artifact"])), heads),
             inputs=several,
             vocab=(info.get("input") or {}).get("vocab"),
+            outputs=heads,
         )
-    from specc.predict.trained import one_output, open_run
+    from specc.predict.trained import open_run
 
     trained = open_run(path)
-    one_output(trained, "predict")
     backend = None
     state = None
 
-    def run(x: X) -> np.ndarray:
+    def run(x: X) -> Any:
         nonlocal backend, state
         if state is None:  # the framework loads on first use, not for a usage error
             backend, state = trained.build(device, fp32=False)
@@ -134,7 +141,20 @@ def open_model(source: str | Path, device: str = "cpu") -> Model:
         trained=trained,
         inputs=trained.inputs,
         vocab=vocabulary(trained.plan.shapes),
+        outputs=trained.outputs,
     )
+
+
+def _ordered(run: Any, heads: list[OutputHead] | None) -> Any:
+    """Several named outputs in the model's order (a SavedModel gives them sorted by name)."""
+    if heads is None:
+        return run
+
+    def in_order(x: X) -> dict[str, np.ndarray]:
+        found = run(x)
+        return {h.name: found[h.name] for h in heads}
+
+    return in_order
 
 
 def _load(fmt: str, artifact: Path) -> Any:
@@ -187,7 +207,8 @@ def predict(
         outputs=_run(model, x),
         task=model.task,
         class_names=model.class_names,
-        labels=known,
+        labels=None if model.outputs else known,  # a CSV's labels are one output's
+        heads=model.outputs,
     )
 
 
@@ -222,9 +243,10 @@ def _token_ids(model: Model, x: X) -> X:
     return x.astype(np.int64)
 
 
-def _run(model: Model, x: X) -> np.ndarray:
+def _run(model: Model, x: X) -> Any:
     try:
-        return np.asarray(model.run(x))
+        found = model.run(x)
+        return found if isinstance(found, dict) else np.asarray(found)
     except RunError:
         raise
     except Exception as err:  # the runtime refused the inputs or the artifact
@@ -251,8 +273,15 @@ def _predict_split(model: Model, split: str) -> Predictions:
     if len(x) == 0:
         raise UsageError(f"the run's data has no {split} split")
     outputs = _run(model, x)
-    train = model.trained.plan.train
-    scores = M.compute(list(train.metrics), outputs, y, f"{split}_", M.loss_ignore(train))
+    plan = model.trained.plan
+    if plan.outputs:  # each output's metrics, named as the run names them
+        from specc.run.outputs import metrics as each_output
+
+        scores = each_output(plan, outputs, y, f"{split}_")
+    else:
+        scores = M.compute(
+            list(plan.train.metrics), outputs, y, f"{split}_", M.loss_ignore(plan.train)
+        )
     return Predictions(
         names=[f"{split}#{i}" for i in range(len(x))],
         outputs=outputs,
@@ -260,4 +289,5 @@ def _predict_split(model: Model, split: str) -> Predictions:
         class_names=model.class_names,
         labels=y,
         metrics=scores,
+        heads=model.outputs,
     )

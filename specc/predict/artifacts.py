@@ -23,8 +23,9 @@ from specc.errors import BackendError, UsageError
 MANIFEST = "export.json"
 CHUNK = 1024  # examples per call: bounded memory for any input size
 
-Runner = Callable[[X], np.ndarray]
-"""Examples (several inputs: `Inputs`, one array per input name) -> outputs."""
+Runner = Callable[[X], Any]
+"""Examples (several inputs: `Inputs`, one array per input name) -> outputs (an array;
+a model with several named outputs: a dict of arrays by output name, in the model's order)."""
 
 # format -> the artifact's name inside the export folder
 ARTIFACTS: dict[str, str] = {
@@ -35,12 +36,24 @@ ARTIFACTS: dict[str, str] = {
 }
 
 
+def _float32(found: Any) -> Any:
+    """A runtime's outputs as float32 NumPy: an array, or a dict of them by output name."""
+    if isinstance(found, dict):
+        return {str(name): np.asarray(value, dtype=np.float32) for name, value in found.items()}
+    return np.asarray(found, dtype=np.float32)
+
+
+def _joined(parts: list[Any]) -> Any:
+    if not parts:
+        return np.zeros((0,), np.float32)
+    if isinstance(parts[0], dict):
+        return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    return np.concatenate(parts)
+
+
 def _chunked(fn: Callable[[Any], Any]) -> Runner:
-    def run(x: X) -> np.ndarray:
-        parts = [
-            np.asarray(fn(x[i : i + CHUNK]), dtype=np.float32) for i in range(0, len(x), CHUNK)
-        ]
-        return np.concatenate(parts) if parts else np.zeros((0,), np.float32)
+    def run(x: X) -> Any:
+        return _joined([_float32(fn(x[i : i + CHUNK])) for i in range(0, len(x), CHUNK)])
 
     return run
 
@@ -74,7 +87,15 @@ def _onnx(path: Path) -> Runner:
             return {name: np.ascontiguousarray(x.arrays[name]) for name in names}
         return {names[0]: x}
 
-    return _chunked(lambda x: session.run(None, feed(x))[0])
+    outputs = [o.name for o in session.get_outputs()]
+
+    def run(x: X) -> Any:
+        found = session.run(None, feed(x))
+        if len(outputs) > 1:  # several named outputs: one graph output each
+            return dict(zip(outputs, found, strict=True))
+        return found[0]
+
+    return _chunked(run)
 
 
 def _torch(path: Path) -> Runner:
@@ -85,7 +106,10 @@ def _torch(path: Path) -> Runner:
     def run(x: X) -> Any:
         arrays = list(x.arrays.values()) if isinstance(x, Inputs) else [x]
         with torch.no_grad():
-            return module(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)).numpy()
+            found = module(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays))
+        if isinstance(found, dict):  # several named outputs
+            return {name: value.numpy() for name, value in found.items()}
+        return found.numpy()
 
     return _chunked(run)
 
@@ -98,8 +122,12 @@ def _savedmodel(path: Path) -> Runner:
 
     def run(x: X) -> Any:
         if isinstance(x, Inputs):  # the serving function takes a dict by input name
-            return loaded.serve({name: tf.constant(a) for name, a in x.arrays.items()}).numpy()
-        return loaded.serve(tf.constant(x)).numpy()
+            found = loaded.serve({name: tf.constant(a) for name, a in x.arrays.items()})
+        else:
+            found = loaded.serve(tf.constant(x))
+        if isinstance(found, dict):  # several named outputs
+            return {name: value.numpy() for name, value in found.items()}
+        return found.numpy()
 
     return _chunked(run)
 
@@ -114,7 +142,10 @@ def _keras(path: Path) -> Runner:
 
     def run(x: X) -> Any:
         given = dict(x.arrays) if isinstance(x, Inputs) else x  # several: a dict by name
-        return np.asarray(model(given, training=False))
+        found = model(given, training=False)
+        if isinstance(found, dict):  # several named outputs
+            return {name: np.asarray(value) for name, value in found.items()}
+        return np.asarray(found)
 
     return _chunked(run)
 

@@ -4,6 +4,9 @@ One row per example: the input it came from, the predicted class (its label name
 data had names) with its probability, or the regression values; `--proba` adds every
 class's probability, `--top K` the K most likely classes. A model predicting every step
 (a language model) is shown by its last step: the token predicted to follow the input.
+A model with several named outputs gives each output its own group of these columns,
+named `<output>_class`, `<output>_probability`, `<output>_value`, ... (as the run names
+`<output>_accuracy`), in the model's order.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.data.dataset import Outputs
 from specc.errors import UsageError
 from specc.metrics import predicted_classes
 from specc.predict import Predictions
@@ -53,6 +57,8 @@ def next_token(p: Predictions) -> Predictions:
 
 
 def rows(p: Predictions, proba: bool = False, top: int | None = None) -> list[Row]:
+    if p.heads is not None:
+        return _several(p, proba, top)
     p = next_token(p)
     if p.task == "regression":
         values = p.outputs.reshape(len(p.outputs), -1)
@@ -83,6 +89,37 @@ def rows(p: Predictions, proba: bool = False, top: int | None = None) -> list[Ro
         for row, label in zip(out, p.labels, strict=True):
             row["label"] = label.item() if isinstance(label, np.generic) else label
     return out
+
+
+def _several(p: Predictions, proba: bool, top: int | None) -> list[Row]:
+    """One row per example: the input, then each output's columns under its name."""
+    assert p.heads is not None
+    out: list[Row] = [{"input": name} for name in p.names]
+    for head in p.heads:
+        labels = _labels(p.labels.arrays[head.name]) if isinstance(p.labels, Outputs) else None
+        one = dataclasses.replace(
+            p,
+            outputs=p.outputs[head.name],
+            task=head.task,
+            class_names=None,
+            labels=labels,
+            heads=None,
+        )
+        wants = top if top is not None and head.task != "regression" else None
+        if wants is not None and head.classes is not None and wants > head.classes:
+            raise UsageError(
+                f"--top {top}: output `{head.name}` has {head.classes} classes",
+                f"use --top {head.classes} or fewer",
+            )
+        for row, columns in zip(out, rows(one, proba, wants), strict=True):
+            row.update({f"{head.name}_{k}": v for k, v in columns.items() if k != "input"})
+    return out
+
+
+def _labels(targets: np.ndarray) -> Any:
+    """An output's targets, one cell per example: a number, or a list of them."""
+    flat = targets.reshape(len(targets), -1)
+    return flat[:, 0] if flat.shape[1] == 1 else [row.tolist() for row in flat]
 
 
 def _cell(value: Any) -> str:

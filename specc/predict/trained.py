@@ -19,15 +19,45 @@ from typing import Any
 
 import numpy as np
 
-from specc.data.dataset import Outputs, X
+from specc.data.dataset import X, Y
 from specc.data.text_folder import saved_vocabulary
-from specc.errors import RunError, UsageError
+from specc.errors import UsageError
 from specc.ir import strip_spans
 from specc.ir.data import CSV
 from specc.plan import RunOptions, RunPlan
 
 WEIGHTS = "weights.safetensors"
 SPLITS = ("test", "val", "train")
+# what an output predicts, by the target its loss takes (`Loss.target`)
+PREDICTION_TASKS: dict[str, str] = {
+    "class": "classification",
+    "onehot": "classification",
+    "binary": "binary",
+    "real": "regression",
+}
+
+
+@dataclass(frozen=True)
+class OutputHead:
+    """One of several named outputs as predictions report it: its name, what it predicts
+    (class probabilities, the probability of class 1, or values), its shape per example
+    and its number of classes (None for values)."""
+
+    name: str
+    task: str
+    shape: tuple[int, ...]
+
+    @property
+    def classes(self) -> int | None:
+        return {"classification": self.shape[-1], "binary": 2}.get(self.task)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "shape": [None, *self.shape], "task": self.task}
+
+    @classmethod
+    def from_json(cls, info: dict[str, Any]) -> OutputHead:
+        shape = tuple(int(d) for d in info["shape"][1:])
+        return cls(str(info["name"]), str(info["task"]), shape)
 
 
 @dataclass(frozen=True)
@@ -69,12 +99,22 @@ class TrainedRun:
         return arrays
 
     @property
+    def outputs(self) -> list[OutputHead] | None:
+        """A model with several named outputs: each, in the model's order; None for one."""
+        if not self.plan.outputs:
+            return None
+        return [
+            OutputHead(o.name, PREDICTION_TASKS[o.loss.target], tuple(o.lowered.shape))
+            for o in self.plan.outputs
+        ]
+
+    @property
     def inputs(self) -> dict[str, tuple[int, ...]] | None:
         """A model with several inputs: name -> one example's shape; None for one input."""
         shapes = dict(self.plan.shapes.inputs)
         return shapes if len(shapes) > 1 else None
 
-    def split(self, name: str) -> tuple[X, np.ndarray]:
+    def split(self, name: str) -> tuple[X, Y]:
         """One split of the run's data, loaded and transformed exactly as the run did."""
         from specc.data import load
         from specc.ir.sequence import vocabulary
@@ -92,14 +132,14 @@ class TrainedRun:
             vocabulary=saved_vocabulary(self.path, self.plan.data),  # a text source's vocab.json
             steps=steps_predicted(self.plan.shapes),
             inputs=self.inputs,
+            output_targets=self.plan.output_targets(),
         )
         x, y = {
             "test": (data.x_test, data.y_test),
             "val": (data.x_val, data.y_val),
             "train": (data.x_train, data.y_train),
         }[name]
-        assert not isinstance(y, Outputs)  # one output: `one_output` refuses several
-        return x, y
+        return x, y  # several outputs: `Outputs`, a target array per output
 
     def fp32_plan(self) -> RunPlan:
         """The plan in float32: exported models and their references run in float32."""
@@ -144,10 +184,14 @@ class TrainedRun:
         plan = self.fp32_plan() if fp32 else self.plan
         return backend, backend.build(plan, self.weights(), backend.resolve_device(device))
 
-    def reference_outputs(self, backend: Any, state: Any, x: X) -> np.ndarray:
-        """What the run's own framework model predicts for inputs `x` (after preprocessing)."""
+    def reference_outputs(self, backend: Any, state: Any, x: X) -> Any:
+        """What the run's own framework model predicts for inputs `x` (after preprocessing);
+        several outputs: a dict of arrays by output name."""
         dummy = np.zeros((len(x),), dtype=np.int64)
-        return np.asarray(backend.predict(state, backend.load_data(state, x, dummy)))
+        found = backend.predict(state, backend.load_data(state, x, dummy))
+        if isinstance(found, dict):
+            return {name: np.asarray(value) for name, value in found.items()}
+        return np.asarray(found)
 
 
 def _csv_header(path: Path | None) -> list[str] | None:
@@ -160,20 +204,6 @@ def _csv_header(path: Path | None) -> list[str] | None:
             return [name.strip() for name in next(csv.reader(handle), [])]
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
-
-
-def one_output(run: TrainedRun, command: str) -> None:
-    """`command` writes one output per example: a run of a model with several named outputs
-    is refused (E600)."""
-    outputs = [name for name, _ in run.plan.shapes.outputs]
-    if outputs:
-        raise RunError(
-            f"`specc {command}` writes one output per example, but model "
-            f"`{run.plan.model.name}` has several ({', '.join(outputs)})",
-            "not supported yet for named outputs; `specc run` already reports the test "
-            "metrics of each output",
-            code="E600",
-        )
 
 
 def open_run(path: str | Path) -> TrainedRun:

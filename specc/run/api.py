@@ -251,13 +251,6 @@ def _run(
     backend = get(plan.backend)
     check_backend(plan, backend.unsupported(plan))
     distributed.check_backend(world, backend, plan.options.sync_batchnorm)
-    if world.active and plan.outputs:
-        raise RunError(
-            f"model `{plan.model.name}` has several outputs, which a distributed run does "
-            "not train yet",
-            "run it in one process (without --nproc / torchrun)",
-            code="E600",
-        )
     mode = choose_mode(options.quiet, options.json) if world.main else "silent"
     device = (
         world.start(plan.device, backend.resolve_device)

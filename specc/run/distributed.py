@@ -126,9 +126,14 @@ class World:
     def mean(self, values: np.ndarray) -> np.ndarray:
         return self.sum(values) / self.size
 
-    def gather(self, array: np.ndarray) -> np.ndarray:
-        """Every rank's array concatenated in rank order (shards back into the whole)."""
-        return np.asarray(self._comm().gather(self, array)) if self.active else array
+    def gather(self, array: Any) -> Any:
+        """Every rank's array concatenated in rank order (shards back into the whole); a
+        dict of arrays (several outputs' predictions): each array so, by the same key."""
+        if not self.active:
+            return array
+        if isinstance(array, dict):
+            return {name: self.gather(part) for name, part in array.items()}
+        return np.asarray(self._comm().gather(self, array))
 
     # ---- data ----------------------------------------------------------------------------
 
@@ -199,15 +204,22 @@ def check_batch(plan: RunPlan, world: World, n_train: int, replicas: int = 1) ->
 
 
 def evaluate_split(
-    world: World, backend: Executor, state: Any, data: Any, count: int
-) -> tuple[float, np.ndarray]:
-    """(mean loss, outputs) over a split sharded across ranks: exact sums and counts."""
-    loss = backend.evaluate_loss(state, data) if count else 0.0
+    world: World, backend: Executor, state: Any, data: Any, count: int, width: int = 0
+) -> tuple[Any, Any]:
+    """(mean loss, outputs) over a split sharded across ranks: exact sums and counts.
+
+    `width`: a model with several outputs gives a loss row `[total, each output's loss]`
+    of `width` values (each reduced alike) and its outputs as a dict by output name."""
+    empty = np.zeros(width) if width else 0.0  # an empty shard adds nothing to the sums
+    loss = backend.evaluate_loss(state, data) if count else empty
     outputs = backend.predict(state, data)
     if not world.active:
         return loss, outputs
-    total, examples = world.sum(np.array([loss * count, count], dtype=np.float64))
-    return float(total / examples) if examples else float("nan"), world.gather(outputs)
+    row = np.atleast_1d(np.asarray(loss, dtype=np.float64))
+    summed = world.sum(np.concatenate([row * count, [count]]))
+    examples = summed[-1]
+    means = summed[:-1] / examples if examples else np.full(len(row), np.nan)
+    return (means if width else float(means[0])), world.gather(outputs)
 
 
 class MirrorRunDir(RunDir):

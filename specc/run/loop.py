@@ -112,7 +112,9 @@ def _evaluate(
 ) -> dict[str, float]:
     """Loss and metrics over a split (sharded over ranks in a distributed run: `y` whole);
     per output too for a model with several (specc/run/outputs.py)."""
-    loss, predicted = evaluate_split(world, backend, state, data, len(y[world.shard(len(y))]))
+    count = len(y[world.shard(len(y))])
+    width = 1 + len(plan.outputs) if plan.outputs else 0  # several: [total, each output's]
+    loss, predicted = evaluate_split(world, backend, state, data, count, width)
     return several.evaluation(plan, loss, predicted, y, prefix)
 
 
@@ -207,9 +209,9 @@ def train(
         outputs = None
         if several.keep_outputs(plan):
             losses, outputs = losses
-        losses, parts = several.split_losses(plan, losses)
         if world.active:  # each rank's loss is its slice's mean: the global mean is theirs
-            losses = world.mean(losses)
+            losses = world.mean(losses)  # several outputs: each row [total, each output's]
+        losses, parts = several.split_losses(plan, losses)
         seen = order
         if outputs is not None and world.active:  # every rank's slices, in rank order
             outputs, seen = world.gather(outputs), world.gathered_order(order, batch, steps)

@@ -4,7 +4,9 @@ environment every rank needs (gloo on the loopback interface, one thread per ran
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -80,3 +82,40 @@ def _bounded(command: list[str], environment: dict[str, str]) -> subprocess.Comp
         with contextlib.suppress(ProcessLookupError):  # no rank outlives its test
             os.killpg(process.pid, 9)
     return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+def tf_workers(
+    path: Path, out: Path, first: list[str] | None = None, **extra: str
+) -> list[subprocess.CompletedProcess[str]]:
+    """Two workers started by hand (no launcher), each bounded by TIMEOUT; `first`: how
+    worker 0's Python starts (default `-m specc`)."""
+    ports = [free_port(), free_port()]
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    args = ["run", str(path), "--backend", "tensorflow", "--out", str(out)]
+    command = [sys.executable, "-m", "specc", *args]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, *first, *args] if first and i == 0 else command,
+            env=env(
+                TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+                **extra,
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        for i in range(2)
+    ]
+    done = []
+    try:
+        for process in processes:
+            out_text, err_text = process.communicate(timeout=TIMEOUT)
+            done.append(
+                subprocess.CompletedProcess(command, process.returncode, out_text, err_text)
+            )
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    return done

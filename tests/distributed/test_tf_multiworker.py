@@ -5,7 +5,6 @@ reports; a worker killed with SIGKILL makes the other exit with a message, not h
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dist_helpers import TIMEOUT, env, free_port, spec
+from dist_helpers import TIMEOUT, env, spec, tf_workers
 
 from specc.run.record import load_arrays
 
@@ -57,48 +56,11 @@ main()
 """
 
 
-def _workers(
-    path: Path, out: Path, first: list[str] | None = None, **extra: str
-) -> list[subprocess.CompletedProcess[str]]:
-    """Two workers started by hand (no launcher), each bounded by TIMEOUT; `first`: how
-    worker 0's Python starts (default `-m specc`)."""
-    ports = [free_port(), free_port()]
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    args = ["run", str(path), "--backend", "tensorflow", "--out", str(out)]
-    command = [sys.executable, "-m", "specc", *args]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, *first, *args] if first and i == 0 else command,
-            env=env(
-                TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
-                **extra,
-            ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        for i in range(2)
-    ]
-    done = []
-    try:
-        for process in processes:
-            out_text, err_text = process.communicate(timeout=TIMEOUT)
-            done.append(
-                subprocess.CompletedProcess(command, process.returncode, out_text, err_text)
-            )
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-    return done
-
-
 def test_two_tensorflow_workers_train_the_single_process_model(tmp_path: Path) -> None:
     path = tmp_path / "tiny.nn"
     path.write_text(spec().replace("    batchnorm\n", ""))  # batchnorm: per worker in tf
     runs = tmp_path / "runs"
-    rank0, rank1 = _workers(path, runs / "two")
+    rank0, rank1 = tf_workers(path, runs / "two")
     assert rank0.returncode == 0, rank0.stderr
     assert rank1.returncode == 0, rank1.stderr
     assert rank1.stdout == ""  # rank 0 reports
@@ -130,7 +92,7 @@ def test_a_killed_worker_makes_the_other_exit_with_a_message(tmp_path: Path) -> 
     path = tmp_path / "tiny.nn"
     path.write_text(spec(epochs=20).replace("    batchnorm\n", ""))
     run_dir = tmp_path / "runs/killed"
-    rank0, rank1 = _workers(
+    rank0, rank1 = tf_workers(
         path, run_dir, SPECC_TEST_STOP_AFTER_EPOCH="1", SPECC_TEST_STOP_RANK="1"
     )  # each would fail the test after TIMEOUT seconds: a hang is a failure
     assert rank1.returncode == -signal.SIGKILL
@@ -152,7 +114,7 @@ def test_collectives_aborted_between_steps_are_the_lost_worker_too(tmp_path: Pat
     path = tmp_path / "tiny.nn"
     path.write_text(spec(epochs=20).replace("    batchnorm\n", ""))
     run_dir = tmp_path / "runs/aborted"
-    rank0, rank1 = _workers(
+    rank0, rank1 = tf_workers(
         path,
         run_dir,
         ["-c", ABORTED_BETWEEN_STEPS],
@@ -172,7 +134,7 @@ def test_collectives_aborted_between_steps_are_the_lost_worker_too(tmp_path: Pat
 def test_a_worker_on_several_local_devices_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "tiny.nn"
     path.write_text(spec().replace("    batchnorm\n", ""))
-    rank0, rank1 = _workers(path, tmp_path / "runs/r", SPECC_TF_CPU_REPLICAS="2")
+    rank0, rank1 = tf_workers(path, tmp_path / "runs/r", SPECC_TF_CPU_REPLICAS="2")
     assert rank0.returncode == rank1.returncode == 2, rank0.stderr
     assert (
         "error: a TF_CONFIG worker trains on one device, and `--device auto` gives several "

@@ -220,3 +220,93 @@ def test_an_npz_without_an_outputs_targets_is_named(tmp_path: Path) -> None:
     codes, output = run_scripts([argv])
     assert codes == [1]
     assert "d.npz has no array 'y_big' (it has ['x', 'y_kind'])" in output
+
+
+# `data synthetic regression` (and binary) with several outputs: specc draws the latent
+# class from the `classes` clusters whatever the task (specc/data/outputs.py); the scripts
+# once left CLASSES undefined (regression) or drew 2 clusters (binary) there.
+LATENT = """\
+model latent {
+    input 8
+    dense 16 relu
+    output kind {
+        dense 4
+    }
+    output level {
+        dense 2
+    }
+    output big {
+        dense 1
+    }
+}
+
+data synthetic TASK samples=200 features=8 classes=4 noise=0.5 {
+    batch 32
+}
+
+train {
+    output kind {
+        loss sparse_categorical_crossentropy
+    }
+    output level {
+        loss mse
+    }
+    output big {
+        loss binary_crossentropy
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("task", ["regression", "binary", "classification"])
+@pytest.mark.parametrize("target", ["pytorch", "keras", "tensorflow", "mindspore"])
+def test_synthetic_targets_of_any_task_are_specc_s(tmp_path: Path, task: str, target: str) -> None:
+    text = LATENT.replace("TASK", task)
+    script = tmp_path / "latent.py"
+    script.write_text(emit(analyze(text, str(tmp_path / "t.nn")), target), encoding="utf-8")
+    assert lint(script.read_text(encoding="utf-8")) == []
+    assert "CLASSES = 4\n" in script.read_text(encoding="utf-8")
+    if target != "pytorch":
+        return  # the generator and `encode` are common/data.j2's and common/outputs.j2's
+    found = runpy.run_path(str(script))
+    x, labels, _, _ = found["read_source"](None)
+    y = found["encode"](labels)
+    node = Synthetic(task=task, samples=200, features=8, classes=4, noise=0.5)
+    wanted = [
+        OutputTarget("kind", "class", 4),
+        OutputTarget("level", "real", 2),
+        OutputTarget("big", "binary", 1),
+    ]
+    expected_x, targets = synthetic_targets(node, wanted)
+    np.testing.assert_array_equal(x, expected_x)
+    np.testing.assert_array_equal(y["kind"], targets["kind"])
+    np.testing.assert_array_equal(y["level"], targets["level"])
+    np.testing.assert_array_equal(y["big"].reshape(-1), targets["big"])
+    assert sorted(set(y["kind"].tolist())) == [0, 1, 2, 3]
+    assert y["level"].shape == (200, 2) and sorted(set(y["level"][:, 0].round(4))) == [
+        0.0,
+        0.3333,
+        0.6667,
+        1.0,
+    ]
+
+
+@pytest.mark.parametrize("target", ["pytorch", "keras", "tensorflow", "mindspore"])
+def test_outputs_scoring_precision_share_one_ratio(tmp_path: Path, target: str) -> None:
+    """Two outputs' metric functions both read `ratio`: the script defines it once (the
+    emit fuzz test found it defined per output, F811)."""
+    text = LATENT.replace("TASK", "classification").replace(
+        "        loss sparse_categorical_crossentropy\n",
+        "        loss sparse_categorical_crossentropy\n        metrics precision recall\n",
+    )
+    text = text.replace(
+        "        loss binary_crossentropy\n",
+        "        loss binary_crossentropy\n        metrics f1\n",
+    )
+    script = emit(analyze(text, str(tmp_path / "t.nn")), target)
+    assert lint(script) == []
+    if target == "keras":  # Keras computes them itself (MacroScore, keras.metrics)
+        assert "def ratio(" not in script
+        return
+    assert script.count("def ratio(") == 1
+    assert "def metrics_kind(" in script and "def metrics_big(" in script

@@ -154,6 +154,36 @@ def test_lints_run_per_output_and_know_the_output_metric_names() -> None:
     assert w506.code == "W506" and "val_digit_accuracy" in (w506.help or "")
 
 
+LATENT = """\
+model m {
+    input 8
+    dense 16 relu
+    output kind { dense K }
+    output level { dense 2 }
+}
+
+data synthetic TASK samples=100 features=8 classes=4
+
+train {
+    output kind { loss sparse_categorical_crossentropy }
+    output level { loss mse }
+}
+"""
+
+
+def test_w502_counts_the_latent_classes_of_synthetic_data_whatever_its_task() -> None:
+    """Several outputs' targets derive from `classes` clusters (specc/data/outputs.py):
+    a binary or regression task does not make it 2 classes or 1 value per example."""
+    for task in ("classification", "binary", "regression"):
+        fits = LATENT.replace("TASK", task).replace("dense K", "dense 4")
+        assert analyze(fits, "o.nn").diagnostics == [], task
+        [w502] = analyze(fits.replace("dense 4", "dense 3"), "o.nn").diagnostics
+        assert (w502.code, w502.message) == (
+            "W502",
+            "the last layer gives 3 outputs, but `synthetic` has 4 classes",
+        ), task
+
+
 def test_summary_shows_the_outputs(tmp_path: Path) -> None:
     spec = tmp_path / "o.nn"
     spec.write_text(SPEC)

@@ -1,6 +1,6 @@
 """`specc run` of models with several named outputs (docs/semantics.md#outputs), on torch
 and TensorFlow: the example on synthetic data, targets from an .npz, Keras's metric
-names, the weighted total, and the commands that refuse several outputs (E600)."""
+names and the weighted total (export and predict: tests/export/test_export_several_outputs.py)."""
 
 from __future__ import annotations
 
@@ -151,21 +151,6 @@ def test_a_label_past_its_output_is_located(heads_npz: Path, tmp_path: Path) -> 
     done = _cli("run", str(spec), "-q", "--out", str(tmp_path / "r"))
     assert done.exit_code == 1
     assert "`y_cls` row 7: class 5, but the model has 3 outputs" in done.stderr  # type: ignore[attr-defined]
-
-
-def test_export_and_predict_refuse_several_outputs(heads_npz: Path, tmp_path: Path) -> None:
-    spec = tmp_path / "heads.nn"
-    spec.write_text(NPZ_SPEC.replace("DATA", str(heads_npz)).replace("epochs 12", "epochs 1"))
-    out = tmp_path / "r"
-    assert _cli("run", str(spec), "-q", "--out", str(out)).exit_code == 0  # type: ignore[attr-defined]
-    for command in (["export", str(out), "--format", "onnx"], ["predict", str(out)]):
-        done = _cli(*command)
-        assert done.exit_code == 1 and "Traceback" not in done.output, done.output  # type: ignore[attr-defined]
-        assert (
-            f"`specc {command[0]}` writes one output per example, but model `heads` has "
-            in done.stderr
-        )  # type: ignore[attr-defined]
-        assert "several (cls, reg)" in done.stderr  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("target", ["pytorch", "keras", "tensorflow", "mindspore"])

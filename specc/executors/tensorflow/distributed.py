@@ -21,6 +21,7 @@ import tensorflow as tf
 from specc.errors import UsageError
 from specc.executors.tensorflow.augment import augment_images, draw_params
 from specc.executors.tensorflow.comm import strategy
+from specc.executors.tensorflow.outputs import float32, several_head
 from specc.executors.tensorflow.train import (
     TFData,
     TFState,
@@ -46,20 +47,22 @@ def _step_function(state: TFState, augment: Augment | None) -> Any:
     key = f"replicated:{augment is not None}"
     if key in state._functions:
         return state._functions[key]
-    replicas = state.replicas
-    head = probability_fn(state.plan.train.main_loss)
+    replicas, plan = state.replicas, state.plan
+    head = several_head(plan) if plan.outputs else probability_fn(plan.train.main_loss)
 
-    def step(x: tf.Tensor, y: tf.Tensor, idx: tf.Tensor, lr: tf.Tensor, *params: tf.Tensor):  # type: ignore[no-untyped-def]
+    def step(x: tf.Tensor, y: Any, idx: tf.Tensor, lr: tf.Tensor, *params: tf.Tensor):  # type: ignore[no-untyped-def]
         xb = each_input(x, lambda t: tf.gather(t, idx))
         if augment is not None:
             xb = augment_images(xb, augment, *params)
+        yb = tf.nest.map_structure(lambda t: tf.gather(t, idx), y)  # several outputs: a dict
         with tf.GradientTape() as tape:
-            out = state.keras.forward(xb, training=True, logits=True)
-            loss = state.loss(tf.cast(out, tf.float32), tf.gather(y, idx))
-        grads = tape.gradient(loss, state.trainable)
+            out = float32(state.keras.forward(xb, training=True, logits=True))
+            loss = state.loss(out, yb)  # several outputs: [total, each output's loss]
+            total = loss[0] if plan.outputs else loss
+        grads = tape.gradient(total, state.trainable)
         grads = tf.distribute.get_replica_context().all_reduce("mean", grads)
         state.optimizer.apply(grads, lr)
-        return loss, head(tf.cast(out, tf.float32))  # the outputs for the train metrics
+        return loss, head(out)  # the outputs for the train metrics
 
     fn = tf.function(lambda *args: replicas.run(step, args=args), reduce_retracing=True)
     state._functions[key] = fn
@@ -96,7 +99,7 @@ def _replica_data(state: TFState, data: TFData, parts: int) -> tuple[Any, Any]:
         state.replica_data[id(data)] = (
             data,
             each_input(data.x, copy),
-            copy(data.y),
+            tf.nest.map_structure(copy, data.y),  # several outputs: a dict
         )  # data: keeps the id
     return state.replica_data[id(data)][1:]  # type: ignore[no-any-return]
 
@@ -114,7 +117,7 @@ def run_epoch(
     """`len(lrs)` steps of this worker's slices (`order`, `batch_size` per step); the losses
     are the means over this worker's slices (over its local replicas' equal slices);
     `keep_outputs`: also the training passes' outputs (probabilities), as `train.run_epoch`."""
-    steps = len(lrs)
+    steps, plan = len(lrs), state.plan
     order = np.asarray(order, dtype=np.int32)
     params = draw_params(augment, [batch_size] * steps, data.sample_shape, rng_seed)
     _seed_dropout(state, rng_seed)
@@ -130,8 +133,20 @@ def run_epoch(
             loss, probs = fn(
                 x, y, idx, rates[i], *(_per_replica(state, p[i], parts) for p in params)
             )
-            losses.append(float(np.mean([float(v) for v in local(loss)])))
+            # several outputs: each replica's row [total, each output's loss], averaged
+            losses.append(np.mean([np.asarray(v, np.float64) for v in local(loss)], axis=0))
             if keep_outputs:  # the replicas' slices in order: the step's batch in order
-                outputs.append(np.concatenate([np.asarray(v) for v in local(probs)]))
+                outputs.append(_joined(probs, local))
     result = np.asarray(losses, dtype=np.float64)
-    return (result, np.concatenate(outputs)) if keep_outputs else result
+    if not keep_outputs:
+        return result
+    if plan.outputs:
+        return result, {o.name: np.concatenate([d[o.name] for d in outputs]) for o in plan.outputs}
+    return result, np.concatenate(outputs)
+
+
+def _joined(probs: Any, local: Any) -> Any:
+    """The local replicas' outputs of one step joined in replica order (a dict: per key)."""
+    if isinstance(probs, dict):
+        return {name: _joined(value, local) for name, value in probs.items()}
+    return np.concatenate([np.asarray(v) for v in local(probs)])

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from specc.errors import RunError
 from specc.executors.policies import EVAL_CHUNK, check_fits, compile_pays
 from specc.executors.tensorflow.augment import augment_images, draw_params
 from specc.executors.tensorflow.devices import tf_devices
@@ -88,13 +87,6 @@ def build_state(plan: RunPlan, weights: dict[str, np.ndarray], device: str) -> T
     """The model and optimizer on `device`; on several local devices (`gpu:0,1`), mirrored on
     each under a MirroredStrategy (trained by `distributed.run_epoch`, without XLA)."""
     devices = tf_devices(device)
-    if len(devices) > 1 and plan.outputs:
-        raise RunError(
-            f"model `{plan.model.name}` has several outputs, which a run mirrored over "
-            f"{len(devices)} devices does not train yet",
-            "run it on one device (--device gpu:0 or cpu)",
-            code="E600",
-        )
     replicas = tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else None
     with _building(devices[0], replicas):
         km = build_keras_model(plan.shapes, plan.lowered, plan.precision)
