@@ -187,6 +187,13 @@ class ScriptFacts:
         return None if self.next_token else text_tokenize(self.plan.data)
 
     @property
+    def vocabulary_file(self) -> bool:
+        """The script builds a vocabulary from its training split (a text folder, a CSV's
+        text column, a corpus's windows): it writes vocab.json under --out and takes a
+        run's with --vocab (and --init-from)."""
+        return self.tokenize is not None or self.next_token
+
+    @property
     def validation(self) -> bool:
         """The spec holds out a validation split (else the script never validates)."""
         return self.plan.data.validation > 0

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specc.analysis import analyze_file
+from specc.analysis import Analysis, analyze_file
 from specc.data import load
 from tests.emit.conftest import GOLDEN, ROOT
 from tests.emit.mindspore_env import mindspore_python
@@ -32,11 +32,13 @@ def _load_data(script: Path, target: str, data_dir: Path | None) -> dict:
     """The script's `load_data(data_dir)`, run in the target's Python (MindSpore's own venv:
     tests/emit/mindspore_env.py), as {split: (x, y)}."""
     if target != "mindspore":
-        return runpy.run_path(str(script), run_name="lm")["load_data"](data_dir and str(data_dir))
+        return runpy.run_path(str(script), run_name="lm")["load_data"](data_dir and str(data_dir))[
+            0
+        ]
     out = script.with_suffix(".npz")
     code = (
         "import runpy, sys, numpy as np\n"
-        "data = runpy.run_path(sys.argv[1], run_name='lm')['load_data'](sys.argv[2] or None)\n"
+        "data = runpy.run_path(sys.argv[1], run_name='lm')['load_data'](sys.argv[2] or None)[0]\n"
         "np.savez(sys.argv[3], **{f'{k}_{i}': a for k, v in data.items() for i, a in enumerate(v)})"
     )
     argv = [str(mindspore_python()), "-c", code, str(script), str(data_dir or ""), str(out)]
@@ -81,27 +83,86 @@ def test_the_metrics_score_every_token(script: dict) -> None:
     assert scores["accuracy"] == pytest.approx(2 / 6)  # argmax is class 0: 2 of 6 tokens
 
 
-@pytest.mark.parametrize("target", TARGETS)
-def test_a_corpus_files_script_reads_the_same_word_ids(tmp_path: Path, target: str) -> None:
-    """`data corpus` with `tokenize words ... lowercase`: the script reads the file from
-    --data-dir and makes specc's windows, splits and ids."""
+WORD_LM = (
+    "model wlm {\n    input 8 int\n    embedding 16 8\n    gru 8 sequences=true\n"
+    "    dense 16\n}\n"
+    'data corpus "tiny.txt" {\n    tokenize words vocab=16 length=8 lowercase\n'
+    "    validation 0.1\n    test 0.1\n}\n"
+    "train {\n    loss sparse_categorical_crossentropy\n    epochs 1\n"
+    "    metrics perplexity\n}\n"
+)
+
+
+def _word_corpus(folder: Path, target: str) -> tuple[Analysis, Path]:
+    """tiny.txt (words, one only in the text's last part) and the WORD_LM spec's script."""
     from specc.analysis import analyze
     from specc.emit import emit
 
     text = " ".join(["The", "cat", "sat,", "ON", "the", "mat."] * 40 + ["zebra"] * 30)
-    (tmp_path / "tiny.txt").write_text(text, encoding="utf-8")
-    spec = (
-        "model wlm {\n    input 8 int\n    embedding 16 8\n    gru 8 sequences=true\n"
-        "    dense 16\n}\n"
-        'data corpus "tiny.txt" {\n    tokenize words vocab=16 length=8 lowercase\n'
-        "    validation 0.1\n    test 0.1\n}\n"
-        "train {\n    loss sparse_categorical_crossentropy\n    epochs 1\n"
-        "    metrics perplexity\n}\n"
-    )
-    analysis = analyze(spec, str(tmp_path / "wlm.nn"))
+    (folder / "tiny.txt").write_text(text, encoding="utf-8")
+    analysis = analyze(WORD_LM, str(folder / "wlm.nn"))
     assert analysis.ok, [d.message for d in analysis.errors]
-    script = tmp_path / f"wlm_{target}.py"
+    script = folder / f"wlm_{target}.py"
     script.write_text(emit(analysis, target), encoding="utf-8")
+    return analysis, script
+
+
+@pytest.mark.parametrize("target", ["pytorch", "keras"])
+def test_a_corpus_script_writes_specc_runs_vocab_json_and_reads_one_back(
+    tmp_path: Path, target: str
+) -> None:
+    """The script saves the training windows' vocabulary as vocab.json under --out, byte for
+    byte what `specc run` writes into its run folder; --vocab FILE encodes with a given one
+    (here: the run's, with two tokens swapped, which moves their ids) and a file made for
+    other `tokenize` settings is one line, no traceback."""
+    import json
+    import sys
+
+    analysis, script = _word_corpus(tmp_path, target)
+    assert analysis.spec.data is not None
+    ours = load(analysis.spec.data, spec_dir=tmp_path, vocab=16)
+    expected = json.dumps(ours.vocabulary, indent=2) + "\n"
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, str(script), "--data-dir", str(tmp_path), *extra]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+    done = run("--out", str(tmp_path / "a"), "--epochs", "1")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "a" / "vocab.json").read_text(encoding="utf-8") == expected
+
+    swapped = dict(ours.vocabulary)
+    tokens = list(swapped["tokens"])
+    tokens[2], tokens[3] = tokens[3], tokens[2]
+    swapped["tokens"] = tokens
+    given = tmp_path / "given.json"
+    given.write_text(json.dumps(swapped), encoding="utf-8")
+    module = runpy.run_path(str(script), run_name="lm")
+    data, used = module["load_data"](str(tmp_path), None, tokens)
+    assert used == tokens
+    index = {token: i for i, token in enumerate(ours.vocabulary["tokens"])}
+    moved = {index[tokens[2]]: 2, index[tokens[3]]: 3}
+    remapped = np.vectorize(lambda i: moved.get(int(i), int(i)))(ours.x_train)
+    np.testing.assert_array_equal(data["train"][0], remapped)
+
+    done = run("--out", str(tmp_path / "b"), "--epochs", "1", "--vocab", str(given))
+    assert done.returncode == 0, done.stderr
+    assert f"token ids from {given}" in done.stdout
+    assert json.loads((tmp_path / "b" / "vocab.json").read_text())["tokens"] == tokens
+
+    swapped["mode"] = "chars"
+    given.write_text(json.dumps(swapped), encoding="utf-8")
+    done = run("--out", str(tmp_path / "c"), "--vocab", str(given))
+    assert done.returncode == 1
+    assert "built for other `tokenize` settings (chars" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_corpus_files_script_reads_the_same_word_ids(tmp_path: Path, target: str) -> None:
+    """`data corpus` with `tokenize words ... lowercase`: the script reads the file from
+    --data-dir and makes specc's windows, splits and ids."""
+    analysis, script = _word_corpus(tmp_path, target)
     theirs = _load_data(script, target, tmp_path)
     assert analysis.spec.data is not None
     ours = load(analysis.spec.data, spec_dir=tmp_path, vocab=16)

@@ -9,6 +9,8 @@ Run:
 
 Data: generated here (2000 sentences of a small grammar, data seed 0), cut into windows of
 64 chars, each target the next token: the same ids `specc run` trains on.
+The vocabulary is saved as vocab.json under --out (as in `specc run`'s run folder); --vocab FILE
+encodes with a run's vocab.json instead.
 
 Seed: --seed (default 0, the spec's `seed`) seeds this script's own random draws: the initial
 weights (PyTorch's generator), the order of training examples and dropout. The data and its splits
@@ -51,9 +53,10 @@ SUBJECTS = ("the cat", "the dog", "a bird", "my friend", "the old man", "a child
 VERBS = ("sees", "likes", "finds", "follows", "watches")
 OBJECTS = ("the ball", "a red fox", "the river", "some bread", "the moon", "a small boat")
 PLACES = ("", "", " at night", " in the park", " near the house")
+TOKENIZE = "chars"  # single characters, as vocab.json's "mode"
 LOWERCASE = False  # lower-case the text before cutting it into chars
 LENGTH = 64  # token ids per window; the targets are the next tokens
-DATA_VOCAB = 64  # ids in all: 0 pads, 1 is out-of-vocabulary, then the commonest
+TOKEN_IDS = 64  # ids in all: 0 pads, 1 is out-of-vocabulary, then the commonest
 
 
 def whole_number(text):
@@ -84,6 +87,9 @@ def parse_args():
     parser.add_argument(
         "--limit", type=whole_number, default=None, help="use the first N examples only"
     )
+    parser.add_argument(
+        "--vocab", default=None, help="a run's vocab.json: encode with its token ids"
+    )
     return parser.parse_args()
 
 
@@ -113,11 +119,11 @@ def tokenize(text):
 
 
 def build_vocabulary(windows):
-    """Id -> token: 0 pads, 1 is out-of-vocabulary, then the DATA_VOCAB - 2 commonest tokens
+    """Id -> token: 0 pads, 1 is out-of-vocabulary, then the TOKEN_IDS - 2 commonest tokens
     of the training windows (by count, then by the token's text)."""
     counts = collections.Counter(token for window in windows for token in window)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return ["<pad>", "<oov>", *(token for token, _ in ranked[: DATA_VOCAB - 2])]
+    return ["<pad>", "<oov>", *(token for token, _ in ranked[: TOKEN_IDS - 2])]
 
 
 def check_ids(x):
@@ -129,9 +135,10 @@ def check_ids(x):
     return x
 
 
-def load_data(data_dir, limit=None):
+def load_data(data_dir, limit=None, vocabulary=None):
     """Train/validation/test windows: cut, limit, split off the text's last parts, then
-    ids from the training windows' vocabulary; targets are the inputs shifted by one."""
+    ids from the training windows' vocabulary (or `vocabulary`, a run's); targets are the
+    inputs shifted by one."""
     tokens = tokenize(read_source(data_dir))
     count = (len(tokens) - 1) // LENGTH
     if count < 1:
@@ -143,14 +150,58 @@ def load_data(data_dir, limit=None):
     for name, fraction in {"train": 1.0, "val": VALIDATION_SPLIT, "test": TEST_SPLIT}.items():
         if fraction > 0 and not splits[name]:
             sys.exit(f"error: no {name} windows are left after --limit and the held-out splits")
-    index = {token: i for i, token in enumerate(build_vocabulary(train)) if i >= 2}
+    vocabulary = vocabulary or build_vocabulary(train)  # the training windows' tokens only
+    index = {token: i for i, token in enumerate(vocabulary) if i >= 2}
     data = {}
     for name, part in splits.items():
         ids = np.array([[index.get(t, 1) for t in w] for w in part], np.int64).reshape(
             -1, LENGTH + 1
         )
         data[name] = check_ids(ids[:, :-1]), ids[:, 1:]  # (N, LENGTH) inputs, next tokens
-    return data
+    return data, vocabulary
+
+
+def read_vocabulary(args):
+    """The token ids to encode with: --vocab FILE (a run's vocab.json); None: build them
+    from the training split. A file made for other `tokenize` settings is refused."""
+    path = args.vocab
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+    except FileNotFoundError:
+        sys.exit(f"error: {path}: no such file (`specc run` writes vocab.json into its run folder)")
+    except (OSError, ValueError) as err:
+        sys.exit(f"error: {path}: not a readable vocab.json ({err})")
+    saved = record.get("tokens") if isinstance(record, dict) else None
+    if not isinstance(saved, list) or saved[:2] != ["<pad>", "<oov>"]:
+        sys.exit(
+            f"error: {path}: not a specc vocabulary (a `tokens` list starting with <pad>, <oov>)"
+        )
+    if not all(isinstance(token, str) for token in saved):
+        sys.exit(f"error: {path}: not a specc vocabulary (a token is not text)")
+    settings = (record.get("mode"), record.get("lowercase"))
+    if settings != (TOKENIZE, LOWERCASE) or len(saved) > TOKEN_IDS:
+        built = f"{settings[0]}, lowercase {settings[1]}, {len(saved)} ids"
+        wanted = f"{TOKENIZE}, lowercase {LOWERCASE}, at most {TOKEN_IDS} ids"
+        sys.exit(
+            f"error: {path}: built for other `tokenize` settings ({built}); this script: {wanted}"
+        )
+    print(f"token ids from {path}")
+    return saved
+
+
+def write_vocabulary(vocabulary, folder):
+    """vocab.json under --out, as `specc run` writes it into a run folder (atomically):
+    token id i is tokens[i]."""
+    record = {"mode": TOKENIZE, "lowercase": LOWERCASE, "length": LENGTH, "pad": 0, "oov": 1}
+    record["tokens"] = vocabulary
+    path = os.path.join(folder, "vocab.json")
+    partial = f"{path}.{os.getpid()}.tmp"  # one per process (torchrun's ranks write it too)
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, indent=2) + "\n")
+    os.replace(partial, path)
 
 
 # ---- model ----------------------------------------------------------------------------
@@ -240,7 +291,8 @@ def main():
     rng = np.random.default_rng(args.seed)  # the order of training examples
     os.makedirs(args.out, exist_ok=True)
 
-    data = load_data(args.data_dir, args.limit)
+    data, vocabulary = load_data(args.data_dir, args.limit, read_vocabulary(args))
+    write_vocabulary(vocabulary, args.out)  # the token ids this model's embedding rows mean
     x_train, y_train = data["train"]
     x_val, y_val = data["val"]
     x_test, y_test = data["test"]
