@@ -139,14 +139,6 @@ def export(
             + TOKENS_REFUSED[fmt],
             "train it with `--backend torch` and export `--format onnx` or `--format torch`",
         )
-    if any(key == "recurrent.mask" for key, _, _ in features(run.plan.spec, run.plan.model)):
-        raise ExportError(
-            f"`--format {fmt}` cannot export a recurrent layer that skips padded steps yet "
-            "(it packs each batch's sequences by their lengths, which the exporters cannot "
-            "trace; docs/semantics.md#masking)",
-            "export a model whose `embedding` has no `pad=`, or use the run itself "
-            "(`specc predict RUN ...`)",
-        )
     for module in RUNTIMES.get(fmt, ()):
         need(module)  # before any work: a missing package is a message, not a late failure
     target = _target(run, fmt, out)

@@ -50,6 +50,14 @@ def _torch_module(state: Any) -> Any:
     return module.cpu()
 
 
+def _traceable(module: Any) -> Any:
+    """Masked recurrent layers as a step loop while the exporter traces (torch.export
+    cannot trace `pack_padded_sequence`; specc/executors/torch/steps.py)."""
+    from specc.executors.torch.steps import stepwise
+
+    return stepwise(module)
+
+
 def _torch_args(example: X) -> tuple[Any, ...]:
     """Two examples as the exporter's arguments: one tensor per input."""
     import torch
@@ -100,7 +108,7 @@ def write_onnx(state: Any, example: X, path: Path, options: dict[str, Any]) -> s
     old_torch = _torch_version() < DYNAMO_FROM
     legacy = bool(options.get("legacy_onnx")) or old_torch
     _quiet_torch()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _traceable(module):
         warnings.simplefilter("ignore")
         try:
             if legacy:
@@ -143,7 +151,7 @@ def write_pt2(state: Any, example: X, path: Path, options: dict[str, Any]) -> st
     module = _torch_module(state)
     args = _torch_args(example)
     _quiet_torch()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _traceable(module):
         warnings.simplefilter("ignore")
         batch = _batch_dim()
         program = torch.export.export(module, args, dynamic_shapes=_dynamic(batch, len(args)))
