@@ -26,22 +26,16 @@ import numpy as np
 from specc import __version__
 from specc.data.dataset import Inputs, X
 from specc.errors import RunError, UsageError
+from specc.export.capabilities import exporter, refusals
 from specc.export.verify import BATCHES, TOLERANCE, Check, ExportError, compare, difference_table
-from specc.export.writers import INPUT_NAME, OUTPUT_NAME, WRITERS
+from specc.export.writers import INPUT_NAME, OUTPUT_NAME, WRITERS, torch_before_dynamo
 from specc.ir.sequence import vocabulary
-from specc.lowering.capabilities import features
 from specc.predict.artifacts import ARTIFACTS, MANIFEST, load_runner, need
 from specc.predict.trained import SPLITS, TrainedRun, one_output, open_run
 
 __all__ = ["FORMATS", "ExportError", "Exported", "export", "formats_for"]
 
 FORMATS = tuple(WRITERS)
-# Formats that cannot hold a token model (`input N int`) as the run computes it, and why.
-TOKENS_REFUSED: dict[str, str] = {
-    fmt: "its Keras model holds only stock layers, without the run's sequence layers and "
-    "the padding mask they are given (docs/semantics.md#masking)"
-    for fmt in ("savedmodel", "keras")
-}
 RUNTIMES: dict[str, tuple[str, ...]] = {"onnx": ("onnx", "onnxruntime")}
 EXAMPLES = max(BATCHES)
 
@@ -132,12 +126,15 @@ def export(
         )
     if legacy_onnx and fmt != "onnx":
         raise UsageError("--legacy-onnx only applies to --format onnx")
-    vocab = vocabulary(run.plan.shapes)
-    if vocab is not None and fmt in TOKENS_REFUSED:
+    legacy_onnx = legacy_onnx or (fmt == "onnx" and torch_before_dynamo())
+    how = exporter(fmt, legacy_onnx)
+    refused = refusals(run, how)
+    if refused:  # before any work: located E600s with the reasons, nothing written
         raise ExportError(
-            f"`--format {fmt}` cannot export a model that reads token ids (`input N int`): "
-            + TOKENS_REFUSED[fmt],
-            "train it with `--backend torch` and export `--format onnx` or `--format torch`",
+            f"`--format {how}` cannot export this run's model as written",
+            "`specc explain E600` lists alternatives",
+            refused,
+            (run.plan.path, run.plan.text),
         )
     for module in RUNTIMES.get(fmt, ()):
         need(module)  # before any work: a missing package is a message, not a late failure
@@ -158,7 +155,7 @@ def export(
         began = time.perf_counter()
         artifact = tmp / ARTIFACTS[fmt]
         try:
-            how = writer(state, x, artifact, {"legacy_onnx": legacy_onnx})
+            written_by = writer(state, x, artifact, {"legacy_onnx": legacy_onnx})
         except ExportError:
             raise
         except Exception as err:  # the framework's exporter refused the model
@@ -169,7 +166,7 @@ def export(
         written = time.perf_counter()
         checks = _verify(fmt, artifact, _batches(x), expected, run.task != "regression")
         verified = time.perf_counter()
-        manifest = _manifest(run, fmt, how, source, checks)
+        manifest = _manifest(run, fmt, written_by, source, checks)
         manifest["seconds"] = {
             "export": round(written - began, 3),
             "verify": round(verified - written, 3),

@@ -98,6 +98,11 @@ def _torch_version() -> tuple[int, int]:
     return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
 
 
+def torch_before_dynamo() -> bool:
+    """Whether this torch predates the torch.export-based ONNX exporter (then: legacy)."""
+    return _torch_version() < DYNAMO_FROM
+
+
 def write_onnx(state: Any, example: X, path: Path, options: dict[str, Any]) -> str:
     """torch.onnx: the torch.export-based (dynamo) exporter on torch >= 2.6, the
     TorchScript-based one on older torch or on request (`--legacy-onnx`)."""
@@ -105,7 +110,7 @@ def write_onnx(state: Any, example: X, path: Path, options: dict[str, Any]) -> s
 
     module = _torch_module(state)
     args, names = _torch_args(example), _names(example)
-    old_torch = _torch_version() < DYNAMO_FROM
+    old_torch = torch_before_dynamo()
     legacy = bool(options.get("legacy_onnx")) or old_torch
     _quiet_torch()
     with warnings.catch_warnings(), _traceable(module):

@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from specc.executors.torch.steps import masked_steps
 from specc.ir import attention as A
 from specc.ir import conv as C
-from specc.executors.torch.steps import masked_steps
 from specc.ir import sequence as S
 from specc.shapes import LayerInfo
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
@@ -28,7 +29,7 @@ Cell = Callable[[torch.Tensor, State, torch.Tensor], State]  # (gates from x_t, 
 
 
 def _lstm_cell(given: torch.Tensor, state: State, hidden: torch.Tensor) -> State:
-    h, c = state
+    _, c = state
     i, f, g, o = (given + hidden).chunk(4, dim=-1)
     c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     return torch.sigmoid(o) * torch.tanh(c), c
@@ -94,7 +95,7 @@ def masked_steps(
 def stepwise(module: nn.Module) -> Iterator[nn.Module]:
     """Every masked recurrent layer under `module` runs `masked_steps` while inside (what
     the exporters trace), and packs its sequences again afterwards."""
-    layers = [m for m in module.modules() if hasattr(m, "stepwise")]
+    layers: list[Any] = [m for m in module.modules() if hasattr(m, "stepwise")]
     for m in layers:
         m.stepwise = True
     try:
