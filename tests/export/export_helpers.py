@@ -45,7 +45,7 @@ NOT_RUN = {
     "search.nn": "a search space: `specc sweep` trains it, `specc run` refuses it",
     # token-id models export from torch runs only (the TensorFlow formats refuse them):
     # tests/export/test_export_tokens.py exports imdb_transformer.nn and smaller ones
-    "imdb_bilstm.nn": "its LSTMs skip padded steps: not exported yet (test_export_tokens.py)",
+    "imdb_bilstm.nn": "reads token ids: torch formats only, tests/export/test_export_tokens.py",
     "imdb_transformer.nn": "reads token ids: torch formats only, tests/export/test_export_tokens.py",
     "seq_conv1d.nn": "reads token ids: torch formats only, tests/export/test_export_tokens.py",
     "char_lm.nn": "predicts every step: not exported yet",

@@ -113,10 +113,12 @@ def test_the_onnx_graph_takes_int64_ids(tmp_path: Path) -> None:
     )
 
 
-def test_the_imdb_transformer_exports(tmp_path: Path) -> None:
-    """specs/imdb_transformer.nn (200 ids, a 20,000-word vocabulary), a few examples."""
-    spec = tmp_path / "imdb_transformer.nn"
-    shutil.copy(ROOT / "specs" / "imdb_transformer.nn", spec)
+@pytest.mark.parametrize("name", ["imdb_transformer", "imdb_bilstm"])
+def test_the_imdb_examples_export(name: str, tmp_path: Path) -> None:
+    """specs/imdb_*.nn (200 ids, a 20,000-word vocabulary), a few examples; imdb_bilstm's two
+    bidirectional LSTMs skip the padding (a `scan` step loop in the ONNX graph)."""
+    spec = tmp_path / f"{name}.nn"
+    shutil.copy(ROOT / "specs" / f"{name}.nn", spec)
     options = RunOptions(backend="torch", out=str(tmp_path / "run"), quiet=True, epochs=1, limit=64)
     run_dir = run(spec, options).run_dir
     _export(run_dir, "onnx", tmp_path / "onnx")
@@ -124,6 +126,12 @@ def test_the_imdb_transformer_exports(tmp_path: Path) -> None:
     assert manifest["input"]["dtype"] == "int64" and manifest["input"]["vocab"] == 20000
     checks = manifest["verification"]["checks"]
     assert [c["batch"] for c in checks] == [1, 64] and all(c["ok"] for c in checks), checks
+    if name == "imdb_bilstm":  # one Scan per layer and direction, not 200 unrolled steps
+        import onnx
+
+        model = onnx.load(str(tmp_path / "onnx" / "model.onnx"))
+        nodes = [*model.graph.node, *(n for f in model.functions for n in f.node)]
+        assert [n.op_type for n in nodes].count("Scan") == 4
 
 
 @pytest.mark.parametrize("fmt", ["savedmodel", "keras"])
