@@ -2,7 +2,8 @@
 .keras, verified numerically before it is kept. A model with several inputs gets one named
 input per model input in every format (`export.json` lists them under `inputs`).
 
-Steps: reopen the run (`specc.predict.trained`), build its framework model in float32
+Steps: reopen the run (`specc.predict.trained`), refuse what the format cannot hold
+(`capabilities`: E600 at the spec, with the reason), build its framework model in float32
 from the final weights, take held-out examples (the run's test split, else validation,
 else train; seeded random inputs when the data is gone), write the artifact into a
 temporary folder (`writers`), load it back the way `specc predict` does and compare
