@@ -22,7 +22,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch._higher_order_ops.scan import scan  # prototype API: exported models are verified
 
 State = tuple[torch.Tensor, ...]  # (h,) for a GRU, (h, c) for an LSTM; each (N, H)
 Cell = Callable[[torch.Tensor, State, torch.Tensor], State]  # (gates from x_t, state, W_hh)
@@ -53,6 +52,12 @@ def _direction(
     rnn: nn.RNNBase, x: torch.Tensor, keep: torch.Tensor, layer: int, reverse: bool
 ) -> tuple[torch.Tensor, State]:
     """One layer, one direction over (N, L, D): its outputs (N, L, H) and final state."""
+    try:  # a prototype API (torch >= 2.6; specc needs torch >= 2.2): exports are verified
+        from torch._higher_order_ops.scan import scan
+    except ImportError:
+        raise RuntimeError(
+            f"exporting a masked lstm/gru needs torch >= 2.6 (torch's scan), not {torch.__version__}"
+        ) from None
     cell, count = CELLS[rnn.mode]
     suffix = f"_l{layer}" + ("_reverse" if reverse else "")
     w_ih, w_hh = getattr(rnn, f"weight_ih{suffix}"), getattr(rnn, f"weight_hh{suffix}")
