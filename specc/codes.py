@@ -391,11 +391,13 @@ A corpus's next-token targets need such a model, and a source with one target pe
     ),
     Code(
         "E600",
-        "not supported by this backend or target",
+        "not supported by this backend, target or export format",
         """
-The spec is valid, but the chosen backend (`specc check --backend B`) or emit target
-(`specc check --target T`) cannot express this feature; `specc targets` prints what each
-supports. Nothing is dropped silently.
+The spec is valid, but the chosen backend (`specc check --backend B`), emit target
+(`specc check --target T`) or export format (`specc export RUN --format F`) cannot express
+this feature; `specc targets` prints what each backend and target supports, and the help
+line says why and what to use instead (another format, another backend). Nothing is
+dropped silently.
 """,
     ),
     Code(

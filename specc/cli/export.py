@@ -33,6 +33,7 @@ def export(run_dir: str, fmt: str, out: str | None, legacy_onnx: bool) -> None:
     into one folder, only after the artifact, loaded back, matches the run's model on
     held-out examples. Exit 1 when verification fails (nothing is written), 2 on usage errors.
     """
+    from specc.cli.errors import report
     from specc.data import DataError
     from specc.errors import RunError
     from specc.export import export as run_export
@@ -40,6 +41,8 @@ def export(run_dir: str, fmt: str, out: str | None, legacy_onnx: bool) -> None:
     try:
         done = run_export(run_dir, fmt, out, legacy_onnx=legacy_onnx)
     except RunError as err:
+        if err.diagnostics:  # located (E600: what the format cannot hold), like `specc check`
+            report(err)
         _fail(err.message, err.hint, err.exit_code)
     except DataError as err:
         _fail(err.message, err.hint, 1)

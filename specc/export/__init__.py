@@ -2,7 +2,8 @@
 .keras, verified numerically before it is kept. A model with several inputs gets one named
 input per model input in every format (`export.json` lists them under `inputs`).
 
-Steps: reopen the run (`specc.predict.trained`), build its framework model in float32
+Steps: reopen the run (`specc.predict.trained`), refuse what the format cannot hold
+(`capabilities`: E600 at the spec, with the reason), build its framework model in float32
 from the final weights, take held-out examples (the run's test split, else validation,
 else train; seeded random inputs when the data is gone), write the artifact into a
 temporary folder (`writers`), load it back the way `specc predict` does and compare
@@ -26,6 +27,7 @@ import numpy as np
 from specc import __version__
 from specc.data.dataset import Inputs, X
 from specc.errors import RunError, UsageError
+from specc.export.capabilities import exporter, refusals
 from specc.export.verify import (
     BATCHES,
     TOLERANCE,
@@ -35,19 +37,20 @@ from specc.export.verify import (
     compare_outputs,
     difference_table,
 )
-from specc.export.writers import INPUT_NAME, OUTPUT_NAME, WRITERS, output_names
+from specc.export.writers import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    WRITERS,
+    output_names,
+    torch_before_dynamo,
+)
 from specc.ir.sequence import vocabulary
-from specc.lowering.capabilities import features
 from specc.predict.artifacts import ARTIFACTS, MANIFEST, load_runner, need
 from specc.predict.trained import SPLITS, TrainedRun, open_run
 
 __all__ = ["FORMATS", "ExportError", "Exported", "export", "formats_for"]
 
 FORMATS = tuple(WRITERS)
-# Formats whose exporters cannot trace a recurrent layer skipping padded steps (the torch
-# run packs each batch's sequences by their lengths); the TensorFlow formats hold stock
-# Keras LSTM/GRU layers given the mask (specc/executors/tensorflow/stock_sequence.py).
-RECURRENT_MASK_REFUSED = ("onnx", "torch")
 RUNTIMES: dict[str, tuple[str, ...]] = {"onnx": ("onnx", "onnxruntime")}
 EXAMPLES = max(BATCHES)
 
@@ -137,15 +140,15 @@ def export(
         )
     if legacy_onnx and fmt != "onnx":
         raise UsageError("--legacy-onnx only applies to --format onnx")
-    if fmt in RECURRENT_MASK_REFUSED and any(
-        key == "recurrent.mask" for key, _, _ in features(run.plan.spec, run.plan.model)
-    ):
+    legacy_onnx = legacy_onnx or (fmt == "onnx" and torch_before_dynamo())
+    how = exporter(fmt, legacy_onnx)
+    refused = refusals(run, how)
+    if refused:  # before any work: located E600s with the reasons, nothing written
         raise ExportError(
-            f"`--format {fmt}` cannot export a recurrent layer that skips padded steps yet "
-            "(it packs each batch's sequences by their lengths, which the exporters cannot "
-            "trace; docs/semantics.md#masking)",
-            "export a model whose `embedding` has no `pad=`, or use the run itself "
-            "(`specc predict RUN ...`)",
+            f"`--format {how}` cannot export this run's model as written",
+            "`specc explain E600` lists alternatives",
+            refused,
+            (run.plan.path, run.plan.text),
         )
     for module in RUNTIMES.get(fmt, ()):
         need(module)  # before any work: a missing package is a message, not a late failure
@@ -166,7 +169,7 @@ def export(
         began = time.perf_counter()
         artifact = tmp / ARTIFACTS[fmt]
         try:
-            how = writer(state, x, artifact, {"legacy_onnx": legacy_onnx})
+            written_by = writer(state, x, artifact, {"legacy_onnx": legacy_onnx})
         except ExportError:
             raise
         except Exception as err:  # the framework's exporter refused the model
@@ -177,7 +180,7 @@ def export(
         written = time.perf_counter()
         checks = _verify(fmt, artifact, _batches(x), expected, _classes(run))
         verified = time.perf_counter()
-        manifest = _manifest(run, fmt, how, source, checks)
+        manifest = _manifest(run, fmt, written_by, source, checks)
         manifest["seconds"] = {
             "export": round(written - began, 3),
             "verify": round(verified - written, 3),

@@ -56,6 +56,14 @@ def _torch_module(state: Any) -> Any:
     return module.cpu()
 
 
+def _traceable(module: Any) -> Any:
+    """Masked recurrent layers as a step loop while the exporter traces (torch.export
+    cannot trace `pack_padded_sequence`; specc/executors/torch/steps.py)."""
+    from specc.executors.torch.steps import stepwise
+
+    return stepwise(module)
+
+
 def _torch_args(example: X) -> tuple[Any, ...]:
     """Two examples as the exporter's arguments: one tensor per input."""
     import torch
@@ -102,6 +110,11 @@ def _torch_version() -> tuple[int, int]:
     return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
 
 
+def torch_before_dynamo() -> bool:
+    """Whether this torch predates the torch.export-based ONNX exporter (then: legacy)."""
+    return _torch_version() < DYNAMO_FROM
+
+
 def write_onnx(state: Any, example: X, path: Path, options: dict[str, Any]) -> str:
     """torch.onnx: the torch.export-based (dynamo) exporter on torch >= 2.6, the
     TorchScript-based one on older torch or on request (`--legacy-onnx`)."""
@@ -109,10 +122,10 @@ def write_onnx(state: Any, example: X, path: Path, options: dict[str, Any]) -> s
 
     module = _torch_module(state)
     args, names, outputs = _torch_args(example), _names(example), output_names(state.plan)
-    old_torch = _torch_version() < DYNAMO_FROM
+    old_torch = torch_before_dynamo()
     legacy = bool(options.get("legacy_onnx")) or old_torch
     _quiet_torch()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _traceable(module):
         warnings.simplefilter("ignore")
         try:
             if legacy:
@@ -155,7 +168,7 @@ def write_pt2(state: Any, example: X, path: Path, options: dict[str, Any]) -> st
     module = _torch_module(state)
     args = _torch_args(example)
     _quiet_torch()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _traceable(module):
         warnings.simplefilter("ignore")
         batch = _batch_dim()
         program = torch.export.export(module, args, dynamic_shapes=_dynamic(batch, len(args)))

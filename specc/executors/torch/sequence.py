@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from specc.executors.torch.steps import masked_steps
 from specc.ir import attention as A
 from specc.ir import conv as C
 from specc.ir import sequence as S
@@ -158,14 +159,21 @@ def unpadded_steps(
 class Recurrent:
     """What `LSTM` and `GRU` add to nn.LSTM / nn.GRU (batch first, `num_layers`, `dropout`
     between layers): every step's output or the final hidden state; given the padding mask,
-    padded steps are skipped (`unpadded_steps`)."""
+    padded steps are skipped (`unpadded_steps`; `masked_steps`, a step loop torch.export
+    can trace, while `stepwise` is set: what `specc export` writes)."""
 
     sequences: bool
     bidirectional: bool
+    stepwise: bool = False
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         run = super().forward  # type: ignore[misc]
-        out, state = run(x) if mask is None else unpadded_steps(run, x, mask)
+        if mask is None:
+            out, state = run(x)
+        elif self.stepwise:
+            out, state = masked_steps(self, x, mask)  # type: ignore[arg-type]
+        else:
+            out, state = unpadded_steps(run, x, mask)
         if self.sequences:
             return out  # type: ignore[no-any-return]
         return _last(state[0] if isinstance(state, tuple) else state, self.bidirectional)
