@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from specc.data import corpus, text_folder
-from specc.data.dataset import Dataset, Inputs, fingerprint, hold_out
+from specc.data.dataset import Dataset, Inputs, fingerprint, split
 from specc.data.errors import DataError
 from specc.data.outputs import OutputTarget
 from specc.data.sources import (
@@ -103,17 +103,16 @@ def load(
         outputs=outputs,
         steps=steps,
     )
-    x_train, y_train = raw.x_train[:limit], targets.y_train[:limit]
-    if raw.x_test is not None and targets.y_test is not None:
-        x_test, y_test = raw.x_test[:limit], targets.y_test[:limit]
-    else:
-        x_train, y_train, x_test, y_test = hold_out(x_train, y_train, data.test)
-    x_train, y_train, x_val, y_val = hold_out(x_train, y_train, data.validation)
-    if len(x_train) == 0:
-        raise DataError(
-            f"{raw.source}: no training examples left after the test and validation splits",
-            "lower `test`/`validation`, or raise `--limit`",
-        )
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = split(
+        raw.x_train,
+        targets.y_train,
+        raw.x_test,
+        targets.y_test,
+        limit=limit,
+        test=data.test,
+        validation=data.validation,
+        source=raw.source,
+    )
     record, classes, names = None, targets.classes, None
     if raw.tokenize is not None:  # the vocabulary comes from the training split only
         assert isinstance(x_train, np.ndarray)  # a text source gives one array of texts

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specc.data.dataset import Dataset, Inputs, Outputs, Task, X, fingerprint, hold_out
+from specc.data.dataset import Dataset, Inputs, Outputs, Task, X, fingerprint, split
 from specc.data.errors import DataError
 from specc.data.sources import given_path, npz_table
 from specc.data.synthetic import generate
@@ -178,18 +178,16 @@ def load_outputs(
         )
     source, x, x_test, raw, raw_test = _read(data, wanted, override, spec_dir, inputs)
     enc = encode_all(wanted, raw, raw_test, source)
-    x_train: X = x[:limit]
-    y_train: Outputs = enc.y_train[:limit]
-    if x_test is not None and enc.y_test is not None:
-        x_held, y_held = x_test[:limit], enc.y_test[:limit]
-    else:
-        x_train, y_train, x_held, y_held = hold_out(x_train, y_train, data.test)
-    x_train, y_train, x_val, y_val = hold_out(x_train, y_train, data.validation)
-    if len(x_train) == 0:
-        raise DataError(
-            f"{source}: no training examples left after the test and validation splits",
-            "lower `test`/`validation`, or raise `--limit`",
-        )
+    (x_train, y_train), (x_val, y_val), (x_held, y_held) = split(
+        x,
+        enc.y_train,
+        x_test,
+        enc.y_test,
+        limit=limit,
+        test=data.test,
+        validation=data.validation,
+        source=source,
+    )
     splits = [_transform(data, part) for part in (x_train, x_val, x_held)]
     first = wanted[0]
     return Dataset(
