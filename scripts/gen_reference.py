@@ -58,8 +58,11 @@ def _setup() -> None:
     sys.path.insert(0, str(ROOT))
 
 
-# Modules whose kinds are documented together: every layer kind under "layers".
+# Modules whose kinds are documented together: every layer kind under "layers", every
+# data kind (sources, transforms, `batch`, `tokenize`) under "data".
 _FAMILY = {
+    "data_block": "data",
+    "text_data": "data",
     "layer": "layers",
     "activations": "layers",
     "conv": "layers",

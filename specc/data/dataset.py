@@ -15,6 +15,8 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
+from specc.data.errors import DataError
+
 Task = Literal["classification", "binary", "regression"]
 
 
@@ -111,6 +113,35 @@ def hold_out(x: X, y: YS, fraction: float) -> tuple[X, YS, X, YS]:
     """(x_kept, y_kept, x_tail, y_tail): the last `fraction` of the rows become the tail."""
     at = split_at(len(x), fraction)
     return x[:at], y[:at], x[at:], y[at:]
+
+
+def split(
+    x: X,
+    y: YS,
+    x_test: X | None,
+    y_test: YS | None,
+    *,
+    limit: int | None,
+    test: float,
+    validation: float,
+    source: str,
+) -> tuple[tuple[X, YS], tuple[X, YS], tuple[X, YS]]:
+    """(train, validation, test) pairs, in the module docstring's order: the first `limit`
+    rows of the training split (and of the source's own test split), then the `test` tail
+    (only for a source without its own test split), then the `validation` tail; a
+    DataError when no training example is left."""
+    x_train, y_train = x[:limit], y[:limit]
+    if x_test is not None and y_test is not None:
+        x_held, y_held = x_test[:limit], y_test[:limit]
+    else:
+        x_train, y_train, x_held, y_held = hold_out(x_train, y_train, test)
+    x_train, y_train, x_val, y_val = hold_out(x_train, y_train, validation)
+    if len(x_train) == 0:
+        raise DataError(
+            f"{source}: no training examples left after the test and validation splits",
+            "lower `test`/`validation`, or raise `--limit`",
+        )
+    return (x_train, y_train), (x_val, y_val), (x_held, y_held)
 
 
 def fingerprint(arrays: list[X | Y]) -> str:

@@ -7,6 +7,7 @@ when it differs, and given as pixel values 0..255, channels first, as MNIST's ra
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +26,27 @@ def image_layout(shape: tuple[int, ...]) -> tuple[int, int, int] | None:
 
 def load_image(path: Path, layout: tuple[int, int, int], where: str) -> np.ndarray:
     """One image file as float32 (C, H, W) pixel values 0..255; `where` locates the mistake."""
+    if not path.is_file():
+        raise DataError(f"{where}: {path} does not exist", "name image files relative to the CSV")
+    return decode_image(
+        path, layout, lambda err: DataError(f"{where}: {path} is not a readable image ({err})")
+    )
+
+
+def decode_image(
+    path: Path, layout: tuple[int, int, int], unreadable: Callable[[Exception], DataError]
+) -> np.ndarray:
+    """An existing image file as float32 (C, H, W) pixel values 0..255, converted to grey
+    or RGB and resized (bilinear) as `layout` says; `unreadable(err)` is the error raised
+    for a file Pillow cannot read (`specc predict` words it for its INPUT argument)."""
     from PIL import Image, UnidentifiedImageError
 
     channels, height, width = layout
-    if not path.is_file():
-        raise DataError(f"{where}: {path} does not exist", "name image files relative to the CSV")
     try:
         with Image.open(path) as opened:
             image = opened.convert("L" if channels == 1 else "RGB")
     except (UnidentifiedImageError, OSError) as err:
-        raise DataError(f"{where}: {path} is not a readable image ({err})") from None
+        raise unreadable(err) from None
     if image.size != (width, height):
         image = image.resize((width, height), Image.Resampling.BILINEAR)
     pixels = np.asarray(image, dtype=np.float32)

@@ -9,7 +9,8 @@ Each output has its own target, encoded for its own loss (class indices, 0/1, re
   classification output, its one-hot row for a one-hot one,
   `label >= classes / 2` for a binary one, the label scaled to [0, 1] for a regression one. So an offline example learns every output from one input.
 
-The loader (specc/data/loader.py) splits, limits and transforms `Outputs` like one array.
+The .npz's inputs are read as for one output (`sources.npz_table`); the loader
+(specc/data/loader.py) splits, limits and transforms `Outputs` like one array.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from specc.data.dataset import Dataset, Inputs, Outputs, Task, X, fingerprint, hold_out
+from specc.data.dataset import Dataset, Inputs, Outputs, Task, X, fingerprint, split
 from specc.data.errors import DataError
+from specc.data.sources import given_path, npz_table
 from specc.data.synthetic import generate
 from specc.data.tabular import read_arrays
 from specc.data.targets import encode
@@ -176,18 +178,16 @@ def load_outputs(
         )
     source, x, x_test, raw, raw_test = _read(data, wanted, override, spec_dir, inputs)
     enc = encode_all(wanted, raw, raw_test, source)
-    x_train: X = x[:limit]
-    y_train: Outputs = enc.y_train[:limit]
-    if x_test is not None and enc.y_test is not None:
-        x_held, y_held = x_test[:limit], enc.y_test[:limit]
-    else:
-        x_train, y_train, x_held, y_held = hold_out(x_train, y_train, data.test)
-    x_train, y_train, x_val, y_val = hold_out(x_train, y_train, data.validation)
-    if len(x_train) == 0:
-        raise DataError(
-            f"{source}: no training examples left after the test and validation splits",
-            "lower `test`/`validation`, or raise `--limit`",
-        )
+    (x_train, y_train), (x_val, y_val), (x_held, y_held) = split(
+        x,
+        enc.y_train,
+        x_test,
+        enc.y_test,
+        limit=limit,
+        test=data.test,
+        validation=data.validation,
+        source=source,
+    )
     splits = [_transform(data, part) for part in (x_train, x_val, x_held)]
     first = wanted[0]
     return Dataset(
@@ -222,9 +222,6 @@ def _read(
     inputs: list[str] | None,
 ) -> tuple[str, X, X | None, dict[str, np.ndarray], dict[str, np.ndarray] | None]:
     """(source, x, x_test, raw targets per output, raw test targets or None)."""
-    from specc.data import named, tabular
-    from specc.data.loader import _file
-
     if override is None and isinstance(data, ir.Synthetic):
         x, targets = synthetic_targets(data, wanted)
         source = (
@@ -232,7 +229,7 @@ def _read(
             f"{data.classes} latent classes, seed {data.data_seed})"
         )
         return source, x, None, targets, None
-    path = Path(override).expanduser().absolute() if override else _file(data, spec_dir)
+    path = given_path(data, override or None, spec_dir)
     if not (isinstance(data, ir.NPZ) or (override and path.suffix.lower() == ".npz")):
         raise DataError(
             f"`data {data.kind_name()}` has one target per example, but the model has "
@@ -242,14 +239,6 @@ def _read(
         )
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    y_first = f"y_{wanted[0].name}"
-    if inputs is not None and len(inputs) > 1:
-        table = named.read_npz(path, inputs, y_first)
-        x_read: X = table.x
-        x_test: X | None = table.x_test
-    else:
-        x_name = data.x if isinstance(data, ir.NPZ) else "x"
-        plain = tabular.read_npz(path, x_name, y_first)
-        x_read, x_test = plain.x, plain.x_test
-    train, test = npz_targets(path, wanted, len(x_read), rows(x_test))
-    return f"npz {path}", x_read, x_test, train, test
+    table = npz_table(path, data, inputs, f"y_{wanted[0].name}")
+    train, test = npz_targets(path, wanted, len(table.x), rows(table.x_test))
+    return f"npz {path}", table.x, table.x_test, train, test

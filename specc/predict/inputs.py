@@ -18,6 +18,7 @@ import numpy as np
 
 from specc.data.dataset import Inputs, X
 from specc.data.errors import DataError
+from specc.data.image_files import decode_image, image_layout
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 KINDS = "PNG/JPEG images, a folder of images, an IDX file, a .npz, .csv or .txt file"
@@ -68,32 +69,25 @@ def read(path: Path, wanted: Wanted) -> Examples:
 # ---- images ----------------------------------------------------------------------------
 
 
-def image_layout(shape: tuple[int, ...]) -> tuple[int, int, int]:
+def _layout(shape: tuple[int, ...]) -> tuple[int, int, int]:
     """(C, H, W) the model's input asks images to be; a DataError when it takes no image."""
-    if len(shape) == 3 and shape[0] in (1, 3):
-        return shape[0], shape[1], shape[2]
-    if len(shape) == 2:
-        return 1, shape[0], shape[1]
-    size = "x".join(map(str, shape))
-    raise DataError(
-        f"the model's input is {size}, not an image (1xHxW, 3xHxW or HxW)",
-        "give the examples as a .npz or .csv file instead",
-    )
+    layout = image_layout(shape)
+    if layout is None:
+        size = "x".join(map(str, shape))
+        raise DataError(
+            f"the model's input is {size}, not an image (1xHxW, 3xHxW or HxW)",
+            "give the examples as a .npz or .csv file instead",
+        )
+    return layout
 
 
 def _image(path: Path, wanted: Wanted) -> Examples:
-    from PIL import Image, UnidentifiedImageError
-
-    channels, height, width = image_layout(wanted.input_shape)
-    try:
-        with Image.open(path) as opened:
-            image = opened.convert("L" if channels == 1 else "RGB")
-    except (UnidentifiedImageError, OSError) as err:
-        raise DataError(f"{path}: not a readable image ({err})", f"give {KINDS}") from None
-    if image.size != (width, height):
-        image = image.resize((width, height), Image.Resampling.BILINEAR)
-    pixels = np.asarray(image, dtype=np.float32)
-    pixels = pixels[None] if pixels.ndim == 2 else np.transpose(pixels, (2, 0, 1))
+    layout = _layout(wanted.input_shape)
+    pixels = decode_image(
+        path,
+        layout,
+        lambda err: DataError(f"{path}: not a readable image ({err})", f"give {KINDS}"),
+    )
     return Examples(pixels[None], [str(path)])
 
 
