@@ -20,8 +20,14 @@ the padding mask as docs/semantics.md#masking states it, and the same numbers as
   the same first-batch loss with padding before, after and between the tokens.
 - MindSpore scripts write them with MindSpore's own classes (`nn.Embedding`, `nn.LSTM`,
   `nn.GRU`, `nn.MultiheadAttention`, `nn.TransformerEncoderLayer`, PyTorch's semantics):
-  the same first-batch loss (their goldens: tests/emit/test_mindspore.py); they refuse a
-  recurrent layer given the padding mask with the reason (E600).
+  the same first-batch loss (their goldens: tests/emit/test_mindspore.py); a recurrent
+  layer given the padding mask runs with MindSpore's `seq_length` over the compacted
+  unpadded steps (`unpadded`).
+- Every target writes the sequence options (MASKED_CASES: the padding mask wherever it
+  sits, `last`, sinusoidal positions, conv1d and the 1-D pools along time, stacked
+  recurrent layers): the same first-batch loss as `specc run` within 1e-5 from one weights
+  file, the stacked layers' arrays mapped to the neutral file's `weight_ih_l<k>`. Keras's
+  stacked layers drop between layers only while training.
 """
 
 from __future__ import annotations
@@ -455,3 +461,25 @@ def test_the_keras_gru_has_the_summarys_parameters(tmp_path: Path) -> None:
     model = runpy.run_path(str(script), run_name="gru_script")["build_model"]()
     bigru, gru = 2 * (3 * 8 * (8 + 8) + 6 * 8), 3 * 4 * (16 + 4) + 6 * 4
     assert model.count_params() == summary == 30 * 8 + bigru + gru + 4 * 2 + 2 == 1378
+
+
+def test_keras_stacked_layers_drop_only_while_training(tmp_path: Path) -> None:
+    """`gru 6 layers=3 dropout=0.5`: three Keras GRUs with a Dropout between each two. With
+    the same arrays, its outputs equal the model without dropout in inference and differ
+    while training."""
+    body = "embedding 30 8 pad=0\n gru 6 layers=3 dropout=0.5 sequences=true\n last"
+    outputs = {}
+    for rate in ("0.5", "0"):
+        folder = tmp_path / rate
+        folder.mkdir()
+        text = body if rate != "0" else body.replace(" dropout=0.5", "")
+        script = folder / "keras_script.py"
+        script.write_text(emit(analyze_file(write_task(folder, text)), "keras"), encoding="utf-8")
+        outputs[rate] = runpy.run_path(str(script), run_name="stacked")["build_model"]()
+    dropping, plain = outputs["0.5"], outputs["0"]
+    names = [layer.name for layer in dropping.layers]
+    assert names[2:7] == ["gru_1", "gru_1_dropout1", "gru_1_l1", "gru_1_dropout2", "gru_1_l2"]
+    plain.set_weights(dropping.get_weights())  # the Dropout layers hold no arrays
+    x = np.random.default_rng(0).integers(0, 30, size=(16, 12))
+    assert np.allclose(dropping(x, training=False), plain(x, training=False), atol=1e-6)
+    assert not np.allclose(dropping(x, training=True), plain(x, training=True), atol=1e-3)
