@@ -468,15 +468,26 @@ def test_keras_stacked_layers_drop_only_while_training(tmp_path: Path) -> None:
     the same arrays, its outputs equal the model without dropout in inference and differ
     while training."""
     body = "embedding 30 8 pad=0\n gru 6 layers=3 dropout=0.5 sequences=true\n last"
-    outputs = {}
-    for rate in ("0.5", "0"):
+    outputs, modules = {}, {}
+    for rate in ("0", "0.5"):  # `analysis` ends as the dropping spec's
         folder = tmp_path / rate
         folder.mkdir()
         text = body if rate != "0" else body.replace(" dropout=0.5", "")
         script = folder / "keras_script.py"
-        script.write_text(emit(analyze_file(write_task(folder, text)), "keras"), encoding="utf-8")
-        outputs[rate] = runpy.run_path(str(script), run_name="stacked")["build_model"]()
+        analysis = analyze_file(write_task(folder, text))
+        script.write_text(emit(analysis, "keras", interop=True), encoding="utf-8")
+        modules[rate] = runpy.run_path(str(script), run_name="stacked")
+        outputs[rate] = modules[rate]["build_model"]()
     dropping, plain = outputs["0.5"], outputs["0"]
+    # saved as the neutral file lays out the spec's arrays: layer k's as weight_ih_l<k>...
+    expected = [
+        (f"{layer.weights_name}.{w.name}", tuple(w.shape))
+        for layer in emit_plan(analysis, "pytorch").weighted
+        for w in layer.weights
+    ]
+    saved = modules["0.5"]["neutral_weights"](dropping)
+    assert [(name, a.shape) for name, a in saved.items()] == expected
+    assert "gru_1.weight_ih_l2" in saved
     names = [layer.name for layer in dropping.layers]
     assert names[2:7] == ["gru_1", "gru_1_dropout1", "gru_1_l1", "gru_1_dropout2", "gru_1_l2"]
     plain.set_weights(dropping.get_weights())  # the Dropout layers hold no arrays
