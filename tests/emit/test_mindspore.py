@@ -185,10 +185,10 @@ def test_token_models_use_mindsporess_classes() -> None:
     assert '.dense1.weight.set_data(initializer("xavier_uniform", (32, 32)))' in transformer
     assert "nn.Embedding(20000, 32, embedding_table=Uniform(0.05))" in transformer
     bilstm = (GOLDEN / TARGET / "imdb_bilstm.py").read_text(encoding="utf-8")
-    # both LSTMs skip the padded steps: `unpadded` runs them with MindSpore's seq_length
+    # both LSTMs skip the padded steps: `unpadded` runs them over the compacted tokens
     assert "x = unpadded(self.lstm_1, x, mask)[0]" in bilstm
-    assert "x = unpadded(self.lstm_2, x, mask)[1][0].swapaxes(0, 1).flatten(start_dim=1)" in bilstm
-    assert "out, state = rnn(compact, seq_length=ops.clamp(lengths, min=1))" in bilstm
+    assert "x = unpadded(self.lstm_2, x, mask)[1].swapaxes(0, 1).flatten(start_dim=1)" in bilstm
+    assert "x = ops.cat([x, along(x, shift)], axis=1)  # (N, 2L, D)" in bilstm
     conv1d = (GOLDEN / TARGET / "seq_conv1d.py").read_text(encoding="utf-8")
     assert "x = ops.relu(self.conv1d_1(x.swapaxes(1, 2)).swapaxes(1, 2))" in conv1d  # along time
 

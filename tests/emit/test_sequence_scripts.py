@@ -396,7 +396,8 @@ def test_scripts_compute_the_spec(first_losses: FirstLosses, case: str, target: 
 
 def test_mindspore_writes_the_sequence_options(tmp_path: Path) -> None:
     """MindSpore scripts give nn.LSTM/nn.GRU the padding mask through `unpadded` (the steps
-    compacted, MindSpore's `seq_length`, the outputs put back), take the last unpadded step
+    compacted, followed by a pre-padded copy for the backward direction, MindSpore's
+    `seq_length` for a stacked bidirectional layer, the outputs put back), take the last unpadded step
     (`last_unpadded`), add the sinusoidal table and run conv1d and the 1-D pools along time
     (swapped to (N, D, L) and back); MASKED_CASES prove the numbers."""
     expected = {
@@ -413,7 +414,7 @@ def test_mindspore_writes_the_sequence_options(tmp_path: Path) -> None:
         ],
         "stacked": [
             "nn.LSTM(8, 6, num_layers=2, batch_first=True, bidirectional=True)",
-            "x = unpadded(self.gru_1, x, mask)[1][-1:].swapaxes(0, 1).flatten(start_dim=1)",
+            "x = unpadded(self.gru_1, x, mask)[1].swapaxes(0, 1).flatten(start_dim=1)",
         ],
     }
     assert set(expected) == set(MASKED_CASES)

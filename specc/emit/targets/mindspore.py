@@ -43,7 +43,7 @@ MODULE_NAMES = words(
     parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder download read_source hold_out transform load_data
     encode predict ratio compute_metrics learning_rate load_initial_weights save_weights
     neutral_weights read_weights transfer VOCAB DATA_VOCAB LENGTH check_ids mask causal
-    sinusoidal_positions last_unpadded unpadded
+    sinusoidal_positions last_unpadded unpadded along
     snapshot restore evaluate improved augment Plateau IMAGE_SHAPE main x y self
     """
 )

@@ -175,29 +175,49 @@ class ImdbBilstm(nn.Cell):
         mask = (x != 0).astype(ms.float32)
         x = self.embedding_1(x)  # (B, 200, 128)
         x = unpadded(self.lstm_1, x, mask)[0]  # (B, 200, 128)
-        x = unpadded(self.lstm_2, x, mask)[1][0].swapaxes(0, 1).flatten(start_dim=1)  # (B, 128)
+        x = unpadded(self.lstm_2, x, mask)[1].swapaxes(0, 1).flatten(start_dim=1)  # (B, 128)
         x = self.dense_1(x)  # (B, 1)
         return x  # logits: the sigmoid is fused into the loss
 
 
+def along(a, index):
+    """(N, L, D) -> (N, L', D): each example's steps `index` (N, L'), in that order."""
+    return ops.gather_elements(a, 1, index[..., None].broadcast_to(index.shape + a.shape[2:]))
+
+
 def unpadded(rnn, x, mask):
     """`rnn` (batch first) over each example's unpadded steps only (docs/semantics.md#masking):
-    they move to the front in order and run with their lengths (`seq_length`, which MindSpore
-    reads as padding after the tokens: the backward direction starts at the last one), and
-    the outputs go back where the steps came from (zeros at padded steps). An all-padding
-    example keeps the zero initial state. Returns (outputs, final state) as `rnn` does."""
-    n, length, width = x.shape
-    steps = ops.arange(length).astype(ms.float32)
+    every step's output (zeros at padded steps) and the last layer's final hidden state
+    (directions, N, H), forward first; an all-padding example outputs zeros and keeps the
+    zero state. The unpadded steps move to the front in order and run through MindSpore's
+    fused kernel; a bidirectional layer reads them followed by a copy with the padding in
+    front, so that its backward direction too starts at the last token. A stacked
+    bidirectional layer, whose upper layers read both directions at every step, runs with
+    `seq_length` instead (the same numbers, MindSpore's slower step-by-step loop)."""
+    length, units = x.shape[1], rnn.hidden_size
+    steps = ops.arange(length).astype(ms.float32)[None, :]  # (1, L)
+    count = mask.sum(axis=1, keepdims=True)  # (N, 1): the unpadded steps
     order = ops.argsort((1 - mask) * length + steps, axis=1)  # (N, L): unpadded first, in order
-    compact = ops.gather_elements(x, 1, order[..., None].broadcast_to((n, length, width)))
-    lengths = mask.sum(axis=1).astype(ms.int32)
-    out, state = rnn(compact, seq_length=ops.clamp(lengths, min=1))
-    back = ops.argsort(order.astype(ms.float32), axis=1)  # (N, L): where each step went
-    out = ops.gather_elements(out, 1, back[..., None].broadcast_to(out.shape)) * mask[..., None]
-    some = (lengths > 0).astype(x.dtype)[None, :, None]  # (1, N, 1)
-    if isinstance(state, tuple):  # an LSTM's (h_n, c_n)
-        return out, tuple(s * some for s in state)
-    return out, state * some
+    x = along(x, order)
+    if rnn.bidirectional and rnn.num_layers > 1:
+        out, state = rnn(x, seq_length=ops.clamp(count[:, 0].astype(ms.int32), min=1))
+        state = (state[0] if isinstance(state, tuple) else state)[-2:]  # the last layer's h_n
+    else:
+        if rnn.bidirectional:  # then the same steps with the padding in front
+            shift = ops.remainder(steps - (length - count), length).astype(ms.int32)
+            x = ops.cat([x, along(x, shift)], axis=1)  # (N, 2L, D)
+        out = rnn(x)[0]
+        forward = out[:, :length, :units]  # step j: the j-th unpadded token's
+        last = along(forward, ops.clamp(count - 1, min=0).astype(ms.int32))[:, 0]
+        state = last[None]
+        if rnn.bidirectional:  # the copy's token j sits at L - count + j
+            back = ops.remainder(steps + (length - count), length).astype(ms.int32)
+            backward = along(out[:, length:, units:], back)
+            out, state = ops.cat([forward, backward], axis=2), ops.stack([last, backward[:, 0]])
+        else:
+            out = forward
+    out = along(out, ops.argsort(order.astype(ms.float32), axis=1)) * mask[..., None]  # put back
+    return out, state * (count > 0).astype(x.dtype)[None]  # zeros for an all-padding example
 
 
 def predict(outputs):
