@@ -340,6 +340,18 @@ CASES = {**KERAS_CASES, **MASKED_CASES}
 PAIRS = sorted((case, target) for case in CASES for target in TARGETS)
 
 
+def _layout(folder: Path) -> list[tuple[str, tuple[int, ...]]]:
+    """The names and shapes of the arrays a run folder's weights file holds."""
+    from safetensors.numpy import load_file
+
+    if (folder / "weights.safetensors").exists():
+        arrays = load_file(str(folder / "weights.safetensors"))
+    else:  # scripts without safetensors installed write NumPy's format
+        with np.load(folder / "weights.npz") as data:
+            arrays = dict(data)
+    return sorted((name, tuple(a.shape)) for name, a in arrays.items())
+
+
 class FirstLosses:
     """Epoch 1's loss (one 480-example batch: the first batch's) of `specc run` and of each
     target's script for one case, every one from the same init.safetensors (MindSpore's
@@ -347,6 +359,7 @@ class FirstLosses:
 
     def __init__(self, root: Path) -> None:
         self.root, self.found = root, dict[tuple[str, str], float]()
+        self.saved = dict[str, list[tuple[str, tuple[int, ...]]]]()
 
     def __call__(self, case: str, target: str) -> float:
         folder = self.root / case
@@ -366,7 +379,9 @@ class FirstLosses:
             spec.write_text(text.replace("adam lr=0.01", "sgd lr=0.1"))
             _initial_weights(text, folder / "init.safetensors")
             options = RunOptions(backend="torch", out=str(folder / "run"), quiet=True, epochs=1)
-            self.found[(case, "run")] = run(spec, options).history[0]["loss"]
+            result = run(spec, options)
+            self.found[(case, "run")] = result.history[0]["loss"]
+            self.saved[case] = _layout(result.run_dir)
         if (case, target) not in self.found:
             script = folder / f"{target}_script.py"
             script.write_text(emit(analyze_file(folder / "tokens.nn"), target), encoding="utf-8")
@@ -375,6 +390,9 @@ class FirstLosses:
             codes, output = run_scripts([argv], env={"GLOG_v": "3"}, cwd=folder, python=python)
             assert codes == [0], (case, target, output[-3000:])
             self.found[(case, target)] = history(folder / target)["loss"][0]
+            # the trained arrays saved in the neutral file's names, shapes and order
+            saved = _layout(folder / target)
+            assert saved == self.saved[case], (case, target, saved)
         return self.found[(case, target)]
 
 
