@@ -335,6 +335,8 @@ MASKED_CASES = {
     " conv1d 5 2 stride=2\n avgpool1d 2 stride=1\n global_maxpool",
     "stacked": "embedding 30 8 pad=0\n lstm 6 sequences=true bidirectional layers=2\n"
     " gru 4 layers=3",
+    "stacked_state": "embedding 30 8 pad=0\n gru 6 sequences=true layers=2\n"
+    " lstm 4 bidirectional layers=2",
 }
 CASES = {**KERAS_CASES, **MASKED_CASES}
 PAIRS = sorted((case, target) for case in CASES for target in TARGETS)
@@ -433,6 +435,10 @@ def test_mindspore_writes_the_sequence_options(tmp_path: Path) -> None:
         "stacked": [
             "nn.LSTM(8, 6, num_layers=2, batch_first=True, bidirectional=True)",
             "x = unpadded(self.gru_1, x, mask)[1].swapaxes(0, 1).flatten(start_dim=1)",
+        ],
+        "stacked_state": [
+            "nn.LSTM(6, 4, num_layers=2, batch_first=True, bidirectional=True)",
+            "x = unpadded(self.lstm_1, x, mask)[1].swapaxes(0, 1).flatten(start_dim=1)",
         ],
     }
     assert set(expected) == set(MASKED_CASES)
