@@ -310,6 +310,18 @@ class ScriptFacts:
         return "gru" in self.kinds
 
     @property
+    def stacked(self) -> tuple[tuple[str, str, int], ...]:
+        """The layers of stacked recurrent layers (`layers=N`): Keras scripts build each as a
+        layer of its own, `(its Keras name, the spec layer's name, k)`, layer 0 keeping the
+        spec's name (docs/semantics.md#sequences)."""
+        return tuple(
+            (f"{layer.weights_name}_l{k}" if k else layer.weights_name, layer.weights_name, k)
+            for layer in self.plan.layers
+            if isinstance(layer.ir, Recurrent) and layer.ir.depth > 1
+            for k in range(layer.ir.depth)
+        )
+
+    @property
     def lstm(self) -> bool:
         """Some layer is an `lstm`: Keras scripts define the cell with PyTorch's two biases."""
         return "lstm" in self.kinds

@@ -31,28 +31,6 @@ IGNORED_TARGETS: dict[str, str] = {
 }
 """`ignore=` in a loss of one of several outputs: no target writes it yet (E600)."""
 
-_PYTORCH = "use `specc emit --target pytorch` or `specc run`"
-
-_PYTORCH_OR_KERAS = "use `specc emit --target pytorch|keras|tensorflow` or `specc run`"
-
-KERAS_SEQUENCE_OPTIONS: dict[str, str] = {
-    "recurrent.mask": "this target's scripts do not give a recurrent layer the padding mask "
-    "yet (the spec skips padded steps and outputs zeros there); "
-    + _PYTORCH_OR_KERAS
-    + ", or drop `pad=` from the embedding",
-    "position_embedding.sinusoidal": "this target's scripts write a learned position "
-    "embedding only; " + _PYTORCH_OR_KERAS,
-    "layer.last": "the last valid step is not written for this target yet; " + _PYTORCH_OR_KERAS,
-}
-"""Sequence options the pytorch, keras and tensorflow targets write, not MindSpore yet
-(docs/semantics.md#masking)."""
-
-SEQUENCE_OPTIONS: dict[str, str] = {
-    "recurrent.stacked": "stacked recurrent layers are not written for this target yet; write "
-    "one `lstm`/`gru` per layer, or " + _PYTORCH,
-}
-"""Sequence options only the pytorch target writes yet."""
-
 
 def words(text: str) -> frozenset[str]:
     """A whitespace-separated list of names (for `Target.reserved`)."""

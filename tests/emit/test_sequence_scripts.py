@@ -20,8 +20,14 @@ the padding mask as docs/semantics.md#masking states it, and the same numbers as
   the same first-batch loss with padding before, after and between the tokens.
 - MindSpore scripts write them with MindSpore's own classes (`nn.Embedding`, `nn.LSTM`,
   `nn.GRU`, `nn.MultiheadAttention`, `nn.TransformerEncoderLayer`, PyTorch's semantics):
-  the same first-batch loss (their goldens: tests/emit/test_mindspore.py); they refuse a
-  recurrent layer given the padding mask with the reason (E600).
+  the same first-batch loss (their goldens: tests/emit/test_mindspore.py); a recurrent
+  layer given the padding mask runs with MindSpore's `seq_length` over the compacted
+  unpadded steps (`unpadded`).
+- Every target writes the sequence options (MASKED_CASES: the padding mask wherever it
+  sits, `last`, sinusoidal positions, conv1d and the 1-D pools along time, stacked
+  recurrent layers): the same first-batch loss as `specc run` within 1e-5 from one weights
+  file, the stacked layers' arrays mapped to the neutral file's `weight_ih_l<k>`. Keras's
+  stacked layers drop between layers only while training.
 """
 
 from __future__ import annotations
@@ -45,12 +51,8 @@ COUNTS = {
     "imdb_transformer": ("ImdbTransformer", 653_566),
     "imdb_bilstm": ("ImdbBilstm", 2_758_785),
 }
-# Specs whose recurrent layers get the padding mask: the MindSpore target refuses them
-# (`recurrent.mask`, specc/emit/target.py RECURRENT_MASK); the others write them.
+# Specs whose recurrent layers get the padding mask (every target writes them).
 MASKED_RECURRENT = ("imdb_bilstm",)
-REFUSING_THE_MASK = ("mindspore",)
-UNMASKED = {spec: count for spec, count in COUNTS.items() if spec not in MASKED_RECURRENT}
-"""The token specs every target writes (MindSpore's goldens: tests/emit/test_mindspore.py)."""
 
 
 @pytest.mark.parametrize("spec", sorted(COUNTS))
@@ -207,46 +209,47 @@ def test_scripts_refuse_float_data_and_ids_beyond_the_vocabulary(tmp_path: Path)
 @pytest.mark.parametrize("target", ["pytorch", "keras", "tensorflow", "mindspore"])
 def test_every_target_writes_the_token_specs(target: str) -> None:
     for spec in COUNTS:
-        if target in REFUSING_THE_MASK and spec in MASKED_RECURRENT:
-            refusal = (GOLDEN / target / f"{spec}.err").read_text()
-            assert "skipping padded steps" in refusal, (target, spec)
-            continue
         assert (GOLDEN / target / f"{spec}.py").is_file(), (target, spec)
         assert not (GOLDEN / target / f"{spec}.err").exists(), (target, spec)
 
 
-@pytest.mark.parametrize("target", ["keras", "tensorflow", "mindspore"])
-def test_other_targets_refuse_the_new_recurrent_options(target: str) -> None:
-    """Stacked layers are refused (E600) with the target's reason at `layers=`, and by
-    MindSpore a recurrent layer given the padding mask, at the layer; pytorch writes both,
-    keras and tensorflow the masked one."""
+# A recurrent layer given the padding mask, stacked layers with dropout between them.
+STACKED_MASKED = (
+    "model m {\n input 12 int\n embedding 30 8 pad=0\n"
+    " gru 4 layers=2 dropout=0.1 sequences=true\n gru 3\n dense 2\n}\n"
+    "data synthetic_text samples=40 length=12 vocab=30 { batch 8 }\n"
+    "train { loss sparse_categorical_crossentropy; optimizer adam; epochs 1 }\n"
+)
+
+
+@pytest.mark.parametrize("target", ["pytorch", "keras", "tensorflow", "mindspore"])
+def test_every_target_writes_stacked_and_masked_recurrent_layers(target: str) -> None:
+    """No target refuses stacked layers (`recurrent.stacked`), a recurrent layer given the
+    padding mask, `last`, sinusoidal positions or conv1d along time any more; the scripts
+    write `layers=2 dropout=0.1` as the framework does (PyTorch's and MindSpore's
+    num_layers/dropout, Keras's layers with a Dropout between them: active only while
+    training, as Keras's Dropout is) and are ruff clean."""
     from specc.emit.targets import get_target
     from specc.lowering.capabilities import unsupported
 
-    text = (
-        "model m {\n input 12 int\n embedding 30 8 pad=0\n"
-        " gru 4 layers=2 dropout=0.1 sequences=true\n gru 3\n dense 2\n}\n"
-        "data synthetic_text samples=40 length=12 vocab=30 { batch 8 }\n"
-        "train { loss sparse_categorical_crossentropy; optimizer adam; epochs 1 }\n"
-    )
-    analysis = analyze(text, "t.nn")
+    analysis = analyze(STACKED_MASKED, "t.nn")
     assert analysis.ok, [d.message for d in analysis.errors]
-    found = [(d.span.line, d.span.column, d.message, d.help) for d in unsupported(analysis, target)]
+    assert unsupported(analysis, target) == []
     table = get_target(target).unsupported
-    assert (
-        4,
-        8,
-        f"the `{target}` target cannot express stacked recurrent layers "
-        "(`lstm 64 layers=2 dropout=0.2`)",
-        table["recurrent.stacked"],
-    ) in found
-    masked = [(line, col) for line, col, message, _ in found if "skipping padded steps" in message]
-    if target in REFUSING_THE_MASK:
-        assert masked == [(4, 2), (5, 2)]
-        assert "scripts do not give a recurrent layer the padding mask" in str(found)
+    for key in ("recurrent.stacked", "recurrent.mask", "layer.last", "time_major"):
+        assert key not in table, (target, key)
+    assert "position_embedding.sinusoidal" not in table
+    text = emit(analysis, target)
+    assert lint(text) == [], target
+    if target in ("keras", "tensorflow"):
+        assert 'name="gru_1_l1",' in text and 'name="gru_1",' in text
+        assert 'x = layers.Dropout(0.1, name="gru_1_dropout1")(x)' in text
+        assert text.count(')(x, mask=ops.cast(mask, "bool"))') == 3  # both layers, then gru_2
     else:
-        assert masked == [] and "recurrent.mask" not in table
-    assert unsupported(analysis, "pytorch") == []
+        nn_gru = "nn.GRU(8, 4, num_layers=2, dropout=0.1, batch_first=True)"
+        assert f"self.gru_1 = {nn_gru}" in text
+        assert "x = unpadded(self.gru_1, x, mask)[0]" in text
+        assert "unpadded(self.gru_2, x, mask)[1]" in text
 
 
 @pytest.mark.parametrize("spec", sorted(COUNTS))
@@ -318,23 +321,37 @@ KERAS_CASES = {
 
 TARGETS = ("pytorch", "keras", "tensorflow", "mindspore")
 
-# The sequence options MindSpore scripts refuse (specc/emit/target.py KERAS_SEQUENCE_OPTIONS),
-# so these run on the other targets: recurrent layers given the padding mask (padding
-# before, after and between the tokens; bidirectional: the backward direction starts at the
-# last real token), `last` (with and without the mask), sinusoidal positions.
+# Recurrent layers given the padding mask (padding before, after and between the tokens;
+# bidirectional: the backward direction starts at the last real token), `last` (with and
+# without the mask), sinusoidal positions, conv1d and the 1-D pools along time, stacked
+# recurrent layers (with the mask; without dropout, so the first batch is deterministic).
 MASKED_CASES = {
     "masked_lstm": "embedding 30 8 pad=0\n lstm 8 sequences=true bidirectional\n lstm 4",
     "masked_gru": "embedding 30 8 pad=0\n gru 8 sequences=true bidirectional\n gru 4 bidirectional",
     "masked_last": "embedding 30 8 pad=0\n position_embedding sinusoidal\n"
     " gru 8 sequences=true bidirectional\n last",
     "last": "embedding 30 8\n position_embedding sinusoidal\n lstm 6 sequences=true\n last",
+    "conv1d_time": "embedding 30 8 pad=0\n conv1d 6 3 padding=same relu\n maxpool1d 2\n"
+    " conv1d 5 2 stride=2\n avgpool1d 2 stride=1\n global_maxpool",
+    "stacked": "embedding 30 8 pad=0\n lstm 6 sequences=true bidirectional layers=2\n"
+    " gru 4 layers=3",
+    "stacked_state": "embedding 30 8 pad=0\n gru 6 sequences=true layers=2\n"
+    " lstm 4 bidirectional layers=2",
 }
-MASKED_TARGETS = tuple(target for target in TARGETS if target not in REFUSING_THE_MASK)
 CASES = {**KERAS_CASES, **MASKED_CASES}
-PAIRS = sorted(
-    [(case, target) for case in KERAS_CASES for target in TARGETS]
-    + [(case, target) for case in MASKED_CASES for target in MASKED_TARGETS]
-)
+PAIRS = sorted((case, target) for case in CASES for target in TARGETS)
+
+
+def _layout(folder: Path) -> list[tuple[str, tuple[int, ...]]]:
+    """The names and shapes of the arrays a run folder's weights file holds."""
+    from safetensors.numpy import load_file
+
+    if (folder / "weights.safetensors").exists():
+        arrays = load_file(str(folder / "weights.safetensors"))
+    else:  # scripts without safetensors installed write NumPy's format
+        with np.load(folder / "weights.npz") as data:
+            arrays = dict(data)
+    return sorted((name, tuple(a.shape)) for name, a in arrays.items())
 
 
 class FirstLosses:
@@ -344,6 +361,7 @@ class FirstLosses:
 
     def __init__(self, root: Path) -> None:
         self.root, self.found = root, dict[tuple[str, str], float]()
+        self.saved = dict[str, list[tuple[str, tuple[int, ...]]]]()
 
     def __call__(self, case: str, target: str) -> float:
         folder = self.root / case
@@ -363,7 +381,9 @@ class FirstLosses:
             spec.write_text(text.replace("adam lr=0.01", "sgd lr=0.1"))
             _initial_weights(text, folder / "init.safetensors")
             options = RunOptions(backend="torch", out=str(folder / "run"), quiet=True, epochs=1)
-            self.found[(case, "run")] = run(spec, options).history[0]["loss"]
+            result = run(spec, options)
+            self.found[(case, "run")] = result.history[0]["loss"]
+            self.saved[case] = _layout(result.run_dir)
         if (case, target) not in self.found:
             script = folder / f"{target}_script.py"
             script.write_text(emit(analyze_file(folder / "tokens.nn"), target), encoding="utf-8")
@@ -372,6 +392,9 @@ class FirstLosses:
             codes, output = run_scripts([argv], env={"GLOG_v": "3"}, cwd=folder, python=python)
             assert codes == [0], (case, target, output[-3000:])
             self.found[(case, target)] = history(folder / target)["loss"][0]
+            # the trained arrays saved in the neutral file's names, shapes and order
+            saved = _layout(folder / target)
+            assert saved == self.saved[case], (case, target, saved)
         return self.found[(case, target)]
 
 
@@ -391,35 +414,41 @@ def test_scripts_compute_the_spec(first_losses: FirstLosses, case: str, target: 
     assert abs(got - expected) / expected < 1e-5, (case, target, expected, got)
 
 
-def test_mindspore_refuses_the_masked_recurrent_cases() -> None:
-    """The cases of MASKED_CASES run on every target but MindSpore, which refuses them at
-    check time with the reasons (E600: `recurrent.mask`, `layer.last`, sinusoidal positions)."""
-    from specc.emit.target import KERAS_SEQUENCE_OPTIONS
-    from specc.emit.targets import get_target
-    from specc.lowering.capabilities import unsupported
-
-    assert MASKED_TARGETS == ("pytorch", "keras", "tensorflow")
-    table = get_target("mindspore").unsupported
+def test_mindspore_writes_the_sequence_options(tmp_path: Path) -> None:
+    """MindSpore scripts give nn.LSTM/nn.GRU the padding mask through `unpadded` (the steps
+    compacted, followed by a pre-padded copy for the backward direction, MindSpore's
+    `seq_length` for a stacked bidirectional layer, the outputs put back), take the last unpadded step
+    (`last_unpadded`), add the sinusoidal table and run conv1d and the 1-D pools along time
+    (swapped to (N, D, L) and back); MASKED_CASES prove the numbers."""
     expected = {
-        "masked_lstm": {"recurrent.mask"},
-        "masked_gru": {"recurrent.mask"},
-        "masked_last": {"recurrent.mask", "layer.last", "position_embedding.sinusoidal"},
-        "last": {"layer.last", "position_embedding.sinusoidal"},
+        "masked_lstm": [
+            "x = unpadded(self.lstm_1, x, mask)[0]",
+            "unpadded(self.lstm_2, x, mask)[1]",
+        ],
+        "masked_gru": ["x = unpadded(self.gru_2, x, mask)[1].swapaxes(0, 1).flatten(start_dim=1)"],
+        "masked_last": ["x = x + sinusoidal_positions(12, 8)", "x = last_unpadded(x, mask)"],
+        "last": ["x = x[:, -1]", "def sinusoidal_positions(length, dim):"],
+        "conv1d_time": [
+            "x = ops.relu(self.conv1d_1(x.swapaxes(1, 2)).swapaxes(1, 2))",
+            "x = self.avgpool1d_1(x.swapaxes(1, 2)).swapaxes(1, 2)",
+        ],
+        "stacked": [
+            "nn.LSTM(8, 6, num_layers=2, batch_first=True, bidirectional=True)",
+            "x = unpadded(self.gru_1, x, mask)[1].swapaxes(0, 1).flatten(start_dim=1)",
+        ],
+        "stacked_state": [
+            "nn.LSTM(6, 4, num_layers=2, batch_first=True, bidirectional=True)",
+            "x = unpadded(self.lstm_1, x, mask)[1].swapaxes(0, 1).flatten(start_dim=1)",
+        ],
     }
     assert set(expected) == set(MASKED_CASES)
-    for case, body in MASKED_CASES.items():
-        text = (
-            f"model m {{\n input 12 int\n {body}\n dense 2\n}}\n"
-            "data synthetic_text samples=40 length=12 vocab=30 { batch 8 }\n"
-            "train { loss sparse_categorical_crossentropy; optimizer adam; epochs 1 }\n"
-        )
-        analysis = analyze(text, "t.nn")
-        assert analysis.ok, (case, [d.message for d in analysis.errors])
-        reasons = {d.help for d in unsupported(analysis, "mindspore")}
-        assert reasons == {table[key] for key in expected[case]}, case
-        assert all(table[key] == KERAS_SEQUENCE_OPTIONS[key] for key in expected[case])
-        for target in MASKED_TARGETS:
-            assert unsupported(analysis, target) == [], (case, target)
+    for case, lines in expected.items():
+        (tmp_path / case).mkdir()
+        text = emit(analyze_file(write_task(tmp_path / case, MASKED_CASES[case])), "mindspore")
+        assert lint(text) == [], case
+        for line in lines:
+            assert line in text, (case, line)
+        assert ("def unpadded(rnn, x, mask):" in text) == ("unpadded(self." in text), case
 
 
 @pytest.mark.parametrize("target", ["keras", "tensorflow"])
@@ -457,3 +486,36 @@ def test_the_keras_gru_has_the_summarys_parameters(tmp_path: Path) -> None:
     model = runpy.run_path(str(script), run_name="gru_script")["build_model"]()
     bigru, gru = 2 * (3 * 8 * (8 + 8) + 6 * 8), 3 * 4 * (16 + 4) + 6 * 4
     assert model.count_params() == summary == 30 * 8 + bigru + gru + 4 * 2 + 2 == 1378
+
+
+def test_keras_stacked_layers_drop_only_while_training(tmp_path: Path) -> None:
+    """`gru 6 layers=3 dropout=0.5`: three Keras GRUs with a Dropout between each two. With
+    the same arrays, its outputs equal the model without dropout in inference and differ
+    while training."""
+    body = "embedding 30 8 pad=0\n gru 6 layers=3 dropout=0.5 sequences=true\n last"
+    outputs, modules = {}, {}
+    for rate in ("0", "0.5"):  # `analysis` ends as the dropping spec's
+        folder = tmp_path / rate
+        folder.mkdir()
+        text = body if rate != "0" else body.replace(" dropout=0.5", "")
+        script = folder / "keras_script.py"
+        analysis = analyze_file(write_task(folder, text))
+        script.write_text(emit(analysis, "keras", interop=True), encoding="utf-8")
+        modules[rate] = runpy.run_path(str(script), run_name="stacked")
+        outputs[rate] = modules[rate]["build_model"]()
+    dropping, plain = outputs["0.5"], outputs["0"]
+    # saved as the neutral file lays out the spec's arrays: layer k's as weight_ih_l<k>...
+    expected = [
+        (f"{layer.weights_name}.{w.name}", tuple(w.shape))
+        for layer in emit_plan(analysis, "pytorch").weighted
+        for w in layer.weights
+    ]
+    saved = modules["0.5"]["neutral_weights"](dropping)
+    assert [(name, a.shape) for name, a in saved.items()] == expected
+    assert "gru_1.weight_ih_l2" in saved
+    names = [layer.name for layer in dropping.layers]
+    assert names[2:7] == ["gru_1", "gru_1_dropout1", "gru_1_l1", "gru_1_dropout2", "gru_1_l2"]
+    plain.set_weights(dropping.get_weights())  # the Dropout layers hold no arrays
+    x = np.random.default_rng(0).integers(0, 30, size=(16, 12))
+    assert np.allclose(dropping(x, training=False), plain(x, training=False), atol=1e-6)
+    assert not np.allclose(dropping(x, training=True), plain(x, training=True), atol=1e-3)

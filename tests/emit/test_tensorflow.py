@@ -92,8 +92,6 @@ def test_capability_table_is_the_reviewed_one() -> None:
         "loss_ignore.smoothing",
         "precision.bf16",
         "precision.fp16",
-        # stacked recurrent layers: only pytorch writes them yet (SEQUENCE_OPTIONS)
-        "recurrent.stacked",
         "rmsprop.centered",
         "rmsprop.momentum",
     ]

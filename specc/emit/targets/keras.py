@@ -11,7 +11,6 @@ from specc.emit.lower import ScriptPlan, channels_last_input
 from specc.emit.target import (
     IGNORED_TARGETS,
     IMAGE_FILES,
-    SEQUENCE_OPTIONS,
     Target,
     words,
 )
@@ -28,7 +27,7 @@ MODULE_NAMES = words(
     argparse contextlib csv gzip zlib json math os sys keras np layers ops
     EPOCHS BATCH_SIZE LR SEED OUT SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
     TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE DATA_PATH TARGET_COLUMN FEATURE_COLUMNS
-    X_NAME Y_NAME MNIST_FILES EARLY_STOPPING PATIENCE MIN_DELTA RESTORE_BEST CHECKPOINT
+    X_NAME Y_NAME MNIST_FILES EARLY_STOPPING PATIENCE MIN_DELTA RESTORE_BEST CHECKPOINT STACKED
     INIT_FROM INIT_STRICT VOCAB DATA_VOCAB LENGTH check_ids mask swap_gates gru_neutral gru_keras PositionEmbedding
     SinusoidalPositions LastStep
     LSTMCell SelfAttention TransformerEncoder is_lstm lstm_neutral lstm_keras attention_neutral
@@ -78,7 +77,6 @@ TARGET = Target(
         **IMAGE_FILES,
         **IGNORED_TARGETS,
         "loss_ignore.smoothing": "Keras's ignore_class has no label smoothing; use `specc run`",
-        **SEQUENCE_OPTIONS,
         "frozen_batchnorm": "a frozen Keras BatchNormalization runs in inference mode "
         "(the spec: batch statistics); use `specc run`",
         "drop_last": "model.fit always trains on the last, smaller batch",

@@ -16,8 +16,6 @@ from specc.emit.lower import LayerView, ScriptPlan
 from specc.emit.target import (
     IGNORED_TARGETS,
     IMAGE_FILES,
-    KERAS_SEQUENCE_OPTIONS,
-    SEQUENCE_OPTIONS,
     Target,
     words,
 )
@@ -40,10 +38,11 @@ MODULE_NAMES = words(
     EPOCHS BATCH_SIZE LR SEED OUT SHUFFLE DROP_LAST INPUT_SHAPE CLASSES VALIDATION_SPLIT
     TEST_SPLIT SAMPLES FEATURES NOISE DATA_SEED DATA_FILE DATA_PATH TARGET_COLUMN FEATURE_COLUMNS
     X_NAME Y_NAME MNIST_FILES DOWNLOAD_URL DOWNLOAD_MD5 EARLY_STOPPING PATIENCE MIN_DELTA
-    RESTORE_BEST CHECKPOINT INIT_FROM INIT_STRICT WEIGHT_NAMES
+    RESTORE_BEST CHECKPOINT INIT_FROM INIT_STRICT WEIGHT_NAMES CONV1D_KERNELS
     parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder download read_source hold_out transform load_data
     encode predict ratio compute_metrics learning_rate load_initial_weights save_weights
     neutral_weights read_weights transfer VOCAB DATA_VOCAB LENGTH check_ids mask causal
+    sinusoidal_positions last_unpadded unpadded along
     snapshot restore evaluate improved augment Plateau IMAGE_SHAPE main x y self
     TOKENIZE TEXT_COLUMN read_vocabulary write_vocabulary
     find_imdb read_array pad_pre io zipfile TOKEN_IDS class_folders read_split tokens
@@ -145,10 +144,6 @@ TARGET = Target(
     unsupported={
         **IMAGE_FILES,
         **IGNORED_TARGETS,
-        **KERAS_SEQUENCE_OPTIONS,
-        **SEQUENCE_OPTIONS,
-        "time_major": "MindSpore scripts do not run `conv1d` or 1-D pools along a token "
-        "sequence yet; use `specc emit --target pytorch|keras` or `specc run`",
         "label_smoothing.binary": "BCEWithLogitsLoss has no label smoothing; use `specc run`",
         "precision.bf16": "mixed precision is not emitted for MindSpore; use `specc run`",
         "precision.fp16": "mixed precision is not emitted for MindSpore; use `specc run`",

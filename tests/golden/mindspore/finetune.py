@@ -293,7 +293,7 @@ def load_initial_weights(model, source):
     """`init from`: a previous run's weights, matched by layer name, else by position."""
     arrays = transfer(neutral_weights(model), source)
     for param in model.get_parameters():
-        param.set_data(ms.Tensor(arrays[WEIGHT_NAMES[param.name]], ms.float32))
+        param.set_data(ms.Tensor(arrays[WEIGHT_NAMES[param.name]].reshape(param.shape), ms.float32))
 
 
 def save_weights(arrays, folder):
