@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from specc.plan import RunOptions
 from specc.run.record import RUN_FACTS
@@ -68,6 +68,25 @@ def command(spec_file: Path, spec_path: str, nproc: int, out: Path, run: RunOpti
     return args
 
 
+def start(argv: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """Start a job in a session of its own (the sweep's Ctrl-C is handled by the sweep, not
+    by the job) with SIGINT at its default: a sweep started with SIGINT ignored (`nohup ...
+    &`, a batch system) hands that on to its children, and `stop` could then not end the
+    ranks with it (they would only stop at SIGTERM, without marking the run interrupted)."""
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        start_new_session=True,
+        preexec_fn=_default_sigint,
+    )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Python then turns it into KeyboardInterrupt
+
+
 def run_job(
     text: str,
     spec_path: str,
@@ -83,13 +102,7 @@ def run_job(
         spec_file = Path(scratch) / "trial.nn"
         spec_file.write_text(text, encoding="utf-8")
         with open(Path(scratch) / "stderr.txt", "w+b") as log:
-            process = subprocess.Popen(
-                command(spec_file, spec_path, nproc, out, run),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                start_new_session=True,  # the sweep's Ctrl-C is handled here, not by the job
-            )
+            process = start(command(spec_file, spec_path, nproc, out, run), log)
             try:
                 reported, pruned, last, seconds = 0, False, {}, 0.0
                 while True:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from specc.plan import RunOptions
-from specc.sweep.job import alive, command, descendants, failure, stop
+from specc.sweep.job import alive, command, descendants, failure, start, stop
 
 # A launcher that starts one rank in a new session (torchrun's way), waits for it and prints
 # how it ended; a "stubborn" rank ignores SIGINT and SIGTERM (a rank stuck in a collective),
@@ -72,3 +72,26 @@ def test_a_rank_that_ignores_sigint_is_killed_after_the_grace_period() -> None:
     stop(job, grace=0.5)
     assert job.returncode == -15  # the launcher, still waiting, went at SIGTERM
     assert not any(alive(pid) for pid in ranks)  # the rank at SIGKILL
+
+
+def test_a_job_gets_sigint_at_its_default_even_when_the_sweep_ignores_it(tmp_path: Path) -> None:
+    """A sweep started with SIGINT ignored (`nohup specc sweep ... &`) would hand that on to
+    its jobs, and a pruned job's ranks would not stop at SIGINT: `start` resets it."""
+    import signal
+
+    probe = [
+        sys.executable,
+        "-c",
+        "import signal, sys; h = signal.getsignal(signal.SIGINT); "
+        "print(h is signal.default_int_handler, h == signal.SIG_IGN, file=sys.stderr)",
+    ]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with open(tmp_path / "log", "w+b") as log:
+            assert start(probe, log).wait(timeout=60) == 0
+        with open(tmp_path / "ignored", "w+b") as log:  # the control: inherited as ignored
+            subprocess.Popen(probe, stderr=log).wait(timeout=60)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert (tmp_path / "log").read_text().split() == ["True", "False"]
+    assert (tmp_path / "ignored").read_text().split() == ["False", "True"]
