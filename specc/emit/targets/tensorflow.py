@@ -29,7 +29,7 @@ MODULE_NAMES = words(
     X_NAME Y_NAME MNIST_FILES EARLY_STOPPING PATIENCE MIN_DELTA RESTORE_BEST CHECKPOINT STACKED
     INIT_FROM INIT_STRICT VOCAB DATA_VOCAB LENGTH check_ids mask swap_gates gru_neutral gru_keras PositionEmbedding
     SinusoidalPositions LastStep
-    LSTMCell SelfAttention TransformerEncoder is_lstm lstm_neutral lstm_keras attention_neutral
+    LSTMCell SelfAttention TransformerEncoder recurrent_kind lstm_neutral lstm_keras attention_neutral
     attention_keras transformer_neutral transformer_keras
     parse_args whole_number positive_number check_labels check_splits read_idx_files read_idx read_mnist_folder read_source hold_out transform load_data encode
     build_model SmoothedSparseCrossentropy SpecSGD SpecAdam SpecRMSprop SpecAdagrad predict ratio compute_metrics
