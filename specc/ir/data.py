@@ -145,6 +145,7 @@ class CSV(Data):
     text column tokenized by the block's `tokenize` (`text=review`, docs/data.md#csv)."""
 
     kind: Literal["csv"] = "csv"
+    needs_path = 'a file: `data csv "houses.csv"`'
     positional = ("path",)
     keywords = {**Data.keywords, "columns": "columns", "tokenize": "tokenize"}
 
@@ -165,9 +166,7 @@ class CSV(Data):
     """How the `text` column becomes ids (default: `tokenize words vocab=20000 length=200`)."""
 
     @model_validator(mode="after")
-    def _needs_path(self) -> CSV:
-        if not self.path:
-            raise SpecError("E302", '`data csv` needs a file: `data csv "houses.csv"`', self.span)
+    def _text_column(self) -> CSV:
         if self.tokenize is not None and self.text is None:
             raise SpecError(
                 "E302",
@@ -201,6 +200,7 @@ class NPZ(Data):
     """A NumPy .npz archive with arrays `x` (inputs) and `y` (targets), or named ones."""
 
     kind: Literal["npz"] = "npz"
+    needs_path = 'a file: `data npz "arrays.npz"`'
     positional = ("path",)
     one_target_per_example = None  # `y` may hold several values per example
     own_test_split = None
@@ -211,12 +211,6 @@ class NPZ(Data):
     """Name of the targets array."""
     task: Task = "classification"
     """What the target is: class labels, 0/1, or real numbers."""
-
-    @model_validator(mode="after")
-    def _needs_path(self) -> NPZ:
-        if not self.path:
-            raise SpecError("E302", '`data npz` needs a file: `data npz "arrays.npz"`', self.span)
-        return self
 
     def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
         return None, None, self.task

@@ -128,6 +128,9 @@ class Data(Node):
     """How people write its name in prose ("Fashion-MNIST")."""
     # One target value per example (a label or a number); None: only the file knows (npz).
     one_target_per_example: ClassVar[bool | None] = True
+    needs_path: ClassVar[str | None] = None
+    """What `path` must name when the spec gives none (E302 "`data csv` needs a file: ..."):
+    a source read from the spec's own file or folder; None: found or generated without one."""
     own_test_split: ClassVar[bool | None] = False
     """Comes with its own test split: always (True), never (False: the `test` fraction is
     held out instead), or only known when read (None: an .npz may hold `x_test`)."""
@@ -142,6 +145,12 @@ class Data(Node):
     """Fraction held out as a test set (for sources without their own test split)."""
     path: str | None = None
     """Where the files are (default: searched for; see docs/data.md)."""
+
+    @model_validator(mode="after")
+    def _needs_path(self) -> Data:
+        if self.needs_path and not self.path:
+            raise SpecError("E302", f"`data {self.kind_name()}` needs {self.needs_path}", self.span)
+        return self
 
     def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
         """(input shape, number of classes, task) known before reading any file."""

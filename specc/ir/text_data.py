@@ -110,6 +110,7 @@ class TextFolder(Data):
     vocabulary built from the training split only (docs/data.md#text-folder)."""
 
     kind: Literal["text_folder"] = "text_folder"
+    needs_path = 'a folder: `data text_folder "aclImdb"`'
     positional = ("path",)
     keywords = {**Data.keywords, "tokenize": "tokenize"}
     own_test_split = None  # when the folder has test/
@@ -119,14 +120,6 @@ class TextFolder(Data):
     """Class indices, or 0/1 targets (`binary`: two classes)."""
     tokenize: Tokenize = Field(default_factory=Tokenize)
     """How the texts become ids."""
-
-    @model_validator(mode="after")
-    def _needs_path(self) -> TextFolder:
-        if not self.path:
-            raise SpecError(
-                "E302", '`data text_folder` needs a folder: `data text_folder "aclImdb"`', self.span
-            )
-        return self
 
     def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
         classes = 2 if self.task == "binary" else None
@@ -142,6 +135,7 @@ class Corpus(Data):
     token at every step). `test`/`validation` are the text's last parts (docs/data.md#corpus)."""
 
     kind: Literal["corpus"] = "corpus"
+    needs_path = 'a text file: `data corpus "tiny.txt"`'
     positional = ("path",)
     aliases = ("text_corpus", "text_file")
     keywords = {**Data.keywords, "tokenize": "tokenize"}
@@ -150,14 +144,6 @@ class Corpus(Data):
 
     tokenize: Tokenize = Field(default_factory=Tokenize)
     """How the text becomes ids; `length` is the window."""
-
-    @model_validator(mode="after")
-    def _needs_path(self) -> Corpus:
-        if not self.path:
-            raise SpecError(
-                "E302", '`data corpus` needs a text file: `data corpus "tiny.txt"`', self.span
-            )
-        return self
 
     def sample_facts(self) -> tuple[tuple[int, ...] | None, int | None, Task | None]:
         if is_space(self.tokenize.length):
